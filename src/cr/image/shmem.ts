@@ -1,0 +1,109 @@
+/**
+ * Design note: System V shm contents as CRIU 4.x stores them (ipc_shm_entry
+ * with in_pagemaps): pagemap-shmem-<shmid>.img holds a pagemap_head
+ * {pages_id} and pagemap_entry runs whose vaddr is the byte offset in the
+ * segment; pages-<pages_id>.img holds the PE_PRESENT pages back to back,
+ * with no magic (criu/shmem.c do_dump_one_shmem / do_restore_shmem_content,
+ * criu/pagemap.c). Pages not covered by a present run read as zeros.
+ * Entries with PE_PARENT (pre-dump chains) are refused: we keep no parents.
+ */
+import { PAGE_SIZE, MAX_SHM_BYTES } from './limits.js';
+import { ImageError } from './errors.js';
+import { readImage, writeImage } from './image.js';
+import type { PagemapEntry, PagemapHead } from './types.js';
+
+/** Pagemap entry flags (criu/include/pagemap.h). */
+export const PE_PARENT = 1 << 0;
+export const PE_LAZY = 1 << 1;
+export const PE_PRESENT = 1 << 2;
+
+/** The page count of an entry: nr_pages if present, else compat_nr_pages. */
+export function pagemapPageCount(e: PagemapEntry): bigint {
+  return e.nr_pages ?? BigInt(e.compat_nr_pages);
+}
+
+/** The flags of an entry as CRIU reads them (init_compat_pagemap_entry). */
+export function pagemapFlags(e: PagemapEntry): number {
+  if (e.in_parent === true) return (e.flags ?? 0) | PE_PARENT;
+  return e.flags ?? PE_PRESENT;
+}
+
+/** The pages_id a pagemap-shmem image points to. */
+export function pagemapPagesId(pagemap: Uint8Array, file = '<pagemap>'): number {
+  const img = readImage(pagemap, 'pagemap-shmem', { file });
+  return (img.entries[0] as PagemapHead).pages_id;
+}
+
+/**
+ * Rebuilds a segment of `size` bytes from its pagemap-shmem and pages
+ * images. Throws ImageError when runs fall outside the segment, overlap the
+ * end of the pages file, or the pages file has bytes no run accounts for.
+ */
+export function readShmemContents(
+  pagemap: Uint8Array,
+  pages: Uint8Array,
+  size: bigint | number,
+  file = '<pagemap-shmem>',
+): Uint8Array {
+  const segBytes = BigInt(size);
+  if (segBytes > BigInt(MAX_SHM_BYTES)) throw new ImageError(file, 0, `shm size ${segBytes} exceeds limit`);
+  const span = Math.ceil(Number(segBytes) / PAGE_SIZE) * PAGE_SIZE;
+  const img = readImage(pagemap, 'pagemap-shmem', { file });
+  const out = new Uint8Array(Number(segBytes));
+  let pagesAt = 0;
+  img.entries.slice(1).forEach((raw, i) => {
+    const e = raw as PagemapEntry;
+    const flags = pagemapFlags(e);
+    if (flags & PE_PARENT) throw new ImageError(file, 0, `entry ${i + 1}: pages in a parent image are not supported`);
+    const count = pagemapPageCount(e);
+    const end = e.vaddr + count * BigInt(PAGE_SIZE);
+    if (e.vaddr % BigInt(PAGE_SIZE) !== 0n || end > BigInt(span)) {
+      throw new ImageError(file, 0, `entry ${i + 1}: run ${e.vaddr}+${count} pages outside a ${segBytes}-byte segment`);
+    }
+    if ((flags & PE_PRESENT) === 0) return;
+    const len = Number(count) * PAGE_SIZE;
+    if (pagesAt + len > pages.byteLength) {
+      throw new ImageError(file, 0, `entry ${i + 1}: pages file ends at ${pages.byteLength}, run needs ${pagesAt + len}`);
+    }
+    const start = Number(e.vaddr);
+    const copy = Math.min(len, out.byteLength - start);
+    out.set(pages.subarray(pagesAt, pagesAt + copy), start);
+    pagesAt += len;
+  });
+  if (pagesAt !== pages.byteLength) {
+    throw new ImageError(file, 0, `pages file has ${pages.byteLength} bytes, pagemap accounts for ${pagesAt}`);
+  }
+  return out;
+}
+
+function isZeroPage(data: Uint8Array, at: number): boolean {
+  const end = Math.min(at + PAGE_SIZE, data.byteLength);
+  for (let i = at; i < end; i++) if (data[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Writes a segment's contents as CRIU 4.2 does: one PE_PRESENT run per
+ * stretch of non-zero pages (all-zero pages are left out, they restore as
+ * zeros), compat_nr_pages = 0 and nr_pages set. Returns both files' bytes.
+ */
+export function writeShmemContents(data: Uint8Array, pagesId: number): { pagemap: Uint8Array; pages: Uint8Array } {
+  const runs: PagemapEntry[] = [];
+  const kept: Uint8Array[] = [];
+  for (let at = 0; at < data.byteLength; at += PAGE_SIZE) {
+    if (isZeroPage(data, at)) continue;
+    const page = new Uint8Array(PAGE_SIZE);
+    page.set(data.subarray(at, Math.min(at + PAGE_SIZE, data.byteLength)));
+    kept.push(page);
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.vaddr + last.nr_pages! * BigInt(PAGE_SIZE) === BigInt(at)) {
+      last.nr_pages = last.nr_pages! + 1n;
+    } else {
+      runs.push({ vaddr: BigInt(at), compat_nr_pages: 0, flags: PE_PRESENT, nr_pages: 1n });
+    }
+  }
+  const head: PagemapHead = { pages_id: pagesId };
+  const pages = new Uint8Array(kept.length * PAGE_SIZE);
+  kept.forEach((p, i) => pages.set(p, i * PAGE_SIZE));
+  return { pagemap: writeImage('pagemap-shmem', [head, ...runs]), pages };
+}
