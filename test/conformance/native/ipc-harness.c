@@ -725,13 +725,13 @@ static int op_semctl(int ntok, char **tok, long long *ret, int *err, long long *
             return -1;
         arg = (unsigned long)(long)(int)v;
     } else if (cmd == SETALL) {
-        if (no_extra(ntok, 5, "semctl SID NUM SETALL V0,V1,..."))
+        if (no_extra(ntok, 5, "semctl SID NUM SETALL V0,V1,...|-"))
             return -1;
         memset(semvals, 0, sizeof semvals);
         char buf[8192];
         if (strlen(tok[4]) >= sizeof buf)
             return script_error("value list too long");
-        strcpy(buf, tok[4]);
+        strcpy(buf, strcmp(tok[4], "-") == 0 ? "" : tok[4]);
         char *save = NULL;
         size_t k = 0;
         for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -1214,6 +1214,22 @@ static void run_op(int idx, char **tok, int ntok, const char *refname)
     print_result(idx, opname, rc, ret, err);
 }
 
+/* The effective capability mask (CapEff in /proc/self/status), for the header line: some
+ * results (qbytes above msgmnb, SHM_LOCK) depend on capabilities a container may lack. */
+static const char *effective_caps(void)
+{
+    static char caps[32] = "unknown";
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return caps;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "CapEff: %31[0-9a-f]", caps) == 1)
+            break;
+    fclose(f);
+    return caps;
+}
+
 int main(void)
 {
     char *line = NULL;
@@ -1232,8 +1248,8 @@ int main(void)
     }
     munmap(w, WINDOW_SIZE);
 
-    printf("# ipc-harness pid=%d base=0x%lx pagesize=%ld shmlba=%ld\n", (int)getpid(), WINDOW_BASE,
-           sysconf(_SC_PAGESIZE), (long)SHMLBA);
+    printf("# ipc-harness pid=%d base=0x%lx pagesize=%ld shmlba=%ld caps=%s\n", (int)getpid(),
+           WINDOW_BASE, sysconf(_SC_PAGESIZE), (long)SHMLBA, effective_caps());
 
     while ((len = getline(&line, &cap, stdin)) >= 0) {
         char *tok[MAX_TOKENS];
