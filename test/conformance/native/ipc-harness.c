@@ -60,7 +60,7 @@
 
 #define MAX_OPS 16384
 #define MAX_TOKENS 64
-#define MAX_BODY (16L << 20)   /* largest message body or shm write a script may ask for */
+#define MAX_BODY (1L << 20)    /* largest body, msgrcv size or read length a script may use */
 #define MAX_SEMS 65536         /* semaphores a GETALL/SETALL buffer can hold */
 #define MAX_SOPS 65536         /* sembufs a semop may pass */
 #define GUARD_USEC 100000      /* a call still asleep after this long is interrupted */
@@ -144,7 +144,7 @@ static const struct errname ERRNAMES[] = {
 /* ------------------------------------------------------------------------------------------ */
 /* Output of one result line                                                                  */
 
-static char obsbuf[1 << 22];
+static char obsbuf[4 * MAX_BODY + 65536];
 static size_t obslen;
 static char errmsg[512];
 
@@ -165,10 +165,8 @@ static void obs(const char *fmt, ...)
 /* Bytes are printed as "…": printable ASCII except space, '"' and '\' as is, others as \xHH. */
 static void obs_bytes(const char *key, const unsigned char *p, long len)
 {
-    static char tmp[4 * MAX_BODY / 16 + 16];
+    static char tmp[4 * MAX_BODY + 16];
     size_t k = 0;
-    if (len > (long)(sizeof tmp / 4) - 4)
-        len = (long)(sizeof tmp / 4) - 4;
     for (long i = 0; i < len; i++) {
         unsigned char c = p[i];
         if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
