@@ -2,6 +2,15 @@
  * next-syscall-data: a Linux kernel model with the 2008 next_syscall_data interface.
  * Public library surface.
  */
-export { ErrnoError, WouldBlockError, KernelBug, Errno, errnoName, strerror } from './abi/errno.js';
+export { ErrnoError, WouldBlockError, KernelBug, Errno, errnoName, strerror, isErrnoCode } from './abi/errno.js';
 export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
+export { Kernel, Task, ProgramCrash } from './syscalls/kernel.js';
+export type { RunOptions, RunResult } from './syscalls/kernel.js';
+export { Sys } from './syscalls/sys.js';
+export { registerProgram, findProgram } from './syscalls/program.js';
+export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';
+export { PROFILES, getProfile } from './kernel/profile.js';
+export type { Profile, ProfileName } from './kernel/profile.js';
+export type { KernelState, TaskState, SysResult, NsdState } from './kernel/state.js';
+export type { KernelOptions } from './kernel/kernel.js';

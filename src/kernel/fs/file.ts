@@ -1,0 +1,177 @@
+/**
+ * Open file descriptions (struct file) and the read/write/lseek paths of each file kind:
+ * tmpfs regular files, directories, pipes and fifos (fs/pipe.c), character devices (/dev/null,
+ * /dev/zero) and procfs files (generated content, see src/kernel/proc).
+ *
+ * Pipes follow fs/pipe.c: capacity 65536 bytes; a write of ≤ PIPE_BUF bytes is atomic (all or
+ * wait); larger writes may be split; no reader → EPIPE and SIGPIPE; an empty pipe with no writer
+ * reads 0; O_NONBLOCK turns waits into EAGAIN. Wait channels: `pipe:<ino>:r` (readers wait for data)
+ * and `pipe:<ino>:w` (writers wait for room).
+ */
+import { err } from '../../abi/errno.js';
+import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, SIGPIPE } from '../../abi/constants.js';
+import type { KernelCore } from '../kernel.js';
+import type { FileKind, OpenFileState, ProcNode, TaskState } from '../state.js';
+import { block } from '../sched/block.js';
+import { ensureCapacity, maybeFreeInode } from './vfs.js';
+import { procRead, procWrite, procRelease } from '../proc/procfs.js';
+
+export const PIPE_BUF = 4096;
+export const PIPE_SIZE = 65536;
+
+export function newFile(k: KernelCore, kind: FileKind, flags: number, ino: number, path: string, proc: ProcNode | null): OpenFileState {
+  const f: OpenFileState = { id: k.newId(), refs: 0, kind, flags, pos: 0, ino, path, proc, dirPos: 0 };
+  k.s.files.set(f.id, f);
+  if (ino) {
+    const node = k.inode(ino);
+    node.openRefs++;
+    if (kind === 'pipe') {
+      if (canRead(f)) node.readers++;
+      if (canWrite(f)) node.writers++;
+    }
+  }
+  return f;
+}
+
+export function canRead(f: OpenFileState): boolean {
+  return (f.flags & O_ACCMODE) !== O_WRONLY;
+}
+
+export function canWrite(f: OpenFileState): boolean {
+  return (f.flags & O_ACCMODE) !== O_RDONLY;
+}
+
+/** fput(): drops one reference; the last one releases the file (pipe ends, inode refs). */
+export function releaseFile(k: KernelCore, fid: number): void {
+  const f = k.file(fid);
+  if (--f.refs > 0) return;
+  k.s.files.delete(fid);
+  if (f.kind === 'proc') procRelease(k, f);
+  if (!f.ino) return;
+  const node = k.s.inodes.get(f.ino);
+  if (!node) return;
+  node.openRefs--;
+  if (f.kind === 'pipe') {
+    if (canRead(f)) node.readers--;
+    if (canWrite(f)) node.writers--;
+    k.wake(`pipe:${node.ino}:r`);
+    k.wake(`pipe:${node.ino}:w`);
+  }
+  maybeFreeInode(k, node);
+}
+
+/** vfs_read(): `count` bytes at the file position. */
+export function fileRead(k: KernelCore, t: TaskState, f: OpenFileState, count: number): Uint8Array {
+  if (!canRead(f)) throw err('EBADF');
+  if (!Number.isInteger(count) || count < 0) throw err('EINVAL');
+  switch (f.kind) {
+    case 'pipe':
+      return pipeRead(k, f, count);
+    case 'proc': {
+      const out = procRead(k, t, f, count);
+      f.pos += out.length;
+      return out;
+    }
+    case 'dev': {
+      const dev = k.inode(f.ino).dev;
+      if (dev === 'zero') return new Uint8Array(count);
+      const ops = k.devices.get(dev);
+      if (!ops?.read) return new Uint8Array(0);
+      const got = ops.read(k, count);
+      if (got === null) {
+        if (f.flags & O_NONBLOCK) throw err('EAGAIN');
+        block(`dev:${dev}`);
+      }
+      return got;
+    }
+    case 'vfs': {
+      const node = k.inode(f.ino);
+      if (node.type === 'dir') throw err('EISDIR');
+      const start = Math.min(f.pos, node.size);
+      const end = Math.min(node.size, start + count);
+      f.pos = end > start ? end : f.pos;
+      return node.data.slice(start, end);
+    }
+  }
+}
+
+/** vfs_write(): returns the number of bytes written. */
+export function fileWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
+  if (!canWrite(f)) throw err('EBADF');
+  switch (f.kind) {
+    case 'pipe':
+      return pipeWrite(k, t, f, bytes);
+    case 'proc': {
+      const n = procWrite(k, t, f, bytes);
+      f.pos += n;
+      return n;
+    }
+    case 'dev': {
+      const ops = k.devices.get(k.inode(f.ino).dev);
+      return ops?.write ? ops.write(k, bytes) : bytes.length;
+    }
+    case 'vfs': {
+      const node = k.inode(f.ino);
+      if (node.type === 'dir') throw err('EISDIR');
+      const at = f.flags & O_APPEND ? node.size : f.pos;
+      ensureCapacity(node, at + bytes.length);
+      if (at > node.size) node.data.fill(0, node.size, at);
+      node.data.set(bytes, at);
+      node.size = Math.max(node.size, at + bytes.length);
+      node.mtimeNs = node.ctimeNs = k.s.clockNs;
+      f.pos = at + bytes.length;
+      return bytes.length;
+    }
+  }
+}
+
+function pipeRead(k: KernelCore, f: OpenFileState, count: number): Uint8Array {
+  const p = k.inode(f.ino);
+  if (count === 0) return new Uint8Array(0);
+  if (p.size === 0) {
+    if (p.writers === 0) return new Uint8Array(0);
+    if (f.flags & O_NONBLOCK) throw err('EAGAIN');
+    block(`pipe:${p.ino}:r`);
+  }
+  const n = Math.min(count, p.size);
+  const out = p.data.slice(0, n);
+  p.data.copyWithin(0, n, p.size);
+  p.size -= n;
+  k.wake(`pipe:${p.ino}:w`);
+  return out;
+}
+
+function pipeWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
+  const p = k.inode(f.ino);
+  // Progress saved by an earlier part of this write (large writes may be split).
+  const resumed = k.resuming?.data as { done: number } | null | undefined;
+  let done = resumed?.done ?? 0;
+  if (p.readers === 0) {
+    k.sendSignalToTask(t.kid, SIGPIPE);
+    if (done > 0) return done;
+    throw err('EPIPE');
+  }
+  if (bytes.length === 0) return 0;
+  ensureCapacity(p, PIPE_SIZE);
+  const room = PIPE_SIZE - p.size;
+  const left = bytes.length - done;
+  // ≤ PIPE_BUF: all at once or not at all.
+  const atomic = bytes.length <= PIPE_BUF;
+  if (room === 0 || (atomic && room < left)) {
+    if (f.flags & O_NONBLOCK) {
+      if (done > 0) return done;
+      throw err('EAGAIN');
+    }
+    block(`pipe:${p.ino}:w`, null, { done }, done > 0 ? done : undefined);
+  }
+  const n = Math.min(room, left);
+  p.data.set(bytes.subarray(done, done + n), p.size);
+  p.size += n;
+  done += n;
+  k.wake(`pipe:${p.ino}:r`);
+  if (done < bytes.length) {
+    if (f.flags & O_NONBLOCK) return done;
+    block(`pipe:${p.ino}:w`, null, { done }, done);
+  }
+  return done;
+}

@@ -1,0 +1,524 @@
+/**
+ * File syscalls' semantics (fs/open.c, fs/read_write.c, fs/fcntl.c, fs/file.c, fs/namei.c,
+ * fs/readdir.c, fs/stat.c), including next_syscall_data patch 5/5 (NSD-SPEC §5).
+ *
+ * do_sys_open() order, which decides what consumes a preset fd:
+ *   1. getname(): EFAULT, ENOENT (empty path), ENAMETOOLONG — nothing consumed;
+ *   2. fd allocation: the preset `data[0]` (cleared now; < 0 or ≥ RLIMIT_NOFILE → EINVAL, open → EBUSY)
+ *      or the lowest free fd (EMFILE);
+ *   3. path walk and open (ENOENT, EACCES, EISDIR, EEXIST…): on failure the fd is released, the
+ *      preset stays consumed.
+ */
+import { err } from '../../abi/errno.js';
+import {
+  AT_FDCWD, AT_REMOVEDIR, FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
+  O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
+  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET,
+} from '../../abi/constants.js';
+import type { KernelCore } from '../kernel.js';
+import type { OpenFileState, TaskState } from '../state.js';
+import { allocFd, closeFd, getFile, installFd, nofileLimit } from './fdtable.js';
+import { canRead, canWrite, fileRead, fileWrite, newFile } from './file.js';
+import {
+  MAY_EXEC, MAY_READ, MAY_WRITE, absPath, checkPathArg, fileTypeBits, link, mayAccess, maybeFreeInode, newInode,
+  permission, resolve, resolveParent, type Node,
+} from './vfs.js';
+import { procAttr, procIsDir, procList, procReadlink } from '../proc/procfs.js';
+import { takeNsd } from '../nsd/nsd.js';
+
+const O_ASYNC = 0o20000;
+/** Status flags F_SETFL may change (SETFL_MASK). */
+const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
+const enc = new TextEncoder();
+
+export function toBytes(buf: unknown): Uint8Array {
+  if (typeof buf === 'string') return enc.encode(buf);
+  if (buf instanceof Uint8Array) return buf;
+  throw err('EFAULT');
+}
+
+/** Reserves the fd an open will use: the next_syscall_data preset or the lowest free one. */
+function reserveOpenFd(k: KernelCore, t: TaskState): number {
+  const preset = takeNsd(t);
+  if (preset === null) return allocFd(k, t, 0);
+  const fd = preset[0]!;
+  if (fd < 0n || fd >= BigInt(nofileLimit(k, t))) throw err('EINVAL', `preset fd ${fd} out of range`);
+  if (k.fdtable(t.fdtable).fds.has(Number(fd))) throw err('EBUSY', `preset fd ${fd} is open`);
+  return Number(fd);
+}
+
+/** Base directory for a *at() call: the cwd for AT_FDCWD or an absolute path, else the dirfd's path. */
+export function dirfdBase(k: KernelCore, t: TaskState, dirfd: number, path: string): string {
+  if (path.startsWith('/') || dirfd === AT_FDCWD) return t.cwd;
+  const f = getFile(k, t, dirfd);
+  if (!isDirFile(k, f)) throw err('ENOTDIR');
+  return f.path;
+}
+
+function isDirFile(k: KernelCore, f: OpenFileState): boolean {
+  if (f.kind === 'proc') return procIsDir(f.proc!);
+  return f.kind === 'vfs' && k.inode(f.ino).type === 'dir';
+}
+
+/** openat(dirfd, path, flags, mode). */
+export function openat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, flags: number, mode: number): number {
+  const p = checkPathArg(path);
+  if (!Number.isInteger(flags)) throw err('EINVAL');
+  // force_o_largefile() on 64-bit.
+  flags |= O_LARGEFILE;
+  const fd = reserveOpenFd(k, t);
+  // From here on a failure releases the fd (put_unused_fd); a preset stays consumed.
+  const base = dirfdBase(k, t, dirfd, p);
+  const f = doFilpOpen(k, t, base, p, flags, mode);
+  f.refs++;
+  installFd(k, t, fd, f.id, (flags & O_CLOEXEC) !== 0);
+  return fd;
+}
+
+function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, flags: number, mode: number): OpenFileState {
+  const acc = flags & O_ACCMODE;
+  const wantWrite = acc === O_WRONLY || acc === O_RDWR;
+  let node: Node;
+  let full: string;
+  if (flags & O_CREAT) {
+    const pr = resolveParent(k, t, path, base);
+    full = pr.path;
+    if (pr.child === undefined && pr.dir.entries !== null && !pr.path.startsWith('/proc/') && pr.path !== '/proc') {
+      if (path.endsWith('/')) throw err('EISDIR');
+      permission(k, t, pr.dir, MAY_WRITE | MAY_EXEC);
+      const ino = newInode(k, 'reg', mode & ~t.umask & 0o7777, t.cred.fsuid, t.cred.fsgid);
+      link(k, pr.dir, pr.name, ino);
+      const f = newFile(k, 'vfs', flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC), ino.ino, full, null);
+      return f;
+    }
+    if (flags & O_EXCL) throw err('EEXIST');
+    ({ node, path: full } = resolve(k, t, path, base));
+    if (node.kind === 'vfs' && k.inode(node.ino).type === 'dir') throw err('EISDIR');
+  } else {
+    ({ node, path: full } = resolve(k, t, path, base));
+  }
+  const statusFlags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | 0o400 /* O_NOCTTY */);
+  if (node.kind === 'proc') {
+    const attr = procAttr(k, node.proc);
+    const dir = procIsDir(node.proc);
+    if (flags & O_DIRECTORY && !dir) throw err('ENOTDIR');
+    if (dir && wantWrite) throw err('EISDIR');
+    checkAccess(k, t, attr.mode, attr.uid, attr.gid, acc, dir);
+    return newFile(k, 'proc', statusFlags, 0, full, node.proc);
+  }
+  const ino = k.inode(node.ino);
+  if (flags & O_DIRECTORY && ino.type !== 'dir') throw err('ENOTDIR');
+  if (ino.type === 'dir' && (wantWrite || flags & O_CREAT)) throw err('EISDIR');
+  checkAccess(k, t, ino.perm, ino.uid, ino.gid, acc, ino.type === 'dir');
+  if (ino.type === 'fifo') throw err('ENXIO', 'named fifos are not modelled');
+  const kind = ino.type === 'chr' ? 'dev' : 'vfs';
+  if (flags & O_TRUNC && wantWrite && ino.type === 'reg') {
+    ino.size = 0;
+    ino.mtimeNs = ino.ctimeNs = k.s.clockNs;
+  }
+  return newFile(k, kind, statusFlags, ino.ino, full, null);
+}
+
+function checkAccess(k: KernelCore, t: TaskState, perm: number, uid: number, gid: number, acc: number, dir: boolean): void {
+  const mask = acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : acc === O_RDWR ? MAY_READ | MAY_WRITE : 0;
+  if (!mayAccess(k, t, perm, uid, gid, mask, dir)) throw err('EACCES');
+}
+
+export function close(k: KernelCore, t: TaskState, fd: number): number {
+  if (!Number.isInteger(fd)) throw err('EBADF');
+  closeFd(k, k.fdtable(t.fdtable), fd);
+  return 0;
+}
+
+export function read(k: KernelCore, t: TaskState, fd: number, count: number): Uint8Array {
+  return fileRead(k, t, getFile(k, t, fd), count);
+}
+
+export function write(k: KernelCore, t: TaskState, fd: number, buf: unknown): number {
+  const f = getFile(k, t, fd);
+  return fileWrite(k, t, f, toBytes(buf));
+}
+
+export function lseek(k: KernelCore, t: TaskState, fd: number, offset: number, whence: number): number {
+  const f = getFile(k, t, fd);
+  if (f.kind === 'pipe') throw err('ESPIPE');
+  let base: number;
+  if (whence === SEEK_SET) base = 0;
+  else if (whence === SEEK_CUR) base = f.pos;
+  else if (whence === SEEK_END) base = f.kind === 'vfs' ? k.inode(f.ino).size : 0;
+  else throw err('EINVAL');
+  const pos = base + offset;
+  if (!Number.isInteger(pos) || pos < 0) throw err('EINVAL');
+  f.pos = pos;
+  f.dirPos = 0;
+  return pos;
+}
+
+export function dup(k: KernelCore, t: TaskState, oldfd: number): number {
+  const f = getFile(k, t, oldfd);
+  const fd = allocFd(k, t, 0);
+  f.refs++;
+  installFd(k, t, fd, f.id, false);
+  return fd;
+}
+
+/** do_dup2(): replaces `newfd` atomically; FD_CLOEXEC as given. */
+function doDup2(k: KernelCore, t: TaskState, oldfd: number, newfd: number, cloexec: boolean): number {
+  const f = getFile(k, t, oldfd);
+  if (!Number.isInteger(newfd) || newfd < 0 || newfd >= nofileLimit(k, t)) throw err('EBADF');
+  const table = k.fdtable(t.fdtable);
+  f.refs++;
+  if (table.fds.has(newfd)) closeFd(k, table, newfd);
+  installFd(k, t, newfd, f.id, cloexec);
+  return newfd;
+}
+
+export function dup2(k: KernelCore, t: TaskState, oldfd: number, newfd: number): number {
+  if (oldfd === newfd) {
+    getFile(k, t, oldfd);
+    return newfd;
+  }
+  return doDup2(k, t, oldfd, newfd, false);
+}
+
+export function dup3(k: KernelCore, t: TaskState, oldfd: number, newfd: number, flags: number): number {
+  if ((flags & ~O_CLOEXEC) !== 0) throw err('EINVAL');
+  if (oldfd === newfd) throw err('EINVAL');
+  return doDup2(k, t, oldfd, newfd, (flags & O_CLOEXEC) !== 0);
+}
+
+export function fcntl(k: KernelCore, t: TaskState, fd: number, cmd: number, arg = 0): number {
+  const f = getFile(k, t, fd);
+  const table = k.fdtable(t.fdtable);
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      if (!Number.isInteger(arg) || arg < 0 || arg >= nofileLimit(k, t)) throw err('EINVAL');
+      const nfd = allocFd(k, t, arg);
+      f.refs++;
+      installFd(k, t, nfd, f.id, cmd === F_DUPFD_CLOEXEC);
+      return nfd;
+    }
+    case F_GETFD:
+      return table.cloexec.has(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      if (arg & FD_CLOEXEC) table.cloexec.add(fd);
+      else table.cloexec.delete(fd);
+      return 0;
+    case F_GETFL:
+      return f.flags;
+    case F_SETFL:
+      f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
+      return 0;
+    default:
+      throw err('EINVAL');
+  }
+}
+
+/** pipe2(): returns [read fd, write fd]. */
+export function pipe2(k: KernelCore, t: TaskState, flags: number): [number, number] {
+  if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) !== 0) throw err('EINVAL');
+  const ino = newInode(k, 'fifo', 0o600, t.cred.fsuid, t.cred.fsgid);
+  ino.nlink = 0;
+  const status = flags & O_NONBLOCK;
+  const r = newFile(k, 'pipe', O_RDONLY | status, ino.ino, 'pipe:', null);
+  const w = newFile(k, 'pipe', O_WRONLY | status, ino.ino, 'pipe:', null);
+  r.path = w.path = `pipe:[${ino.ino}]`;
+  const cloexec = (flags & O_CLOEXEC) !== 0;
+  const table = k.fdtable(t.fdtable);
+  let rfd: number;
+  try {
+    rfd = allocFd(k, t, 0);
+    r.refs++;
+    installFd(k, t, rfd, r.id, cloexec);
+  } catch (e) {
+    dropUnused(k, [r, w]);
+    throw e;
+  }
+  let wfd: number;
+  try {
+    wfd = allocFd(k, t, 0);
+  } catch (e) {
+    closeFd(k, table, rfd);
+    dropUnused(k, [w]);
+    throw e;
+  }
+  w.refs++;
+  installFd(k, t, wfd, w.id, cloexec);
+  return [rfd, wfd];
+}
+
+function dropUnused(k: KernelCore, files: OpenFileState[]): void {
+  for (const f of files) {
+    f.refs = 1;
+    closeLast(k, f);
+  }
+}
+
+function closeLast(k: KernelCore, f: OpenFileState): void {
+  const table = { id: 0, refs: 1, fds: new Map([[0, f.id]]), cloexec: new Set<number>(), nextFd: 0 };
+  closeFd(k, table, 0);
+}
+
+export function mkdirat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, mode: number): number {
+  const p = checkPathArg(path);
+  const pr = resolveParent(k, t, p, dirfdBase(k, t, dirfd, p));
+  if (pr.child !== undefined || pr.name === '.' || pr.name === '..') throw err('EEXIST');
+  if (pr.path.startsWith('/proc/')) throw err('ENOENT');
+  permission(k, t, pr.dir, MAY_WRITE | MAY_EXEC);
+  const d = newInode(k, 'dir', mode & ~t.umask & 0o7777, t.cred.fsuid, t.cred.fsgid);
+  link(k, pr.dir, pr.name, d);
+  return 0;
+}
+
+/** may_delete(): sticky directories protect other users' entries. */
+function mayDelete(k: KernelCore, t: TaskState, dirIno: number, childIno: number): void {
+  const dir = k.inode(dirIno);
+  permission(k, t, dir, MAY_WRITE | MAY_EXEC);
+  const child = k.inode(childIno);
+  if (dir.perm & 0o1000 && t.cred.fsuid !== 0 && child.uid !== t.cred.fsuid && dir.uid !== t.cred.fsuid) {
+    throw err('EPERM');
+  }
+}
+
+export function unlinkat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, flags: number): number {
+  const p = checkPathArg(path);
+  if ((flags & ~AT_REMOVEDIR) !== 0) throw err('EINVAL');
+  const pr = resolveParent(k, t, p, dirfdBase(k, t, dirfd, p));
+  if (flags & AT_REMOVEDIR) {
+    if (pr.name === '.') throw err('EINVAL');
+    if (pr.name === '..') throw err('ENOTEMPTY');
+  }
+  if (pr.child === undefined) throw err('ENOENT');
+  if (pr.path === '/' || pr.path === '/proc' || pr.path.startsWith('/proc/')) throw err(pr.path === '/' ? 'EBUSY' : 'EACCES');
+  const child = k.inode(pr.child);
+  if (flags & AT_REMOVEDIR) {
+    if (child.type !== 'dir') throw err('ENOTDIR');
+    mayDelete(k, t, pr.dir.ino, child.ino);
+    if (child.entries!.size > 0) throw err('ENOTEMPTY');
+    if (t.cwd === pr.path) {
+      // Linux allows removing a cwd; the cwd then refers to a deleted directory.
+    }
+    pr.dir.entries!.delete(pr.name);
+    pr.dir.nlink--;
+    child.nlink = 0;
+  } else {
+    if (child.type === 'dir') throw err('EISDIR');
+    mayDelete(k, t, pr.dir.ino, child.ino);
+    pr.dir.entries!.delete(pr.name);
+    child.nlink--;
+  }
+  pr.dir.mtimeNs = pr.dir.ctimeNs = k.s.clockNs;
+  maybeFreeInode(k, child);
+  return 0;
+}
+
+export function renameat(k: KernelCore, t: TaskState, olddirfd: number, oldpath: unknown, newdirfd: number, newpath: unknown): number {
+  const op = checkPathArg(oldpath);
+  const np = checkPathArg(newpath);
+  const from = resolveParent(k, t, op, dirfdBase(k, t, olddirfd, op));
+  const to = resolveParent(k, t, np, dirfdBase(k, t, newdirfd, np));
+  if (from.name === '.' || from.name === '..' || to.name === '.' || to.name === '..') throw err('EBUSY');
+  if (from.child === undefined) throw err('ENOENT');
+  if (from.path.startsWith('/proc') || to.path.startsWith('/proc')) throw err('EXDEV');
+  const src = k.inode(from.child);
+  mayDelete(k, t, from.dir.ino, src.ino);
+  permission(k, t, to.dir, MAY_WRITE | MAY_EXEC);
+  if (src.type === 'dir' && (to.path + '/').startsWith(from.path + '/') && to.path !== from.path) throw err('EINVAL');
+  if (to.child !== undefined) {
+    if (to.child === src.ino) return 0;
+    const dst = k.inode(to.child);
+    if (src.type === 'dir' && dst.type !== 'dir') throw err('ENOTDIR');
+    if (src.type !== 'dir' && dst.type === 'dir') throw err('EISDIR');
+    if (dst.type === 'dir' && dst.entries!.size > 0) throw err('ENOTEMPTY');
+    to.dir.entries!.delete(to.name);
+    if (dst.type === 'dir') {
+      to.dir.nlink--;
+      dst.nlink = 0;
+    } else dst.nlink--;
+    maybeFreeInode(k, dst);
+  }
+  from.dir.entries!.delete(from.name);
+  if (src.type === 'dir') from.dir.nlink--;
+  link(k, to.dir, to.name, src);
+  return 0;
+}
+
+export interface Stat {
+  st_dev: number;
+  st_ino: number;
+  st_mode: number;
+  st_nlink: number;
+  st_uid: number;
+  st_gid: number;
+  st_rdev: number;
+  st_size: number;
+  st_blksize: number;
+  st_blocks: number;
+  st_mtime: number;
+  st_ctime: number;
+}
+
+function statNode(k: KernelCore, node: Node, fileSize?: number): Stat {
+  if (node.kind === 'proc') {
+    const a = procAttr(k, node.proc);
+    const dir = procIsDir(node.proc);
+    const link = node.proc.type === 'fd' || node.proc.type === 'ns';
+    const mode = (dir ? 0o040000 : link ? 0o120000 : 0o100000) | a.mode;
+    return {
+      st_dev: 4, st_ino: 0, st_mode: mode, st_nlink: dir ? 2 : 1, st_uid: a.uid, st_gid: a.gid, st_rdev: 0,
+      st_size: 0, st_blksize: 1024, st_blocks: 0, st_mtime: Math.floor(k.s.clockNs / 1e9), st_ctime: Math.floor(k.s.clockNs / 1e9),
+    };
+  }
+  const ino = k.inode(node.ino);
+  return {
+    st_dev: ino.type === 'fifo' && ino.nlink === 0 ? 12 : 1,
+    st_ino: ino.ino,
+    st_mode: fileTypeBits(ino.type) | ino.perm,
+    st_nlink: ino.nlink,
+    st_uid: ino.uid,
+    st_gid: ino.gid,
+    st_rdev: ino.type === 'chr' ? (ino.dev === 'null' ? 0x103 : 0x105) : 0,
+    st_size: ino.type === 'reg' ? ino.size : ino.type === 'dir' ? 4096 : fileSize ?? 0,
+    st_blksize: 4096,
+    st_blocks: Math.ceil((ino.type === 'reg' ? ino.size : 0) / 512),
+    st_mtime: Math.floor(ino.mtimeNs / 1e9),
+    st_ctime: Math.floor(ino.ctimeNs / 1e9),
+  };
+}
+
+export function stat(k: KernelCore, t: TaskState, path: unknown): Stat {
+  const p = checkPathArg(path);
+  return statNode(k, resolve(k, t, p).node);
+}
+
+export function fstat(k: KernelCore, t: TaskState, fd: number): Stat {
+  const f = getFile(k, t, fd);
+  if (f.kind === 'proc') return statNode(k, { kind: 'proc', proc: f.proc! });
+  return statNode(k, { kind: 'vfs', ino: f.ino });
+}
+
+export function access(k: KernelCore, t: TaskState, path: unknown, mode: number): number {
+  const p = checkPathArg(path);
+  if ((mode & ~7) !== 0) throw err('EINVAL');
+  const { node } = resolve(k, t, p);
+  if (mode === 0) return 0;
+  const mask = (mode & 4 ? MAY_READ : 0) | (mode & 2 ? MAY_WRITE : 0) | (mode & 1 ? MAY_EXEC : 0);
+  if (node.kind === 'proc') {
+    const a = procAttr(k, node.proc);
+    if (!mayAccess(k, t, a.mode, a.uid, a.gid, mask, procIsDir(node.proc))) throw err('EACCES');
+    return 0;
+  }
+  permission(k, t, k.inode(node.ino), mask);
+  return 0;
+}
+
+export interface Dirent {
+  d_ino: number;
+  d_off: number;
+  d_type: number;
+  d_name: string;
+}
+
+const DT = { dir: 4, reg: 8, fifo: 1, chr: 2, lnk: 10 } as const;
+
+/** linux_dirent64 record length for a name. */
+function reclen(name: string): number {
+  return Math.ceil((19 + enc.encode(name).length + 1) / 8) * 8;
+}
+
+/** getdents64(fd, count): the next entries that fit in `count` bytes; [] at the end. */
+export function getdents(k: KernelCore, t: TaskState, fd: number, count: number): Dirent[] {
+  const f = getFile(k, t, fd);
+  if (!isDirFile(k, f)) throw err('ENOTDIR');
+  let all: Array<[string, number, number]>;
+  if (f.kind === 'proc') {
+    all = [['.', 0, DT.dir], ['..', 0, DT.dir], ...procList(k, t, f.proc!).map((n): [string, number, number] => [n, 0, 0])];
+  } else {
+    const dir = k.inode(f.ino);
+    all = [['.', dir.ino, DT.dir], ['..', dir.parent, DT.dir]];
+    for (const [name, ino] of [...dir.entries!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      all.push([name, ino, DT[k.inode(ino).type]]);
+    }
+  }
+  const out: Dirent[] = [];
+  let used = 0;
+  while (f.dirPos < all.length) {
+    const [name, ino, type] = all[f.dirPos]!;
+    const len = reclen(name);
+    if (used + len > count) {
+      if (out.length === 0) throw err('EINVAL');
+      break;
+    }
+    used += len;
+    f.dirPos++;
+    out.push({ d_ino: ino, d_off: f.dirPos, d_type: type, d_name: name });
+  }
+  return out;
+}
+
+export function chdir(k: KernelCore, t: TaskState, path: unknown): number {
+  const p = checkPathArg(path);
+  const { node, path: full } = resolve(k, t, p);
+  enterDir(k, t, node, full);
+  return 0;
+}
+
+export function fchdir(k: KernelCore, t: TaskState, fd: number): number {
+  const f = getFile(k, t, fd);
+  const node: Node = f.kind === 'proc' ? { kind: 'proc', proc: f.proc! } : { kind: 'vfs', ino: f.ino };
+  enterDir(k, t, node, f.path);
+  return 0;
+}
+
+function enterDir(k: KernelCore, t: TaskState, node: Node, full: string): void {
+  if (node.kind === 'proc') {
+    if (!procIsDir(node.proc)) throw err('ENOTDIR');
+  } else {
+    const ino = k.inode(node.ino);
+    if (ino.type !== 'dir') throw err('ENOTDIR');
+    permission(k, t, ino, MAY_EXEC);
+  }
+  t.cwd = full;
+}
+
+export function getcwd(_k: KernelCore, t: TaskState): string {
+  return t.cwd;
+}
+
+export function readlink(k: KernelCore, t: TaskState, path: unknown): string {
+  const p = checkPathArg(path);
+  const comps = absPath(t.cwd, p);
+  if (comps === '/proc/self') return String(pidOfSelf(k, t));
+  if (comps === '/proc/thread-self') return `${pidOfSelf(k, t)}/task/${t.pids[t.pids.length - 1]}`;
+  const { node } = resolve(k, t, p);
+  if (node.kind !== 'proc') throw err('EINVAL');
+  return procReadlink(k, node.proc);
+}
+
+function pidOfSelf(k: KernelCore, t: TaskState): number {
+  const leader = k.t(t.tgid);
+  return leader.pids[leader.pids.length - 1]!;
+}
+
+export function umask(_k: KernelCore, t: TaskState, mask: number): number {
+  const old = t.umask;
+  t.umask = mask & 0o777;
+  return old;
+}
+
+export function ftruncate(k: KernelCore, t: TaskState, fd: number, length: number): number {
+  const f = getFile(k, t, fd);
+  if (!Number.isInteger(length) || length < 0) throw err('EINVAL');
+  if (f.kind !== 'vfs' || k.inode(f.ino).type !== 'reg' || !canWrite(f)) throw err('EINVAL');
+  const ino = k.inode(f.ino);
+  if (length > ino.size) {
+    const next = new Uint8Array(Math.max(length, ino.data.length));
+    next.set(ino.data.subarray(0, ino.size));
+    ino.data = next;
+  }
+  ino.size = length;
+  return 0;
+}
+
+export { canRead };

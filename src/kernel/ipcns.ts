@@ -1,0 +1,26 @@
+/**
+ * IPC namespaces as the core sees them: creation (CLONE_NEWIPC, unshare), reference counting by
+ * tasks, and release. Their contents (queues, sets, segments, limits) belong to src/kernel/ipc,
+ * which fills them in through the Subsystem hooks.
+ */
+import type { KernelCore } from './kernel.js';
+import type { IpcNsState } from './state.js';
+import { SUBSYSTEMS } from './subsystem.js';
+
+export function newIpcNs(k: KernelCore, _parent: IpcNsState | null): IpcNsState {
+  const ns: IpcNsState = { id: k.newId(), refs: 0 };
+  k.s.ipcns.set(ns.id, ns);
+  for (const sub of SUBSYSTEMS) sub.initIpcNs?.(k, ns);
+  return ns;
+}
+
+export function getIpcNs(k: KernelCore, id: number): void {
+  k.ipcNs(id).refs++;
+}
+
+export function putIpcNs(k: KernelCore, id: number): void {
+  const ns = k.ipcNs(id);
+  if (--ns.refs > 0 || id === k.s.rootIpcNs) return;
+  for (const sub of SUBSYSTEMS) sub.freeIpcNs?.(k, ns);
+  k.s.ipcns.delete(id);
+}

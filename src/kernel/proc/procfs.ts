@@ -1,0 +1,478 @@
+/**
+ * procfs (fs/proc): generated files, each seen through the reader's pid namespace.
+ *
+ * Design note. A path under /proc resolves to a `ProcNode` (plain data: a type, the kids it is about,
+ * the namespace it was resolved in). Content is generated on every read and sliced by the file
+ * position, like simple_read_from_buffer. Writable files: the per-thread `next_syscall_data`
+ * (patch 1/5; only the thread itself may write, EPERM otherwise, EINVAL at a non-zero offset) and
+ * sysctls under /proc/sys. Other subsystems add files (sysctls, /proc/sysvipc/*) with
+ * `registerProcFile`.
+ *
+ * Layout: /proc/{self, thread-self, <pid>/, sys/kernel/*, registered files}; <pid>/{status, stat,
+ * cmdline, comm, maps, fd/, ns/, task/<tid>/{status, stat, comm, cmdline, next_syscall_data}}.
+ * next_syscall_data is only in the per-thread directory, never in /proc/<pid>/ itself.
+ */
+import { err } from '../../abi/errno.js';
+import { PID_MAX_LIMIT, RESERVED_PIDS } from '../profile.js';
+import type { KernelCore } from '../kernel.js';
+import type { OpenFileState, ProcNode, TaskState } from '../state.js';
+import { formatNextSyscallData, setNextSyscallData, NSD_WRITE_MAX } from '../nsd/nsd.js';
+import { pidNrIn, findKid } from '../pid/pid.js';
+import { checkpointRestoreCapable } from '../task/cred.js';
+import { SUBSYSTEMS } from '../subsystem.js';
+
+/** A file registered by a subsystem (e.g. `sys/kernel/msgmax`, `sysvipc/msg`). */
+export interface ProcFileDef {
+  /** Path below /proc, e.g. `sys/kernel/msg_next_id`. */
+  path: string;
+  mode: number;
+  /** Whether the file exists for this kernel (profile-dependent). */
+  available?(k: KernelCore): boolean;
+  read(k: KernelCore, reader: TaskState): string;
+  /** Applies a write of `text` (the whole write, at offset 0). Throws an errno. */
+  write?(k: KernelCore, writer: TaskState, text: string): void;
+}
+
+const REGISTRY = new Map<string, ProcFileDef>();
+
+export function registerProcFile(def: ProcFileDef): void {
+  REGISTRY.set(def.path, def);
+}
+
+const latin1 = new TextDecoder('latin1');
+const enc = new TextEncoder();
+
+function node(type: string, ns: number, kid = 0, tid = 0, arg = ''): ProcNode {
+  return { type, kid, tid, arg, ns };
+}
+
+/** Directories made only of registered files (`sys`, `sys/kernel`, `sysvipc`). */
+function registeredDirs(k: KernelCore): Set<string> {
+  const dirs = new Set<string>();
+  for (const def of REGISTRY.values()) {
+    if (def.available && !def.available(k)) continue;
+    const parts = def.path.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return dirs;
+}
+
+function registered(k: KernelCore, path: string): ProcFileDef | undefined {
+  const def = REGISTRY.get(path);
+  return def && (!def.available || def.available(k)) ? def : undefined;
+}
+
+/** Resolves the components after `/proc` for task `t`. Throws ENOENT/ENOTDIR. */
+export function procLookup(k: KernelCore, t: TaskState, comps: string[]): ProcNode {
+  const ns = t.pidns;
+  let cur = node('root', ns);
+  for (let i = 0; i < comps.length; i++) {
+    const c = comps[i]!;
+    if (c === '..') {
+      // Re-resolve from the root without the last component (paths are lexically normalised).
+      return procLookup(k, t, comps.slice(0, Math.max(0, i - 1)).concat(comps.slice(i + 1)));
+    }
+    cur = child(k, t, cur, c, comps.slice(0, i).join('/'));
+  }
+  return cur;
+}
+
+function taskByNr(k: KernelCore, ns: number, name: string): TaskState | undefined {
+  if (!/^[1-9][0-9]*$/.test(name)) return undefined;
+  const kid = findKid(k, ns, Number(name));
+  const t = kid === undefined ? undefined : k.s.tasks.get(kid);
+  return t && t.state !== 'dead' ? t : undefined;
+}
+
+function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string, dirPath: string): ProcNode {
+  const ns = dir.ns;
+  switch (dir.type) {
+    case 'root': {
+      if (name === 'self') return node('pid-dir', ns, t.tgid);
+      if (name === 'thread-self') return node('tid-dir', ns, t.tgid, t.kid);
+      const target = taskByNr(k, ns, name);
+      // /proc/<tid> of a non-leader thread works too (hidden from readdir), as in Linux.
+      if (target) return node('pid-dir', ns, target.tgid);
+      break;
+    }
+    case 'pid-dir':
+    case 'tid-dir': {
+      const perThread = dir.type === 'tid-dir';
+      const tid = perThread ? dir.tid : dir.kid;
+      if (!perThread && name === 'task') return node('task-dir', ns, dir.kid);
+      if (name === 'fd') return node('fd-dir', ns, dir.kid, tid);
+      if (name === 'ns') return node('ns-dir', ns, dir.kid, tid);
+      if (['status', 'stat', 'cmdline', 'comm', 'maps'].includes(name)) return node(name, ns, dir.kid, tid);
+      if (perThread && name === 'next_syscall_data') return node('nsd', ns, dir.kid, tid);
+      break;
+    }
+    case 'task-dir': {
+      const target = taskByNr(k, ns, name);
+      if (target && target.tgid === dir.kid) return node('tid-dir', ns, dir.kid, target.kid);
+      break;
+    }
+    case 'fd-dir': {
+      if (/^(0|[1-9][0-9]*)$/.test(name) && liveTask(k, dir.tid)) {
+        const fds = k.fdtable(liveTask(k, dir.tid)!.fdtable).fds;
+        if (fds.has(Number(name))) return node('fd', ns, dir.kid, dir.tid, name);
+      }
+      break;
+    }
+    case 'ns-dir': {
+      if (name === 'pid' || name === 'ipc' || name === 'pid_for_children') return node('ns', ns, dir.kid, dir.tid, name);
+      break;
+    }
+    case 'dir': {
+      const path = dir.arg ? `${dir.arg}/${name}` : name;
+      if (registered(k, path)) return node('file', ns, 0, 0, path);
+      if (registeredDirs(k).has(path)) return node('dir', ns, 0, 0, path);
+      break;
+    }
+    default:
+      throw err('ENOTDIR');
+  }
+  if (dir.type === 'root') {
+    if (registered(k, name)) return node('file', ns, 0, 0, name);
+    if (registeredDirs(k).has(name)) return node('dir', ns, 0, 0, name);
+  }
+  void dirPath;
+  throw err('ENOENT');
+}
+
+function liveTask(k: KernelCore, kid: number): TaskState | undefined {
+  const x = k.s.tasks.get(kid);
+  return x && x.state !== 'dead' && x.state !== 'zombie' ? x : undefined;
+}
+
+/** Directory-ness of a node (for open(O_DIRECTORY), getdents, stat). */
+export function procIsDir(n: ProcNode): boolean {
+  return ['root', 'pid-dir', 'tid-dir', 'task-dir', 'fd-dir', 'ns-dir', 'dir'].includes(n.type);
+}
+
+/** Symlink-like nodes and their targets (readlink). */
+export function procReadlink(k: KernelCore, n: ProcNode): string {
+  if (n.type === 'fd') {
+    const t = liveTask(k, n.tid);
+    const fid = t ? k.fdtable(t.fdtable).fds.get(Number(n.arg)) : undefined;
+    if (fid === undefined) throw err('ENOENT');
+    return describeFile(k, k.file(fid));
+  }
+  if (n.type === 'ns') {
+    const t = k.s.tasks.get(n.tid);
+    if (!t) throw err('ENOENT');
+    if (n.arg === 'ipc') return `ipc:[${4026531839 + t.ipcns}]`;
+    return `pid:[${4026531836 + (n.arg === 'pid' ? t.pidns : t.pidnsForChildren)}]`;
+  }
+  throw err('EINVAL');
+}
+
+/** What /proc/<pid>/fd/N points at. */
+export function describeFile(k: KernelCore, f: OpenFileState): string {
+  if (f.kind === 'pipe') return `pipe:[${f.ino}]`;
+  return f.path;
+}
+
+/** Owner and mode of a node (proc_pid_make_inode: the task's euid/egid). */
+export function procAttr(k: KernelCore, n: ProcNode): { mode: number; uid: number; gid: number } {
+  const t = k.s.tasks.get(n.tid || n.kid);
+  const uid = t ? t.cred.euid : 0;
+  const gid = t ? t.cred.egid : 0;
+  if (procIsDir(n)) return { mode: 0o555, uid: n.kid ? uid : 0, gid: n.kid ? gid : 0 };
+  if (n.type === 'nsd') return { mode: 0o644, uid, gid };
+  if (n.type === 'fd') return { mode: 0o700, uid, gid };
+  if (n.type === 'ns') return { mode: 0o777, uid, gid };
+  if (n.type === 'file') return { mode: REGISTRY.get(n.arg)?.mode ?? 0o444, uid: 0, gid: 0 };
+  return { mode: 0o444, uid, gid };
+}
+
+/** Names in a proc directory (for getdents), in Linux's order: fixed entries, then numbers. */
+export function procList(k: KernelCore, t: TaskState, n: ProcNode): string[] {
+  switch (n.type) {
+    case 'root': {
+      const fixed = ['self', 'thread-self'];
+      for (const p of REGISTRY.values()) {
+        if (p.available && !p.available(k)) continue;
+        const top = p.path.split('/')[0]!;
+        if (!fixed.includes(top)) fixed.push(top);
+      }
+      const view = k.pidNs(n.ns);
+      const pids = [...view.pids.entries()]
+        .filter(([, kid]) => {
+          const x = k.s.tasks.get(kid);
+          return x && x.kid === x.tgid;
+        })
+        .map(([nr]) => nr)
+        .sort((a, b) => a - b);
+      return [...fixed, ...pids.map(String)];
+    }
+    case 'pid-dir':
+      return ['cmdline', 'comm', 'fd', 'maps', 'ns', 'stat', 'status', 'task'];
+    case 'tid-dir':
+      return ['cmdline', 'comm', 'fd', 'maps', 'next_syscall_data', 'ns', 'stat', 'status'];
+    case 'task-dir': {
+      const p = k.s.procs.get(n.kid);
+      if (!p) return [];
+      return p.threads.map((kid) => {
+        const x = k.t(kid);
+        return String(pidNrIn(k, x.pidns, x.pids, n.ns));
+      });
+    }
+    case 'fd-dir': {
+      const x = liveTask(k, n.tid);
+      return x ? [...k.fdtable(x.fdtable).fds.keys()].sort((a, b) => a - b).map(String) : [];
+    }
+    case 'ns-dir':
+      return ['ipc', 'pid', 'pid_for_children'];
+    case 'dir': {
+      const prefix = n.arg + '/';
+      const names = new Set<string>();
+      for (const p of REGISTRY.values()) {
+        if ((p.available && !p.available(k)) || !p.path.startsWith(prefix)) continue;
+        names.add(p.path.slice(prefix.length).split('/')[0]!);
+      }
+      return [...names].sort();
+    }
+    default:
+      throw err('ENOTDIR');
+  }
+}
+
+/** read() of a proc file: generated text sliced at the file position. */
+export function procRead(k: KernelCore, t: TaskState, f: OpenFileState, count: number): Uint8Array {
+  const n = f.proc!;
+  if (procIsDir(n)) throw err('EISDIR');
+  const text = procContent(k, t, n);
+  const bytes = enc.encode(text);
+  if (f.pos >= bytes.length) return new Uint8Array(0);
+  return bytes.slice(f.pos, f.pos + count);
+}
+
+export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
+  switch (n.type) {
+    case 'nsd': {
+      const target = k.s.tasks.get(n.tid);
+      if (!target || target.state === 'dead') throw err('ESRCH');
+      return formatNextSyscallData(target.nsd);
+    }
+    case 'status':
+      return statusText(k, n);
+    case 'stat':
+      return statText(k, n);
+    case 'cmdline': {
+      const x = k.s.tasks.get(n.tid);
+      return x?.prog ? x.prog.argv.map((a) => a + '\0').join('') : '';
+    }
+    case 'comm':
+      return `${k.s.tasks.get(n.tid)?.comm ?? ''}\n`;
+    case 'maps':
+      return mapsText(k, n);
+    case 'file':
+      return REGISTRY.get(n.arg)!.read(k, t);
+    case 'fd':
+    case 'ns':
+      throw err('EINVAL');
+    default:
+      throw err('EISDIR');
+  }
+}
+
+/** write() of a proc file. Returns the count taken. */
+export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
+  const n = f.proc!;
+  if (n.type === 'nsd') {
+    // next_syscall_data_write(): only the thread itself; no partial writes; one page at most.
+    const target = k.s.tasks.get(n.tid);
+    if (!target || target.kid !== t.kid || target.state === 'dead') throw err('EPERM');
+    const count = Math.min(bytes.length, NSD_WRITE_MAX);
+    if (f.pos !== 0) throw err('EINVAL', 'no partial writes');
+    setNextSyscallData(t, latin1.decode(bytes.subarray(0, count)));
+    return count;
+  }
+  if (n.type === 'file') {
+    const def = REGISTRY.get(n.arg)!;
+    if (!def.write) throw err('EINVAL');
+    if (f.pos !== 0) throw err('EINVAL');
+    def.write(k, t, latin1.decode(bytes));
+    return bytes.length;
+  }
+  throw err('EINVAL');
+}
+
+export function procRelease(_k: KernelCore, _f: OpenFileState): void {
+  // Nothing is cached per open file: content is generated on every read.
+}
+
+// ---- generated content ----
+
+function stateLetter(t: TaskState): string {
+  switch (t.state) {
+    case 'running':
+      return 'R (running)';
+    case 'blocked':
+      return 'S (sleeping)';
+    case 'stopped':
+      return 'T (stopped)';
+    case 'zombie':
+      return 'Z (zombie)';
+    default:
+      return 'X (dead)';
+  }
+}
+
+function hex16(v: bigint): string {
+  return v.toString(16).padStart(16, '0');
+}
+
+function sigset(list: number[]): bigint {
+  return list.reduce((m, s) => m | (1n << BigInt(s - 1)), 0n);
+}
+
+/** Numbers of a task from the viewer's level down to its own (NSpid). */
+function nsNumbers(k: KernelCore, x: TaskState, viewNs: number): number[] {
+  const lvl = k.pidNs(viewNs).level;
+  return x.pids.slice(lvl);
+}
+
+function statusText(k: KernelCore, n: ProcNode): string {
+  const x = k.s.tasks.get(n.tid || n.kid);
+  if (!x) throw err('ESRCH');
+  const p = k.proc(x.tgid);
+  const leader = k.s.tasks.get(x.tgid) ?? x;
+  const nr = (kid: number) => {
+    const y = k.s.tasks.get(kid);
+    return y ? pidNrIn(k, y.pidns, y.pids, n.ns) : 0;
+  };
+  const parent = k.s.procs.get(p.parent);
+  const ppid = parent ? nr(parent.tgid) : 0;
+  const c = x.cred;
+  const ign = p.sigaction.map((a, s) => (a === 1 ? s : 0)).filter(Boolean);
+  const cgt = p.sigaction.map((a, s) => (a === 2 ? s : 0)).filter(Boolean);
+  const lines = [
+    `Name:\t${x.comm}`,
+    `Umask:\t${x.umask.toString(8).padStart(4, '0')}`,
+    `State:\t${stateLetter(x)}`,
+    `Tgid:\t${nr(x.tgid)}`,
+    `Ngid:\t0`,
+    `Pid:\t${nr(x.kid)}`,
+    `PPid:\t${ppid}`,
+    `TracerPid:\t0`,
+    `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.fsuid}`,
+    `Gid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.fsgid}`,
+    `FDSize:\t${Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, k.s.fdtables.get(x.fdtable)?.fds.size ?? 1))))}`,
+    `Groups:\t${c.groups.join(' ')}${c.groups.length ? ' ' : ''}`,
+  ];
+  if (k.profile.procNsPid) {
+    lines.push(
+      `NStgid:\t${nsNumbers(k, leader, n.ns).join('\t')}`,
+      `NSpid:\t${nsNumbers(k, x, n.ns).join('\t')}`,
+      `NSpgid:\t${nsNumbersOf(k, p.pgid, n.ns)}`,
+      `NSsid:\t${nsNumbersOf(k, p.sid, n.ns)}`,
+    );
+  }
+  lines.push(
+    `Threads:\t${p.threads.length}`,
+    `SigPnd:\t${hex16(sigset(x.pending))}`,
+    `ShdPnd:\t${hex16(sigset(p.pending))}`,
+    `SigBlk:\t${hex16(x.sigmask)}`,
+    `SigIgn:\t${hex16(sigset(ign))}`,
+    `SigCgt:\t${hex16(sigset(cgt))}`,
+    `CapInh:\t${hex16(0n)}`,
+    `CapPrm:\t${hex16(c.capPermitted)}`,
+    `CapEff:\t${hex16(c.capEffective)}`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+function nsNumbersOf(k: KernelCore, kid: number, viewNs: number): string {
+  const y = k.s.tasks.get(kid);
+  if (!y || pidNrIn(k, y.pidns, y.pids, viewNs) === 0) return '0';
+  return nsNumbers(k, y, viewNs).join('\t');
+}
+
+function statText(k: KernelCore, n: ProcNode): string {
+  const x = k.s.tasks.get(n.tid || n.kid);
+  if (!x) throw err('ESRCH');
+  const p = k.proc(x.tgid);
+  const nr = (kid: number) => {
+    const y = k.s.tasks.get(kid);
+    return y ? pidNrIn(k, y.pidns, y.pids, n.ns) : 0;
+  };
+  const parent = k.s.procs.get(p.parent);
+  const fields = [
+    nr(x.kid),
+    `(${x.comm})`,
+    stateLetter(x)[0],
+    parent ? nr(parent.tgid) : 0,
+    nr(p.pgid),
+    nr(p.sid),
+    0, // tty_nr
+    -1, // tpgid
+  ];
+  while (fields.length < 52) fields.push(fields.length === 19 ? p.threads.length : 0);
+  return fields.join(' ') + '\n';
+}
+
+function mapsText(k: KernelCore, n: ProcNode): string {
+  const x = k.s.tasks.get(n.tid || n.kid);
+  if (!x || !k.s.mms.has(x.mm)) return '';
+  const out: string[] = [];
+  for (const m of k.mm(x.mm).maps) {
+    const perms = `${m.prot & 1 ? 'r' : '-'}${m.prot & 2 ? 'w' : '-'}${m.prot & 4 ? 'x' : '-'}${m.kind === 'anon' ? 'p' : 's'}`;
+    let dev = '00:00';
+    let ino = 0;
+    let path = '';
+    if (m.kind !== 'anon') {
+      const d = SUBSYSTEMS.find((s) => s.name === m.kind)?.describeMapping?.(k, m);
+      if (d) ({ dev, ino, path } = d);
+    }
+    const range = `${m.start.toString(16).padStart(8, '0')}-${(m.start + m.len).toString(16).padStart(8, '0')}`;
+    const head = `${range} ${perms} 00000000 ${dev} ${ino}`;
+    out.push(path ? `${head.padEnd(73)}${path}` : `${head} `);
+  }
+  return out.map((l) => l + '\n').join('');
+}
+
+// ---- the core's own sysctls ----
+
+/** proc_dointvec_minmax() for one integer: EINVAL on garbage or out of range. */
+export function parseSysctlInt(text: string, min: number, max: number): number {
+  const m = /^\s*(-?\d+)\s*$/.exec(text);
+  if (!m) throw err('EINVAL');
+  const v = Number(m[1]);
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw err('EINVAL');
+  return v;
+}
+
+registerProcFile({
+  path: 'sys/kernel/pid_max',
+  mode: 0o644,
+  read: (k) => `${k.s.pidMax}\n`,
+  write: (k, _t, text) => {
+    k.s.pidMax = parseSysctlInt(text, RESERVED_PIDS + 1, PID_MAX_LIMIT);
+  },
+});
+
+registerProcFile({
+  path: 'sys/kernel/ns_last_pid',
+  mode: 0o666,
+  available: (k) => k.profile.nsLastPid,
+  // pid_ns_ctl_handler(): the reader's/writer's own namespace; idr cursor - 1.
+  read: (k, t) => `${k.pidNs(t.pidns).lastPid}\n`,
+  write: (k, t, text) => {
+    if (!checkpointRestoreCapable(k, t)) throw err('EPERM');
+    const v = parseSysctlInt(text, 0, k.s.pidMax);
+    k.pidNs(t.pidns).lastPid = v;
+  },
+});
+
+registerProcFile({
+  path: 'sys/kernel/osrelease',
+  mode: 0o444,
+  read: (k) => `${k.profile.release}\n`,
+});
+
+registerProcFile({
+  path: 'version',
+  mode: 0o444,
+  read: (k) => `Linux version ${k.profile.release} (next-syscall-data model) #1 SMP\n`,
+});

@@ -1,0 +1,160 @@
+/**
+ * Kernel profiles: every behaviour that differs between Linux 2.6.26 (the seed's era) and modern
+ * Linux 6.x lives in this one table. Kernel code reads `k.profile.<field>`; it never tests the
+ * profile's name.
+ */
+import type { ErrnoCode } from '../abi/errno.js';
+
+export type ProfileName = 'linux-6' | 'linux-2.6.26';
+
+export interface Profile {
+  readonly name: ProfileName;
+  /** What `uname -r` says. */
+  readonly release: string;
+
+  // ---- pids (kernel/pid.c) ----
+  /**
+   * `bitmap`: 2.6.26 alloc_pidmap (try last_pid+1, wrap to RESERVED_PIDS, scan forward).
+   * `idr-cyclic`: 4.15+ idr_alloc_cyclic from the cursor (pid_min 1, or 300 once past 300).
+   */
+  readonly pidAlloc: 'bitmap' | 'idr-cyclic';
+  /** errno of fork when a namespace has no free pid: ENOMEM (alloc_pidmap → -1) / EAGAIN (4.15+). */
+  readonly pidExhausted: ErrnoCode;
+  /** `/proc/sys/kernel/ns_last_pid` exists (3.3+). */
+  readonly nsLastPid: boolean;
+  /** clone3 exists (5.3+) with set_tid (5.5+). */
+  readonly clone3: boolean;
+  /** CAP_CHECKPOINT_RESTORE exists (5.9+); otherwise only CAP_SYS_ADMIN grants c/r interfaces. */
+  readonly capCheckpointRestore: boolean;
+  /** Default pid_max. */
+  readonly pidMaxDefault: number;
+  /** unshare(CLONE_NEWPID) is allowed (3.8+; 2.6.26's check_unshare_flags rejects it: EINVAL). */
+  readonly unshareNewPid: boolean;
+  /** setns(2) exists (3.0; pid namespaces 3.8). */
+  readonly setns: boolean;
+  /** /proc/<pid>/status has the NStgid/NSpid/NSpgid/NSsid lines (4.1+). */
+  readonly procNsPid: boolean;
+
+  // ---- files (fs/file.c) ----
+  /** Default RLIMIT_NOFILE soft limit of init. */
+  readonly nofileDefault: number;
+  /** fs.nr_open: the hard ceiling for RLIMIT_NOFILE. */
+  readonly nrOpen: number;
+
+  // ---- SysV IPC (ipc/util.c and friends); consumed by src/kernel/ipc ----
+  readonly ipc: IpcProfile;
+}
+
+export interface IpcProfile {
+  /** `lowest-seq`: 2.6.26 idr_get_new + ids->seq++; `cyclic`: 5.1+ ipc_idr_alloc (cyclic, seq on wrap). */
+  readonly alloc: 'lowest-seq' | 'cyclic';
+  /** errno for a used slot whose seq does not match: EIDRM (ipc_lock_check) / EINVAL (ipc_obtain_object_check). */
+  readonly staleId: ErrnoCode;
+  /** Largest sequence number before it wraps to 0. */
+  readonly seqMax: number;
+  /** `kernel.{msg,sem,shm}_next_id` sysctls exist (3.8+, CONFIG_CHECKPOINT_RESTORE). */
+  readonly nextIdSysctls: boolean;
+  /** MSG_COPY exists (3.8+). */
+  readonly msgCopy: boolean;
+  /** MSG_STAT_ANY / SEM_STAT_ANY / SHM_STAT_ANY exist (4.17+). */
+  readonly statAny: boolean;
+  /** SETALL also sets sempid of every semaphore (2.6.26 left it untouched). */
+  readonly setallSetsSempid: boolean;
+  /** Default limits of a fresh IPC namespace. */
+  readonly msgmax: number;
+  readonly msgmnb: number;
+  readonly msgmni: number;
+  readonly semmsl: number;
+  readonly semmns: number;
+  readonly semopm: number;
+  readonly semmni: number;
+  readonly shmmax: bigint;
+  readonly shmall: bigint;
+  readonly shmmni: number;
+}
+
+const ULONG_MAX = (1n << 64n) - 1n;
+
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  'linux-6': {
+    name: 'linux-6',
+    release: '6.18.0-nsd',
+    pidAlloc: 'idr-cyclic',
+    pidExhausted: 'EAGAIN',
+    nsLastPid: true,
+    clone3: true,
+    capCheckpointRestore: true,
+    pidMaxDefault: 32768,
+    unshareNewPid: true,
+    setns: true,
+    procNsPid: true,
+    nofileDefault: 1024,
+    nrOpen: 1048576,
+    ipc: {
+      alloc: 'cyclic',
+      staleId: 'EINVAL',
+      seqMax: 65535,
+      nextIdSysctls: true,
+      msgCopy: true,
+      statAny: true,
+      setallSetsSempid: true,
+      msgmax: 8192,
+      msgmnb: 16384,
+      msgmni: 32000,
+      semmsl: 32000,
+      semmns: 32000 * 32000,
+      semopm: 500,
+      semmni: 32000,
+      shmmax: ULONG_MAX - (1n << 24n),
+      shmall: ULONG_MAX - (1n << 24n),
+      shmmni: 4096,
+    },
+  },
+  'linux-2.6.26': {
+    name: 'linux-2.6.26',
+    release: '2.6.26-rc8-mm1-nsd',
+    pidAlloc: 'bitmap',
+    pidExhausted: 'ENOMEM',
+    nsLastPid: false,
+    clone3: false,
+    capCheckpointRestore: false,
+    pidMaxDefault: 32768,
+    unshareNewPid: false,
+    setns: false,
+    procNsPid: false,
+    nofileDefault: 1024,
+    nrOpen: 1048576,
+    ipc: {
+      alloc: 'lowest-seq',
+      staleId: 'EIDRM',
+      seqMax: 65535,
+      nextIdSysctls: false,
+      msgCopy: false,
+      statAny: false,
+      setallSetsSempid: false,
+      msgmax: 8192,
+      msgmnb: 16384,
+      msgmni: 16,
+      semmsl: 250,
+      semmns: 32000,
+      semopm: 32,
+      semmni: 128,
+      shmmax: 32n * 1024n * 1024n,
+      shmall: ((32n * 1024n * 1024n) / 4096n) * 256n,
+      shmmni: 4096,
+    },
+  },
+};
+
+export function getProfile(name: ProfileName): Profile {
+  const p = PROFILES[name];
+  if (!p) throw new TypeError(`unknown kernel profile '${String(name)}' (expected linux-6 or linux-2.6.26)`);
+  return p;
+}
+
+/** Pids 1..RESERVED_PIDS-1 are not reused after the allocator wraps (kernel/pid.c). */
+export const RESERVED_PIDS = 300;
+/** PID_MAX_LIMIT on 64-bit (include/linux/threads.h): the largest value pid_max may take. */
+export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+/** MAX_PID_NS_LEVEL (include/linux/pid_namespace.h). */
+export const MAX_PID_NS_LEVEL = 32;

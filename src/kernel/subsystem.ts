@@ -1,0 +1,37 @@
+/**
+ * Subsystems outside the core (SysV IPC, …) plug into the kernel's life cycle through these hooks,
+ * the way Linux's ipc/ plugs into fork (copy_semundo), exit (exit_sem, exit_shm) and exec. Hooks are
+ * code registered at module load; the state they manage lives in `KernelState` (plain data).
+ */
+import type { KernelCore } from './kernel.js';
+import type { IpcNsState, Mapping, ProcState, TaskState } from './state.js';
+
+export interface Subsystem {
+  readonly name: string;
+  /** Once, at boot, before init exists. */
+  boot?(k: KernelCore): void;
+  /** A new IPC namespace (`parent` null for the initial one): fill in its state. */
+  initIpcNs?(k: KernelCore, ns: IpcNsState): void;
+  /** The last reference to an IPC namespace is gone: free what it holds. */
+  freeIpcNs?(k: KernelCore, ns: IpcNsState): void;
+  /** A new process is created by fork/clone (not a thread). */
+  forkProcess?(k: KernelCore, parent: ProcState, child: ProcState, flags: number): void;
+  /** The last thread of a process is exiting (before its mm and files are released). */
+  exitProcess?(k: KernelCore, proc: ProcState, last: TaskState): void;
+  /** A mapping owned by this subsystem was duplicated into a child mm (fork). */
+  dupMapping?(k: KernelCore, m: Mapping, childTgid: number): void;
+  /** A mapping owned by this subsystem is being removed (munmap, exit, exec). */
+  unmapMapping?(k: KernelCore, m: Mapping, tgid: number): void;
+  /** Backing bytes of a shared mapping owned by this subsystem (the mapping's `kind` is the name). */
+  mappingBytes?(k: KernelCore, m: Mapping): Uint8Array;
+  /** How /proc/<pid>/maps names a mapping owned by this subsystem. */
+  describeMapping?(k: KernelCore, m: Mapping): { dev: string; ino: number; path: string };
+  /** unshare(CLONE_NEWIPC) or unshare(CLONE_SYSVSEM): the process leaves its shared undo list. */
+  unshareSysvsem?(k: KernelCore, proc: ProcState): void;
+}
+
+export const SUBSYSTEMS: Subsystem[] = [];
+
+export function registerSubsystem(s: Subsystem): void {
+  if (!SUBSYSTEMS.some((x) => x.name === s.name)) SUBSYSTEMS.push(s);
+}

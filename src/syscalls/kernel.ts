@@ -1,0 +1,322 @@
+/**
+ * The public `Kernel`: the kernel core plus the syscall entry point, task handles and the
+ * deterministic scheduler that runs programs.
+ *
+ * Scheduling. The run queue is FIFO; one turn runs one program step of one task (plus the syscall
+ * it yields) and advances the virtual clock by STEP_NS. A task parked in a syscall is re-invoked
+ * with the same call when its wait channel is woken (or completed directly by a waker). When no task
+ * can run, the clock jumps to the earliest deadline; with none, `run()` returns. Same inputs give
+ * the same interleaving; a non-zero seed permutes tie-breaks deterministically.
+ */
+import { ErrnoError, KernelBug, WouldBlockError } from '../abi/errno.js';
+import { KernelCore, STEP_NS, type KernelOptions } from '../kernel/kernel.js';
+import type { KernelState, SysResult, TaskState } from '../kernel/state.js';
+import { Block } from '../kernel/sched/block.js';
+import { pidNrIn } from '../kernel/pid/pid.js';
+import { readMemory, writeMemory } from '../kernel/mm/mm.js';
+import { installProgramFile } from '../kernel/task/exec.js';
+import { takeDeliverable } from '../kernel/task/signal.js';
+import { exitGroup, exitStatus } from '../kernel/task/exit.js';
+import { getSyscall } from './table.js';
+import { Sys } from './sys.js';
+import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
+import { formatCall, formatError, formatReturn } from './trace.js';
+import './core.js';
+
+/** A program step threw something that is not part of the model (a bug in program code). */
+export class ProgramCrash extends Error {
+  constructor(readonly pid: number, readonly program: string, readonly reason: unknown) {
+    super(`program ${program} (pid ${pid}) crashed: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
+    this.name = 'ProgramCrash';
+  }
+}
+
+export interface RunOptions {
+  /** Stop after this many steps (default: 1e7). */
+  maxSteps?: number;
+  /** Stop as soon as this returns true (checked between steps). */
+  until?: (k: Kernel) => boolean;
+}
+
+export interface RunResult {
+  steps: number;
+  /** Why run() returned: nothing runnable (`idle`), the step budget, or `until`. */
+  reason: 'idle' | 'maxSteps' | 'until';
+}
+
+/** Library handle for a task: its syscalls, memory and identity. */
+export class Task {
+  readonly sys: Sys;
+  readonly memory: {
+    /** Reads `len` bytes at `addr` (EFAULT and SIGSEGV outside a readable mapping). */
+    read(addr: number, len: number): Uint8Array;
+    /** Writes bytes at `addr` (EFAULT and SIGSEGV outside a writable mapping). */
+    write(addr: number, bytes: Uint8Array | string): void;
+  };
+
+  constructor(private readonly kernel: Kernel, readonly kid: number) {
+    this.sys = new Sys(kernel, kid);
+    this.memory = {
+      read: (addr, len) => readMemory(kernel, kernel.t(kid), addr, len),
+      write: (addr, bytes) => writeMemory(kernel, kernel.t(kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
+    };
+  }
+
+  /** The task's state (plain data). */
+  get state(): TaskState {
+    return this.kernel.t(this.kid);
+  }
+
+  get alive(): boolean {
+    const t = this.kernel.s.tasks.get(this.kid);
+    return !!t && t.state !== 'zombie' && t.state !== 'dead';
+  }
+
+  /** Pid (tid) in the initial namespace. */
+  get pid(): number {
+    return this.kid;
+  }
+
+  /** Thread-group id in the initial namespace. */
+  get tgid(): number {
+    return this.state.tgid;
+  }
+
+  /** The task's own numbers at each namespace level (initial namespace first), like NSpid. */
+  get nspid(): number[] {
+    return [...this.state.pids];
+  }
+}
+
+export class Kernel extends KernelCore {
+  private readonly handles = new Map<number, Task>();
+
+  constructor(opts: KernelOptions = {}, state?: KernelState) {
+    super(opts, state);
+  }
+
+  /** A kernel resumed from a saved state (a deep copy is taken). */
+  static fromState(state: KernelState): Kernel {
+    return new Kernel({}, structuredClone(state));
+  }
+
+  /** A deep copy of the whole state (plain data). */
+  snapshot(): KernelState {
+    return structuredClone(this.s);
+  }
+
+  /** init of the initial pid namespace (pid 1). */
+  get init(): Task {
+    return this.taskByKid(this.pidNs(this.s.rootPidNs).reaper || 1);
+  }
+
+  /** The task with `pid` in the initial namespace, or undefined. */
+  task(pid: number): Task | undefined {
+    const kid = this.pidNs(this.s.rootPidNs).pids.get(pid);
+    return kid === undefined ? undefined : this.taskByKid(kid);
+  }
+
+  /** The task with `pid` as seen in the pid namespace of `viewer`. */
+  taskIn(viewer: Task, pid: number): Task | undefined {
+    const kid = this.pidNs(viewer.state.pidns).pids.get(pid);
+    return kid === undefined ? undefined : this.taskByKid(kid);
+  }
+
+  private taskByKid(kid: number): Task {
+    let h = this.handles.get(kid);
+    if (!h) this.handles.set(kid, (h = new Task(this, kid)));
+    return h;
+  }
+
+  /** Registers program code and installs it as an executable file at `path` (default: its name). */
+  installProgram<S>(def: ProgramDef<S>, path: string = def.name): void {
+    registerProgram(def);
+    installProgramFile(this, path, def.name, this.t(this.init.kid));
+  }
+
+  /** Advances virtual time by `ns` (waking timed sleepers). */
+  advance(ns: number): void {
+    this.advanceTo(this.s.clockNs + ns);
+  }
+
+  // ---- the syscall entry point ----
+
+  /**
+   * Runs syscall `name` for task `kid`. A sleeping call throws the internal `Block`, except that a
+   * direct call (`direct`) that made partial progress returns it (like a signal after progress).
+   */
+  invoke(kid: number, name: string, args: unknown[], direct: boolean): unknown {
+    const t = this.s.tasks.get(kid);
+    if (!t || t.state === 'zombie' || t.state === 'dead') throw new ErrnoError('ESRCH', name, `task ${kid} is not alive`);
+    const def = getSyscall(name);
+    const pid = this.tracer ? t.pids[t.pids.length - 1]! : 0;
+    try {
+      const r = def.handler(this, t, ...(args as never[]));
+      if (this.tracer) this.tracer(`${formatCall(pid, name, def.args, args)} = ${formatReturn(def.ret, r)}`);
+      return r;
+    } catch (e) {
+      if (e instanceof Block) {
+        if (this.tracer) this.tracer(`${formatCall(pid, name, def.args, args)} <unfinished ...>`);
+        if (direct && e.partial !== undefined) return e.partial;
+        throw e;
+      }
+      if (e instanceof ErrnoError) {
+        e.withSyscall(name);
+        if (this.tracer) this.tracer(`${formatCall(pid, name, def.args, args)} = ${formatError(e.code)}`);
+      }
+      throw e;
+    }
+  }
+
+  override toString(): string {
+    return `Kernel(${this.profile.name}, ${this.s.tasks.size} tasks)`;
+  }
+
+  // ---- the scheduler ----
+
+  /** Runs programs until nothing can run, `maxSteps`, or `until`. */
+  run(opts: RunOptions = {}): RunResult {
+    const max = opts.maxSteps ?? 1e7;
+    let steps = 0;
+    for (;;) {
+      if (opts.until?.(this)) return { steps, reason: 'until' };
+      if (steps >= max) return { steps, reason: 'maxSteps' };
+      if (this.s.runq.length === 0) {
+        const d = this.nextDeadline();
+        if (d === null) return { steps, reason: 'idle' };
+        this.advanceTo(d);
+        continue;
+      }
+      const kid = this.pickNext();
+      const t = this.s.tasks.get(kid);
+      if (!t || t.state !== 'running') continue;
+      this.s.clockNs += STEP_NS;
+      this.s.sched.steps++;
+      steps++;
+      this.stepTask(t);
+    }
+  }
+
+  private pickNext(): number {
+    const q = this.s.runq;
+    const seed = this.s.sched.seed;
+    if (!seed || q.length < 2) return q.shift()!;
+    // A deterministic permutation of tie-breaks: xorshift on (seed, step).
+    let x = (seed ^ Math.imul(this.s.sched.steps + 1, 0x9e3779b1)) >>> 0;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const i = (x >>> 0) % Math.min(q.length, 4);
+    return q.splice(i, 1)[0]!;
+  }
+
+  /** One turn of one task: finish a parked call, deliver signals, run one program step. */
+  private stepTask(t: TaskState): void {
+    if (!t.prog) return; // Driven from outside (the library): nothing to run.
+    const kid = t.kid;
+    if (t.blocked) {
+      const b = t.blocked;
+      t.blocked = null;
+      if (b.result) {
+        t.prog.result = b.result;
+      } else {
+        this.resuming = b;
+        try {
+          if (!this.dispatch(t, b.call.name, b.call.args)) return;
+        } finally {
+          this.resuming = null;
+        }
+      }
+    }
+    const live = this.s.tasks.get(kid);
+    if (!live || live.state !== 'running' || !live.prog) return;
+    const sigs = takeDeliverable(this, live);
+    if (live.state !== 'running' || !live.prog) return;
+    live.prog.signals.push(...sigs);
+    const prog = findProgram(live.prog.name);
+    if (!prog) throw new KernelBug(`program ${live.prog.name} is not registered`);
+    const sys = new Sys(this, kid, true);
+    const signals = live.prog.signals.splice(0);
+    const base = { sys, result: live.prog.result, argv: live.prog.argv, envp: live.prog.envp, signals };
+    let out: StepOutcome;
+    try {
+      if (live.prog.data === null) live.prog.data = prog.start(base);
+      const ctx = { ...base, state: live.prog.data };
+      out = prog.step(ctx);
+      // A step may replace the state object wholesale.
+      if (live.prog && ctx.state !== live.prog.data) live.prog.data = ctx.state;
+    } catch (e) {
+      if (e instanceof KernelBug) throw e;
+      throw new ProgramCrash(live.pids[live.pids.length - 1]!, live.prog?.name ?? '?', e);
+    }
+    const cur = this.s.tasks.get(kid);
+    if (!cur || !cur.prog || (cur.state !== 'running' && cur.state !== 'stopped')) return;
+    cur.prog.result = null;
+    if (out && 'exit' in out) {
+      exitGroup(this, cur.tgid, exitStatus(out.exit | 0));
+      return;
+    }
+    if (out && 'call' in out) {
+      if (!this.dispatch(cur, out.call, out.args ?? [])) return;
+    }
+    const after = this.s.tasks.get(kid);
+    if (after && after.state === 'running' && !this.s.runq.includes(kid)) this.s.runq.push(kid);
+  }
+
+  /**
+   * Runs a yielded/parked syscall for task `t`. Returns false when the task is no longer runnable
+   * (parked again, exited, or its program was replaced by execve).
+   */
+  private dispatch(t: TaskState, name: string, args: unknown[]): boolean {
+    const kid = t.kid;
+    let result: SysResult;
+    try {
+      const value = this.invoke(kid, name, args, false);
+      result = { ok: true, value };
+    } catch (e) {
+      if (e instanceof Block) {
+        const cur = this.s.tasks.get(kid);
+        if (cur && cur.state === 'running') {
+          this.park(cur, { call: { name, args }, wchan: e.wchan, deadlineNs: e.deadlineNs, result: null, data: e.data });
+        }
+        return false;
+      }
+      if (e instanceof WouldBlockError) throw new KernelBug('WouldBlockError inside the scheduler');
+      if (!(e instanceof ErrnoError)) throw e;
+      result = { ok: false, code: e.code };
+    }
+    const cur = this.s.tasks.get(kid) ?? this.s.tasks.get(t.tgid);
+    if (!cur || !cur.prog) return false;
+    // execve replaced the program: its first step gets no result.
+    if (name === 'execve' && result.ok) {
+      cur.prog.result = null;
+      if (!this.s.runq.includes(cur.kid) && cur.state === 'running') this.s.runq.push(cur.kid);
+      return false;
+    }
+    cur.prog.result = result;
+    if (cur.state !== 'running') return false;
+    return true;
+  }
+
+  /**
+   * Sys entry for direct calls: a Block becomes WouldBlockError. Inside a program step (`inStep`),
+   * calls that create tasks or replace/end the program must be yielded instead.
+   */
+  directCall(kid: number, name: string, args: unknown[], inStep: boolean): unknown {
+    if (inStep && getSyscall(name).control) {
+      throw new KernelBug(`${name} must be yielded from a program step ({ call: '${name}' }), not called through ctx.sys`);
+    }
+    try {
+      return this.invoke(kid, name, args, true);
+    } catch (e) {
+      if (e instanceof Block) throw new WouldBlockError(name, e.wchan);
+      throw e;
+    }
+  }
+
+  /** Pid of task `kid` as seen from the namespace of `viewerKid`. */
+  pidIn(kid: number, viewerKid: number): number {
+    const t = this.t(kid);
+    return pidNrIn(this, t.pidns, t.pids, this.t(viewerKid).pidns);
+  }
+}

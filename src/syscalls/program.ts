@@ -1,0 +1,62 @@
+/**
+ * The program model: resumable programs whose whole execution state is plain data.
+ *
+ * A program is code registered under a name (`/bin/sh`, `/bin/cat`…) and run by execve. It is a
+ * state machine:
+ *   - `start(ctx)` returns the initial state (plain data, never null) from argv/envp;
+ *   - `step(ctx)` advances it. It may make *direct* calls through `ctx.sys` (any syscall that does
+ *     not create a task, replace the program or end it), mutate `ctx.state`, and return what to do
+ *     next: `{ call: name, args }` to make a syscall that may block or that creates/replaces/ends
+ *     tasks (fork, vfork, clone, clone3, execve, exit, exit_group, wait4, read of a pipe…), whose
+ *     result arrives as `ctx.result` at the next step; `{ exit: code }`; or `undefined` to be
+ *     scheduled again (yield).
+ * Because the state lives in the task (`TaskState.prog`) between steps, a checkpoint taken between
+ * any two steps captures the program exactly, including a call parked in a blocking syscall, which
+ * the scheduler re-invokes after a restore.
+ * A direct call that would block throws `WouldBlockError` into the step: yield such calls instead.
+ */
+import type { SysResult } from '../kernel/state.js';
+import { registerProgramName } from '../kernel/task/exec.js';
+import type { Sys } from './sys.js';
+
+export type StepOutcome = { call: string; args?: unknown[] } | { exit: number } | undefined | void;
+
+export interface ProgramContext<S> {
+  /** The program's state (mutable, plain data). */
+  state: S;
+  /** Direct syscalls of the running task. */
+  readonly sys: Sys;
+  /** Result of the call yielded by the previous step (null at the first step). */
+  readonly result: SysResult | null;
+  readonly argv: readonly string[];
+  readonly envp: readonly string[];
+  /** Signals delivered to the program's handlers since the last step (handlers set with rt_sigaction(sig, 2)). */
+  readonly signals: readonly number[];
+}
+
+export interface ProgramDef<S = unknown> {
+  /** Registered name (conventionally the path it is installed at). */
+  readonly name: string;
+  start(ctx: Omit<ProgramContext<S>, 'state'>): S;
+  step(ctx: ProgramContext<S>): StepOutcome;
+}
+
+const PROGRAMS = new Map<string, ProgramDef<unknown>>();
+
+/** Registers a program's code under its name (globally: like a binary format's loader). */
+export function registerProgram<S>(def: ProgramDef<S>): ProgramDef<S> {
+  PROGRAMS.set(def.name, def as ProgramDef<unknown>);
+  registerProgramName(def.name);
+  return def;
+}
+
+export function findProgram(name: string): ProgramDef<unknown> | undefined {
+  return PROGRAMS.get(name);
+}
+
+/** Helpers for steps: unwrap a result or throw it. */
+export function resultValue<T = unknown>(r: SysResult | null): T {
+  if (!r) throw new Error('no syscall result to read');
+  if (!r.ok) throw new Error(`syscall failed with ${r.code}`);
+  return r.value as T;
+}

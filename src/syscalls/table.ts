@@ -1,0 +1,37 @@
+/**
+ * The syscall table: one entry per system call, with Linux's name, the handler (semantics live in
+ * src/kernel), and the argument kinds used to print a call the way strace does. Other subsystems
+ * (SysV IPC) add their entries with `defineSyscall`. The scheduler dispatches parked and yielded
+ * calls through this table; `task.sys.<name>()` goes through it too.
+ */
+import { err } from '../abi/errno.js';
+import type { KernelCore } from '../kernel/kernel.js';
+import type { TaskState } from '../kernel/state.js';
+
+/** How an argument (or result) is printed in traces and parsed by the `syscall` utility. */
+export type ArgKind =
+  | 'int' | 'fd' | 'str' | 'buf' | 'hex' | 'oct' | 'oflags' | 'clone' | 'sig' | 'wait' | 'fcntl' | 'seek'
+  | 'ipcflags' | 'ipccmd' | 'msgflags' | 'semflags' | 'shmflags' | 'key' | 'any' | 'strv' | 'bigint';
+
+export type Handler = (k: KernelCore, t: TaskState, ...args: never[]) => unknown;
+
+export interface SyscallDef {
+  name: string;
+  handler: Handler;
+  args: ArgKind[];
+  ret: ArgKind;
+  /** Only the scheduler may run it (creates tasks, replaces the program, or never returns). */
+  control?: boolean;
+}
+
+export const SYSCALLS = new Map<string, SyscallDef>();
+
+export function defineSyscall(def: SyscallDef): void {
+  SYSCALLS.set(def.name, def);
+}
+
+export function getSyscall(name: string): SyscallDef {
+  const def = SYSCALLS.get(name);
+  if (!def) throw err('ENOSYS', `no syscall '${name}'`);
+  return def;
+}
