@@ -91,7 +91,9 @@ export function copyProcess(k: KernelCore, parent: TaskState, args: CloneArgs): 
     throw err('EAGAIN', 'kid collision');
   }
   attachPid(k, childNs, pids, kid);
-  if (newPidNs) k.pidNs(newPidNs).reaper = kid;
+  // is_child_reaper(): the task holding pid 1 of its namespace becomes its reaper (CLONE_NEWPID,
+  // or the first fork after unshare(CLONE_NEWPID)).
+  if (pids[pids.length - 1] === 1 && !(flags & CLONE_THREAD)) k.pidNs(childNs).reaper = kid;
 
   const thread = (flags & CLONE_THREAD) !== 0;
   const ipcns = flags & CLONE_NEWIPC ? newIpcNs(k, k.ipcNs(parent.ipcns)).id : parent.ipcns;
