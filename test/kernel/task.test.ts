@@ -1,0 +1,187 @@
+/**
+ * Tasks: clone flag checks, wait4 and status encoding, zombies, threads, exit_group, kill and its
+ * permissions, stop/continue, credentials and the setuid family, execve errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants as C, registerProgram } from '../../src/index.js';
+import type { ErrnoCode } from '../../src/abi/errno.js';
+import { PROFILES, boot, expectErrno, writeFile } from '../helpers.js';
+
+const THREAD = C.CLONE_VM | C.CLONE_SIGHAND | C.CLONE_THREAD;
+
+for (const profile of PROFILES) {
+  test(`errno table (${profile}): clone flags`, () => {
+    const k = boot(profile);
+    const t = k.init;
+    const user = k.task(t.sys.fork())!;
+    user.sys.setuid(1000);
+    const rows: Array<[string, () => unknown, ErrnoCode]> = [
+      ['CLONE_NEWNS|CLONE_FS', () => t.sys.clone(C.CLONE_NEWNS | C.CLONE_FS), 'EINVAL'],
+      ['CLONE_THREAD without SIGHAND', () => t.sys.clone(C.CLONE_THREAD | C.CLONE_VM), 'EINVAL'],
+      ['CLONE_SIGHAND without VM', () => t.sys.clone(C.CLONE_SIGHAND), 'EINVAL'],
+      ['CLONE_NEWPID|CLONE_THREAD', () => t.sys.clone(C.CLONE_NEWPID | THREAD), 'EINVAL'],
+      ['CLONE_NEWIPC|CLONE_SYSVSEM', () => t.sys.clone(C.CLONE_NEWIPC | C.CLONE_SYSVSEM), 'EINVAL'],
+      ['init CLONE_PARENT', () => t.sys.clone(C.CLONE_PARENT | C.SIGCHLD), 'EINVAL'],
+      ['unprivileged CLONE_NEWPID', () => user.sys.clone(C.CLONE_NEWPID | C.SIGCHLD), 'EPERM'],
+      ['unprivileged CLONE_NEWIPC', () => user.sys.clone(C.CLONE_NEWIPC | C.SIGCHLD), 'EPERM'],
+      ['unshare(bogus)', () => t.sys.unshare(0x1), 'EINVAL'],
+      ['unprivileged unshare(CLONE_NEWIPC)', () => user.sys.unshare(C.CLONE_NEWIPC), 'EPERM'],
+      ['wait4 bad options', () => t.sys.wait4(-1, 0x100), 'EINVAL'],
+      ['kill bad signal', () => t.sys.kill(1, 65), 'EINVAL'],
+      ['kill no such pid', () => t.sys.kill(31000, 0), 'ESRCH'],
+      ['kill(0 other user)', () => user.sys.kill(1, C.SIGTERM), 'EPERM'],
+      ['setuid unprivileged', () => user.sys.setuid(0), 'EPERM'],
+      ['setgroups unprivileged', () => user.sys.setgroups([1]), 'EPERM'],
+      ['rt_sigaction(SIGKILL)', () => t.sys.rt_sigaction(C.SIGKILL, C.SIG_IGN), 'EINVAL'],
+      ['getpgid(no such)', () => t.sys.getpgid(31000), 'ESRCH'],
+      ['setns', () => t.sys.setns(99, 0), profile === 'linux-6' ? 'EBADF' : 'ENOSYS'],
+    ];
+    for (const [name, fn, code] of rows) expectErrno(fn, code, name);
+  });
+}
+
+test('wait4: status encoding, WNOHANG, ECHILD, specific pid, reaping order by creation', () => {
+  const k = boot();
+  const t = k.init;
+  expectErrno(() => t.sys.wait4(-1, 0), 'ECHILD');
+  const a = k.task(t.sys.fork())!;
+  const b = k.task(t.sys.fork())!;
+  assert.deepEqual(t.sys.wait4(-1, C.WNOHANG), { pid: 0, status: 0 });
+  b.sys.exit(7);
+  a.sys.exit_group(300);
+  // Both are zombies: the earlier-created child is reported first (Linux walks its children list).
+  assert.deepEqual(t.sys.wait4(-1, 0), { pid: a.pid, status: (300 & 0xff) << 8 });
+  assert.deepEqual(t.sys.wait4(b.pid, 0), { pid: b.pid, status: 7 << 8 });
+  expectErrno(() => t.sys.wait4(b.pid, 0), 'ECHILD');
+  const c = k.task(t.sys.fork())!;
+  t.sys.kill(c.pid, C.SIGTERM);
+  assert.deepEqual(t.sys.wait4(c.pid, 0), { pid: c.pid, status: C.SIGTERM });
+});
+
+test('clone with another exit signal needs __WCLONE or __WALL; SIGCHLD ignored autoreaps', () => {
+  const k = boot();
+  const t = k.init;
+  const c = k.task(t.sys.clone(C.SIGUSR1))!;
+  expectErrno(() => t.sys.wait4(-1, C.WNOHANG), 'ECHILD');
+  c.sys.exit(1);
+  assert.equal(t.sys.wait4(-1, C.__WCLONE).pid, c.pid);
+  t.sys.rt_sigaction(C.SIGCHLD, C.SIG_IGN);
+  const d = k.task(t.sys.fork())!;
+  d.sys.exit(0);
+  assert.equal(k.task(d.pid), undefined, 'reaped at exit');
+  expectErrno(() => t.sys.wait4(-1, 0), 'ECHILD');
+});
+
+test('threads: tids, exit of one thread, exit_group kills all, leader zombie until the group is done', () => {
+  const k = boot();
+  const t = k.init;
+  const p = k.task(t.sys.fork())!;
+  const tid1 = p.sys.clone(THREAD);
+  const tid2 = p.sys.clone(THREAD);
+  const th1 = k.task(tid1)!;
+  assert.equal(th1.sys.getpid(), p.pid);
+  assert.equal(th1.sys.gettid(), tid1);
+  assert.equal(th1.sys.getppid(), 1);
+  th1.sys.exit(0);
+  assert.equal(k.task(tid1), undefined, 'a non-leader thread is released at once');
+  p.sys.exit(0);
+  assert.equal(p.state.state, 'zombie');
+  assert.deepEqual(t.sys.wait4(p.pid, C.WNOHANG), { pid: 0, status: 0 }, 'the group is still alive');
+  k.task(tid2)!.sys.exit_group(5);
+  assert.deepEqual(t.sys.wait4(p.pid, 0), { pid: p.pid, status: 5 << 8 });
+});
+
+test('SIGSTOP/SIGCONT: stopped and continued reports through wait4', () => {
+  const k = boot();
+  const t = k.init;
+  const c = k.task(t.sys.fork())!;
+  t.sys.kill(c.pid, C.SIGSTOP);
+  assert.equal(c.state.state, 'stopped');
+  assert.deepEqual(t.sys.wait4(c.pid, C.WUNTRACED | C.WNOHANG), { pid: c.pid, status: (C.SIGSTOP << 8) | 0x7f });
+  t.sys.kill(c.pid, C.SIGCONT);
+  assert.deepEqual(t.sys.wait4(c.pid, C.WCONTINUED | C.WNOHANG), { pid: c.pid, status: 0xffff });
+  assert.equal(c.state.state, 'running');
+});
+
+test('credentials: setuid drops capabilities; setresuid/seteuid round trip; groups', () => {
+  const k = boot();
+  const t = k.init;
+  const c = k.task(t.sys.fork())!;
+  c.sys.setgroups([10, 5]);
+  assert.deepEqual(c.sys.getgroups(), [5, 10]);
+  c.sys.seteuid(1000);
+  assert.deepEqual(c.sys.getresuid(), [0, 1000, 0]);
+  assert.equal(c.sys.capget().effective, 0n, 'euid 0 → non-0 clears the effective set');
+  c.sys.seteuid(0);
+  assert.notEqual(c.sys.capget().effective, 0n, 'regained from the permitted set');
+  c.sys.setresuid(1000, 1000, 1000);
+  assert.equal(c.sys.capget().permitted, 0n);
+  expectErrno(() => c.sys.seteuid(0), 'EPERM');
+  c.sys.setreuid(-1, 1000);
+  expectErrno(() => c.sys.setuid(-5), 'EINVAL');
+  const d = k.task(t.sys.fork())!;
+  d.sys.setgid(50);
+  assert.deepEqual(d.sys.getresgid(), [50, 50, 50]);
+  d.sys.capset(0n, 0n);
+  expectErrno(() => d.sys.capset(1n, 1n), 'EPERM');
+});
+
+test('execve: ENOENT, EACCES (mode, directory), ENOEXEC, scripts with #!, ELOOP', () => {
+  const k = boot();
+  const prog = registerProgram({ name: '/bin/exec-test', start: () => ({}), step: () => undefined });
+  k.installProgram(prog);
+  const t = k.init;
+  const c = k.task(t.sys.fork())!;
+  expectErrno(() => c.sys.execve('/nope', ['x']), 'ENOENT');
+  expectErrno(() => c.sys.execve('/tmp', ['x']), 'EACCES');
+  writeFile(t, '/tmp/plain', 'hello', C.O_WRONLY | C.O_CREAT);
+  expectErrno(() => c.sys.execve('/tmp/plain', ['x']), 'EACCES');
+  const fd = t.sys.open('/tmp/notexe', C.O_WRONLY | C.O_CREAT, 0o755);
+  t.sys.write(fd, 'garbage');
+  expectErrno(() => c.sys.execve('/tmp/notexe', ['x']), 'ENOEXEC');
+  const s = t.sys.open('/tmp/script', C.O_WRONLY | C.O_CREAT, 0o755);
+  t.sys.write(s, '#!/bin/exec-test -x\necho hi\n');
+  c.sys.execve('/tmp/script', ['script', 'a']);
+  assert.deepEqual(c.state.prog?.argv, ['/bin/exec-test', '-x', '/tmp/script', 'a']);
+  assert.equal(c.state.comm, 'exec-test');
+  const loop = t.sys.open('/tmp/loop', C.O_WRONLY | C.O_CREAT, 0o755);
+  t.sys.write(loop, '#!/tmp/loop\n');
+  expectErrno(() => c.sys.execve('/tmp/loop', ['loop']), 'ELOOP');
+  expectErrno(() => c.sys.execve('/tmp/script', 'nope' as unknown as string[]), 'EFAULT');
+});
+
+test('execve from a non-leader thread: the other threads die and it takes over the pid', () => {
+  const k = boot();
+  const prog = registerProgram({ name: '/bin/exec-thread', start: () => ({}), step: () => undefined });
+  k.installProgram(prog);
+  const p = k.task(k.init.sys.fork())!;
+  const other = p.sys.clone(THREAD);
+  const execer = k.task(p.sys.clone(THREAD))!;
+  execer.sys.execve('/bin/exec-thread', ['x']);
+  assert.equal(k.task(other), undefined);
+  assert.equal(k.task(execer.pid), undefined, 'its own tid is gone');
+  const leader = k.task(p.pid)!;
+  assert.equal(leader.state.prog?.name, '/bin/exec-thread');
+  assert.equal(k.proc(p.pid).threads.length, 1);
+});
+
+test('process groups and sessions: setpgid, setsid, getsid', () => {
+  const k = boot();
+  const t = k.init;
+  const c = k.task(t.sys.fork())!;
+  assert.equal(c.sys.getpgid(0), 1);
+  c.sys.setpgid(0, 0);
+  assert.equal(c.sys.getpgid(0), c.pid);
+  expectErrno(() => c.sys.setsid(), 'EPERM', 'a group leader cannot setsid');
+  const g = k.task(c.sys.fork())!;
+  assert.equal(g.sys.setsid(), g.pid);
+  assert.equal(g.sys.getsid(0), g.pid);
+  expectErrno(() => c.sys.setpgid(g.pid, c.pid), 'EPERM', 'child in another session');
+  // kill(0) and kill(-pgid) reach the group.
+  const h = k.task(c.sys.fork())!;
+  t.sys.kill(-c.pid, C.SIGTERM);
+  assert.equal(c.alive, false);
+  assert.equal(h.alive, false);
+  assert.equal(g.alive, true);
+});
