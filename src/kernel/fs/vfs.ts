@@ -181,7 +181,7 @@ export function resolve(k: KernelCore, t: TaskState, path: string, base: string 
 export function resolveParent(k: KernelCore, t: TaskState, path: string, base: string = t.cwd): ParentResolved {
   const full = absPath(base, path);
   const comps = splitPath(full);
-  const rawLast = splitPath(path).pop() ?? '';
+  const rawLast = path.split('/').filter((c) => c !== '').pop() ?? '';
   if (comps.length === 0) return { dir: k.inode(k.s.rootIno), name: '', child: k.s.rootIno, path: full };
   const name = comps[comps.length - 1]!;
   let cur = k.inode(k.s.rootIno);

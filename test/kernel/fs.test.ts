@@ -1,0 +1,158 @@
+/**
+ * The VFS and procfs: errno tables for path syscalls, permissions, directories, and the procfs
+ * files seen through the reader's pid namespace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants as C } from '../../src/index.js';
+import type { ErrnoCode } from '../../src/abi/errno.js';
+import { boot, expectErrno, readFile, writeFile } from '../helpers.js';
+
+test('errno table: path syscalls', () => {
+  const k = boot();
+  const t = k.init;
+  writeFile(t, '/tmp/file', 'data', C.O_WRONLY | C.O_CREAT);
+  t.sys.mkdir('/tmp/d', 0o755);
+  t.sys.mkdir('/tmp/full', 0o755);
+  writeFile(t, '/tmp/full/x', '', C.O_WRONLY | C.O_CREAT);
+  const user = k.task(t.sys.fork())!;
+  user.sys.setuid(1000);
+  const rows: Array<[string, () => unknown, ErrnoCode]> = [
+    ['open missing', () => t.sys.open('/tmp/missing', C.O_RDONLY), 'ENOENT'],
+    ['open missing parent', () => t.sys.open('/nope/x', C.O_CREAT | C.O_WRONLY), 'ENOENT'],
+    ['open through a file', () => t.sys.open('/tmp/file/x', C.O_RDONLY), 'ENOTDIR'],
+    ['open file/ ', () => t.sys.open('/tmp/file/', C.O_RDONLY), 'ENOTDIR'],
+    ['O_CREAT|O_EXCL existing', () => t.sys.open('/tmp/file', C.O_CREAT | C.O_EXCL | C.O_WRONLY), 'EEXIST'],
+    ['open dir for write', () => t.sys.open('/tmp/d', C.O_WRONLY), 'EISDIR'],
+    ['O_CREAT on a dir', () => t.sys.open('/tmp/d', C.O_CREAT | C.O_RDONLY), 'EISDIR'],
+    ['O_DIRECTORY on a file', () => t.sys.open('/tmp/file', C.O_RDONLY | C.O_DIRECTORY), 'ENOTDIR'],
+    ['long component', () => t.sys.open('/tmp/' + 'n'.repeat(256), C.O_RDONLY), 'ENAMETOOLONG'],
+    ['user writes /etc', () => user.sys.open('/etc/x', C.O_CREAT | C.O_WRONLY), 'EACCES'],
+    ['user reads /root', () => user.sys.open('/root/x', C.O_RDONLY), 'EACCES'],
+    ['mkdir existing', () => t.sys.mkdir('/tmp/d'), 'EEXIST'],
+    ['mkdir missing parent', () => t.sys.mkdir('/tmp/a/b'), 'ENOENT'],
+    ['rmdir non-empty', () => t.sys.rmdir('/tmp/full'), 'ENOTEMPTY'],
+    ['rmdir a file', () => t.sys.rmdir('/tmp/file'), 'ENOTDIR'],
+    ['rmdir .', () => t.sys.rmdir('/tmp/d/.'), 'EINVAL'],
+    ['rmdir /', () => t.sys.rmdir('/'), 'EBUSY'],
+    ['unlink a dir', () => t.sys.unlink('/tmp/d'), 'EISDIR'],
+    ['unlink missing', () => t.sys.unlink('/tmp/missing'), 'ENOENT'],
+    ['rename missing', () => t.sys.rename('/tmp/missing', '/tmp/y'), 'ENOENT'],
+    ['rename dir into itself', () => t.sys.rename('/tmp/d', '/tmp/d/sub'), 'EINVAL'],
+    ['rename dir over file', () => t.sys.rename('/tmp/d', '/tmp/file'), 'ENOTDIR'],
+    ['rename file over dir', () => t.sys.rename('/tmp/file', '/tmp/d'), 'EISDIR'],
+    ['rename over non-empty dir', () => t.sys.rename('/tmp/d', '/tmp/full'), 'ENOTEMPTY'],
+    ['chdir to a file', () => t.sys.chdir('/tmp/file'), 'ENOTDIR'],
+    ['user chdir /root', () => user.sys.chdir('/root'), 'EACCES'],
+    ['stat missing', () => t.sys.stat('/tmp/missing'), 'ENOENT'],
+    ['access bad mode', () => t.sys.access('/tmp/file', 8), 'EINVAL'],
+    ['user access W /etc', () => user.sys.access('/etc', 2), 'EACCES'],
+    ['getdents on a file', () => t.sys.getdents64(t.sys.open('/tmp/file', C.O_RDONLY)), 'ENOTDIR'],
+    ['getdents count too small', () => t.sys.getdents64(t.sys.open('/tmp', C.O_RDONLY), 8), 'EINVAL'],
+    ['readlink of a file', () => t.sys.readlink('/tmp/file'), 'EINVAL'],
+    ['open empty path', () => t.sys.open('', C.O_RDONLY), 'ENOENT'],
+  ];
+  for (const [name, fn, code] of rows) expectErrno(fn, code, name);
+});
+
+test('files: create with umask, append, truncate, rename, unlink while open, sticky /tmp', () => {
+  const k = boot();
+  const t = k.init;
+  const fd = t.sys.open('/tmp/a', C.O_RDWR | C.O_CREAT, 0o666);
+  assert.equal(t.sys.fstat(fd).st_mode, C.S_IFREG | 0o644);
+  t.sys.write(fd, 'abc');
+  const ap = t.sys.open('/tmp/a', C.O_WRONLY | C.O_APPEND);
+  t.sys.lseek(ap, 0, C.SEEK_SET);
+  t.sys.write(ap, 'def');
+  assert.equal(readFile(t, '/tmp/a'), 'abcdef');
+  t.sys.rename('/tmp/a', '/tmp/b');
+  t.sys.unlink('/tmp/b');
+  t.sys.lseek(fd, 0, C.SEEK_SET);
+  assert.equal(new TextDecoder().decode(t.sys.read(fd, 10)), 'abcdef', 'unlinked but open');
+  assert.equal(t.sys.fstat(fd).st_nlink, 0);
+  writeFile(t, '/tmp/c', 'xyz', C.O_WRONLY | C.O_CREAT);
+  writeFile(t, '/tmp/c', 'q', C.O_WRONLY | C.O_TRUNC);
+  assert.equal(readFile(t, '/tmp/c'), 'q');
+  const u1 = k.task(t.sys.fork())!;
+  u1.sys.setuid(1000);
+  writeFile(u1, '/tmp/mine', 'x', C.O_WRONLY | C.O_CREAT);
+  const u2 = k.task(t.sys.fork())!;
+  u2.sys.setuid(2000);
+  expectErrno(() => u2.sys.unlink('/tmp/mine'), 'EPERM', 'sticky /tmp protects other users');
+  u1.sys.unlink('/tmp/mine');
+});
+
+test('directories: getdents lists . .. and sorted names; cwd and relative paths; openat with a dirfd', () => {
+  const k = boot();
+  const t = k.init;
+  t.sys.mkdir('/home/u');
+  for (const n of ['b', 'a', 'c']) writeFile(t, `/home/u/${n}`, n, C.O_WRONLY | C.O_CREAT);
+  const dfd = t.sys.open('/home/u', C.O_RDONLY | C.O_DIRECTORY);
+  assert.deepEqual(t.sys.getdents64(dfd).map((d) => d.d_name), ['.', '..', 'a', 'b', 'c']);
+  assert.deepEqual(t.sys.getdents64(dfd), []);
+  t.sys.chdir('/home/u');
+  assert.equal(t.sys.getcwd(), '/home/u');
+  assert.equal(readFile(t, 'b'), 'b');
+  assert.equal(readFile(t, '../u/./c'), 'c');
+  const fd = t.sys.openat(dfd, 'a', C.O_RDONLY);
+  assert.equal(new TextDecoder().decode(t.sys.read(fd, 5)), 'a');
+  t.sys.fchdir(t.sys.open('/', C.O_RDONLY));
+  assert.equal(t.sys.getcwd(), '/');
+});
+
+test('procfs: self, fd links, status seen from the reader, cmdline, maps, ns links', () => {
+  const k = boot();
+  const t = k.init;
+  assert.equal(t.sys.readlink('/proc/self'), '1');
+  const fd = t.sys.open('/dev/null', C.O_RDONLY);
+  const [r] = t.sys.pipe2(0);
+  assert.equal(t.sys.readlink(`/proc/self/fd/${fd}`), '/dev/null');
+  assert.match(t.sys.readlink(`/proc/1/fd/${r}`), /^pipe:\[\d+\]$/);
+  const names = t.sys.getdents64(t.sys.open('/proc/self/fd', C.O_RDONLY)).map((d) => d.d_name);
+  assert.deepEqual(names.slice(2), ['0', '1', '2', '3'], 'including the fd reading the directory');
+  const ci = k.task(t.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  assert.match(readFile(ci, '/proc/self/status'), /\nPid:\t1\nPPid:\t0\n/);
+  assert.match(readFile(t, `/proc/${ci.pid}/status`), new RegExp(`\\nPid:\\t${ci.pid}\\nPPid:\\t1\\n`));
+  // From inside, /proc lists only the namespace's own processes.
+  const inside = ci.sys.getdents64(ci.sys.open('/proc', C.O_RDONLY)).map((d) => d.d_name).filter((n) => /^\d+$/.test(n));
+  assert.deepEqual(inside, ['1']);
+  assert.notEqual(t.sys.readlink(`/proc/${ci.pid}/ns/pid`), t.sys.readlink('/proc/1/ns/pid'));
+  assert.equal(t.sys.readlink(`/proc/${ci.pid}/ns/ipc`), t.sys.readlink('/proc/1/ns/ipc'));
+  const addr = t.sys.mmap(0, 8192, 3, 0x22);
+  assert.match(readFile(t, '/proc/self/maps'), new RegExp(`^${addr.toString(16)}-${(addr + 8192).toString(16)} rw-p 00000000 00:00 0`));
+  assert.equal(readFile(t, '/proc/sys/kernel/osrelease'), '6.18.0-nsd\n');
+});
+
+test('setns into a child pid namespace: children of the caller are born there', () => {
+  const k = boot();
+  const t = k.init;
+  const ci = k.task(t.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  const nsfd = t.sys.open(`/proc/${ci.pid}/ns/pid`, C.O_RDONLY);
+  t.sys.setns(nsfd, C.CLONE_NEWPID);
+  const c = k.task(t.sys.fork())!;
+  assert.equal(c.nspid.length, 2);
+  assert.equal(c.sys.getppid(), 0, 'its parent is outside its namespace');
+  expectErrno(() => ci.sys.setns(ci.sys.open('/proc/self/ns/pid', C.O_RDONLY), C.CLONE_NEWIPC), 'EINVAL');
+});
+
+test('memory: mmap/munmap, reads and writes, faults give EFAULT and SIGSEGV, fork copies private memory', () => {
+  const k = boot();
+  const t = k.init;
+  const c = k.task(t.sys.fork())!;
+  const a = c.sys.mmap(0, 4096, 3, 0x22);
+  c.memory.write(a + 10, 'hello');
+  assert.equal(new TextDecoder().decode(c.memory.read(a + 10, 5)), 'hello');
+  const g = k.task(c.sys.fork())!;
+  g.memory.write(a, 'X');
+  assert.equal(c.memory.read(a, 1)[0], 0, 'private: the child has its own copy');
+  const ro = c.sys.mmap(0, 4096, 1, 0x22);
+  expectErrno(() => c.memory.write(ro, 'x'), 'EFAULT');
+  assert.equal(c.alive, false, 'SIGSEGV killed it');
+  const m = g.sys.mmap(0, 3 * 4096, 3, 0x22);
+  g.sys.munmap(m + 4096, 4096);
+  expectErrno(() => g.sys.munmap(m + 1, 4096), 'EINVAL');
+  g.memory.write(m + 2 * 4096, 'z');
+  assert.equal(new TextDecoder().decode(g.memory.read(m + 2 * 4096, 1)), 'z', 'the tail survived the split');
+  expectErrno(() => g.memory.read(m + 4096, 1), 'EFAULT', 'the hole');
+  assert.equal(g.alive, false);
+});
