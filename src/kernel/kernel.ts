@@ -51,6 +51,10 @@ export class KernelCore {
   protected waiters = new Map<string, Set<number>>();
   /** Derived: kids of sleeping tasks with a deadline. */
   protected timed = new Set<number>();
+  /** Derived: members of `s.runq`, for O(1) membership. */
+  protected queued = new Set<number>();
+  /** kid of the task the scheduler is stepping (not in the run queue meanwhile), else 0. */
+  current = 0;
   /** Optional syscall trace sink (strace-like lines). */
   tracer: ((line: string) => void) | null = null;
   /** Character devices beyond null/zero, by name (code, not state: e.g. the host console). */
@@ -178,6 +182,28 @@ export class KernelCore {
 
   // ---- run queue and wait queues ----
 
+  /** Appends a task to the run queue (once). Tasks without a program are driven from outside. */
+  enqueue(kid: number): void {
+    if (kid === this.current || this.queued.has(kid)) return;
+    if (!this.s.tasks.get(kid)?.prog) return;
+    this.queued.add(kid);
+    this.s.runq.push(kid);
+  }
+
+  /** Removes a task from the run queue. */
+  unqueue(kid: number): void {
+    if (!this.queued.delete(kid)) return;
+    const i = this.s.runq.indexOf(kid);
+    if (i >= 0) this.s.runq.splice(i, 1);
+  }
+
+  /** Takes the task at position `i` (0: the head) off the run queue. */
+  protected takeQueued(i: number): number {
+    const kid = i === 0 ? this.s.runq.shift()! : this.s.runq.splice(i, 1)[0]!;
+    this.queued.delete(kid);
+    return kid;
+  }
+
   /** Makes a task runnable (appends it to the run queue once). */
   makeRunnable(kid: number): void {
     const t = this.s.tasks.get(kid);
@@ -185,7 +211,7 @@ export class KernelCore {
     if (t.state === 'blocked') this.unpark(t);
     if (t.state === 'stopped') return;
     t.state = 'running';
-    if (!this.s.runq.includes(kid)) this.s.runq.push(kid);
+    this.enqueue(kid);
   }
 
   /** Parks a task in a blocking syscall. */
@@ -196,8 +222,7 @@ export class KernelCore {
     if (!set) this.waiters.set(b.wchan, (set = new Set()));
     set.add(t.kid);
     if (b.deadlineNs !== null) this.timed.add(t.kid);
-    const i = this.s.runq.indexOf(t.kid);
-    if (i >= 0) this.s.runq.splice(i, 1);
+    this.unqueue(t.kid);
   }
 
   /** Removes a task from its wait queue (keeps `t.blocked` so the call is re-invoked). */
@@ -220,7 +245,7 @@ export class KernelCore {
       if (!t || t.state !== 'blocked') continue;
       this.timed.delete(kid);
       t.state = 'running';
-      this.s.runq.push(kid);
+      this.enqueue(kid);
     }
   }
 
@@ -231,7 +256,7 @@ export class KernelCore {
     this.unpark(t);
     t.blocked.result = result;
     t.state = 'running';
-    this.s.runq.push(kid);
+    this.enqueue(kid);
   }
 
   /** Sleepers of a wait channel, in sleep order (for mechanisms that pick whom to complete). */
@@ -258,14 +283,16 @@ export class KernelCore {
       if (t && d != null && d <= this.s.clockNs) {
         this.unpark(t);
         t.state = 'running';
-        this.s.runq.push(kid);
+        this.enqueue(kid);
       }
     }
   }
 
-  protected rebuildIndexes(): void {
+  /** Rebuilds the derived indexes from the state (after a restore or a direct edit of `s.runq`). */
+  rebuildIndexes(): void {
     this.waiters.clear();
     this.timed.clear();
+    this.queued = new Set(this.s.runq);
     for (const t of this.s.tasks.values()) {
       if (t.state === 'blocked' && t.blocked) {
         let set = this.waiters.get(t.blocked.wchan);

@@ -193,21 +193,27 @@ export class Kernel extends KernelCore {
       this.s.clockNs += STEP_NS;
       this.s.sched.steps++;
       steps++;
-      this.stepTask(t);
+      this.current = kid;
+      try {
+        this.stepTask(t);
+      } finally {
+        this.current = 0;
+      }
+      const after = this.s.tasks.get(kid) ?? this.s.tasks.get(t.tgid);
+      if (after && after.state === 'running') this.enqueue(after.kid);
     }
   }
 
   private pickNext(): number {
     const q = this.s.runq;
     const seed = this.s.sched.seed;
-    if (!seed || q.length < 2) return q.shift()!;
+    if (!seed || q.length < 2) return this.takeQueued(0);
     // A deterministic permutation of tie-breaks: xorshift on (seed, step).
     let x = (seed ^ Math.imul(this.s.sched.steps + 1, 0x9e3779b1)) >>> 0;
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    const i = (x >>> 0) % Math.min(q.length, 4);
-    return q.splice(i, 1)[0]!;
+    return this.takeQueued((x >>> 0) % Math.min(q.length, 4));
   }
 
   /** One turn of one task: finish a parked call, deliver signals, run one program step. */
@@ -259,8 +265,6 @@ export class Kernel extends KernelCore {
     if (out && 'call' in out) {
       if (!this.dispatch(cur, out.call, out.args ?? [])) return;
     }
-    const after = this.s.tasks.get(kid);
-    if (after && after.state === 'running' && !this.s.runq.includes(kid)) this.s.runq.push(kid);
   }
 
   /**
@@ -290,7 +294,6 @@ export class Kernel extends KernelCore {
     // execve replaced the program: its first step gets no result.
     if (name === 'execve' && result.ok) {
       cur.prog.result = null;
-      if (!this.s.runq.includes(cur.kid) && cur.state === 'running') this.s.runq.push(cur.kid);
       return false;
     }
     cur.prog.result = result;

@@ -104,6 +104,7 @@ export function execve(k: KernelCore, t: TaskState, path: unknown, argv: unknown
   }
   t.comm = (image.path.split('/').pop() ?? '').slice(0, COMM_MAX);
   t.prog = { name: image.program, argv: image.argv, envp, data: null, result: null, signals: [] };
+  if (t.state === 'running') k.enqueue(t.kid);
   return t;
 }
 
@@ -141,7 +142,6 @@ function deThread(k: KernelCore, t: TaskState): TaskState {
   k.s.tasks.delete(oldKid);
   k.s.tasks.set(t.kid, t);
   proc.threads = [t.kid];
-  const i = k.s.runq.indexOf(oldKid);
-  if (i >= 0) k.s.runq[i] = t.kid;
+  k.unqueue(oldKid);
   return t;
 }

@@ -85,8 +85,7 @@ function dropFromQueues(k: KernelCore, t: TaskState): void {
     k.makeRunnable(t.kid);
   }
   t.blocked = null;
-  const i = k.s.runq.indexOf(t.kid);
-  if (i >= 0) k.s.runq.splice(i, 1);
+  k.unqueue(t.kid);
 }
 
 /** A vfork child that exits or execs releases its parent (mm_release → complete_vfork_done). */

@@ -147,8 +147,7 @@ function stopProcess(k: KernelCore, tgid: number, sig: number): void {
     const t = k.t(kid);
     if (t.state === 'running') {
       t.state = 'stopped';
-      const i = k.s.runq.indexOf(kid);
-      if (i >= 0) k.s.runq.splice(i, 1);
+      k.unqueue(kid);
     }
   }
   notifyParent(k, tgid);
