@@ -72,106 +72,77 @@ function fixFsuid(oldFsuid: number, c: Cred): void {
   if (oldFsuid !== 0 && c.fsuid === 0) c.capEffective |= c.capPermitted & CAP_FS_MASK;
 }
 
-function commit(t: TaskState, old: Cred, c: Cred, fix: boolean): void {
-  if (fix) fixSetuid(old, c);
+/** The four ids of one family (uids or gids) and the capability that overrides its rules. */
+interface IdFamily {
+  r: 'uid' | 'gid';
+  e: 'euid' | 'egid';
+  s: 'suid' | 'sgid';
+  fs: 'fsuid' | 'fsgid';
+  cap: number;
+  /** cap_task_fix_setuid() applies to uid changes only. */
+  fix: boolean;
+}
+
+const UIDS: IdFamily = { r: 'uid', e: 'euid', s: 'suid', fs: 'fsuid', cap: CAP_SETUID, fix: true };
+const GIDS: IdFamily = { r: 'gid', e: 'egid', s: 'sgid', fs: 'fsgid', cap: CAP_SETGID, fix: false };
+
+function commit(t: TaskState, old: Cred, c: Cred, f: IdFamily): void {
+  if (f.fix) fixSetuid(old, c);
   t.cred = c;
 }
 
-/** setuid(2). */
-export function setuid(k: KernelCore, t: TaskState, uid: number): void {
-  if (!validId(uid)) throw err('EINVAL');
+/** setuid(2)/setgid(2) (__sys_setuid): privileged sets all; else only to the real or saved id. */
+function setId(k: KernelCore, t: TaskState, f: IdFamily, id: number): void {
+  if (!validId(id)) throw err('EINVAL');
   const old = t.cred;
   const c = copyCred(old);
-  if (hasCap(k, t, CAP_SETUID)) {
-    c.uid = c.suid = c.euid = c.fsuid = uid;
-  } else if (uid === old.uid || uid === old.suid) {
-    c.euid = c.fsuid = uid;
-  } else {
-    throw err('EPERM');
-  }
-  commit(t, old, c, true);
-}
-
-/** setreuid(2). */
-export function setreuid(k: KernelCore, t: TaskState, ruid: number, euid: number): void {
-  if ((!keep(ruid) && !validId(ruid)) || (!keep(euid) && !validId(euid))) throw err('EINVAL');
-  const old = t.cred;
-  const c = copyCred(old);
-  const priv = hasCap(k, t, CAP_SETUID);
-  if (!keep(ruid)) {
-    if (!priv && ruid !== old.uid && ruid !== old.euid) throw err('EPERM');
-    c.uid = ruid;
-  }
-  if (!keep(euid)) {
-    if (!priv && euid !== old.uid && euid !== old.euid && euid !== old.suid) throw err('EPERM');
-    c.euid = euid;
-  }
-  if (!keep(ruid) || (!keep(euid) && euid !== old.uid)) c.suid = c.euid;
-  c.fsuid = c.euid;
-  commit(t, old, c, true);
-}
-
-/** setresuid(2). */
-export function setresuid(k: KernelCore, t: TaskState, ruid: number, euid: number, suid: number): void {
-  for (const id of [ruid, euid, suid]) if (!keep(id) && !validId(id)) throw err('EINVAL');
-  const old = t.cred;
-  if (!hasCap(k, t, CAP_SETUID)) {
-    const ok = (id: number) => keep(id) || id === old.uid || id === old.euid || id === old.suid;
-    if (!ok(ruid) || !ok(euid) || !ok(suid)) throw err('EPERM');
-  }
-  const c = copyCred(old);
-  if (!keep(ruid)) c.uid = ruid;
-  if (!keep(euid)) c.euid = euid;
-  if (!keep(suid)) c.suid = suid;
-  c.fsuid = c.euid;
-  commit(t, old, c, true);
-}
-
-/** setgid(2). */
-export function setgid(k: KernelCore, t: TaskState, gid: number): void {
-  if (!validId(gid)) throw err('EINVAL');
-  const old = t.cred;
-  const c = copyCred(old);
-  if (hasCap(k, t, CAP_SETGID)) c.gid = c.sgid = c.egid = c.fsgid = gid;
-  else if (gid === old.gid || gid === old.sgid) c.egid = c.fsgid = gid;
+  if (hasCap(k, t, f.cap)) c[f.r] = c[f.s] = c[f.e] = c[f.fs] = id;
+  else if (id === old[f.r] || id === old[f.s]) c[f.e] = c[f.fs] = id;
   else throw err('EPERM');
-  commit(t, old, c, false);
+  commit(t, old, c, f);
 }
 
-/** setregid(2). */
-export function setregid(k: KernelCore, t: TaskState, rgid: number, egid: number): void {
-  if ((!keep(rgid) && !validId(rgid)) || (!keep(egid) && !validId(egid))) throw err('EINVAL');
+/** setreuid(2)/setregid(2) (__sys_setreuid). */
+function setReId(k: KernelCore, t: TaskState, f: IdFamily, rid: number, eid: number): void {
+  if ((!keep(rid) && !validId(rid)) || (!keep(eid) && !validId(eid))) throw err('EINVAL');
   const old = t.cred;
   const c = copyCred(old);
-  const priv = hasCap(k, t, CAP_SETGID);
-  if (!keep(rgid)) {
-    if (!priv && rgid !== old.gid && rgid !== old.egid) throw err('EPERM');
-    c.gid = rgid;
+  const priv = hasCap(k, t, f.cap);
+  if (!keep(rid)) {
+    if (!priv && rid !== old[f.r] && rid !== old[f.e]) throw err('EPERM');
+    c[f.r] = rid;
   }
-  if (!keep(egid)) {
-    if (!priv && egid !== old.gid && egid !== old.egid && egid !== old.sgid) throw err('EPERM');
-    c.egid = egid;
+  if (!keep(eid)) {
+    if (!priv && eid !== old[f.r] && eid !== old[f.e] && eid !== old[f.s]) throw err('EPERM');
+    c[f.e] = eid;
   }
-  if (!keep(rgid) || (!keep(egid) && egid !== old.gid)) c.sgid = c.egid;
-  c.fsgid = c.egid;
-  commit(t, old, c, false);
+  if (!keep(rid) || (!keep(eid) && eid !== old[f.r])) c[f.s] = c[f.e];
+  c[f.fs] = c[f.e];
+  commit(t, old, c, f);
 }
 
-/** setresgid(2). */
-export function setresgid(k: KernelCore, t: TaskState, rgid: number, egid: number, sgid: number): void {
-  for (const id of [rgid, egid, sgid]) if (!keep(id) && !validId(id)) throw err('EINVAL');
+/** setresuid(2)/setresgid(2) (__sys_setresuid): unprivileged, each to one of the current three. */
+function setResId(k: KernelCore, t: TaskState, f: IdFamily, rid: number, eid: number, sid: number): void {
+  for (const id of [rid, eid, sid]) if (!keep(id) && !validId(id)) throw err('EINVAL');
   const old = t.cred;
-  if (!hasCap(k, t, CAP_SETGID)) {
-    const ok = (id: number) => keep(id) || id === old.gid || id === old.egid || id === old.sgid;
-    if (!ok(rgid) || !ok(egid) || !ok(sgid)) throw err('EPERM');
+  if (!hasCap(k, t, f.cap)) {
+    const ok = (id: number) => keep(id) || id === old[f.r] || id === old[f.e] || id === old[f.s];
+    if (!ok(rid) || !ok(eid) || !ok(sid)) throw err('EPERM');
   }
   const c = copyCred(old);
-  if (!keep(rgid)) c.gid = rgid;
-  if (!keep(egid)) c.egid = egid;
-  if (!keep(sgid)) c.sgid = sgid;
-  c.fsgid = c.egid;
-  commit(t, old, c, false);
+  if (!keep(rid)) c[f.r] = rid;
+  if (!keep(eid)) c[f.e] = eid;
+  if (!keep(sid)) c[f.s] = sid;
+  c[f.fs] = c[f.e];
+  commit(t, old, c, f);
 }
+
+export const setuid = (k: KernelCore, t: TaskState, uid: number): void => setId(k, t, UIDS, uid);
+export const setgid = (k: KernelCore, t: TaskState, gid: number): void => setId(k, t, GIDS, gid);
+export const setreuid = (k: KernelCore, t: TaskState, r: number, e: number): void => setReId(k, t, UIDS, r, e);
+export const setregid = (k: KernelCore, t: TaskState, r: number, e: number): void => setReId(k, t, GIDS, r, e);
+export const setresuid = (k: KernelCore, t: TaskState, r: number, e: number, s: number): void => setResId(k, t, UIDS, r, e, s);
+export const setresgid = (k: KernelCore, t: TaskState, r: number, e: number, s: number): void => setResId(k, t, GIDS, r, e, s);
 
 /** setgroups(2). */
 export function setgroups(k: KernelCore, t: TaskState, groups: number[]): void {
