@@ -17,11 +17,12 @@ import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
 import { takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
-import { getSyscall } from './table.js';
+import { checkIntArgs, getSyscall } from './table.js';
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
 import { formatCall, formatError, formatReturn } from './trace.js';
 import './core.js';
+import './ipc.js';
 
 /** A program step threw something that is not part of the model (a bug in program code). */
 export class ProgramCrash extends Error {
@@ -151,6 +152,7 @@ export class Kernel extends KernelCore {
     const def = getSyscall(name);
     const pid = this.tracer ? t.pids[t.pids.length - 1]! : 0;
     try {
+      checkIntArgs(def, args);
       const r = def.handler(this, t, ...(args as never[]));
       if (this.tracer) this.tracer(`${formatCall(pid, name, def.args, args)} = ${formatReturn(def.ret, r)}`);
       return r;

@@ -22,12 +22,30 @@ export interface SyscallDef {
   ret: ArgKind;
   /** Only the scheduler may run it (creates tasks, replaces the program, or never returns). */
   control?: boolean;
+  /** Derived: positions of integer arguments (registers), checked before the handler runs. */
+  intArgs?: number[];
 }
 
 export const SYSCALLS = new Map<string, SyscallDef>();
 
+/** Kinds passed in a register as an integer (everything but strings, buffers and records). */
+const NON_INT: ReadonlySet<ArgKind> = new Set<ArgKind>(['str', 'buf', 'strv', 'any', 'bigint']);
+
 export function defineSyscall(def: SyscallDef): void {
-  SYSCALLS.set(def.name, def);
+  const intArgs = def.args.flatMap((k, i) => (NON_INT.has(k) ? [] : [i]));
+  SYSCALLS.set(def.name, { ...def, intArgs });
+}
+
+/**
+ * A register can only hold an integer: any other value in an integer position (an object, a string,
+ * NaN, 0.5) is refused with EINVAL before the handler runs. `undefined` selects the default of an
+ * optional trailing argument.
+ */
+export function checkIntArgs(def: SyscallDef, args: unknown[]): void {
+  for (const i of def.intArgs!) {
+    const v = args[i];
+    if (v !== undefined && !Number.isSafeInteger(v)) throw err('EINVAL', `argument ${i + 1} of ${def.name} is not an integer`);
+  }
 }
 
 export function getSyscall(name: string): SyscallDef {
