@@ -121,6 +121,9 @@ test('procfs: self, fd links, status seen from the reader, cmdline, maps, ns lin
   const addr = t.sys.mmap(0, 8192, 3, 0x22);
   assert.match(readFile(t, '/proc/self/maps'), new RegExp(`^${addr.toString(16)}-${(addr + 8192).toString(16)} rw-p 00000000 00:00 0`));
   assert.equal(readFile(t, '/proc/sys/kernel/osrelease'), '6.18.0-nsd\n');
+  const cfd = t.sys.open('/dev/null', C.O_WRONLY | C.O_CLOEXEC);
+  assert.match(readFile(t, `/proc/1/fdinfo/${cfd}`), /^pos:\t0\nflags:\t02100001\n/);
+  assert.equal(readFile(t, '/proc/1/task/1/children'), `${ci.pid} `);
 });
 
 test('setns into a child pid namespace: children of the caller are born there', () => {

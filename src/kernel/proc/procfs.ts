@@ -101,6 +101,8 @@ function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string, dirPath
       const tid = perThread ? dir.tid : dir.kid;
       if (!perThread && name === 'task') return node('task-dir', ns, dir.kid);
       if (name === 'fd') return node('fd-dir', ns, dir.kid, tid);
+      if (name === 'fdinfo') return node('fdinfo-dir', ns, dir.kid, tid);
+      if (perThread && name === 'children') return node('children', ns, dir.kid, tid);
       if (name === 'ns') return node('ns-dir', ns, dir.kid, tid);
       if (['status', 'stat', 'cmdline', 'comm', 'maps'].includes(name)) return node(name, ns, dir.kid, tid);
       if (perThread && name === 'next_syscall_data') return node('nsd', ns, dir.kid, tid);
@@ -111,10 +113,11 @@ function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string, dirPath
       if (target && target.tgid === dir.kid) return node('tid-dir', ns, dir.kid, target.kid);
       break;
     }
-    case 'fd-dir': {
+    case 'fd-dir':
+    case 'fdinfo-dir': {
       if (/^(0|[1-9][0-9]*)$/.test(name) && liveTask(k, dir.tid)) {
         const fds = k.fdtable(liveTask(k, dir.tid)!.fdtable).fds;
-        if (fds.has(Number(name))) return node('fd', ns, dir.kid, dir.tid, name);
+        if (fds.has(Number(name))) return node(dir.type === 'fd-dir' ? 'fd' : 'fdinfo', ns, dir.kid, dir.tid, name);
       }
       break;
     }
@@ -146,7 +149,7 @@ function liveTask(k: KernelCore, kid: number): TaskState | undefined {
 
 /** Directory-ness of a node (for open(O_DIRECTORY), getdents, stat). */
 export function procIsDir(n: ProcNode): boolean {
-  return ['root', 'pid-dir', 'tid-dir', 'task-dir', 'fd-dir', 'ns-dir', 'dir'].includes(n.type);
+  return ['root', 'pid-dir', 'tid-dir', 'task-dir', 'fd-dir', 'fdinfo-dir', 'ns-dir', 'dir'].includes(n.type);
 }
 
 /** Symlink-like nodes and their targets (readlink). */
@@ -206,9 +209,9 @@ export function procList(k: KernelCore, t: TaskState, n: ProcNode): string[] {
       return [...fixed, ...pids.map(String)];
     }
     case 'pid-dir':
-      return ['cmdline', 'comm', 'fd', 'maps', 'ns', 'stat', 'status', 'task'];
+      return ['cmdline', 'comm', 'fd', 'fdinfo', 'maps', 'ns', 'stat', 'status', 'task'];
     case 'tid-dir':
-      return ['cmdline', 'comm', 'fd', 'maps', 'next_syscall_data', 'ns', 'stat', 'status'];
+      return ['children', 'cmdline', 'comm', 'fd', 'fdinfo', 'maps', 'next_syscall_data', 'ns', 'stat', 'status'];
     case 'task-dir': {
       const p = k.s.procs.get(n.kid);
       if (!p) return [];
@@ -217,7 +220,8 @@ export function procList(k: KernelCore, t: TaskState, n: ProcNode): string[] {
         return String(pidNrIn(k, x.pidns, x.pids, n.ns));
       });
     }
-    case 'fd-dir': {
+    case 'fd-dir':
+    case 'fdinfo-dir': {
       const x = liveTask(k, n.tid);
       return x ? [...k.fdtable(x.fdtable).fds.keys()].sort((a, b) => a - b).map(String) : [];
     }
@@ -266,6 +270,28 @@ export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
       return `${k.s.tasks.get(n.tid)?.comm ?? ''}\n`;
     case 'maps':
       return mapsText(k, n);
+    case 'fdinfo': {
+      // fs/proc/fd.c seq_show(): position, flags (octal, with O_CLOEXEC from the fd table), mount, inode.
+      const x = liveTask(k, n.tid);
+      const table = x ? k.fdtable(x.fdtable) : undefined;
+      const fid = table?.fds.get(Number(n.arg));
+      if (fid === undefined) throw err('ENOENT');
+      const f = k.file(fid);
+      const flags = f.flags | (table!.cloexec.has(Number(n.arg)) ? 0o2000000 : 0);
+      return `pos:\t${f.pos}\nflags:\t0${flags.toString(8)}\nmnt_id:\t${f.kind === 'proc' ? 22 : f.kind === 'pipe' ? 14 : 1}\nino:\t${f.ino}\n`;
+    }
+    case 'children': {
+      // /proc/<pid>/task/<tid>/children: child processes, seen from the reader's namespace.
+      const p = k.s.procs.get(n.kid);
+      if (!p) return '';
+      const nrs: number[] = [];
+      for (const c of p.children) {
+        const ct = k.s.tasks.get(c);
+        const nr = ct ? pidNrIn(k, ct.pidns, ct.pids, n.ns) : 0;
+        if (nr) nrs.push(nr);
+      }
+      return nrs.map((x) => `${x} `).join('');
+    }
     case 'file':
       return REGISTRY.get(n.arg)!.read(k, t);
     case 'fd':
