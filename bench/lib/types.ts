@@ -1,0 +1,95 @@
+/**
+ * What a benchmark run produces: rows for the printed table and typed records for results.json.
+ */
+
+/** Whether a figure meets its target, misses it, or has no target / cannot be judged. */
+export type Verdict = 'met' | 'missed' | 'n/a';
+
+/** One line of the printed table. */
+export interface TableRow {
+  section: string;
+  name: string;
+  model: string;
+  native: string;
+  /** Ratio or growth, formatted. */
+  ratio: string;
+  target: string;
+  verdict: Verdict;
+}
+
+/** Model vs native, per operation. `ratio` = native ns/op ÷ model ns/op (model throughput ÷ native). */
+export interface Comparison {
+  id: string;
+  label: string;
+  modelNsPerOp: number;
+  modelRepsNs: number[];
+  modelIters: number;
+  nativeNsPerOp: number | null;
+  nativeRepsNs: number[];
+  nativeIters: number;
+  /** Why the native figure is missing, when it is. */
+  nativeUnavailable: string | null;
+  ratio: number | null;
+  /** Minimum ratio wanted, or null when only reported. */
+  targetRatio: number | null;
+  verdict: Verdict;
+}
+
+/** Per-operation cost at several sizes. `growth` = cost at the largest N ÷ cost at the smallest. */
+export interface Scaling {
+  id: string;
+  label: string;
+  points: { n: number; nsPerOp: number; repsNs: number[] }[];
+  growth: number;
+  targetGrowth: number;
+  verdict: Verdict;
+}
+
+/** One checkpoint/restart scenario with one strategy. */
+export interface CrFigure {
+  id: string;
+  label: string;
+  strategy: string;
+  dumpMs: number | null;
+  restoreMs: number | null;
+  /** Restore of the IPC namespace alone (ms), where measured. */
+  ipcRestoreMs: number | null;
+  imageBytes: number | null;
+  /** Image bytes ÷ dump time and ÷ restore time, in MB/s (10^6 bytes). */
+  dumpMBps: number | null;
+  restoreMBps: number | null;
+  targets: { what: string; limit: string; value: number | null; verdict: Verdict }[];
+  error: string | null;
+}
+
+/** Memory per unit at the largest N. */
+export interface MemoryFigure {
+  id: string;
+  label: string;
+  n: number;
+  heapBytesPerUnit: number;
+  rssBytesPerUnit: number;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryBytes: number;
+  node: string;
+  kernel: string;
+  platform: string;
+}
+
+export interface Results {
+  date: string;
+  command: string;
+  quick: boolean;
+  durationS: number;
+  machine: Machine;
+  ipc: Comparison[];
+  proc: Comparison[];
+  scaling: Scaling[];
+  cr: CrFigure[];
+  memory: MemoryFigure[];
+  table: TableRow[];
+}

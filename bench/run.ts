@@ -1,0 +1,127 @@
+/**
+ * `npm run bench`: every benchmark, one table, and bench/results.json.
+ *
+ *   node dist/bench/run.js [--quick] [--model-only] [--only=ipc,proc,scaling,cr,memory] [--out=FILE]
+ *
+ * --quick shrinks every repetition count and size (a smoke run; figures are not meaningful) and
+ * writes no results file unless --out is given; --model-only skips the native side (its figures
+ * are then reported as unavailable). A full run writes bench/results.json.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compare, type CompareCase, type CompareOptions } from './lib/compare.js';
+import { machine } from './lib/machine.js';
+import { NativeServer } from './lib/native.js';
+import { formatNs } from './lib/stats.js';
+import { renderTable } from './lib/table.js';
+import type { Comparison, Results, TableRow } from './lib/types.js';
+import { IPC_CASES } from './suites/ipc.js';
+import { PROC_CASES } from './suites/proc.js';
+
+export const SECTIONS = ['ipc', 'proc', 'scaling', 'cr', 'memory'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  modelOnly: boolean;
+  only: readonly Section[];
+  /** Progress lines (to stderr by default). */
+  log: (line: string) => void;
+}
+
+function compareOptions(quick: boolean): CompareOptions {
+  return quick ? { reps: 2, warmup: 1, repNs: 5e6 } : { reps: 7, warmup: 2, repNs: 40e6 };
+}
+
+function comparisonRow(section: string, c: Comparison): TableRow {
+  return {
+    section,
+    name: c.label,
+    model: `${formatNs(c.modelNsPerOp)}/op`,
+    native: c.nativeNsPerOp === null ? `unavailable` : `${formatNs(c.nativeNsPerOp)}/op`,
+    ratio: c.ratio === null ? '—' : `${c.ratio.toFixed(2)}×`,
+    target: c.targetRatio === null ? '' : `≥ ${c.targetRatio}×`,
+    verdict: c.verdict,
+  };
+}
+
+async function compareAll(cases: CompareCase[], native: NativeServer | string, opt: CompareOptions, log: (l: string) => void): Promise<Comparison[]> {
+  const out: Comparison[] = [];
+  for (const c of cases) {
+    const r = await compare(c, native, opt);
+    log(`  ${c.label}: model ${formatNs(r.modelNsPerOp)}, native ${r.nativeNsPerOp === null ? `unavailable (${r.nativeUnavailable})` : formatNs(r.nativeNsPerOp)}`);
+    out.push(r);
+  }
+  return out;
+}
+
+/** Runs the selected sections and returns everything measured (nothing is written). */
+export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
+  const t0 = Date.now();
+  const log = opts.log;
+  const results: Results = {
+    date: new Date().toISOString(),
+    command: `node dist/bench/run.js${opts.quick ? ' --quick' : ''}${opts.modelOnly ? ' --model-only' : ''}`,
+    quick: opts.quick,
+    durationS: 0,
+    machine: machine(),
+    ipc: [],
+    proc: [],
+    scaling: [],
+    cr: [],
+    memory: [],
+    table: [],
+  };
+  const wantsNative = opts.only.includes('ipc') || opts.only.includes('proc');
+  const native: NativeServer | string = !wantsNative ? 'not needed' : opts.modelOnly ? 'skipped (--model-only)' : await NativeServer.start();
+  if (typeof native === 'string' && wantsNative) log(`native side unavailable: ${native}`);
+  try {
+    const copt = compareOptions(opts.quick);
+    if (opts.only.includes('ipc')) {
+      log('1. SysV IPC, model vs native');
+      results.ipc = await compareAll(IPC_CASES, native, copt, log);
+      results.table.push(...results.ipc.map((c) => comparisonRow('ipc', c)));
+    }
+    if (opts.only.includes('proc')) {
+      log('2. processes and files, model vs native');
+      results.proc = await compareAll(PROC_CASES, native, copt, log);
+      results.table.push(...results.proc.map((c) => comparisonRow('proc', c)));
+    }
+  } finally {
+    if (typeof native !== 'string') await native.stop();
+  }
+  results.durationS = (Date.now() - t0) / 1000;
+  return results;
+}
+
+function parseArgs(argv: string[]): BenchOptions & { out: string | null } {
+  const quick = argv.includes('--quick');
+  const onlyArg = argv.find((a) => a.startsWith('--only='));
+  const only = onlyArg ? (onlyArg.slice(7).split(',') as Section[]) : [...SECTIONS];
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (have: ${SECTIONS.join(', ')})`);
+  const outArg = argv.find((a) => a.startsWith('--out='));
+  const here = dirname(fileURLToPath(import.meta.url));
+  const defaultOut = join(here, '..', '..', 'bench', 'results.json');
+  const out = outArg ? outArg.slice(6) : quick || onlyArg ? null : defaultOut;
+  return { quick, modelOnly: argv.includes('--model-only'), only, out, log: (l) => process.stderr.write(`${l}\n`) };
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const r = await runBenchmarks(opts);
+  const m = r.machine;
+  process.stdout.write(`${renderTable(r.table)}\n\n`);
+  process.stdout.write(`${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}, Node ${m.node}; ${r.date}; ${r.durationS.toFixed(0)} s\n`);
+  if (opts.out) {
+    writeFileSync(opts.out, `${JSON.stringify(r, null, 2)}\n`);
+    process.stdout.write(`wrote ${opts.out}\n`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
