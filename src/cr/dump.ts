@@ -1,0 +1,474 @@
+/**
+ * Design note: `dump(kernel, rootPid)` checkpoints a process tree, the way criu dump does:
+ *   1. find the tree (root + every descendant, zombies included) and refuse what cannot be
+ *      restored (vfork in progress, shared fd tables or address spaces between processes…);
+ *   2. freeze it: every thread leaves the run queue, so no task runs while it is read (the model
+ *      is single-threaded, so freezing is also what makes the read atomic); a thread asleep in a
+ *      syscall stays parked and is saved with its call as data;
+ *   3. read tasks, pid namespaces, files and pipes, memory, the IPC namespace;
+ *   4. encode the images (`images.ts`);
+ *   5. kill the tree (default) or thaw it (`leaveRunning`).
+ * Any failure before step 5 thaws the tree and leaves it exactly as it was. `inject` lets tests
+ * fail the dump at every named step.
+ *
+ * Reading goes straight to the kernel's state: that is the model of what criu learns through
+ * /proc, ptrace and its parasite code. Names are the container's (see model.ts).
+ */
+import { SIGKILL } from '../abi/constants.js';
+import type { Kernel } from '../syscalls/kernel.js';
+import { Sys } from '../syscalls/sys.js';
+import type { KernelCore } from '../kernel/kernel.js';
+import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
+import { pidNrIn } from '../kernel/pid/pid.js';
+import { CrError, unsupported } from './errors.js';
+import {
+  CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
+  type CkPstree, type CkTask, type CrReportLine,
+} from './model.js';
+import { checkpointToImages } from './images.js';
+import { IPC_HOOKS } from './ipc-hooks.js';
+
+export interface DumpOptions {
+  /** Thaw and keep the tree running instead of killing it. */
+  leaveRunning?: boolean;
+  /** Also save the files the tree has open and everything under its working directories. */
+  withFs?: boolean;
+  /** kid of the task that dumps (it kills the tree at the end); default: init. */
+  dumper?: number;
+  /** Test hook: called at every step; throwing fails the dump there. */
+  inject?: (step: string) => void;
+  /** Progress callback: steps done out of total, and what is being done. */
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+export interface DumpResult {
+  images: Map<string, Uint8Array>;
+  /** Fields saved but known not to come back identically (e.g. outer pids). */
+  report: CrReportLine[];
+  /** Pid of the root in the initial namespace. */
+  rootPid: number;
+  tasks: number;
+  processes: number;
+}
+
+export const DUMP_STEPS = ['find-tree', 'freeze', 'tasks', 'pidns', 'files', 'memory', 'ipc', 'fs', 'encode', 'finish'] as const;
+
+/** Direct access to the core's wait queues (derived state: the sleep order per channel). */
+function waitQueues(k: KernelCore): Map<string, Set<number>> {
+  return (k as unknown as { waiters: Map<string, Set<number>> }).waiters;
+}
+
+/** Looks a path up from / without permission checks (criu reads as root); undefined if absent. */
+export function lookupPath(k: KernelCore, path: string): InodeState | undefined {
+  let cur = k.s.inodes.get(k.s.rootIno);
+  for (const c of path.split('/').filter((x) => x && x !== '.')) {
+    if (!cur || cur.type !== 'dir') return undefined;
+    const next: number | undefined = c === '..' ? cur.parent : cur.entries!.get(c);
+    cur = next === undefined ? undefined : k.s.inodes.get(next);
+  }
+  return cur;
+}
+
+class Dumper {
+  readonly s: KernelState;
+  readonly steps: string[] = [];
+  /** kid → container tid, for every thread of the tree. */
+  readonly tidOf = new Map<number, number>();
+  /** kids of the tree's processes (leaders), in creation order. */
+  procKids: number[] = [];
+  taskKids: number[] = [];
+  /** Pid namespace id → checkpoint index. */
+  readonly nsIndex = new Map<number, number>();
+  containerNs = 0;
+  level = 0;
+  frozen: { runq: number[] } | null = null;
+  readonly report: CrReportLine[] = [];
+
+  constructor(readonly k: Kernel, readonly rootKid: number, readonly opts: DumpOptions) {
+    this.s = k.s;
+  }
+
+  step(name: string): void {
+    this.steps.push(name);
+    this.opts.onProgress?.(this.steps.length, DUMP_STEPS.length, name);
+    this.opts.inject?.(name);
+  }
+
+  fail(step: string, object: string, e: unknown): never {
+    throw CrError.wrap('dump', step, object, e);
+  }
+
+  // ---- 1. the tree ----
+
+  findTree(): void {
+    const root = this.s.tasks.get(this.rootKid);
+    if (!root || root.state === 'zombie' || root.state === 'dead') throw new CrError('dump', 'find-tree', `pid ${this.rootKid}`, 'no such live process');
+    if (root.kid !== root.tgid) throw unsupported('dump', 'find-tree', `pid ${this.rootKid}`, 'the root must be a thread-group leader');
+    this.containerNs = root.pidns;
+    this.level = this.k.pidNs(root.pidns).level;
+    const inTree = new Set<number>();
+    const walk = (tgid: number): void => {
+      inTree.add(tgid);
+      for (const c of this.k.proc(tgid).children) walk(c);
+    };
+    walk(root.tgid);
+    // Creation order = allocation order in the container's namespace.
+    const order: number[] = [];
+    for (const kid of this.k.pidNs(this.containerNs).pids.values()) {
+      const t = this.s.tasks.get(kid);
+      if (t && inTree.has(t.tgid)) order.push(kid);
+    }
+    this.taskKids = order;
+    this.procKids = order.filter((kid) => this.k.t(kid).tgid === kid);
+    for (const kid of order) {
+      const t = this.k.t(kid);
+      this.tidOf.set(kid, t.pids[this.level]!);
+      if (t.vforkParent || t.blocked?.call.name === 'vfork') {
+        throw unsupported('dump', 'find-tree', `tid ${this.tidOf.get(kid)}`, 'a vfork in progress');
+      }
+    }
+    for (const tgid of this.procKids) {
+      const p = this.k.proc(tgid);
+      const leader = this.k.t(tgid);
+      const live = p.threads.filter((kid) => this.k.t(kid).state !== 'zombie');
+      if (leader.state === 'zombie' && live.length > 0) {
+        throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(tgid)}`, 'a dead thread-group leader with live threads');
+      }
+      if (leader.ipcns !== root.ipcns && leader.state !== 'zombie') {
+        throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(tgid)}`, 'processes in different IPC namespaces');
+      }
+    }
+    // Shared fd tables / address spaces between different processes cannot be recreated.
+    for (const [what, key] of [['fd table', 'fdtable'], ['address space', 'mm']] as const) {
+      const owner = new Map<number, number>();
+      for (const kid of this.taskKids) {
+        const t = this.k.t(kid);
+        if (t.state === 'zombie') continue;
+        const id = t[key];
+        const prev = owner.get(id);
+        if (prev !== undefined && prev !== t.tgid) {
+          throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(t.tgid)}`, `an ${what} shared with another process`);
+        }
+        owner.set(id, t.tgid);
+      }
+    }
+  }
+
+  // ---- 2. freeze / thaw ----
+
+  freeze(): void {
+    const tree = new Set(this.taskKids);
+    this.frozen = { runq: [...this.s.runq] };
+    this.s.runq = this.s.runq.filter((kid) => !tree.has(kid));
+    this.k.rebuildIndexes();
+  }
+
+  thaw(): void {
+    if (!this.frozen) return;
+    // Put the tree back where it was in the run queue (nothing ran meanwhile).
+    this.s.runq = this.frozen.runq;
+    this.frozen = null;
+    this.k.rebuildIndexes();
+  }
+
+  // ---- 3. reading ----
+
+  ctid(kid: number): number {
+    const n = this.tidOf.get(kid);
+    if (n === undefined) throw new CrError('dump', 'tasks', `kid ${kid}`, 'task outside the tree');
+    return n;
+  }
+
+  /** A pid as the container sees it (0 when it is outside the container). */
+  visible(kid: number): number {
+    const t = this.s.tasks.get(kid);
+    return t ? pidNrIn(this.k, t.pidns, t.pids, this.containerNs) : 0;
+  }
+
+  pidNamespaces(): CkPidNs[] {
+    const out: CkPidNs[] = [];
+    const add = (id: number): number => {
+      const have = this.nsIndex.get(id);
+      if (have !== undefined) return have;
+      const ns = this.k.pidNs(id);
+      if (ns.level < this.level) throw unsupported('dump', 'pidns', `pid ns ${id}`, 'a task outside the container namespace');
+      const parent = id === this.containerNs ? -1 : add(ns.parent);
+      const idx = out.length;
+      out.push({ parent, depth: ns.level - this.level, lastPid: ns.lastPid });
+      this.nsIndex.set(id, idx);
+      return idx;
+    };
+    add(this.containerNs);
+    for (const kid of this.taskKids) {
+      const t = this.k.t(kid);
+      add(t.pidns);
+      add(t.pidnsForChildren);
+    }
+    return out;
+  }
+
+  tasks(fdIndex: Map<number, number>, mmIndex: Map<number, number>): { pstree: CkPstree[]; procs: Map<number, CkProc>; tasks: Map<number, CkTask> } {
+    const pstree: CkPstree[] = [];
+    const procs = new Map<number, CkProc>();
+    const tasks = new Map<number, CkTask>();
+    for (const tgid of this.procKids) {
+      const p = this.k.proc(tgid);
+      const leader = this.k.t(tgid);
+      const zombie = leader.state === 'zombie';
+      const pid = this.ctid(tgid);
+      pstree.push({
+        pid,
+        ppid: tgid === this.rootKid ? 0 : this.ctid(p.parent),
+        pgid: this.visible(p.pgid),
+        sid: this.visible(p.sid),
+        threads: p.threads.map((kid) => this.ctid(kid)),
+      });
+      if (this.visible(p.pgid) === 0 || this.visible(p.sid) === 0) {
+        this.report.push({
+          object: `pid ${pid}`, field: this.visible(p.sid) === 0 ? 'sid' : 'pgid', saved: 'outside the container', restored: "the restorer's",
+          why: 'the session or group leader is not in the checkpoint',
+        });
+      }
+      procs.set(pid, {
+        exitSignal: p.exitSignal,
+        sigaction: [...p.sigaction],
+        pending: [...p.pending],
+        zombie,
+        status: p.status,
+        stopped: p.stopped,
+        stopReport: p.stopReport,
+        contReport: p.contReport,
+        rlimNofile: p.rlimNofile,
+        rlimNofileMax: p.rlimNofileMax,
+        rlimMemlock: p.rlimMemlock,
+        subreaper: p.subreaper,
+        zombies: [...p.zombies].filter((z) => this.tidOf.has(z)).map((z) => this.ctid(z)),
+      });
+    }
+    for (const kid of this.taskKids) {
+      const t = this.k.t(kid);
+      const zombie = t.state === 'zombie';
+      tasks.set(this.ctid(kid), {
+        tids: t.pids.slice(this.level),
+        pidns: this.nsIndex.get(t.pidns)!,
+        pidnsForChildren: this.nsIndex.get(t.pidnsForChildren)!,
+        state: t.state,
+        comm: t.comm,
+        cred: structuredClone(t.cred),
+        fdtable: zombie ? -1 : fdIndex.get(t.fdtable)!,
+        mm: zombie ? -1 : mmIndex.get(t.mm)!,
+        cwd: t.cwd,
+        umask: t.umask,
+        nsd: t.nsd ? structuredClone(t.nsd) : null,
+        sigmask: t.sigmask,
+        pending: [...t.pending],
+        blocked: t.blocked
+          ? {
+              call: structuredClone(t.blocked.call),
+              remainNs: t.blocked.deadlineNs === null ? null : Math.max(0, t.blocked.deadlineNs - this.s.clockNs),
+              result: structuredClone(t.blocked.result),
+              data: structuredClone(t.blocked.data),
+            }
+          : null,
+        prog: t.prog ? structuredClone(t.prog) : null,
+        exitCode: t.exitCode,
+      });
+    }
+    return { pstree, procs, tasks };
+  }
+
+  files(): { files: CkFile[]; pipes: { data: Uint8Array }[]; fdtables: CkFdTable[]; fdIndex: Map<number, number> } {
+    const files: CkFile[] = [];
+    const pipes: { data: Uint8Array }[] = [];
+    const fdtables: CkFdTable[] = [];
+    const fdIndex = new Map<number, number>();
+    const fileIndex = new Map<number, number>();
+    const pipeIndex = new Map<number, number>();
+    for (const kid of this.taskKids) {
+      const t = this.k.t(kid);
+      if (t.state === 'zombie' || fdIndex.has(t.fdtable)) continue;
+      const table = this.k.fdtable(t.fdtable);
+      fdIndex.set(table.id, fdtables.length);
+      const fds: [number, number, boolean][] = [];
+      for (const fd of [...table.fds.keys()].sort((a, b) => a - b)) {
+        const fid = table.fds.get(fd)!;
+        let idx = fileIndex.get(fid);
+        if (idx === undefined) {
+          idx = files.length;
+          fileIndex.set(fid, idx);
+          files.push(this.file(this.k.file(fid), t, fd, pipes, pipeIndex));
+        }
+        fds.push([fd, idx, table.cloexec.has(fd)]);
+      }
+      fdtables.push({ fds });
+    }
+    return { files, pipes, fdtables, fdIndex };
+  }
+
+  file(f: OpenFileState, t: TaskState, fd: number, pipes: { data: Uint8Array }[], pipeIndex: Map<number, number>): CkFile {
+    const where = `pid ${this.ctid(t.tgid)} fd ${fd}`;
+    let pipe = -1;
+    if (f.kind === 'pipe') {
+      let p = pipeIndex.get(f.ino);
+      if (p === undefined) {
+        const ino = this.k.inode(f.ino);
+        p = pipes.length;
+        pipeIndex.set(f.ino, p);
+        pipes.push({ data: ino.data.slice(0, ino.size) });
+      }
+      pipe = p;
+    } else if (f.kind === 'vfs' || f.kind === 'dev') {
+      const found = lookupPath(this.k, f.path);
+      if (!found || found.ino !== f.ino) throw unsupported('dump', 'files', where, `${f.path} was unlinked or renamed while open`);
+    } else if (f.kind === 'proc') {
+      if (f.proc && f.proc.kid && !this.tidOf.has(f.proc.tid || f.proc.kid)) {
+        throw unsupported('dump', 'files', where, `${f.path} describes a task outside the tree`);
+      }
+    }
+    // A pipe's name carries its inode number, which a restore cannot choose: not saved.
+    return { kind: f.kind, flags: f.flags, pos: f.pos, path: f.kind === 'pipe' ? 'pipe:' : f.path, dirPos: f.dirPos, pipe, procType: f.proc?.type ?? '' };
+  }
+
+  memory(): { mms: CkMm[]; mmIndex: Map<number, number> } {
+    const mms: CkMm[] = [];
+    const mmIndex = new Map<number, number>();
+    for (const kid of this.taskKids) {
+      const t = this.k.t(kid);
+      if (t.state === 'zombie' || mmIndex.has(t.mm)) continue;
+      const mm = this.k.mm(t.mm);
+      mmIndex.set(mm.id, mms.length);
+      mms.push({
+        mmapBase: mm.mmapBase,
+        maps: mm.maps.map((m) => ({
+          start: m.start, len: m.len, prot: m.prot, kind: m.kind, flags: m.flags, shmid: m.shmid,
+          data: m.kind === 'anon' ? m.data.slice(0, m.len) : null,
+        })),
+      });
+    }
+    return { mms, mmIndex };
+  }
+
+  /** --with-fs: open regular files and everything under each working directory. */
+  fsNodes(files: CkFile[], cwds: string[]): CkFsNode[] {
+    const out = new Map<string, CkFsNode>();
+    const add = (path: string, ino: InodeState): void => {
+      if (path === '/proc' || path.startsWith('/proc/') || path === '/dev' || path.startsWith('/dev/')) return;
+      if (ino.type !== 'dir' && ino.type !== 'reg') return;
+      // Parents first, so a restore can create them in order.
+      const parts = path.split('/').filter(Boolean);
+      for (let i = 1; i < parts.length; i++) {
+        const dir = '/' + parts.slice(0, i).join('/');
+        const d = lookupPath(this.k, dir);
+        if (d && !out.has(dir)) out.set(dir, { path: dir, type: 'dir', perm: d.perm, uid: d.uid, gid: d.gid, data: null });
+      }
+      if (path !== '/' && !out.has(path)) {
+        out.set(path, { path, type: ino.type, perm: ino.perm, uid: ino.uid, gid: ino.gid, data: ino.type === 'reg' ? ino.data.slice(0, ino.size) : null });
+      }
+      if (ino.type === 'dir') {
+        for (const name of [...ino.entries!.keys()].sort()) {
+          add(path === '/' ? `/${name}` : `${path}/${name}`, this.k.inode(ino.entries!.get(name)!));
+        }
+      }
+    };
+    for (const f of files) {
+      if (f.kind !== 'vfs') continue;
+      const ino = lookupPath(this.k, f.path);
+      if (ino?.type === 'reg') add(f.path, ino);
+    }
+    for (const cwd of [...new Set(cwds)].sort()) {
+      const ino = lookupPath(this.k, cwd);
+      if (ino && cwd !== '/') add(cwd, ino);
+    }
+    return [...out.values()];
+  }
+
+  sleepers(): number[][] {
+    const out: number[][] = [];
+    for (const set of waitQueues(this.k).values()) {
+      const tids = [...set].filter((kid) => this.tidOf.has(kid) && this.k.t(kid).state === 'blocked').map((kid) => this.ctid(kid));
+      if (tids.length > 0) out.push(tids);
+    }
+    return out;
+  }
+
+  run(): DumpResult {
+    let stage = 'find-tree';
+    try {
+      this.step('find-tree');
+      this.findTree();
+      stage = 'freeze';
+      this.step('freeze');
+      this.freeze();
+      stage = 'tasks';
+      this.step('tasks');
+      const root = this.k.t(this.rootKid);
+      const newPidNs = this.k.pidNs(root.pidns).reaper === root.tgid;
+      const parent = this.s.tasks.get(this.k.proc(root.tgid).parent);
+      const ownIpcNs = !parent || parent.ipcns !== root.ipcns;
+      stage = 'pidns';
+      this.step('pidns');
+      const pidns = this.pidNamespaces();
+      stage = 'files';
+      this.step('files');
+      const { files, pipes, fdtables, fdIndex } = this.files();
+      stage = 'memory';
+      this.step('memory');
+      const { mms, mmIndex } = this.memory();
+      const { pstree, procs, tasks } = this.tasks(fdIndex, mmIndex);
+      stage = 'ipc';
+      this.step('ipc');
+      let ipc = null;
+      if (ownIpcNs) {
+        if (!IPC_HOOKS.dump) throw unsupported('dump', 'ipc', 'ipc namespace', 'SysV IPC is not available in this build');
+        ipc = IPC_HOOKS.dump(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report });
+      }
+      stage = 'fs';
+      this.step('fs');
+      const fs = this.opts.withFs ? this.fsNodes(files, [...tasks.values()].map((t) => t.cwd)) : [];
+      const ck: Checkpoint = {
+        meta: {
+          format: CHECKPOINT_FORMAT,
+          profile: this.k.profile.name,
+          clockNs: this.s.clockNs,
+          newPidNs,
+          ownIpcNs,
+          withFs: !!this.opts.withFs,
+          order: this.taskKids.map((kid) => this.ctid(kid)),
+          runq: (this.frozen?.runq ?? []).filter((kid) => this.tidOf.has(kid)).map((kid) => this.ctid(kid)),
+          sleepers: this.sleepers(),
+        },
+        pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc,
+      };
+      stage = 'encode';
+      this.step('encode');
+      const images = checkpointToImages(ck);
+      stage = 'finish';
+      this.step('finish');
+      this.finish(root);
+      return { images, report: this.report, rootPid: this.rootKid, tasks: this.taskKids.length, processes: this.procKids.length };
+    } catch (e) {
+      this.thaw();
+      this.fail(stage, `pid ${this.rootKid}`, e);
+    }
+  }
+
+  finish(root: TaskState): void {
+    this.thaw();
+    if (this.opts.leaveRunning) return;
+    // Kill the tree from the dumper's namespace (a namespace init ignores SIGKILL from inside).
+    const dumper = this.opts.dumper ?? this.k.init.kid;
+    const sys = new Sys(this.k, dumper);
+    for (const kid of [root.kid, ...this.procKids]) {
+      const t = this.s.tasks.get(kid);
+      if (!t || t.state === 'zombie' || t.state === 'dead') continue;
+      sys.kill(this.k.pidIn(kid, dumper), SIGKILL);
+    }
+  }
+}
+
+/** Checkpoints the tree rooted at `rootPid` (a pid in the initial namespace). */
+export function dump(kernel: Kernel, rootPid: number, opts: DumpOptions = {}): DumpResult {
+  const kid = kernel.pidNs(kernel.s.rootPidNs).pids.get(rootPid);
+  if (kid === undefined) throw new CrError('dump', 'find-tree', `pid ${rootPid}`, 'no such process');
+  return new Dumper(kernel, kid, opts).run();
+}
