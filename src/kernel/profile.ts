@@ -60,6 +60,18 @@ export interface IpcProfile {
   readonly statAny: boolean;
   /** SETALL also sets sempid of every semaphore (2.6.26 left it untouched). */
   readonly setallSetsSempid: boolean;
+  /** GETNCNT/GETZCNT count every op of a sleeper on the semaphore (2.6.26), not only the op that blocked (3.x+ check_qop). */
+  readonly semcntAllOps: boolean;
+  /** SETVAL checks the value (ERANGE) before the id (modern semctl_setval); 2.6.26 checked it last. */
+  readonly setvalRangeFirst: boolean;
+  /** The IPC sysctls check their ranges (msgmni/shmmni 0..IPCMNI, msgmax/msgmnb >= 0, semmni, ERANGE); 2.6.26 took any int. */
+  readonly sysctlBounds: boolean;
+  /** /proc/sysvipc/shm has the rss and swap columns (3.x+). */
+  readonly sysvipcShmRss: boolean;
+  /** Compile-time constants msgctl(IPC_INFO/MSG_INFO) reports (include/uapi/linux/msg.h). */
+  readonly msginfo: { readonly msgpool: number; readonly msgmap: number; readonly msgtql: number; readonly msgssz: number; readonly msgseg: number };
+  /** Compile-time constants semctl(IPC_INFO/SEM_INFO) reports (include/uapi/linux/sem.h). */
+  readonly seminfo: { readonly semmap: number; readonly semmnu: number; readonly semume: number; readonly semusz: number };
   /** Default limits of a fresh IPC namespace. */
   readonly msgmax: number;
   readonly msgmnb: number;
@@ -98,6 +110,14 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       msgCopy: true,
       statAny: true,
       setallSetsSempid: true,
+      semcntAllOps: false,
+      setvalRangeFirst: true,
+      sysctlBounds: true,
+      sysvipcShmRss: true,
+      // MSGPOOL = MSGMNI*MSGMNB/1024, MSGTQL = MSGMAP = MSGMNB, MSGSEG capped at 0xffff.
+      msginfo: { msgpool: 512000, msgmap: 16384, msgtql: 16384, msgssz: 16, msgseg: 0xffff },
+      // SEMMAP = SEMMNU = SEMMNS, SEMUME = SEMOPM, SEMUSZ 20.
+      seminfo: { semmap: 32000 * 32000, semmnu: 32000 * 32000, semume: 500, semusz: 20 },
       msgmax: 8192,
       msgmnb: 16384,
       msgmni: 32000,
@@ -132,6 +152,14 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       msgCopy: false,
       statAny: false,
       setallSetsSempid: false,
+      semcntAllOps: true,
+      setvalRangeFirst: false,
+      sysctlBounds: false,
+      sysvipcShmRss: false,
+      // MSGMNI 16: MSGPOOL = 16*16384/1024 = 256, MSGSEG = 256*1024/16 = 16384.
+      msginfo: { msgpool: 256, msgmap: 16384, msgtql: 16384, msgssz: 16, msgseg: 16384 },
+      // SEMMNS 32000, SEMOPM 32.
+      seminfo: { semmap: 32000, semmnu: 32000, semume: 32, semusz: 20 },
       msgmax: 8192,
       msgmnb: 16384,
       msgmni: 16,

@@ -1,0 +1,464 @@
+/**
+ * SysV message queues (ipc/msg.c, ipc/msgutil.c).
+ *
+ * Design note. A queue keeps its messages in arrival order in a Map keyed by arrival number (O(1)
+ * append, O(1) removal anywhere, iteration in FIFO order), plus one FIFO of arrival numbers per
+ * message type. Every removal takes the first message of its own type, so a receive by type
+ * (`typ > 0`), of any type (`typ == 0`: the first message overall) or of the lowest type
+ * (`typ < 0`: a walk over the distinct types, not the messages) never scans the queue; only
+ * MSG_EXCEPT and MSG_COPY walk it, as Linux does.
+ *
+ * Blocking: a sender that does not fit sleeps on `msg:<ns>:<id>:s` and retries when a receive
+ * wakes it (ss_wakeup); a receiver sleeps on `msg:<ns>:<id>:r` and is completed by the sender
+ * that has a message for it (pipelined_send: the message goes straight to the first sleeping
+ * receiver that wants it, in FIFO order; one too big for a receiver without MSG_NOERROR gets
+ * E2BIG and the next receiver is tried). IPC_RMID completes every sleeper with EIDRM; IPC_SET
+ * wakes them to retry (expunge_all(-EAGAIN)). Signals are the core's business (EINTR).
+ *
+ * Pids (lspid, lrpid) are stored as kids and read with pid_vnr (util.ts). Times are k.seconds.
+ */
+import { err } from '../../abi/errno.js';
+import {
+  CAP_SYS_RESOURCE, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_EXCEPT, MSG_INFO,
+  MSG_NOERROR, MSG_STAT, MSG_STAT_ANY,
+} from '../../abi/constants.js';
+import type { KernelCore } from '../kernel.js';
+import type { TaskState } from '../state.js';
+import { block } from '../sched/block.js';
+import { hasCap } from '../task/cred.js';
+import {
+  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, ipcSetCommon,
+  type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+} from './util.js';
+
+/** One message: its type and its bytes (exactly `text.length` bytes, m_ts). */
+export interface Msg {
+  mtype: number;
+  text: Uint8Array;
+}
+
+/** A FIFO of arrival numbers of one type (`head` is the first live entry). */
+export interface TypeFifo {
+  seqs: number[];
+  head: number;
+}
+
+/** struct msg_queue, as plain data. */
+export interface MsgQueue {
+  perm: IpcPerm;
+  stime: number;
+  rtime: number;
+  ctime: number;
+  cbytes: number;
+  qnum: number;
+  qbytes: number;
+  /** Stored pids (see util.ts recordPid). */
+  lspid: number;
+  lrpid: number;
+  /** Messages in arrival order, by arrival number. */
+  msgs: Map<number, Msg>;
+  /** mtype → FIFO of arrival numbers (only non-empty types). */
+  types: Map<number, TypeFifo>;
+  nextSeq: number;
+  /** Wait channels of receivers and senders. */
+  rwchan: string;
+  swchan: string;
+  /** Upper bound on sleeping receivers (a hint that lets msgsnd skip the sleeper list). */
+  receivers: number;
+}
+
+/** msqid_ds as msgctl(IPC_STAT) returns it. */
+export interface MsqidDs {
+  msg_perm: IpcPermDs;
+  msg_stime: number;
+  msg_rtime: number;
+  msg_ctime: number;
+  msg_cbytes: number;
+  msg_qnum: number;
+  msg_qbytes: number;
+  msg_lspid: number;
+  msg_lrpid: number;
+}
+
+/** struct msginfo (IPC_INFO / MSG_INFO). */
+export interface MsgInfo {
+  msgpool: number;
+  msgmap: number;
+  msgmax: number;
+  msgmnb: number;
+  msgmni: number;
+  msgssz: number;
+  msgtql: number;
+  msgseg: number;
+}
+
+/** What msgctl's IPC_SET reads from the caller's buffer (full-state fields for patch 4). */
+export interface MsqidDsIn {
+  msg_perm?: PermIn;
+  msg_qbytes?: number;
+  msg_stime?: number;
+  msg_rtime?: number;
+  msg_ctime?: number;
+  msg_lspid?: number;
+  msg_lrpid?: number;
+}
+
+/** A received message. */
+export interface MsgBuf {
+  mtype: number;
+  mtext: Uint8Array;
+}
+
+/** msgctl's result for the commands that return both a value and a record. */
+export interface CtlResult<T> {
+  /** What the syscall returns: the full id (`*_STAT`) or the highest index in use (`*_INFO`). */
+  ret: number;
+  buf: T;
+}
+
+const enc = new TextEncoder();
+
+// Search modes of find_msg (convert_mode).
+const SEARCH_ANY = 1;
+const SEARCH_EQUAL = 2;
+const SEARCH_NOTEQUAL = 3;
+const SEARCH_LESSEQUAL = 4;
+const SEARCH_NUMBER = 5;
+
+// ---- msgget ----
+
+/** msgget(2) → ksys_msgget → ipcget with newque. */
+export function msgget(k: KernelCore, t: TaskState, key: number, msgflg: number): number {
+  const ns = nsOf(k, t);
+  const kkey = cInt(key);
+  const flg = cInt(msgflg);
+  return ipcget(k, t, ns.msg, kkey, flg, { getnew: () => newque(k, t, ns, kkey, flg) });
+}
+
+/** newque(): a fresh queue; qbytes = msgmnb, times 0 but ctime. */
+function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number): number {
+  const q: MsgQueue = {
+    perm: newPerm(key, flg),
+    stime: 0,
+    rtime: 0,
+    ctime: k.seconds,
+    cbytes: 0,
+    qnum: 0,
+    qbytes: ns.msgCtlmnb,
+    lspid: 0,
+    lrpid: 0,
+    msgs: new Map(),
+    types: new Map(),
+    nextSeq: 0,
+    rwchan: '',
+    swchan: '',
+    receivers: 0,
+  };
+  const id = addId(k, t, ns.msg, q, ns.msgCtlmni);
+  q.rwchan = `msg:${ns.id}:${id}:r`;
+  q.swchan = `msg:${ns.id}:${id}:s`;
+  return id;
+}
+
+// ---- msgsnd ----
+
+/**
+ * msgsnd(2), do_msgsnd(). `msgsz` defaults to the length of `mtext`; a larger one reads past the
+ * buffer (EFAULT), a negative one is a huge size_t (EINVAL).
+ * Order: size > msgmax / negative / id < 0 → EINVAL; mtype < 1 → EINVAL; buffer → EFAULT; lookup;
+ * then in the loop: EACCES, fit or EAGAIN / sleep.
+ */
+export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number, mtext: unknown, msgflg: number, msgsz?: number): number {
+  const ns = nsOf(k, t);
+  const id = cInt(msqid);
+  const flg = cInt(msgflg);
+  const type = cLong(mtype);
+  const bytesIn = mtext instanceof Uint8Array ? mtext : typeof mtext === 'string' ? enc.encode(mtext) : null;
+  const sz = msgsz === undefined ? (bytesIn ? bytesIn.length : 0) : cLong(msgsz);
+  if (sz > ns.msgCtlmax || sz < 0 || id < 0) throw err('EINVAL');
+  if (type < 1) throw err('EINVAL');
+  if (bytesIn === null || sz > bytesIn.length) throw err('EFAULT');
+  const q = obtainCheck(k, ns.msg, id);
+  checkPerms(k, t, q.perm, S_IWUGO);
+  // msg_fits_inqueue().
+  if (sz + q.cbytes > q.qbytes || 1 + q.qnum > q.qbytes) {
+    if (flg & IPC_NOWAIT) throw err('EAGAIN');
+    block(q.swchan);
+  }
+  // load_msg(): the kernel's own copy.
+  const text = bytesIn.slice(0, sz);
+  q.lspid = recordPid(k, t.tgid);
+  q.stime = k.seconds;
+  if (q.receivers > 0 && pipelinedSend(k, q, type, text)) return 0;
+  const seq = q.nextSeq++;
+  q.msgs.set(seq, { mtype: type, text });
+  let fifo = q.types.get(type);
+  if (fifo === undefined) q.types.set(type, (fifo = { seqs: [], head: 0 }));
+  fifo.seqs.push(seq);
+  q.cbytes += sz;
+  q.qnum++;
+  ns.msgBytes += sz;
+  ns.msgHdrs++;
+  return 0;
+}
+
+/** The arguments a sleeping msgrcv was called with (its BlockState keeps the call). */
+function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: number; flg: number; seq: number } {
+  const b = k.t(kid).blocked!;
+  const [, msgsz, msgtyp, msgflg] = b.call.args as [number, number, number, number];
+  const seq = (b.data as { seq?: number } | null)?.seq ?? 0;
+  return { msgsz: cLong(msgsz), typ: cLong(msgtyp), flg: cInt(msgflg), seq };
+}
+
+/** Sleepers of a channel in FIFO order (the order survives a restore through their seq). */
+export function sleepersInOrder(k: KernelCore, wchan: string): number[] {
+  const kids = k.sleepers(wchan);
+  if (kids.length > 1) {
+    const seqOf = (kid: number) => ((k.t(kid).blocked?.data as { seq?: number } | null)?.seq ?? 0);
+    kids.sort((a, b) => seqOf(a) - seqOf(b));
+  }
+  return kids;
+}
+
+/** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
+function pipelinedSend(k: KernelCore, q: MsgQueue, type: number, text: Uint8Array): boolean {
+  const kids = sleepersInOrder(k, q.rwchan);
+  q.receivers = kids.length;
+  for (const kid of kids) {
+    const r = receiverArgs(k, kid);
+    const { mode, typ } = convertMode(k, r.typ, r.flg);
+    if (!testmsg(type, typ, mode)) continue;
+    q.receivers--;
+    if (!(r.flg & MSG_NOERROR) && r.msgsz < text.length) {
+      k.complete(kid, { ok: false, code: 'E2BIG' });
+      continue;
+    }
+    // Linux records the receiving *thread* here (task_pid), not its tgid.
+    q.lrpid = recordPid(k, kid);
+    q.rtime = k.seconds;
+    const mtext = r.msgsz < text.length ? text.slice(0, r.msgsz) : text;
+    k.complete(kid, { ok: true, value: { mtype: type, mtext } satisfies MsgBuf });
+    return true;
+  }
+  return false;
+}
+
+// ---- msgrcv ----
+
+/** convert_mode(). MSG_COPY exists only when the profile has it (3.8+); before, the bit is ignored. */
+function convertMode(k: KernelCore, msgtyp: number, flg: number): { mode: number; typ: number } {
+  if (flg & MSG_COPY && k.profile.ipc.msgCopy) return { mode: SEARCH_NUMBER, typ: msgtyp };
+  if (msgtyp === 0) return { mode: SEARCH_ANY, typ: 0 };
+  if (msgtyp < 0) return { mode: SEARCH_LESSEQUAL, typ: -msgtyp };
+  if (flg & MSG_EXCEPT) return { mode: SEARCH_NOTEQUAL, typ: msgtyp };
+  return { mode: SEARCH_EQUAL, typ: msgtyp };
+}
+
+/** testmsg(). */
+function testmsg(mtype: number, typ: number, mode: number): boolean {
+  switch (mode) {
+    case SEARCH_ANY:
+    case SEARCH_NUMBER:
+      return true;
+    case SEARCH_LESSEQUAL:
+      return mtype <= typ;
+    case SEARCH_EQUAL:
+      return mtype === typ;
+    case SEARCH_NOTEQUAL:
+      return mtype !== typ;
+    default:
+      return false;
+  }
+}
+
+/** find_msg(): the arrival number of the selected message, or -1. */
+function findMsg(q: MsgQueue, typ: number, mode: number): number {
+  switch (mode) {
+    case SEARCH_ANY: {
+      const first = q.msgs.keys().next();
+      return first.done ? -1 : first.value;
+    }
+    case SEARCH_EQUAL: {
+      const f = q.types.get(typ);
+      return f ? f.seqs[f.head]! : -1;
+    }
+    case SEARCH_LESSEQUAL: {
+      // The first message of the lowest type <= typ: a walk over the distinct types.
+      let best = Infinity;
+      for (const mt of q.types.keys()) if (mt <= typ && mt < best) best = mt;
+      if (best === Infinity) return -1;
+      const f = q.types.get(best)!;
+      return f.seqs[f.head]!;
+    }
+    case SEARCH_NOTEQUAL: {
+      for (const [seq, m] of q.msgs) if (m.mtype !== typ) return seq;
+      return -1;
+    }
+    default: {
+      // SEARCH_NUMBER (MSG_COPY): the typ-th message, 0-based.
+      if (typ < 0 || typ >= q.msgs.size) return -1;
+      let n = 0;
+      for (const seq of q.msgs.keys()) if (n++ === typ) return seq;
+      return -1;
+    }
+  }
+}
+
+/** Unlinks message `seq` (always the first of its type). */
+function unlink(q: MsgQueue, seq: number, m: Msg): void {
+  q.msgs.delete(seq);
+  const f = q.types.get(m.mtype)!;
+  f.head++;
+  if (f.head >= f.seqs.length) q.types.delete(m.mtype);
+  else if (f.head > 64 && f.head * 2 > f.seqs.length) {
+    f.seqs = f.seqs.slice(f.head);
+    f.head = 0;
+  }
+}
+
+/**
+ * msgrcv(2), do_msgrcv(). Returns `{ mtype, mtext }` (mtext has the bytes copied: at most msgsz).
+ * Order: id < 0 or negative size → EINVAL; MSG_COPY without IPC_NOWAIT or with MSG_EXCEPT →
+ * EINVAL; lookup; EACCES; selection; E2BIG (message stays); MSG_COPY copies (EINVAL when the copy
+ * buffer, min(msgsz, msgmax), is too small); else unlink; no match → ENOMSG or sleep.
+ */
+export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number, msgtyp: number, msgflg: number): MsgBuf {
+  const ns = nsOf(k, t);
+  const id = cInt(msqid);
+  const bufsz = cLong(msgsz);
+  const flg = cInt(msgflg);
+  const typIn = cLong(msgtyp);
+  if (id < 0 || bufsz < 0) throw err('EINVAL');
+  const copy = (flg & MSG_COPY) !== 0 && k.profile.ipc.msgCopy;
+  if (copy && (flg & MSG_EXCEPT || !(flg & IPC_NOWAIT))) throw err('EINVAL');
+  const { mode, typ } = convertMode(k, typIn, flg);
+  const q = obtainCheck(k, ns.msg, id);
+  checkPerms(k, t, q.perm, S_IRUGO);
+  const seq = findMsg(q, typ, mode);
+  if (seq < 0) {
+    if (flg & IPC_NOWAIT) throw err('ENOMSG');
+    q.receivers++;
+    block(q.rwchan, null, { seq: nextWaitSeq(ns) });
+  }
+  const m = q.msgs.get(seq)!;
+  const size = m.text.length;
+  if (bufsz < size && !(flg & MSG_NOERROR)) throw err('E2BIG');
+  if (copy) {
+    // copy_msg(): the copy buffer holds min(bufsz, msgmax) bytes.
+    if (size > Math.min(bufsz, ns.msgCtlmax)) throw err('EINVAL');
+    return { mtype: m.mtype, mtext: m.text.slice(0, Math.min(bufsz, size)) };
+  }
+  unlink(q, seq, m);
+  q.qnum--;
+  q.cbytes -= size;
+  q.rtime = k.seconds;
+  q.lrpid = recordPid(k, t.tgid);
+  ns.msgBytes -= size;
+  ns.msgHdrs--;
+  k.wake(q.swchan);
+  return { mtype: m.mtype, mtext: bufsz < size ? m.text.subarray(0, bufsz) : m.text };
+}
+
+// ---- msgctl ----
+
+function msqidDs(k: KernelCore, t: TaskState, q: MsgQueue): MsqidDs {
+  return {
+    msg_perm: permDs(q.perm),
+    msg_stime: q.stime,
+    msg_rtime: q.rtime,
+    msg_ctime: q.ctime,
+    msg_cbytes: q.cbytes,
+    msg_qnum: q.qnum,
+    msg_qbytes: q.qbytes,
+    msg_lspid: pidVnr(k, t, q.lspid),
+    msg_lrpid: pidVnr(k, t, q.lrpid),
+  };
+}
+
+/** msgctl_info(). */
+function msgInfo(k: KernelCore, ns: IpcNs, cmd: number): MsgInfo {
+  const c = k.profile.ipc.msginfo;
+  const full = cmd === MSG_INFO;
+  return {
+    msgpool: full ? ns.msg.inUse : c.msgpool,
+    msgmap: full ? Math.min(ns.msgHdrs, 0x7fffffff) : c.msgmap,
+    msgmax: ns.msgCtlmax,
+    msgmnb: ns.msgCtlmnb,
+    msgmni: ns.msgCtlmni,
+    msgssz: c.msgssz,
+    msgtql: full ? Math.min(ns.msgBytes, 0x7fffffff) : c.msgtql,
+    msgseg: c.msgseg,
+  };
+}
+
+/**
+ * msgctl(2), ksys_msgctl(). Returns:
+ * - IPC_STAT: the `MsqidDs` (the syscall returns 0);
+ * - MSG_STAT, MSG_STAT_ANY (by index): `{ ret: full id, buf: MsqidDs }`;
+ * - IPC_INFO, MSG_INFO: `{ ret: highest index in use (0 if none), buf: MsgInfo }`;
+ * - IPC_SET, IPC_RMID: 0.
+ * `id < 0` or `cmd < 0` → EINVAL first; unknown commands → EINVAL.
+ */
+export function msgctl(k: KernelCore, t: TaskState, msqid: number, cmd: number, buf?: MsqidDsIn): number | MsqidDs | CtlResult<MsqidDs> | CtlResult<MsgInfo> {
+  const ns = nsOf(k, t);
+  const id = cInt(msqid);
+  const c = cInt(cmd);
+  if (id < 0 || c < 0) throw err('EINVAL');
+  switch (c) {
+    case IPC_INFO:
+    case MSG_INFO:
+      return { ret: maxIdxRet(ns.msg), buf: msgInfo(k, ns, c) };
+    case MSG_STAT:
+    case MSG_STAT_ANY:
+    case IPC_STAT: {
+      const q = obtainForStat(k, t, ns.msg, id, c, MSG_STAT_ANY);
+      const ds = msqidDs(k, t, q);
+      return c === IPC_STAT ? ds : { ret: q.perm.id, buf: ds };
+    }
+    case IPC_SET:
+      if (!buf || typeof buf !== 'object') throw err('EFAULT');
+      return msgctlSet(k, t, ns, id, buf);
+    case IPC_RMID: {
+      const q = obtainForDown(k, t, ns.msg, id);
+      freeque(k, ns, q);
+      return 0;
+    }
+    default:
+      throw err('EINVAL');
+  }
+}
+
+function msgctlSet(k: KernelCore, t: TaskState, ns: IpcNs, id: number, buf: MsqidDsIn): number {
+  const q = obtainForDown(k, t, ns.msg, id);
+  const qbytes = buf.msg_qbytes ?? 0;
+  if (!Number.isInteger(qbytes) || qbytes < 0) throw err('EINVAL');
+  if (qbytes > ns.msgCtlmnb && !hasCap(k, t, CAP_SYS_RESOURCE)) throw err('EPERM');
+  ipcSetCommon(t, q, buf.msg_perm, k.seconds, () => {
+    q.stime = cLong(buf.msg_stime ?? 0);
+    q.rtime = cLong(buf.msg_rtime ?? 0);
+    q.ctime = cLong(buf.msg_ctime ?? 0);
+    q.lspid = pidFromUser(k, t, buf.msg_lspid ?? 0);
+    q.lrpid = pidFromUser(k, t, buf.msg_lrpid ?? 0);
+  });
+  q.qbytes = qbytes;
+  // Receivers may be excluded by stricter permissions, senders may fit now: both retry.
+  k.wake(q.rwchan);
+  k.wake(q.swchan);
+  return 0;
+}
+
+/** freeque(): sleepers get EIDRM, messages are freed, the id is released. */
+function freeque(k: KernelCore, ns: IpcNs, q: MsgQueue): void {
+  for (const kid of sleepersInOrder(k, q.rwchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
+  for (const kid of sleepersInOrder(k, q.swchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
+  rmId(ns.msg, q);
+  ns.msgHdrs -= q.qnum;
+  ns.msgBytes -= q.cbytes;
+  q.msgs.clear();
+  q.types.clear();
+}
+
+/** Frees every queue of a namespace that is going away. */
+export function freeAllQueues(k: KernelCore, ns: IpcNs): void {
+  for (const q of [...ns.msg.objs.values()]) freeque(k, ns, q);
+}

@@ -1,0 +1,175 @@
+/**
+ * The IPC files of procfs: the per-namespace sysctls under /proc/sys/kernel (ipc/ipc_sysctl.c) and
+ * /proc/sysvipc/{msg,sem,shm} (the sysvipc_*_proc_show functions of msg.c, sem.c and shm.c).
+ *
+ * Design note. Every file is read and written in the reader's/writer's own IPC namespace
+ * (current->nsproxy->ipc_ns), pids are shown from the reader's pid namespace (pid_nr_ns), and the
+ * column layouts are Linux's printf formats, byte for byte. Range checks follow the modern
+ * handlers (proc_dointvec_minmax with the bounds of ipc_sysctl.c; `sem` sets what parses and then
+ * checks semmni, restoring it with ERANGE; the `*_next_id` writers need checkpoint/restore
+ * privilege); the 2.6.26 profile took any int (profile.ipc.sysctlBounds).
+ */
+import { err } from '../../abi/errno.js';
+import type { KernelCore } from '../kernel.js';
+import type { TaskState } from '../state.js';
+import { registerProcFile } from '../proc/procfs.js';
+import { checkpointRestoreCapable } from '../task/cred.js';
+import { INT_MAX, IPCMNI, nsOf, pidVnr, type IpcNs } from './util.js';
+import { PAGE_SIZE } from '../../abi/constants.js';
+
+const INT_MIN = -0x80000000;
+const ULONG_MAX = (1n << 64n) - 1n;
+
+/** proc_dointvec: whitespace-separated C ints; anything else is EINVAL. At most `max` are taken. */
+export function parseIntVec(text: string, max: number): number[] {
+  const words = text.split(/[ \t\n]+/).filter((w) => w !== '');
+  if (words.length === 0) throw err('EINVAL');
+  const out: number[] = [];
+  for (const w of words.slice(0, max)) {
+    if (!/^[-+]?\d+$/.test(w)) throw err('EINVAL');
+    const v = Number(w);
+    if (!Number.isSafeInteger(v) || v > INT_MAX || v < INT_MIN) throw err('EINVAL');
+    out.push(v);
+  }
+  return out;
+}
+
+/** proc_doulongvec_minmax for one value: a negative or overflowing number is EINVAL. */
+function parseUlong(text: string): bigint {
+  const m = /^[ \t\n]*(\d+)[ \t\n]*$/.exec(text);
+  if (!m) throw err('EINVAL');
+  const v = BigInt(m[1]!);
+  if (v > ULONG_MAX) throw err('EINVAL');
+  return v;
+}
+
+function intSysctl(name: string, get: (ns: IpcNs) => number, set: (ns: IpcNs, v: number) => void, min: number, max: number): void {
+  registerProcFile({
+    path: `sys/kernel/${name}`,
+    mode: 0o644,
+    read: (k, t) => `${get(nsOf(k, t))}\n`,
+    write: (k, t, text) => {
+      const [v] = parseIntVec(text, 1);
+      if (k.profile.ipc.sysctlBounds && (v! < min || v! > max)) throw err('EINVAL');
+      set(nsOf(k, t), v!);
+    },
+  });
+}
+
+intSysctl('msgmax', (ns) => ns.msgCtlmax, (ns, v) => (ns.msgCtlmax = v), 0, INT_MAX);
+intSysctl('msgmnb', (ns) => ns.msgCtlmnb, (ns, v) => (ns.msgCtlmnb = v), 0, INT_MAX);
+intSysctl('msgmni', (ns) => ns.msgCtlmni, (ns, v) => (ns.msgCtlmni = v), 0, IPCMNI);
+intSysctl('shmmni', (ns) => ns.shmCtlmni, (ns, v) => (ns.shmCtlmni = v), 0, IPCMNI);
+
+registerProcFile({
+  path: 'sys/kernel/sem',
+  mode: 0o644,
+  read: (k, t) => `${nsOf(k, t).semCtls.join('\t')}\n`,
+  write: (k, t, text) => {
+    const ns = nsOf(k, t);
+    const vals = parseIntVec(text, 4);
+    const semmni = ns.semCtls[3];
+    vals.forEach((v, i) => (ns.semCtls[i] = v));
+    // proc_ipc_sem_dointvec(): semmni must be in [0, ipc_mni], else it is restored and ERANGE.
+    if (k.profile.ipc.sysctlBounds && (ns.semCtls[3] < 0 || ns.semCtls[3] > IPCMNI)) {
+      ns.semCtls[3] = semmni;
+      throw err('ERANGE');
+    }
+  },
+});
+
+for (const name of ['shmmax', 'shmall'] as const) {
+  registerProcFile({
+    path: `sys/kernel/${name}`,
+    mode: 0o644,
+    read: (k, t) => `${name === 'shmmax' ? nsOf(k, t).shmCtlmax : nsOf(k, t).shmCtlall}\n`,
+    write: (k, t, text) => {
+      const v = parseUlong(text);
+      if (name === 'shmmax') nsOf(k, t).shmCtlmax = v;
+      else nsOf(k, t).shmCtlall = v;
+    },
+  });
+}
+
+for (const kind of ['msg', 'sem', 'shm'] as const) {
+  registerProcFile({
+    path: `sys/kernel/${kind}_next_id`,
+    mode: 0o644,
+    available: (k) => k.profile.ipc.nextIdSysctls,
+    read: (k, t) => `${nsOf(k, t)[kind].nextId}\n`,
+    // proc_ipc_dointvec_minmax_checkpoint_restore(): privilege first, then 0..INT_MAX.
+    write: (k, t, text) => {
+      if (!checkpointRestoreCapable(k, t)) throw err('EPERM');
+      const [v] = parseIntVec(text, 1);
+      if (v! < 0 || v! > INT_MAX) throw err('EINVAL');
+      nsOf(k, t)[kind].nextId = v!;
+    },
+  });
+}
+
+// ---- /proc/sysvipc ----
+
+function d(v: number, w: number): string {
+  return String(v).padStart(w, ' ');
+}
+
+function o(v: number, w: number): string {
+  return v.toString(8).padStart(w, ' ');
+}
+
+function sortedByIdx<T>(objs: Map<number, T>): T[] {
+  return [...objs.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+}
+
+/** sysvipc_msg_proc_show(). */
+export function sysvipcMsg(k: KernelCore, t: TaskState): string {
+  const ns = nsOf(k, t);
+  let out = '       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n';
+  for (const q of sortedByIdx(ns.msg.objs)) {
+    const p = q.perm;
+    out += `${d(p.key, 10)} ${d(p.id, 10)}  ${o(p.mode, 4)}  ${d(q.cbytes, 10)} ${d(q.qnum, 10)} ${d(pidVnr(k, t, q.lspid), 5)} ${d(pidVnr(k, t, q.lrpid), 5)} ` +
+      `${d(p.uid, 5)} ${d(p.gid, 5)} ${d(p.cuid, 5)} ${d(p.cgid, 5)} ${d(q.stime, 10)} ${d(q.rtime, 10)} ${d(q.ctime, 10)}\n`;
+  }
+  return out;
+}
+
+/** sysvipc_sem_proc_show(). */
+export function sysvipcSem(k: KernelCore, t: TaskState): string {
+  const ns = nsOf(k, t);
+  let out = '       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n';
+  for (const s of sortedByIdx(ns.sem.objs)) {
+    const p = s.perm;
+    out += `${d(p.key, 10)} ${d(p.id, 10)}  ${o(p.mode, 4)} ${d(s.nsems, 10)} ${d(p.uid, 5)} ${d(p.gid, 5)} ${d(p.cuid, 5)} ${d(p.cgid, 5)} ` +
+      `${d(s.otime, 10)} ${d(s.ctime, 10)}\n`;
+  }
+  return out;
+}
+
+/** sysvipc_shm_proc_show() (64-bit: sizes are %21lu). */
+export function sysvipcShm(k: KernelCore, t: TaskState): string {
+  const ns = nsOf(k, t);
+  const rssCols = k.profile.ipc.sysvipcShmRss;
+  let out = '       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime' +
+    (rssCols ? '                   rss                  swap\n' : '\n');
+  for (const s of sortedByIdx(ns.shm.objs)) {
+    const p = s.perm;
+    let line = `${d(p.key, 10)} ${d(p.id, 10)}  ${o(p.mode, 4)} ${d(s.segsz, 21)} ${d(pidVnr(k, t, s.cpid), 5)} ${d(pidVnr(k, t, s.lpid), 5)}  ` +
+      `${d(s.nattch, 5)} ${d(p.uid, 5)} ${d(p.gid, 5)} ${d(p.cuid, 5)} ${d(p.cgid, 5)} ${d(s.atime, 10)} ${d(s.dtime, 10)} ${d(s.ctime, 10)}`;
+    if (rssCols) line += ` ${d(residentBytes(s.bytes), 21)} ${d(0, 21)}`;
+    out += line + '\n';
+  }
+  return out;
+}
+
+function residentBytes(b: Uint8Array | null): number {
+  if (!b) return 0;
+  let pages = 0;
+  for (let off = 0; off < b.length; off += PAGE_SIZE) {
+    if (b.subarray(off, off + PAGE_SIZE).some((x) => x !== 0)) pages++;
+  }
+  return pages * PAGE_SIZE;
+}
+
+registerProcFile({ path: 'sysvipc/msg', mode: 0o444, read: sysvipcMsg });
+registerProcFile({ path: 'sysvipc/sem', mode: 0o444, read: sysvipcSem });
+registerProcFile({ path: 'sysvipc/shm', mode: 0o444, read: sysvipcShm });

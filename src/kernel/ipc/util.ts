@@ -1,0 +1,512 @@
+/**
+ * The shared core of SysV IPC (ipc/util.c, ipc/namespace.c): per-namespace id spaces, key lookup,
+ * `ipcperms`, the `*get` flow, id allocation per kernel profile (with next_syscall_data patch 2 and
+ * the `*_next_id` sysctls), lookups by id and by index, the IPC_SET/IPC_RMID ownership rule, and
+ * pid bookkeeping for the `*_lspid`-style fields.
+ *
+ * Design note. An IPC namespace (`IpcNs`, the core's opaque `IpcNsState` cast to our shape) holds
+ * its limits, counters and three id spaces (`IpcIds`). An id space is plain data: objects by index
+ * (`objs`, a Map: O(1) lookup by id), non-private keys by value (`keys`), and the allocator's
+ * cursors (`seq`, `lastIdx`, `cursor`, `maxIdx`, `nextId`). A free-index bitmap for allocation is
+ * a derived index kept in a WeakMap keyed by the id space object, rebuilt from `objs` the first
+ * time it is needed (so a restored state rebuilds it). Errors are ErrnoErrors; each check cites
+ * the Linux function whose order it follows. The three mechanisms (msg.ts, sem.ts, shm.ts) plug in
+ * through small callbacks, as Linux's `struct ipc_ops`.
+ */
+import { err } from '../../abi/errno.js';
+import { CAP_IPC_OWNER, CAP_SYS_ADMIN, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_STAT } from '../../abi/constants.js';
+import type { KernelCore } from '../kernel.js';
+import type { IpcNsState, TaskState } from '../state.js';
+import { hasCap } from '../task/cred.js';
+import { nsdIpcSetAll, takeNsd } from '../nsd/nsd.js';
+import { pidNrIn } from '../pid/pid.js';
+
+/** IPCMNI: 32768 indexes per id space; also SEQ_MULTIPLIER (ids are `seq * 32768 + idx`). */
+export const IPCMNI = 32768;
+export const SEQ_SHIFT = 15;
+const IDX_MASK = IPCMNI - 1;
+/** ipc_min_cycle: the smallest range the 5.1+ cyclic allocator cycles over (RADIX_TREE_MAP_SIZE). */
+export const IPC_MIN_CYCLE = 64;
+/** S_IRUGO / S_IWUGO / S_IRWXUGO as ipcperms flags. */
+export const S_IRUGO = 0o444;
+export const S_IWUGO = 0o222;
+export const S_IRWXUGO = 0o777;
+export const INT_MAX = 0x7fffffff;
+
+/** The perm part of a `*_ds` record, with Linux's field names. `key` is a C int. */
+export interface IpcPermDs {
+  key: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  /** Permission bits plus the mechanism's own flags (SHM_DEST, SHM_LOCKED). */
+  mode: number;
+  seq: number;
+}
+
+/** struct kern_ipc_perm, as plain data: the record's fields plus the full id (seq * 32768 + idx). */
+export interface IpcPerm extends IpcPermDs {
+  id: number;
+}
+
+/** One id space (struct ipc_ids). `T` is the mechanism's object, which carries `perm`. */
+export interface IpcIds<T extends { perm: IpcPerm }> {
+  inUse: number;
+  /** ids->seq: the sequence number of the next creation (2.6.26) or of the current cycle (5.1+). */
+  seq: number;
+  /** ids->last_idx (5.1+): the index of the last cyclic allocation, -1 initially. */
+  lastIdx: number;
+  /** idr->idr_next (5.1+): where the next cyclic allocation starts looking. */
+  cursor: number;
+  /** ids->max_idx: the highest index in use, -1 when empty. */
+  maxIdx: number;
+  /** ids->next_id: the `kernel.*_next_id` sysctl, -1 when unset. */
+  nextId: number;
+  /** Objects by index. */
+  objs: Map<number, T>;
+  /** Non-private keys → index (ipc_findkey's rhashtable). */
+  keys: Map<number, number>;
+}
+
+/** The per-namespace state (struct ipc_namespace), stored in `KernelState.ipcns`. */
+export interface IpcNs extends IpcNsState {
+  msgCtlmax: number;
+  msgCtlmnb: number;
+  msgCtlmni: number;
+  /** kernel.sem: semmsl, semmns, semopm, semmni. */
+  semCtls: [number, number, number, number];
+  shmCtlmax: bigint;
+  shmCtlall: bigint;
+  shmCtlmni: number;
+  /** Semaphores in use (ns->used_sems). */
+  usedSems: number;
+  /** Pages of shm in use (ns->shm_tot). */
+  shmTot: number;
+  /** Messages and bytes queued over the namespace (percpu_msg_hdrs / percpu_msg_bytes). */
+  msgHdrs: number;
+  msgBytes: number;
+  /** Counter giving sleepers their FIFO position (plain data; survives a restore). */
+  waitSeq: number;
+  msg: IpcIds<import('./msg.js').MsgQueue>;
+  sem: IpcIds<import('./sem.js').SemArray>;
+  shm: IpcIds<import('./shm.js').ShmSegment>;
+}
+
+export type IpcKind = 'msg' | 'sem' | 'shm';
+
+export function newIds<T extends { perm: IpcPerm }>(): IpcIds<T> {
+  return { inUse: 0, seq: 0, lastIdx: -1, cursor: 0, maxIdx: -1, nextId: -1, objs: new Map(), keys: new Map() };
+}
+
+/** Fills a fresh namespace with the profile's default limits (ipc/namespace.c create_ipc_ns). */
+export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
+  const p = k.profile.ipc;
+  const ns = state as IpcNs;
+  ns.msgCtlmax = p.msgmax;
+  ns.msgCtlmnb = p.msgmnb;
+  ns.msgCtlmni = p.msgmni;
+  ns.semCtls = [p.semmsl, p.semmns, p.semopm, p.semmni];
+  ns.shmCtlmax = p.shmmax;
+  ns.shmCtlall = p.shmall;
+  ns.shmCtlmni = p.shmmni;
+  ns.usedSems = 0;
+  ns.shmTot = 0;
+  ns.msgHdrs = 0;
+  ns.msgBytes = 0;
+  ns.waitSeq = 0;
+  ns.msg = newIds();
+  ns.sem = newIds();
+  ns.shm = newIds();
+  return ns;
+}
+
+/** The IPC namespace of a task. */
+export function nsOf(k: KernelCore, t: TaskState): IpcNs {
+  return k.ipcNs(t.ipcns) as IpcNs;
+}
+
+// ---- the free-index bitmap (a derived index) ----
+
+/** Two-level bitmap over 32768 indexes: `words` bit set = used; `full` bit set = word all used. */
+class IdxBitmap {
+  readonly words = new Uint32Array(IPCMNI / 32);
+  readonly full = new Uint32Array(IPCMNI / 32 / 32);
+
+  set(i: number): void {
+    const w = i >>> 5;
+    const v = (this.words[w]! | (1 << (i & 31))) >>> 0;
+    this.words[w] = v;
+    if (v === 0xffffffff) this.full[w >>> 5] = (this.full[w >>> 5]! | (1 << (w & 31))) >>> 0;
+  }
+
+  clear(i: number): void {
+    const w = i >>> 5;
+    this.words[w] = (this.words[w]! & ~(1 << (i & 31))) >>> 0;
+    this.full[w >>> 5] = (this.full[w >>> 5]! & ~(1 << (w & 31))) >>> 0;
+  }
+
+  /** Lowest free index in [from, to], or -1. */
+  freeFrom(from: number, to: number): number {
+    if (from > to) return -1;
+    let w = from >>> 5;
+    // The partial first word.
+    const first = ~(this.words[w]! | ((1 << (from & 31)) - 1)) >>> 0;
+    if (first !== 0) {
+      const i = (w << 5) + ctz(first);
+      return i <= to ? i : -1;
+    }
+    w++;
+    const last = to >>> 5;
+    while (w <= last) {
+      // Skip 32 full words at once through the summary.
+      if ((w & 31) === 0 && this.full[w >>> 5] === 0xffffffff) {
+        w += 32;
+        continue;
+      }
+      const free = ~this.words[w]! >>> 0;
+      if (free !== 0) {
+        const i = (w << 5) + ctz(free);
+        return i <= to ? i : -1;
+      }
+      w++;
+    }
+    return -1;
+  }
+
+  /** Highest used index below `below`, or -1. */
+  usedBelow(below: number): number {
+    let i = below - 1;
+    while (i >= 0) {
+      const w = i >>> 5;
+      const bit = i & 31;
+      const mask = bit === 31 ? 0xffffffff : ((1 << (bit + 1)) - 1) >>> 0;
+      const bits = (this.words[w]! & mask) >>> 0;
+      if (bits !== 0) return (w << 5) + 31 - Math.clz32(bits);
+      i = (w << 5) - 1;
+    }
+    return -1;
+  }
+}
+
+function ctz(v: number): number {
+  return 31 - Math.clz32(v & -v);
+}
+
+const BITMAPS = new WeakMap<object, IdxBitmap>();
+
+function bitmapOf(ids: IpcIds<{ perm: IpcPerm }>): IdxBitmap {
+  let b = BITMAPS.get(ids);
+  if (!b) {
+    b = new IdxBitmap();
+    for (const idx of ids.objs.keys()) b.set(idx);
+    BITMAPS.set(ids, b);
+  }
+  return b;
+}
+
+// ---- ids ----
+
+export function idxOf(id: number): number {
+  return id & IDX_MASK;
+}
+
+/** ipc_obtain_object_idr(): by index (the `*_STAT` commands); an empty slot is EINVAL. */
+export function obtainByIdx<T extends { perm: IpcPerm }>(ids: IpcIds<T>, id: number): T {
+  const o = ids.objs.get(id & IDX_MASK);
+  if (o === undefined) throw err('EINVAL');
+  return o;
+}
+
+/**
+ * ipc_obtain_object_check() (modern) / ipc_lock_check() (2.6.26): by full id. An empty slot is
+ * EINVAL; a used slot with another seq is EINVAL (modern) or EIDRM (2.6.26), per the profile.
+ */
+export function obtainCheck<T extends { perm: IpcPerm }>(k: KernelCore, ids: IpcIds<T>, id: number): T {
+  const o = ids.objs.get(id & IDX_MASK);
+  if (o === undefined) throw err('EINVAL');
+  if (o.perm.seq !== id >>> SEQ_SHIFT) throw err(k.profile.ipc.staleId);
+  return o;
+}
+
+/**
+ * The lookup of the STAT commands (msgctl_stat, semctl_stat, shmctl_stat): IPC_STAT by full id,
+ * `*_STAT` and `*_STAT_ANY` by index; read permission except for `*_STAT_ANY` (4.17+; EINVAL before).
+ */
+export function obtainForStat<T extends { perm: IpcPerm }>(k: KernelCore, t: TaskState, ids: IpcIds<T>, id: number, cmd: number, anyCmd: number): T {
+  const any = cmd === anyCmd;
+  if (any && !k.profile.ipc.statAny) throw err('EINVAL');
+  const o = cmd === IPC_STAT ? obtainCheck(k, ids, id) : obtainByIdx(ids, id);
+  if (!any && ipcpermsDenied(k, t, o.perm, S_IRUGO)) throw err('EACCES');
+  return o;
+}
+
+/** in_group_p(): fsgid or a supplementary group. */
+function inGroup(t: TaskState, gid: number): boolean {
+  return t.cred.fsgid === gid || t.cred.groups.includes(gid);
+}
+
+/**
+ * ipcperms(): true when access is *denied*. `flag` is the requested mode (only its rwx bits per
+ * class matter). Owner class when euid is cuid or uid, else group class when in cgid or gid, else
+ * other; CAP_IPC_OWNER overrides.
+ */
+export function ipcpermsDenied(k: KernelCore, t: TaskState, perm: IpcPerm, flag: number): boolean {
+  const requested = ((flag >> 6) | (flag >> 3) | flag) & 7;
+  if (requested === 0) return false;
+  let granted = perm.mode;
+  const euid = t.cred.euid;
+  if (euid === perm.cuid || euid === perm.uid) granted >>= 6;
+  else if (inGroup(t, perm.cgid) || inGroup(t, perm.gid)) granted >>= 3;
+  return (requested & ~granted & 7) !== 0 && !hasCap(k, t, CAP_IPC_OWNER);
+}
+
+/** ipcperms() that throws EACCES. */
+export function checkPerms(k: KernelCore, t: TaskState, perm: IpcPerm, flag: number): void {
+  if (ipcpermsDenied(k, t, perm, flag)) throw err('EACCES');
+}
+
+/**
+ * ipcctl_obtain_check(): lookup by full id, then the IPC_SET/IPC_RMID ownership rule: euid equal
+ * to cuid or uid, or CAP_SYS_ADMIN, else EPERM.
+ */
+export function obtainForDown<T extends { perm: IpcPerm }>(k: KernelCore, t: TaskState, ids: IpcIds<T>, id: number): T {
+  const o = obtainCheck(k, ids, id);
+  const euid = t.cred.euid;
+  if (euid !== o.perm.cuid && euid !== o.perm.uid && !hasCap(k, t, CAP_SYS_ADMIN)) throw err('EPERM');
+  return o;
+}
+
+/** ipc_update_perm(): uid, gid and the low 9 mode bits. An invalid uid/gid (-1) is EINVAL. */
+export function updatePerm(perm: IpcPerm, uid: number, gid: number, mode: number): void {
+  const u = uid >>> 0;
+  const g = gid >>> 0;
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || u === 0xffffffff || g === 0xffffffff) throw err('EINVAL');
+  perm.uid = u;
+  perm.gid = g;
+  perm.mode = (perm.mode & ~S_IRWXUGO) | ((mode | 0) & S_IRWXUGO);
+}
+
+/** The perm fields IPC_SET reads from the caller's buffer. */
+export interface PermIn {
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
+/**
+ * IPC_SET's common part: ipc_update_perm(), ctime = now, then next_syscall_data patch 4: when
+ * armed with data[0] != 0, `restore` copies the full state from the buffer and nsd is cleared
+ * (`LONG1 0` is not armed here and stays set).
+ */
+export function ipcSetCommon(t: TaskState, obj: { perm: IpcPerm; ctime: number }, permIn: PermIn | undefined, now: number, restore: () => void): void {
+  const p = permIn ?? {};
+  updatePerm(obj.perm, p.uid ?? 0, p.gid ?? 0, p.mode ?? 0);
+  obj.ctime = now;
+  if (nsdIpcSetAll(t)) {
+    restore();
+    t.nsd = null;
+  }
+}
+
+export function permDs(perm: IpcPerm): IpcPermDs {
+  return { key: perm.key, uid: perm.uid, gid: perm.gid, cuid: perm.cuid, cgid: perm.cgid, mode: perm.mode, seq: perm.seq };
+}
+
+/**
+ * ipc_addid() + ipc_idr_alloc(): gives `obj` an index and a full id in `ids`, or throws.
+ *
+ * Order (NSD-SPEC §2 and ipc/util.c):
+ * 1. `in_use >= min(limit, IPCMNI)` → ENOSPC, before anything is consumed;
+ * 2. next_syscall_data armed: take data[0] and clear it (consumed whatever follows); `id < 0` or
+ *    a seq above the profile's seq_max → EINVAL; index busy → EBUSY; else exactly that id, and
+ *    neither the namespace's seq nor its cursors move; a `*_next_id` sysctl stays armed;
+ * 3. `*_next_id` armed (3.8+): read and reset to -1 first (5.1+), then the lowest free index at
+ *    or above idx(next_id), with seq(next_id);
+ * 4. otherwise per profile: 2.6.26 lowest free index and `seq++` per creation; 5.1+ cyclic over
+ *    [0, min(max(in_use*3/2, 64), limit)) with seq bumped when the index does not grow.
+ */
+export function addId<T extends { perm: IpcPerm }>(k: KernelCore, t: TaskState, ids: IpcIds<T>, obj: T, limit: number): number {
+  const p = k.profile.ipc;
+  const mni = Math.min(limit, IPCMNI);
+  if (ids.inUse >= mni) throw err('ENOSPC');
+  const bitmap = bitmapOf(ids);
+  let idx: number;
+  let seq: number;
+  const preset = takeNsd(t);
+  if (preset !== null) {
+    const want = preset[0]!;
+    if (want < 0n || want > BigInt(INT_MAX)) throw err('EINVAL', 'next_syscall_data: bad preset id');
+    const id = Number(want);
+    idx = id & IDX_MASK;
+    seq = id >>> SEQ_SHIFT;
+    if (seq > p.seqMax) throw err('EINVAL', 'next_syscall_data: seq above seq_max');
+    if (ids.objs.has(idx)) throw err('EBUSY', 'next_syscall_data: index in use');
+  } else if (p.nextIdSysctls && ids.nextId >= 0) {
+    const next = ids.nextId;
+    ids.nextId = -1;
+    idx = bitmap.freeFrom(next & IDX_MASK, IPCMNI - 1);
+    if (idx < 0) throw err('ENOSPC');
+    seq = next >>> SEQ_SHIFT;
+  } else if (p.alloc === 'cyclic') {
+    // ipc_mni here is the global IPCMNI, not the namespace's *mni limit.
+    const maxIdx = Math.min(Math.max(((ids.inUse * 3) / 2) | 0, IPC_MIN_CYCLE), IPCMNI);
+    // idr_alloc_cyclic(idr, ptr, 0, maxIdx): from the cursor, then wrapping to 0.
+    const from = ids.cursor;
+    idx = from <= maxIdx - 1 ? bitmap.freeFrom(from, maxIdx - 1) : -1;
+    if (idx < 0 && from > 0) idx = bitmap.freeFrom(0, maxIdx - 1);
+    if (idx < 0) throw err('ENOSPC');
+    ids.cursor = idx + 1;
+    if (idx <= ids.lastIdx) {
+      ids.seq++;
+      if (ids.seq >= p.seqMax) ids.seq = 0;
+    }
+    ids.lastIdx = idx;
+    seq = ids.seq;
+  } else {
+    idx = bitmap.freeFrom(0, IPCMNI - 1);
+    if (idx < 0) throw err('ENOSPC');
+    seq = ids.seq++;
+    if (ids.seq > p.seqMax) ids.seq = 0;
+  }
+  const perm = obj.perm;
+  perm.seq = seq;
+  perm.id = seq * IPCMNI + idx;
+  perm.cuid = perm.uid = t.cred.euid;
+  perm.cgid = perm.gid = t.cred.egid;
+  ids.objs.set(idx, obj);
+  bitmap.set(idx);
+  if (perm.key !== IPC_PRIVATE) ids.keys.set(perm.key, idx);
+  ids.inUse++;
+  if (idx > ids.maxIdx) ids.maxIdx = idx;
+  return perm.id;
+}
+
+/** ipc_rmid(): frees the index and the key. */
+export function rmId<T extends { perm: IpcPerm }>(ids: IpcIds<T>, obj: T): void {
+  const idx = obj.perm.id & IDX_MASK;
+  if (ids.objs.get(idx) !== obj) return;
+  ids.objs.delete(idx);
+  const bitmap = bitmapOf(ids);
+  bitmap.clear(idx);
+  if (obj.perm.key !== IPC_PRIVATE && ids.keys.get(obj.perm.key) === idx) ids.keys.delete(obj.perm.key);
+  ids.inUse--;
+  if (idx === ids.maxIdx) ids.maxIdx = bitmap.usedBelow(idx);
+}
+
+/** ipc_set_key_private(): the key no longer finds the object (shm RMID with attachers). */
+export function setKeyPrivate<T extends { perm: IpcPerm }>(ids: IpcIds<T>, obj: T): void {
+  const idx = obj.perm.id & IDX_MASK;
+  if (obj.perm.key !== IPC_PRIVATE && ids.keys.get(obj.perm.key) === idx) ids.keys.delete(obj.perm.key);
+  obj.perm.key = IPC_PRIVATE;
+}
+
+/** `*_INFO`'s return value: the highest index in use, 0 when none (ipc_get_maxidx). */
+export function maxIdxRet(ids: IpcIds<{ perm: IpcPerm }>): number {
+  return ids.maxIdx < 0 ? 0 : ids.maxIdx;
+}
+
+/** A mechanism's part of `*get` (struct ipc_ops + the ipc_params it needs). */
+export interface GetOps<T extends { perm: IpcPerm }> {
+  /** ops->getnew: creates the object (calls addId) and returns its id. */
+  getnew(): number;
+  /** ops->more_checks on an existing object (nsems, size), may throw EINVAL. */
+  moreChecks?(obj: T): void;
+}
+
+/**
+ * ipcget(): IPC_PRIVATE always creates; otherwise ipcget_public: key not found → ENOENT without
+ * IPC_CREAT, else create; found → EEXIST for IPC_CREAT|IPC_EXCL, then more_checks, then ipcperms
+ * of the requested bits (EACCES), then the existing id.
+ */
+export function ipcget<T extends { perm: IpcPerm }>(k: KernelCore, t: TaskState, ids: IpcIds<T>, key: number, flg: number, ops: GetOps<T>): number {
+  if (key === IPC_PRIVATE) return ops.getnew();
+  const idx = ids.keys.get(key);
+  if (idx === undefined) {
+    if (!(flg & IPC_CREAT)) throw err('ENOENT');
+    return ops.getnew();
+  }
+  const obj = ids.objs.get(idx)!;
+  if (flg & IPC_CREAT && flg & IPC_EXCL) throw err('EEXIST');
+  ops.moreChecks?.(obj);
+  if (ipcpermsDenied(k, t, obj.perm, flg)) throw err('EACCES');
+  return obj.perm.id;
+}
+
+/** A fresh perm record (ipc_addid fills id, seq and the owner ids). */
+export function newPerm(key: number, flg: number): IpcPerm {
+  return { id: -1, key, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: flg & S_IRWXUGO, seq: 0 };
+}
+
+// ---- argument casts: a syscall takes C ints ----
+
+/** (int)v for a JS number argument; a non-number is EFAULT-like garbage, refused with EINVAL. */
+export function cInt(v: unknown): number {
+  if (typeof v === 'bigint') return Number(BigInt.asIntN(32, v));
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw err('EINVAL');
+  return Math.trunc(v) | 0;
+}
+
+/** (long)v: kept as a JS number (safe-integer range); bigints are converted. */
+export function cLong(v: unknown): number {
+  if (typeof v === 'bigint') return Number(BigInt.asIntN(64, v));
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw err('EINVAL');
+  return Math.trunc(v);
+}
+
+// ---- pids of IPC records (stored as kids, translated with pid_vnr at read time) ----
+
+interface PidRecord {
+  pidns: number;
+  pids: readonly number[];
+}
+
+/**
+ * Kernel-wide registry kid → the task's numbers, so a pid recorded in an IPC object can still be
+ * translated after the task is gone (Linux keeps the struct pid alive with get_pid()).
+ * Stored in `k.s.ext.ipcPids` (plain data).
+ */
+function pidRegistry(k: KernelCore): Map<number, PidRecord> {
+  let m = k.s.ext['ipcPids'] as Map<number, PidRecord> | undefined;
+  if (!m) k.s.ext['ipcPids'] = m = new Map();
+  return m;
+}
+
+/**
+ * A pid to store in an IPC record for task `kid` (a tgid or a thread id). Positive: a kid;
+ * negative: a raw number restored by a full-state IPC_SET that names no live task (reported as
+ * is); 0: none.
+ */
+export function recordPid(k: KernelCore, kid: number): number {
+  const t = k.s.tasks.get(kid);
+  if (t) {
+    const reg = pidRegistry(k);
+    const e = reg.get(kid);
+    if (e === undefined || e.pids !== t.pids) reg.set(kid, { pidns: t.pidns, pids: t.pids });
+  }
+  return kid;
+}
+
+/** pid_vnr(): a stored pid as seen from `viewer`'s pid namespace (0 when not visible). */
+export function pidVnr(k: KernelCore, viewer: TaskState, stored: number): number {
+  if (stored === 0) return 0;
+  if (stored < 0) return -stored;
+  const t = k.s.tasks.get(stored);
+  if (t) return pidNrIn(k, t.pidns, t.pids, viewer.pidns);
+  const e = pidRegistry(k).get(stored);
+  return e ? pidNrIn(k, e.pidns, e.pids, viewer.pidns) : 0;
+}
+
+/** The reverse, for full-state IPC_SET: a pid number in the caller's namespace → a stored pid. */
+export function pidFromUser(k: KernelCore, caller: TaskState, nr: number): number {
+  const n = cInt(nr);
+  if (n <= 0) return 0;
+  const kid = k.s.pidns.get(caller.pidns)?.pids.get(n);
+  if (kid !== undefined) return recordPid(k, kid);
+  return -n;
+}
+
+/** Next FIFO position for a sleeper in namespace `ns`. */
+export function nextWaitSeq(ns: IpcNs): number {
+  return ++ns.waitSeq;
+}

@@ -1,0 +1,97 @@
+/**
+ * SysV IPC system calls: thin handlers registered in the syscall table (semantics live in
+ * src/kernel/ipc), the flag tables strace-like traces print them with, and the `task.sys`
+ * methods (added to `Sys` by declaration merging).
+ *
+ * Return values (see docs/ipc.md):
+ * - `msgrcv` → `{ mtype, mtext }`; `shmat` → the address;
+ * - `*ctl(IPC_STAT)` → the `*_ds` record; `*_STAT`/`*_STAT_ANY` → `{ ret: id, buf: record }`;
+ *   `IPC_INFO`/`*_INFO` → `{ ret: highest index in use, buf: info }`; `semctl(GETALL)` → values;
+ *   everything else → the number Linux returns.
+ */
+import * as C from '../abi/constants.js';
+import type { KernelCore } from '../kernel/kernel.js';
+import type { TaskState } from '../kernel/state.js';
+import '../kernel/ipc/index.js';
+import { msgctl, msgget, msgrcv, msgsnd, type CtlResult, type MsgBuf, type MsgInfo, type MsqidDs, type MsqidDsIn } from '../kernel/ipc/msg.js';
+import { semctl, semget, semop, semtimedop, type Sembuf, type SemidDs, type SemidDsIn, type SemInfo, type Timespec } from '../kernel/ipc/sem.js';
+import { shmat, shmctl, shmdt, shmget, type ShmidDs, type ShmidDsIn, type ShmInfo, type ShmInfoUsage } from '../kernel/ipc/shm.js';
+import { defineSyscall, type ArgKind, type Handler } from './table.js';
+import { registerFlagTable } from './trace.js';
+import { Sys } from './sys.js';
+
+function def(name: string, handler: Handler, args: ArgKind[], ret: ArgKind = 'int'): void {
+  defineSyscall({ name, handler, args, ret });
+}
+
+type K = KernelCore;
+type T = TaskState;
+
+def('msgget', (k: K, t: T, key: number, flg: number) => msgget(k, t, key, flg), ['key', 'ipcflags']);
+def('msgsnd', (k: K, t: T, id: number, mtype: number, mtext: Uint8Array | string, flg: number, msgsz?: number) =>
+  msgsnd(k, t, id, mtype, mtext, flg, msgsz), ['int', 'int', 'buf', 'msgflags', 'int']);
+def('msgrcv', (k: K, t: T, id: number, msgsz: number, msgtyp: number, flg: number) => msgrcv(k, t, id, msgsz, msgtyp, flg), ['int', 'int', 'int', 'msgflags'], 'any');
+def('msgctl', (k: K, t: T, id: number, cmd: number, buf?: MsqidDsIn) => msgctl(k, t, id, cmd, buf), ['int', 'ipccmd', 'any'], 'any');
+def('semget', (k: K, t: T, key: number, nsems: number, flg: number) => semget(k, t, key, nsems, flg), ['key', 'int', 'ipcflags']);
+def('semop', (k: K, t: T, id: number, sops: Sembuf[]) => semop(k, t, id, sops), ['int', 'any']);
+def('semtimedop', (k: K, t: T, id: number, sops: Sembuf[], timeout: Timespec | null) => semtimedop(k, t, id, sops, timeout), ['int', 'any', 'any']);
+def('semctl', (k: K, t: T, id: number, num: number, cmd: number, arg?: unknown) => semctl(k, t, id, num, cmd, arg), ['int', 'int', 'ipccmd', 'any'], 'any');
+def('shmget', (k: K, t: T, key: number, size: number | bigint, flg: number) => shmget(k, t, key, size, flg), ['key', 'int', 'ipcflags']);
+def('shmat', (k: K, t: T, id: number, addr: number, flg: number) => shmat(k, t, id, addr, flg), ['int', 'hex', 'shmflags'], 'hex');
+def('shmdt', (k: K, t: T, addr: number) => shmdt(k, t, addr), ['hex']);
+def('shmctl', (k: K, t: T, id: number, cmd: number, buf?: ShmidDsIn) => shmctl(k, t, id, cmd, buf), ['int', 'ipccmd', 'any'], 'any');
+
+registerFlagTable('ipcflags', [['IPC_CREAT', C.IPC_CREAT], ['IPC_EXCL', C.IPC_EXCL], ['IPC_NOWAIT', C.IPC_NOWAIT], ['SHM_HUGETLB', C.SHM_HUGETLB], ['SHM_NORESERVE', C.SHM_NORESERVE]]);
+registerFlagTable('msgflags', [['IPC_NOWAIT', C.IPC_NOWAIT], ['MSG_NOERROR', C.MSG_NOERROR], ['MSG_EXCEPT', C.MSG_EXCEPT], ['MSG_COPY', C.MSG_COPY]]);
+registerFlagTable('semflags', [['IPC_NOWAIT', C.IPC_NOWAIT], ['SEM_UNDO', C.SEM_UNDO]]);
+registerFlagTable('shmflags', [['SHM_RDONLY', C.SHM_RDONLY], ['SHM_RND', C.SHM_RND], ['SHM_REMAP', C.SHM_REMAP], ['SHM_EXEC', C.SHM_EXEC]]);
+registerFlagTable('ipccmd', [
+  ['IPC_SET', C.IPC_SET], ['IPC_STAT', C.IPC_STAT], ['IPC_INFO', C.IPC_INFO], ['MSG_STAT', C.MSG_STAT], ['MSG_INFO', C.MSG_INFO],
+  ['MSG_STAT_ANY', C.MSG_STAT_ANY], ['GETPID', C.GETPID], ['GETVAL', C.GETVAL], ['GETALL', C.GETALL], ['GETNCNT', C.GETNCNT],
+  ['GETZCNT', C.GETZCNT], ['SETVAL', C.SETVAL], ['SETALL', C.SETALL], ['SEM_STAT', C.SEM_STAT], ['SEM_INFO', C.SEM_INFO],
+  ['SEM_STAT_ANY', C.SEM_STAT_ANY],
+]);
+
+declare module './sys.js' {
+  interface Sys {
+    /** msgget(2): the queue id. */
+    msgget(key: number, msgflg: number): number;
+    /** msgsnd(2): `msgsz` defaults to mtext's length. Returns 0. */
+    msgsnd(msqid: number, mtype: number, mtext: Uint8Array | string, msgflg: number, msgsz?: number): number;
+    /** msgrcv(2): the message (mtext holds the bytes copied, at most msgsz). */
+    msgrcv(msqid: number, msgsz: number, msgtyp: number, msgflg: number): MsgBuf;
+    msgctl(msqid: number, cmd: typeof C.IPC_STAT): MsqidDs;
+    msgctl(msqid: number, cmd: typeof C.MSG_STAT | typeof C.MSG_STAT_ANY): CtlResult<MsqidDs>;
+    msgctl(msqid: number, cmd: typeof C.IPC_INFO | typeof C.MSG_INFO): CtlResult<MsgInfo>;
+    msgctl(msqid: number, cmd: number, buf?: MsqidDsIn): number | MsqidDs | CtlResult<MsqidDs> | CtlResult<MsgInfo>;
+    /** semget(2): the set id. */
+    semget(key: number, nsems: number, semflg: number): number;
+    /** semop(2): 0. */
+    semop(semid: number, sops: Sembuf[]): number;
+    /** semtimedop(2): 0; EAGAIN when the timeout expires. */
+    semtimedop(semid: number, sops: Sembuf[], timeout: Timespec | null): number;
+    semctl(semid: number, semnum: number, cmd: typeof C.IPC_STAT): SemidDs;
+    semctl(semid: number, semnum: number, cmd: typeof C.SEM_STAT | typeof C.SEM_STAT_ANY): CtlResult<SemidDs>;
+    semctl(semid: number, semnum: number, cmd: typeof C.IPC_INFO | typeof C.SEM_INFO): CtlResult<SemInfo>;
+    semctl(semid: number, semnum: number, cmd: typeof C.GETALL): number[];
+    semctl(semid: number, semnum: number, cmd: number, arg?: number | number[] | SemidDsIn): number | number[] | SemidDs | CtlResult<SemidDs> | CtlResult<SemInfo>;
+    /** shmget(2): the segment id. */
+    shmget(key: number, size: number | bigint, shmflg: number): number;
+    /** shmat(2): the attach address. */
+    shmat(shmid: number, shmaddr: number, shmflg: number): number;
+    /** shmdt(2): 0. */
+    shmdt(shmaddr: number): number;
+    shmctl(shmid: number, cmd: typeof C.IPC_STAT): ShmidDs;
+    shmctl(shmid: number, cmd: typeof C.SHM_STAT | typeof C.SHM_STAT_ANY): CtlResult<ShmidDs>;
+    shmctl(shmid: number, cmd: typeof C.IPC_INFO): CtlResult<ShmInfo>;
+    shmctl(shmid: number, cmd: typeof C.SHM_INFO): CtlResult<ShmInfoUsage>;
+    shmctl(shmid: number, cmd: number, buf?: ShmidDsIn): number | ShmidDs | CtlResult<ShmidDs> | CtlResult<ShmInfo> | CtlResult<ShmInfoUsage>;
+  }
+}
+
+const P = Sys.prototype as unknown as Record<string, (this: Sys, ...args: unknown[]) => unknown>;
+for (const name of ['msgget', 'msgsnd', 'msgrcv', 'msgctl', 'semget', 'semop', 'semtimedop', 'semctl', 'shmget', 'shmat', 'shmdt', 'shmctl']) {
+  P[name] = function (this: Sys, ...args: unknown[]) {
+    return this.call(name, ...args);
+  };
+}
