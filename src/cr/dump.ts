@@ -27,6 +27,7 @@ import {
 } from './model.js';
 import { checkpointToImages } from './images.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
+import { setRunQueue, timers, waitQueues } from './kaccess.js';
 
 export interface DumpOptions {
   /** Thaw and keep the tree running instead of killing it. */
@@ -52,11 +53,6 @@ export interface DumpResult {
 }
 
 export const DUMP_STEPS = ['find-tree', 'freeze', 'tasks', 'pidns', 'files', 'memory', 'ipc', 'fs', 'encode', 'finish'] as const;
-
-/** Direct access to the core's wait queues (derived state: the sleep order per channel). */
-function waitQueues(k: KernelCore): Map<string, Set<number>> {
-  return (k as unknown as { waiters: Map<string, Set<number>> }).waiters;
-}
 
 /** Looks a path up from / without permission checks (criu reads as root); undefined if absent. */
 export function lookupPath(k: KernelCore, path: string): InodeState | undefined {
@@ -159,16 +155,14 @@ class Dumper {
   freeze(): void {
     const tree = new Set(this.taskKids);
     this.frozen = { runq: [...this.s.runq] };
-    this.s.runq = this.s.runq.filter((kid) => !tree.has(kid));
-    this.k.rebuildIndexes();
+    setRunQueue(this.k, this.s.runq.filter((kid) => !tree.has(kid)));
   }
 
   thaw(): void {
     if (!this.frozen) return;
     // Put the tree back where it was in the run queue (nothing ran meanwhile).
-    this.s.runq = this.frozen.runq;
+    setRunQueue(this.k, this.frozen.runq);
     this.frozen = null;
-    this.k.rebuildIndexes();
   }
 
   // ---- 3. reading ----
@@ -436,6 +430,7 @@ class Dumper {
           order: this.taskKids.map((kid) => this.ctid(kid)),
           runq: (this.frozen?.runq ?? []).filter((kid) => this.tidOf.has(kid)).map((kid) => this.ctid(kid)),
           sleepers: this.sleepers(),
+          timed: [...timers(this.k)].filter((kid) => this.tidOf.has(kid)).map((kid) => this.ctid(kid)),
         },
         pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc,
       };

@@ -194,7 +194,8 @@ function validate(ck: Checkpoint): void {
     }
   });
   check(ck.tasks.size === tids.size && ck.procs.size === seen.size, F, 'tasks or processes not in pstree.img');
-  for (const tid of [...ck.meta.runq, ...ck.meta.sleepers.flat()]) check(tids.has(tid), F, `run/wait queue names unknown tid ${tid}`);
+  check(Array.isArray(ck.meta.timed), F, 'meta lacks timed');
+  for (const tid of [...ck.meta.runq, ...ck.meta.sleepers.flat(), ...ck.meta.timed]) check(tids.has(tid), F, `run/wait queue names unknown tid ${tid}`);
   check(Array.isArray(ck.meta.order) && ck.meta.order.length === tids.size && new Set(ck.meta.order).size === tids.size, F, 'creation order is not a permutation of the threads');
   const leaderOf = new Map<number, CkPstree>();
   for (const p of ck.pstree) for (const tid of p.threads) leaderOf.set(tid, p);

@@ -29,6 +29,8 @@ export interface CheckpointMeta {
   runq: number[];
   /** Sleepers per wait channel, in sleep order (container tids); wake order depends on it. */
   sleepers: number[][];
+  /** Sleepers with a deadline, in the order timers fire for equal deadlines (container tids). */
+  timed: number[];
 }
 
 export interface CkPidNs {

@@ -427,9 +427,8 @@ class Restorer {
       }
     });
     this.step('park', 'tasks', () => {
-      const order: number[] = [];
-      for (const group of this.ck.meta.sleepers) for (const tid of group) if (!order.includes(tid)) order.push(tid);
-      for (const tid of this.ck.meta.order) if (this.task(tid).state === 'blocked' && !order.includes(tid)) order.push(tid);
+      const blocked = this.ck.meta.order.filter((tid) => this.task(tid).state === 'blocked');
+      const order = sleepOrder(blocked, [...this.ck.meta.sleepers, this.ck.meta.timed]);
       for (const tid of order) restorer.repark(this.k, this.kids.get(tid)!, this.task(tid).blocked!, this.ck.meta.clockNs, `tid ${tid}`);
     });
     this.step('run-queue', 'tasks', () => {
@@ -477,6 +476,35 @@ class Restorer {
       steps: this.stepNo,
     };
   }
+}
+
+/**
+ * One order of parking that reproduces every saved order at once (each wait queue's, the timers'):
+ * a topological sort of their consecutive pairs, ties broken by creation order.
+ */
+export function sleepOrder(tids: number[], lists: number[][]): number[] {
+  const after = new Map<number, number[]>(tids.map((t) => [t, []]));
+  const indeg = new Map<number, number>(tids.map((t) => [t, 0]));
+  for (const list of lists) {
+    for (let i = 1; i < list.length; i++) {
+      const [a, b] = [list[i - 1]!, list[i]!];
+      if (!after.has(a) || !after.has(b)) continue;
+      after.get(a)!.push(b);
+      indeg.set(b, indeg.get(b)! + 1);
+    }
+  }
+  const out: number[] = [];
+  const ready = tids.filter((t) => indeg.get(t) === 0);
+  while (ready.length > 0) {
+    const t = ready.shift()!;
+    out.push(t);
+    for (const b of after.get(t)!) {
+      indeg.set(b, indeg.get(b)! - 1);
+      if (indeg.get(b) === 0) ready.push(b);
+    }
+  }
+  if (out.length !== tids.length) throw new CrError('restore', 'park', 'wait queues', 'saved sleep orders contradict each other');
+  return out;
 }
 
 /** Decodes and validates images; throws CrError('images') on anything wrong. */

@@ -16,6 +16,7 @@ import type { BlockState } from '../kernel/state.js';
 import { CrError } from './errors.js';
 import type { CkBlocked, CkFsNode, CkProc, CkTask } from './model.js';
 import { lookupPath } from './dump.js';
+import { setRunQueue } from './kaccess.js';
 
 export function setDirPos(k: Kernel, fid: number, dirPos: number): void {
   k.file(fid).dirPos = dirPos;
@@ -80,13 +81,17 @@ export function installTask(k: Kernel, kid: number, t: CkTask, proc: CkProc | nu
 /** Re-invokes a parked syscall; it must block again (same state), and is parked where it blocks. */
 export function repark(k: Kernel, kid: number, b: CkBlocked, _clockNs: number, what: string): void {
   const t = k.t(kid);
-  const resuming: BlockState = { call: structuredClone(b.call), wchan: '', deadlineNs: deadline(k, b.remainNs), result: null, data: structuredClone(b.data) };
+  // A timer that has expired but not fired yet (timers fire when the CPU idles) must sleep again
+  // too: the call is re-run with a far deadline to learn its wait channel, then parked with the
+  // saved one.
+  const due = deadline(k, b.remainNs);
+  const resuming: BlockState = { call: structuredClone(b.call), wchan: '', deadlineNs: due === null ? null : Number.MAX_VALUE, result: null, data: structuredClone(b.data) };
   k.resuming = resuming;
   try {
     k.invoke(kid, b.call.name, structuredClone(b.call.args), false);
   } catch (e) {
     if (e instanceof Block) {
-      k.park(t, { call: structuredClone(b.call), wchan: e.wchan, deadlineNs: e.deadlineNs, result: null, data: e.data });
+      k.park(t, { call: structuredClone(b.call), wchan: e.wchan, deadlineNs: due === null ? e.deadlineNs : due, result: null, data: e.data });
       return;
     }
     throw CrError.wrap('restore', 'park', what, e);
@@ -99,9 +104,9 @@ export function repark(k: Kernel, kid: number, b: CkBlocked, _clockNs: number, w
 /** Puts the restored threads in the run queue in their saved order (after everything else). */
 export function orderRunQueue(k: Kernel, restored: number[], order: number[]): void {
   const mine = new Set(restored);
-  k.s.runq = k.s.runq.filter((kid) => !mine.has(kid));
-  for (const kid of order) if (k.t(kid).state === 'running' && !k.s.runq.includes(kid)) k.s.runq.push(kid);
-  k.rebuildIndexes();
+  const runq = k.s.runq.filter((kid) => !mine.has(kid));
+  for (const kid of order) if (k.t(kid).state === 'running' && !runq.includes(kid)) runq.push(kid);
+  setRunQueue(k, runq);
 }
 
 /** --with-fs: writes the saved tree of files (through syscalls), then their owners and modes. */

@@ -8,12 +8,15 @@
  */
 import type { Kernel } from '../syscalls/kernel.js';
 import type { KernelState } from '../kernel/state.js';
+import { restoreIndexes, saveIndexes } from './kaccess.js';
 
 export class KernelTransaction {
   private readonly snap: KernelState;
+  private readonly indexes: ReturnType<typeof saveIndexes>;
 
   constructor(private readonly k: Kernel) {
     this.snap = structuredClone(k.s);
+    this.indexes = saveIndexes(k);
   }
 
   rollback(): void {
@@ -28,6 +31,6 @@ export class KernelTransaction {
       } else tasks.set(kid, t);
     }
     Object.assign(live, snap, { tasks });
-    this.k.rebuildIndexes();
+    restoreIndexes(this.k, this.indexes);
   }
 }

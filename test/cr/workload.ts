@@ -128,16 +128,16 @@ export const WL: ProgramDef<WlState> = {
       }
       case 'write':
         s.want = 'write';
-        return { call: 'write', args: [s.v[op[1]], enc.encode(op[2])] };
+        return { call: 'write', args: [s.v[op[1]] ?? -1, enc.encode(op[2])] };
       case 'read':
         s.want = 'read';
-        return { call: 'read', args: [s.v[op[1]], op[2]] };
+        return { call: 'read', args: [s.v[op[1]] ?? -1, op[2]] };
       case 'seek':
-        ctx.sys.lseek(s.v[op[1]]!, op[2], SEEK_SET);
-        return;
+        s.want = 'seek';
+        return { call: 'lseek', args: [s.v[op[1]] ?? -1, op[2], SEEK_SET] };
       case 'close':
-        ctx.sys.close(s.v[op[1]]!);
-        return;
+        s.want = 'close';
+        return { call: 'close', args: [s.v[op[1]] ?? -1] };
       case 'pipe': {
         const [r, w] = ctx.sys.pipe();
         s.v[op[1]] = r;
@@ -145,8 +145,8 @@ export const WL: ProgramDef<WlState> = {
         return;
       }
       case 'dup':
-        s.v[op[2]] = ctx.sys.dup(s.v[op[1]]!);
-        return;
+        s.want = `set:${op[2]}`;
+        return { call: 'dup', args: [s.v[op[1]] ?? -1] };
       case 'sleep':
         s.want = 'sleep';
         return { call: 'nanosleep', args: [op[1]] };
@@ -154,11 +154,11 @@ export const WL: ProgramDef<WlState> = {
         s.v[op[1]] = ctx.sys.mmap(0, op[2], 3, 0x22);
         return;
       case 'poke':
-        ctx.sys.call('nsd_test_poke', s.v[op[1]]! + op[2], op[3]);
-        return;
+        s.want = 'poke';
+        return { call: 'nsd_test_poke', args: [(s.v[op[1]] ?? 0) + op[2], op[3]] };
       case 'peek':
         s.want = 'peek';
-        return { call: 'nsd_test_peek', args: [s.v[op[1]]! + op[2], op[3]] };
+        return { call: 'nsd_test_peek', args: [(s.v[op[1]] ?? 0) + op[2], op[3]] };
       case 'nsd': {
         const fd = ctx.sys.open(`/proc/self/task/${ctx.sys.gettid()}/next_syscall_data`, O_WRONLY);
         ctx.sys.write(fd, enc.encode(op[1]));
