@@ -11,13 +11,15 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compare, type CompareCase, type CompareOptions } from './lib/compare.js';
+import { unwatchGc, watchGc } from './lib/gc.js';
 import { machine } from './lib/machine.js';
 import { NativeServer } from './lib/native.js';
 import { formatNs } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
-import type { Comparison, Results, TableRow } from './lib/types.js';
+import type { Comparison, Results, Scaling, TableRow } from './lib/types.js';
 import { IPC_CASES } from './suites/ipc.js';
 import { PROC_CASES } from './suites/proc.js';
+import { runScaling, SCALING_CASES, type ScalingOptions } from './suites/scaling.js';
 
 export const SECTIONS = ['ipc', 'proc', 'scaling', 'cr', 'memory'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -43,6 +45,22 @@ function comparisonRow(section: string, c: Comparison): TableRow {
     ratio: c.ratio === null ? '—' : `${c.ratio.toFixed(2)}×`,
     target: c.targetRatio === null ? '' : `≥ ${c.targetRatio}×`,
     verdict: c.verdict,
+  };
+}
+
+function scalingOptions(quick: boolean): ScalingOptions {
+  return quick ? { reps: 1, warmup: 1, shrink: 64 } : { reps: 5, warmup: 2, shrink: 1 };
+}
+
+function scalingRow(s: Scaling): TableRow {
+  return {
+    section: 'scaling',
+    name: s.label,
+    model: s.points.map((p) => `N=${p.n}: ${formatNs(p.nsPerOp)} (GC ${(p.gcShare * 100).toFixed(0)}%)`).join(', '),
+    native: '',
+    ratio: `${s.growth.toFixed(2)}×`,
+    target: s.targetGrowth === null ? '' : `≤ ${s.targetGrowth}×`,
+    verdict: s.verdict,
   };
 }
 
@@ -90,6 +108,17 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
     }
   } finally {
     if (typeof native !== 'string') await native.stop();
+  }
+  if (opts.only.includes('scaling')) {
+    log('3. scaling');
+    watchGc();
+    for (const c of SCALING_CASES) {
+      const r = await runScaling(c, scalingOptions(opts.quick));
+      log(`  ${c.label}: ${r.points.map((p) => `N=${p.n} ${formatNs(p.nsPerOp)}`).join(', ')}; growth ${r.growth.toFixed(2)}×`);
+      results.scaling.push(r);
+      results.table.push(scalingRow(r));
+    }
+    unwatchGc();
   }
   results.durationS = (Date.now() - t0) / 1000;
   return results;

@@ -39,9 +39,11 @@ export interface Comparison {
 export interface Scaling {
   id: string;
   label: string;
-  points: { n: number; nsPerOp: number; repsNs: number[] }[];
+  /** `gcShare`: median fraction of the timed wall time spent in GC pauses. */
+  points: { n: number; nsPerOp: number; repsNs: number[]; gcShare: number }[];
   growth: number;
-  targetGrowth: number;
+  /** null for a control row (no target). */
+  targetGrowth: number | null;
   verdict: Verdict;
 }
 
