@@ -9,7 +9,7 @@
  *   3. path walk and open (ENOENT, EACCES, EISDIR, EEXIST…): on failure the fd is released, the
  *      preset stays consumed.
  */
-import { err } from '../../abi/errno.js';
+import { ErrnoError, err } from '../../abi/errno.js';
 import {
   AT_FDCWD, AT_REMOVEDIR, FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
@@ -80,7 +80,18 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
   const wantWrite = acc === O_WRONLY || acc === O_RDWR;
   let node: Node;
   let full: string;
-  if (flags & O_CREAT) {
+  const inProc = (p: string) => p === '/proc' || p.startsWith('/proc/');
+  if (flags & O_CREAT && inProc(absPath(base, path))) {
+    // procfs cannot create files (no ->create: EACCES), but O_CREAT opens one that exists,
+    // as `echo X > /proc/self/task/<tid>/next_syscall_data` does.
+    try {
+      ({ node, path: full } = resolve(k, t, path, base));
+    } catch (e) {
+      if (e instanceof ErrnoError && e.code === 'ENOENT') throw err('EACCES');
+      throw e;
+    }
+    if (flags & O_EXCL) throw err('EEXIST');
+  } else if (flags & O_CREAT) {
     const pr = resolveParent(k, t, path, base);
     full = pr.path;
     if (pr.child === undefined && pr.dir.entries !== null && !pr.path.startsWith('/proc/') && pr.path !== '/proc') {
