@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+/**
+ * The `nsd` command: `nsd sh` (interactive shell in a fresh kernel), `nsd sh -c CMDS`,
+ * `nsd sh SCRIPT [ARGS…]`, `nsd demo`. See docs/cli.md.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { SIGINT } from '../abi/constants.js';
+import type { ProfileName } from '../kernel/profile.js';
+import { sessionLeader } from '../userland/index.js';
+import { copyIn, copyOut, parseBind, type Bind } from './bind.js';
+import { Session, defaultEnv } from './session.js';
+import { DEMO_SCRIPT } from './demo.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+interface KernelFlags {
+  profile: ProfileName;
+  bind: string[];
+  seed: number;
+  trace: boolean;
+}
+
+function kernelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--profile <name>', 'kernel profile').choices(['linux-6', 'linux-2.6.26']).default('linux-6'))
+    .option('--bind <hostdir:/path>', 'make a host directory readable and writable at /path (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--seed <n>', "seed for the scheduler's tie-breaks (0: round robin)", (v: string) => {
+      if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError('not a non-negative integer');
+      return Number(v);
+    }, 0)
+    .option('--trace', 'print every syscall of every task to stderr, strace style', false);
+}
+
+/** Runs a session to its end; resolves with the exit status. */
+async function runSession(argv: string[], flags: KernelFlags, interactive: boolean): Promise<number> {
+  const binds: Bind[] = flags.bind.map(parseBind);
+  let partial = '';
+  const track = (b: Uint8Array) => {
+    const text = Buffer.from(b).toString('utf8');
+    const nl = text.lastIndexOf('\n');
+    partial = nl < 0 ? partial + text : text.slice(nl + 1);
+  };
+  const session = new Session({
+    profile: flags.profile,
+    seed: flags.seed,
+    stdout: (b) => {
+      track(b);
+      process.stdout.write(b);
+    },
+    stderr: (b) => {
+      track(b);
+      process.stderr.write(b);
+    },
+  });
+  for (const b of binds) copyIn(session.kernel, b);
+  if (flags.trace) session.kernel.tracer = (line) => process.stderr.write(line + '\n');
+  session.start(argv, defaultEnv());
+
+  let wake: (() => void) | null = null;
+  const kick = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const sleep = (ms: number | null) =>
+    new Promise<void>((resolve) => {
+      const t = ms === null ? null : setTimeout(() => kick(), Math.max(0, ms));
+      wake = () => {
+        if (t) clearTimeout(t);
+        resolve();
+      };
+    });
+
+  let stdinStarted = false;
+  let rl: import('node:readline').Interface | null = null;
+  const startInput = async () => {
+    if (stdinStarted) return;
+    stdinStarted = true;
+    if (interactive) {
+      const readline = await import('node:readline');
+      rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true, historySize: 1000 });
+      rl.on('line', (line) => {
+        partial = '';
+        session.input(line + '\n');
+        kick();
+      });
+      rl.on('SIGINT', () => {
+        // The terminal's interrupt character: SIGINT to the foreground process group.
+        const k = session.kernel;
+        const leader = sessionLeader(k);
+        const pgid = k.s.procs.get(leader)?.pgid;
+        if (pgid !== undefined) for (const p of [...k.s.procs.values()]) if (p.pgid === pgid) k.sendSignalToProc(p.tgid, SIGINT);
+        (rl as unknown as { line: string }).line = '';
+        process.stdout.write('^C');
+        kick();
+      });
+      rl.on('close', () => {
+        session.endInput();
+        kick();
+      });
+    } else {
+      process.stdin.on('data', (d: Buffer) => {
+        session.input(new Uint8Array(d));
+        kick();
+      });
+      process.stdin.on('end', () => {
+        session.endInput();
+        kick();
+      });
+      process.stdin.on('error', () => {
+        session.endInput();
+        kick();
+      });
+    }
+  };
+
+  let status = 1;
+  for (;;) {
+    const r = session.runSlice();
+    if (r === 'done') {
+      status = session.status ?? 1;
+      break;
+    }
+    if (r === 'busy') {
+      await new Promise((res) => setImmediate(res));
+      continue;
+    }
+    if (r === 'timer') {
+      if (!interactive) {
+        session.advance();
+        continue;
+      }
+      const k = session.kernel;
+      const ms = ((k.nextDeadline() ?? k.now) - k.now) / 1e6;
+      await sleep(ms);
+      if (k.nextDeadline() !== null && k.nextDeadline()! <= k.now + ms * 1e6 + 1) session.advance();
+      continue;
+    }
+    if (r === 'input') {
+      await startInput();
+      if (rl) {
+        const prompt = partial;
+        partial = '';
+        process.stdout.write('\r\x1b[K');
+        (rl as import('node:readline').Interface).setPrompt(prompt);
+        (rl as import('node:readline').Interface).prompt(true);
+      }
+      await sleep(null);
+      continue;
+    }
+    process.stderr.write('nsd: every task sleeps and nothing can wake it (deadlock)\n');
+    status = 1;
+    break;
+  }
+  for (const b of binds) copyOut(session.kernel, b);
+  if (rl) (rl as import('node:readline').Interface).close();
+  if (stdinStarted && !interactive) process.stdin.destroy();
+  return status;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('nsd')
+    .description('A Linux kernel model with the 2008 next_syscall_data checkpoint/restart interface')
+    .version(version(), '-V, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError();
+
+  kernelOptions(
+    program
+      .command('sh')
+      .description('run the model shell in a fresh kernel: interactive, -c CMDS, or SCRIPT [ARGS...]')
+      .argument('[script]', 'script file inside the model (or the $0 of -c)')
+      .argument('[args...]', 'positional parameters')
+      .option('-c <cmds>', 'run CMDS and exit with their status')
+      .option('-i, --interactive', 'interactive even when stdin is not a terminal')
+      .passThroughOptions(),
+  ).action(async (script: string | undefined, args: string[], opts: { c?: string; interactive?: boolean } & KernelFlags) => {
+    let argv: string[];
+    let interactive = false;
+    if (opts.c !== undefined) argv = ['/bin/sh', '-c', opts.c, ...(script !== undefined ? [script, ...args] : [])];
+    else if (script !== undefined) argv = ['/bin/sh', script, ...args];
+    else {
+      interactive = opts.interactive === true || process.stdin.isTTY === true;
+      argv = interactive ? ['/bin/sh', '-i'] : ['/bin/sh'];
+    }
+    process.exitCode = await runSession(argv, opts, interactive);
+  });
+
+  kernelOptions(
+    program.command('demo').description('a short demo of next_syscall_data presetting a pid and an fd, through the shell'),
+  ).action(async (opts: KernelFlags) => {
+    process.exitCode = await runSession(['/bin/sh', '-c', DEMO_SCRIPT], opts, false);
+  });
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((e: unknown) => {
+    process.stderr.write(`nsd: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });

@@ -1,0 +1,244 @@
+/**
+ * The userland program layer: `defineProgram` wraps the kernel's bare program model
+ * (src/syscalls/program.ts) so that programs read naturally although they are state machines.
+ *
+ * Design note. A program written with this layer gets a `Proc` facade at every step:
+ *   - `p.state`: its own state (plain data, saved in the task between steps);
+ *   - `p.sys`: direct syscalls; `p.attempt(() => p.sys.open(...))` turns an errno into a value;
+ *   - `p.result` / `p.ok` / `p.value()` / `p.errno`: the outcome of the call the previous step yielded;
+ *   - `p.out(text)`, `p.err(text)`, `p.write(fd, data)`: output that never blocks the step. A write
+ *     that would sleep (a full pipe) is queued in the task's state, and the layer drains the queue
+ *     (yielding `write` calls) before it runs the next step or makes the next yielded call, so output
+ *     order is kept and a `fork` never duplicates unwritten output;
+ *   - `p.call(name, ...args)` to yield a syscall, `p.exit(code)` to end.
+ * The stored state is `{ io, app }`: `io` is this layer's queue, `app` is the program's state.
+ */
+import { ErrnoError, WouldBlockError, type ErrnoCode } from '../../abi/errno.js';
+import type { SysResult } from '../../kernel/state.js';
+import { registerProgram, type ProgramDef, type StepOutcome } from '../../syscalls/program.js';
+import type { Sys } from '../../syscalls/sys.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function toBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? enc.encode(data) : data;
+}
+
+export function toText(data: Uint8Array): string {
+  return dec.decode(data);
+}
+
+/** Output not yet written: `[fd, bytes]` chunks in order. */
+interface IoState {
+  queue: Array<[number, Uint8Array]>;
+  /** A drain write was yielded: the next result is its outcome. */
+  draining: boolean;
+  /** The program's own outcome, held back until the queue is empty. */
+  deferred: StepOutcome | null;
+}
+
+interface Stored<S> {
+  io: IoState;
+  app: S;
+  /** Result of the program's own yielded call, kept while the queue drains. */
+  res: SysResult | null;
+}
+
+/** What a program gets at `start`. */
+export interface StartContext {
+  readonly argv: readonly string[];
+  readonly envp: readonly string[];
+  readonly sys: Sys;
+}
+
+/** The facade a step works with. */
+export class Proc<S> {
+  constructor(
+    private readonly stored: Stored<S>,
+    readonly sys: Sys,
+    readonly argv: readonly string[],
+    readonly envp: readonly string[],
+    readonly signals: readonly number[],
+    readonly result: SysResult | null,
+  ) {}
+
+  get state(): S {
+    return this.stored.app;
+  }
+
+  set state(s: S) {
+    this.stored.app = s;
+  }
+
+  /** The previous yielded call succeeded. */
+  get ok(): boolean {
+    return this.result !== null && this.result.ok;
+  }
+
+  /** The errno of the previous yielded call, or undefined. */
+  get errno(): ErrnoCode | undefined {
+    return this.result && !this.result.ok ? this.result.code : undefined;
+  }
+
+  /** The value of the previous yielded call; throws its errno as an ErrnoError. */
+  value<T = unknown>(): T {
+    const r = this.result;
+    if (!r) throw new Error('no syscall result to read');
+    if (!r.ok) throw new ErrnoError(r.code);
+    return r.value as T;
+  }
+
+  /** The value of an environment variable, or undefined. */
+  getenv(name: string): string | undefined {
+    const prefix = `${name}=`;
+    for (let i = this.envp.length - 1; i >= 0; i--) if (this.envp[i]!.startsWith(prefix)) return this.envp[i]!.slice(prefix.length);
+    return undefined;
+  }
+
+  /** Runs a direct call, returning its value or its errno (WouldBlockError is rethrown). */
+  attempt<T>(fn: () => T): { ok: true; value: T } | { ok: false; code: ErrnoCode } {
+    try {
+      return { ok: true, value: fn() };
+    } catch (e) {
+      if (e instanceof ErrnoError) return { ok: false, code: e.code };
+      throw e;
+    }
+  }
+
+  /** Writes to `fd` now if it can, else queues the rest (drained before anything else happens). */
+  write(fd: number, data: string | Uint8Array): void {
+    let bytes = toBytes(data);
+    if (bytes.length === 0) return;
+    const q = this.stored.io.queue;
+    if (q.length === 0) {
+      const n = tryWrite(this.sys, fd, bytes);
+      if (n < 0 || n === bytes.length) return;
+      bytes = bytes.subarray(n);
+    }
+    const last = q[q.length - 1];
+    if (last && last[0] === fd) last[1] = concat(last[1], bytes);
+    else q.push([fd, bytes.slice()]);
+  }
+
+  out(data: string | Uint8Array): void {
+    this.write(1, data);
+  }
+
+  err(data: string | Uint8Array): void {
+    this.write(2, data);
+  }
+
+  /** True while output waits for room (a step should return so the layer can drain it). */
+  get blockedOutput(): boolean {
+    return this.stored.io.queue.length > 0;
+  }
+
+  /** Yields syscall `name`. */
+  call(name: string, ...args: unknown[]): StepOutcome {
+    return { call: name, args };
+  }
+
+  exit(code: number): StepOutcome {
+    return { exit: code };
+  }
+}
+
+/**
+ * One direct write attempt: bytes written (possibly partial), 0 when it would block, -1 when the
+ * write failed (the data is dropped, as a program ignoring write errors would).
+ */
+function tryWrite(sys: Sys, fd: number, bytes: Uint8Array): number {
+  try {
+    return sys.write(fd, bytes);
+  } catch (e) {
+    if (e instanceof WouldBlockError) return 0;
+    if (e instanceof ErrnoError) return -1;
+    throw e;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+export interface UserProgram<S> {
+  /** Registered name, conventionally the install path (`/bin/cat`). */
+  name: string;
+  start(ctx: StartContext): S;
+  step(p: Proc<S>): StepOutcome;
+}
+
+/** Drains queued output: undefined when empty, else the write call to yield. */
+function drain(io: IoState, sys: Sys): StepOutcome | null {
+  while (io.queue.length > 0) {
+    const head = io.queue[0]!;
+    const n = tryWrite(sys, head[0], head[1]);
+    if (n < 0 || n === head[1].length) {
+      io.queue.shift();
+      continue;
+    }
+    if (n > 0) {
+      head[1] = head[1].subarray(n);
+      continue;
+    }
+    io.draining = true;
+    return { call: 'write', args: [head[0], head[1]] };
+  }
+  return null;
+}
+
+/** Every program defined with this layer, by name (what `installUserland` puts in the tree). */
+export const DEFINED = new Map<string, ProgramDef<unknown>>();
+
+/** Turns a userland program into a kernel ProgramDef and registers it. */
+export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
+  const wrapped: ProgramDef<Stored<S>> = {
+    name: def.name,
+    start(ctx) {
+      return { io: { queue: [], draining: false, deferred: null }, app: def.start(ctx), res: null };
+    },
+    step(ctx) {
+      const st = ctx.state;
+      const io = st.io;
+      if (io.draining) {
+        io.draining = false;
+        const r = ctx.result;
+        const head = io.queue[0];
+        if (head) {
+          if (r && r.ok && typeof r.value === 'number' && r.value < head[1].length) head[1] = head[1].subarray(r.value);
+          else io.queue.shift();
+        }
+      } else if (ctx.result !== null || io.deferred === null) {
+        st.res = ctx.result;
+      }
+      const pending = drain(io, ctx.sys);
+      if (pending) return pending;
+      if (io.deferred) {
+        const out = io.deferred;
+        io.deferred = null;
+        return out;
+      }
+      const p = new Proc(st, ctx.sys, ctx.argv, ctx.envp, ctx.signals, st.res);
+      st.res = null;
+      const out = def.step(p);
+      if (io.queue.length > 0) {
+        io.deferred = out ?? null;
+        return drain(io, ctx.sys) ?? undefined;
+      }
+      return out;
+    },
+  };
+  registerProgram(wrapped);
+  DEFINED.set(def.name, wrapped as ProgramDef<unknown>);
+  return wrapped;
+}
+
+/** The program state of a task running a `defineProgram` program (for inspection and tests). */
+export function appState<S>(data: unknown): S | undefined {
+  const d = data as Stored<S> | null;
+  return d && typeof d === 'object' && 'app' in d ? d.app : undefined;
+}

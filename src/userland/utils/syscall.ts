@@ -1,0 +1,117 @@
+/**
+ * `syscall NAME ARGS…`: makes one system call and prints its result (or `-1 ERRNO (text)`, status
+ * 1). Arguments are parsed by the kind the syscall table gives each one: numbers with base
+ * detection, flag words by their Linux names (`IPC_CREAT|0600`, `O_WRONLY|O_CREAT`), signal names,
+ * IPC keys, JSON for records (`'{"mtype":1,"mtext":"hi"}'`), string arrays for execve.
+ * The call is always yielded to the scheduler, so a call that sleeps (msgrcv, wait4) really sleeps,
+ * and `syscall fork` forks (both processes print). As a shell builtin it runs in the shell process
+ * — made for next_syscall_data experiments: `echo "LONG1 9" > …; syscall open /dev/null O_RDONLY`.
+ */
+import { strerror, type ErrnoCode } from '../../abi/errno.js';
+import * as C from '../../abi/constants.js';
+import { SYSCALLS, type ArgKind } from '../../syscalls/table.js';
+import { FLAG_TABLES } from '../../syscalls/trace.js';
+import { UsageError, parseNumber } from '../lib/args.js';
+import { defineProgram } from '../lib/program.js';
+import { signalNumber } from '../lib/applet.js';
+
+const CONSTANTS = C as unknown as Record<string, unknown>;
+
+function wordValue(word: string, kind: ArgKind): number {
+  const n = parseNumber(word);
+  if (!Number.isNaN(n)) return n;
+  const table = FLAG_TABLES[kind];
+  const hit = table?.find(([name]) => name === word);
+  if (hit) return hit[1];
+  if (kind === 'sig') {
+    const s = signalNumber(word);
+    if (!Number.isNaN(s)) return s;
+  }
+  const c = CONSTANTS[word];
+  if (typeof c === 'number') return c;
+  throw new UsageError(`${word}: not a number or a known name`);
+}
+
+function numberArg(s: string, kind: ArgKind): number {
+  return s.split('|').reduce((acc, w) => acc | wordValue(w.trim(), kind), 0);
+}
+
+export function parseArg(s: string, kind: ArgKind): unknown {
+  switch (kind) {
+    case 'str':
+    case 'buf':
+      return s;
+    case 'strv':
+      if (s.startsWith('[')) return JSON.parse(s) as unknown;
+      return s === '' ? [] : s.split(',');
+    case 'bigint':
+      return BigInt(s);
+    case 'any': {
+      if (/^[[{"]/.test(s)) {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          return s;
+        }
+      }
+      const n = parseNumber(s);
+      if (!Number.isNaN(n)) return n;
+      if (s === 'null') return null;
+      return s;
+    }
+    default:
+      return numberArg(s, kind);
+  }
+}
+
+/** The call's arguments from the command line; throws UsageError. */
+export function parseSyscall(argv: readonly string[]): { name: string; args: unknown[] } {
+  const name = argv[1];
+  if (!name) throw new UsageError('usage: syscall NAME [ARG...]');
+  const def = SYSCALLS.get(name);
+  if (!def) throw new UsageError(`${name}: no such system call`);
+  const args = argv.slice(2).map((a, i) => parseArg(a, def.args[i] ?? 'any'));
+  return { name, args };
+}
+
+const dec = new TextDecoder();
+
+/** How the result is printed: numbers in decimal, bytes as text, records as JSON. */
+export function formatSyscallResult(value: unknown): string {
+  if (value === undefined || value === null) return '0';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return dec.decode(value);
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? dec.decode(v) : v instanceof Set ? [...v] : v instanceof Map ? Object.fromEntries(v) : v));
+}
+
+export function formatSyscallError(code: ErrnoCode): string {
+  return `-1 ${code} (${strerror(code)})`;
+}
+
+defineProgram<{ called: boolean }>({
+  name: '/bin/syscall',
+  start: () => ({ called: false }),
+  step(p) {
+    if (!p.state.called) {
+      let call: { name: string; args: unknown[] };
+      try {
+        call = parseSyscall(p.argv);
+      } catch (e) {
+        if (!(e instanceof UsageError) && !(e instanceof SyntaxError) && !(e instanceof RangeError)) throw e;
+        p.err(`syscall: ${e.message}\n`);
+        return p.exit(2);
+      }
+      p.state.called = true;
+      return p.call(call.name, ...call.args);
+    }
+    const r = p.result!;
+    if (r.ok) {
+      const text = formatSyscallResult(r.value);
+      p.out(text.endsWith('\n') ? text : text + '\n');
+      return p.exit(0);
+    }
+    p.out(formatSyscallError(r.code) + '\n');
+    return p.exit(1);
+  },
+});
