@@ -7,3 +7,5 @@ export { restore, readCheckpoint, type RestoreOptions, type RestoreResult } from
 export { STRATEGIES, getStrategy, type StrategyName } from './strategy.js';
 export { CrError } from './errors.js';
 export type { Checkpoint, CrReportLine } from './model.js';
+import './ipc.js';
+export { readIpcImages } from './ipc.js';

@@ -397,7 +397,19 @@ class Restorer {
           }
         }
         sys.rt_sigprocmask(SIG_SETMASK, t.sigmask);
-        if (t.nsd) writeProcFile(sys, `/proc/self/task/${sys.gettid()}/next_syscall_data`, formatNextSyscallData(t.nsd).trimEnd() || 'LONG0');
+      });
+    }
+  }
+
+  /** Armed next_syscall_data, written by each thread to its own file — the very last syscalls
+   * these threads make during the restore, since any open() would consume the value. */
+  armNsd(): void {
+    for (const tid of this.ck.meta.order) {
+      const t = this.task(tid);
+      if (!t.nsd || this.ck.procs.get(this.procOf.get(tid)!.pid)!.zombie) continue;
+      this.step('next-syscall-data', `tid ${tid}`, () => {
+        const sys = this.sys(tid);
+        writeProcFile(sys, `/proc/self/task/${sys.gettid()}/next_syscall_data`, formatNextSyscallData(t.nsd).trimEnd() || 'LONG0');
       });
     }
   }
@@ -465,6 +477,7 @@ class Restorer {
     if (this.ck.ipc) IPC_HOOKS.restoreLate?.(this.ck.ipc, ctx);
     this.taskState();
     this.nsLastPid();
+    this.armNsd();
     this.finish();
     const rootKid = this.kids.get(root)!;
     return {

@@ -39,6 +39,21 @@ export function registerProcFile(def: ProcFileDef): void {
   REGISTRY.set(def.path, def);
 }
 
+/** A per-process file /proc/<pid>/<name> registered by a subsystem (e.g. `semundo`). */
+export interface PidFileDef {
+  name: string;
+  mode: number;
+  /** Content for process `tgid` (kid of its leader), seen by `reader`. */
+  read(k: KernelCore, reader: TaskState, tgid: number): string;
+  write?(k: KernelCore, writer: TaskState, tgid: number, text: string): void;
+}
+
+const PID_FILES = new Map<string, PidFileDef>();
+
+export function registerPidFile(def: PidFileDef): void {
+  PID_FILES.set(def.name, def);
+}
+
 const latin1 = new TextDecoder('latin1');
 const enc = new TextEncoder();
 
@@ -106,6 +121,7 @@ function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string, dirPath
       if (name === 'ns') return node('ns-dir', ns, dir.kid, tid);
       if (['status', 'stat', 'cmdline', 'comm', 'maps'].includes(name)) return node(name, ns, dir.kid, tid);
       if (perThread && name === 'next_syscall_data') return node('nsd', ns, dir.kid, tid);
+      if (!perThread && PID_FILES.has(name)) return node('pidfile', ns, dir.kid, tid, name);
       break;
     }
     case 'task-dir': {
@@ -182,6 +198,7 @@ export function procAttr(k: KernelCore, n: ProcNode): { mode: number; uid: numbe
   const gid = t ? t.cred.egid : 0;
   if (procIsDir(n)) return { mode: 0o555, uid: n.kid ? uid : 0, gid: n.kid ? gid : 0 };
   if (n.type === 'nsd') return { mode: 0o644, uid, gid };
+  if (n.type === 'pidfile') return { mode: PID_FILES.get(n.arg)?.mode ?? 0o444, uid, gid };
   if (n.type === 'fd') return { mode: 0o700, uid, gid };
   if (n.type === 'ns') return { mode: 0o777, uid, gid };
   if (n.type === 'file') return { mode: REGISTRY.get(n.arg)?.mode ?? 0o444, uid: 0, gid: 0 };
@@ -209,7 +226,7 @@ export function procList(k: KernelCore, t: TaskState, n: ProcNode): string[] {
       return [...fixed, ...pids.map(String)];
     }
     case 'pid-dir':
-      return ['cmdline', 'comm', 'fd', 'fdinfo', 'maps', 'ns', 'stat', 'status', 'task'];
+      return ['cmdline', 'comm', 'fd', 'fdinfo', 'maps', 'ns', 'stat', 'status', 'task', ...PID_FILES.keys()].sort();
     case 'tid-dir':
       return ['children', 'cmdline', 'comm', 'fd', 'fdinfo', 'maps', 'next_syscall_data', 'ns', 'stat', 'status'];
     case 'task-dir': {
@@ -253,6 +270,8 @@ export function procRead(k: KernelCore, t: TaskState, f: OpenFileState, count: n
 
 export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
   switch (n.type) {
+    case 'pidfile':
+      return PID_FILES.get(n.arg)!.read(k, t, n.kid);
     case 'nsd': {
       const target = k.s.tasks.get(n.tid);
       if (!target || target.state === 'dead') throw err('ESRCH');
@@ -305,6 +324,12 @@ export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
 /** write() of a proc file. Returns the count taken. */
 export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
   const n = f.proc!;
+  if (n.type === 'pidfile') {
+    const def = PID_FILES.get(n.arg)!;
+    if (!def.write || f.pos !== 0) throw err('EINVAL');
+    def.write(k, t, n.kid, latin1.decode(bytes));
+    return bytes.length;
+  }
   if (n.type === 'nsd') {
     // next_syscall_data_write(): only the thread itself; no partial writes; one page at most.
     const target = k.s.tasks.get(n.tid);

@@ -1,0 +1,368 @@
+/**
+ * Design note: the SysV IPC namespace in a checkpoint (criu/ipc_ns.c's job).
+ *
+ * Images (CRIU's, so `crit` and CRIU read them): ipcns-var-1.img (limits, *_next_id),
+ * ipcns-msg-1.img (queues + their messages in order), ipcns-sem-1.img (sets + values),
+ * ipcns-shm-1.img (segments, in_pagemaps) + pagemap-shmem-<id>.img + pages-<n>.img (contents).
+ * What CRIU has no field for goes to nsd-extra-1.img: every time, every last pid, per-semaphore
+ * sempid, SHM_DEST/SHM_LOCKED, each process's SEM_UNDO adjustments, the allocator cursors.
+ *
+ * Restore, by the container's init in its new IPC namespace: limits through the sysctls; each
+ * object created at its id by the strategy (as its creator's euid/egid, so cuid/cgid are right);
+ * messages refilled with msgsnd, values with SETALL, contents written through an attachment.
+ * Late (after the tree, files and memory exist): sempid by SETVAL from the process that last
+ * operated, SEM_UNDO lists through /proc/<pid>/semundo, SHM_DEST by IPC_RMID once attached, then
+ * the full-state IPC_SET last (nsd: `LONG1 1`; with-id: ipc_set_all; mainline cannot: each field
+ * it loses is reported), then *_next_id and the allocator cursors.
+ */
+import {
+  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED,
+} from '../abi/constants.js';
+import type { Kernel } from '../syscalls/kernel.js';
+import type { Sys } from '../syscalls/sys.js';
+import '../syscalls/ipc-withid.js';
+import { writeMemory } from '../kernel/mm/mm.js';
+import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
+import { readSemUndo } from '../kernel/ipc/semundo.js';
+import {
+  ImageError, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
+  type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
+} from './image/index.js';
+import { decodePlain, encodePlain } from './plain.js';
+import { IPC_HOOKS, type IpcDumpContext, type IpcRestoreContext } from './ipc-hooks.js';
+import { CrError } from './errors.js';
+import { writeProcFile, type IpcKind } from './strategy.js';
+import type { CkIpc, CrReportLine } from './model.js';
+
+export const IPC_NS_IMAGE_ID = 1;
+
+export interface CkMsg {
+  desc: IpcDescEntry;
+  qbytes: number;
+  messages: { mtype: number; text: Uint8Array }[];
+  stime: number;
+  rtime: number;
+  ctime: number;
+  lspid: number;
+  lrpid: number;
+}
+
+export interface CkSem {
+  desc: IpcDescEntry;
+  values: number[];
+  otime: number;
+  ctime: number;
+  pids: number[];
+}
+
+export interface CkShm {
+  desc: IpcDescEntry;
+  size: number;
+  data: Uint8Array;
+  atime: number;
+  dtime: number;
+  ctime: number;
+  cpid: number;
+  lpid: number;
+}
+
+export interface CkCursors {
+  seq: number;
+  lastIdx: number;
+  cursor: number;
+}
+
+export interface CkIpcNs {
+  var: IpcVarEntry;
+  msg: CkMsg[];
+  sem: CkSem[];
+  shm: CkShm[];
+  /** Container pid → its SEM_UNDO lines (the /proc/<pid>/semundo format). */
+  undo: [number, string][];
+  cursors: Record<IpcKind, CkCursors>;
+  /** Present when read from a CRIU dump: fields that are not in the images. */
+  criuOnly?: boolean;
+}
+
+function desc(perm: { key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number; id: number }): IpcDescEntry {
+  return { key: perm.key >>> 0, uid: perm.uid, gid: perm.gid, cuid: perm.cuid, cgid: perm.cgid, mode: perm.mode, id: perm.id };
+}
+
+// ---- dump ----
+
+function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
+  const ns = k.ipcNs(ipcnsId) as IpcNs;
+  const viewer = k.t(ctx.procKids[0]!);
+  const pid = (stored: number): number => pidVnr(k, viewer, stored);
+  const byIdx = <T>(m: Map<number, T>): T[] => [...m.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  const nextId = (v: number): number | undefined => (v >= 0 ? v : undefined);
+  const v: IpcVarEntry = {
+    sem_ctls: [...ns.semCtls],
+    msg_ctlmax: ns.msgCtlmax, msg_ctlmnb: ns.msgCtlmnb, msg_ctlmni: ns.msgCtlmni, auto_msgmni: 0,
+    shm_ctlmax: ns.shmCtlmax, shm_ctlall: ns.shmCtlall, shm_ctlmni: ns.shmCtlmni, shm_rmid_forced: 0,
+    mq_queues_max: 256, mq_msg_max: 10, mq_msgsize_max: 8192, mq_msg_default: 10, mq_msgsize_default: 8192,
+  };
+  for (const kind of ['msg', 'sem', 'shm'] as const) {
+    const n = nextId(ns[kind].nextId);
+    if (n !== undefined) v[`${kind}_next_id`] = n;
+  }
+  const undo: [number, string][] = [];
+  for (const kid of ctx.procKids) {
+    const p = k.proc(kid);
+    if (!p.semUndo || k.t(kid).state === 'zombie') continue;
+    const text = readSemUndo(k, p, ipcnsId);
+    if (text) undo.push([ctx.ctid(kid), text]);
+  }
+  const ck: CkIpcNs = {
+    var: v,
+    msg: byIdx(ns.msg.objs).map((q) => ({
+      desc: desc(q.perm), qbytes: q.qbytes,
+      messages: [...q.msgs.values()].map((m) => ({ mtype: m.mtype, text: m.text.slice() })),
+      stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: pid(q.lspid), lrpid: pid(q.lrpid),
+    })),
+    sem: byIdx(ns.sem.objs).map((s) => ({ desc: desc(s.perm), values: [...s.vals], otime: s.otime, ctime: s.ctime, pids: s.pids.map(pid) })),
+    shm: byIdx(ns.shm.objs).map((s) => ({
+      desc: desc(s.perm), size: s.segsz, data: s.bytes ? s.bytes.slice(0, s.segsz) : new Uint8Array(s.segsz),
+      atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
+    })),
+    undo,
+    cursors: {
+      msg: { seq: ns.msg.seq, lastIdx: ns.msg.lastIdx, cursor: ns.msg.cursor },
+      sem: { seq: ns.sem.seq, lastIdx: ns.sem.lastIdx, cursor: ns.sem.cursor },
+      shm: { seq: ns.shm.seq, lastIdx: ns.shm.lastIdx, cursor: ns.shm.cursor },
+    },
+  };
+  return ck as unknown as CkIpc;
+}
+
+// ---- images ----
+
+const N = IPC_NS_IMAGE_ID;
+const EXTRA = `nsd-extra-${N}.img`;
+
+function toImages(ipc: CkIpc, out: Map<string, Uint8Array>): void {
+  const ck = ipc as unknown as CkIpcNs;
+  out.set(`ipcns-var-${N}.img`, writeImage('ipcns-var', [ck.var]));
+  out.set(`ipcns-msg-${N}.img`, writeImage('ipcns-msg', ck.msg.map((q): IpcMsgEntry => ({ desc: q.desc, qbytes: q.qbytes, qnum: q.messages.length })),
+    ck.msg.map((q) => ({ kind: 'ipc-msg' as const, messages: q.messages.map((m) => ({ mtype: BigInt(m.mtype), msize: m.text.length, body: m.text })) }))));
+  out.set(`ipcns-sem-${N}.img`, writeImage('ipcns-sem', ck.sem.map((s): IpcSemEntry => ({ desc: s.desc, nsems: s.values.length })),
+    ck.sem.map((s) => ({ kind: 'ipc-sem' as const, values: s.values }))));
+  out.set(`ipcns-shm-${N}.img`, writeImage('ipcns-shm', ck.shm.map((s): IpcShmEntry => ({ desc: s.desc, size: BigInt(s.size), in_pagemaps: true })), ck.shm.map(() => null)));
+  ck.shm.forEach((s, i) => {
+    const { pagemap, pages } = writeShmemContents(s.data, i + 1);
+    out.set(`pagemap-shmem-${s.desc.id}.img`, pagemap);
+    out.set(`pages-${i + 1}.img`, pages);
+  });
+  const extra: NsdExtraEntry[] = [
+    ...ck.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: encodePlain({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
+    ...ck.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: encodePlain({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),
+    ...ck.shm.map((s) => ({ section: 'shm', key: String(s.desc.id), json: encodePlain({ atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: s.cpid, lpid: s.lpid }) })),
+    ...ck.undo.map(([pid, text]) => ({ section: 'semundo', key: String(pid), json: encodePlain(text) })),
+    { section: 'cursors', key: '', json: encodePlain(ck.cursors) },
+  ];
+  out.set(EXTRA, writeNsdExtra(extra));
+}
+
+function need(images: ReadonlyMap<string, Uint8Array>, name: string): Uint8Array {
+  const b = images.get(name);
+  if (!b) throw new ImageError(name, 0, 'missing image');
+  return b;
+}
+
+/** Reads the IPC images of namespace image id `n`; CRIU's own dumps have no nsd-extra. */
+export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number = N): CkIpcNs {
+  const file = (k: string): string => `ipcns-${k}-${n}.img`;
+  const v = readImage(need(images, file('var')), 'ipcns-var', { file: file('var') }).entries[0];
+  if (!v) throw new ImageError(file('var'), 0, 'no ipc_var_entry');
+  const msgImg = readImage(need(images, file('msg')), 'ipcns-msg', { file: file('msg') });
+  const semImg = readImage(need(images, file('sem')), 'ipcns-sem', { file: file('sem') });
+  const shmImg = readImage(need(images, file('shm')), 'ipcns-shm', { file: file('shm') });
+  const extraBytes = images.get(`nsd-extra-${n}.img`);
+  const extra = new Map<string, unknown>();
+  if (extraBytes) for (const e of readNsdExtra(extraBytes, `nsd-extra-${n}.img`).entries) extra.set(`${e.section}/${e.key}`, decodePlain(e.json ?? 'null'));
+  const x = <T>(section: string, id: number, dflt: T): T => (extra.get(`${section}/${id}`) as T | undefined) ?? dflt;
+  const msg: CkMsg[] = msgImg.entries.map((e, i) => {
+    const p = msgImg.payloads![i];
+    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m) => ({ mtype: Number(m.mtype), text: m.body })) : [];
+    const t = x('msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 });
+    return { desc: e.desc, qbytes: e.qbytes, messages, ...t };
+  });
+  const sem: CkSem[] = semImg.entries.map((e, i) => {
+    const p = semImg.payloads![i];
+    const values = p?.kind === 'ipc-sem' ? p.values : [];
+    const t = x('sem', e.desc.id, { otime: 0, ctime: 0, pids: new Array<number>(e.nsems).fill(0) });
+    if (t.pids.length !== e.nsems) throw new ImageError(`nsd-extra-${n}.img`, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
+    return { desc: e.desc, values, ...t };
+  });
+  const shm: CkShm[] = shmImg.entries.map((e, i) => {
+    let data: Uint8Array;
+    const p = shmImg.payloads![i];
+    if (p?.kind === 'ipc-shm-legacy') data = p.data;
+    else {
+      const pm = need(images, `pagemap-shmem-${e.desc.id}.img`);
+      const pagesId = pagemapPagesId(pm, `pagemap-shmem-${e.desc.id}.img`);
+      data = readShmemContents(pm, images.get(`pages-${pagesId}.img`) ?? new Uint8Array(0), e.size, `pagemap-shmem-${e.desc.id}.img`);
+    }
+    const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 });
+    return { desc: e.desc, size: Number(e.size), data, ...t };
+  });
+  const undo: [number, string][] = [...extra].filter(([k]) => k.startsWith('semundo/')).map(([k, text]) => [Number(k.slice(8)), String(text)]);
+  const blank = { seq: -1, lastIdx: -2, cursor: -1 };
+  const cursors = (extra.get('cursors/') as Record<IpcKind, CkCursors> | undefined) ?? { msg: blank, sem: blank, shm: blank };
+  for (const list of [msg, sem, shm] as { desc: IpcDescEntry }[][]) {
+    const ids = new Set<number>();
+    for (const o of list) {
+      if (o.desc.id > 0x7fffffff || ids.has(o.desc.id)) throw new ImageError(file('msg'), 0, `bad or duplicate id ${o.desc.id}`);
+      ids.add(o.desc.id);
+    }
+  }
+  return { var: v, msg, sem, shm, undo, cursors, ...(extraBytes ? {} : { criuOnly: true }) };
+}
+
+function fromImages(images: ReadonlyMap<string, Uint8Array>): CkIpc | null {
+  if (!images.has(`ipcns-var-${N}.img`)) return null;
+  return readIpcImages(images) as unknown as CkIpc;
+}
+
+// ---- restore ----
+
+const lost = (report: CrReportLine[], object: string, field: string, saved: unknown, restored: unknown, why: string): void => {
+  if (String(saved) !== String(restored)) report.push({ object, field, saved: String(saved), restored: String(restored), why });
+};
+
+/** Creates an object as its creator (so cuid/cgid are right), through the strategy. */
+function create(ctx: IpcRestoreContext, kind: IpcKind, d: IpcDescEntry, make: (s: Sys, flg: number) => number, withId: (s: Sys, flg: number) => number): void {
+  const sys = ctx.sys;
+  const flg = IPC_CREAT | IPC_EXCL | (d.mode & 0o777);
+  const asCreator = d.cuid !== 0 || d.cgid !== 0;
+  if (asCreator) {
+    sys.setresgid(-1, d.cgid, -1);
+    sys.setresuid(-1, d.cuid, -1);
+  }
+  let got: number;
+  try {
+    got = ctx.strategy.ipcCreate(sys, kind, d.id, (s) => make(s, flg), (s) => withId(s, flg));
+  } finally {
+    if (asCreator) {
+      sys.setresuid(-1, 0, -1);
+      sys.setresgid(-1, 0, -1);
+    }
+  }
+  if (got !== d.id) throw new CrError('restore', `ipc-${kind}`, `${kind} ${d.id}`, `got id ${got}, wanted ${d.id}`);
+}
+
+export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
+  const ck = ipc as unknown as CkIpcNs;
+  const sys = ctx.sys;
+  const k = ctx.kernel;
+  ctx.step('ipc-sysctls', 'ipcns-var', () => {
+    const v = ck.var;
+    writeProcFile(sys, '/proc/sys/kernel/msgmax', String(v.msg_ctlmax));
+    writeProcFile(sys, '/proc/sys/kernel/msgmnb', String(v.msg_ctlmnb));
+    writeProcFile(sys, '/proc/sys/kernel/msgmni', String(v.msg_ctlmni));
+    if (v.sem_ctls) writeProcFile(sys, '/proc/sys/kernel/sem', v.sem_ctls.join(' '));
+    writeProcFile(sys, '/proc/sys/kernel/shmmax', String(v.shm_ctlmax));
+    writeProcFile(sys, '/proc/sys/kernel/shmall', String(v.shm_ctlall));
+    writeProcFile(sys, '/proc/sys/kernel/shmmni', String(v.shm_ctlmni));
+  });
+  for (const q of ck.msg) {
+    ctx.step('ipc-msg', `msg ${q.desc.id}`, () => {
+      create(ctx, 'msg', q.desc, (s, flg) => s.msgget(q.desc.key | 0, flg), (s, flg) => s.msgget_with_id(q.desc.id, q.desc.key | 0, flg));
+      sys.msgctl(q.desc.id, IPC_SET, { msg_perm: { uid: q.desc.uid, gid: q.desc.gid, mode: q.desc.mode }, msg_qbytes: q.qbytes } as never);
+      for (const m of q.messages) sys.msgsnd(q.desc.id, m.mtype, m.text, 0o4000 /* IPC_NOWAIT */);
+    });
+  }
+  for (const s of ck.sem) {
+    ctx.step('ipc-sem', `sem ${s.desc.id}`, () => {
+      create(ctx, 'sem', s.desc, (x, flg) => x.semget(s.desc.key | 0, s.values.length, flg), (x, flg) => x.semget_with_id(s.desc.id, s.desc.key | 0, s.values.length, flg));
+      sys.semctl(s.desc.id, 0, SETALL, s.values);
+    });
+  }
+  for (const m of ck.shm) {
+    ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
+      create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
+      if (m.data.some((b) => b !== 0)) {
+        const addr = sys.shmat(m.desc.id, 0, 0);
+        writeMemory(k, k.t(sys.kid), addr, m.data);
+        sys.shmdt(addr);
+      }
+    });
+  }
+}
+
+export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
+  const ck = ipc as unknown as CkIpcNs;
+  const k = ctx.kernel;
+  const sys = ctx.sys;
+  const ns = k.ipcNs(k.t(sys.kid).ipcns) as IpcNs;
+  for (const s of ck.sem) {
+    ctx.step('ipc-sempid', `sem ${s.desc.id}`, () => {
+      s.pids.forEach((pid, num) => {
+        const by = pid ? ctx.procSys(pid) : undefined;
+        if (by) by.semctl(s.desc.id, num, SETVAL, s.values[num]);
+        const now = pidVnr(k, k.t(sys.kid), ns.sem.objs.get(s.desc.id & 32767)!.pids[num]!);
+        lost(ctx.report, `sem ${s.desc.id}[${num}]`, 'sempid', pid, now, pid ? 'the process that last operated is not in the checkpoint' : 'SETALL sets sempid to the restorer');
+      });
+    });
+  }
+  for (const [pid, text] of ck.undo) {
+    ctx.step('ipc-semundo', `pid ${pid}`, () => {
+      const by = ctx.procSys(pid);
+      if (!by) throw new CrError('restore', 'ipc-semundo', `pid ${pid}`, 'no such restored process');
+      writeProcFile(by, '/proc/self/semundo', text);
+    });
+  }
+  for (const m of ck.shm) {
+    ctx.step('ipc-shm-state', `shm ${m.desc.id}`, () => {
+      if (m.desc.mode & SHM_LOCKED) sys.shmctl(m.desc.id, SHM_LOCK);
+      if (m.desc.mode & SHM_DEST) sys.shmctl(m.desc.id, IPC_RMID);
+    });
+  }
+  // The full state last: nothing after this touches the objects' times or last pids.
+  const setAll = (kind: IpcKind, id: number, buf: Record<string, unknown>, fields: [string, unknown, () => unknown][]): void => {
+    ctx.step(`ipc-set-${kind}`, `${kind} ${id}`, () => {
+      const ctl = (s: Sys): void => void s.call(`${kind}ctl`, ...(kind === 'sem' ? [id, 0, IPC_SET, buf] : [id, IPC_SET, buf]));
+      const full = ctx.strategy.ipcSetAll(sys, kind, ctl, (s) => void s.ipc_set_all(kind, id, buf as never));
+      for (const [field, saved, now] of fields) {
+        lost(ctx.report, `${kind} ${id}`, field, saved, now(), full ? 'restore did not bring it back' : `${ctx.strategy.name} has no way to set it`);
+      }
+    });
+  };
+  for (const q of ck.msg) {
+    const o = () => ns.msg.objs.get(q.desc.id & 32767)!;
+    const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
+    setAll('msg', q.desc.id, {
+      msg_perm: { uid: q.desc.uid, gid: q.desc.gid, mode: q.desc.mode }, msg_qbytes: q.qbytes,
+      msg_stime: q.stime, msg_rtime: q.rtime, msg_ctime: q.ctime, msg_lspid: q.lspid, msg_lrpid: q.lrpid,
+    }, [['stime', q.stime, () => o().stime], ['rtime', q.rtime, () => o().rtime], ['ctime', q.ctime, () => o().ctime],
+      ['lspid', q.lspid, () => pid(o().lspid)], ['lrpid', q.lrpid, () => pid(o().lrpid)]]);
+  }
+  for (const s of ck.sem) {
+    const o = () => ns.sem.objs.get(s.desc.id & 32767)!;
+    setAll('sem', s.desc.id, { sem_perm: { uid: s.desc.uid, gid: s.desc.gid, mode: s.desc.mode }, sem_otime: s.otime, sem_ctime: s.ctime },
+      [['otime', s.otime, () => o().otime], ['ctime', s.ctime, () => o().ctime]]);
+  }
+  for (const m of ck.shm) {
+    const o = () => ns.shm.objs.get(m.desc.id & 32767)!;
+    const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
+    setAll('shm', m.desc.id, {
+      shm_perm: { uid: m.desc.uid, gid: m.desc.gid, mode: m.desc.mode }, shm_atime: m.atime, shm_dtime: m.dtime, shm_ctime: m.ctime,
+      shm_cpid: m.cpid, shm_lpid: m.lpid,
+    }, [['atime', m.atime, () => o().atime], ['dtime', m.dtime, () => o().dtime], ['ctime', m.ctime, () => o().ctime],
+      ['cpid', m.cpid, () => pid(o().cpid)], ['lpid', m.lpid, () => pid(o().lpid)]]);
+  }
+  ctx.step('ipc-next-id', 'ipcns-var', () => {
+    for (const kind of ['msg', 'sem', 'shm'] as const) {
+      const v = ck.var[`${kind}_next_id`];
+      if (v !== undefined && k.profile.ipc.nextIdSysctls) writeProcFile(sys, `/proc/sys/kernel/${kind}_next_id`, String(v));
+    }
+    // The allocator's cursors have no interface at all (restorer-only, see docs/checkpoint-restart.md).
+    if (ck.cursors.msg.seq >= 0) for (const kind of ['msg', 'sem', 'shm'] as const) Object.assign(ns[kind], ck.cursors[kind]);
+  });
+}
+
+IPC_HOOKS.dump = dumpIpc;
+IPC_HOOKS.toImages = toImages;
+IPC_HOOKS.fromImages = fromImages;
+IPC_HOOKS.restoreObjects = restoreIpcObjects;
+IPC_HOOKS.restoreLate = restoreIpcLate;
