@@ -15,6 +15,7 @@ import { UsageError } from '../lib/args.js';
 import { toText } from '../lib/program.js';
 import { echo, kill, printf, test } from '../utils/text.js';
 import { formatSyscallError, formatSyscallResult, parseSyscall } from '../utils/syscall.js';
+import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
 import { parseDuration } from '../utils/duration.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import { exitCodeOf, type Interp } from './interp.js';
@@ -52,6 +53,9 @@ export const BUILTINS: Record<string, Builtin> = {
   false: () => 1,
   echo: applet(echo),
   printf: applet(printf),
+  ipcs: applet(ipcs),
+  ipcmk: applet(ipcmk),
+  ipcrm: applet(ipcrm),
   test: applet(test, 2),
   '[': applet(test, 2),
   kill(sh, argv) {

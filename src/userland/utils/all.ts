@@ -8,6 +8,7 @@ import './files.js';
 import './filters.js';
 import './procs.js';
 import './syscall.js';
+import './ipc.js';
 
 defineApplet('/bin/echo', echo);
 defineApplet('/bin/printf', printf);
