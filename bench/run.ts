@@ -14,12 +14,14 @@ import { compare, type CompareCase, type CompareOptions } from './lib/compare.js
 import { unwatchGc, watchGc } from './lib/gc.js';
 import { machine } from './lib/machine.js';
 import { NativeServer } from './lib/native.js';
-import { formatNs } from './lib/stats.js';
+import { formatBytes, formatNs } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
-import type { Comparison, Results, Scaling, TableRow } from './lib/types.js';
+import type { Comparison, CrFigure, MemoryFigure, Results, Scaling, TableRow, Verdict } from './lib/types.js';
 import { IPC_CASES } from './suites/ipc.js';
 import { PROC_CASES } from './suites/proc.js';
 import { runScaling, SCALING_CASES, type ScalingOptions } from './suites/scaling.js';
+import { CR_SCENARIOS, runCr, STRATEGIES, type CrOptions } from './suites/cr.js';
+import { measureMemory, MEMORY_CASES } from './suites/memory.js';
 
 export const SECTIONS = ['ipc', 'proc', 'scaling', 'cr', 'memory'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -61,6 +63,42 @@ function scalingRow(s: Scaling): TableRow {
     ratio: `${s.growth.toFixed(2)}×`,
     target: s.targetGrowth === null ? '' : `≤ ${s.targetGrowth}×`,
     verdict: s.verdict,
+  };
+}
+
+function crOptions(quick: boolean): CrOptions {
+  return quick ? { reps: 1, warmup: 0, shrink: 50 } : { reps: 3, warmup: 1, shrink: 1 };
+}
+
+function fmtMs(ms: number | null): string {
+  return ms === null ? '—' : `${ms.toPrecision(3)} ms`;
+}
+
+function crRow(f: CrFigure): TableRow {
+  const worst: Verdict = f.targets.length === 0 ? 'n/a' : f.targets.every((t) => t.verdict === 'met') ? 'met' : 'missed';
+  const mb = (v: number | null) => (v === null ? '—' : `${v.toPrecision(3)} MB/s`);
+  return {
+    section: 'c/r',
+    name: `${f.label} [${f.strategy}]`,
+    model: f.error
+      ? `failed: ${f.error}`
+      : `dump ${fmtMs(f.dumpMs)} (${mb(f.dumpMBps)}), restore ${fmtMs(f.restoreMs)} (${mb(f.restoreMBps)}), image ${formatBytes(f.imageBytes)}`,
+    native: '',
+    ratio: '',
+    target: f.targets.map((t) => `${t.what} ${t.limit}`).join(', '),
+    verdict: f.error ? 'missed' : worst,
+  };
+}
+
+function memoryRow(m: MemoryFigure): TableRow {
+  return {
+    section: 'memory',
+    name: `${m.label}, N=${m.n}`,
+    model: `heap ${formatBytes(m.heapBytesPerUnit)}, RSS ${formatBytes(m.rssBytesPerUnit)}`,
+    native: '',
+    ratio: '',
+    target: '',
+    verdict: 'n/a',
   };
 }
 
@@ -120,6 +158,29 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
     }
     unwatchGc();
   }
+  if (opts.only.includes('cr')) {
+    log('4. checkpoint/restart');
+    const copt = crOptions(opts.quick);
+    // JIT warm-up over every scenario and strategy, on containers a tenth of the size.
+    if (!opts.quick) for (const sc of CR_SCENARIOS) for (const st of STRATEGIES) runCr(sc, st, { reps: 1, warmup: 0, shrink: 10 });
+    for (const sc of CR_SCENARIOS) {
+      for (const st of STRATEGIES) {
+        const f = runCr(sc, st, copt);
+        log(`  ${f.label} [${st}]: ${f.error ?? `dump ${fmtMs(f.dumpMs)}, restore ${fmtMs(f.restoreMs)}`}`);
+        results.cr.push(f);
+        results.table.push(crRow(f));
+      }
+    }
+  }
+  if (opts.only.includes('memory')) {
+    log('5. memory');
+    for (const c of MEMORY_CASES) {
+      const m = measureMemory(c.unit, c.label, opts.quick ? Math.ceil(c.n / 64) : c.n);
+      log(`  ${m.label}: heap ${formatBytes(m.heapBytesPerUnit)}, RSS ${formatBytes(m.rssBytesPerUnit)}`);
+      results.memory.push(m);
+      results.table.push(memoryRow(m));
+    }
+  }
   results.durationS = (Date.now() - t0) / 1000;
   return results;
 }
@@ -140,6 +201,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const r = await runBenchmarks(opts);
   const m = r.machine;
+  if (r.quick) process.stdout.write('quick mode: sizes and repetitions are cut down; the figures are not meaningful\n\n');
   process.stdout.write(`${renderTable(r.table)}\n\n`);
   process.stdout.write(`${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}, Node ${m.node}; ${r.date}; ${r.durationS.toFixed(0)} s\n`);
   if (opts.out) {

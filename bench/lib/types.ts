@@ -54,8 +54,11 @@ export interface CrFigure {
   strategy: string;
   dumpMs: number | null;
   restoreMs: number | null;
-  /** Restore of the IPC namespace alone (ms), where measured. */
-  ipcRestoreMs: number | null;
+  /** The parts: dump() to in-memory images, writing the files, reading them, restore(). */
+  dumpOnlyMs: number | null;
+  writeMs: number | null;
+  readMs: number | null;
+  restoreOnlyMs: number | null;
   imageBytes: number | null;
   /** Image bytes ÷ dump time and ÷ restore time, in MB/s (10^6 bytes). */
   dumpMBps: number | null;
@@ -69,7 +72,9 @@ export interface MemoryFigure {
   id: string;
   label: string;
   n: number;
+  /** heapUsed + arrayBuffers growth ÷ n. */
   heapBytesPerUnit: number;
+  heapUsedBytesPerUnit: number;
   rssBytesPerUnit: number;
 }
 

@@ -1,0 +1,32 @@
+/**
+ * The benchmark harness in quick mode, model side only: every section produces its rows and the
+ * table has its shape. No timing is asserted (figures are measured in `npm run bench` only).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runBenchmarks, SECTIONS } from '../../bench/run.js';
+import { renderTable } from '../../bench/lib/table.js';
+
+test('quick model-only run: every section, one row per figure, a well-formed table', async () => {
+  const r = await runBenchmarks({ quick: true, modelOnly: true, only: SECTIONS, log: () => {} });
+  assert.equal(r.ipc.length, 5);
+  assert.equal(r.proc.length, 4);
+  assert.equal(r.scaling.length, 7);
+  assert.equal(r.cr.length, 12);
+  assert.equal(r.memory.length, 6);
+  for (const c of [...r.ipc, ...r.proc]) {
+    assert.ok(c.modelNsPerOp > 0, c.id);
+    assert.equal(c.nativeNsPerOp, null, 'model-only: no native figure');
+    assert.match(c.nativeUnavailable ?? '', /model-only/);
+  }
+  for (const f of r.cr) assert.equal(f.error, null, `${f.id} [${f.strategy}]: ${f.error}`);
+  assert.equal(r.table.length, 5 + 4 + 7 + 12 + 6);
+  const lines = renderTable(r.table).split('\n');
+  assert.equal(lines.length, r.table.length + 2);
+  const width = [...lines[0]!].length;
+  for (const l of lines) {
+    assert.equal([...l].length, width, 'columns are aligned');
+    assert.equal(l.split('|').length, 9, 'seven columns');
+  }
+  assert.ok(r.machine.cores > 0 && r.machine.node.startsWith('v'));
+});
