@@ -14,3 +14,7 @@ export { PROFILES, getProfile } from './kernel/profile.js';
 export type { Profile, ProfileName } from './kernel/profile.js';
 export type { KernelState, TaskState, SysResult, NsdState } from './kernel/state.js';
 export type { KernelOptions } from './kernel/kernel.js';
+export type {
+  MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn,
+  ShmInfo, ShmInfoUsage, IpcPermDs,
+} from './kernel/ipc/index.js';

@@ -89,9 +89,18 @@ declare module './sys.js' {
   }
 }
 
-const P = Sys.prototype as unknown as Record<string, (this: Sys, ...args: unknown[]) => unknown>;
-for (const name of ['msgget', 'msgsnd', 'msgrcv', 'msgctl', 'semget', 'semop', 'semtimedop', 'semctl', 'shmget', 'shmat', 'shmdt', 'shmctl']) {
-  P[name] = function (this: Sys, ...args: unknown[]) {
-    return this.call(name, ...args);
-  };
-}
+// Fixed-arity wrappers (no rest parameters: msgsnd/msgrcv are hot paths).
+type Method = (this: Sys, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => unknown;
+const P = Sys.prototype as unknown as Record<string, Method>;
+P['msgget'] = function (a, b) { return this.call('msgget', a, b); };
+P['msgsnd'] = function (a, b, c, d, e) { return e === undefined ? this.call('msgsnd', a, b, c, d) : this.call('msgsnd', a, b, c, d, e); };
+P['msgrcv'] = function (a, b, c, d) { return this.call('msgrcv', a, b, c, d); };
+P['msgctl'] = function (a, b, c) { return c === undefined ? this.call('msgctl', a, b) : this.call('msgctl', a, b, c); };
+P['semget'] = function (a, b, c) { return this.call('semget', a, b, c); };
+P['semop'] = function (a, b) { return this.call('semop', a, b); };
+P['semtimedop'] = function (a, b, c) { return this.call('semtimedop', a, b, c); };
+P['semctl'] = function (a, b, c, d) { return d === undefined ? this.call('semctl', a, b, c) : this.call('semctl', a, b, c, d); };
+P['shmget'] = function (a, b, c) { return this.call('shmget', a, b, c); };
+P['shmat'] = function (a, b, c) { return this.call('shmat', a, b, c); };
+P['shmdt'] = function (a) { return this.call('shmdt', a); };
+P['shmctl'] = function (a, b, c) { return c === undefined ? this.call('shmctl', a, b) : this.call('shmctl', a, b, c); };

@@ -57,8 +57,10 @@ export interface MsgQueue {
   lrpid: number;
   /** Messages in arrival order, by arrival number. */
   msgs: Map<number, Msg>;
-  /** mtype → FIFO of arrival numbers (only non-empty types). */
+  /** mtype → FIFO of arrival numbers. An emptied FIFO is kept for reuse (see `emptyTypes`). */
   types: Map<number, TypeFifo>;
+  /** How many FIFOs of `types` are empty; they are swept when they are the majority. */
+  emptyTypes: number;
   nextSeq: number;
   /** Wait channels of receivers and senders. */
   rwchan: string;
@@ -149,6 +151,7 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
     lrpid: 0,
     msgs: new Map(),
     types: new Map(),
+    emptyTypes: 0,
     nextSeq: 0,
     rwchan: '',
     swchan: '',
@@ -187,13 +190,14 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
   }
   // load_msg(): the kernel's own copy.
   const text = bytesIn.slice(0, sz);
-  q.lspid = recordPid(k, t.tgid);
+  if (q.lspid !== t.tgid) q.lspid = recordPid(k, t.tgid);
   q.stime = k.seconds;
   if (q.receivers > 0 && pipelinedSend(k, q, type, text)) return 0;
   const seq = q.nextSeq++;
   q.msgs.set(seq, { mtype: type, text });
   let fifo = q.types.get(type);
   if (fifo === undefined) q.types.set(type, (fifo = { seqs: [], head: 0 }));
+  else if (fifo.seqs.length === 0) q.emptyTypes--;
   fifo.seqs.push(seq);
   q.cbytes += sz;
   q.qnum++;
@@ -280,12 +284,12 @@ function findMsg(q: MsgQueue, typ: number, mode: number): number {
     }
     case SEARCH_EQUAL: {
       const f = q.types.get(typ);
-      return f ? f.seqs[f.head]! : -1;
+      return f !== undefined && f.seqs.length > 0 ? f.seqs[f.head]! : -1;
     }
     case SEARCH_LESSEQUAL: {
       // The first message of the lowest type <= typ: a walk over the distinct types.
       let best = Infinity;
-      for (const mt of q.types.keys()) if (mt <= typ && mt < best) best = mt;
+      for (const [mt, f] of q.types) if (mt <= typ && mt < best && f.seqs.length > 0) best = mt;
       if (best === Infinity) return -1;
       const f = q.types.get(best)!;
       return f.seqs[f.head]!;
@@ -309,8 +313,15 @@ function unlink(q: MsgQueue, seq: number, m: Msg): void {
   q.msgs.delete(seq);
   const f = q.types.get(m.mtype)!;
   f.head++;
-  if (f.head >= f.seqs.length) q.types.delete(m.mtype);
-  else if (f.head > 64 && f.head * 2 > f.seqs.length) {
+  if (f.head >= f.seqs.length) {
+    // Empty: keep the FIFO for the next message of this type; sweep when empties dominate.
+    f.seqs.length = 0;
+    f.head = 0;
+    if (++q.emptyTypes > 32 && q.emptyTypes * 2 > q.types.size) {
+      for (const [mt, x] of q.types) if (x.seqs.length === 0) q.types.delete(mt);
+      q.emptyTypes = 0;
+    }
+  } else if (f.head > 64 && f.head * 2 > f.seqs.length) {
     f.seqs = f.seqs.slice(f.head);
     f.head = 0;
   }
@@ -352,7 +363,7 @@ export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number
   q.qnum--;
   q.cbytes -= size;
   q.rtime = k.seconds;
-  q.lrpid = recordPid(k, t.tgid);
+  if (q.lrpid !== t.tgid) q.lrpid = recordPid(k, t.tgid);
   ns.msgBytes -= size;
   ns.msgHdrs--;
   k.wake(q.swchan);
@@ -456,6 +467,7 @@ function freeque(k: KernelCore, ns: IpcNs, q: MsgQueue): void {
   ns.msgBytes -= q.cbytes;
   q.msgs.clear();
   q.types.clear();
+  q.emptyTypes = 0;
 }
 
 /** Frees every queue of a namespace that is going away. */
