@@ -8,11 +8,12 @@
  * trap jobs.
  */
 import { ErrnoError, WouldBlockError, strerror } from '../../abi/errno.js';
-import { O_RDONLY, SIG_DFL, SIG_IGN, WNOHANG } from '../../abi/constants.js';
+import { SIG_DFL, SIG_IGN, WNOHANG } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import { runApplet, signalNumber, signalShortName, type Applet, type AppletIo } from '../lib/applet.js';
 import { UsageError } from '../lib/args.js';
 import { toText } from '../lib/program.js';
+import { readText } from '../lib/files.js';
 import { echo, kill, printf, test } from '../utils/text.js';
 import { formatSyscallError, formatSyscallResult, parseSyscall } from '../utils/syscall.js';
 import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
@@ -365,31 +366,7 @@ function resolveJobs(sh: Interp, argv: string[]): string[] {
 
 /** A whole regular file's text (scripts for `.` and `sh FILE`), or null. */
 export function readWholeFile(sh: { p: { sys: Interp['p']['sys'] } }, path: string): string | null {
-  const sys = sh.p.sys;
-  let fd: number;
-  try {
-    fd = sys.open(path, O_RDONLY);
-  } catch (e) {
-    if (e instanceof ErrnoError) return null;
-    throw e;
-  }
-  const chunks: string[] = [];
-  try {
-    for (;;) {
-      const b = sys.read(fd, 65536);
-      if (b.length === 0) break;
-      chunks.push(toText(b));
-    }
-  } catch (e) {
-    if (!(e instanceof ErrnoError) && !(e instanceof WouldBlockError)) throw e;
-  } finally {
-    try {
-      sys.close(fd);
-    } catch {
-      // already closed
-    }
-  }
-  return chunks.join('');
+  return readText(sh.p.sys, path);
 }
 
 // ---- frames of builtins that sleep ----

@@ -4,14 +4,16 @@
  */
 import { ErrnoError, strerror } from '../../abi/errno.js';
 import {
-  O_CLOEXEC, O_CREAT, O_DIRECTORY, O_RDONLY, O_WRONLY, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFSOCK,
+  O_CLOEXEC, O_CREAT, O_WRONLY, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFSOCK,
 } from '../../abi/constants.js';
 import type { Stat } from '../../kernel/fs/ops.js';
-import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { newInput, pumpInput, type InputState } from '../lib/input.js';
-import { defineProgram, toText } from '../lib/program.js';
+import { defineProgram } from '../lib/program.js';
+import { idNames, readDir } from '../lib/files.js';
+
+export { readDir };
 
 // ---- cat ----
 
@@ -31,44 +33,6 @@ defineProgram<{ inp: InputState | null }>({
 });
 
 // ---- ls ----
-
-/** Reads a directory's names (getdents64 until empty). Throws ErrnoError. */
-export function readDir(sys: Sys, path: string): string[] {
-  const fd = sys.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const names: string[] = [];
-  try {
-    for (;;) {
-      const ents = sys.getdents64(fd);
-      if (ents.length === 0) break;
-      for (const e of ents) names.push(e.d_name);
-    }
-  } finally {
-    sys.close(fd);
-  }
-  return names;
-}
-
-/** uid/gid → name from /etc/passwd and /etc/group (numbers when absent). */
-function nameTable(sys: Sys, path: string): Map<number, string> {
-  const m = new Map<number, string>();
-  try {
-    const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
-    let text = '';
-    for (;;) {
-      const b = sys.read(fd, 65536);
-      if (b.length === 0) break;
-      text += toText(b);
-    }
-    sys.close(fd);
-    for (const line of text.split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 3 && /^[0-9]+$/.test(f[2]!)) m.set(Number(f[2]), f[0]!);
-    }
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-  }
-  return m;
-}
 
 export function modeString(mode: number): string {
   const fmt = mode & S_IFMT;
@@ -94,8 +58,8 @@ function ls(argv: string[], io: AppletIo): number {
   const almost = opts.has('A');
   const sys = io.sys;
   let status = 0;
-  const users = long ? nameTable(sys, '/etc/passwd') : new Map<number, string>();
-  const groups = long ? nameTable(sys, '/etc/group') : new Map<number, string>();
+  const users = long ? idNames(sys, '/etc/passwd') : new Map<number, string>();
+  const groups = long ? idNames(sys, '/etc/group') : new Map<number, string>();
   const paths = operands.length ? operands : ['.'];
   const files: Array<[string, Stat]> = [];
   const dirs: string[] = [];

@@ -21,8 +21,7 @@ import type { IpcPermDs } from '../../kernel/ipc/util.js';
 import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
-import { toText } from '../lib/program.js';
-import { O_CLOEXEC, O_RDONLY } from '../../abi/constants.js';
+import { idNames } from '../lib/files.js';
 
 type Kind = 'msg' | 'shm' | 'sem';
 
@@ -49,24 +48,6 @@ function oct(n: number): string {
 
 function hexKey(key: number): string {
   return `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-/** uid/gid → name tables from /etc/passwd and /etc/group. */
-function names(sys: Sys, path: string): Map<number, string> {
-  const m = new Map<number, string>();
-  try {
-    const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
-    let text = '';
-    for (let b = sys.read(fd, 65536); b.length; b = sys.read(fd, 65536)) text += toText(b);
-    sys.close(fd);
-    for (const line of text.split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 3 && /^[0-9]+$/.test(f[2]!)) m.set(Number(f[2]), f[0]!);
-    }
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-  }
-  return m;
 }
 
 interface Obj<T> {
@@ -120,8 +101,8 @@ function ipcs(argv: string[], io: AppletIo): number {
   if (opts.has('a')) msg = shm = sem = true;
   const last = (['t', 'p', 'c', 'l', 'u'] as const).filter((f) => opts.has(f)).pop() ?? '';
   const sys = io.sys;
-  const users = names(sys, '/etc/passwd');
-  const groups = names(sys, '/etc/group');
+  const users = idNames(sys, '/etc/passwd');
+  const groups = idNames(sys, '/etc/group');
   const idArg = opts.get('i')?.[0];
   if (idArg !== undefined) {
     const id = Number(idArg);

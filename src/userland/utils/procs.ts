@@ -9,35 +9,15 @@ import { CLONE_NEWIPC, CLONE_NEWPID, O_CLOEXEC, O_RDONLY } from '../../abi/const
 import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
-import { defineProgram, toText } from '../lib/program.js';
+import { defineProgram } from '../lib/program.js';
 import { newRunCommand, runCommand, type RunCommandState } from '../lib/process.js';
 import { parseDuration } from './duration.js';
 import { kill } from './text.js';
-import { readDir } from './files.js';
+import { readDir, readText } from '../lib/files.js';
 
 defineApplet('/bin/kill', kill);
 
 // ---- ps ----
-
-function readText(sys: Sys, path: string): string | null {
-  try {
-    const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
-    let text = '';
-    try {
-      for (;;) {
-        const b = sys.read(fd, 65536);
-        if (b.length === 0) break;
-        text += toText(b);
-      }
-    } finally {
-      sys.close(fd);
-    }
-    return text;
-  } catch (e) {
-    if (e instanceof ErrnoError) return null;
-    throw e;
-  }
-}
 
 interface PsRow {
   pid: number;
