@@ -147,6 +147,12 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>): Che
   check(Array.isArray(meta.runq) && Array.isArray(meta.sleepers), F, 'meta lacks runq/sleepers');
   const ck: Checkpoint = { meta, pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc: null };
   validate(ck);
+  for (const p of pstree) {
+    const name = `ids-${p.pid}.img`;
+    const ids = readImage(need(images, name), 'ids', { file: name }).entries[0];
+    const leader = tasks.get(p.pid)!;
+    check(ids !== undefined && ids.vm_id === leader.mm + 1 && ids.files_id === leader.fdtable + 1 && ids.pid_ns_id === leader.pidns + 1, name, 'does not match the process in nsd-extra.img');
+  }
   if (meta.ownIpcNs) {
     check(IPC_HOOKS.fromImages !== null, 'ipcns-var', 'checkpoint has an IPC namespace but SysV IPC is not available');
     ck.ipc = IPC_HOOKS.fromImages(images);

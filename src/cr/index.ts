@@ -9,3 +9,4 @@ export { CrError } from './errors.js';
 export type { Checkpoint, CrReportLine } from './model.js';
 import './ipc.js';
 export { readIpcImages } from './ipc.js';
+export { restoreIpcOnly, CRIU_MISSING_FIELDS } from './ipc-only.js';

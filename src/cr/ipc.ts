@@ -206,6 +206,13 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
     const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 });
     return { desc: e.desc, size: Number(e.size), data, ...t };
   });
+  const known = new Set([...msg.map((q) => `msg/${q.desc.id}`), ...sem.map((x) => `sem/${x.desc.id}`), ...shm.map((x) => `shm/${x.desc.id}`)]);
+  for (const key of extra.keys()) {
+    if (/^(msg|sem|shm)\//.test(key) && !known.has(key)) throw new ImageError(`nsd-extra-${n}.img`, 0, `${key} names no object of the ipcns images`);
+  }
+  if (extraBytes && extra.size - [...extra.keys()].filter((x) => x.startsWith('semundo/') || x === 'cursors/').length !== known.size) {
+    throw new ImageError(`nsd-extra-${n}.img`, 0, 'ipcns images and nsd-extra disagree on the objects');
+  }
   const undo: [number, string][] = [...extra].filter(([k]) => k.startsWith('semundo/')).map(([k, text]) => [Number(k.slice(8)), String(text)]);
   const blank = { seq: -1, lastIdx: -2, cursor: -1 };
   const cursors = (extra.get('cursors/') as Record<IpcKind, CkCursors> | undefined) ?? { msg: blank, sem: blank, shm: blank };
@@ -236,8 +243,12 @@ function create(ctx: IpcRestoreContext, kind: IpcKind, d: IpcDescEntry, make: (s
   const flg = IPC_CREAT | IPC_EXCL | (d.mode & 0o777);
   const asCreator = d.cuid !== 0 || d.cgid !== 0;
   if (asCreator) {
+    // Become the creator (cuid/cgid come from euid/egid) but keep the capabilities the restore
+    // needs: permitted stays full while the real and saved uids are 0.
+    const caps = sys.capget();
     sys.setresgid(-1, d.cgid, -1);
     sys.setresuid(-1, d.cuid, -1);
+    sys.capset(caps.permitted, caps.permitted);
   }
   let got: number;
   try {
