@@ -3,9 +3,13 @@
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/profile.js run <case-id> [seconds]
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/profile.js scale <case-id> <N> [cycles]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/profile.js cr <scenario-id> <strategy> [reps]
  *   node dist/bench/profile.js top /tmp/prof/<file>.cpuprofile [rows]
  *
- * `top` prints self time per function (file:line), the hot spots quoted in docs/performance.md.
+ *   node dist/bench/profile.js inclusive /tmp/prof/<file>.cpuprofile [rows] [path-prefix]
+ *
+ * `top` prints self time per function (file:line) and its hottest lines; `inclusive` the time
+ * with each function anywhere on the stack. These are the hot spots quoted in docs/performance.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
@@ -16,11 +20,13 @@ import { nowNs } from './lib/stats.js';
 import { IPC_CASES } from './suites/ipc.js';
 import { PROC_CASES } from './suites/proc.js';
 import { SCALING_CASES } from './suites/scaling.js';
+import { CR_SCENARIOS, runCr, STRATEGIES } from './suites/cr.js';
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
+  children?: number[];
   /** Samples per source line of the function (1-based lines of the compiled file). */
   positionTicks?: { line: number; ticks: number }[];
 }
@@ -46,6 +52,33 @@ function location(f: ProfileNode['callFrame'], line = f.lineNumber, column = f.c
     return `${relative(process.cwd(), src)}:${entry.originalLine + 1}`;
   }
   return `${relative(process.cwd(), js)}:${line + 1}`;
+}
+
+/**
+ * Inclusive share per function (time with it anywhere on the stack), highest first, limited to
+ * functions defined under `under` (e.g. `src/cr`).
+ */
+export function inclusiveFunctions(profile: CpuProfile, rows: number, under: string): { where: string; fn: string; share: number }[] {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const total = new Map<string, { fn: string; hits: number }>();
+  for (const id of profile.samples) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byNode.get(at)!.callFrame;
+      const where = location(f);
+      if (seen.has(where) || !where.startsWith(under)) continue;
+      seen.add(where);
+      const e = total.get(where) ?? { fn: f.functionName || '(anonymous)', hits: 0 };
+      e.hits++;
+      total.set(where, e);
+    }
+  }
+  return [...total.entries()]
+    .sort((a, b) => b[1].hits - a[1].hits)
+    .slice(0, rows)
+    .map(([where, e]) => ({ where, fn: e.fn, share: e.hits / profile.samples.length }));
 }
 
 /** A hot function: self-time share, and its hottest source lines. */
@@ -114,14 +147,25 @@ function main(argv: string[]): void {
     const t0 = nowNs();
     for (let i = 0; i < cycles; i++) c.cycle(k, n);
     process.stdout.write(`${c.id} N=${n}: ${((nowNs() - t0) / (cycles * n)).toFixed(0)} ns/op\n`);
+  } else if (cmd === 'cr' && arg && extra) {
+    const sc = CR_SCENARIOS.find((x) => x.id === arg);
+    const strategy = STRATEGIES.find((x) => x === extra);
+    if (!sc || !strategy) throw new Error(`no scenario ${arg} or strategy ${extra}`);
+    const f = runCr(sc, strategy, { reps: Number(argv[3] ?? 3), warmup: 1, shrink: 1 });
+    process.stdout.write(`${sc.id} [${strategy}]: ${JSON.stringify({ dump: f.dumpOnlyMs, write: f.writeMs, read: f.readMs, restore: f.restoreOnlyMs, error: f.error })}\n`);
   } else if (cmd === 'top' && arg) {
     const profile = JSON.parse(readFileSync(arg, 'utf8')) as CpuProfile;
     for (const r of topFunctions(profile, Number(extra ?? 15))) {
       process.stdout.write(`${(r.share * 100).toFixed(1).padStart(5)}%  ${r.fn}  ${r.where}\n`);
       for (const l of r.lines) process.stdout.write(`         ${(l.share * 100).toFixed(1).padStart(5)}%  ${l.where}\n`);
     }
+  } else if (cmd === 'inclusive' && arg) {
+    const profile = JSON.parse(readFileSync(arg, 'utf8')) as CpuProfile;
+    for (const r of inclusiveFunctions(profile, Number(extra ?? 25), argv[3] ?? 'src/')) {
+      process.stdout.write(`${(r.share * 100).toFixed(1).padStart(5)}%  ${r.fn}  ${r.where}\n`);
+    }
   } else {
-    process.stderr.write('usage: profile.js run <case-id> [seconds] | scale <case-id> <N> [cycles] | top <file.cpuprofile> [rows]\n');
+    process.stderr.write('usage: profile.js run <case-id> [seconds] | scale <case-id> <N> [cycles] | cr <scenario> <strategy> [reps] | top|inclusive <file.cpuprofile> [rows] [prefix]\n');
     process.exit(2);
   }
 }

@@ -122,6 +122,7 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
     quick: opts.quick,
     durationS: 0,
     machine: machine(),
+    loadAvgEnd: [],
     ipc: [],
     proc: [],
     scaling: [],
@@ -182,6 +183,7 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
     }
   }
   results.durationS = (Date.now() - t0) / 1000;
+  results.loadAvgEnd = machine().loadAvg;
   return results;
 }
 
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
   const m = r.machine;
   if (r.quick) process.stdout.write('quick mode: sizes and repetitions are cut down; the figures are not meaningful\n\n');
   process.stdout.write(`${renderTable(r.table)}\n\n`);
-  process.stdout.write(`${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}, Node ${m.node}; ${r.date}; ${r.durationS.toFixed(0)} s\n`);
+  process.stdout.write(`${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}, Node ${m.node}; ${r.date}; ${r.durationS.toFixed(0)} s; load average ${m.loadAvg[0]} at the start, ${r.loadAvgEnd[0]} at the end\n`);
   if (opts.out) {
     writeFileSync(opts.out, `${JSON.stringify(r, null, 2)}\n`);
     process.stdout.write(`wrote ${opts.out}\n`);

@@ -22,5 +22,6 @@ export function machine(): Machine {
     node: process.version,
     kernel: os.release(),
     platform: `${process.platform}-${process.arch}`,
+    loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }

@@ -85,6 +85,8 @@ export interface Machine {
   node: string;
   kernel: string;
   platform: string;
+  /** 1/5/15-minute load averages when the run started (other work on the machine skews figures). */
+  loadAvg: number[];
 }
 
 export interface Results {
@@ -93,6 +95,8 @@ export interface Results {
   quick: boolean;
   durationS: number;
   machine: Machine;
+  /** Load averages when the run ended. */
+  loadAvgEnd: number[];
   ipc: Comparison[];
   proc: Comparison[];
   scaling: Scaling[];
