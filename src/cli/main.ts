@@ -80,6 +80,7 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
     });
 
   let stdinStarted = false;
+  let prompting = false;
   let rl: import('node:readline').Interface | null = null;
   const startInput = async () => {
     if (stdinStarted) return;
@@ -89,6 +90,7 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
       rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true, historySize: 1000 });
       rl.on('line', (line) => {
         partial = '';
+        prompting = false;
         session.input(line + '\n');
         kick();
       });
@@ -99,6 +101,7 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
         const pgid = k.s.procs.get(leader)?.pgid;
         if (pgid !== undefined) for (const p of [...k.s.procs.values()]) if (p.pgid === pgid) k.sendSignalToProc(p.tgid, SIGINT);
         (rl as unknown as { line: string }).line = '';
+        prompting = false;
         process.stdout.write('^C');
         kick();
       });
@@ -133,27 +136,29 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
       await new Promise((res) => setImmediate(res));
       continue;
     }
-    if (r === 'timer') {
-      if (!interactive) {
-        session.advance();
-        continue;
-      }
-      const k = session.kernel;
-      const ms = ((k.nextDeadline() ?? k.now) - k.now) / 1e6;
-      await sleep(ms);
-      if (k.nextDeadline() !== null && k.nextDeadline()! <= k.now + ms * 1e6 + 1) session.advance();
+    if (r === 'timer' && !interactive) {
+      session.advance();
       continue;
     }
-    if (r === 'input') {
-      await startInput();
-      if (rl) {
-        const prompt = partial;
-        partial = '';
-        process.stdout.write('\r\x1b[K');
-        (rl as import('node:readline').Interface).setPrompt(prompt);
-        (rl as import('node:readline').Interface).prompt(true);
+    if (r === 'input' || r === 'timer') {
+      // Interactive: wait for a line (showing the prompt if the shell reads the console) or for
+      // the next timer, in wall-clock time; the virtual clock follows the time actually waited.
+      const k = session.kernel;
+      if (k.sleepers('dev:console').length > 0) {
+        await startInput();
+        if (rl && !prompting) {
+          prompting = true;
+          const prompt = partial;
+          partial = '';
+          process.stdout.write('\r\x1b[K');
+          (rl as import('node:readline').Interface).setPrompt(prompt);
+          (rl as import('node:readline').Interface).prompt(true);
+        }
       }
-      await sleep(null);
+      const deadline = k.nextDeadline();
+      const t0 = Date.now();
+      await sleep(deadline === null ? null : (deadline - k.now) / 1e6);
+      if (deadline !== null) k.advance(Math.min((Date.now() - t0) * 1e6, deadline - k.now));
       continue;
     }
     process.stderr.write('nsd: every task sleeps and nothing can wake it (deadlock)\n');

@@ -8,6 +8,7 @@ import { DEFINED } from './lib/program.js';
 import './sh/sh.js';
 import './init.js';
 import './utils/all.js';
+import './demo/mq.js';
 
 export { defineProgram, Proc, appState, type UserProgram, type StartContext } from './lib/program.js';
 export { defineApplet, type Applet, type AppletIo } from './lib/applet.js';

@@ -30,7 +30,7 @@ export function toText(data: Uint8Array): string {
 }
 
 /** Output not yet written: `[fd, bytes]` chunks in order. */
-interface IoState {
+export interface IoState {
   queue: Array<[number, Uint8Array]>;
   /** A drain write was yielded: the next result is its outcome. */
   draining: boolean;
@@ -38,7 +38,7 @@ interface IoState {
   deferred: StepOutcome | null;
 }
 
-interface Stored<S> {
+export interface Stored<S> {
   io: IoState;
   app: S;
   /** Result of the program's own yielded call, kept while the queue drains. */

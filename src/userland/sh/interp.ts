@@ -114,10 +114,10 @@ export class Interp {
     return { exit: code & 0xff };
   }
 
-  /** `sh: line N: msg` on stderr. */
+  /** `sh: line N: msg` on stderr (scripts and -c strings alike; interactive shells omit the line). */
   error(msg: string, line = this.s.line): void {
     const where = this.s.mode === 'interactive' ? '' : ` line ${line}:`;
-    this.p.err(`${this.s.mode === 'script' ? this.s.arg0 : 'sh'}:${where} ${msg}\n`);
+    this.p.err(`sh:${where} ${msg}\n`);
   }
 
   private pushParsed(text: string, line: number): void {
