@@ -201,8 +201,8 @@ export class Kernel extends KernelCore {
       } finally {
         this.current = 0;
       }
-      const after = this.s.tasks.get(kid) ?? this.s.tasks.get(t.tgid);
-      if (after && after.state === 'running') this.enqueue(after.kid);
+      // `t` may have been re-keyed by a non-leader execve (it takes the leader's kid).
+      if (this.s.tasks.get(t.kid) === t && t.state === 'running') this.enqueue(t.kid);
     }
   }
 
@@ -291,7 +291,8 @@ export class Kernel extends KernelCore {
       if (!(e instanceof ErrnoError)) throw e;
       result = { ok: false, code: e.code };
     }
-    const cur = this.s.tasks.get(kid) ?? this.s.tasks.get(t.tgid);
+    // The same task object, possibly re-keyed by a non-leader execve; gone if it exited.
+    const cur = this.s.tasks.get(t.kid) === t ? t : undefined;
     if (!cur || !cur.prog) return false;
     // execve replaced the program: its first step gets no result.
     if (name === 'execve' && result.ok) {

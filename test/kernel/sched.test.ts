@@ -199,3 +199,34 @@ test('vfork: the parent sleeps until the child execs', () => {
   // The parent prints P only after the child has exec'd (and the exec'd child prints C later).
   assert.equal(runProgram(k, ['/bin/vforker']), 'cPC');
 });
+
+test('a thread exiting does not hand its result to the leader (regression: clone result 0 in the leader)', () => {
+  const k = boot();
+  interface T { pc: number; got: string[] }
+  const prog = registerProgram<T>({
+    name: '/bin/thread-exit',
+    start: () => ({ pc: 0, got: [] }),
+    step(ctx) {
+      const s = ctx.state;
+      if (s.pc === -1) return { call: 'exit', args: [0] }; // a thread: exit at once
+      if (s.pc > 0) {
+        const r = ctx.result!;
+        if (r.ok && r.value === 0) {
+          s.pc = -1;
+          return undefined;
+        }
+        s.got.push(r.ok ? String(r.value) : r.code);
+      }
+      if (s.pc === 3) {
+        ctx.sys.write(1, s.got.join(','));
+        return { exit: 0 };
+      }
+      s.pc++;
+      return { call: 'clone', args: [C.CLONE_VM | C.CLONE_SIGHAND | C.CLONE_THREAD] };
+    },
+  });
+  k.installProgram(prog);
+  const out = runProgram(k, ['/bin/thread-exit']);
+  assert.match(out, /^\d+,\d+,\d+$/, `the leader saw only tids: ${out}`);
+  assert.ok(!out.split(',').includes('0'));
+});
