@@ -11,7 +11,15 @@ import { strerror } from '../../abi/errno.js';
 import '../../syscalls/ipc.js';
 import type { MsgBuf } from '../../kernel/ipc/msg.js';
 import { parseNumber } from '../lib/args.js';
-import { defineProgram, toText } from '../lib/program.js';
+import { defineProgram, toText, type Proc } from '../lib/program.js';
+
+/** msgget(key, IPC_CREAT|0600) as a direct call; -1 after reporting the error. */
+function openQueue<S>(p: Proc<S>, prog: string, key: number): number {
+  const r = p.attempt(() => p.sys.msgget(key, IPC_CREAT | 0o600));
+  if (r.ok) return r.value;
+  p.err(`${prog}: msgget: ${strerror(r.code)}\n`);
+  return -1;
+}
 
 interface ProducerState {
   pc: 'open' | 'send' | 'sent' | 'slept';
@@ -35,17 +43,12 @@ export const mqProducer = defineProgram<ProducerState>({
   step(p) {
     const s = p.state;
     switch (s.pc) {
-      case 'open': {
+      case 'open':
         // msgget never sleeps: a direct call.
-        const r = p.attempt(() => p.sys.msgget(s.key, IPC_CREAT | 0o600));
-        if (!r.ok) {
-          p.err(`mq-producer: msgget: ${strerror(r.code)}\n`);
-          return p.exit(1);
-        }
-        s.qid = r.value;
+        s.qid = openQueue(p, 'mq-producer', s.key);
+        if (s.qid < 0) return p.exit(1);
         s.pc = 'send';
         return;
-      }
       case 'send':
         if (s.count > 0 && s.n >= s.count) return p.exit(0);
         s.n++;
@@ -81,16 +84,12 @@ export const mqConsumer = defineProgram<ConsumerState>({
   step(p) {
     const s = p.state;
     switch (s.pc) {
-      case 'open': {
-        const r = p.attempt(() => p.sys.msgget(s.key, IPC_CREAT | 0o600));
-        if (!r.ok) {
-          p.err(`mq-consumer: msgget: ${strerror(r.code)}\n`);
-          return p.exit(1);
-        }
-        s.qid = r.value;
+      case 'open':
+        // msgget never sleeps: a direct call.
+        s.qid = openQueue(p, 'mq-consumer', s.key);
+        if (s.qid < 0) return p.exit(1);
         s.pc = 'receive';
         return;
-      }
       case 'receive':
         if (s.count > 0 && s.n >= s.count) return p.exit(0);
         s.pc = 'received';

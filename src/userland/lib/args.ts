@@ -40,7 +40,8 @@ export function getopt(args: readonly string[], spec: OptSpec): Parsed {
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
       const withValue = spec.long[`${name}=`];
       const flag = spec.long[name];
-      if (withValue !== undefined) {
+      // A name listed both ways takes an optional value (only as `--name=value`).
+      if (withValue !== undefined && (eq >= 0 || flag === undefined)) {
         let v = eq < 0 ? args[++i] : a.slice(eq + 1);
         if (v === undefined) throw new UsageError(`option '--${name}' requires an argument`);
         add(withValue, v);

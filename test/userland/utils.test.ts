@@ -1,0 +1,46 @@
+import { describe, it } from 'node:test';
+import { check, type Case } from './helpers.js';
+
+const UTILS: Case[] = [
+  { cmd: 'printf "a\\nb\\nc\\n" > /tmp/f; cat /tmp/f - /tmp/f', input: 'IN\n', out: 'a\nb\nc\nIN\na\nb\nc\n' },
+  { cmd: 'cat /nope; echo $?', out: '1\n', err: 'cat: /nope: No such file or directory\n' },
+  { cmd: 'mkdir -p /tmp/d/e/f; touch /tmp/d/x /tmp/d/y; ls /tmp/d', out: 'e\nx\ny\n' },
+  { cmd: 'mkdir /tmp; echo $?', out: '1\n', err: "mkdir: cannot create directory '/tmp': File exists\n" },
+  { cmd: 'echo hi > /tmp/h; ls -l /tmp/h /dev/null', out: 'crw-rw-rw- 1 root root 1, 3 Jul  8 11:24 /dev/null\n-rw-r--r-- 1 root root    3 Jul  8 11:24 /tmp/h\n' },
+  { cmd: 'ls -la /etc', out: /^total \d+\ndrwxr-xr-x +\d+ root root 4096 Jul  8 11:24 \.\ndrwxr-xr-x +\d+ root root 4096 Jul  8 11:24 \.\.\n-rw-r--r-- +1 root root +27 Jul  8 11:24 group\n/ },
+  { cmd: 'mkdir -p /tmp/r/s; touch /tmp/r/s/t; rm /tmp/r; echo $?; rm -r /tmp/r; ls /tmp/r', out: '1\n', err: "rm: cannot remove '/tmp/r': Is a directory\nls: cannot access '/tmp/r': No such file or directory\n", status: 2 },
+  { cmd: 'rm -f /nope; echo $?', out: '0\n' },
+  { cmd: 'printf "1\\n2\\n3\\n4\\n5\\n" | head -n 2; printf "1\\n2\\n3\\n" | head -2', out: '1\n2\n1\n2\n' },
+  { cmd: 'printf "abcdef" | head -c 3; echo', out: 'abc\n' },
+  { cmd: 'printf "1\\n2\\n3\\n4\\n" | tail -n 2; printf "1\\n2\\n3\\n" | tail -n +2', out: '3\n4\n2\n3\n' },
+  { cmd: 'printf "a b\\nc\\n" > /tmp/w; wc /tmp/w; wc -l < /tmp/w; wc -w /tmp/w /tmp/w', out: '2 3 6 /tmp/w\n2\n 3 /tmp/w\n 3 /tmp/w\n 6 total\n' },
+  { cmd: 'printf "x\\n" | wc', out: '      1       1       2\n' },
+  { cmd: 'printf "foo\\nbar\\nFoo\\nbaz\\n" > /tmp/g; grep -n o /tmp/g; grep -ci foo /tmp/g; grep -v a /tmp/g', out: '1:foo\n3:Foo\n2\nfoo\nFoo\n' },
+  { cmd: 'printf "a.c\\nabc\\n" | grep -F a.c; printf "ab\\naab\\n" | grep "^a\\{2\\}b"; printf "ab\\nac\\n" | grep -E "a(b|x)"', out: 'a.c\naab\nab\n' },
+  { cmd: 'grep -q foo /etc/passwd; echo $?; grep root /etc/passwd /etc/group', out: '1\n/etc/passwd:root:x:0:0:root:/root:/bin/sh\n/etc/group:root:x:0:\n' },
+  { cmd: 'env -i A=1 B=2; env -i X=y sh -c \'echo $X\'', out: 'A=1\nB=2\ny\n' },
+  { cmd: 'env | grep ^HOME=; env -u HOME | grep -c ^HOME=', out: 'HOME=/root\n0\n', status: 1 },
+  { cmd: '/bin/echo -n a; /bin/printf "%05d|%-3s|%x|%5.1d\\n" 7 ab 255 3; /bin/test 1 = 1 && /bin/true && ! /bin/false && echo ok', out: 'a00007|ab |ff|    3\nok\n' },
+  { cmd: 'printf "%s-%s\\n" a b c; printf "%b\\n" "x\\ty"; printf "%c%c\\n" hello world', out: 'a-b\nc-\nx\ty\nhw\n' },
+  { cmd: '[ -d /tmp ] && [ -f /etc/passwd ] && [ ! -e /nope ] && [ -n x -a -z "" ] && test 3 -gt 2 -o 1 -eq 0 && echo yes', out: 'yes\n' },
+  { cmd: '[ 1 -eq x ]', err: '[: x: integer expression expected\n', status: 2 },
+  { cmd: 'sleep 2 & kill $!; wait $!; echo $?; kill -0 $$; echo alive; kill -l 9; kill -s TERM 99999', out: '143\nalive\nKILL\n', err: 'kill: (99999) - No such process\n', status: 1 },
+  { cmd: '/bin/kill -9 $$; echo no', out: '', status: 137 },
+  { cmd: '/bin/sleep 1; /bin/sleep x', err: "sleep: invalid time interval 'x'\n", status: 1 },
+  { cmd: 'ps -o pid,ppid,pgid,sid,stat,comm; :', out: '    PID    PPID    PGID     SID STAT COMMAND\n      1       0       1       1 Ss   init\n      2       1       2       2 Ss   sh\n      3       2       2       2 R    ps\n' },
+  // The fork of `ps` consumes the shell's value: ps sees it UNSET (NSD-SPEC §6).
+  { cmd: 'echo "LONG1 5" > /proc/self/task/$$/next_syscall_data; ps -o pid,nsd -p $$', out: '    PID NSD\n      2 UNSET\n' },
+  // A shell that armed its value and sleeps in a NOFORK builtin keeps it.
+  { cmd: 'sh -c \'echo "LONG1 5" > /proc/self/task/$$/next_syscall_data; sleep 2\' & sleep 1; ps -o pid,nsd -p $!', out: '    PID NSD\n      3 LONG1 5\n' },
+  { cmd: 'syscall getpid; syscall kill 1 SIGKILL; syscall nosuch', out: '2\n0\n', err: 'syscall: nosuch: no such system call\n', status: 2 },
+  { cmd: 'syscall open /nope O_RDONLY; echo $?', out: '-1 ENOENT (No such file or directory)\n1\n' },
+  { cmd: 'syscall msgget 0x10 "IPC_CREAT|0600"; syscall msgsnd 0 1 hello 0; syscall msgrcv 0 100 0 0', out: '0\n0\n{"mtype":1,"mtext":"hello"}\n' },
+  { cmd: 'unshare --pid --fork sh -c \'echo $$; ps -o pid,comm\'', out: '1\n    PID COMMAND\n      1 sh\n      2 ps\n' },
+  { cmd: 'unshare --ipc sh -c "ipcmk -Q >/dev/null; ipcs -q | grep -c 0x"; ipcs -q | grep -c 0x', out: '1\n0\n', status: 1 },
+  { cmd: 'unshare --pid --fork --mount-proc sh -c "sleep 5" & sleep 1; nsenter -t $! --pid --ipc sh -c \'echo $$\'; kill $!', out: /^[0-9]+\n$/ },
+  { cmd: 'ipcmk -Q; ipcrm -q 0; ipcrm -q 0; ipcmk -M 1K -p 600; ipcs -m | grep -c " 600 "', out: 'Message queue id: 0\nShared memory id: 0\n1\n', err: 'ipcrm: invalid id (0)\n' },
+];
+
+describe('utilities', () => {
+  for (const c of UTILS) it(c.cmd, () => check(c));
+});
