@@ -261,7 +261,13 @@ export class KernelCore {
 
   /** Sleepers of a wait channel, in sleep order (for mechanisms that pick whom to complete). */
   sleepers(wchan: string): number[] {
-    return [...(this.waiters.get(wchan) ?? [])];
+    const set = this.waiters.get(wchan);
+    return set === undefined ? [] : [...set];
+  }
+
+  /** Whether anything sleeps on `wchan` (cheap: no copy). */
+  hasSleepers(wchan: string): boolean {
+    return this.waiters.has(wchan);
   }
 
   /** Earliest deadline of a sleeping task, or null. */

@@ -62,6 +62,12 @@ export interface MsgQueue {
   /** How many FIFOs of `types` are empty; they are swept when they are the majority. */
   emptyTypes: number;
   nextSeq: number;
+  /**
+   * Lowest arrival number that may still be queued (every smaller one is gone). Receives of any type
+   * start here, so draining a long queue is O(1) a message (a Map's iterator would walk the holes
+   * its deleted entries leave).
+   */
+  firstSeq: number;
   /** Wait channels of receivers and senders. */
   rwchan: string;
   swchan: string;
@@ -153,6 +159,7 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
     types: new Map(),
     emptyTypes: 0,
     nextSeq: 0,
+    firstSeq: 0,
     rwchan: '',
     swchan: '',
     receivers: 0,
@@ -278,10 +285,8 @@ function testmsg(mtype: number, typ: number, mode: number): boolean {
 /** find_msg(): the arrival number of the selected message, or -1. */
 function findMsg(q: MsgQueue, typ: number, mode: number): number {
   switch (mode) {
-    case SEARCH_ANY: {
-      const first = q.msgs.keys().next();
-      return first.done ? -1 : first.value;
-    }
+    case SEARCH_ANY:
+      return q.msgs.size === 0 ? -1 : firstLive(q);
     case SEARCH_EQUAL: {
       const f = q.types.get(typ);
       return f !== undefined && f.seqs.length > 0 ? f.seqs[f.head]! : -1;
@@ -295,17 +300,31 @@ function findMsg(q: MsgQueue, typ: number, mode: number): number {
       return f.seqs[f.head]!;
     }
     case SEARCH_NOTEQUAL: {
-      for (const [seq, m] of q.msgs) if (m.mtype !== typ) return seq;
+      if (q.msgs.size === 0) return -1;
+      for (let seq = firstLive(q); seq < q.nextSeq; seq++) {
+        const m = q.msgs.get(seq);
+        if (m !== undefined && m.mtype !== typ) return seq;
+      }
       return -1;
     }
     default: {
       // SEARCH_NUMBER (MSG_COPY): the typ-th message, 0-based.
       if (typ < 0 || typ >= q.msgs.size) return -1;
       let n = 0;
-      for (const seq of q.msgs.keys()) if (n++ === typ) return seq;
+      for (let seq = firstLive(q); seq < q.nextSeq; seq++) {
+        if (q.msgs.has(seq) && n++ === typ) return seq;
+      }
       return -1;
     }
   }
+}
+
+/** The first queued arrival number (the queue is not empty); advances the `firstSeq` cursor. */
+function firstLive(q: MsgQueue): number {
+  let seq = q.firstSeq;
+  while (!q.msgs.has(seq)) seq++;
+  q.firstSeq = seq;
+  return seq;
 }
 
 /** Unlinks message `seq` (always the first of its type). */
@@ -460,14 +479,13 @@ function msgctlSet(k: KernelCore, t: TaskState, ns: IpcNs, id: number, buf: Msqi
 
 /** freeque(): sleepers get EIDRM, messages are freed, the id is released. */
 function freeque(k: KernelCore, ns: IpcNs, q: MsgQueue): void {
-  for (const kid of sleepersInOrder(k, q.rwchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
-  for (const kid of sleepersInOrder(k, q.swchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
+  for (const wchan of [q.rwchan, q.swchan]) {
+    if (k.hasSleepers(wchan)) for (const kid of sleepersInOrder(k, wchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
+  }
   rmId(ns.msg, q);
   ns.msgHdrs -= q.qnum;
   ns.msgBytes -= q.cbytes;
-  q.msgs.clear();
-  q.types.clear();
-  q.emptyTypes = 0;
+  // The queue object is unreachable now: its messages go with it.
 }
 
 /** Frees every queue of a namespace that is going away. */

@@ -366,6 +366,7 @@ export function semtimedop(k: KernelCore, t: TaskState, semid: number, sopsIn: u
  * with ERANGE), restarting after each success that altered values.
  */
 function updateQueue(k: KernelCore, ns: IpcNs, sma: SemArray): void {
+  if (!k.hasSleepers(sma.wchan)) return;
   for (let restart = true; restart; ) {
     restart = false;
     for (const kid of sleepersInOrder(k, sma.wchan)) {
@@ -559,7 +560,7 @@ function clearAdjustments(k: KernelCore, sma: SemArray, num: number): void {
 
 /** freeary(): sleepers get EIDRM, undo entries are dropped, the id is released. */
 function freeary(k: KernelCore, ns: IpcNs, sma: SemArray): void {
-  for (const kid of sleepersInOrder(k, sma.wchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
+  if (k.hasSleepers(sma.wchan)) for (const kid of sleepersInOrder(k, sma.wchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
   const lists = undoState(k).lists;
   const key = `${ns.id}:${sma.perm.id}`;
   for (const lid of sma.undos) lists.get(lid)?.entries.delete(key);
