@@ -397,8 +397,11 @@ class Dumper {
       this.step('tasks');
       const root = this.k.t(this.rootKid);
       const newPidNs = this.k.pidNs(root.pidns).reaper === root.tgid;
+      // Like criu, a namespace is the tree's own when it differs from the dumper's (under
+      // `unshare --ipc --fork` the root shares it with its parent, which is outside the tree).
       const parent = this.s.tasks.get(this.k.proc(root.tgid).parent);
-      const ownIpcNs = !parent || parent.ipcns !== root.ipcns;
+      const dumper = this.s.tasks.get(this.opts.dumper ?? this.k.init.kid) ?? parent;
+      const ownIpcNs = !dumper || dumper.ipcns !== root.ipcns;
       stage = 'pidns';
       this.step('pidns');
       const pidns = this.pidNamespaces();

@@ -1,0 +1,391 @@
+/**
+ * Design note: `cr`, the model's criu — an ordinary userland program (installed at /sbin/cr) that
+ * does its privileged work through the `nsd_cr` syscall (src/syscalls/cr.ts, engine in
+ * src/cr/syscall.ts) and reads and writes images as files of the model's VFS:
+ *
+ *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [-v]
+ *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
+ *   cr show FILE|DIR
+ *   cr check
+ *
+ * dump asks the kernel for the images with the tree left running (frozen only inside the call),
+ * writes them, and only then kills the tree (criu's order: a dump whose images cannot be written
+ * leaves the container running). All of it happens within one program step, so no task of the
+ * tree runs between the read and the kill. restore reads every `*.img` of DIR and hands them to the
+ * kernel, which restores all or nothing with the caller as the restorer: the container's init
+ * becomes cr's child. Without -d cr then waits for it (a blocking wait4, like criu) and exits with
+ * its status; with -d it exits at once and init adopts the tree. `--ipc-only` recreates only an
+ * IPC namespace (a real CRIU dump): a child of cr holds it (it sleeps until killed), and cr lists
+ * the fields CRIU's images have no place for. Errors name the image, object and reason; status 1.
+ */
+import { ErrnoError, strerror } from '../abi/errno.js';
+import { O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFMT, S_IFREG, SIGKILL } from '../abi/constants.js';
+import type { Kernel } from '../syscalls/kernel.js';
+import type { Sys } from '../syscalls/sys.js';
+import '../syscalls/cr.js';
+import type { CrReportEntry } from '../syscalls/cr.js';
+import { defineProgram, type Proc } from '../userland/lib/program.js';
+import { getopt, parseNumber, UsageError, type OptSpec } from '../userland/lib/args.js';
+import { exitCodeOf } from '../userland/lib/process.js';
+import { readDir } from '../userland/lib/files.js';
+import { showImage } from './image/index.js';
+import { STRATEGIES } from './strategy.js';
+import './syscall.js';
+
+export const CR_PATH = '/sbin/cr';
+
+const USAGE = `Usage:
+  cr dump -t PID -D DIR [--leave-running] [--with-fs] [-v]
+  cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
+  cr show FILE|DIR
+  cr check
+  cr COMMAND --help
+
+Commands:
+  dump           checkpoint a process tree identified by pid
+  restore        restore a process tree (or, with --ipc-only, an IPC namespace) from images
+  show           decode image files to JSON (like crit show)
+  check          report which restore strategies and features this kernel supports
+
+cr needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN for dump and restore.
+`;
+
+const HELP: Record<string, string> = {
+  dump: `Usage: cr dump -t PID -D DIR [options]
+
+Checkpoint the process tree rooted at PID (usually a container: the init of its own pid and
+IPC namespaces) into image files in DIR. The tree is frozen while it is read; a task asleep in a
+system call is saved with that call. The tree is killed once the images are written.
+
+Options:
+  -t, --tree PID         checkpoint the tree rooted at PID (as this process sees it)
+  -D, --images-dir DIR   directory to write images to (created if missing)
+  -R, --leave-running    leave the tree running after the dump
+      --with-fs          also save the files the tree has open and everything under its
+                         working directories (the checkpoint can then be restored many times)
+  -v, --verbose          print what was dumped and the fields that will not come back
+  -h, --help             show this text
+`,
+  restore: `Usage: cr restore -D DIR [options]
+
+Restore the process tree saved in DIR into new pid and IPC namespaces, with the same pids, fds
+and IPC ids. The restored init becomes a child of cr; cr waits for it and exits with its status.
+
+Options:
+  -D, --images-dir DIR   directory to read images from
+  -s, --strategy NAME    how ids are obtained: nsd (next_syscall_data, default), with-id
+                         (the *_with_id syscalls) or mainline (clone3 set_tid, *_next_id; IPC
+                         times and last pids cannot be restored and are reported)
+  -d, --restore-detached detach after restore: do not wait for the restored init
+      --pidfile FILE     write the pid of the restored init (or IPC holder) to FILE
+      --ipc-only         restore only the IPC namespace (e.g. a dump written by CRIU); a child
+                         of cr holds it, and the fields CRIU's images lack are listed
+  -v, --verbose          print every field the strategy could not restore
+  -h, --help             show this text
+`,
+  show: `Usage: cr show FILE|DIR
+
+Decode an image file (or every *.img file of a directory) to JSON, like crit show.
+`,
+  check: `Usage: cr check
+
+Report the kernel profile, which restore strategies it supports and the features cr uses.
+`,
+};
+
+const SPECS: Record<string, OptSpec> = {
+  dump: { short: 't:D:Rvh', long: { 'tree=': 't', 'images-dir=': 'D', 'leave-running': 'R', 'with-fs': 'F', verbose: 'v', help: 'h' }, permute: true },
+  restore: {
+    short: 'D:s:dvh',
+    long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', verbose: 'v', help: 'h' },
+    permute: true,
+  },
+  show: { short: 'h', long: { help: 'h' }, permute: true },
+  check: { short: 'h', long: { help: 'h' }, permute: true },
+};
+
+interface CrState {
+  /** `run`: not started; `wait`: waiting for the restored init; `hold`: the --ipc-only holder. */
+  phase: 'run' | 'wait' | 'hold' | 'holding';
+  pid: number;
+}
+
+class CrFailure extends Error {}
+
+function fail(what: string): never {
+  throw new CrFailure(what);
+}
+
+/** The engine's message for an errno from nsd_cr (its detail), else the errno's text. */
+function why(e: unknown): string {
+  if (e instanceof ErrnoError) return 'detail' in e && typeof e.detail === 'string' ? e.detail : `${strerror(e.code)} (${e.code})`;
+  throw e;
+}
+
+const isDir = (sys: Sys, path: string): boolean => {
+  try {
+    return (sys.stat(path).st_mode & S_IFMT) === S_IFDIR;
+  } catch {
+    return false;
+  }
+};
+
+function readFileBytes(sys: Sys, path: string): Uint8Array {
+  const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for (let b = sys.read(fd, 1 << 20); b.length > 0; b = sys.read(fd, 1 << 20)) {
+      chunks.push(b);
+      n += b.length;
+    }
+  } finally {
+    sys.close(fd);
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function writeFileBytes(sys: Sys, path: string, data: Uint8Array): void {
+  const fd = sys.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600);
+  try {
+    for (let at = 0; at < data.length; ) at += sys.write(fd, data.subarray(at));
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/** The regular `*.img` files of a directory, sorted. */
+function imageNames(sys: Sys, dir: string): string[] {
+  return readDir(sys, dir).filter((n) => n.endsWith('.img') && (sys.stat(`${dir}/${n}`).st_mode & S_IFMT) === S_IFREG).sort();
+}
+
+function reportLine(r: CrReportEntry): string {
+  return `${r.object} ${r.field}: saved ${r.saved}, restored ${r.restored} (${r.why})`;
+}
+
+/** One value of an option (the last one given). */
+function opt(opts: Map<string, string[]>, key: string): string | undefined {
+  const v = opts.get(key);
+  return v?.[v.length - 1];
+}
+
+// ---- dump ----
+
+function crDump(p: Proc<CrState>, opts: Map<string, string[]>): number {
+  const t = opt(opts, 't');
+  const dir = opt(opts, 'D');
+  if (t === undefined) throw new UsageError('dump: a tree to dump is required (-t PID)');
+  if (dir === undefined) throw new UsageError('dump: an images directory is required (-D DIR)');
+  const pid = parseNumber(t);
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new UsageError(`dump: bad pid '${t}'`);
+  if (!isDir(p.sys, dir)) {
+    const r = p.attempt(() => p.sys.mkdir(dir, 0o755));
+    if (!r.ok) fail(`can't create images directory ${dir}: ${strerror(r.code)}`);
+  }
+  // Probe that the directory takes files before anything is frozen.
+  const probe = `${dir}/.cr-probe`;
+  const pr = p.attempt(() => p.sys.close(p.sys.open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)));
+  if (!pr.ok) fail(`can't write to images directory ${dir}: ${strerror(pr.code)}`);
+  p.attempt(() => p.sys.unlink(probe));
+  let reply;
+  try {
+    reply = p.sys.nsd_cr('dump', { pid, leaveRunning: true, withFs: opts.has('F') });
+  } catch (e) {
+    fail(`${why(e)}; the tree keeps running`);
+  }
+  for (const [name, bytes] of reply.images) {
+    try {
+      writeFileBytes(p.sys, `${dir}/${name}`, bytes);
+    } catch (e) {
+      fail(`writing ${dir}/${name}: ${why(e)}; the tree keeps running`);
+    }
+  }
+  if (!opts.has('R')) {
+    for (const victim of reply.pids) p.attempt(() => p.sys.kill(victim, SIGKILL));
+  }
+  if (opts.has('v')) {
+    p.out(`Dumped pid ${pid}: ${reply.processes} processes, ${reply.tasks} threads, ${reply.images.length} images in ${dir}${opts.has('R') ? ' (left running)' : ''}\n`);
+    for (const r of reply.report) p.out(`  not identical after restore: ${reportLine(r)}\n`);
+  }
+  return 0;
+}
+
+// ---- restore ----
+
+function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' {
+  const dir = opt(opts, 'D');
+  if (dir === undefined) throw new UsageError('restore: an images directory is required (-D DIR)');
+  const strategy = opt(opts, 's') ?? 'nsd';
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`restore: unknown strategy '${strategy}' (expected ${STRATEGIES.join(', ')})`);
+  let names: string[];
+  try {
+    names = imageNames(p.sys, dir);
+  } catch (e) {
+    fail(`can't read images directory ${dir}: ${why(e)}`);
+  }
+  if (names.length === 0) fail(`no images (*.img) in ${dir}`);
+  const images: Array<[string, Uint8Array]> = [];
+  for (const n of names) {
+    try {
+      images.push([n, readFileBytes(p.sys, `${dir}/${n}`)]);
+    } catch (e) {
+      fail(`reading ${dir}/${n}: ${why(e)}`);
+    }
+  }
+  const ipcOnly = opts.has('I');
+  // A child cloned during the restore starts as a copy of this program: with --ipc-only that child
+  // is the namespace holder; otherwise the engine replaces its program with the saved one.
+  p.state.phase = 'hold';
+  let reply;
+  try {
+    reply = p.sys.nsd_cr('restore', { images, strategy, ipcOnly });
+  } catch (e) {
+    p.state.phase = 'run';
+    fail(`${why(e)}; nothing was restored`);
+  }
+  p.state.phase = 'run';
+  p.state.pid = reply.pid;
+  const pidfile = opt(opts, 'P');
+  if (pidfile !== undefined) {
+    const r = p.attempt(() => writeFileBytes(p.sys, pidfile, new TextEncoder().encode(`${reply.pid}\n`)));
+    if (!r.ok) p.err(`cr: can't write pidfile ${pidfile}: ${strerror(r.code)}\n`);
+  }
+  if (ipcOnly) {
+    p.out(`IPC namespace restored (${strategy}), held by pid ${reply.pid}\n`);
+    if (reply.missing.length > 0) {
+      p.out(`Not in the images, so not restored:\n`);
+      for (const m of reply.missing) p.out(`  ${m}\n`);
+    }
+  }
+  if (reply.report.length > 0) {
+    if (opts.has('v')) for (const r of reply.report) p.err(`cr: not restored: ${reportLine(r)}\n`);
+    else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (cr restore -v lists them)\n`);
+  }
+  if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})\n`);
+  return opts.has('d') ? 0 : 'wait';
+}
+
+// ---- show, check ----
+
+function crShow(p: Proc<CrState>, operands: string[]): number {
+  if (operands.length !== 1) throw new UsageError('show: one FILE or DIR is required');
+  const path = operands[0]!;
+  let files: string[];
+  try {
+    files = isDir(p.sys, path) ? imageNames(p.sys, path).map((n) => `${path}/${n}`) : [path];
+  } catch (e) {
+    fail(`can't read ${path}: ${why(e)}`);
+  }
+  const shown = files.map((f) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileBytes(p.sys, f);
+    } catch (e) {
+      fail(`can't read ${f}: ${why(e)}`);
+    }
+    try {
+      return showImage(bytes, f);
+    } catch (e) {
+      fail(`${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+  p.out(JSON.stringify(files.length === 1 && !isDir(p.sys, path) ? shown[0] : shown, null, 2) + '\n');
+  return 0;
+}
+
+function crCheck(p: Proc<CrState>): number {
+  const c = p.sys.nsd_cr('check');
+  p.out(`Kernel profile: ${c.profile}\n`);
+  for (const [name, reason] of Object.entries(c.strategies)) p.out(`Strategy ${name.padEnd(9)}${reason === null ? 'supported' : `unsupported: ${reason}`}\n`);
+  for (const f of c.features) p.out(`Feature  ${f.name.padEnd(24)}${f.ok ? 'yes' : 'no '}  ${f.note}\n`);
+  const bad = Object.entries(c.strategies).filter(([, r]) => r !== null).map(([n]) => n);
+  p.out(bad.length === 0 ? 'Looks good.\n' : `Looks good, but not for: ${bad.join(', ')}.\n`);
+  return 0;
+}
+
+function run(p: Proc<CrState>): number | 'wait' {
+  const [cmd, ...rest] = p.argv.slice(1);
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    (cmd === undefined ? p.err.bind(p) : p.out.bind(p))(USAGE);
+    return cmd === undefined ? 1 : 0;
+  }
+  const spec = SPECS[cmd];
+  if (!spec) throw new UsageError(`unknown command '${cmd}' (try cr --help)`);
+  const { opts, operands } = getopt(rest, spec);
+  if (opts.has('h')) {
+    p.out(HELP[cmd]!);
+    return 0;
+  }
+  switch (cmd) {
+    case 'dump':
+      return crDump(p, opts);
+    case 'restore':
+      return crRestore(p, opts);
+    case 'show':
+      return crShow(p, operands);
+    default:
+      return crCheck(p);
+  }
+}
+
+export const CR = defineProgram<CrState>({
+  name: CR_PATH,
+  start: () => ({ phase: 'run', pid: 0 }),
+  step(p) {
+    const s = p.state;
+    switch (s.phase) {
+      case 'run': {
+        let r: number | 'wait';
+        try {
+          r = run(p);
+        } catch (e) {
+          if (e instanceof UsageError) {
+            p.err(`cr: ${e.message}\n`);
+            return p.exit(1);
+          }
+          if (e instanceof CrFailure) {
+            p.err(`cr: ${p.argv[1]}: ${e.message}\n`);
+            return p.exit(1);
+          }
+          throw e;
+        }
+        if (r !== 'wait') return p.exit(r);
+        s.phase = 'wait';
+        return p.call('wait4', s.pid, 0);
+      }
+      case 'wait':
+        if (p.errno === 'EINTR') return p.call('wait4', s.pid, 0);
+        if (!p.ok) {
+          p.err(`cr: restore: wait for pid ${s.pid}: ${strerror(p.errno!)}\n`);
+          return p.exit(1);
+        }
+        return p.exit(exitCodeOf(p.value<{ status: number }>().status));
+      case 'hold': {
+        // The --ipc-only holder: keep the namespace alive until killed (a read nobody answers).
+        s.phase = 'holding';
+        const r = p.attempt(() => p.sys.pipe2(O_CLOEXEC));
+        if (!r.ok) return p.exit(1);
+        s.pid = r.value[0];
+        return p.call('read', r.value[0], 1);
+      }
+      case 'holding':
+        return p.call('read', s.pid, 1);
+    }
+  },
+});
+
+/** Installs /sbin/cr in a kernel (installUserland does it too once this module is loaded). */
+export function installCr(k: Kernel): void {
+  try {
+    k.init.sys.mkdir('/sbin', 0o755);
+  } catch {
+    // exists
+  }
+  k.installProgram(CR, CR_PATH);
+}

@@ -1,0 +1,150 @@
+/**
+ * Design note: `nsd_cr`, the model's privileged entry point for checkpoint/restart — what CRIU gets
+ * from ptrace, its parasite code and /proc in Linux, collapsed into one syscall so the in-model `cr`
+ * tool can stay an ordinary program:
+ *
+ *   nsd_cr('dump',    { pid, leaveRunning?, withFs? })   → { images: [name, bytes][], report, tasks, processes, pids }
+ *   nsd_cr('restore', { images, strategy?, ipcOnly? })   → { pid, report, missing }
+ *   nsd_cr('check')                                      → { profile, strategies, features }
+ *
+ * `pid` is seen in the caller's pid namespace; a restored container's init becomes the caller's
+ * child (its `pid` in the result is as the caller sees it). dump and restore need
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN (checkpoint_restore_ns_capable(), EPERM otherwise, as
+ * for ns_last_pid); check needs nothing.
+ *
+ * The semantics live in src/cr (the engine), which sits above this layer: the engine plugs its
+ * handlers into `CR_HOOKS` when it is loaded (src/cr/syscall.ts), and without it the call fails
+ * with ENOSYS. A failure of the engine is an ErrnoError whose `detail` is the engine's message
+ * (which image, object and reason), so a program calling nsd_cr directly can print it.
+ */
+import { ErrnoError, err, type ErrnoCode } from '../abi/errno.js';
+import type { KernelCore } from '../kernel/kernel.js';
+import type { TaskState } from '../kernel/state.js';
+import { checkpointRestoreCapable } from '../kernel/task/cred.js';
+import { defineSyscall } from './table.js';
+import { Sys } from './sys.js';
+
+export interface CrDumpArgs {
+  /** Root of the tree, in the caller's pid namespace. */
+  pid: number;
+  leaveRunning?: boolean;
+  withFs?: boolean;
+}
+
+export interface CrReportEntry {
+  object: string;
+  field: string;
+  saved: string;
+  restored: string;
+  why: string;
+}
+
+export interface CrDumpReply {
+  images: Array<[string, Uint8Array]>;
+  report: CrReportEntry[];
+  tasks: number;
+  processes: number;
+  /** The tree's live processes as the caller sees them, root first (left running for the caller to kill). */
+  pids: number[];
+}
+
+export interface CrRestoreArgs {
+  images: Array<[string, Uint8Array]>;
+  strategy?: string;
+  /** Recreate only the IPC namespace (a real CRIU dump). */
+  ipcOnly?: boolean;
+}
+
+export interface CrRestoreReply {
+  /** The restored init (or, with ipcOnly, the task holding the new IPC namespace), as the caller sees it. */
+  pid: number;
+  report: CrReportEntry[];
+  /** With ipcOnly: the fields the images have no place for. */
+  missing: string[];
+}
+
+export interface CrCheckReply {
+  profile: string;
+  /** Strategy → null when usable, else why not. */
+  strategies: Record<string, string | null>;
+  /** Feature → supported (with a note). */
+  features: Array<{ name: string; ok: boolean; note: string }>;
+}
+
+/** Filled in by src/cr/syscall.ts. */
+export interface CrHooks {
+  dump: ((k: KernelCore, caller: TaskState, args: CrDumpArgs) => CrDumpReply) | null;
+  restore: ((k: KernelCore, caller: TaskState, args: CrRestoreArgs) => CrRestoreReply) | null;
+  check: ((k: KernelCore, caller: TaskState) => CrCheckReply) | null;
+}
+
+export const CR_HOOKS: CrHooks = { dump: null, restore: null, check: null };
+
+/** An engine failure: an errno for the ABI, the engine's message for people. */
+export class CrSyscallError extends ErrnoError {
+  constructor(code: ErrnoCode, readonly detail: string) {
+    super(code, 'nsd_cr', detail);
+    this.message = detail;
+  }
+
+  override withSyscall(syscall: string): this {
+    this.syscall ??= syscall;
+    return this;
+  }
+}
+
+function hook<T>(h: T | null): T {
+  if (h === null) throw err('ENOSYS', 'the checkpoint/restart engine is not loaded');
+  return h;
+}
+
+function privileged(k: KernelCore, t: TaskState): void {
+  if (!checkpointRestoreCapable(k, t)) throw err('EPERM', 'nsd_cr needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN');
+}
+
+function argRecord(a: unknown): Record<string, unknown> {
+  if (a === null || typeof a !== 'object') throw err('EFAULT', 'nsd_cr: argument is not a record');
+  return a as Record<string, unknown>;
+}
+
+defineSyscall({
+  name: 'nsd_cr',
+  handler: (k: KernelCore, t: TaskState, op: string, arg?: unknown) => {
+    switch (op) {
+      case 'check':
+        return hook(CR_HOOKS.check)(k, t);
+      case 'dump': {
+        privileged(k, t);
+        const a = argRecord(arg);
+        if (!Number.isSafeInteger(a.pid) || (a.pid as number) <= 0) throw err('EINVAL', 'nsd_cr dump: bad pid');
+        return hook(CR_HOOKS.dump)(k, t, { pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true });
+      }
+      case 'restore': {
+        privileged(k, t);
+        const a = argRecord(arg);
+        if (!Array.isArray(a.images)) throw err('EFAULT', 'nsd_cr restore: images is not a list');
+        return hook(CR_HOOKS.restore)(k, t, {
+          images: a.images as Array<[string, Uint8Array]>,
+          strategy: typeof a.strategy === 'string' ? a.strategy : undefined,
+          ipcOnly: a.ipcOnly === true,
+        });
+      }
+      default:
+        throw err('EINVAL', `nsd_cr: unknown operation '${String(op)}'`);
+    }
+  },
+  args: ['str', 'any'],
+  ret: 'any',
+});
+
+declare module './sys.js' {
+  interface Sys {
+    nsd_cr(op: 'check'): CrCheckReply;
+    nsd_cr(op: 'dump', args: CrDumpArgs): CrDumpReply;
+    nsd_cr(op: 'restore', args: CrRestoreArgs): CrRestoreReply;
+  }
+}
+
+(Sys.prototype as unknown as { nsd_cr: (op: string, arg?: unknown) => unknown }).nsd_cr = function (this: Sys, op: string, arg?: unknown): unknown {
+  return this.call('nsd_cr', op, arg);
+};
