@@ -10,8 +10,6 @@
  *   everything else → the number Linux returns.
  */
 import * as C from '../abi/constants.js';
-import type { KernelCore } from '../kernel/kernel.js';
-import type { TaskState } from '../kernel/state.js';
 import '../kernel/ipc/index.js';
 import { msgctl, msgget, msgrcv, msgsnd, type CtlResult, type MsgBuf, type MsgInfo, type MsqidDs, type MsqidDsIn } from '../kernel/ipc/msg.js';
 import { semctl, semget, semop, semtimedop, type Sembuf, type SemidDs, type SemidDsIn, type SemInfo, type Timespec } from '../kernel/ipc/sem.js';
@@ -24,22 +22,20 @@ function def(name: string, handler: Handler, args: ArgKind[], ret: ArgKind = 'in
   defineSyscall({ name, handler, args, ret });
 }
 
-type K = KernelCore;
-type T = TaskState;
 
-def('msgget', (k: K, t: T, key: number, flg: number) => msgget(k, t, key, flg), ['key', 'ipcflags']);
-def('msgsnd', (k: K, t: T, id: number, mtype: number, mtext: Uint8Array | string, flg: number, msgsz?: number) =>
-  msgsnd(k, t, id, mtype, mtext, flg, msgsz), ['int', 'int', 'buf', 'msgflags', 'int']);
-def('msgrcv', (k: K, t: T, id: number, msgsz: number, msgtyp: number, flg: number) => msgrcv(k, t, id, msgsz, msgtyp, flg), ['int', 'int', 'int', 'msgflags'], 'any');
-def('msgctl', (k: K, t: T, id: number, cmd: number, buf?: MsqidDsIn) => msgctl(k, t, id, cmd, buf), ['int', 'ipccmd', 'any'], 'any');
-def('semget', (k: K, t: T, key: number, nsems: number, flg: number) => semget(k, t, key, nsems, flg), ['key', 'int', 'ipcflags']);
-def('semop', (k: K, t: T, id: number, sops: Sembuf[]) => semop(k, t, id, sops), ['int', 'any']);
-def('semtimedop', (k: K, t: T, id: number, sops: Sembuf[], timeout: Timespec | null) => semtimedop(k, t, id, sops, timeout), ['int', 'any', 'any']);
-def('semctl', (k: K, t: T, id: number, num: number, cmd: number, arg?: unknown) => semctl(k, t, id, num, cmd, arg), ['int', 'int', 'ipccmd', 'any'], 'any');
-def('shmget', (k: K, t: T, key: number, size: number | bigint, flg: number) => shmget(k, t, key, size, flg), ['key', 'int', 'ipcflags']);
-def('shmat', (k: K, t: T, id: number, addr: number, flg: number) => shmat(k, t, id, addr, flg), ['int', 'hex', 'shmflags'], 'hex');
-def('shmdt', (k: K, t: T, addr: number) => shmdt(k, t, addr), ['hex']);
-def('shmctl', (k: K, t: T, id: number, cmd: number, buf?: ShmidDsIn) => shmctl(k, t, id, cmd, buf), ['int', 'ipccmd', 'any'], 'any');
+// The mechanisms already take (k, task, …args) in syscall order: registered as they are.
+def('msgget', msgget, ['key', 'ipcflags']);
+def('msgsnd', msgsnd, ['int', 'int', 'buf', 'msgflags', 'int']);
+def('msgrcv', msgrcv, ['int', 'int', 'int', 'msgflags'], 'any');
+def('msgctl', msgctl, ['int', 'ipccmd', 'any'], 'any');
+def('semget', semget, ['key', 'int', 'ipcflags']);
+def('semop', semop, ['int', 'any']);
+def('semtimedop', semtimedop, ['int', 'any', 'any']);
+def('semctl', semctl, ['int', 'int', 'ipccmd', 'any'], 'any');
+def('shmget', shmget, ['key', 'bigint', 'ipcflags']);
+def('shmat', shmat, ['int', 'hex', 'shmflags'], 'hex');
+def('shmdt', shmdt, ['hex']);
+def('shmctl', shmctl, ['int', 'ipccmd', 'any'], 'any');
 
 registerFlagTable('ipcflags', [['IPC_CREAT', C.IPC_CREAT], ['IPC_EXCL', C.IPC_EXCL], ['IPC_NOWAIT', C.IPC_NOWAIT], ['SHM_HUGETLB', C.SHM_HUGETLB], ['SHM_NORESERVE', C.SHM_NORESERVE]]);
 registerFlagTable('msgflags', [['IPC_NOWAIT', C.IPC_NOWAIT], ['MSG_NOERROR', C.MSG_NOERROR], ['MSG_EXCEPT', C.MSG_EXCEPT], ['MSG_COPY', C.MSG_COPY]]);

@@ -37,10 +37,14 @@ export interface Msg {
   text: Uint8Array;
 }
 
-/** A FIFO of arrival numbers of one type (`head` is the first live entry). */
+/**
+ * A FIFO of arrival numbers of one type: live entries are `seqs[head..tail)`. Slots past `tail` are
+ * reused (no array length changes on the hot path); empty when `head === tail`.
+ */
 export interface TypeFifo {
   seqs: number[];
   head: number;
+  tail: number;
 }
 
 /** struct msg_queue, as plain data. */
@@ -203,9 +207,9 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
   const seq = q.nextSeq++;
   q.msgs.set(seq, { mtype: type, text });
   let fifo = q.types.get(type);
-  if (fifo === undefined) q.types.set(type, (fifo = { seqs: [], head: 0 }));
-  else if (fifo.seqs.length === 0) q.emptyTypes--;
-  fifo.seqs.push(seq);
+  if (fifo === undefined) q.types.set(type, (fifo = { seqs: [], head: 0, tail: 0 }));
+  else if (fifo.head === fifo.tail) q.emptyTypes--;
+  fifo.seqs[fifo.tail++] = seq;
   q.cbytes += sz;
   q.qnum++;
   ns.msgBytes += sz;
@@ -289,12 +293,12 @@ function findMsg(q: MsgQueue, typ: number, mode: number): number {
       return q.msgs.size === 0 ? -1 : firstLive(q);
     case SEARCH_EQUAL: {
       const f = q.types.get(typ);
-      return f !== undefined && f.seqs.length > 0 ? f.seqs[f.head]! : -1;
+      return f !== undefined && f.head < f.tail ? f.seqs[f.head]! : -1;
     }
     case SEARCH_LESSEQUAL: {
       // The first message of the lowest type <= typ: a walk over the distinct types.
       let best = Infinity;
-      for (const [mt, f] of q.types) if (mt <= typ && mt < best && f.seqs.length > 0) best = mt;
+      for (const [mt, f] of q.types) if (mt <= typ && mt < best && f.head < f.tail) best = mt;
       if (best === Infinity) return -1;
       const f = q.types.get(best)!;
       return f.seqs[f.head]!;
@@ -331,17 +335,16 @@ function firstLive(q: MsgQueue): number {
 function unlink(q: MsgQueue, seq: number, m: Msg): void {
   q.msgs.delete(seq);
   const f = q.types.get(m.mtype)!;
-  f.head++;
-  if (f.head >= f.seqs.length) {
+  if (++f.head === f.tail) {
     // Empty: keep the FIFO for the next message of this type; sweep when empties dominate.
-    f.seqs.length = 0;
-    f.head = 0;
+    f.head = f.tail = 0;
     if (++q.emptyTypes > 32 && q.emptyTypes * 2 > q.types.size) {
-      for (const [mt, x] of q.types) if (x.seqs.length === 0) q.types.delete(mt);
+      for (const [mt, x] of q.types) if (x.head === x.tail) q.types.delete(mt);
       q.emptyTypes = 0;
     }
-  } else if (f.head > 64 && f.head * 2 > f.seqs.length) {
-    f.seqs = f.seqs.slice(f.head);
+  } else if (f.head > 64 && f.head * 2 > f.tail) {
+    f.seqs = f.seqs.slice(f.head, f.tail);
+    f.tail -= f.head;
     f.head = 0;
   }
 }
