@@ -1,0 +1,202 @@
+/**
+ * The host-side checkpoint/restart verbs: `nsd dump`, `nsd restore`, `nsd show`, `nsd check`.
+ *
+ * Design note. Images live on the host, the work happens in the model: dump and restore boot a
+ * fresh kernel, bind the host images directory at /nsd-images (--bind's copy-in/copy-out, see
+ * bind.ts) and run the in-model `cr` through the model's shell, so one `nsd` process can restore
+ * what another dumped:
+ *
+ *   nsd dump -D DIR [--after 2s] [--leave-running] [--with-fs] -- CMD [ARGS...]
+ *       starts CMD as a container (`unshare --pid --ipc --fork CMD ARGS`), lets it run for
+ *       --after of virtual time, then `cr dump -t <its init> -D /nsd-images`;
+ *   nsd restore -D DIR [--strategy S] [-v] [--ipc-only] [-- CMD [ARGS...]]
+ *       `cr restore -D /nsd-images`: without CMD, waits for the restored init (its output goes to
+ *       this terminal) and exits with its status; with CMD, restores detached, runs CMD with
+ *       $CR_PID set to the restored init (or the IPC holder) and then waits for the restored init.
+ *       --ipc-only without CMD shows the restored namespace with `nsenter -t $CR_PID --ipc ipcs`;
+ *   nsd show FILE|DIR      decodes host image files to JSON, like `crit show` (no kernel);
+ *   nsd check              `cr check` in a fresh kernel of the chosen profile.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProfileName } from '../kernel/profile.js';
+import { showImage } from '../cr/image/index.js';
+import { STRATEGIES } from '../cr/strategy.js';
+import '../cr/tool.js';
+import { copyIn, copyOut, parseBind } from './bind.js';
+import { Session, defaultEnv } from './session.js';
+
+/** Where the commands write and how they report their exit status (the process by default; tests capture). */
+export interface CrCommandIo {
+  stdout(text: string | Uint8Array): void;
+  stderr(text: string | Uint8Array): void;
+  exit(status: number): void;
+}
+
+const PROCESS_IO: CrCommandIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  exit: (s) => {
+    process.exitCode = s;
+  },
+};
+
+/** The images directory inside the model. */
+export const IMAGES_PATH = '/nsd-images';
+
+interface ModelFlags {
+  profile: ProfileName;
+  seed: number;
+  trace: boolean;
+}
+
+function modelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--profile <name>', 'kernel profile').choices(['linux-6', 'linux-2.6.26']).default('linux-6'))
+    .option('--seed <n>', "seed for the scheduler's tie-breaks (0: round robin)", (v: string) => {
+      if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError('not a non-negative integer');
+      return Number(v);
+    }, 0)
+    .option('--trace', 'print every syscall of every task to stderr, strace style', false);
+}
+
+/** POSIX shell quoting of one word. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Runs `sh -c script` in a fresh kernel with `hostDir` bound at IMAGES_PATH; returns the status.
+ * With `writeBack` the directory is copied back to the host at the end (dump); restore only reads.
+ */
+export function runModelScript(script: string, hostDir: string | null, flags: ModelFlags, io: CrCommandIo, writeBack = false): number {
+  const session = new Session({
+    profile: flags.profile,
+    seed: flags.seed,
+    stdout: (b) => io.stdout(b),
+    stderr: (b) => io.stderr(b),
+    trace: flags.trace ? (line) => io.stderr(line + '\n') : undefined,
+  });
+  const bind = hostDir === null ? null : parseBind(`${hostDir}:${IMAGES_PATH}`);
+  if (bind) copyIn(session.kernel, bind);
+  session.start(['/bin/sh', '-c', script], defaultEnv());
+  let status: number;
+  try {
+    status = session.runToEnd();
+  } catch (e) {
+    io.stderr(`nsd: ${e instanceof Error ? e.message : String(e)}\n`);
+    status = 1;
+  }
+  if (bind && writeBack) copyOut(session.kernel, bind);
+  return status;
+}
+
+/** The script `nsd dump` runs in the model. */
+export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean }): string {
+  const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : ''].join('');
+  return [
+    `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &`,
+    `sleep ${shellQuote(opts.after)}`,
+    'c=$(cat /proc/$!/task/$!/children)',
+    `[ -n "$c" ] || { echo "nsd dump: the container ended before the dump (try a shorter --after)" >&2; exit 1; }`,
+    `cr dump -t $c -D ${IMAGES_PATH}${flags} || exit 1`,
+    opts.leaveRunning ? 'wait $!' : 'wait $! 2>/dev/null; exit 0',
+  ].join('\n');
+}
+
+/** The script `nsd restore` runs in the model. */
+export function restoreScript(cmd: string[], opts: { strategy: string; ipcOnly?: boolean; verbose?: boolean }): string {
+  const base = `cr restore -D ${IMAGES_PATH} --strategy ${shellQuote(opts.strategy)}${opts.verbose ? ' -v' : ''}${opts.ipcOnly ? ' --ipc-only' : ''}`;
+  if (cmd.length === 0 && !opts.ipcOnly) return `exec ${base}`;
+  const run = cmd.length > 0 ? cmd.map(shellQuote).join(' ') : 'nsenter -t $CR_PID --ipc ipcs';
+  return [
+    `${base} -d --pidfile /run-cr.pid || exit 1`,
+    'CR_PID=$(cat /run-cr.pid)',
+    'export CR_PID',
+    `${run}`,
+    'st=$?',
+    // The restored init was adopted by the model's init: wait for it to be gone.
+    opts.ipcOnly ? 'kill -9 $CR_PID' : 'while kill -0 $CR_PID 2>/dev/null; do sleep 1; done',
+    'exit $st',
+  ].join('\n');
+}
+
+/** `nsd show`: host image files as JSON. */
+export function showHost(path: string, io: CrCommandIo): number {
+  let files: string[];
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+    files = isDir ? readdirSync(path).filter((n) => n.endsWith('.img')).sort().map((n) => join(path, n)) : [path];
+  } catch (e) {
+    io.stderr(`nsd show: ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const shown = [];
+  for (const f of files) {
+    try {
+      shown.push(showImage(new Uint8Array(readFileSync(f)), f));
+    } catch (e) {
+      io.stderr(`nsd show: ${f}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  }
+  io.stdout(JSON.stringify(isDir ? shown : shown[0], null, 2) + '\n');
+  return 0;
+}
+
+/** Adds `dump`, `restore`, `show` and `check` to the `nsd` program. */
+export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): Command {
+  modelOptions(
+    program
+      .command('dump')
+      .description('start CMD as a container in a fresh kernel, let it run, and checkpoint it into host directory DIR')
+      .requiredOption('-D, --images-dir <dir>', 'host directory for the images (created if missing)')
+      .option('--after <duration>', 'virtual time the container runs before the dump (sleep syntax)', '1')
+      .option('-R, --leave-running', 'let the container run to its end after the dump', false)
+      .option('--with-fs', 'also save the files it has open and its working directories', false)
+      .option('-v, --verbose', 'say what was dumped', false)
+      .argument('<cmd...>', 'the container\'s command (after --)')
+      .passThroughOptions(),
+  ).action((cmd: string[], o: { imagesDir: string; after: string; leaveRunning: boolean; withFs: boolean; verbose: boolean } & ModelFlags) => {
+    mkdirSync(o.imagesDir, { recursive: true });
+    io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, io, true));
+  });
+
+  modelOptions(
+    program
+      .command('restore')
+      .description('restore the checkpoint in host directory DIR into a fresh kernel; with CMD, run CMD next to it ($CR_PID)')
+      .requiredOption('-D, --images-dir <dir>', 'host directory holding the images')
+      .addOption(new Option('-s, --strategy <name>', 'how ids are obtained').choices([...STRATEGIES]).default('nsd'))
+      .option('--ipc-only', 'restore only the IPC namespace (e.g. a dump written by CRIU)', false)
+      .option('-v, --verbose', 'list every field the strategy could not restore', false)
+      .argument('[cmd...]', 'a command to run in the model once restored (after --)')
+      .passThroughOptions(),
+  ).action((cmd: string[], o: { imagesDir: string; strategy: string; ipcOnly: boolean; verbose: boolean } & ModelFlags) => {
+    let ok = false;
+    try {
+      ok = statSync(o.imagesDir).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!ok) {
+      io.stderr(`nsd restore: ${o.imagesDir}: not a directory\n`);
+      io.exit(1);
+      return;
+    }
+    io.exit(runModelScript(restoreScript(cmd, o), o.imagesDir, o, io));
+  });
+
+  program
+    .command('show')
+    .description('decode image files (a file, or every *.img of a directory) to JSON, like crit show')
+    .argument('<path>', 'image file or directory')
+    .action((path: string) => io.exit(showHost(path, io)));
+
+  modelOptions(program.command('check').description('which restore strategies and features a kernel profile supports')).action((o: ModelFlags) => {
+    io.exit(runModelScript('exec cr check', null, o, io));
+  });
+  return program;
+}
