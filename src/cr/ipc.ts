@@ -24,6 +24,7 @@ import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
 import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
+import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
   ImageError, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
   type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
@@ -117,7 +118,7 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
     var: v,
     msg: byIdx(ns.msg.objs).map((q) => ({
       desc: desc(q.perm), qbytes: q.qbytes,
-      messages: [...q.msgs.values()].map((m) => ({ mtype: m.mtype, text: m.text.slice() })),
+      messages: queuedMessages(q).map((m) => ({ mtype: m.mtype, text: m.text.slice() })),
       stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: pid(q.lspid), lrpid: pid(q.lrpid),
     })),
     sem: byIdx(ns.sem.objs).map((s) => ({ desc: desc(s.perm), values: [...s.vals], otime: s.otime, ctime: s.ctime, pids: s.pids.map(pid) })),

@@ -1,9 +1,11 @@
 /**
  * SysV message queues (ipc/msg.c, ipc/msgutil.c).
  *
- * Design note. A queue keeps its messages in arrival order in a Map keyed by arrival number (O(1)
- * append, O(1) removal anywhere, iteration in FIFO order), plus one FIFO of arrival numbers per
- * message type. Every removal takes the first message of its own type, so a receive by type
+ * Design note. A queue keeps its messages in arrival order in an array indexed by arrival number
+ * (`ring[seq - base]`: O(1) append, lookup and removal anywhere, which leaves a null), plus one FIFO
+ * of arrival numbers per message type. Nulls at the front are skipped by a cursor and dropped in
+ * batches; when nulls elsewhere dominate, the array is rebuilt and the messages renumbered
+ * (amortised O(1) per message). Every removal takes the first message of its own type, so a receive by type
  * (`typ > 0`), of any type (`typ == 0`: the first message overall) or of the lowest type
  * (`typ < 0`: a walk over the distinct types, not the messages) never scans the queue; only
  * MSG_EXCEPT and MSG_COPY walk it, as Linux does.
@@ -59,19 +61,16 @@ export interface MsgQueue {
   /** Stored pids (see util.ts recordPid). */
   lspid: number;
   lrpid: number;
-  /** Messages in arrival order, by arrival number. */
-  msgs: Map<number, Msg>;
+  /** Messages in arrival order: `ring[seq - base]` (null once received). */
+  ring: (Msg | null)[];
+  /** Arrival number of `ring[0]`. */
+  base: number;
   /** mtype → FIFO of arrival numbers. An emptied FIFO is kept for reuse (see `emptyTypes`). */
   types: Map<number, TypeFifo>;
   /** How many FIFOs of `types` are empty; they are swept when they are the majority. */
   emptyTypes: number;
-  nextSeq: number;
-  /**
-   * Lowest arrival number that may still be queued (every smaller one is gone). Receives of any type
-   * start here, so draining a long queue is O(1) a message (a Map's iterator would walk the holes
-   * its deleted entries leave).
-   */
-  firstSeq: number;
+  /** Index in `ring` of the first live message (every slot before it is null). */
+  head: number;
   /** Wait channels of receivers and senders. */
   rwchan: string;
   swchan: string;
@@ -159,11 +158,11 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
     qbytes: ns.msgCtlmnb,
     lspid: 0,
     lrpid: 0,
-    msgs: new Map(),
+    ring: [],
+    base: 0,
     types: new Map(),
     emptyTypes: 0,
-    nextSeq: 0,
-    firstSeq: 0,
+    head: 0,
     rwchan: '',
     swchan: '',
     receivers: 0,
@@ -204,8 +203,8 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
   if (q.lspid !== t.tgid) q.lspid = recordPid(k, t.tgid);
   q.stime = k.seconds;
   if (q.receivers > 0 && pipelinedSend(k, q, type, text)) return 0;
-  const seq = q.nextSeq++;
-  q.msgs.set(seq, { mtype: type, text });
+  const seq = q.base + q.ring.length;
+  q.ring.push({ mtype: type, text });
   let fifo = q.types.get(type);
   if (fifo === undefined) q.types.set(type, (fifo = { seqs: [], head: 0, tail: 0 }));
   else if (fifo.head === fifo.tail) q.emptyTypes--;
@@ -290,7 +289,7 @@ function testmsg(mtype: number, typ: number, mode: number): boolean {
 function findMsg(q: MsgQueue, typ: number, mode: number): number {
   switch (mode) {
     case SEARCH_ANY:
-      return q.msgs.size === 0 ? -1 : firstLive(q);
+      return q.qnum === 0 ? -1 : q.base + q.head;
     case SEARCH_EQUAL: {
       const f = q.types.get(typ);
       return f !== undefined && f.head < f.tail ? f.seqs[f.head]! : -1;
@@ -304,36 +303,62 @@ function findMsg(q: MsgQueue, typ: number, mode: number): number {
       return f.seqs[f.head]!;
     }
     case SEARCH_NOTEQUAL: {
-      if (q.msgs.size === 0) return -1;
-      for (let seq = firstLive(q); seq < q.nextSeq; seq++) {
-        const m = q.msgs.get(seq);
-        if (m !== undefined && m.mtype !== typ) return seq;
+      for (let i = q.head; i < q.ring.length; i++) {
+        const m = q.ring[i];
+        if (m && m.mtype !== typ) return q.base + i;
       }
       return -1;
     }
     default: {
       // SEARCH_NUMBER (MSG_COPY): the typ-th message, 0-based.
-      if (typ < 0 || typ >= q.msgs.size) return -1;
+      if (typ < 0 || typ >= q.qnum) return -1;
       let n = 0;
-      for (let seq = firstLive(q); seq < q.nextSeq; seq++) {
-        if (q.msgs.has(seq) && n++ === typ) return seq;
+      for (let i = q.head; i < q.ring.length; i++) {
+        if (q.ring[i] && n++ === typ) return q.base + i;
       }
       return -1;
     }
   }
 }
 
-/** The first queued arrival number (the queue is not empty); advances the `firstSeq` cursor. */
-function firstLive(q: MsgQueue): number {
-  let seq = q.firstSeq;
-  while (!q.msgs.has(seq)) seq++;
-  q.firstSeq = seq;
-  return seq;
+/** The queued messages in arrival order (for IPC_STAT-like readers and checkpointing). */
+export function queuedMessages(q: MsgQueue): Msg[] {
+  const out: Msg[] = [];
+  for (let i = q.head; i < q.ring.length; i++) if (q.ring[i]) out.push(q.ring[i]!);
+  return out;
+}
+
+/** Drops the null prefix, or renumbers when nulls dominate (the type FIFOs are rebuilt then). */
+function compact(q: MsgQueue): void {
+  const len = q.ring.length;
+  if (q.head > 1024 && q.head * 2 > len) {
+    q.ring = q.ring.slice(q.head);
+    q.base += q.head;
+    q.head = 0;
+  } else if (len - q.head > 2 * q.qnum + 1024) {
+    const live = queuedMessages(q);
+    q.base += len;
+    q.ring = live;
+    q.head = 0;
+    q.types.clear();
+    q.emptyTypes = 0;
+    live.forEach((m, i) => {
+      let f = q.types.get(m.mtype);
+      if (f === undefined) q.types.set(m.mtype, (f = { seqs: [], head: 0, tail: 0 }));
+      f.seqs[f.tail++] = q.base + i;
+    });
+  }
 }
 
 /** Unlinks message `seq` (always the first of its type). */
 function unlink(q: MsgQueue, seq: number, m: Msg): void {
-  q.msgs.delete(seq);
+  const i = seq - q.base;
+  q.ring[i] = null;
+  if (i === q.head) {
+    let h = i + 1;
+    while (h < q.ring.length && q.ring[h] === null) h++;
+    q.head = h;
+  }
   const f = q.types.get(m.mtype)!;
   if (++f.head === f.tail) {
     // Empty: keep the FIFO for the next message of this type; sweep when empties dominate.
@@ -347,6 +372,7 @@ function unlink(q: MsgQueue, seq: number, m: Msg): void {
     f.tail -= f.head;
     f.head = 0;
   }
+  if (q.head > 1024 || q.ring.length - q.head > 2 * q.qnum + 1024) compact(q);
 }
 
 /**
@@ -373,7 +399,7 @@ export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number
     q.receivers++;
     block(q.rwchan, null, { seq: nextWaitSeq(ns) });
   }
-  const m = q.msgs.get(seq)!;
+  const m = q.ring[seq - q.base]!;
   const size = m.text.length;
   if (bufsz < size && !(flg & MSG_NOERROR)) throw err('E2BIG');
   if (copy) {
