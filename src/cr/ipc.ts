@@ -293,7 +293,7 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const m of ck.shm) {
     ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
       create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
-      if (m.data.some((b) => b !== 0)) {
+      if (!isAllZero(m.data)) {
         const addr = sys.shmat(m.desc.id, 0, 0);
         writeMemory(k, k.t(sys.kid), addr, m.data);
         sys.shmdt(addr);
@@ -378,3 +378,13 @@ IPC_HOOKS.toImages = toImages;
 IPC_HOOKS.fromImages = fromImages;
 IPC_HOOKS.restoreObjects = restoreIpcObjects;
 IPC_HOOKS.restoreLate = restoreIpcLate;
+
+/** Whether a buffer is all zeros (native compares, 64 KiB at a time; no per-byte callback). */
+function isAllZero(data: Uint8Array): boolean {
+  const zero = Buffer.alloc(Math.min(65536, data.byteLength));
+  for (let at = 0; at < data.byteLength; at += zero.length) {
+    const len = Math.min(zero.length, data.byteLength - at);
+    if (!Buffer.from(data.buffer, data.byteOffset + at, len).equals(len === zero.length ? zero : zero.subarray(0, len))) return false;
+  }
+  return true;
+}

@@ -76,34 +76,43 @@ export function readShmemContents(
   return out;
 }
 
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+/** Whether the (possibly partial) page at `at` is all zeros: a native memcmp, no byte loop. */
 function isZeroPage(data: Uint8Array, at: number): boolean {
-  const end = Math.min(at + PAGE_SIZE, data.byteLength);
-  for (let i = at; i < end; i++) if (data[i] !== 0) return false;
-  return true;
+  const len = Math.min(PAGE_SIZE, data.byteLength - at);
+  const page = Buffer.from(data.buffer, data.byteOffset + at, len);
+  return page.equals(len === PAGE_SIZE ? ZERO_PAGE : ZERO_PAGE.subarray(0, len));
 }
 
 /**
  * Writes a segment's contents as CRIU 4.2 does: one PE_PRESENT run per
  * stretch of non-zero pages (all-zero pages are left out, they restore as
  * zeros), compat_nr_pages = 0 and nr_pages set. Returns both files' bytes.
+ * Each run is copied once, straight into the pages file.
  */
 export function writeShmemContents(data: Uint8Array, pagesId: number): { pagemap: Uint8Array; pages: Uint8Array } {
   const runs: PagemapEntry[] = [];
-  const kept: Uint8Array[] = [];
+  const spans: Array<[number, number]> = [];
+  let keptPages = 0;
   for (let at = 0; at < data.byteLength; at += PAGE_SIZE) {
     if (isZeroPage(data, at)) continue;
-    const page = new Uint8Array(PAGE_SIZE);
-    page.set(data.subarray(at, Math.min(at + PAGE_SIZE, data.byteLength)));
-    kept.push(page);
+    keptPages++;
     const last = runs[runs.length - 1];
     if (last !== undefined && last.vaddr + last.nr_pages! * BigInt(PAGE_SIZE) === BigInt(at)) {
       last.nr_pages = last.nr_pages! + 1n;
+      spans[spans.length - 1]![1] = Math.min(at + PAGE_SIZE, data.byteLength);
     } else {
       runs.push({ vaddr: BigInt(at), compat_nr_pages: 0, flags: PE_PRESENT, nr_pages: 1n });
+      spans.push([at, Math.min(at + PAGE_SIZE, data.byteLength)]);
     }
   }
+  const pages = new Uint8Array(keptPages * PAGE_SIZE);
+  let off = 0;
+  for (const [from, to] of spans) {
+    pages.set(data.subarray(from, to), off);
+    off += Math.ceil((to - from) / PAGE_SIZE) * PAGE_SIZE;
+  }
   const head: PagemapHead = { pages_id: pagesId };
-  const pages = new Uint8Array(kept.length * PAGE_SIZE);
-  kept.forEach((p, i) => pages.set(p, i * PAGE_SIZE));
   return { pagemap: writeImage('pagemap-shmem', [head, ...runs]), pages };
 }
