@@ -1,0 +1,63 @@
+/**
+ * Design note: a program of the model is a state machine, so its loads and stores to its own
+ * memory (a counter in a shm segment) need an entry point. Linux's is process_vm_readv(2) /
+ * process_vm_writev(2) (3.2+), here with one local and one remote iovec collapsed into arguments:
+ *
+ *   process_vm_readv(pid, addr, len)   → the bytes
+ *   process_vm_writev(pid, addr, buf)  → bytes written
+ *
+ * `pid` is seen in the caller's pid namespace (0: the caller). Access to another process needs
+ * PTRACE_MODE_ATTACH_REALCREDS, reduced here to: same thread group, or same real uid as the target,
+ * or CAP_SYS_ADMIN (EPERM otherwise); a pid that is not visible is ESRCH; a bad address is EFAULT
+ * (from the mm layer).
+ */
+import { err } from '../abi/errno.js';
+import { CAP_SYS_ADMIN } from '../abi/constants.js';
+import type { KernelCore } from '../kernel/kernel.js';
+import type { TaskState } from '../kernel/state.js';
+import { findKid } from '../kernel/pid/pid.js';
+import { hasCap } from '../kernel/task/cred.js';
+import { readMemory, writeMemory } from '../kernel/mm/mm.js';
+import { defineSyscall } from './table.js';
+import { Sys } from './sys.js';
+
+function target(k: KernelCore, t: TaskState, pid: number): TaskState {
+  if (pid === 0) return t;
+  const kid = findKid(k, t.pidns, pid);
+  const tt = kid === undefined ? undefined : k.s.tasks.get(kid);
+  if (!tt || tt.state === 'zombie' || tt.state === 'dead') throw err('ESRCH');
+  if (tt.tgid !== t.tgid && tt.cred.uid !== t.cred.uid && !hasCap(k, t, CAP_SYS_ADMIN)) throw err('EPERM');
+  return tt;
+}
+
+defineSyscall({
+  name: 'process_vm_readv',
+  handler: (k: KernelCore, t: TaskState, pid: number, addr: number, len: number) => readMemory(k, target(k, t, pid), addr, len),
+  args: ['int', 'hex', 'int'],
+  ret: 'buf',
+});
+
+defineSyscall({
+  name: 'process_vm_writev',
+  handler: (k: KernelCore, t: TaskState, pid: number, addr: number, buf: Uint8Array) => {
+    if (!(buf instanceof Uint8Array)) throw err('EFAULT');
+    writeMemory(k, target(k, t, pid), addr, buf);
+    return buf.length;
+  },
+  args: ['int', 'hex', 'buf'],
+  ret: 'int',
+});
+
+declare module './sys.js' {
+  interface Sys {
+    process_vm_readv(pid: number, addr: number, len: number): Uint8Array;
+    process_vm_writev(pid: number, addr: number, buf: Uint8Array): number;
+  }
+}
+
+Sys.prototype.process_vm_readv = function (this: Sys, pid: number, addr: number, len: number): Uint8Array {
+  return this.call('process_vm_readv', pid, addr, len) as Uint8Array;
+};
+Sys.prototype.process_vm_writev = function (this: Sys, pid: number, addr: number, buf: Uint8Array): number {
+  return this.call('process_vm_writev', pid, addr, buf) as number;
+};
