@@ -123,6 +123,7 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
     })),
     sem: byIdx(ns.sem.objs).map((s) => ({ desc: desc(s.perm), values: [...s.vals], otime: s.otime, ctime: s.ctime, pids: s.pids.map(pid) })),
     shm: byIdx(ns.shm.objs).map((s) => ({
+      // The one copy of the contents: images may outlive the dump while the tree runs on.
       desc: desc(s.perm), size: s.segsz, data: s.bytes ? s.bytes.slice(0, s.segsz) : new Uint8Array(s.segsz),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
     })),

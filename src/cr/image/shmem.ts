@@ -49,7 +49,8 @@ export function readShmemContents(
   if (segBytes > BigInt(MAX_SHM_BYTES)) throw new ImageError(file, 0, `shm size ${segBytes} exceeds limit`);
   const span = Math.ceil(Number(segBytes) / PAGE_SIZE) * PAGE_SIZE;
   const img = readImage(pagemap, 'pagemap-shmem', { file });
-  const out = new Uint8Array(Number(segBytes));
+  // Validate every run first; copy afterwards (or not at all, below).
+  const runs: Array<{ start: number; len: number; at: number }> = [];
   let pagesAt = 0;
   img.entries.slice(1).forEach((raw, i) => {
     const e = raw as PagemapEntry;
@@ -65,14 +66,17 @@ export function readShmemContents(
     if (pagesAt + len > pages.byteLength) {
       throw new ImageError(file, 0, `entry ${i + 1}: pages file ends at ${pages.byteLength}, run needs ${pagesAt + len}`);
     }
-    const start = Number(e.vaddr);
-    const copy = Math.min(len, out.byteLength - start);
-    out.set(pages.subarray(pagesAt, pagesAt + copy), start);
+    runs.push({ start: Number(e.vaddr), len, at: pagesAt });
     pagesAt += len;
   });
   if (pagesAt !== pages.byteLength) {
     throw new ImageError(file, 0, `pages file has ${pages.byteLength} bytes, pagemap accounts for ${pagesAt}`);
   }
+  const bytes = Number(segBytes);
+  // One run covering the whole segment: the pages are the contents (a view, no copy).
+  if (runs.length === 1 && runs[0]!.start === 0 && runs[0]!.len >= bytes) return pages.subarray(0, bytes);
+  const out = new Uint8Array(bytes);
+  for (const r of runs) out.set(pages.subarray(r.at, r.at + Math.min(r.len, bytes - r.start)), r.start);
   return out;
 }
 
@@ -107,9 +111,12 @@ export function writeShmemContents(data: Uint8Array, pagesId: number): { pagemap
       spans.push([at, Math.min(at + PAGE_SIZE, data.byteLength)]);
     }
   }
-  const pages = new Uint8Array(keptPages * PAGE_SIZE);
+  // One run over whole pages from the start: the pages file is a view of `data` (no copy; the
+  // caller owns `data` — the dump passes its own snapshot of the segment).
+  const whole = spans.length === 1 && spans[0]![0] === 0 && spans[0]![1] % PAGE_SIZE === 0;
+  const pages = whole ? data.subarray(0, spans[0]![1]) : new Uint8Array(keptPages * PAGE_SIZE);
   let off = 0;
-  for (const [from, to] of spans) {
+  for (const [from, to] of whole ? [] : spans) {
     pages.set(data.subarray(from, to), off);
     off += Math.ceil((to - from) / PAGE_SIZE) * PAGE_SIZE;
   }
