@@ -11,6 +11,8 @@ import { sessionLeader } from '../userland/index.js';
 import { copyIn, copyOut, parseBind, type Bind } from './bind.js';
 import { Session, defaultEnv } from './session.js';
 import { DEMO_SCRIPT } from './demo.js';
+import { addCrCommands } from './cr-commands.js';
+import { runDemo } from '../cr/demo.js';
 
 function version(): string {
   try {
@@ -202,10 +204,19 @@ export function buildProgram(): Command {
   });
 
   kernelOptions(
-    program.command('demo').description('a short demo of next_syscall_data presetting a pid and an fd, through the shell'),
-  ).action(async (opts: KernelFlags) => {
-    process.exitCode = await runSession(['/bin/sh', '-c', DEMO_SCRIPT], opts, false);
+    program
+      .command('demo')
+      .description('the main demo: checkpoint a running container and restore it with each strategy (nsd, with-id, mainline)')
+      .option('--shell', 'instead: a short shell session presetting a pid and an fd with next_syscall_data'),
+  ).action(async (opts: KernelFlags & { shell?: boolean }) => {
+    if (opts.shell) {
+      process.exitCode = await runSession(['/bin/sh', '-c', DEMO_SCRIPT], opts, false);
+      return;
+    }
+    const r = runDemo((s) => process.stdout.write(s), { tty: process.stdout.isTTY === true, profile: opts.profile });
+    process.exitCode = Object.values(r.verdicts).every((v) => v === 'OK') ? 0 : 1;
   });
+  addCrCommands(program);
   return program;
 }
 

@@ -288,7 +288,15 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const s of ck.sem) {
     ctx.step('ipc-sem', `sem ${s.desc.id}`, () => {
       create(ctx, 'sem', s.desc, (x, flg) => x.semget(s.desc.key | 0, s.values.length, flg), (x, flg) => x.semget_with_id(s.desc.id, s.desc.key | 0, s.values.length, flg));
-      sys.semctl(s.desc.id, 0, SETALL, s.values);
+      if (k.profile.ipc.setallSetsSempid) {
+        // Modern SETALL stamps every sempid with the caller: set only the semaphores that are not
+        // still as created (value 0, never operated on), so their sempid stays 0.
+        s.values.forEach((v, num) => {
+          if (v !== 0 || s.pids[num] !== 0) sys.semctl(s.desc.id, num, SETVAL, v);
+        });
+      } else {
+        sys.semctl(s.desc.id, 0, SETALL, s.values); // 2.6.26's SETALL leaves sempid alone
+      }
     });
   }
   for (const m of ck.shm) {
@@ -314,7 +322,7 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
         const by = pid ? ctx.procSys(pid) : undefined;
         if (by) by.semctl(s.desc.id, num, SETVAL, s.values[num]);
         const now = pidVnr(k, k.t(sys.kid), ns.sem.objs.get(s.desc.id & 32767)!.pids[num]!);
-        lost(ctx.report, `sem ${s.desc.id}[${num}]`, 'sempid', pid, now, pid ? 'the process that last operated is not in the checkpoint' : 'SETALL sets sempid to the restorer');
+        lost(ctx.report, `sem ${s.desc.id}[${num}]`, 'sempid', pid, now, pid ? 'the process that last operated is not in the checkpoint' : 'setting its value stamped the restorer as sempid');
       });
     });
   }
