@@ -102,8 +102,13 @@ describe('nsd command', () => {
     assert.match(nsd(['--version']).stdout, /^\d+\.\d+\.\d+\n$/);
     assert.match(nsd(['--help']).stdout, /Commands:[\s\S]*sh \[options\]/);
     assert.match(nsd(['sh', '--help']).stdout, /--profile <name>[\s\S]*--bind[\s\S]*--seed[\s\S]*--trace/);
+    const shellDemo = nsd(['demo', '--shell']);
+    assert.equal(shellDemo.status, 0);
+    assert.match(shellDemo.stdout, /child pid: 4242/);
+    // `nsd demo` (npm start) is the checkpoint/restart demo: every strategy's restored run matches.
     const demo = nsd(['demo']);
-    assert.equal(demo.status, 0);
-    assert.match(demo.stdout, /child pid: 4242/);
+    assert.equal(demo.status, 0, demo.stderr);
+    assert.match(demo.stdout, /\nnsd +OK\nwith-id +OK\nmainline +OK\n/);
+    assert.match(nsd(['--help']).stdout, /dump[\s\S]*restore[\s\S]*show[\s\S]*check/);
   });
 });
