@@ -18,3 +18,12 @@ export type {
   MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn,
   ShmInfo, ShmInfoUsage, IpcPermDs,
 } from './kernel/ipc/index.js';
+// The userland: programs, the shell and utilities (installUserland puts them into a kernel's VFS).
+export { installUserland, defineProgram, defineApplet, SH_PATH, INIT_PATH } from './userland/index.js';
+export type { UserProgram, Applet } from './userland/index.js';
+// Checkpoint/restart.
+export { dump, restore, STRATEGIES, restoreIpcOnly, CRIU_MISSING_FIELDS, CrError } from './cr/index.js';
+export type { DumpOptions, DumpResult, RestoreOptions, RestoreResult, StrategyName, Checkpoint } from './cr/index.js';
+export { runDemo } from './cr/demo.js';
+// The CLI's session machinery, in-process.
+export { Session, runShell } from './cli/session.js';

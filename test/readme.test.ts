@@ -20,10 +20,12 @@ const CHECKS = [
   `const out = k.init.sys.open('/tmp/out', C.O_RDONLY);
    const text = new TextDecoder().decode(k.init.sys.read(out, 100));
    if (text !== 'hello through a pipe\\n') throw new Error('unexpected output ' + JSON.stringify(text));`,
+  `if (new TextDecoder().decode(mtext) !== 'hello' || back.sys.getpid() !== 1) throw new Error('restore');
+   if (back.state.blocked?.call.name !== 'nanosleep') throw new Error('the restored init is not asleep');`,
 ];
 
 test('README examples run as written', () => {
-  assert.ok(blocks.length >= 2, 'the README has its examples');
+  assert.ok(blocks.length >= 3, 'the README has its examples');
   const dir = join(root, 'dist', 'readme-examples');
   mkdirSync(dir, { recursive: true });
   blocks.forEach((code, i) => {
