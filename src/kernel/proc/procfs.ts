@@ -26,7 +26,7 @@ export interface ProcFileDef {
   /** Path below /proc, e.g. `sys/kernel/msg_next_id`. */
   path: string;
   mode: number;
-  /** Whether the file exists for this kernel (profile-dependent). */
+  /** Whether the file exists for this kernel: a function of the profile only (the answer is cached per profile). */
   available?(k: KernelCore): boolean;
   read(k: KernelCore, reader: TaskState): string;
   /** Applies a write of `text` (the whole write, at offset 0). Throws an errno. */
@@ -34,9 +34,12 @@ export interface ProcFileDef {
 }
 
 const REGISTRY = new Map<string, ProcFileDef>();
+/** Directories of registered files, per profile (derived; reset when a file is registered). */
+const DIRS = new Map<string, Set<string>>();
 
 export function registerProcFile(def: ProcFileDef): void {
   REGISTRY.set(def.path, def);
+  DIRS.clear();
 }
 
 /** A per-process file /proc/<pid>/<name> registered by a subsystem (e.g. `semundo`). */
@@ -63,7 +66,10 @@ function node(type: string, ns: number, kid = 0, tid = 0, arg = ''): ProcNode {
 
 /** Directories made only of registered files (`sys`, `sys/kernel`, `sysvipc`). */
 function registeredDirs(k: KernelCore): Set<string> {
+  const cached = DIRS.get(k.profile.name);
+  if (cached) return cached;
   const dirs = new Set<string>();
+  DIRS.set(k.profile.name, dirs);
   for (const def of REGISTRY.values()) {
     if (def.available && !def.available(k)) continue;
     const parts = def.path.split('/');
