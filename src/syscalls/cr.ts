@@ -130,7 +130,7 @@ defineSyscall({
         });
       }
       default:
-        throw err('EINVAL', `nsd_cr: unknown operation '${String(op)}'`);
+        throw err('EINVAL', `nsd_cr: unknown operation ${typeof op === 'string' ? `'${op}'` : `(a ${typeof op})`}`);
     }
   },
   args: ['str', 'any'],
