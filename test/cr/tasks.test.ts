@@ -79,3 +79,38 @@ test('a failed restore leaves the kernel exactly as before', () => {
   }
   assert.ok(total > 10);
 });
+
+test('--with-fs: file contents and offsets come back in a kernel that never had the files', () => {
+  const ops: Op[] = [
+    ['open', '/log', 'log'],
+    ['open', '/data', 'f'],
+    ['write', 'f', 'hello world'],
+    ['seek', 'f', 6],
+    ['sleep', 50000],
+    ['read', 'f', 5],
+    ['log', 'end'],
+  ];
+  const want = (() => {
+    const k = bootWl();
+    startContainer(k, ops, false);
+    k.run({ maxSteps: 100000 });
+    return readLog(k);
+  })();
+  assert.match(want, /read -> "world"/);
+  for (const strategy of STRATEGIES) {
+    const k = bootWl();
+    const root = startContainer(k, ops, false);
+    k.run({ until: () => root.state.state === 'blocked' });
+    const without = dump(k, root.pid, { leaveRunning: true });
+    const withFs = dump(k, root.pid, { withFs: true });
+    assert.ok(withFs.images.size >= without.images.size);
+    // A fresh kernel has neither /log nor /data: only the --with-fs images can be restored there.
+    const bare = bootWl();
+    assert.throws(() => restore(bare, without.images, { strategy }), CrError, 'files missing without --with-fs');
+    const k2 = bootWl();
+    const r = restore(k2, withFs.images, { strategy });
+    k2.run({ maxSteps: 100000 });
+    assert.equal(readLog(k2), want, strategy);
+    assert.equal(k2.init.sys.wait4(r.rootPid, 0).status, 0);
+  }
+});
