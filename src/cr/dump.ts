@@ -201,6 +201,24 @@ class Dumper {
     return out;
   }
 
+  /**
+   * Whether a process shares its parent's SEM_UNDO list (CLONE_SYSVSEM): restored by cloning it the
+   * same way. A list shared with any other process of the tree cannot be recreated: reported.
+   */
+  sharesUndoWithParent(tgid: number): boolean {
+    const p = this.k.proc(tgid);
+    if (!p.semUndo || tgid === this.rootKid) return false;
+    if (this.k.s.procs.get(p.parent)?.semUndo === p.semUndo) return true;
+    const other = this.procKids.find((x) => x !== tgid && this.k.proc(x).semUndo === p.semUndo && this.k.proc(x).parent !== tgid);
+    if (other !== undefined) {
+      this.report.push({
+        object: `pid ${this.ctid(tgid)}`, field: 'SEM_UNDO list', saved: `shared with pid ${this.ctid(other)}`, restored: 'a list of its own',
+        why: 'CLONE_SYSVSEM sharing can only be recreated between a parent and its child',
+      });
+    }
+    return false;
+  }
+
   tasks(fdIndex: Map<number, number>, mmIndex: Map<number, number>): { pstree: CkPstree[]; procs: Map<number, CkProc>; tasks: Map<number, CkTask> } {
     const pstree: CkPstree[] = [];
     const procs = new Map<number, CkProc>();
@@ -237,6 +255,7 @@ class Dumper {
         rlimMemlock: p.rlimMemlock,
         subreaper: p.subreaper,
         zombies: [...p.zombies].filter((z) => this.tidOf.has(z)).map((z) => this.ctid(z)),
+        semUndoWithParent: this.sharesUndoWithParent(tgid),
       });
     }
     for (const kid of this.taskKids) {

@@ -78,6 +78,8 @@ export interface CkProc {
   subreaper: boolean;
   /** Zombie children in order of death (container pids). */
   zombies: number[];
+  /** Shares its parent's SEM_UNDO list (it was cloned with CLONE_SYSVSEM); absent in older images. */
+  semUndoWithParent?: boolean;
 }
 
 export interface CkPstree {

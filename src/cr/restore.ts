@@ -238,6 +238,8 @@ class Restorer {
           throw unsupported('restore', 'create-process', `pid ${tid}`, 'a process in a nested pid namespace its parent cannot fork into');
         }
       }
+      // The SEM_UNDO list its parent shares with it (CLONE_SYSVSEM), as at the original clone.
+      if (this.ck.procs.get(tid)!.semUndoWithParent) flags |= CLONE_SYSVSEM;
       this.step('create-process', `pid ${tid}`, () => this.createTask(tid, qKid, flags, this.ck.procs.get(tid)!.exitSignal));
       this.step('close-inherited', `pid ${tid}`, () => {
         const sys = this.sys(tid);
