@@ -198,8 +198,10 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
     if (flg & IPC_NOWAIT) throw err('EAGAIN');
     block(q.swchan);
   }
-  // load_msg(): the kernel's own copy.
-  const text = bytesIn.slice(0, sz);
+  // load_msg(): the kernel's own copy — always a plain Uint8Array (a Node Buffer's `slice` would be a
+  // view of the caller's memory), without the species lookup of TypedArray#slice.
+  const text = new Uint8Array(sz);
+  text.set(sz === bytesIn.length ? bytesIn : bytesIn.subarray(0, sz));
   if (q.lspid !== t.tgid) q.lspid = recordPid(k, t.tgid);
   q.stime = k.seconds;
   if (q.receivers > 0 && pipelinedSend(k, q, type, text)) return 0;
