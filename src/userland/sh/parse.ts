@@ -105,15 +105,21 @@ export class Parser {
     if (!this.isWord(t, v)) this.unexpected(t);
   }
 
+  /** A backslash-newline at this.pos is removed (XCU 2.2.1): skips it and says so. */
+  private skipLineContinuation(): boolean {
+    if (this.src[this.pos] !== '\\' || this.src[this.pos + 1] !== '\n') return false;
+    this.pos += 2;
+    this.line++;
+    return true;
+  }
+
   private lex(): Token {
     const s = this.src;
     for (;;) {
       const c = s[this.pos];
       if (c === ' ' || c === '\t') this.pos++;
-      else if (c === '\\' && s[this.pos + 1] === '\n') {
-        this.pos += 2;
-        this.line++;
-      } else if (c === '#') {
+      else if (this.skipLineContinuation()) continue;
+      else if (c === '#') {
         while (this.pos < s.length && s[this.pos] !== '\n') this.pos++;
       } else break;
     }
@@ -160,11 +166,7 @@ export class Parser {
       if (term !== null) {
         if (c === term) break;
       } else if (c === ' ' || c === '\t' || c === '\n' || ';&|<>()'.includes(c)) break;
-      if (c === '\\' && s[this.pos + 1] === '\n') {
-        this.pos += 2;
-        this.line++;
-        continue;
-      }
+      if (this.skipLineContinuation()) continue;
       if (c === '\\') {
         const d = s[this.pos + 1];
         flush();
@@ -215,11 +217,7 @@ export class Parser {
         this.pos++;
         break;
       }
-      if (c === '\\' && s[this.pos + 1] === '\n') {
-        this.pos += 2;
-        this.line++;
-        continue;
-      }
+      if (this.skipLineContinuation()) continue;
       if (c === '\\') {
         const d = s[this.pos + 1];
         if (d !== undefined && (d === '$' || d === '`' || d === '\\' || (end !== null && d === end))) {
@@ -334,28 +332,22 @@ export class Parser {
   }
 
   private readParamName(): string {
-    const s = this.src;
-    const c = s[this.pos];
+    const c = this.src[this.pos];
     if (c === undefined) return '';
-    if (/[A-Za-z_]/.test(c)) {
-      let j = this.pos;
-      while (j < s.length && /[A-Za-z0-9_]/.test(s[j]!)) j++;
-      const name = s.slice(this.pos, j);
-      this.pos = j;
-      return name;
-    }
-    if (/[0-9]/.test(c)) {
-      let j = this.pos;
-      while (j < s.length && /[0-9]/.test(s[j]!)) j++;
-      const name = s.slice(this.pos, j);
-      this.pos = j;
-      return name;
-    }
+    if (/[A-Za-z_]/.test(c)) return this.readWhile(/[A-Za-z0-9_]/);
+    if (/[0-9]/.test(c)) return this.readWhile(/[0-9]/);
     if (SPECIAL_PARAMS.includes(c)) {
       this.pos++;
       return c;
     }
     return '';
+  }
+
+  /** The run of characters matching `re` at this.pos (consumed). */
+  private readWhile(re: RegExp): string {
+    const start = this.pos;
+    while (this.pos < this.src.length && re.test(this.src[this.pos]!)) this.pos++;
+    return this.src.slice(start, this.pos);
   }
 
   private readBackquote(): WordPart {
@@ -616,8 +608,7 @@ export class Parser {
     const op = t.v as RedirOp;
     const target = this.next();
     if (target.k !== 'word') this.unexpected(target);
-    const dfl = op.startsWith('<') && op !== '<>' ? 0 : op === '<>' ? 0 : 1;
-    const redir: Redir = { fd: fd ?? dfl, op, target: target.w };
+    const redir: Redir = { fd: fd ?? (op.startsWith('<') ? 0 : 1), op, target: target.w };
     if (op === '<<' || op === '<<-') {
       const quoted = target.w.parts.some((p) => p.t !== 'lit');
       const delim = target.w.parts.map((p) => (p.t === 'lit' || p.t === 'q' ? p.v : p.t === 'dq' ? p.parts.map((x) => (x.t === 'q' ? x.v : '')).join('') : '')).join('');
