@@ -10,6 +10,8 @@ import { NSD_PROTO } from './nsd.js';
 import { TASK_PROTO } from './task.js';
 
 let root: protobuf.Root | undefined;
+/** Types already looked up: `lookupType` walks the namespace tree on every call. */
+const types = new Map<string, protobuf.Type>();
 
 /** The shared Root with all CRIU and nsd messages. */
 export function schemaRoot(): protobuf.Root {
@@ -26,5 +28,10 @@ export function schemaRoot(): protobuf.Root {
 
 /** A message type by its CRIU name, e.g. "ipc_msg_entry". */
 export function messageType(name: string): protobuf.Type {
-  return schemaRoot().lookupType(name);
+  let type = types.get(name);
+  if (type === undefined) {
+    type = schemaRoot().lookupType(name);
+    types.set(name, type);
+  }
+  return type;
 }
