@@ -70,6 +70,14 @@ test('lowest free fd, dup2 closes the target, dup3 O_CLOEXEC, F_DUPFD ≥ arg, f
   assert.equal(t.sys.fcntl(r, C.F_GETFL), C.O_APPEND, 'F_SETFL only changes status flags');
 });
 
+test('a failed open gives its fd back: the next open takes the same lowest fd', () => {
+  const t = boot().init;
+  for (let i = 0; i < 3; i++) t.sys.open('/dev/null', C.O_RDONLY);
+  expectErrno(() => t.sys.open('/nonexistent', C.O_RDONLY), 'ENOENT');
+  expectErrno(() => t.sys.open('/tmp', C.O_WRONLY), 'EISDIR');
+  assert.equal(t.sys.open('/dev/null', C.O_RDONLY), 3);
+});
+
 test('RLIMIT_NOFILE: EMFILE at the limit; setrlimit raises it up to nr_open', () => {
   const k = boot();
   const t = k.init;

@@ -56,6 +56,12 @@ export function allocFd(k: KernelCore, t: TaskState, start: number): number {
   return fd;
 }
 
+/** put_unused_fd(): gives back an fd reserved by allocFd that was never installed. */
+export function putUnusedFd(k: KernelCore, t: TaskState, fd: number): void {
+  const table = k.fdtable(t.fdtable);
+  if (fd < table.nextFd) table.nextFd = fd;
+}
+
 /** fd_install(): binds a (reserved) fd to an open file, taking one reference. */
 export function installFd(k: KernelCore, t: TaskState, fd: number, fid: number, cloexec: boolean): void {
   const table = k.fdtable(t.fdtable);

@@ -17,7 +17,7 @@ import {
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, TaskState } from '../state.js';
-import { allocFd, closeFd, getFile, installFd, nofileLimit } from './fdtable.js';
+import { allocFd, closeFd, getFile, installFd, nofileLimit, putUnusedFd } from './fdtable.js';
 import { canRead, canWrite, fileRead, fileWrite, newFile } from './file.js';
 import {
   MAY_EXEC, MAY_READ, MAY_WRITE, absPath, checkPathArg, fileTypeBits, link, mayAccess, maybeFreeInode, newInode,
@@ -68,8 +68,13 @@ export function openat(k: KernelCore, t: TaskState, dirfd: number, path: unknown
   flags |= O_LARGEFILE;
   const fd = reserveOpenFd(k, t);
   // From here on a failure releases the fd (put_unused_fd); a preset stays consumed.
-  const base = dirfdBase(k, t, dirfd, p);
-  const f = doFilpOpen(k, t, base, p, flags, mode);
+  let f: OpenFileState;
+  try {
+    f = doFilpOpen(k, t, dirfdBase(k, t, dirfd, p), p, flags, mode);
+  } catch (e) {
+    putUnusedFd(k, t, fd);
+    throw e;
+  }
   f.refs++;
   installFd(k, t, fd, f.id, (flags & O_CLOEXEC) !== 0);
   return fd;
