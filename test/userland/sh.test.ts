@@ -11,6 +11,7 @@ const GRAMMAR: Case[] = [
   { cmd: 'echo ${nope:?is unset}; echo after', out: '', err: 'sh: line 1: nope: is unset\n', status: 1 },
   { cmd: 'echo $((1+2*3)) $((7/2)) $((7%3)) $((1<<4)) $((2>1 && 3)) $(( (1+2)*3 ))', out: '7 3 1 16 1 9\n' },
   { cmd: 'i=3; : $((i+=2)); echo $i $((i*i))', out: '5 25\n' },
+  { cmd: 'n=3000000000; echo $((-3000000000)) $((-n)) $((- -5))', out: '-3000000000 -3000000000 5\n' },
   { cmd: 'set -- a "b c" d; echo $#; for x in "$@"; do echo "[$x]"; done', out: '3\n[a]\n[b c]\n[d]\n' },
   { cmd: 'set -- a b; echo "$*" $1 $2 ${3:-none}; shift; echo $1 $#', out: 'a b a b none\nb 1\n' },
   { cmd: 'true; echo $?; false; echo $?; ! true; echo $?', out: '0\n1\n1\n' },

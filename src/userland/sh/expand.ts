@@ -9,7 +9,7 @@
 import type { ParamOp, Word, WordPart } from './ast.js';
 
 export class ExpandError extends Error {
-  constructor(message: string, readonly fatal = true) {
+  constructor(message: string) {
     super(message);
     this.name = 'ExpandError';
   }
@@ -68,8 +68,7 @@ export function expandFields(words: readonly Word[], env: ExpandEnv): string[] {
 /** Expands one word without splitting or globbing (assignments, redirection targets, `case` word). */
 export function expandString(w: Word, env: ExpandEnv): string {
   let s = '';
-  for (const p of wordPieces(w.parts, env, false)) if (!('brk' in p)) s += p.s;
-    else s += ' ';
+  for (const p of wordPieces(w.parts, env, false)) s += 'brk' in p ? ' ' : p.s;
   return s;
 }
 
@@ -232,15 +231,13 @@ function paramPieces(part: Extract<WordPart, { t: 'param' }>, env: ExpandEnv, in
 
 function trimPattern(v: string, pat: string, op: '#' | '##' | '%' | '%%'): string {
   const re = patternRegExp(pat);
-  if (op === '#' || op === '##') {
-    const lens = [...Array(v.length + 1).keys()];
-    if (op === '##') lens.reverse();
-    for (const n of lens) if (re.test(v.slice(0, n))) return v.slice(n);
-    return v;
+  const prefix = op[0] === '#';
+  // Cut points from the shortest match to the longest: `#` and `%%` try n = 0 first, `##` and `%` n = length.
+  const cuts = [...Array(v.length + 1).keys()];
+  if (op === '##' || op === '%') cuts.reverse();
+  for (const n of cuts) {
+    if (prefix ? re.test(v.slice(0, n)) : re.test(v.slice(n))) return prefix ? v.slice(n) : v.slice(0, n);
   }
-  const lens = [...Array(v.length + 1).keys()];
-  if (op === '%') lens.reverse();
-  for (const n of lens) if (re.test(v.slice(n))) return v.slice(0, n);
   return v;
 }
 
@@ -402,7 +399,7 @@ export function arith(text: string, env: ExpandEnv): number {
       if (t.v === '-' || t.v === '+' || t.v === '!' || t.v === '~') {
         i++;
         const v = unary();
-        return t.v === '-' ? -v | 0 : t.v === '+' ? v : t.v === '!' ? (v ? 0 : 1) : ~v;
+        return t.v === '-' ? 0 - v : t.v === '+' ? v : t.v === '!' ? (v ? 0 : 1) : ~v;
       }
       if (t.v === '(') {
         i++;
