@@ -125,13 +125,7 @@ def('setregid', (k: K, t: T, r: number, e: number) => (cred.setregid(k, t, r, e)
 def('setresuid', (k: K, t: T, r: number, e: number, s: number) => (cred.setresuid(k, t, r, e, s), 0), ['int', 'int', 'int']);
 def('setresgid', (k: K, t: T, r: number, e: number, s: number) => (cred.setresgid(k, t, r, e, s), 0), ['int', 'int', 'int']);
 def('setgroups', (k: K, t: T, groups: number[]) => (cred.setgroups(k, t, groups), 0), ['any']);
-def('setfsuid', (_k: K, t: T, uid: number) => {
-  const old = t.cred.fsuid;
-  if (t.cred.capEffective & (1n << 7n) || [t.cred.uid, t.cred.euid, t.cred.suid, t.cred.fsuid].includes(uid)) {
-    t.cred = { ...t.cred, fsuid: uid };
-  }
-  return old;
-}, ['int']);
+def('setfsuid', cred.setfsuid, ['int']);
 def('capget', (_k: K, t: T) => ({ effective: t.cred.capEffective, permitted: t.cred.capPermitted }), [], 'any');
 def('capset', (_k: K, t: T, effective: bigint, permitted: bigint) => (cred.capset(t, effective, permitted), 0), ['bigint', 'bigint']);
 

@@ -127,6 +127,23 @@ test('credentials: setuid drops capabilities; setresuid/seteuid round trip; grou
   expectErrno(() => d.sys.capset(1n, 1n), 'EPERM');
 });
 
+test('setfsuid: returns the old fsuid; an invalid uid changes nothing; leaving fsuid 0 drops the fs capabilities', () => {
+  const k = boot();
+  const c = k.task(k.init.sys.fork())!;
+  const CAP_DAC_OVERRIDE = 1n << 1n;
+  assert.equal(c.sys.setfsuid(-1), 0);
+  assert.equal(c.sys.setfsuid(-1), 0, 'uid -1 is invalid: fsuid stays 0');
+  assert.equal(c.sys.setfsuid(1000), 0);
+  assert.equal(c.sys.capget().effective & CAP_DAC_OVERRIDE, 0n, 'fsuid 0 → 1000 drops CAP_DAC_OVERRIDE');
+  k.init.sys.close(k.init.sys.open('/tmp/secret', C.O_WRONLY | C.O_CREAT, 0o600));
+  expectErrno(() => c.sys.open('/tmp/secret', C.O_RDONLY), 'EACCES');
+  assert.equal(c.sys.setfsuid(0), 1000);
+  assert.notEqual(c.sys.capget().effective & CAP_DAC_OVERRIDE, 0n, 'fsuid back to 0 restores it');
+  c.sys.setresuid(1000, 1000, 1000);
+  assert.equal(c.sys.setfsuid(0), 1000, 'unprivileged: not to an id it does not hold');
+  assert.equal(c.sys.setfsuid(1000), 1000);
+});
+
 test('execve: ENOENT, EACCES (mode, directory), ENOEXEC, scripts with #!, ELOOP', () => {
   const k = boot();
   const prog = registerProgram({ name: '/bin/exec-test', start: () => ({}), step: () => undefined });

@@ -144,6 +144,22 @@ export const setregid = (k: KernelCore, t: TaskState, r: number, e: number): voi
 export const setresuid = (k: KernelCore, t: TaskState, r: number, e: number, s: number): void => setResId(k, t, UIDS, r, e, s);
 export const setresgid = (k: KernelCore, t: TaskState, r: number, e: number, s: number): void => setResId(k, t, GIDS, r, e, s);
 
+/**
+ * setfsuid(2) (__sys_setfsuid): to the real, effective, saved or current fsuid, or anything with
+ * CAP_SETUID; an invalid uid changes nothing. Always returns the old fsuid. Leaving or reaching
+ * fsuid 0 drops or restores the fs capabilities (cap_task_fix_setuid LSM_SETID_FS).
+ */
+export function setfsuid(k: KernelCore, t: TaskState, uid: number): number {
+  const old = t.cred;
+  if (!validId(uid) || uid === old.fsuid) return old.fsuid;
+  if (uid !== old.uid && uid !== old.euid && uid !== old.suid && !hasCap(k, t, CAP_SETUID)) return old.fsuid;
+  const c = copyCred(old);
+  c.fsuid = uid;
+  fixFsuid(old.fsuid, c);
+  t.cred = c;
+  return old.fsuid;
+}
+
 /** setgroups(2). */
 export function setgroups(k: KernelCore, t: TaskState, groups: number[]): void {
   if (!Array.isArray(groups) || groups.length > NGROUPS_MAX) throw err('EINVAL');
