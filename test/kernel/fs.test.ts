@@ -159,3 +159,18 @@ test('memory: mmap/munmap, reads and writes, faults give EFAULT and SIGSEGV, for
   expectErrno(() => g.memory.read(m + 4096, 1), 'EFAULT', 'the hole');
   assert.equal(g.alive, false);
 });
+
+test('mmap MAP_FIXED over part of a mapping replaces only that range (the rest keeps its content)', () => {
+  const k = boot();
+  const c = k.task(k.init.sys.fork())!;
+  const m = c.sys.mmap(0, 3 * 4096, 3, 0x22);
+  c.memory.write(m, 'a');
+  c.memory.write(m + 2 * 4096, 'c');
+  c.memory.write(m + 4096, 'b');
+  assert.equal(c.sys.mmap(m + 4096, 4096, 3, 0x32 /* MAP_FIXED|MAP_ANONYMOUS|MAP_PRIVATE */), m + 4096);
+  const dec = new TextDecoder();
+  assert.equal(dec.decode(c.memory.read(m, 1)), 'a');
+  assert.equal(c.memory.read(m + 4096, 1)[0], 0, 'the fixed range is fresh zeroed memory');
+  assert.equal(dec.decode(c.memory.read(m + 2 * 4096, 1)), 'c');
+  assert.equal(k.mm(c.state.mm).maps.length, 3);
+});

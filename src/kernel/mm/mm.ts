@@ -103,8 +103,9 @@ export function mmapAnon(k: KernelCore, t: TaskState, addr: number, length: numb
   const mm = k.mm(t.mm);
   let start: number;
   if (flags & MAP_FIXED) {
+    // MAP_FIXED replaces exactly [addr, addr+len): what else the overlapped mappings hold stays.
     start = addr;
-    for (const m of [...mm.maps]) if (start < m.start + m.len && m.start < start + len) removeMapping(k, mm, m, t.tgid);
+    unmapRange(k, mm, start, len, t.tgid);
   } else if (addr && addr % PAGE_SIZE === 0 && rangeFree(mm, addr, len)) {
     start = addr;
   } else {
@@ -114,20 +115,22 @@ export function mmapAnon(k: KernelCore, t: TaskState, addr: number, length: numb
   return start;
 }
 
-/** munmap(2): whole mappings only (partial unmaps of anonymous memory are split). */
+/** munmap(2). */
 export function munmap(k: KernelCore, t: TaskState, addr: number, length: number): void {
   if (addr % PAGE_SIZE !== 0 || !Number.isInteger(length) || length <= 0) throw err('EINVAL');
-  const len = pageAlign(length);
-  const mm = k.mm(t.mm);
+  unmapRange(k, k.mm(t.mm), addr, pageAlign(length), t.tgid);
+}
+
+/**
+ * do_vmi_munmap(): unmaps [addr, addr+len). Shared mappings touched go whole; anonymous ones are
+ * split around the hole.
+ */
+function unmapRange(k: KernelCore, mm: MmState, addr: number, len: number, tgid: number): void {
   for (const m of [...mm.maps]) {
     const end = m.start + m.len;
     if (addr >= end || m.start >= addr + len) continue;
-    if (m.kind !== 'anon' || (addr <= m.start && addr + len >= end)) {
-      removeMapping(k, mm, m, t.tgid);
-      continue;
-    }
-    // Split an anonymous mapping around the hole.
-    removeMapping(k, mm, m, t.tgid);
+    removeMapping(k, mm, m, tgid);
+    if (m.kind !== 'anon') continue;
     if (m.start < addr) {
       insertMapping(mm, { ...m, len: addr - m.start, data: m.data.slice(0, addr - m.start) });
     }
