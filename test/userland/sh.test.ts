@@ -51,6 +51,7 @@ const GRAMMAR: Case[] = [
   { cmd: "cat <<'EOF'\nno $expansion\nEOF", out: 'no $expansion\n' },
   { cmd: 'cat <<-EOF\n\tstripped\n\tEOF', out: 'stripped\n' },
   { cmd: 'echo a > /tmp/g1; echo b > /tmp/g2; echo /tmp/g*; echo /tmp/nomatch*', out: '/tmp/g1 /tmp/g2\n/tmp/nomatch*\n' },
+  { cmd: 'mkdir -p /tmp/gd/d1 /tmp/gd/d2; touch /tmp/gd/f; cd /tmp/gd; echo */; echo /tmp/gd/*/ /tmp/gd/f*/', out: 'd1/ d2/\n/tmp/gd/d1/ /tmp/gd/d2/ /tmp/gd/f*/\n' },
   { cmd: 'cd /etc; echo *; echo "*"', out: 'group hostname passwd\n*\n' },
   { cmd: 'echo ~ ~/x "~"', out: '/root /root/x ~\n' },
   { cmd: 'sleep 1 & pid=$!; wait $pid; echo "waited $?"', out: 'waited 0\n' },

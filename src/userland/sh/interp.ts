@@ -16,12 +16,13 @@
  */
 import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
 import {
-  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
-  SIGTERM, SIG_DFL, SIG_IGN, WNOHANG,
+  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
+  SIGTERM, SIG_DFL, SIG_IGN, S_IFDIR, S_IFMT, WNOHANG,
 } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import type { Proc } from '../lib/program.js';
 import { toText } from '../lib/program.js';
+import { readDir } from '../lib/files.js';
 import { exitCodeOf, findExecutable } from '../lib/process.js';
 
 export { exitCodeOf };
@@ -543,22 +544,22 @@ export class Interp {
       bases = next;
       if (bases.length === 0) return [];
     }
-    if (lastLiteral) bases = bases.filter((b) => this.p.attempt(() => this.p.sys.stat(b)).ok);
+    const stat = (path: string) => this.p.attempt(() => this.p.sys.stat(path));
+    // `*/` matches directories only, and keeps its slash.
+    if (pat.endsWith('/')) {
+      return bases.filter((b) => {
+        const st = stat(b);
+        return st.ok && (st.value.st_mode & S_IFMT) === S_IFDIR;
+      }).sort().map((b) => `${b}/`);
+    }
+    if (lastLiteral) bases = bases.filter((b) => stat(b).ok);
     return bases.sort();
   }
 
+  /** A directory's entries without `.` and `..` (none when it cannot be read). */
   listDir(dir: string): string[] {
-    const sys = this.p.sys;
-    const r = this.p.attempt(() => sys.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!r.ok) return [];
-    const names: string[] = [];
-    for (;;) {
-      const d = this.p.attempt(() => sys.getdents64(r.value));
-      if (!d.ok || d.value.length === 0) break;
-      for (const e of d.value) if (e.d_name !== '.' && e.d_name !== '..') names.push(e.d_name);
-    }
-    this.p.attempt(() => sys.close(r.value));
-    return names;
+    const r = this.p.attempt(() => readDir(this.p.sys, dir));
+    return r.ok ? r.value.filter((n) => n !== '.' && n !== '..') : [];
   }
 
   // ---- redirections ----
