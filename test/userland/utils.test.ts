@@ -18,6 +18,8 @@ const UTILS: Case[] = [
   { cmd: 'printf "foo\\nbar\\nFoo\\nbaz\\n" > /tmp/g; grep -n o /tmp/g; grep -ci foo /tmp/g; grep -v a /tmp/g', out: '1:foo\n3:Foo\n2\nfoo\nFoo\n' },
   { cmd: 'printf "a.c\\nabc\\n" | grep -F a.c; printf "ab\\naab\\n" | grep "^a\\{2\\}b"; printf "ab\\nac\\n" | grep -E "a(b|x)"', out: 'a.c\naab\nab\n' },
   { cmd: 'grep -q foo /etc/passwd; echo $?; grep root /etc/passwd /etc/group', out: '1\n/etc/passwd:root:x:0:0:root:/root:/bin/sh\n/etc/group:root:x:0:\n' },
+  // As GNU grep: -s silences unreadable files, -q does not (and a match still makes the status 0).
+  { cmd: 'grep -s root /nope; echo $?; grep -q root /nope /etc/passwd; echo $?', out: '2\n0\n', err: 'grep: /nope: No such file or directory\n' },
   { cmd: 'env -i A=1 B=2; env -i X=y sh -c \'echo $X\'', out: 'A=1\nB=2\ny\n' },
   { cmd: 'env | grep ^HOME=; env -u HOME | grep -c ^HOME=', out: 'HOME=/root\n0\n', status: 1 },
   { cmd: '/bin/echo -n a; /bin/printf "%05d|%-3s|%x|%5.1d\\n" 7 ab 255 3; /bin/test 1 = 1 && /bin/true && ! /bin/false && echo ok', out: 'a00007|ab |ff|    3\nok\n' },

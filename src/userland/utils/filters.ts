@@ -1,6 +1,6 @@
 /**
  * Filters over files or standard input: head (-n -c), tail (-n), wc (-l -w -c), grep (-F -E -i -v
- * -c -n -l -q -H -h -w -x -e; basic regular expressions by default). Each reads with `pumpInput`,
+ * -c -n -l -q -s -H -h -w -x -e; basic regular expressions by default). Each reads with `pumpInput`,
  * so a filter at the end of a pipe sleeps in read() until its writer produces data.
  */
 import { strerror } from '../../abi/errno.js';
@@ -199,6 +199,8 @@ interface GrepState {
   number: boolean;
   list: boolean;
   quiet: boolean;
+  /** -s: no messages about unreadable files (-q does not silence them, as in GNU grep). */
+  silent: boolean;
   names: boolean;
   partial: string;
   lineNo: number;
@@ -234,7 +236,10 @@ defineFilter<GrepState>(
   (args) => {
     const { opts, operands } = getopt(args, {
       short: 'FEGivcnlqsHhwxe:', permute: true,
-      long: { 'fixed-strings': 'F', 'extended-regexp': 'E', 'ignore-case': 'i', 'invert-match': 'v', count: 'c', quiet: 'q', silent: 'q', 'regexp=': 'e' },
+      long: {
+        'fixed-strings': 'F', 'extended-regexp': 'E', 'ignore-case': 'i', 'invert-match': 'v', count: 'c', quiet: 'q', silent: 'q',
+        'no-messages': 's', 'regexp=': 'e',
+      },
     });
     const pats = opts.get('e') ?? [];
     const rest = [...operands];
@@ -254,7 +259,7 @@ defineFilter<GrepState>(
     }
     return {
       inp: newInput(rest), re, flags: opts.has('i') ? 'i' : '', invert: opts.has('v'), count: opts.has('c'), number: opts.has('n'),
-      list: opts.has('l'), quiet: opts.has('q'), names: opts.has('H') || (rest.length > 1 && !opts.has('h')), partial: '', lineNo: 0, hits: 0, anyHit: false,
+      list: opts.has('l'), quiet: opts.has('q'), silent: opts.has('s'), names: opts.has('H') || (rest.length > 1 && !opts.has('h')), partial: '', lineNo: 0, hits: 0, anyHit: false,
     };
   },
   (p, s) => {
@@ -289,7 +294,7 @@ defineFilter<GrepState>(
         s.hits = 0;
       },
       error(name, code) {
-        if (!s.quiet) p.err(`grep: ${name}: ${strerror(code)}\n`);
+        if (!s.silent) p.err(`grep: ${name}: ${strerror(code)}\n`);
       },
     });
     if (out !== null && !s.inp.stop) return out;
