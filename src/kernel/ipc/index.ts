@@ -47,7 +47,7 @@ registerSubsystem({
   forkProcess: (k, parent, child) => shmForkFixup(k, parent.tgid, child.tgid),
 });
 
-export type { IpcNs, IpcIds, IpcPerm, IpcPermDs } from './util.js';
-export type { MsgQueue, MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult } from './msg.js';
+export type { IpcNs, IpcIds, IpcPerm, IpcPermDs, CtlResult } from './util.js';
+export type { MsgQueue, MsqidDs, MsqidDsIn, MsgInfo, MsgBuf } from './msg.js';
 export type { SemArray, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, SemUndoList } from './sem.js';
 export type { ShmSegment, ShmidDs, ShmidDsIn, ShmInfo, ShmInfoUsage } from './shm.js';

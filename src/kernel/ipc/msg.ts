@@ -29,8 +29,9 @@ import type { TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { hasCap } from '../task/cred.js';
 import {
-  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, ipcSetCommon,
-  type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
+  obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, sleepersInOrder,
+  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
 } from './util.js';
 
 /** One message: its type and its bytes (exactly `text.length` bytes, m_ts). */
@@ -120,12 +121,7 @@ export interface MsgBuf {
   mtext: Uint8Array;
 }
 
-/** msgctl's result for the commands that return both a value and a record. */
-export interface CtlResult<T> {
-  /** What the syscall returns: the full id (`*_STAT`) or the highest index in use (`*_INFO`). */
-  ret: number;
-  buf: T;
-}
+export type { CtlResult } from './util.js';
 
 const enc = new TextEncoder();
 
@@ -224,16 +220,6 @@ function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: number;
   const [, msgsz, msgtyp, msgflg] = b.call.args as [number, number, number, number];
   const seq = (b.data as { seq?: number } | null)?.seq ?? 0;
   return { msgsz: cLong(msgsz), typ: cLong(msgtyp), flg: cInt(msgflg), seq };
-}
-
-/** Sleepers of a channel in FIFO order (the order survives a restore through their seq). */
-export function sleepersInOrder(k: KernelCore, wchan: string): number[] {
-  const kids = k.sleepers(wchan);
-  if (kids.length > 1) {
-    const seqOf = (kid: number) => ((k.t(kid).blocked?.data as { seq?: number } | null)?.seq ?? 0);
-    kids.sort((a, b) => seqOf(a) - seqOf(b));
-  }
-  return kids;
 }
 
 /** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
@@ -510,9 +496,8 @@ function msgctlSet(k: KernelCore, t: TaskState, ns: IpcNs, id: number, buf: Msqi
 
 /** freeque(): sleepers get EIDRM, messages are freed, the id is released. */
 function freeque(k: KernelCore, ns: IpcNs, q: MsgQueue): void {
-  for (const wchan of [q.rwchan, q.swchan]) {
-    if (k.hasSleepers(wchan)) for (const kid of sleepersInOrder(k, wchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
-  }
+  completeAll(k, q.rwchan, 'EIDRM');
+  completeAll(k, q.swchan, 'EIDRM');
   rmId(ns.msg, q);
   ns.msgHdrs -= q.qnum;
   ns.msgBytes -= q.cbytes;

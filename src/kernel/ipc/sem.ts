@@ -30,11 +30,10 @@ import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import {
-  S_IRUGO, S_IWUGO, addId, cInt, checkPerms, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,   obtainCheck, obtainForDown, obtainForStat, permDs, pidVnr, recordPid, rmId, ipcSetCommon, cLong,
-  type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
+  obtainCheck, obtainForDown, obtainForStat, permDs, pidVnr, recordPid, rmId, sleepersInOrder,
+  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
 } from './util.js';
-import type { CtlResult } from './msg.js';
-import { sleepersInOrder } from './msg.js';
 
 /** SEMVMX: the largest semaphore value; SEMAEM: the largest adjustment. */
 export const SEMVMX = 32767;
@@ -560,7 +559,7 @@ function clearAdjustments(k: KernelCore, sma: SemArray, num: number): void {
 
 /** freeary(): sleepers get EIDRM, undo entries are dropped, the id is released. */
 function freeary(k: KernelCore, ns: IpcNs, sma: SemArray): void {
-  if (k.hasSleepers(sma.wchan)) for (const kid of sleepersInOrder(k, sma.wchan)) k.complete(kid, { ok: false, code: 'EIDRM' });
+  completeAll(k, sma.wchan, 'EIDRM');
   const lists = undoState(k).lists;
   const key = `${ns.id}:${sma.perm.id}`;
   for (const lid of sma.undos) lists.get(lid)?.entries.delete(key);

@@ -26,9 +26,8 @@ import { getIpcNs, putIpcNs } from '../ipcns.js';
 import {
   S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, ipcget, maxIdxRet, newPerm, nsOf, obtainCheck,
   obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, setKeyPrivate, ipcSetCommon,
-  type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
 } from './util.js';
-import type { CtlResult } from './msg.js';
 
 declare module '../state.js' {
   interface Mapping {

@@ -406,6 +406,13 @@ export function maxIdxRet(ids: IpcIds<{ perm: IpcPerm }>): number {
   return ids.maxIdx < 0 ? 0 : ids.maxIdx;
 }
 
+/** A `*ctl` result for the commands that return both a value and a record. */
+export interface CtlResult<T> {
+  /** What the syscall returns: the full id (`*_STAT`) or the highest index in use (`*_INFO`). */
+  ret: number;
+  buf: T;
+}
+
 /** A mechanism's part of `*get` (struct ipc_ops + the ipc_params it needs). */
 export interface GetOps<T extends { perm: IpcPerm }> {
   /** ops->getnew: creates the object (calls addId) and returns its id. */
@@ -506,7 +513,27 @@ export function pidFromUser(k: KernelCore, caller: TaskState, nr: number): numbe
   return -n;
 }
 
+// ---- sleepers (msg and sem wait channels) ----
+
 /** Next FIFO position for a sleeper in namespace `ns`. */
 export function nextWaitSeq(ns: IpcNs): number {
   return ++ns.waitSeq;
+}
+
+/** The FIFO position a sleeper was given by nextWaitSeq (kept in its BlockState's data). */
+function waitSeqOf(k: KernelCore, kid: number): number {
+  return (k.t(kid).blocked?.data as { seq?: number } | null | undefined)?.seq ?? 0;
+}
+
+/** Sleepers of a channel in FIFO order (the order survives a restore through their seq). */
+export function sleepersInOrder(k: KernelCore, wchan: string): number[] {
+  const kids = k.sleepers(wchan);
+  if (kids.length > 1) kids.sort((a, b) => waitSeqOf(k, a) - waitSeqOf(k, b));
+  return kids;
+}
+
+/** Completes every sleeper of a channel with `code`, in FIFO order (IPC_RMID: EIDRM). */
+export function completeAll(k: KernelCore, wchan: string, code: 'EIDRM'): void {
+  if (!k.hasSleepers(wchan)) return;
+  for (const kid of sleepersInOrder(k, wchan)) k.complete(kid, { ok: false, code });
 }
