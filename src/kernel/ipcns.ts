@@ -7,7 +7,7 @@ import type { KernelCore } from './kernel.js';
 import type { IpcNsState } from './state.js';
 import { SUBSYSTEMS } from './subsystem.js';
 
-export function newIpcNs(k: KernelCore, _parent: IpcNsState | null): IpcNsState {
+export function newIpcNs(k: KernelCore): IpcNsState {
   const ns: IpcNsState = { id: k.newId(), refs: 0 };
   k.s.ipcns.set(ns.id, ns);
   for (const sub of SUBSYSTEMS) sub.initIpcNs?.(k, ns);

@@ -94,7 +94,7 @@ export class KernelCore {
   private boot(): void {
     const pidns = createPidNs(this, 0);
     this.s.rootPidNs = pidns.id;
-    this.s.rootIpcNs = newIpcNs(this, null).id;
+    this.s.rootIpcNs = newIpcNs(this).id;
     mkRootFs(this);
     for (const sub of SUBSYSTEMS) sub.boot?.(this);
     this.ipcNs(this.s.rootIpcNs).refs++;

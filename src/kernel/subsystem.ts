@@ -10,7 +10,7 @@ export interface Subsystem {
   readonly name: string;
   /** Once, at boot, before init exists. */
   boot?(k: KernelCore): void;
-  /** A new IPC namespace (`parent` null for the initial one): fill in its state. */
+  /** A new IPC namespace (the initial one at boot, or CLONE_NEWIPC/unshare): fill in its state. */
   initIpcNs?(k: KernelCore, ns: IpcNsState): void;
   /** The last reference to an IPC namespace is gone: free what it holds. */
   freeIpcNs?(k: KernelCore, ns: IpcNsState): void;

@@ -30,10 +30,6 @@ export function copyFdTable(k: KernelCore, src: FdTableState): FdTableState {
   return t;
 }
 
-export function fdTableOf(k: KernelCore, t: TaskState): FdTableState {
-  return k.fdtable(t.fdtable);
-}
-
 /** The open file behind `fd`, or EBADF. */
 export function getFile(k: KernelCore, t: TaskState, fd: number): OpenFileState {
   const fid = Number.isInteger(fd) ? k.fdtable(t.fdtable).fds.get(fd) : undefined;

@@ -14,7 +14,7 @@ import type { KernelCore } from '../kernel.js';
 import type { FileKind, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { ensureCapacity, maybeFreeInode } from './vfs.js';
-import { procRead, procWrite, procRelease } from '../proc/procfs.js';
+import { procRead, procWrite } from '../proc/procfs.js';
 
 export const PIPE_BUF = 4096;
 export const PIPE_SIZE = 65536;
@@ -46,7 +46,6 @@ export function releaseFile(k: KernelCore, fid: number): void {
   const f = k.file(fid);
   if (--f.refs > 0) return;
   k.s.files.delete(fid);
-  if (f.kind === 'proc') procRelease(k, f);
   if (!f.ino) return;
   const node = k.s.inodes.get(f.ino);
   if (!node) return;

@@ -93,7 +93,7 @@ export function procLookup(k: KernelCore, t: TaskState, comps: string[]): ProcNo
       // Re-resolve from the root without the last component (paths are lexically normalised).
       return procLookup(k, t, comps.slice(0, Math.max(0, i - 1)).concat(comps.slice(i + 1)));
     }
-    cur = child(k, t, cur, c, comps.slice(0, i).join('/'));
+    cur = child(k, t, cur, c);
   }
   return cur;
 }
@@ -105,7 +105,7 @@ function taskByNr(k: KernelCore, ns: number, name: string): TaskState | undefine
   return t && t.state !== 'dead' ? t : undefined;
 }
 
-function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string, dirPath: string): ProcNode {
+function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string): ProcNode {
   const ns = dir.ns;
   switch (dir.type) {
     case 'root': {
@@ -160,7 +160,6 @@ function child(k: KernelCore, t: TaskState, dir: ProcNode, name: string, dirPath
     if (registered(k, name)) return node('file', ns, 0, 0, name);
     if (registeredDirs(k).has(name)) return node('dir', ns, 0, 0, name);
   }
-  void dirPath;
   throw err('ENOENT');
 }
 
@@ -353,10 +352,6 @@ export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
     return bytes.length;
   }
   throw err('EINVAL');
-}
-
-export function procRelease(_k: KernelCore, _f: OpenFileState): void {
-  // Nothing is cached per open file: content is generated on every read.
 }
 
 // ---- generated content ----

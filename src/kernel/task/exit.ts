@@ -13,7 +13,7 @@
 import { SIGCHLD, SIGKILL, SIG_IGN } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
-import { freePid, pidNsWithin } from '../pid/pid.js';
+import { freePid } from '../pid/pid.js';
 import { putFdTable } from '../fs/fdtable.js';
 import { putMm } from '../mm/mm.js';
 import { putIpcNs } from '../ipcns.js';
@@ -198,9 +198,4 @@ function releaseThread(k: KernelCore, t: TaskState, proc: ProcState): void {
   k.s.tasks.delete(t.kid);
   const i = proc.threads.indexOf(t.kid);
   if (i >= 0) proc.threads.splice(i, 1);
-}
-
-/** Is `viewNs` able to see a task living in `taskNs`? */
-export function visibleFrom(k: KernelCore, taskNs: number, viewNs: number): boolean {
-  return pidNsWithin(k, taskNs, viewNs);
 }

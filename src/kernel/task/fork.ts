@@ -96,7 +96,7 @@ export function copyProcess(k: KernelCore, parent: TaskState, args: CloneArgs): 
   if (pids[pids.length - 1] === 1 && !(flags & CLONE_THREAD)) k.pidNs(childNs).reaper = kid;
 
   const thread = (flags & CLONE_THREAD) !== 0;
-  const ipcns = flags & CLONE_NEWIPC ? newIpcNs(k, k.ipcNs(parent.ipcns)).id : parent.ipcns;
+  const ipcns = flags & CLONE_NEWIPC ? newIpcNs(k).id : parent.ipcns;
   getIpcNs(k, ipcns);
 
   let fdtable = parent.fdtable;

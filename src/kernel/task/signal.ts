@@ -17,6 +17,7 @@ import {
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
+import { pidNsWithin } from '../pid/pid.js';
 import { exitGroupBySignal } from './exit.js';
 
 /** Disposition value meaning "a program handler" (anything but SIG_DFL/SIG_IGN). */
@@ -47,7 +48,7 @@ export function deliverSignal(k: KernelCore, id: number, sig: number, toThread: 
   // Namespace init: unkillable from inside unless it handles the signal.
   const ns = k.pidNs(target.pidns);
   if (ns.reaper === target.tgid && action !== SIG_HANDLER) {
-    const fromInside = fromNs === 0 || isWithin(k, fromNs, target.pidns);
+    const fromInside = fromNs === 0 || pidNsWithin(k, fromNs, target.pidns);
     if (fromInside || (sig !== SIGKILL && sig !== SIGSTOP)) return;
   }
 
@@ -80,11 +81,6 @@ export function deliverSignal(k: KernelCore, id: number, sig: number, toThread: 
   // A program handler.
   queuePending(k, target, sig, toThread);
   interruptFor(k, proc.threads, sig, toThread ? id : 0);
-}
-
-function isWithin(k: KernelCore, inner: number, outer: number): boolean {
-  for (let id = inner; id; id = k.pidNs(id).parent) if (id === outer) return true;
-  return false;
 }
 
 function isBlockedEverywhere(k: KernelCore, threads: number[], sig: number, only: number): boolean {

@@ -162,7 +162,7 @@ export function unshare(k: KernelCore, t: TaskState, flags: number): number {
     t.pidnsForChildren = createPidNs(k, t.pidns).id;
   }
   if (flags & CLONE_NEWIPC) {
-    const ns = newIpcNs(k, k.ipcNs(t.ipcns));
+    const ns = newIpcNs(k);
     getIpcNs(k, ns.id);
     putIpcNs(k, t.ipcns);
     t.ipcns = ns.id;
