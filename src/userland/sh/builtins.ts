@@ -11,13 +11,12 @@ import { ErrnoError, WouldBlockError, strerror } from '../../abi/errno.js';
 import { SIG_DFL, SIG_IGN, WNOHANG } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import { runApplet, signalNumber, signalShortName, type Applet, type AppletIo } from '../lib/applet.js';
-import { UsageError } from '../lib/args.js';
 import { toText } from '../lib/program.js';
 import { readText } from '../lib/files.js';
 import { echo, kill, printf, test } from '../utils/text.js';
-import { formatSyscallError, formatSyscallResult, parseSyscall } from '../utils/syscall.js';
+import { parseSyscallCommand, printSyscallResult } from '../utils/syscall.js';
 import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
-import { parseDuration } from '../utils/duration.js';
+import { sleepOperands } from '../utils/duration.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import { exitCodeOf, type Interp } from './interp.js';
 import type { Frame, ShState } from './state.js';
@@ -151,31 +150,15 @@ export const BUILTINS: Record<string, Builtin> = {
   },
 
   sleep(sh, argv) {
-    if (argv.length < 2) {
-      sh.p.err('sleep: missing operand\n');
-      return 1;
-    }
-    let ns = 0;
-    for (const a of argv.slice(1)) {
-      const d = parseDuration(a);
-      if (d === null) {
-        sh.p.err(`sleep: invalid time interval '${a}'\n`);
-        return 1;
-      }
-      ns += d;
-    }
+    const ns = sleepOperands(argv.slice(1), (t) => sh.p.err(t));
+    if (ns === null) return 1;
     return yieldCall(sh, 'nanosleep', [ns], 'status', 'sleep');
   },
 
   syscall(sh, argv) {
-    try {
-      const { name, args } = parseSyscall(argv);
-      return yieldCall(sh, name, args, 'print', 'syscall');
-    } catch (e) {
-      if (!(e instanceof UsageError) && !(e instanceof SyntaxError) && !(e instanceof RangeError)) throw e;
-      sh.p.err(`syscall: ${e.message}\n`);
-      return 2;
-    }
+    const call = parseSyscallCommand(argv, (t) => sh.p.err(t));
+    if (!call) return 2;
+    return yieldCall(sh, call.name, call.args, 'print', 'syscall');
   },
 
   export(sh, argv) {
@@ -386,12 +369,7 @@ export function execBuiltinFrame(sh: Interp, f: Frame): StepOutcome {
 function execCall(sh: Interp, f: Extract<Frame, { k: 'bi-call' }>): StepOutcome {
   const r = sh.take(f);
   if (f.mode === 'exec') return sh.execFailed(f.label, r.ok ? 'ENOEXEC' : r.code);
-  if (f.mode === 'print') {
-    if (r.ok) {
-      const text = formatSyscallResult(r.value);
-      sh.p.out(text.endsWith('\n') ? text : text + '\n');
-    } else sh.p.out(formatSyscallError(r.code) + '\n');
-  }
+  if (f.mode === 'print') printSyscallResult(r, (t) => sh.p.out(t));
   sh.finish(r.ok ? 0 : r.code === 'EINTR' && f.label === 'sleep' ? 130 : 1);
   return undefined;
 }

@@ -11,7 +11,7 @@ import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { defineProgram } from '../lib/program.js';
 import { newRunCommand, runCommand, type RunCommandState } from '../lib/process.js';
-import { parseDuration } from './duration.js';
+import { sleepOperands } from './duration.js';
 import { kill } from './text.js';
 import { readDir, readText } from '../lib/files.js';
 
@@ -121,19 +121,8 @@ defineProgram<{ slept: boolean }>({
   start: () => ({ slept: false }),
   step(p) {
     if (p.state.slept) return p.exit(p.ok ? 0 : 1);
-    if (p.argv.length < 2) {
-      p.err('sleep: missing operand\n');
-      return p.exit(1);
-    }
-    let ns = 0;
-    for (const a of p.argv.slice(1)) {
-      const d = parseDuration(a);
-      if (d === null) {
-        p.err(`sleep: invalid time interval '${a}'\n`);
-        return p.exit(1);
-      }
-      ns += d;
-    }
+    const ns = sleepOperands(p.argv.slice(1), (t) => p.err(t));
+    if (ns === null) return p.exit(1);
     p.state.slept = true;
     return p.call('nanosleep', ns);
   },

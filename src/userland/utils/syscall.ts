@@ -8,6 +8,7 @@
  * — made for next_syscall_data experiments: `echo "LONG1 9" > …; syscall open /dev/null O_RDONLY`.
  */
 import { strerror, type ErrnoCode } from '../../abi/errno.js';
+import type { SysResult } from '../../kernel/state.js';
 import * as C from '../../abi/constants.js';
 import { SYSCALLS, type ArgKind } from '../../syscalls/table.js';
 import { FLAG_TABLES } from '../../syscalls/trace.js';
@@ -77,7 +78,7 @@ export function parseSyscall(argv: readonly string[]): { name: string; args: unk
 const dec = new TextDecoder();
 
 /** How the result is printed: numbers in decimal, bytes as text, records as JSON. */
-export function formatSyscallResult(value: unknown): string {
+function formatSyscallResult(value: unknown): string {
   if (value === undefined || value === null) return '0';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'string') return value;
@@ -85,33 +86,40 @@ export function formatSyscallResult(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? dec.decode(v) : v instanceof Set ? [...v] : v instanceof Map ? Object.fromEntries(v) : v));
 }
 
-export function formatSyscallError(code: ErrnoCode): string {
+function formatSyscallError(code: ErrnoCode): string {
   return `-1 ${code} (${strerror(code)})`;
+}
+
+/** parseSyscall, a malformed command line reported as `syscall: …` on `err`: null then (status 2). */
+export function parseSyscallCommand(argv: readonly string[], err: (text: string) => void): { name: string; args: unknown[] } | null {
+  try {
+    return parseSyscall(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError) && !(e instanceof SyntaxError) && !(e instanceof RangeError)) throw e;
+    err(`syscall: ${e.message}\n`);
+    return null;
+  }
+}
+
+/** Prints a call's outcome as `syscall` does (its value, or `-1 ERRNO (text)`); returns the status. */
+export function printSyscallResult(r: SysResult, out: (text: string) => void): number {
+  if (!r.ok) {
+    out(formatSyscallError(r.code) + '\n');
+    return 1;
+  }
+  const text = formatSyscallResult(r.value);
+  out(text.endsWith('\n') ? text : text + '\n');
+  return 0;
 }
 
 defineProgram<{ called: boolean }>({
   name: '/bin/syscall',
   start: () => ({ called: false }),
   step(p) {
-    if (!p.state.called) {
-      let call: { name: string; args: unknown[] };
-      try {
-        call = parseSyscall(p.argv);
-      } catch (e) {
-        if (!(e instanceof UsageError) && !(e instanceof SyntaxError) && !(e instanceof RangeError)) throw e;
-        p.err(`syscall: ${e.message}\n`);
-        return p.exit(2);
-      }
-      p.state.called = true;
-      return p.call(call.name, ...call.args);
-    }
-    const r = p.result!;
-    if (r.ok) {
-      const text = formatSyscallResult(r.value);
-      p.out(text.endsWith('\n') ? text : text + '\n');
-      return p.exit(0);
-    }
-    p.out(formatSyscallError(r.code) + '\n');
-    return p.exit(1);
+    if (p.state.called) return p.exit(printSyscallResult(p.result!, (t) => p.out(t)));
+    const call = parseSyscallCommand(p.argv, (t) => p.err(t));
+    if (!call) return p.exit(2);
+    p.state.called = true;
+    return p.call(call.name, ...call.args);
   },
 });
