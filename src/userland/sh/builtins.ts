@@ -8,24 +8,23 @@
  * trap jobs.
  */
 import { ErrnoError, WouldBlockError, strerror } from '../../abi/errno.js';
-import { SIG_DFL, SIG_IGN, WNOHANG } from '../../abi/constants.js';
+import { SIG_DFL, SIG_IGN } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import { runApplet, signalNumber, signalShortName, type Applet, type AppletIo } from '../lib/applet.js';
 import { toText } from '../lib/program.js';
 import { readText } from '../lib/files.js';
+import { exitCodeOf } from '../lib/process.js';
 import { echo, kill, printf, test } from '../utils/text.js';
 import { parseSyscallCommand, printSyscallResult } from '../utils/syscall.js';
 import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
 import { sleepOperands } from '../utils/duration.js';
 import { Parser, ShSyntaxError } from './parse.js';
-import { exitCodeOf, type Interp } from './interp.js';
+import { SH_HANDLER, jobStateText, type Interp } from './interp.js';
 import type { Frame, ShState } from './state.js';
 
 type SimpleFrame = Extract<Frame, { k: 'simple' }>;
 /** A status, or a step outcome (a yielded call, an exit), or undefined after pushing a frame. */
 export type Builtin = (sh: Interp, argv: string[], f: SimpleFrame) => number | StepOutcome;
-
-const SH_HANDLER = 2;
 
 function io(sh: Interp): AppletIo {
   return { sys: sh.p.sys, out: (t) => sh.p.out(t), err: (t) => sh.p.err(t), getenv: (n) => sh.getVar(n) };
@@ -100,12 +99,10 @@ export const BUILTINS: Record<string, Builtin> = {
       } else code = Number(argv[1]) & 0xff;
     }
     if (sh.s.interactive && !sh.s.sub) sh.p.err('exit\n');
-    const out = sh.exit(code);
-    return out ?? undefined;
+    return sh.exit(code);
   },
 
   wait(sh, argv) {
-    const s = sh.s;
     if (argv.length === 1) {
       sh.push({ k: 'bi-wait', pids: [], i: 0, status: 0, any: true });
       return undefined;
@@ -119,7 +116,6 @@ export const BUILTINS: Record<string, Builtin> = {
       pids.push(Number(a));
     }
     sh.push({ k: 'bi-wait', pids, i: 0, status: 0, any: false });
-    void s;
     return undefined;
   },
 
@@ -251,8 +247,7 @@ export const BUILTINS: Record<string, Builtin> = {
   continue: (sh, argv) => loopControl(sh, argv, true),
 
   eval(sh, argv) {
-    const text = argv.slice(1).join(' ');
-    return pushScript(sh, text, 'eval');
+    return pushScript(sh, argv.slice(1).join(' '));
   },
   '.'(sh, argv) {
     const path = argv[1];
@@ -261,12 +256,12 @@ export const BUILTINS: Record<string, Builtin> = {
       return 2;
     }
     const full = path.includes('/') ? path : sh.lookup(path) ?? path;
-    const text = readWholeFile(sh, full);
+    const text = readText(sh.p.sys, full);
     if (text === null) {
       sh.error(`${path}: No such file or directory`);
       return 1;
     }
-    return pushScript(sh, text, path);
+    return pushScript(sh, text);
   },
 
   trap(sh, argv) {
@@ -307,15 +302,10 @@ export const BUILTINS: Record<string, Builtin> = {
 
   jobs(sh) {
     sh.reapJobs(false);
-    for (const j of sh.s.jobs) sh.p.out(`[${j.id}]  ${(j.status === null ? 'Running' : j.status === 0 ? 'Done' : `Exit ${j.status}`).padEnd(24)}${j.cmd}\n`);
+    for (const j of sh.s.jobs) sh.p.out(`[${j.id}]  ${jobStateText(j.status).padEnd(24)}${j.cmd}\n`);
     return 0;
   },
 };
-
-/** Adds a NOFORK applet (the IPC utilities register themselves this way). */
-export function registerNoforkApplet(name: string, fn: Applet, usageStatus = 1): void {
-  BUILTINS[name] = applet(fn, usageStatus);
-}
 
 function loopControl(sh: Interp, argv: string[], cont: boolean): number | StepOutcome {
   const n = argv[1] === undefined ? 1 : Number(argv[1]);
@@ -327,7 +317,7 @@ function loopControl(sh: Interp, argv: string[], cont: boolean): number | StepOu
   return undefined;
 }
 
-function pushScript(sh: Interp, text: string, _what: string): number | StepOutcome {
+function pushScript(sh: Interp, text: string): number | StepOutcome {
   try {
     sh.pushNode(Parser.parseAll(text, sh.s.line));
   } catch (e) {
@@ -345,11 +335,6 @@ function resolveJobs(sh: Interp, argv: string[]): string[] {
     const j = sh.s.jobs.find((x) => x.id === Number(a.slice(1)));
     return j ? String(j.pid) : a;
   });
-}
-
-/** A whole regular file's text (scripts for `.` and `sh FILE`), or null. */
-export function readWholeFile(sh: { p: { sys: Interp['p']['sys'] } }, path: string): string | null {
-  return readText(sh.p.sys, path);
 }
 
 // ---- frames of builtins that sleep ----
@@ -413,7 +398,6 @@ function execWait(sh: Interp, f: Extract<Frame, { k: 'bi-wait' }>): StepOutcome 
     return sh.call(f, 'wait4', pid, 0);
   }
   sh.finish(f.status);
-  void WNOHANG;
   return undefined;
 }
 
@@ -477,7 +461,7 @@ function execRead(sh: Interp, f: Extract<Frame, { k: 'bi-read' }>): StepOutcome 
     rest = rest.slice(m.index + 1);
     if (trimRe) rest = rest.replace(new RegExp(`^[${escapeClass(ws)}]+`), '');
   }
-  sh.finish(eof && f.buf.length === 0 ? 1 : eof ? 1 : 0);
+  sh.finish(eof ? 1 : 0);
   return undefined;
 }
 

@@ -24,10 +24,8 @@ import type { Proc } from '../lib/program.js';
 import { toText } from '../lib/program.js';
 import { readDir } from '../lib/files.js';
 import { exitCodeOf, findExecutable } from '../lib/process.js';
-
-export { exitCodeOf };
 import type { Node, Redir, Word, WordPart } from './ast.js';
-import { hasCmdSubst, literalText } from './ast.js';
+import { hasCmdSubst } from './ast.js';
 import { ExpandError, expandFields, expandPattern, expandString, globComponents, matchPattern, type ExpandEnv } from './expand.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import type { Frame, ShState } from './state.js';
@@ -35,7 +33,8 @@ import { BUILTINS, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
 
 /** Frames run per step before the shell yields the CPU (a loop of builtins stays fair). */
 const BUDGET = 2000;
-const SH_HANDLER = 2;
+/** The shell's signal handler "address": a caught signal interrupts its sleep and is queued for its trap. */
+export const SH_HANDLER = 2;
 
 export type Outcome = StepOutcome;
 type F<K extends Frame['k']> = Extract<Frame, { k: K }>;
@@ -311,9 +310,7 @@ export class Interp {
     if (!report) return;
     for (const j of s.jobs) {
       if (j.status !== null) {
-        const st = j.status;
-        const what = st === 0 ? 'Done' : st > 128 ? SIG_TEXT[st - 128] ?? `Signal ${st - 128}` : `Exit ${st}`;
-        this.p.err(`[${j.id}]+  ${what.padEnd(24)}${j.cmd}\n`);
+        this.p.err(`[${j.id}]+  ${jobStateText(j.status).padEnd(24)}${j.cmd}\n`);
       }
     }
     s.jobs = s.jobs.filter((j) => j.status === null);
@@ -337,7 +334,7 @@ export class Interp {
       return undefined;
     }
     const item = f.items[f.i]!;
-    this.s.line = lineOf(item.node);
+    this.s.line = item.node.line;
     if (item.async) this.push({ k: 'fork', node: item.node, bg: true, phase: 'fork', pid: 0, text: nodeText(item.node) });
     else this.pushNode(item.node);
     return undefined;
@@ -436,7 +433,7 @@ export class Interp {
         const pr = this.p.attempt(() => sys.pipe2(O_CLOEXEC));
         if (!pr.ok) {
           this.error(`cannot make pipe for command substitution: ${strerror(pr.code)}`);
-          return this.subDone(f, '', 1);
+          return this.subDone('', 1);
         }
         [f.rfd, f.wfd] = pr.value;
         return this.call(f, 'fork');
@@ -447,7 +444,7 @@ export class Interp {
         this.error(`fork: ${strerror(r.code)}`);
         this.p.attempt(() => sys.close(f.rfd));
         this.p.attempt(() => sys.close(wfd));
-        return this.subDone(f, '', 1);
+        return this.subDone('', 1);
       }
       if (r.value === 0) {
         this.becomeChild(false);
@@ -496,10 +493,11 @@ export class Interp {
       all.set(c, at);
       at += c.length;
     }
-    return this.subDone(f, toText(all), status);
+    return this.subDone(toText(all), status);
   }
 
-  private subDone(_f: F<'cmdsub'>, out: string, status: number): Outcome {
+  /** Ends a `cmdsub` frame, handing its output to the `subst` frame below. */
+  private subDone(out: string, status: number): Outcome {
     const s = this.s;
     s.frames.pop();
     s.status = status;
@@ -1169,10 +1167,6 @@ function join(base: string, name: string): string {
   return base.endsWith('/') ? base + name : `${base}/${name}`;
 }
 
-export function lineOf(n: Node): number {
-  return n.line;
-}
-
 /** A short text for a job list (`[1] Done  sleep 5`). */
 export function nodeText(n: Node): string {
   switch (n.t) {
@@ -1209,4 +1203,9 @@ function wordText(w: Word): string {
     .join('');
 }
 
-export { literalText };
+/** A job's state as `jobs` and the interactive shell's notices show it: Running, Done, Exit N, or the signal. */
+export function jobStateText(status: number | null): string {
+  if (status === null) return 'Running';
+  if (status === 0) return 'Done';
+  return status > 128 ? SIG_TEXT[status - 128] ?? `Signal ${status - 128}` : `Exit ${status}`;
+}

@@ -4,7 +4,7 @@
  * See docs/shell.md for the language and the NOFORK builtins.
  */
 import { defineProgram } from '../lib/program.js';
-import { readWholeFile } from './builtins.js';
+import { readText } from '../lib/files.js';
 import { Interp } from './interp.js';
 import type { ShState } from './state.js';
 
@@ -99,7 +99,7 @@ defineProgram<State>({
       }
       const sh = new Interp(p);
       if (s.mode === 'script') {
-        const text = readWholeFile(sh, s.arg0);
+        const text = readText(p.sys, s.arg0);
         if (text === null) {
           const st = p.attempt(() => p.sys.stat(s.arg0));
           p.err(`sh: ${s.arg0}: ${st.ok ? 'Permission denied' : 'No such file or directory'}\n`);
