@@ -30,7 +30,7 @@ import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import {
-  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
+  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, findById, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidVnr, recordPid, rmId, sleepersInOrder,
   type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
 } from './util.js';
@@ -123,10 +123,11 @@ interface SemWait {
   blocking: number;
 }
 
-function undoState(k: KernelCore): SemUndoState {
+/** Every undo list of the kernel by id, kept in `k.s.ext.semUndo` (plain data). */
+export function undoLists(k: KernelCore): Map<number, SemUndoList> {
   let s = k.s.ext['semUndo'] as SemUndoState | undefined;
   if (!s) k.s.ext['semUndo'] = s = { lists: new Map() };
-  return s;
+  return s.lists;
 }
 
 // ---- semget ----
@@ -170,12 +171,12 @@ function newary(k: KernelCore, t: TaskState, ns: IpcNs, key: number, nsems: numb
 // ---- undo lists ----
 
 /** get_undo_list(): the process's list, allocated on first use. */
-function undoListOf(k: KernelCore, proc: ProcState): SemUndoList {
-  const st = undoState(k);
-  let l = proc.semUndo ? st.lists.get(proc.semUndo) : undefined;
+export function undoListOf(k: KernelCore, proc: ProcState): SemUndoList {
+  const lists = undoLists(k);
+  let l = proc.semUndo ? lists.get(proc.semUndo) : undefined;
   if (!l) {
     l = { id: k.newId(), refs: 1, entries: new Map() };
-    st.lists.set(l.id, l);
+    lists.set(l.id, l);
     proc.semUndo = l.id;
   }
   return l;
@@ -208,16 +209,16 @@ export function forkSemUndo(k: KernelCore, parent: ProcState, child: ProcState, 
 /** exit_sem(): drops the process's reference; the last one applies every adjustment. */
 export function exitSem(k: KernelCore, proc: ProcState): void {
   if (!proc.semUndo) return;
-  const st = undoState(k);
-  const list = st.lists.get(proc.semUndo);
+  const lists = undoLists(k);
+  const list = lists.get(proc.semUndo);
   proc.semUndo = 0;
   if (!list || --list.refs > 0) return;
-  st.lists.delete(list.id);
+  lists.delete(list.id);
   const pid = recordPid(k, proc.tgid);
   for (const e of list.entries.values()) {
     const ns = k.s.ipcns.get(e.ns) as IpcNs | undefined;
-    const sma = ns?.sem.objs.get(e.semid & 32767);
-    if (!ns || !sma || sma.perm.id !== e.semid) continue;
+    const sma = ns && findById(ns.sem, e.semid);
+    if (!ns || !sma) continue;
     sma.undos.delete(list.id);
     let changed = false;
     for (let i = 0; i < sma.nsems; i++) {
@@ -547,7 +548,7 @@ function semctlSetval(k: KernelCore, t: TaskState, ns: IpcNs, id: number, num: n
 /** Clears semadj[num] (or every semadj, num < 0) in every undo entry of the set. */
 function clearAdjustments(k: KernelCore, sma: SemArray, num: number): void {
   if (sma.undos.size === 0) return;
-  const lists = undoState(k).lists;
+  const lists = undoLists(k);
   const key = `${sma.ns}:${sma.perm.id}`;
   for (const lid of sma.undos) {
     const e = lists.get(lid)?.entries.get(key);
@@ -560,7 +561,7 @@ function clearAdjustments(k: KernelCore, sma: SemArray, num: number): void {
 /** freeary(): sleepers get EIDRM, undo entries are dropped, the id is released. */
 function freeary(k: KernelCore, ns: IpcNs, sma: SemArray): void {
   completeAll(k, sma.wchan, 'EIDRM');
-  const lists = undoState(k).lists;
+  const lists = undoLists(k);
   const key = `${ns.id}:${sma.perm.id}`;
   for (const lid of sma.undos) lists.get(lid)?.entries.delete(key);
   sma.undos.clear();

@@ -16,19 +16,11 @@ import type { KernelCore } from '../kernel.js';
 import type { ProcState } from '../state.js';
 import { registerPidFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
-import type { SemUndoEntry, SemUndoList } from './sem.js';
-import type { IpcNs } from './util.js';
-
-const SEMAEM = 32767;
-
-function lists(k: KernelCore): Map<number, SemUndoList> {
-  let s = k.s.ext['semUndo'] as { lists: Map<number, SemUndoList> } | undefined;
-  if (!s) k.s.ext['semUndo'] = s = { lists: new Map() };
-  return s.lists;
-}
+import { SEMAEM, undoListOf, undoLists, type SemUndoEntry } from './sem.js';
+import { findById, type IpcNs } from './util.js';
 
 export function readSemUndo(k: KernelCore, proc: ProcState, nsId: number): string {
-  const list = proc.semUndo ? lists(k).get(proc.semUndo) : undefined;
+  const list = proc.semUndo ? undoLists(k).get(proc.semUndo) : undefined;
   if (!list) return '';
   return [...list.entries.values()]
     .filter((e) => e.ns === nsId)
@@ -43,26 +35,20 @@ export function writeSemUndo(k: KernelCore, proc: ProcState, nsId: number, text:
     const nums = line.split(/\s+/).map((x) => (/^-?\d+$/.test(x) ? Number(x) : NaN));
     if (nums.some((n) => !Number.isSafeInteger(n))) throw err('EINVAL', `semundo: bad line '${line}'`);
     const [semid, ...adj] = nums as [number, ...number[]];
-    const sma = semid >= 0 ? ns.sem.objs.get(semid & 32767) : undefined;
-    if (!sma || sma.perm.id !== semid) throw err('EINVAL', `semundo: no semaphore set ${semid}`);
+    const sma = findById(ns.sem, semid);
+    if (!sma) throw err('EINVAL', `semundo: no semaphore set ${semid}`);
     if (adj.length !== sma.nsems || adj.some((a) => a < -(SEMAEM + 1) || a > SEMAEM)) throw err('EINVAL', `semundo: bad adjustments for ${semid}`);
     parsed.push({ ns: ns.id, semid, adj });
   }
-  const all = lists(k);
-  let list = proc.semUndo ? all.get(proc.semUndo) : undefined;
-  if (!list) {
-    list = { id: k.newId(), refs: 1, entries: new Map() };
-    all.set(list.id, list);
-    proc.semUndo = list.id;
-  }
-  for (const [key, e] of [...list.entries]) {
+  const list = undoListOf(k, proc);
+  for (const [key, e] of list.entries) {
     if (e.ns !== ns.id) continue;
     list.entries.delete(key);
-    ns.sem.objs.get(e.semid & 32767)?.undos.delete(list.id);
+    findById(ns.sem, e.semid)?.undos.delete(list.id);
   }
   for (const e of parsed) {
     list.entries.set(`${e.ns}:${e.semid}`, e);
-    ns.sem.objs.get(e.semid & 32767)!.undos.add(list.id);
+    findById(ns.sem, e.semid)!.undos.add(list.id);
   }
 }
 

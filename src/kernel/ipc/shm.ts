@@ -24,7 +24,7 @@ import { hasCap } from '../task/cred.js';
 import { findFreeRange, insertMapping, munmap, pageAlign, removeMapping, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../mm/mm.js';
 import { getIpcNs, putIpcNs } from '../ipcns.js';
 import {
-  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, ipcget, maxIdxRet, newPerm, nsOf, obtainCheck,
+  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, findById, ipcget, maxIdxRet, newPerm, nsOf, obtainCheck,
   obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, setKeyPrivate, ipcSetCommon,
   type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
 } from './util.js';
@@ -159,9 +159,8 @@ function newseg(k: KernelCore, t: TaskState, ns: IpcNs, key: number, size: bigin
 
 /** The segment a mapping is attached to. */
 function segmentOf(k: KernelCore, m: Mapping): ShmSegment {
-  const ns = k.ipcNs(m.ipcns) as IpcNs;
-  const shp = ns.shm.objs.get(m.shmid & 32767);
-  if (!shp || shp.perm.id !== m.shmid) throw err('EFAULT', `shm mapping of a destroyed segment ${m.shmid}`);
+  const shp = findById((k.ipcNs(m.ipcns) as IpcNs).shm, m.shmid);
+  if (!shp) throw err('EFAULT', `shm mapping of a destroyed segment ${m.shmid}`);
   return shp;
 }
 
@@ -327,8 +326,7 @@ export function shmUnmapMapping(k: KernelCore, m: Mapping, tgid: number): void {
 
 /** /proc/<pid>/maps: `00:01 <shmid> /SYSV<key> (deleted)`, as the shmem file of newseg. */
 export function shmDescribeMapping(k: KernelCore, m: Mapping): { dev: string; ino: number; path: string } {
-  const ns = k.ipcNs(m.ipcns) as IpcNs;
-  const shp = ns.shm.objs.get(m.shmid & 32767);
+  const shp = findById((k.ipcNs(m.ipcns) as IpcNs).shm, m.shmid);
   const key = shp ? shp.nameKey : 0;
   return { dev: '00:01', ino: m.shmid, path: `/SYSV${(key >>> 0).toString(16).padStart(8, '0')} (deleted)` };
 }

@@ -218,13 +218,18 @@ export function obtainByIdx<T extends { perm: IpcPerm }>(ids: IpcIds<T>, id: num
   return o;
 }
 
+/** The object with exactly the full id `id`, or undefined (a stale id kept by an undo entry, a mapping…). */
+export function findById<T extends { perm: IpcPerm }>(ids: IpcIds<T>, id: number): T | undefined {
+  const o = ids.objs.get(id & IDX_MASK);
+  return o !== undefined && o.perm.id === id ? o : undefined;
+}
+
 /**
  * ipc_obtain_object_check() (modern) / ipc_lock_check() (2.6.26): by full id. An empty slot is
  * EINVAL; a used slot with another seq is EINVAL (modern) or EIDRM (2.6.26), per the profile.
  */
 export function obtainCheck<T extends { perm: IpcPerm }>(k: KernelCore, ids: IpcIds<T>, id: number): T {
-  const o = ids.objs.get(id & IDX_MASK);
-  if (o === undefined) throw err('EINVAL');
+  const o = obtainByIdx(ids, id);
   if (o.perm.seq !== id >>> SEQ_SHIFT) throw err(k.profile.ipc.staleId);
   return o;
 }
@@ -389,15 +394,19 @@ export function rmId<T extends { perm: IpcPerm }>(ids: IpcIds<T>, obj: T): void 
   ids.objs.delete(idx);
   const bitmap = bitmapOf(ids);
   bitmap.clear(idx);
-  if (obj.perm.key !== IPC_PRIVATE && ids.keys.get(obj.perm.key) === idx) ids.keys.delete(obj.perm.key);
+  dropKey(ids, obj.perm);
   ids.inUse--;
   if (idx === ids.maxIdx) ids.maxIdx = bitmap.usedBelow(idx);
 }
 
+/** ipc_kht_remove(): the key no longer finds the object (if it still named it). */
+function dropKey(ids: IpcIds<{ perm: IpcPerm }>, perm: IpcPerm): void {
+  if (perm.key !== IPC_PRIVATE && ids.keys.get(perm.key) === (perm.id & IDX_MASK)) ids.keys.delete(perm.key);
+}
+
 /** ipc_set_key_private(): the key no longer finds the object (shm RMID with attachers). */
 export function setKeyPrivate<T extends { perm: IpcPerm }>(ids: IpcIds<T>, obj: T): void {
-  const idx = obj.perm.id & IDX_MASK;
-  if (obj.perm.key !== IPC_PRIVATE && ids.keys.get(obj.perm.key) === idx) ids.keys.delete(obj.perm.key);
+  dropKey(ids, obj.perm);
   obj.perm.key = IPC_PRIVATE;
 }
 
