@@ -88,6 +88,18 @@ test('nested pid namespaces: one number per level, innermost first, seen from ea
   assert.doesNotMatch(readFile(boot('linux-2.6.26').init, '/proc/1/status'), /NSpid/);
 });
 
+test('pid namespaces nest 32 deep (MAX_PID_NS_LEVEL); one more is ENOSPC from clone and unshare alike', () => {
+  const k = boot();
+  let t = k.init;
+  for (let level = 1; level <= 32; level++) t = k.taskIn(t, t.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  assert.equal(t.nspid.length, 33);
+  const levels = k.s.pidns.size;
+  expectErrno(() => t.sys.clone(C.CLONE_NEWPID | C.SIGCHLD), 'ENOSPC');
+  expectErrno(() => t.sys.unshare(C.CLONE_NEWPID), 'ENOSPC');
+  assert.equal(k.s.pidns.size, levels, 'no namespace left behind');
+  assert.equal(t.sys.fork(), 2, 'plain fork still works at the deepest level');
+});
+
 test('death of a namespace init kills the namespace; a later fork into it fails with ENOMEM', () => {
   const k = boot();
   const init = k.init;

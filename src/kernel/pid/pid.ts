@@ -13,13 +13,15 @@
 import { err, type ErrnoCode } from '../../abi/errno.js';
 import type { KernelCore } from '../kernel.js';
 import type { PidNsState } from '../state.js';
-import { RESERVED_PIDS } from '../profile.js';
+import { MAX_PID_NS_LEVEL, RESERVED_PIDS } from '../profile.js';
 
+/** create_pid_namespace(): a child of `parent` (0: the initial namespace); ENOSPC past MAX_PID_NS_LEVEL. */
 export function createPidNs(k: KernelCore, parent: number): PidNsState {
-  const p = parent ? k.pidNs(parent) : null;
+  const level = parent ? k.pidNs(parent).level + 1 : 0;
+  if (level > MAX_PID_NS_LEVEL) throw err('ENOSPC', 'pid namespaces nested too deep');
   const ns: PidNsState = {
     id: k.newId(),
-    level: p ? p.level + 1 : 0,
+    level,
     parent,
     lastPid: 0,
     pids: new Map(),

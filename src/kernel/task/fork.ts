@@ -73,8 +73,6 @@ export function copyProcess(k: KernelCore, parent: TaskState, args: CloneArgs): 
   let childNs = parent.pidnsForChildren;
   let newPidNs = 0;
   if (flags & CLONE_NEWPID) {
-    const pns = k.pidNs(childNs);
-    if (pns.level + 1 > MAX_PID_NS_LEVEL) throw err('ENOSPC');
     newPidNs = createPidNs(k, childNs).id;
     childNs = newPidNs;
   }

@@ -17,7 +17,6 @@ import { SUBSYSTEMS } from '../subsystem.js';
 import { hasCap } from './cred.js';
 import { deliverSignal, validSignal } from './signal.js';
 import { block } from '../sched/block.js';
-import { MAX_PID_NS_LEVEL } from '../profile.js';
 
 /** The number of task `kid` as seen from `viewer`'s namespace (0 if invisible). */
 export function vnr(k: KernelCore, viewer: TaskState, kid: number): number {
@@ -158,7 +157,6 @@ export function unshare(k: KernelCore, t: TaskState, flags: number): number {
   if (flags & CLONE_NEWPID) {
     // copy_pid_ns(): only from the active namespace (a second unshare before forking: EINVAL).
     if (t.pidnsForChildren !== t.pidns) throw err('EINVAL');
-    if (k.pidNs(t.pidns).level + 1 > MAX_PID_NS_LEVEL) throw err('ENOSPC');
     t.pidnsForChildren = createPidNs(k, t.pidns).id;
   }
   if (flags & CLONE_NEWIPC) {
