@@ -65,33 +65,80 @@ export class ByteReader {
   }
 }
 
+/** Pieces up to this size are copied into the current chunk instead of kept as parts of their own. */
+const SMALL = 1024;
+const MAX_CHUNK = 65536;
+
+/**
+ * Appends into chunks: numbers and small pieces are written into the current chunk (no array per
+ * u32), larger pieces are kept as they are until `finish` copies everything once into the result.
+ */
 export class ByteWriter {
   private readonly parts: Uint8Array[] = [];
   private length = 0;
+  private chunk = new Uint8Array(256);
+  private view = new DataView(this.chunk.buffer);
+  private used = 0;
+  /** Size of the next chunk (doubles up to MAX_CHUNK). */
+  private nextSize = 512;
+
+  /** Makes room for n more bytes in the current chunk (n ≤ SMALL). */
+  private room(n: number): void {
+    if (this.used + n <= this.chunk.byteLength) return;
+    this.flush();
+    this.chunk = new Uint8Array(Math.max(n, this.nextSize));
+    this.nextSize = Math.min(MAX_CHUNK, this.nextSize * 2);
+    this.view = new DataView(this.chunk.buffer);
+  }
+
+  /** Ends the current chunk's part; the rest of it stays unused. */
+  private flush(): void {
+    if (this.used === 0) return;
+    this.parts.push(this.chunk.subarray(0, this.used));
+    this.chunk = this.chunk.subarray(this.used);
+    this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
+    this.used = 0;
+  }
 
   u16(v: number): void {
-    const b = new Uint8Array(2);
-    new DataView(b.buffer).setUint16(0, v, true);
-    this.bytes(b);
+    this.room(2);
+    this.view.setUint16(this.used, v, true);
+    this.used += 2;
+    this.length += 2;
   }
 
   u32(v: number): void {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v >>> 0, true);
-    this.bytes(b);
+    this.room(4);
+    this.view.setUint32(this.used, v >>> 0, true);
+    this.used += 4;
+    this.length += 4;
   }
 
   bytes(b: Uint8Array): void {
-    this.parts.push(b);
+    if (b.byteLength <= SMALL) {
+      this.room(b.byteLength);
+      this.chunk.set(b, this.used);
+      this.used += b.byteLength;
+    } else {
+      this.flush();
+      this.parts.push(b);
+    }
     this.length += b.byteLength;
   }
 
   /** n zero bytes. */
   zeros(n: number): void {
-    if (n > 0) this.bytes(new Uint8Array(n));
+    if (n <= 0) return;
+    if (n <= SMALL) {
+      // A chunk's unused bytes were never written: they are zeros already.
+      this.room(n);
+      this.used += n;
+      this.length += n;
+    } else this.bytes(new Uint8Array(n));
   }
 
   finish(): Uint8Array {
+    this.flush();
     const out = new Uint8Array(this.length);
     let at = 0;
     for (const p of this.parts) {
