@@ -113,15 +113,11 @@ export function allocPid(k: KernelCore, nsId: number, kid: number | null, preset
       ns.pids.set(nr, kid ?? 0);
       got.push(nr);
     }
+    // The innermost namespace must still accept tasks (PIDNS_ADDING) — else ENOMEM (alloc_pid).
+    if (!chain[0]!.adding) throw err('ENOMEM', 'pid namespace has no init');
   } catch (e) {
     for (let i = 0; i < got.length; i++) chain[i]!.pids.delete(got[i]!);
     throw e;
-  }
-  // The innermost namespace must still accept tasks (PIDNS_ADDING) — else ENOMEM (alloc_pid).
-  const inner = chain[0]!;
-  if (!inner.adding) {
-    for (let i = 0; i < got.length; i++) chain[i]!.pids.delete(got[i]!);
-    throw err('ENOMEM', 'pid namespace has no init');
   }
   for (const ns of chain) ns.refs++;
   return got.reverse();
