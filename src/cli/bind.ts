@@ -9,9 +9,10 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFMT, S_IFREG } from '../abi/constants.js';
+import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFMT, S_IFREG } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
+import { readDir } from '../userland/lib/files.js';
 
 export interface Bind {
   host: string;
@@ -92,22 +93,12 @@ export function copyOut(k: Kernel, b: Bind): void {
   const seen = new Set<string>();
   const walk = (rel: string) => {
     const dir = rel ? `${b.path}/${rel}` : b.path;
-    let names: string[] = [];
+    let names: string[];
     try {
-      const fd = sys.open(dir, O_RDONLY | O_DIRECTORY);
-      try {
-        for (;;) {
-          const ents = sys.getdents64(fd);
-          if (ents.length === 0) break;
-          names.push(...ents.map((e) => e.d_name));
-        }
-      } finally {
-        sys.close(fd);
-      }
+      names = readDir(sys, dir).filter((n) => n !== '.' && n !== '..');
     } catch {
       return;
     }
-    names = names.filter((n) => n !== '.' && n !== '..');
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
       const st = sys.stat(`${b.path}/${r}`);

@@ -45,15 +45,18 @@ const PROCESS_IO: CrCommandIo = {
 /** The images directory inside the model. */
 export const IMAGES_PATH = '/nsd-images';
 
-interface ModelFlags {
+/** The kernel options every verb that boots a model takes. */
+export interface ModelFlags {
   profile: ProfileName;
   seed: number;
   trace: boolean;
 }
 
-function modelOptions(cmd: Command): Command {
+/** Adds --profile, --seed and --trace (and, with `bind`, the repeatable --bind) to a verb. */
+export function modelOptions(cmd: Command, bind = false): Command {
+  cmd.addOption(new Option('--profile <name>', 'kernel profile').choices(['linux-6', 'linux-2.6.26']).default('linux-6'));
+  if (bind) cmd.option('--bind <hostdir:/path>', 'make a host directory readable and writable at /path (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[]);
   return cmd
-    .addOption(new Option('--profile <name>', 'kernel profile').choices(['linux-6', 'linux-2.6.26']).default('linux-6'))
     .option('--seed <n>', "seed for the scheduler's tie-breaks (0: round robin)", (v: string) => {
       if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError('not a non-negative integer');
       return Number(v);

@@ -3,15 +3,14 @@
  * The `nsd` command: `nsd sh` (interactive shell in a fresh kernel), `nsd sh -c CMDS`,
  * `nsd sh SCRIPT [ARGS…]`, `nsd demo`. See docs/cli.md.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SIGINT } from '../abi/constants.js';
-import type { ProfileName } from '../kernel/profile.js';
 import { sessionLeader } from '../userland/index.js';
 import { copyIn, copyOut, parseBind, type Bind } from './bind.js';
 import { Session, defaultEnv } from './session.js';
 import { DEMO_SCRIPT } from './demo.js';
-import { addCrCommands } from './cr-commands.js';
+import { addCrCommands, modelOptions, type ModelFlags } from './cr-commands.js';
 import { runDemo } from '../cr/demo.js';
 
 function version(): string {
@@ -23,22 +22,8 @@ function version(): string {
   }
 }
 
-interface KernelFlags {
-  profile: ProfileName;
+interface KernelFlags extends ModelFlags {
   bind: string[];
-  seed: number;
-  trace: boolean;
-}
-
-function kernelOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--profile <name>', 'kernel profile').choices(['linux-6', 'linux-2.6.26']).default('linux-6'))
-    .option('--bind <hostdir:/path>', 'make a host directory readable and writable at /path (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--seed <n>', "seed for the scheduler's tie-breaks (0: round robin)", (v: string) => {
-      if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError('not a non-negative integer');
-      return Number(v);
-    }, 0)
-    .option('--trace', 'print every syscall of every task to stderr, strace style', false);
 }
 
 /** Runs a session to its end; resolves with the exit status. */
@@ -53,6 +38,7 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
   const session = new Session({
     profile: flags.profile,
     seed: flags.seed,
+    trace: flags.trace ? (line) => process.stderr.write(line + '\n') : undefined,
     stdout: (b) => {
       track(b);
       process.stdout.write(b);
@@ -63,7 +49,6 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
     },
   });
   for (const b of binds) copyIn(session.kernel, b);
-  if (flags.trace) session.kernel.tracer = (line) => process.stderr.write(line + '\n');
   session.start(argv, defaultEnv());
 
   let wake: (() => void) | null = null;
@@ -182,7 +167,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError();
 
-  kernelOptions(
+  modelOptions(
     program
       .command('sh')
       .description('run the model shell in a fresh kernel: interactive, -c CMDS, or SCRIPT [ARGS...]')
@@ -191,6 +176,7 @@ export function buildProgram(): Command {
       .option('-c <cmds>', 'run CMDS and exit with their status')
       .option('-i, --interactive', 'interactive even when stdin is not a terminal')
       .passThroughOptions(),
+    true,
   ).action(async (script: string | undefined, args: string[], opts: { c?: string; interactive?: boolean } & KernelFlags) => {
     let argv: string[];
     let interactive = false;
@@ -203,14 +189,21 @@ export function buildProgram(): Command {
     process.exitCode = await runSession(argv, opts, interactive);
   });
 
-  kernelOptions(
+  modelOptions(
     program
       .command('demo')
-      .description('the main demo: checkpoint a running container and restore it with each strategy (nsd, with-id, mainline)')
+      .description('the main demo: checkpoint a running container and restore it with each strategy (nsd, with-id, mainline); --bind, --seed and --trace apply to --shell only')
       .option('--shell', 'instead: a short shell session presetting a pid and an fd with next_syscall_data'),
+    true,
   ).action(async (opts: KernelFlags & { shell?: boolean }) => {
     if (opts.shell) {
       process.exitCode = await runSession(['/bin/sh', '-c', DEMO_SCRIPT], opts, false);
+      return;
+    }
+    const shellOnly = [opts.bind.length > 0 && '--bind', opts.seed !== 0 && '--seed', opts.trace && '--trace'].filter(Boolean);
+    if (shellOnly.length) {
+      process.stderr.write(`nsd demo: ${shellOnly.join(', ')} can only be used with --shell\n`);
+      process.exitCode = 2;
       return;
     }
     const r = runDemo((s) => process.stdout.write(s), { tty: process.stdout.isTTY === true, profile: opts.profile });

@@ -109,6 +109,10 @@ describe('nsd command', () => {
     const demo = nsd(['demo']);
     assert.equal(demo.status, 0, demo.stderr);
     assert.match(demo.stdout, /\nnsd +OK\nwith-id +OK\nmainline +OK\n/);
+    // The checkpoint/restart demo boots its own kernels: the session options are refused, not ignored.
+    const traced = nsd(['demo', '--trace', '--seed', '3']);
+    assert.equal(traced.status, 2);
+    assert.equal(traced.stderr, 'nsd demo: --seed, --trace can only be used with --shell\n');
     assert.match(nsd(['--help']).stdout, /dump[\s\S]*restore[\s\S]*show[\s\S]*check/);
   });
 });
