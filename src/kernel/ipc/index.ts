@@ -27,7 +27,7 @@ registerSubsystem({
     const ns = state as IpcNs;
     freeAllQueues(k, ns);
     freeAllSets(k, ns);
-    freeAllSegments(k, ns);
+    freeAllSegments(ns);
   },
 });
 

@@ -15,6 +15,7 @@ import type { TaskState } from '../state.js';
 import { registerProcFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
 import { INT_MAX, IPCMNI, nsOf, pidVnr, type IpcNs } from './util.js';
+import { residentPages } from './shm.js';
 import { PAGE_SIZE } from '../../abi/constants.js';
 
 const INT_MIN = -0x80000000;
@@ -155,19 +156,10 @@ export function sysvipcShm(k: KernelCore, t: TaskState): string {
     const p = s.perm;
     let line = `${d(p.key, 10)} ${d(p.id, 10)}  ${o(p.mode, 4)} ${d(s.segsz, 21)} ${d(pidVnr(k, t, s.cpid), 5)} ${d(pidVnr(k, t, s.lpid), 5)}  ` +
       `${d(s.nattch, 5)} ${d(p.uid, 5)} ${d(p.gid, 5)} ${d(p.cuid, 5)} ${d(p.cgid, 5)} ${d(s.atime, 10)} ${d(s.dtime, 10)} ${d(s.ctime, 10)}`;
-    if (rssCols) line += ` ${d(residentBytes(s.bytes), 21)} ${d(0, 21)}`;
+    if (rssCols) line += ` ${d(residentPages(s) * PAGE_SIZE, 21)} ${d(0, 21)}`;
     out += line + '\n';
   }
   return out;
-}
-
-function residentBytes(b: Uint8Array | null): number {
-  if (!b) return 0;
-  let pages = 0;
-  for (let off = 0; off < b.length; off += PAGE_SIZE) {
-    if (b.subarray(off, off + PAGE_SIZE).some((x) => x !== 0)) pages++;
-  }
-  return pages * PAGE_SIZE;
 }
 
 registerProcFile({ path: 'sysvipc/msg', mode: 0o444, read: sysvipcMsg });

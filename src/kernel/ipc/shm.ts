@@ -355,8 +355,8 @@ function shmidDs(k: KernelCore, t: TaskState, shp: ShmSegment): ShmidDs {
   };
 }
 
-/** Resident pages: the model has no page faults, so a page counts once it holds a non-zero byte. */
-function residentPages(shp: ShmSegment): number {
+/** Resident pages (SHM_INFO, /proc/sysvipc/shm): the model has no page faults, so a page counts once it holds a non-zero byte. */
+export function residentPages(shp: ShmSegment): number {
   const b = shp.bytes;
   if (!b) return 0;
   let n = 0;
@@ -448,7 +448,6 @@ export function shmctl(k: KernelCore, t: TaskState, shmid: number, cmd: number, 
 }
 
 /** Destroys every segment of a namespace that is going away (none can be attached: each attach holds a reference). */
-export function freeAllSegments(k: KernelCore, ns: IpcNs): void {
-  void k;
+export function freeAllSegments(ns: IpcNs): void {
   for (const shp of [...ns.shm.objs.values()]) shmDestroy(ns, shp);
 }
