@@ -35,6 +35,11 @@ for (const profile of PROFILES) {
       ['setgroups unprivileged', () => user.sys.setgroups([1]), 'EPERM'],
       ['rt_sigaction(SIGKILL)', () => t.sys.rt_sigaction(C.SIGKILL, C.SIG_IGN), 'EINVAL'],
       ['getpgid(no such)', () => t.sys.getpgid(31000), 'ESRCH'],
+      ['getpgid(-1)', () => t.sys.getpgid(-1), 'ESRCH'],
+      ['getsid(-1)', () => t.sys.getsid(-1), 'ESRCH'],
+      ['setpgid(-1, 5)', () => t.sys.setpgid(-1, 5), 'ESRCH'],
+      ['setpgid(-1, 0)', () => t.sys.setpgid(-1, 0), 'EINVAL'],
+      ['setpgid(0, -1)', () => t.sys.setpgid(0, -1), 'EINVAL'],
       ['setns', () => t.sys.setns(99, 0), profile === 'linux-6' ? 'EBADF' : 'ENOSYS'],
     ];
     for (const [name, fn, code] of rows) expectErrno(fn, code, name);

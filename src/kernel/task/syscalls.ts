@@ -38,9 +38,9 @@ export function getppid(k: KernelCore, t: TaskState): number {
   return parent ? vnr(k, t, parent) : 0;
 }
 
+/** find_task_by_vpid() for the pgid/sid calls: 0 is the caller; no such pid (negative too) → ESRCH. */
 function procByPid(k: KernelCore, t: TaskState, pid: number): number {
   if (pid === 0) return t.tgid;
-  if (!Number.isInteger(pid) || pid < 0) throw err('EINVAL');
   const kid = findKid(k, t.pidns, pid);
   if (kid === undefined) throw err('ESRCH');
   return k.t(kid).tgid;
@@ -56,7 +56,8 @@ export function getsid(k: KernelCore, t: TaskState, pid: number): number {
 
 /** setpgid() (kernel/sys.c): self or a child in the same session; a session leader cannot move. */
 export function setpgid(k: KernelCore, t: TaskState, pid: number, pgid: number): number {
-  if (!Number.isInteger(pgid) || pgid < 0) throw err('EINVAL');
+  // pgid 0 means "pid"; a negative result is EINVAL before the pid is looked up.
+  if (pgid < 0 || (pgid === 0 && pid < 0)) throw err('EINVAL');
   const me = k.proc(t.tgid);
   const target = procByPid(k, t, pid);
   const tp = k.proc(target);
