@@ -26,7 +26,7 @@ import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
-  ImageError, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
+  ImageError, isZero, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
   type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
 } from './image/index.js';
 import { decodePlain, encodePlain } from './plain.js';
@@ -302,7 +302,7 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const m of ck.shm) {
     ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
       create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
-      if (!isAllZero(m.data)) {
+      if (!isZero(m.data)) {
         const addr = sys.shmat(m.desc.id, 0, 0);
         writeMemory(k, k.t(sys.kid), addr, m.data);
         sys.shmdt(addr);
@@ -387,13 +387,3 @@ IPC_HOOKS.toImages = toImages;
 IPC_HOOKS.fromImages = fromImages;
 IPC_HOOKS.restoreObjects = restoreIpcObjects;
 IPC_HOOKS.restoreLate = restoreIpcLate;
-
-/** Whether a buffer is all zeros (native compares, 64 KiB at a time; no per-byte callback). */
-function isAllZero(data: Uint8Array): boolean {
-  const zero = Buffer.alloc(Math.min(65536, data.byteLength));
-  for (let at = 0; at < data.byteLength; at += zero.length) {
-    const len = Math.min(zero.length, data.byteLength - at);
-    if (!Buffer.from(data.buffer, data.byteOffset + at, len).equals(len === zero.length ? zero : zero.subarray(0, len))) return false;
-  }
-  return true;
-}

@@ -153,3 +153,15 @@ export class ByteWriter {
 export function roundUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
 }
+
+const ZEROS = Buffer.alloc(65536);
+
+/** Whether `len` bytes of `data` from `at` are all zeros: native compares, 64 KiB at a time (no byte loop). */
+export function isZero(data: Uint8Array, at = 0, len = data.byteLength - at): boolean {
+  for (let off = 0; off < len; off += ZEROS.length) {
+    const n = Math.min(ZEROS.length, len - off);
+    const part = Buffer.from(data.buffer, data.byteOffset + at + off, n);
+    if (!part.equals(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n))) return false;
+  }
+  return true;
+}

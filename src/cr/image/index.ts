@@ -5,6 +5,7 @@
  * extra state through `readNsdExtra`/`writeNsdExtra`, and shows any image
  * with `showImage`. Every refusal is an `ImageError`.
  */
+export { isZero } from './bytes.js';
 export { ImageError } from './errors.js';
 export { detectImageKind, encodeImage, readImage, writeImage, type ReadOptions } from './image.js';
 export { IMAGE_KINDS, IMAGE_KIND_LIST, type ImageKindName, type ImageKindSpec } from './kinds.js';

@@ -8,6 +8,7 @@
  * Entries with PE_PARENT (pre-dump chains) are refused: we keep no parents.
  */
 import { PAGE_SIZE, MAX_SHM_BYTES } from './limits.js';
+import { isZero } from './bytes.js';
 import { ImageError } from './errors.js';
 import { readImage, writeImage } from './image.js';
 import type { PagemapEntry, PagemapHead } from './types.js';
@@ -80,15 +81,6 @@ export function readShmemContents(
   return out;
 }
 
-const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
-
-/** Whether the (possibly partial) page at `at` is all zeros: a native memcmp, no byte loop. */
-function isZeroPage(data: Uint8Array, at: number): boolean {
-  const len = Math.min(PAGE_SIZE, data.byteLength - at);
-  const page = Buffer.from(data.buffer, data.byteOffset + at, len);
-  return page.equals(len === PAGE_SIZE ? ZERO_PAGE : ZERO_PAGE.subarray(0, len));
-}
-
 /**
  * Writes a segment's contents as CRIU 4.2 does: one PE_PRESENT run per
  * stretch of non-zero pages (all-zero pages are left out, they restore as
@@ -100,7 +92,7 @@ export function writeShmemContents(data: Uint8Array, pagesId: number): { pagemap
   const spans: Array<[number, number]> = [];
   let keptPages = 0;
   for (let at = 0; at < data.byteLength; at += PAGE_SIZE) {
-    if (isZeroPage(data, at)) continue;
+    if (isZero(data, at, Math.min(PAGE_SIZE, data.byteLength - at))) continue;
     keptPages++;
     const last = runs[runs.length - 1];
     if (last !== undefined && last.vaddr + last.nr_pages! * BigInt(PAGE_SIZE) === BigInt(at)) {

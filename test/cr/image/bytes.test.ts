@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter } from '../../../src/cr/image/bytes.js';
+import { ByteWriter, isZero } from '../../../src/cr/image/bytes.js';
 
 test('ByteWriter: any mix of u16, u32, zeros and pieces of every size gives their plain concatenation', () => {
   let x = 20080708;
@@ -41,4 +41,19 @@ test('ByteWriter: any mix of u16, u32, zeros and pieces of every size gives thei
     }
     assert.deepEqual(w.finish(), Uint8Array.from(want), `run ${run}`);
   }
+});
+
+test('isZero: whole buffers, ranges and views, across its 64 KiB steps', () => {
+  const big = new Uint8Array(200_000);
+  assert.equal(isZero(big), true);
+  assert.equal(isZero(new Uint8Array(0)), true);
+  big[199_999] = 1;
+  assert.equal(isZero(big), false);
+  assert.equal(isZero(big, 0, 199_999), true);
+  assert.equal(isZero(big, 199_999, 1), false);
+  assert.equal(isZero(big.subarray(65_536)), false);
+  assert.equal(isZero(big.subarray(65_536, 199_999)), true);
+  big[4096] = 7;
+  assert.equal(isZero(big, 0, 4096), true);
+  assert.equal(isZero(big, 4096, 4096), false);
 });
