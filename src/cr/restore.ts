@@ -437,13 +437,13 @@ class Restorer {
       for (const tid of this.ck.meta.order) {
         const proc = this.ck.procs.get(this.procOf.get(tid)!.pid)!;
         if (proc.zombie) continue;
-        restorer.installTask(this.k, this.kids.get(tid)!, this.task(tid), tid === this.procOf.get(tid)!.pid ? proc : null, this.ck.meta.clockNs);
+        restorer.installTask(this.k, this.kids.get(tid)!, this.task(tid), tid === this.procOf.get(tid)!.pid ? proc : null);
       }
     });
     this.step('park', 'tasks', () => {
       const blocked = this.ck.meta.order.filter((tid) => this.task(tid).state === 'blocked');
       const order = sleepOrder(blocked, [...this.ck.meta.sleepers, this.ck.meta.timed]);
-      for (const tid of order) restorer.repark(this.k, this.kids.get(tid)!, this.task(tid).blocked!, this.ck.meta.clockNs, `tid ${tid}`);
+      for (const tid of order) restorer.repark(this.k, this.kids.get(tid)!, this.task(tid).blocked!, `tid ${tid}`);
     });
     this.step('run-queue', 'tasks', () => {
       restorer.orderRunQueue(this.k, [...this.kids.values()], this.ck.meta.runq.map((tid) => this.kids.get(tid)!));

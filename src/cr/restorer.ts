@@ -54,10 +54,9 @@ function deadline(k: Kernel, remainNs: number | null): number | null {
 }
 
 /** Credentials, pending signals, program state, stop state of one restored thread (and its process). */
-export function installTask(k: Kernel, kid: number, t: CkTask, proc: CkProc | null, _clockNs: number): void {
+export function installTask(k: Kernel, kid: number, t: CkTask, proc: CkProc | null): void {
+  setIdentity(k, kid, t);
   const task = k.t(kid);
-  task.comm = t.comm;
-  task.cred = structuredClone(t.cred);
   task.pending = [...t.pending];
   task.prog = t.prog ? structuredClone(t.prog) : null;
   task.exitCode = t.exitCode;
@@ -79,7 +78,7 @@ export function installTask(k: Kernel, kid: number, t: CkTask, proc: CkProc | nu
 }
 
 /** Re-invokes a parked syscall; it must block again (same state), and is parked where it blocks. */
-export function repark(k: Kernel, kid: number, b: CkBlocked, _clockNs: number, what: string): void {
+export function repark(k: Kernel, kid: number, b: CkBlocked, what: string): void {
   const t = k.t(kid);
   // A timer that has expired but not fired yet (timers fire when the CPU idles) must sleep again
   // too: the call is re-run with a far deadline to learn its wait channel, then parked with the
@@ -105,7 +104,13 @@ export function repark(k: Kernel, kid: number, b: CkBlocked, _clockNs: number, w
 export function orderRunQueue(k: Kernel, restored: number[], order: number[]): void {
   const mine = new Set(restored);
   const runq = k.s.runq.filter((kid) => !mine.has(kid));
-  for (const kid of order) if (k.t(kid).state === 'running' && !runq.includes(kid)) runq.push(kid);
+  const queued = new Set<number>();
+  for (const kid of order) {
+    if (k.t(kid).state === 'running' && !queued.has(kid)) {
+      queued.add(kid);
+      runq.push(kid);
+    }
+  }
   setRunQueue(k, runq);
 }
 
