@@ -17,11 +17,13 @@ interface InitState {
   main: number;
   /** Its wait status once reaped. */
   mainStatus: number | null;
+  /** The pipe init sleeps on when it has no child (made once, kept: both ends stay open). */
+  idle: [number, number] | null;
 }
 
 defineProgram<InitState>({
   name: INIT_PATH,
-  start: () => ({ phase: 'fork', main: 0, mainStatus: null }),
+  start: () => ({ phase: 'fork', main: 0, mainStatus: null, idle: null }),
   step(p) {
     const s = p.state;
     switch (s.phase) {
@@ -62,9 +64,14 @@ defineProgram<InitState>({
           return p.call('wait4', -1, 0);
         }
         if (p.errno === 'ECHILD') {
-          s.phase = 'idle';
-          const r = p.attempt(() => p.sys.pipe2(O_CLOEXEC));
-          if (r.ok) return p.call('read', r.value[0], 1);
+          if (!s.idle) {
+            const r = p.attempt(() => p.sys.pipe2(O_CLOEXEC));
+            if (r.ok) s.idle = r.value;
+          }
+          if (s.idle) {
+            s.phase = 'idle';
+            return p.call('read', s.idle[0], 1);
+          }
         }
         return p.call('wait4', -1, 0);
       }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Kernel } from '../../src/syscalls/kernel.js';
 import { Session, runShell } from '../../src/cli/session.js';
 import { defineProgram, installUserland } from '../../src/userland/index.js';
+import { readDir } from '../../src/userland/lib/files.js';
 
 // A user program written with the helper layer: prints its arguments in reverse, one per step,
 // and a big burst of output that must wait for room in a pipe.
@@ -53,5 +54,19 @@ describe('program layer', () => {
     installUserland(k);
     const names = k.init.sys.getdents64(k.init.sys.open('/bin', 0o200000)).map((d) => d.d_name);
     for (const n of ['sh', 'cat', 'ls', 'ps', 'ipcs', 'ipcmk', 'ipcrm', 'syscall', 'unshare', 'nsenter', 'mq-producer']) assert.ok(names.includes(n), n);
+  });
+
+  it('init with no child sleeps on one pipe, made once: reaping orphans does not leak descriptors', () => {
+    const k = new Kernel();
+    installUserland(k);
+    k.init.sys.execve('/sbin/init', ['init']);
+    k.run();
+    const fds = () => readDir(k.init.sys, '/proc/1/fd').filter((n) => /^\d+$/.test(n)).length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      k.task(k.init.sys.fork())!.sys.execve('/bin/true', ['true']);
+      k.run();
+    }
+    assert.equal(fds(), before);
   });
 });
