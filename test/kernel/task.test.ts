@@ -64,6 +64,20 @@ test('wait4: status encoding, WNOHANG, ECHILD, specific pid, reaping order by cr
   assert.deepEqual(t.sys.wait4(c.pid, 0), { pid: c.pid, status: C.SIGTERM });
 });
 
+test('a reparented child gets SIGCHLD as its exit signal (reparent_leader): the new parent reaps it without __WCLONE', () => {
+  const k = boot();
+  const t = k.init;
+  const a = k.task(t.sys.fork())!;
+  const zombie = k.task(a.sys.clone(0))!;
+  const live = k.task(a.sys.clone(0))!;
+  zombie.sys.exit(3);
+  a.sys.exit(0);
+  assert.deepEqual(t.sys.wait4(a.pid, 0), { pid: a.pid, status: 0 });
+  assert.deepEqual(t.sys.wait4(-1, C.WNOHANG), { pid: zombie.pid, status: 3 << 8 }, 'a zombie child is notified to init');
+  live.sys.exit(4);
+  assert.deepEqual(t.sys.wait4(-1, 0), { pid: live.pid, status: 4 << 8 });
+});
+
 test('clone with another exit signal needs __WCLONE or __WALL; SIGCHLD ignored autoreaps', () => {
   const k = boot();
   const t = k.init;

@@ -138,14 +138,10 @@ function forgetOriginalParent(k: KernelCore, father: ProcState): void {
     const c = k.proc(child);
     c.parent = reaper;
     rp.children.add(child);
-    if (father.zombies.has(child)) {
-      // Zombie children reparented: the new parent is notified (or autoreaps them).
-      if (ignoresChildren(k, rp)) reap(k, child);
-      else {
-        rp.zombies.add(child);
-        k.wake(`wait:${reaper}`);
-      }
-    }
+    // reparent_leader(): "We don't want people slaying init": the exit signal becomes SIGCHLD,
+    // and a zombie child is notified to its new parent (which may autoreap it).
+    c.exitSignal = SIGCHLD;
+    if (father.zombies.has(child)) exitNotify(k, c);
   }
   father.children.clear();
   father.zombies.clear();
