@@ -67,6 +67,7 @@ export function lookupPath(k: KernelCore, path: string): InodeState | undefined 
 
 class Dumper {
   readonly s: KernelState;
+  /** Steps entered so far; the last one is where a failure happened. */
   readonly steps: string[] = [];
   /** kid → container tid, for every thread of the tree. */
   readonly tidOf = new Map<number, number>();
@@ -405,14 +406,11 @@ class Dumper {
   }
 
   run(): DumpResult {
-    let stage = 'find-tree';
     try {
       this.step('find-tree');
       this.findTree();
-      stage = 'freeze';
       this.step('freeze');
       this.freeze();
-      stage = 'tasks';
       this.step('tasks');
       const root = this.k.t(this.rootKid);
       const newPidNs = this.k.pidNs(root.pidns).reaper === root.tgid;
@@ -421,24 +419,19 @@ class Dumper {
       const parent = this.s.tasks.get(this.k.proc(root.tgid).parent);
       const dumper = this.s.tasks.get(this.opts.dumper ?? this.k.init.kid) ?? parent;
       const ownIpcNs = !dumper || dumper.ipcns !== root.ipcns;
-      stage = 'pidns';
       this.step('pidns');
       const pidns = this.pidNamespaces();
-      stage = 'files';
       this.step('files');
       const { files, pipes, fdtables, fdIndex } = this.files();
-      stage = 'memory';
       this.step('memory');
       const { mms, mmIndex } = this.memory();
       const { pstree, procs, tasks } = this.tasks(fdIndex, mmIndex);
-      stage = 'ipc';
       this.step('ipc');
       let ipc = null;
       if (ownIpcNs) {
         if (!IPC_HOOKS.dump) throw unsupported('dump', 'ipc', 'ipc namespace', 'SysV IPC is not available in this build');
         ipc = IPC_HOOKS.dump(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report });
       }
-      stage = 'fs';
       this.step('fs');
       const fs = this.opts.withFs ? this.fsNodes(files, [...tasks.values()].map((t) => t.cwd)) : [];
       const ck: Checkpoint = {
@@ -456,16 +449,14 @@ class Dumper {
         },
         pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc,
       };
-      stage = 'encode';
       this.step('encode');
       const images = checkpointToImages(ck);
-      stage = 'finish';
       this.step('finish');
       this.finish(root);
       return { images, report: this.report, rootPid: this.rootKid, tasks: this.taskKids.length, processes: this.procKids.length };
     } catch (e) {
       this.thaw();
-      this.fail(stage, `pid ${this.rootKid}`, e);
+      this.fail(this.steps.at(-1) ?? 'find-tree', `pid ${this.rootKid}`, e);
     }
   }
 
