@@ -64,14 +64,3 @@ export function literalText(w: Word): string | null {
   }
   return s;
 }
-
-/** Whether a word (or any node below it) contains a command substitution. */
-export function hasCmdSubst(parts: readonly WordPart[]): boolean {
-  for (const p of parts) {
-    if (p.t === 'cmd') return true;
-    if (p.t === 'dq' && hasCmdSubst(p.parts)) return true;
-    if (p.t === 'param' && p.arg && hasCmdSubst(p.arg.parts)) return true;
-    if (p.t === 'arith' && hasCmdSubst(p.expr.parts)) return true;
-  }
-  return false;
-}

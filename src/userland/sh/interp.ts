@@ -25,7 +25,6 @@ import { toText } from '../lib/program.js';
 import { readDir } from '../lib/files.js';
 import { exitCodeOf, findExecutable } from '../lib/process.js';
 import type { Node, Redir, Word, WordPart } from './ast.js';
-import { hasCmdSubst } from './ast.js';
 import { ExpandError, expandFields, expandPattern, expandString, globComponents, matchPattern, type ExpandEnv } from './expand.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import type { Frame, ShState } from './state.js';
@@ -408,8 +407,9 @@ export class Interp {
 
   /** Pushes a `subst` frame if the words need command substitutions; returns whether it did. */
   private needSubsts(words: Word[]): boolean {
-    if (!words.some((w) => hasCmdSubst(w.parts))) return false;
-    this.push({ k: 'subst', words, cmds: this.collectSubsts(words), outs: [] });
+    const cmds = this.collectSubsts(words);
+    if (cmds.length === 0) return false;
+    this.push({ k: 'subst', words, cmds, outs: [] });
     return true;
   }
 
@@ -716,9 +716,10 @@ export class Interp {
   private runSimple(f: F<'simple'>): Outcome {
     const s = this.s;
     const node = f.node;
+    // The outputs of $(…) come in word, redirection, assignment order (see execSimple's 'start').
     const all = f.subs ? [...f.subs] : [];
-    const wordSubs = all.splice(0, this.collectSubsts(node.words).length);
-    f.redirSubs = all.splice(0, this.collectSubsts(node.redirs.map((r) => r.target)).length);
+    const wordSubs = f.subs ? all.splice(0, this.collectSubsts(node.words).length) : [];
+    f.redirSubs = f.subs ? all.splice(0, this.collectSubsts(node.redirs.map((r) => r.target)).length) : [];
     let argv: string[];
     const assigns: Array<[string, string]> = [];
     try {
