@@ -149,6 +149,12 @@ export function pidNrIn(k: KernelCore, taskNs: number, pids: readonly number[], 
   return pids[view.level]!;
 }
 
+/** pid_nr_ns() by kid: the number task `kid` has in `viewNs`, or 0 if it is gone or invisible there. */
+export function kidNrIn(k: KernelCore, kid: number, viewNs: number): number {
+  const x = k.s.tasks.get(kid);
+  return x ? pidNrIn(k, x.pidns, x.pids, viewNs) : 0;
+}
+
 /** find_task_by_pid_ns(): the kid holding number `nr` in `nsId`, or undefined. */
 export function findKid(k: KernelCore, nsId: number, nr: number): number | undefined {
   return k.s.pidns.get(nsId)?.pids.get(nr);

@@ -17,7 +17,7 @@ import { PID_MAX_LIMIT, RESERVED_PIDS } from '../profile.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
 import { formatNextSyscallData, setNextSyscallData, NSD_WRITE_MAX } from '../nsd/nsd.js';
-import { pidNrIn, findKid } from '../pid/pid.js';
+import { findKid, kidNrIn } from '../pid/pid.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
 import { SUBSYSTEMS } from '../subsystem.js';
 
@@ -237,10 +237,7 @@ export function procList(k: KernelCore, t: TaskState, n: ProcNode): string[] {
     case 'task-dir': {
       const p = k.s.procs.get(n.kid);
       if (!p) return [];
-      return p.threads.map((kid) => {
-        const x = k.t(kid);
-        return String(pidNrIn(k, x.pidns, x.pids, n.ns));
-      });
+      return p.threads.map((kid) => String(kidNrIn(k, kid, n.ns)));
     }
     case 'fd-dir':
     case 'fdinfo-dir': {
@@ -310,8 +307,7 @@ export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
       if (!p) return '';
       const nrs: number[] = [];
       for (const c of p.children) {
-        const ct = k.s.tasks.get(c);
-        const nr = ct ? pidNrIn(k, ct.pidns, ct.pids, n.ns) : 0;
+        const nr = kidNrIn(k, c, n.ns);
         if (nr) nrs.push(nr);
       }
       return nrs.map((x) => `${x} `).join('');
@@ -390,12 +386,8 @@ function statusText(k: KernelCore, n: ProcNode): string {
   if (!x) throw err('ESRCH');
   const p = k.proc(x.tgid);
   const leader = k.s.tasks.get(x.tgid) ?? x;
-  const nr = (kid: number) => {
-    const y = k.s.tasks.get(kid);
-    return y ? pidNrIn(k, y.pidns, y.pids, n.ns) : 0;
-  };
-  const parent = k.s.procs.get(p.parent);
-  const ppid = parent ? nr(parent.tgid) : 0;
+  const nr = (kid: number) => kidNrIn(k, kid, n.ns);
+  const ppid = nr(p.parent);
   const c = x.cred;
   const ign = p.sigaction.map((a, s) => (a === 1 ? s : 0)).filter(Boolean);
   const cgt = p.sigaction.map((a, s) => (a === 2 ? s : 0)).filter(Boolean);
@@ -436,25 +428,20 @@ function statusText(k: KernelCore, n: ProcNode): string {
 }
 
 function nsNumbersOf(k: KernelCore, kid: number, viewNs: number): string {
-  const y = k.s.tasks.get(kid);
-  if (!y || pidNrIn(k, y.pidns, y.pids, viewNs) === 0) return '0';
-  return nsNumbers(k, y, viewNs).join('\t');
+  if (kidNrIn(k, kid, viewNs) === 0) return '0';
+  return nsNumbers(k, k.t(kid), viewNs).join('\t');
 }
 
 function statText(k: KernelCore, n: ProcNode): string {
   const x = k.s.tasks.get(n.tid || n.kid);
   if (!x) throw err('ESRCH');
   const p = k.proc(x.tgid);
-  const nr = (kid: number) => {
-    const y = k.s.tasks.get(kid);
-    return y ? pidNrIn(k, y.pidns, y.pids, n.ns) : 0;
-  };
-  const parent = k.s.procs.get(p.parent);
+  const nr = (kid: number) => kidNrIn(k, kid, n.ns);
   const fields = [
     nr(x.kid),
     `(${x.comm})`,
     stateLetter(x)[0],
-    parent ? nr(parent.tgid) : 0,
+    nr(p.parent),
     nr(p.pgid),
     nr(p.sid),
     0, // tty_nr

@@ -10,7 +10,7 @@ import {
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
-import { createPidNs, findKid, pidNrIn, pidNsWithin } from '../pid/pid.js';
+import { createPidNs, findKid, kidNrIn, pidNsWithin } from '../pid/pid.js';
 import { copyFdTable, getFile, putFdTable } from '../fs/fdtable.js';
 import { getIpcNs, newIpcNs, putIpcNs } from '../ipcns.js';
 import { SUBSYSTEMS } from '../subsystem.js';
@@ -20,8 +20,7 @@ import { block } from '../sched/block.js';
 
 /** The number of task `kid` as seen from `viewer`'s namespace (0 if invisible). */
 export function vnr(k: KernelCore, viewer: TaskState, kid: number): number {
-  const x = k.s.tasks.get(kid);
-  return x ? pidNrIn(k, x.pidns, x.pids, viewer.pidns) : 0;
+  return kidNrIn(k, kid, viewer.pidns);
 }
 
 export function getpid(k: KernelCore, t: TaskState): number {

@@ -14,7 +14,7 @@ import { SIGCHLD, WCONTINUED, WNOHANG, WUNTRACED, __WALL, __WCLONE, __WNOTHREAD 
 import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
-import { pidNrIn, findKid } from '../pid/pid.js';
+import { findKid, kidNrIn } from '../pid/pid.js';
 import { reap } from './exit.js';
 
 export interface WaitResult {
@@ -52,7 +52,7 @@ export function wait4(k: KernelCore, t: TaskState, pid: number, options: number)
     if (options & WNOHANG) return { pid: 0, status: 0 };
     block(`wait:${t.tgid}`);
   }
-  const nr = pidNrIn(k, k.t(best.tgid).pidns, k.t(best.tgid).pids, t.pidns);
+  const nr = kidNrIn(k, best.tgid, t.pidns);
   if (kind === 'exit') {
     const status = best.status;
     reap(k, best.tgid);
