@@ -6,7 +6,7 @@ import { strerror } from '../../abi/errno.js';
 import { S_IFMT, S_IFREG } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import type { Sys } from '../../syscalls/sys.js';
-import type { Proc } from './program.js';
+import { envValue, type Proc } from './program.js';
 
 /** Shell-style exit status of a wait status: the exit code, or 128 + the signal. */
 export function exitCodeOf(wstatus: number): number {
@@ -83,9 +83,4 @@ export function runCommand<S>(p: Proc<S>, prog: string, rc: RunCommandState): St
       }
       return p.exit(exitCodeOf(p.value<{ status: number }>().status));
   }
-}
-
-function envValue(envp: readonly string[], name: string): string | undefined {
-  for (let i = envp.length - 1; i >= 0; i--) if (envp[i]!.startsWith(`${name}=`)) return envp[i]!.slice(name.length + 1);
-  return undefined;
 }

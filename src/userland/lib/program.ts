@@ -29,6 +29,13 @@ export function toText(data: Uint8Array): string {
   return dec.decode(data);
 }
 
+/** The value of `name` in an environment list (`NAME=value`, the last one winning), or undefined. */
+export function envValue(envp: readonly string[], name: string): string | undefined {
+  const prefix = `${name}=`;
+  for (let i = envp.length - 1; i >= 0; i--) if (envp[i]!.startsWith(prefix)) return envp[i]!.slice(prefix.length);
+  return undefined;
+}
+
 /** Output not yet written: `[fd, bytes]` chunks in order. */
 export interface IoState {
   queue: Array<[number, Uint8Array]>;
@@ -91,9 +98,7 @@ export class Proc<S> {
 
   /** The value of an environment variable, or undefined. */
   getenv(name: string): string | undefined {
-    const prefix = `${name}=`;
-    for (let i = this.envp.length - 1; i >= 0; i--) if (this.envp[i]!.startsWith(prefix)) return this.envp[i]!.slice(prefix.length);
-    return undefined;
+    return envValue(this.envp, name);
   }
 
   /** Runs a direct call, returning its value or its errno (WouldBlockError is rethrown). */

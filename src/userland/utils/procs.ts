@@ -9,7 +9,7 @@ import { CLONE_NEWIPC, CLONE_NEWPID, O_CLOEXEC, O_RDONLY } from '../../abi/const
 import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
-import { defineProgram } from '../lib/program.js';
+import { defineProgram, envValue } from '../lib/program.js';
 import { newRunCommand, runCommand, type RunCommandState } from '../lib/process.js';
 import { sleepOperands } from './duration.js';
 import { kill } from './text.js';
@@ -221,5 +221,5 @@ defineRunner('/bin/nsenter', 'nsenter', ({ argv, envp, sys, err }) => {
 });
 
 function shellOf(envp: readonly string[]): string {
-  return envp.find((e) => e.startsWith('SHELL='))?.slice(6) || '/bin/sh';
+  return envValue(envp, 'SHELL') || '/bin/sh';
 }
