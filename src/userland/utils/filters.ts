@@ -81,19 +81,14 @@ defineFilter<HeadState>(
           s.left -= end;
         }
         p.out(b.subarray(0, end));
-        if (s.left <= 0) {
-          if (s.inp.i >= s.inp.files.length - 1) s.inp.stop = true;
-          else s.inp.stop = false;
-        }
+        // Enough of the last file: stop reading (earlier files are read to their end, unprinted).
+        if (s.left <= 0) s.inp.stop = s.inp.i >= s.inp.files.length - 1;
       },
       end() {
         s.left = s.n;
       },
     });
-    if (out !== null) {
-      if (s.inp.stop) return p.exit(s.inp.failed);
-      return out;
-    }
+    if (out !== null && !s.inp.stop) return out;
     return p.exit(s.inp.failed);
   },
 );
