@@ -26,7 +26,7 @@ import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
-  ImageError, isZero, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
+  ImageError, isZero, readImage, wrapDecode, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
   type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
 } from './image/index.js';
 import { decodePlain, encodePlain } from './plain.js';
@@ -171,6 +171,32 @@ function need(images: ReadonlyMap<string, Uint8Array>, name: string): Uint8Array
   return b;
 }
 
+type FieldKind = 'int' | 'ints' | 'obj';
+const CURSOR_FIELDS: Record<keyof CkCursors, FieldKind> = { seq: 'int', lastIdx: 'int', cursor: 'int' };
+/** What nsd-extra-<n>.img holds per object: exactly these fields (they are spread into the object). */
+const EXTRA_FIELDS = {
+  msg: { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' },
+  sem: { otime: 'int', ctime: 'int', pids: 'ints' },
+  shm: { atime: 'int', dtime: 'int', ctime: 'int', cpid: 'int', lpid: 'int' },
+} as const satisfies Record<string, Record<string, FieldKind>>;
+
+const isInt = (v: unknown): boolean => Number.isSafeInteger(v);
+
+/** `v` as an object with exactly the given fields of the given kinds; ImageError otherwise. */
+function checkFields<T>(file: string, what: string, v: unknown, fields: Record<string, FieldKind>): T {
+  const names = Object.keys(fields);
+  const o = v as Record<string, unknown>;
+  const ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(o).length === names.length
+    && names.every((f) => {
+      const x = o[f];
+      if (fields[f] === 'int') return isInt(x);
+      if (fields[f] === 'ints') return Array.isArray(x) && x.every(isInt);
+      return x !== null && typeof x === 'object';
+    });
+  if (!ok) throw new ImageError(file, 0, `${what}: expected exactly {${names.join(', ')}}`);
+  return v as T;
+}
+
 /** Reads the IPC images of namespace image id `n`; CRIU's own dumps have no nsd-extra. */
 export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number = N): CkIpcNs {
   const file = (k: string): string => `ipcns-${k}-${n}.img`;
@@ -179,10 +205,18 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
   const msgImg = readImage(need(images, file('msg')), 'ipcns-msg', { file: file('msg') });
   const semImg = readImage(need(images, file('sem')), 'ipcns-sem', { file: file('sem') });
   const shmImg = readImage(need(images, file('shm')), 'ipcns-shm', { file: file('shm') });
-  const extraBytes = images.get(`nsd-extra-${n}.img`);
+  const extraName = `nsd-extra-${n}.img`;
+  const extraBytes = images.get(extraName);
   const extra = new Map<string, unknown>();
-  if (extraBytes) for (const e of readNsdExtra(extraBytes, `nsd-extra-${n}.img`).entries) extra.set(`${e.section}/${e.key}`, decodePlain(e.json ?? 'null'));
-  const x = <T>(section: string, id: number, dflt: T): T => (extra.get(`${section}/${id}`) as T | undefined) ?? dflt;
+  if (extraBytes) {
+    for (const e of readNsdExtra(extraBytes, extraName).entries) {
+      extra.set(`${e.section}/${e.key}`, wrapDecode(extraName, 0, `entry ${e.section}/${e.key}`, () => decodePlain(e.json ?? 'null')));
+    }
+  }
+  const x = <T>(section: keyof typeof EXTRA_FIELDS, id: number, dflt: T): T => {
+    const v = extra.get(`${section}/${id}`);
+    return v === undefined ? dflt : checkFields<T>(extraName, `${section} ${id}`, v, EXTRA_FIELDS[section]);
+  };
   const msg: CkMsg[] = msgImg.entries.map((e, i) => {
     const p = msgImg.payloads![i];
     const messages = p?.kind === 'ipc-msg' ? p.messages.map((m) => ({ mtype: Number(m.mtype), text: m.body })) : [];
@@ -217,7 +251,11 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
   }
   const undo: [number, string][] = [...extra].filter(([k]) => k.startsWith('semundo/')).map(([k, text]) => [Number(k.slice(8)), String(text)]);
   const blank = { seq: -1, lastIdx: -2, cursor: -1 };
-  const cursors = (extra.get('cursors/') as Record<IpcKind, CkCursors> | undefined) ?? { msg: blank, sem: blank, shm: blank };
+  const saved = extra.get('cursors/');
+  const cursors = saved === undefined
+    ? { msg: blank, sem: blank, shm: blank }
+    : checkFields<Record<IpcKind, CkCursors>>(extraName, 'cursors', saved, { msg: 'obj', sem: 'obj', shm: 'obj' });
+  for (const kind of ['msg', 'sem', 'shm'] as const) checkFields(extraName, `${kind} cursors`, cursors[kind], CURSOR_FIELDS);
   for (const list of [msg, sem, shm] as { desc: IpcDescEntry }[][]) {
     const ids = new Set<number>();
     for (const o of list) {
@@ -378,7 +416,12 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       if (v !== undefined && k.profile.ipc.nextIdSysctls) writeProcFile(sys, `/proc/sys/kernel/${kind}_next_id`, String(v));
     }
     // The allocator's cursors have no interface at all (restorer-only, see docs/checkpoint-restart.md).
-    if (ck.cursors.msg.seq >= 0) for (const kind of ['msg', 'sem', 'shm'] as const) Object.assign(ns[kind], ck.cursors[kind]);
+    if (ck.cursors.msg.seq >= 0) {
+      for (const kind of ['msg', 'sem', 'shm'] as const) {
+        const { seq, lastIdx, cursor } = ck.cursors[kind];
+        Object.assign(ns[kind], { seq, lastIdx, cursor });
+      }
+    }
   });
 }
 

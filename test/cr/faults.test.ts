@@ -86,3 +86,27 @@ test('truncated and flipped images are refused before anything is created', () =
   assert.deepEqual(k.snapshot(), snap);
   assert.ok(refused > 50, `refused ${refused}`);
 });
+
+test('hostile values in nsd-extra-1.img (re-checksummed) are refused as images, never applied', async () => {
+  const { readNsdExtra, writeNsdExtra } = await import('../../src/cr/image/index.js');
+  const { k, pid } = container(25);
+  const d = dump(k, pid);
+  k.init.sys.wait4(pid, 0);
+  const snap = k.snapshot();
+  const { entries } = readNsdExtra(d.images.get('nsd-extra-1.img')!);
+  const cursors = entries.find((e) => e.section === 'cursors')!;
+  const sem = entries.find((e) => e.section === 'sem')!;
+  const ok = { seq: 0, lastIdx: 0, cursor: 1 };
+  const bad: [string, typeof cursors, string][] = [
+    ['cursors with a foreign key', cursors, JSON.stringify({ msg: { ...ok, objs: 1 }, sem: ok, shm: ok })],
+    ['cursors not numbers', cursors, JSON.stringify({ msg: { ...ok, cursor: 'x' }, sem: ok, shm: ok })],
+    ['cursors missing a kind', cursors, JSON.stringify({ msg: ok, sem: ok })],
+    ['sem times not an object', sem, '5'],
+  ];
+  for (const [what, entry, json] of bad) {
+    const images = new Map(d.images);
+    images.set('nsd-extra-1.img', writeNsdExtra(entries.map((e) => (e === entry ? { ...e, json } : e))));
+    assert.throws(() => restore(k, images), (e: unknown) => e instanceof CrError && e.phase === 'images', what);
+    assert.deepEqual(k.snapshot(), snap, what);
+  }
+});

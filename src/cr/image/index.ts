@@ -6,7 +6,7 @@
  * with `showImage`. Every refusal is an `ImageError`.
  */
 export { isZero } from './bytes.js';
-export { ImageError } from './errors.js';
+export { ImageError, wrapDecode } from './errors.js';
 export { detectImageKind, encodeImage, readImage, writeImage, type ReadOptions } from './image.js';
 export { IMAGE_KINDS, IMAGE_KIND_LIST, type ImageKindName, type ImageKindSpec } from './kinds.js';
 export { CRIU_MAGICS, IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, NSD_EXTRA_MAGIC, NSD_HEAD_MAGIC } from './magic.js';
