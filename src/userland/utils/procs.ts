@@ -33,7 +33,8 @@ interface PsRow {
   nsd: string;
 }
 
-function psRow(sys: Sys, pid: number, tid: number): PsRow | null {
+/** One row; the thread's next_syscall_data is read only when `nsd` is shown (one open less per row). */
+function psRow(sys: Sys, pid: number, tid: number, withNsd: boolean): PsRow | null {
   const base = tid === pid ? `/proc/${pid}` : `/proc/${pid}/task/${tid}`;
   const stat = readText(sys, `${base}/stat`);
   if (stat === null) return null;
@@ -45,7 +46,7 @@ function psRow(sys: Sys, pid: number, tid: number): PsRow | null {
   const nlwp = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
   const cmdline = readText(sys, `${base}/cmdline`) ?? '';
   const args = cmdline.split('\0').filter((x, i, a) => x !== '' || i < a.length - 1).join(' ').trim();
-  const nsd = (readText(sys, `/proc/${pid}/task/${tid}/next_syscall_data`) ?? '-').trim();
+  const nsd = withNsd ? (readText(sys, `/proc/${pid}/task/${tid}/next_syscall_data`) ?? '-').trim() : '';
   return {
     pid, tid, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), state: f[0] ?? '?', comm,
     args: args || `[${comm}]`, uid, nlwp, nsd,
@@ -96,7 +97,7 @@ function ps(argv: string[], io: AppletIo): number {
       }
     })() : [pid];
     for (const tid of tids) {
-      const r = psRow(sys, pid, tid);
+      const r = psRow(sys, pid, tid, fields.includes('nsd'));
       if (r) rows.push(r);
     }
   }
