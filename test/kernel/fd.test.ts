@@ -85,6 +85,14 @@ test('RLIMIT_NOFILE: EMFILE at the limit; setrlimit raises it up to nr_open', ()
   expectErrno(() => t.sys.open('/dev/null', C.O_RDONLY), 'EMFILE');
   expectErrno(() => t.sys.dup(0), 'EMFILE');
   expectErrno(() => t.sys.pipe2(0), 'EMFILE');
+  // One free slot: the read end is installed, the write end fails; both go, nothing leaks.
+  t.sys.close(7);
+  const files = k.s.files.size;
+  const inodes = k.s.inodes.size;
+  expectErrno(() => t.sys.pipe2(0), 'EMFILE');
+  assert.equal(k.s.files.size, files);
+  assert.equal(k.s.inodes.size, inodes);
+  assert.equal(t.sys.open('/dev/null', C.O_RDONLY), 7);
   t.sys.setrlimit(C.RLIMIT_NOFILE, { rlim_cur: 2048, rlim_max: 4096 });
   assert.equal(t.sys.open('/dev/null', C.O_RDONLY), 1024);
   expectErrno(() => t.sys.setrlimit(C.RLIMIT_NOFILE, { rlim_cur: 1, rlim_max: 2000000 }), 'EPERM');

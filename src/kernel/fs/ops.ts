@@ -18,7 +18,7 @@ import {
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, TaskState } from '../state.js';
 import { allocFd, closeFd, getFile, installFd, nofileLimit, putUnusedFd } from './fdtable.js';
-import { canRead, canWrite, fileRead, fileWrite, newFile } from './file.js';
+import { canRead, canWrite, fileRead, fileWrite, newFile, releaseFile } from './file.js';
 import {
   MAY_EXEC, MAY_READ, MAY_WRITE, absPath, checkPathArg, fileTypeBits, link, mayAccess, maybeFreeInode, newInode,
   permission, resolve, resolveParent, type Node,
@@ -241,39 +241,21 @@ export function pipe2(k: KernelCore, t: TaskState, flags: number): [number, numb
   const w = newFile(k, 'pipe', O_WRONLY | status, ino.ino, 'pipe:', null);
   r.path = w.path = `pipe:[${ino.ino}]`;
   const cloexec = (flags & O_CLOEXEC) !== 0;
-  const table = k.fdtable(t.fdtable);
-  let rfd: number;
+  // Each end holds one reference from here on: a failure below releases what is not installed.
+  r.refs = w.refs = 1;
+  let rfd = -1;
   try {
     rfd = allocFd(k, t, 0);
-    r.refs++;
     installFd(k, t, rfd, r.id, cloexec);
+    const wfd = allocFd(k, t, 0);
+    installFd(k, t, wfd, w.id, cloexec);
+    return [rfd, wfd];
   } catch (e) {
-    dropUnused(k, [r, w]);
+    if (rfd >= 0) closeFd(k, k.fdtable(t.fdtable), rfd);
+    else releaseFile(k, r.id);
+    releaseFile(k, w.id);
     throw e;
   }
-  let wfd: number;
-  try {
-    wfd = allocFd(k, t, 0);
-  } catch (e) {
-    closeFd(k, table, rfd);
-    dropUnused(k, [w]);
-    throw e;
-  }
-  w.refs++;
-  installFd(k, t, wfd, w.id, cloexec);
-  return [rfd, wfd];
-}
-
-function dropUnused(k: KernelCore, files: OpenFileState[]): void {
-  for (const f of files) {
-    f.refs = 1;
-    closeLast(k, f);
-  }
-}
-
-function closeLast(k: KernelCore, f: OpenFileState): void {
-  const table = { id: 0, refs: 1, fds: new Map([[0, f.id]]), cloexec: new Set<number>(), nextFd: 0 };
-  closeFd(k, table, 0);
 }
 
 export function mkdirat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, mode: number): number {
