@@ -19,7 +19,7 @@
  * one adjustment array per set; the lists live in `k.s.ext.semUndo`, and each set remembers which
  * lists have an entry for it (sma->list_id), so SETVAL/SETALL clear them and IPC_RMID drops them
  * without a global scan. At the last exit (exit_sem) each adjustment is added with the value
- * clamped to [0, SEMVMX], sempid set to the exiting tgid, and sleepers are woken.
+ * clamped to [0, SEMVMX], sempid set to the exiting tgid, otime set, and sleepers are woken.
  */
 import { err } from '../../abi/errno.js';
 import {
@@ -220,7 +220,6 @@ export function exitSem(k: KernelCore, proc: ProcState): void {
     const sma = ns && findById(ns.sem, e.semid);
     if (!ns || !sma) continue;
     sma.undos.delete(list.id);
-    let changed = false;
     for (let i = 0; i < sma.nsems; i++) {
       const a = e.adj[i]!;
       if (a === 0) continue;
@@ -229,9 +228,11 @@ export function exitSem(k: KernelCore, proc: ProcState): void {
       if (v > SEMVMX) v = SEMVMX;
       sma.vals[i] = v;
       sma.pids[i] = pid;
-      changed = true;
     }
-    if (changed) updateQueue(k, ns, sma);
+    // Both profiles set otime here, adjustments or not (2.6.26 `sem_otime = get_seconds()`;
+    // modern do_smart_update(sma, NULL, 0, 1, …)), then retry the sleepers.
+    sma.otime = k.seconds;
+    updateQueue(k, ns, sma);
   }
 }
 

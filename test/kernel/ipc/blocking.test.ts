@@ -164,6 +164,24 @@ for (const profile of PROFILES) {
     sys.unshare(C.CLONE_SYSVSEM);
     assert.deepEqual(sys.semctl(s, 0, C.GETALL), [5, 0]);
   });
+
+  test(`${profile}: exit_sem sets sem_otime on every set its undo list names, even with nothing to adjust`, () => {
+    const k = boot(profile);
+    const sys = k.init.sys;
+    const s = sys.semget(C.IPC_PRIVATE, 1, 0o600);
+    const pid = sys.fork();
+    const b = k.task(pid)!;
+    // A failed semop with SEM_UNDO already has its undo entry (find_alloc_undo comes first).
+    assert.throws(() => b.sys.semop(s, [{ sem_num: 0, sem_op: -1, sem_flg: C.SEM_UNDO | C.IPC_NOWAIT }]), { code: 'EAGAIN' });
+    assert.equal(sys.semctl(s, 0, C.IPC_STAT).sem_otime, 0);
+    k.advance(5e9);
+    b.sys.exit_group(0);
+    sys.wait4(pid, 0);
+    // Linux: sem_otime = now (2.6.26 exit_sem; modern do_smart_update(..., otime=1)), values untouched.
+    assert.equal(sys.semctl(s, 0, C.IPC_STAT).sem_otime, k.seconds);
+    assert.notEqual(k.seconds, 0);
+    assert.deepEqual(sys.semctl(s, 0, C.GETALL), [0]);
+  });
 }
 
 test('a sleeping msgrcv survives a snapshot and is completed after restore', () => {
