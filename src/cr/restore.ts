@@ -37,7 +37,7 @@ import { formatNextSyscallData } from '../kernel/nsd/nsd.js';
 import { CrError, unsupported } from './errors.js';
 import type { Checkpoint, CkPstree, CkTask, CrReportLine } from './model.js';
 import { imagesToCheckpoint } from './images.js';
-import { getStrategy, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
+import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import * as restorer from './restorer.js';
@@ -410,8 +410,7 @@ class Restorer {
       const t = this.task(tid);
       if (!t.nsd || this.ck.procs.get(this.procOf.get(tid)!.pid)!.zombie) continue;
       this.step('next-syscall-data', `tid ${tid}`, () => {
-        const sys = this.sys(tid);
-        writeProcFile(sys, `/proc/self/task/${sys.gettid()}/next_syscall_data`, formatNextSyscallData(t.nsd).trimEnd() || 'LONG0');
+        writeNsd(this.sys(tid), formatNextSyscallData(t.nsd).trimEnd() || 'LONG0');
       });
     }
   }

@@ -59,9 +59,14 @@ export function readProcFile(sys: Sys, path: string): string {
   }
 }
 
+/** Writes `text` to the calling thread's /proc/self/task/<tid>/next_syscall_data. */
+export function writeNsd(sys: Sys, text: string): void {
+  writeProcFile(sys, `/proc/self/task/${sys.gettid()}/next_syscall_data`, text);
+}
+
 /** Arms next_syscall_data of the calling thread: `LONG<n> v0 … vn-1`. */
 export function armNsd(sys: Sys, values: readonly (number | bigint)[]): void {
-  writeProcFile(sys, `/proc/self/task/${sys.gettid()}/next_syscall_data`, `LONG${values.length} ${values.join(' ')}`);
+  writeNsd(sys, `LONG${values.length} ${values.join(' ')}`);
 }
 
 const nsd: Strategy = {
