@@ -218,11 +218,16 @@ export class KernelCore {
   park(t: TaskState, b: BlockState): void {
     t.blocked = b;
     t.state = 'blocked';
+    this.addWaiter(t.kid, b);
+    this.unqueue(t.kid);
+  }
+
+  /** Indexes a sleeper under its wait channel (and its deadline). */
+  private addWaiter(kid: number, b: BlockState): void {
     let set = this.waiters.get(b.wchan);
     if (!set) this.waiters.set(b.wchan, (set = new Set()));
-    set.add(t.kid);
-    if (b.deadlineNs !== null) this.timed.add(t.kid);
-    this.unqueue(t.kid);
+    set.add(kid);
+    if (b.deadlineNs !== null) this.timed.add(kid);
   }
 
   /** Removes a task from its wait queue (keeps `t.blocked` so the call is re-invoked). */
@@ -300,12 +305,7 @@ export class KernelCore {
     this.timed.clear();
     this.queued = new Set(this.s.runq);
     for (const t of this.s.tasks.values()) {
-      if (t.state === 'blocked' && t.blocked) {
-        let set = this.waiters.get(t.blocked.wchan);
-        if (!set) this.waiters.set(t.blocked.wchan, (set = new Set()));
-        set.add(t.kid);
-        if (t.blocked.deadlineNs !== null) this.timed.add(t.kid);
-      }
+      if (t.state === 'blocked' && t.blocked) this.addWaiter(t.kid, t.blocked);
     }
   }
 
