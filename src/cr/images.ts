@@ -182,6 +182,7 @@ function validate(ck: Checkpoint): void {
     const proc = ck.procs.get(p.pid);
     check(proc !== undefined, F, `pid ${p.pid}: no proc entry`);
     check(Array.isArray(proc.sigaction) && proc.sigaction.length === 65 && Array.isArray(proc.pending), F, `pid ${p.pid}: bad signal state`);
+    check(Array.isArray(proc.zombies), F, `pid ${p.pid}: bad zombie list`);
     for (const tid of p.threads) {
       check(isInt(tid, 1) && !tids.has(tid), P, `pid ${p.pid}: bad or duplicate tid ${tid}`);
       tids.add(tid);
@@ -212,8 +213,8 @@ function validate(ck: Checkpoint): void {
     const before = tid === p.pid ? p.ppid : p.pid;
     check(before === 0 || made.has(before), F, `tid ${tid} comes before ${before} in the creation order`);
     made.add(tid);
-    for (const z of ck.procs.get(p.pid)!.zombies ?? []) check(seen.has(z), F, `pid ${p.pid}: unknown zombie child ${z}`);
   }
+  for (const [pid, proc] of ck.procs) for (const z of proc.zombies) check(seen.has(z), F, `pid ${pid}: unknown zombie child ${z}`);
   ck.fdtables.forEach((t, i) => {
     for (const [fd, file] of t.fds) {
       check(isInt(fd, 0, 1 << 20) && isInt(file) && file < ck.files.length, F, `fd table ${i}: bad fd ${fd} → file ${file}`);
