@@ -283,27 +283,29 @@ export function shmdt(k: KernelCore, t: TaskState, shmaddr: number): number {
   const addr = cLong(shmaddr);
   if (addr < 0 || addr % PAGE_SIZE !== 0) throw err('EINVAL');
   const mm = k.mm(t.mm);
-  const maps = mm.maps.filter((m) => m.start + m.len > addr);
+  // mm.maps is sorted by address and removeMapping takes an entry out of it in place.
+  // find_vma(): the first mapping that ends above addr; then the first shm mapping that fits.
+  const maps = mm.maps;
   let i = 0;
-  let found: Mapping | undefined;
-  for (; i < maps.length; i++) {
-    const m = maps[i]!;
-    if (m.kind === 'shm' && m.start - addr === (m.shmOff ?? 0)) {
-      found = m;
-      i++;
-      break;
-    }
-  }
+  while (i < maps.length && maps[i]!.start + maps[i]!.len <= addr) i++;
+  while (i < maps.length && !shmFragmentAt(maps[i]!, addr)) i++;
+  const found = maps[i];
   if (!found) throw err('EINVAL');
   const size = pageAlign(segmentOf(k, found).segsz);
   const { ipcns, shmid } = found;
   removeMapping(k, mm, found, t.tgid);
-  for (; i < maps.length; i++) {
+  while (i < maps.length) {
     const m = maps[i]!;
     if (m.start + m.len - addr > size) break;
-    if (m.kind === 'shm' && m.ipcns === ipcns && m.shmid === shmid && m.start - addr === (m.shmOff ?? 0)) removeMapping(k, mm, m, t.tgid);
+    if (shmFragmentAt(m, addr) && m.ipcns === ipcns && m.shmid === shmid) removeMapping(k, mm, m, t.tgid);
+    else i++;
   }
   return 0;
+}
+
+/** A shm mapping that an attach at `addr` could have left here: `(vm_start - addr) / PAGE_SIZE == vm_pgoff`. */
+function shmFragmentAt(m: Mapping, addr: number): boolean {
+  return m.kind === 'shm' && m.start - addr === (m.shmOff ?? 0);
 }
 
 // ---- subsystem hooks (the core calls them for mappings of kind 'shm') ----
