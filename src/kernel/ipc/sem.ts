@@ -340,16 +340,22 @@ export function semtimedop(k: KernelCore, t: TaskState, semid: number, sopsIn: u
     if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1e9) throw err('EINVAL');
     timeoutNs = timeout.tv_sec * 1e9 + timeout.tv_nsec;
   }
+  // One pass, as do_semtimedop: the largest sem_num, whether any op alters, whether any wants undo.
   let max = 0;
-  for (const s of sops) if (s.sem_num >= max) max = s.sem_num;
-  const alter = anyAlter(sops);
+  let alter = false;
+  let undos = false;
+  for (const s of sops) {
+    if (s.sem_num >= max) max = s.sem_num;
+    if (s.sem_op !== 0) alter = true;
+    if (s.sem_flg & SEM_UNDO) undos = true;
+  }
   const sma = obtainCheck(k, ns.sem, id);
   if (max >= sma.nsems) throw err('EFBIG');
   checkPerms(k, t, sma.perm, alter ? S_IWUGO : S_IRUGO);
   const resumed = k.resuming?.data as SemWait | null | undefined;
   const deadline = k.resuming ? k.resuming.deadlineNs : timeoutNs === null ? null : k.now + timeoutNs;
   if (k.resuming && deadline !== null && k.now >= deadline) throw err('EAGAIN');
-  const adj = anyUndo(sops) ? findAllocUndo(k, t, ns, sma).adj : null;
+  const adj = undos ? findAllocUndo(k, t, ns, sma).adj : null;
   const r = tryAtomic(sma, sops, adj, recordPid(k, t.tgid));
   if (r === OK) {
     sma.otime = k.seconds;
