@@ -9,6 +9,7 @@
  */
 import type { SysCall, SysResult, TaskState, FileKind, ProcNode } from '../kernel/state.js';
 import type { ProfileName } from '../kernel/profile.js';
+import type { CrReportEntry } from '../syscalls/cr.js';
 
 /** Version of the checkpoint layout inside nsd-extra (bumped on any incompatible change). */
 export const CHECKPOINT_FORMAT = 1;
@@ -155,11 +156,5 @@ export interface Checkpoint {
   ipc: CkIpc | null;
 }
 
-/** What a dump or restore could not carry over exactly, per field. */
-export interface CrReportLine {
-  object: string;
-  field: string;
-  saved: string;
-  restored: string;
-  why: string;
-}
+/** What a dump or restore could not carry over exactly, per field (the record nsd_cr returns). */
+export type CrReportLine = CrReportEntry;

@@ -31,6 +31,7 @@ export interface CrDumpArgs {
   withFs?: boolean;
 }
 
+/** A field a dump or restore could not carry over exactly: what was saved, what came back, why. */
 export interface CrReportEntry {
   object: string;
   field: string;
