@@ -7,7 +7,7 @@
  * namespaces by their index (0 is the container's own). That is what makes dump → restore → dump
  * give identical images.
  */
-import type { SysCall, SysResult, TaskState, FileKind, ProcNode } from '../kernel/state.js';
+import type { SysCall, SysResult, TaskState, ProcState, FileKind, ProcNode } from '../kernel/state.js';
 import type { ProfileName } from '../kernel/profile.js';
 import type { CrReportEntry } from '../syscalls/cr.js';
 
@@ -63,20 +63,9 @@ export interface CkTask extends Pick<TaskState, 'state' | 'comm' | 'cred' | 'cwd
   blocked: CkBlocked | null;
 }
 
-/** Per-process state beyond pstree.img (pid, ppid, pgid, sid, threads live there). */
-export interface CkProc {
-  exitSignal: number;
-  sigaction: number[];
-  pending: number[];
+/** Per-process state beyond pstree.img (pid, ppid, pgid, sid, threads live there): the process's own fields, ids made relative. */
+export interface CkProc extends Pick<ProcState, 'exitSignal' | 'sigaction' | 'pending' | 'status' | 'stopped' | 'stopReport' | 'contReport' | 'rlimNofile' | 'rlimNofileMax' | 'rlimMemlock' | 'subreaper'> {
   zombie: boolean;
-  status: number;
-  stopped: boolean;
-  stopReport: number;
-  contReport: boolean;
-  rlimNofile: number;
-  rlimNofileMax: number;
-  rlimMemlock: number;
-  subreaper: boolean;
   /** Zombie children in order of death (container pids). */
   zombies: number[];
   /** Shares its parent's SEM_UNDO list (it was cloned with CLONE_SYSVSEM); absent in older images. */
