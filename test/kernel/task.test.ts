@@ -202,6 +202,38 @@ test('execve from a non-leader thread: the other threads die and it takes over t
   assert.equal(k.proc(p.pid).threads.length, 1);
 });
 
+test('execve from a non-leader thread while the leader sleeps: the leader leaves its wait queue', () => {
+  const k = boot();
+  const done = registerProgram({ name: '/bin/exec-done', start: () => ({}), step: () => ({ exit: 0 }) });
+  k.installProgram(done);
+  interface S { pc: 'start' | 'cloned' | 'child' }
+  const prog = registerProgram<S>({
+    name: '/bin/exec-while-leader-sleeps',
+    start: () => ({ pc: 'start' }),
+    step(ctx) {
+      const s = ctx.state;
+      if (s.pc === 'start') {
+        s.pc = 'cloned';
+        return { call: 'clone', args: [THREAD] };
+      }
+      if (s.pc === 'cloned' && ctx.result?.ok && ctx.result.value === 0) {
+        s.pc = 'child';
+        return undefined; // let the leader go to sleep first
+      }
+      if (s.pc === 'child') return { call: 'execve', args: ['/bin/exec-done', ['exec-done']] };
+      return { call: 'nanosleep', args: [1e12] };
+    },
+  });
+  k.installProgram(prog);
+  const p = k.task(k.init.sys.fork())!;
+  p.sys.execve('/bin/exec-while-leader-sleeps', ['x']);
+  k.run({ until: () => p.state.prog?.name === '/bin/exec-done' });
+  assert.deepEqual(k.sleepers('sleep'), [], 'the dead leader is no longer a sleeper');
+  assert.equal(k.nextDeadline(), null);
+  k.run();
+  assert.deepEqual(k.init.sys.wait4(p.pid, 0), { pid: p.pid, status: 0 });
+});
+
 test('process groups and sessions: setpgid, setsid, getsid', () => {
   const k = boot();
   const t = k.init;

@@ -15,8 +15,7 @@ import { SIG_IGN, SIG_DFL } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { InodeState, TaskState } from '../state.js';
 import { checkPathArg, ensureCapacity, link, newInode, permission, resolve, resolveParent, MAY_EXEC } from '../fs/vfs.js';
-import { execFdTable, putFdTable } from '../fs/fdtable.js';
-import { putIpcNs } from '../ipcns.js';
+import { execFdTable } from '../fs/fdtable.js';
 import { newMm, putMm } from '../mm/mm.js';
 import { freePid } from '../pid/pid.js';
 import { exitThread, releaseVfork } from './exit.js';
@@ -118,9 +117,9 @@ function isStringArray(v: unknown): v is string[] {
  */
 function deThread(k: KernelCore, t: TaskState): TaskState {
   const proc = k.proc(t.tgid);
+  // Every other thread exits, the leader too (it stays a zombie: the group is not done).
   for (const kid of [...proc.threads]) {
-    if (kid === t.kid || kid === t.tgid) continue;
-    const other = k.s.tasks.get(kid);
+    const other = kid === t.kid ? undefined : k.s.tasks.get(kid);
     if (other) exitThread(k, other, 0);
   }
   if (t.kid === t.tgid) return t;
@@ -128,12 +127,6 @@ function deThread(k: KernelCore, t: TaskState): TaskState {
   // The leader's numbers become the exec'ing thread's; the thread's own numbers are freed.
   freePid(k, t.pidns, t.pids);
   const oldKid = t.kid;
-  // The leader's references (mm, files, ipc ns) go with it, unless it already exited.
-  if (leader.state !== 'zombie') {
-    putMm(k, leader.mm, t.tgid);
-    putFdTable(k, leader.fdtable);
-    putIpcNs(k, leader.ipcns);
-  }
   leader.state = 'dead';
   k.s.tasks.delete(leader.kid);
   // The leader's numbers (already mapped to its kid in every namespace) now name this task.
