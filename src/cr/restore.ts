@@ -188,8 +188,7 @@ class Restorer {
     const parent = new Sys(this.k, parentKid);
     const want = [...t.tids].reverse();
     const vpid = this.strat.clone(this.k, parent, flags, exitSignal, want);
-    const viewer = this.k.t(parentKid);
-    const kid = findKid(this.k, flags & CLONE_THREAD ? viewer.pidns : this.k.t(parentKid).pidns, vpid);
+    const kid = findKid(this.k, this.k.t(parentKid).pidns, vpid);
     if (kid === undefined) throw new CrError('restore', 'tasks', `tid ${tid}`, `clone returned ${vpid}, which does not name a task`);
     const child = this.k.t(kid);
     if (this.kids.size === 0) this.level = this.k.pidNs(child.pidns).level;
