@@ -153,6 +153,9 @@ test('clone3 set_tid (linux-6): EEXIST, EINVAL, EPERM, and ENOSYS on 2.6.26', ()
   // next_syscall_data and set_tid together are refused (the model's choice; see docs).
   arm(init, 'LONG1 3600');
   expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3601] }), 'EINVAL');
+  // An empty set_tid is no set_tid: the armed value applies.
+  arm(init, 'LONG1 3602');
+  assert.equal(init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [] }), 3602);
   expectErrno(() => boot('linux-2.6.26').init.sys.clone3({ exit_signal: C.SIGCHLD }), 'ENOSYS');
 });
 

@@ -61,12 +61,14 @@ export function copyProcess(k: KernelCore, parent: TaskState, args: CloneArgs): 
   checkFlags(k, parent, flags);
   // Patch 3/5: a fork-family call consumes next_syscall_data at once, whatever happens next.
   const nsd = takeNsd(parent);
+  // An empty set_tid is no set_tid (set_tid_size 0).
+  const setTid = args.setTid?.length ? args.setTid : null;
   let preset: PidPreset | null = null;
-  if (nsd && args.setTid) throw err('EINVAL', 'both next_syscall_data and set_tid');
+  if (nsd && setTid) throw err('EINVAL', 'both next_syscall_data and set_tid');
   if (nsd) preset = { values: nsd.map((v) => clampPidValue(v)), busy: 'EBUSY' };
-  if (args.setTid && args.setTid.length > 0) {
+  if (setTid) {
     if (!checkpointRestoreCapable(k, parent)) throw err('EPERM');
-    preset = { values: args.setTid, busy: 'EEXIST' };
+    preset = { values: setTid, busy: 'EEXIST' };
   }
 
   // Namespaces: the pid namespace the child will live in.
