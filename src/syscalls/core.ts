@@ -3,7 +3,7 @@
  * in the syscall table. Each decodes its arguments and delegates to the mechanism in src/kernel.
  */
 import { err } from '../abi/errno.js';
-import { CLONE_VFORK, CLONE_VM, CSIGNAL, SIGCHLD, AT_FDCWD, O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
+import { CLONE_VFORK, CLONE_VM, CSIGNAL, SIGCHLD, AT_FDCWD, AT_REMOVEDIR, O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { TaskState } from '../kernel/state.js';
 import { copyProcess, checkClone3Args } from '../kernel/task/fork.js';
@@ -146,7 +146,7 @@ def('pipe2', fs.pipe2, ['oflags'], 'any');
 def('pipe', (k: K, t: T) => fs.pipe2(k, t, 0), [], 'any');
 def('mkdir', (k: K, t: T, path: string, mode = 0o777) => fs.mkdirat(k, t, AT_FDCWD, path, mode), ['str', 'oct']);
 def('mkdirat', fs.mkdirat, ['fd', 'str', 'oct']);
-def('rmdir', (k: K, t: T, path: string) => fs.unlinkat(k, t, AT_FDCWD, path, 0x200), ['str']);
+def('rmdir', (k: K, t: T, path: string) => fs.unlinkat(k, t, AT_FDCWD, path, AT_REMOVEDIR), ['str']);
 def('unlink', (k: K, t: T, path: string) => fs.unlinkat(k, t, AT_FDCWD, path, 0), ['str']);
 def('unlinkat', fs.unlinkat, ['fd', 'str', 'int']);
 def('rename', (k: K, t: T, a: string, b: string) => fs.renameat(k, t, AT_FDCWD, a, AT_FDCWD, b), ['str', 'str']);

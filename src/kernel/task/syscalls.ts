@@ -98,7 +98,7 @@ function mayKill(k: KernelCore, t: TaskState, target: TaskState): boolean {
 
 /** kill(2): pid > 0 one process; 0 the caller's group; -1 everyone the caller may signal; < -1 a group. */
 export function kill(k: KernelCore, t: TaskState, pid: number, sig: number): number {
-  if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw err('EINVAL');
+  if (sig !== 0 && !validSignal(sig)) throw err('EINVAL');
   if (!Number.isInteger(pid)) throw err('EINVAL');
   const targets: TaskState[] = [];
   if (pid > 0) {
@@ -136,12 +136,12 @@ export function kill(k: KernelCore, t: TaskState, pid: number, sig: number): num
 /** tgkill(2)/tkill(2). */
 export function tgkill(k: KernelCore, t: TaskState, tgid: number, tid: number, sig: number): number {
   if (!Number.isInteger(tid) || tid <= 0 || (tgid !== -1 && tgid <= 0)) throw err('EINVAL');
-  if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw err('EINVAL');
+  if (sig !== 0 && !validSignal(sig)) throw err('EINVAL');
   const kid = findKid(k, t.pidns, tid);
   const x = kid === undefined ? undefined : k.s.tasks.get(kid);
   if (!x || (tgid !== -1 && vnr(k, t, x.tgid) !== tgid)) throw err('ESRCH');
   if (!mayKill(k, t, x)) throw err('EPERM');
-  if (sig !== 0 && validSignal(sig)) deliverSignal(k, x.kid, sig, true, t.pidns);
+  if (sig !== 0) deliverSignal(k, x.kid, sig, true, t.pidns);
   return 0;
 }
 
