@@ -319,8 +319,15 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const q of ck.msg) {
     ctx.step('ipc-msg', `msg ${q.desc.id}`, () => {
       create(ctx, 'msg', q.desc, (s, flg) => s.msgget(q.desc.key | 0, flg), (s, flg) => s.msgget_with_id(q.desc.id, q.desc.key | 0, flg));
-      sys.msgctl(q.desc.id, IPC_SET, { msg_perm: { uid: q.desc.uid, gid: q.desc.gid, mode: q.desc.mode }, msg_qbytes: q.qbytes } as never);
+      const set = (qbytes: number): void => {
+        sys.msgctl(q.desc.id, IPC_SET, { msg_perm: { uid: q.desc.uid, gid: q.desc.gid, mode: q.desc.mode }, msg_qbytes: qbytes } as never);
+      };
+      // IPC_SET may have lowered qbytes below what the queue holds (Linux allows it): refill with
+      // room for every message, then put the saved qbytes back.
+      const room = Math.max(q.qbytes, q.messages.length, q.messages.reduce((n, m) => n + m.text.length, 0));
+      set(room);
       for (const m of q.messages) sys.msgsnd(q.desc.id, m.mtype, m.text, 0o4000 /* IPC_NOWAIT */);
+      if (room !== q.qbytes) set(q.qbytes);
     });
   }
   for (const s of ck.sem) {
