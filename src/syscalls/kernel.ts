@@ -244,13 +244,12 @@ export class Kernel extends KernelCore {
     }
     const live = this.s.tasks.get(kid);
     if (!live || live.state !== 'running' || !live.prog) return;
-    const sigs = takeDeliverable(this, live);
+    // Signals for the program's handlers go straight into this step's context.
+    const signals = takeDeliverable(this, live);
     if (live.state !== 'running' || !live.prog) return;
-    live.prog.signals.push(...sigs);
     const prog = findProgram(live.prog.name);
     if (!prog) throw new KernelBug(`program ${live.prog.name} is not registered`);
     const sys = new Sys(this, kid, true);
-    const signals = live.prog.signals.splice(0);
     const base = { sys, result: live.prog.result, argv: live.prog.argv, envp: live.prog.envp, signals };
     let out: StepOutcome;
     try {
