@@ -60,6 +60,8 @@ export interface IpcProfile {
   readonly statAny: boolean;
   /** SETALL also sets sempid of every semaphore (2.6.26 left it untouched). */
   readonly setallSetsSempid: boolean;
+  /** IPC_SET refuses an invalid uid/gid (-1) with EINVAL (uid_valid, 3.5+); 2.6.26 stored any value. */
+  readonly setChecksIds: boolean;
   /** GETNCNT/GETZCNT count every op of a sleeper on the semaphore (2.6.26), not only the op that blocked (3.x+ check_qop). */
   readonly semcntAllOps: boolean;
   /** SETVAL checks the value (ERANGE) before the id (modern semctl_setval); 2.6.26 checked it last. */
@@ -110,6 +112,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       msgCopy: true,
       statAny: true,
       setallSetsSempid: true,
+      setChecksIds: true,
       semcntAllOps: false,
       setvalRangeFirst: true,
       sysctlBounds: true,
@@ -152,6 +155,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       msgCopy: false,
       statAny: false,
       setallSetsSempid: false,
+      setChecksIds: false,
       semcntAllOps: true,
       setvalRangeFirst: false,
       sysctlBounds: false,

@@ -480,7 +480,7 @@ function msgctlSet(k: KernelCore, t: TaskState, ns: IpcNs, id: number, buf: Msqi
   const qbytes = buf.msg_qbytes ?? 0;
   if (!Number.isInteger(qbytes) || qbytes < 0) throw err('EINVAL');
   if (qbytes > ns.msgCtlmnb && !hasCap(k, t, CAP_SYS_RESOURCE)) throw err('EPERM');
-  ipcSetCommon(t, q, buf.msg_perm, k.seconds, () => {
+  ipcSetCommon(k, t, q, buf.msg_perm, () => {
     q.stime = cLong(buf.msg_stime ?? 0);
     q.rtime = cLong(buf.msg_rtime ?? 0);
     q.ctime = cLong(buf.msg_ctime ?? 0);

@@ -479,7 +479,7 @@ export function semctl(k: KernelCore, t: TaskState, semid: number, semnum: numbe
       if (!arg || typeof arg !== 'object') throw err('EFAULT');
       const buf = arg as SemidDsIn;
       const sma = obtainForDown(k, t, ns.sem, id);
-      ipcSetCommon(t, sma, buf.sem_perm, k.seconds, () => {
+      ipcSetCommon(k, t, sma, buf.sem_perm, () => {
         sma.ctime = cLong(buf.sem_ctime ?? 0);
         sma.otime = cLong(buf.sem_otime ?? 0);
       });

@@ -408,7 +408,7 @@ export function shmctl(k: KernelCore, t: TaskState, shmid: number, cmd: number, 
     case IPC_SET: {
       if (!buf || typeof buf !== 'object') throw err('EFAULT');
       const shp = obtainForDown(k, t, ns.shm, id);
-      ipcSetCommon(t, shp, buf.shm_perm, k.seconds, () => {
+      ipcSetCommon(k, t, shp, buf.shm_perm, () => {
         shp.atime = cLong(buf.shm_atime ?? 0);
         shp.dtime = cLong(buf.shm_dtime ?? 0);
         shp.ctime = cLong(buf.shm_ctime ?? 0);

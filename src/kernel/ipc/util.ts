@@ -282,11 +282,15 @@ export function obtainForDown<T extends { perm: IpcPerm }>(k: KernelCore, t: Tas
   return o;
 }
 
-/** ipc_update_perm(): uid, gid and the low 9 mode bits. An invalid uid/gid (-1) is EINVAL. */
-export function updatePerm(perm: IpcPerm, uid: number, gid: number, mode: number): void {
+/**
+ * ipc_update_perm(): uid, gid and the low 9 mode bits. An invalid uid/gid (-1) is EINVAL where the
+ * profile checks ids (uid_valid(), 3.5+); 2.6.26's void ipc_update_perm() stored any value.
+ */
+export function updatePerm(perm: IpcPerm, uid: number, gid: number, mode: number, checkIds = true): void {
   const u = uid >>> 0;
   const g = gid >>> 0;
-  if (!Number.isInteger(uid) || !Number.isInteger(gid) || u === 0xffffffff || g === 0xffffffff) throw err('EINVAL');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw err('EINVAL');
+  if (checkIds && (u === 0xffffffff || g === 0xffffffff)) throw err('EINVAL');
   perm.uid = u;
   perm.gid = g;
   perm.mode = (perm.mode & ~S_IRWXUGO) | ((mode | 0) & S_IRWXUGO);
@@ -304,10 +308,10 @@ export interface PermIn {
  * armed with data[0] != 0, `restore` copies the full state from the buffer and nsd is cleared
  * (`LONG1 0` is not armed here and stays set).
  */
-export function ipcSetCommon(t: TaskState, obj: { perm: IpcPerm; ctime: number }, permIn: PermIn | undefined, now: number, restore: () => void): void {
+export function ipcSetCommon(k: KernelCore, t: TaskState, obj: { perm: IpcPerm; ctime: number }, permIn: PermIn | undefined, restore: () => void): void {
   const p = permIn ?? {};
-  updatePerm(obj.perm, p.uid ?? 0, p.gid ?? 0, p.mode ?? 0);
-  obj.ctime = now;
+  updatePerm(obj.perm, p.uid ?? 0, p.gid ?? 0, p.mode ?? 0, k.profile.ipc.setChecksIds);
+  obj.ctime = k.seconds;
   if (nsdIpcSetAll(t)) {
     restore();
     t.nsd = null;
