@@ -17,6 +17,9 @@ test('errno table: path syscalls', () => {
   writeFile(t, '/tmp/full/x', '', C.O_WRONLY | C.O_CREAT);
   const user = k.task(t.sys.fork())!;
   user.sys.setuid(1000);
+  // Real uid 1000, effective and saved 0 (a set-user-ID root program): access() answers for uid 1000.
+  const setuidRoot = k.task(t.sys.fork())!;
+  setuidRoot.sys.setresuid(1000, 0, 0);
   const rows: Array<[string, () => unknown, ErrnoCode]> = [
     ['open missing', () => t.sys.open('/tmp/missing', C.O_RDONLY), 'ENOENT'],
     ['open missing parent', () => t.sys.open('/nope/x', C.O_CREAT | C.O_WRONLY), 'ENOENT'],
@@ -47,12 +50,15 @@ test('errno table: path syscalls', () => {
     ['stat missing', () => t.sys.stat('/tmp/missing'), 'ENOENT'],
     ['access bad mode', () => t.sys.access('/tmp/file', 8), 'EINVAL'],
     ['user access W /etc', () => user.sys.access('/etc', 2), 'EACCES'],
+    ['access with real uid 1000, euid 0', () => setuidRoot.sys.access('/root', 1), 'EACCES'],
     ['getdents on a file', () => t.sys.getdents64(t.sys.open('/tmp/file', C.O_RDONLY)), 'ENOTDIR'],
     ['getdents count too small', () => t.sys.getdents64(t.sys.open('/tmp', C.O_RDONLY), 8), 'EINVAL'],
     ['readlink of a file', () => t.sys.readlink('/tmp/file'), 'EINVAL'],
     ['open empty path', () => t.sys.open('', C.O_RDONLY), 'ENOENT'],
   ];
   for (const [name, fn, code] of rows) expectErrno(fn, code, name);
+  assert.equal(setuidRoot.sys.access('/tmp/file', 4), 0);
+  setuidRoot.sys.close(setuidRoot.sys.open('/root', C.O_RDONLY)); // open itself uses the fs ids
 });
 
 test('files: create with umask, append, truncate, rename, unlink while open, sticky /tmp', () => {

@@ -396,9 +396,19 @@ export function fstat(k: KernelCore, t: TaskState, fd: number): Stat {
   return statNode(k, { kind: 'vfs', ino: f.ino });
 }
 
-export function access(k: KernelCore, t: TaskState, path: unknown, mode: number): number {
+/**
+ * access(2) (do_faccessat): checks with the real uid/gid, not the fs ones (access_override_creds:
+ * fsuid = uid, fsgid = gid; the effective capabilities are the permitted ones for real uid 0, else
+ * none), the path walk included.
+ */
+export function access(k: KernelCore, caller: TaskState, path: unknown, mode: number): number {
   const p = checkPathArg(path);
   if ((mode & ~7) !== 0) throw err('EINVAL');
+  const c = caller.cred;
+  const t: TaskState = {
+    ...caller,
+    cred: { ...c, fsuid: c.uid, fsgid: c.gid, capEffective: c.uid === 0 ? c.capPermitted : 0n },
+  };
   const { node } = resolve(k, t, p);
   if (mode === 0) return 0;
   const mask = (mode & 4 ? MAY_READ : 0) | (mode & 2 ? MAY_WRITE : 0) | (mode & 1 ? MAY_EXEC : 0);
