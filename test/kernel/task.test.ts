@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants as C, registerProgram } from '../../src/index.js';
 import type { ErrnoCode } from '../../src/abi/errno.js';
-import { PROFILES, boot, expectErrno, writeFile } from '../helpers.js';
+import { PROFILES, boot, expectErrno, readFile, writeFile } from '../helpers.js';
 
 const THREAD = C.CLONE_VM | C.CLONE_SIGHAND | C.CLONE_THREAD;
 
@@ -232,6 +232,20 @@ test('execve from a non-leader thread while the leader sleeps: the leader leaves
   assert.equal(k.nextDeadline(), null);
   k.run();
   assert.deepEqual(k.init.sys.wait4(p.pid, 0), { pid: p.pid, status: 0 });
+});
+
+test('rt_sigaction to SIG_DFL of a default-ignored signal discards its pending instances, like SIG_IGN', () => {
+  const k = boot();
+  const c = k.task(k.init.sys.fork())!;
+  const SIGURG = 23;
+  const bit = 1n << BigInt(SIGURG - 1);
+  c.sys.rt_sigaction(SIGURG, 2);
+  c.sys.rt_sigprocmask(0 /* SIG_BLOCK */, bit);
+  c.sys.kill(c.sys.getpid(), SIGURG);
+  const shdPnd = () => BigInt('0x' + /ShdPnd:\t([0-9a-f]+)/.exec(readFile(c, '/proc/self/status'))![1]!);
+  assert.equal(shdPnd(), bit, 'blocked and handled: pending');
+  c.sys.rt_sigaction(SIGURG, C.SIG_DFL);
+  assert.equal(shdPnd(), 0n);
 });
 
 test('process groups and sessions: setpgid, setsid, getsid', () => {

@@ -183,8 +183,9 @@ export function sigaction(k: KernelCore, t: TaskState, sig: number, handler: num
   if (sig === SIGKILL || sig === SIGSTOP) throw err('EINVAL');
   if (handler !== SIG_DFL && handler !== SIG_IGN && handler !== SIG_HANDLER) throw err('EINVAL');
   proc.sigaction[sig] = handler;
-  // Setting SIG_IGN discards pending instances (sigaction → flush_sigqueue_mask).
-  if (handler === SIG_IGN) {
+  // A disposition that ignores the signal (SIG_IGN, or SIG_DFL of a default-ignored one) discards
+  // pending instances (do_sigaction: sig_handler_ignored → flush_sigqueue_mask).
+  if (handler === SIG_IGN || (handler === SIG_DFL && DEFAULT_IGNORE.has(sig))) {
     for (const kid of proc.threads) k.t(kid).pending = k.t(kid).pending.filter((s) => s !== sig);
     proc.pending = proc.pending.filter((s) => s !== sig);
   }
