@@ -16,7 +16,7 @@
  * it loses is reported), then *_next_id and the allocator cursors.
  */
 import {
-  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED,
+  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, PAGE_SIZE, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED,
 } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
@@ -302,19 +302,44 @@ function create(ctx: IpcRestoreContext, kind: IpcKind, d: IpcDescEntry, make: (s
   if (got !== d.id) throw new CrError('restore', `ipc-${kind}`, `${kind} ${d.id}`, `got id ${got}, wanted ${d.id}`);
 }
 
+/**
+ * The namespace's limits as sysctl writes ([name under /proc/sys/kernel, text]); with `roomy`, each
+ * raised to what the saved objects need (msgmax: the largest message, *mni: the object count, sem:
+ * semmsl/semmns/semmni, shmmax/shmall: the largest segment and the total pages).
+ */
+function ipcLimits(ck: CkIpcNs, roomy: boolean): [string, string][] {
+  const at = (saved: number | bigint, need: number): string => String(roomy && BigInt(need) > BigInt(saved) ? need : saved);
+  const most = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const v = ck.var;
+  const nsems = ck.sem.map((s) => s.values.length);
+  const out: [string, string][] = [
+    ['msgmax', at(v.msg_ctlmax, most(ck.msg.map((q) => most(q.messages.map((m) => m.text.length)))))],
+    ['msgmnb', String(v.msg_ctlmnb)],
+    ['msgmni', at(v.msg_ctlmni, ck.msg.length)],
+  ];
+  if (v.sem_ctls?.length === 4) {
+    const [semmsl, semmns, semopm, semmni] = v.sem_ctls as [number, number, number, number];
+    out.push(['sem', [at(semmsl, most(nsems)), at(semmns, sum(nsems)), String(semopm), at(semmni, ck.sem.length)].join(' ')]);
+  } else if (v.sem_ctls) out.push(['sem', v.sem_ctls.join(' ')]);
+  out.push(
+    ['shmmax', at(v.shm_ctlmax, most(ck.shm.map((m) => m.size)))],
+    ['shmall', at(v.shm_ctlall, sum(ck.shm.map((m) => Math.ceil(m.size / PAGE_SIZE))))],
+    ['shmmni', at(v.shm_ctlmni, ck.shm.length)],
+  );
+  return out;
+}
+
 export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   const ck = ipc as unknown as CkIpcNs;
   const sys = ctx.sys;
   const k = ctx.kernel;
+  // Limits may have been lowered below what the namespace holds (Linux allows it): the objects are
+  // created under limits raised to what they need, then the saved limits are written back.
+  const saved = ipcLimits(ck, false);
+  const roomy = ipcLimits(ck, true);
   ctx.step('ipc-sysctls', 'ipcns-var', () => {
-    const v = ck.var;
-    writeProcFile(sys, '/proc/sys/kernel/msgmax', String(v.msg_ctlmax));
-    writeProcFile(sys, '/proc/sys/kernel/msgmnb', String(v.msg_ctlmnb));
-    writeProcFile(sys, '/proc/sys/kernel/msgmni', String(v.msg_ctlmni));
-    if (v.sem_ctls) writeProcFile(sys, '/proc/sys/kernel/sem', v.sem_ctls.join(' '));
-    writeProcFile(sys, '/proc/sys/kernel/shmmax', String(v.shm_ctlmax));
-    writeProcFile(sys, '/proc/sys/kernel/shmall', String(v.shm_ctlall));
-    writeProcFile(sys, '/proc/sys/kernel/shmmni', String(v.shm_ctlmni));
+    for (const [name, v] of roomy) writeProcFile(sys, `/proc/sys/kernel/${name}`, v);
   });
   for (const q of ck.msg) {
     ctx.step('ipc-msg', `msg ${q.desc.id}`, () => {
@@ -352,6 +377,12 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
         writeMemory(k, k.t(sys.kid), addr, m.data);
         sys.shmdt(addr);
       }
+    });
+  }
+  const lowered = saved.filter(([, v], i) => v !== roomy[i]![1]);
+  if (lowered.length > 0) {
+    ctx.step('ipc-limits', 'ipcns-var', () => {
+      for (const [name, v] of lowered) writeProcFile(sys, `/proc/sys/kernel/${name}`, v);
     });
   }
 }
