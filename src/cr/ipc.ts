@@ -118,7 +118,9 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
     var: v,
     msg: byIdx(ns.msg.objs).map((q) => ({
       desc: desc(q.perm), qbytes: q.qbytes,
-      messages: queuedMessages(q).map((m) => ({ mtype: m.mtype, text: m.text.slice() })),
+      // No copy: the kernel never changes a queued message's text, and the images are encoded
+      // (copied) before the dump returns.
+      messages: queuedMessages(q).map((m) => ({ mtype: m.mtype, text: m.text })),
       stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: pid(q.lspid), lrpid: pid(q.lrpid),
     })),
     sem: byIdx(ns.sem.objs).map((s) => ({ desc: desc(s.perm), values: [...s.vals], otime: s.otime, ctime: s.ctime, pids: s.pids.map(pid) })),
