@@ -22,6 +22,8 @@ import {
   type CkPipe, type CkProc, type CkPstree, type CkTask,
 } from './model.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
+import { SYSCALLS } from '../syscalls/table.js';
+import { isErrnoCode } from '../abi/errno.js';
 
 export const TASKS_EXTRA = 'nsd-extra.img';
 const IMG_VERSION = 2;
@@ -76,6 +78,52 @@ function check(ok: boolean, file: string, why: string): asserts ok {
 }
 
 const isInt = (v: unknown, min = 0, max = 0x7fffffff): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const isSig = (v: unknown): boolean => isInt(v, 1, 64);
+const isU64 = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n && v < 1n << 64n;
+const isStrs = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const TASK_STATES = new Set(['running', 'blocked', 'stopped', 'zombie']);
+
+/**
+ * What the restorer writes into the kernel as it is (no syscall sets it) must have the kernel's
+ * types and ranges: credentials, signal state, next_syscall_data, the program's envelope and a
+ * parked call. (The program's own `data` is the program's business.)
+ */
+function validTaskState(t: CkTask): string | null {
+  const c = t.cred as unknown as Record<string, unknown> | null;
+  if (c === null || typeof c !== 'object') return 'bad credentials';
+  for (const f of ['uid', 'euid', 'suid', 'fsuid', 'gid', 'egid', 'sgid', 'fsgid']) if (!isInt(c[f], 0, 0xfffffffe)) return `bad credential ${f}`;
+  if (!Array.isArray(c.groups) || !c.groups.every((g) => isInt(g, 0, 0xfffffffe))) return 'bad groups';
+  if (!isU64(c.capEffective) || !isU64(c.capPermitted)) return 'bad capabilities';
+  if (!TASK_STATES.has(t.state) || typeof t.comm !== 'string' || typeof t.cwd !== 'string' || !t.cwd.startsWith('/')) return 'bad state, comm or cwd';
+  if (!isInt(t.umask, 0, 0o777) || !Number.isInteger(t.exitCode)) return 'bad umask or exit code';
+  if (!isU64(t.sigmask) || !Array.isArray(t.pending) || !t.pending.every(isSig)) return 'bad signal state';
+  const n = t.nsd;
+  if (n !== null && !(isInt(n?.ndata, 0, 32) && Array.isArray(n.data) && n.data.length === n.ndata && n.data.every((v) => typeof v === 'bigint'))) {
+    return 'bad next_syscall_data';
+  }
+  const g = t.prog;
+  if (g !== null) {
+    if (typeof g !== 'object' || typeof g.name !== 'string' || !isStrs(g.argv) || !isStrs(g.envp)) return 'bad program state';
+    if (!Array.isArray(g.signals) || !g.signals.every(isSig)) return 'bad program signals';
+    const r = g.result as { ok?: unknown; code?: unknown } | null;
+    if (r !== null && (typeof r !== 'object' || (r.ok !== true && !(r.ok === false && typeof r.code === 'string' && isErrnoCode(r.code))))) return 'bad program result';
+  }
+  const b = t.blocked;
+  if (b !== null) {
+    if (typeof b !== 'object' || typeof b.call?.name !== 'string' || !SYSCALLS.has(b.call.name) || !Array.isArray(b.call.args)) return 'bad parked syscall';
+    if (!(b.remainNs === null || (Number.isFinite(b.remainNs) && b.remainNs >= 0))) return 'bad parked syscall deadline';
+  }
+  return null;
+}
+
+function validProcState(p: CkProc): string | null {
+  if (!Array.isArray(p.sigaction) || p.sigaction.length !== 65 || !p.sigaction.every((a) => a === 0 || a === 1 || a === 2)) return 'bad signal dispositions';
+  if (!Array.isArray(p.pending) || !p.pending.every(isSig)) return 'bad pending signals';
+  if (!isInt(p.exitSignal, 0, 64) || !Number.isInteger(p.status) || !isInt(p.stopReport, 0, 64)) return 'bad exit or stop state';
+  if (typeof p.stopped !== 'boolean' || typeof p.contReport !== 'boolean' || typeof p.subreaper !== 'boolean' || typeof p.zombie !== 'boolean') return 'bad flags';
+  if (!isInt(p.rlimNofile, 0, 1 << 30) || !isInt(p.rlimNofileMax, 0, 1 << 30) || !isInt(p.rlimMemlock, 0, Number.MAX_SAFE_INTEGER)) return 'bad limits';
+  return null;
+}
 
 /** Decodes and validates a checkpoint. Throws ImageError naming the file and the reason. */
 export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>): Checkpoint {
@@ -181,7 +229,8 @@ function validate(ck: Checkpoint): void {
     seen.add(p.pid);
     const proc = ck.procs.get(p.pid);
     check(proc !== undefined, F, `pid ${p.pid}: no proc entry`);
-    check(Array.isArray(proc.sigaction) && proc.sigaction.length === 65 && Array.isArray(proc.pending), F, `pid ${p.pid}: bad signal state`);
+    const badProc = validProcState(proc);
+    check(badProc === null, F, `pid ${p.pid}: ${badProc}`);
     check(Array.isArray(proc.zombies), F, `pid ${p.pid}: bad zombie list`);
     for (const tid of p.threads) {
       check(isInt(tid, 1) && !tids.has(tid), P, `pid ${p.pid}: bad or duplicate tid ${tid}`);
@@ -194,10 +243,8 @@ function validate(ck: Checkpoint): void {
       const zombie = proc.zombie;
       check(zombie || (isInt(t.fdtable) && t.fdtable < ck.fdtables.length), F, `tid ${tid}: bad fd table ${t.fdtable}`);
       check(zombie || (isInt(t.mm) && t.mm < ck.mms.length), F, `tid ${tid}: bad address space ${t.mm}`);
-      check(t.cred !== null && typeof t.cred === 'object' && typeof t.cred.capEffective === 'bigint', F, `tid ${tid}: bad credentials`);
-      check(typeof t.sigmask === 'bigint' && Array.isArray(t.pending), F, `tid ${tid}: bad signal state`);
-      check(t.prog === null || (typeof t.prog.name === 'string' && Array.isArray(t.prog.argv)), F, `tid ${tid}: bad program state`);
-      check(t.blocked === null || (typeof t.blocked.call?.name === 'string' && Array.isArray(t.blocked.call.args)), F, `tid ${tid}: bad parked syscall`);
+      const badTask = validTaskState(t);
+      check(badTask === null, F, `tid ${tid}: ${badTask}`);
     }
   });
   check(ck.tasks.size === tids.size && ck.procs.size === seen.size, F, 'tasks or processes not in pstree.img');

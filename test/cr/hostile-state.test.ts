@@ -1,0 +1,54 @@
+/**
+ * Hostile task state: nsd-extra.img carries what the restorer writes into the kernel as it is
+ * (credentials, signal state, next_syscall_data, the program envelope, a parked call). A well-formed,
+ * correctly checksummed image with values of the wrong type or range is refused before anything is
+ * created, and the target kernel is left exactly as it was.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dump, restore } from '../../src/cr/index.js';
+import { readNsdExtra, writeNsdExtra } from '../../src/cr/image/index.js';
+import { decodePlain, encodePlain } from '../../src/cr/plain.js';
+import { TASKS_EXTRA } from '../../src/cr/images.js';
+import { bootWl, startContainer } from './workload.js';
+
+type Edit = (v: Record<string, any>) => void;
+
+const EDITS: Array<[string, 'task' | 'proc', Edit]> = [
+  ['uid as a string', 'task', (v) => (v.cred.uid = 'root')],
+  ['negative gid', 'task', (v) => (v.cred.gid = -5)],
+  ['capabilities as a number', 'task', (v) => (v.cred.capPermitted = 7)],
+  ['pending signal 99', 'task', (v) => (v.pending = [99])],
+  ['next_syscall_data with 40 values', 'task', (v) => (v.nsd = { ndata: 40, data: new Array(40).fill(1n) })],
+  ['next_syscall_data count mismatch', 'task', (v) => (v.nsd = { ndata: 2, data: [1n] })],
+  ['unknown parked syscall', 'task', (v) => (v.blocked = { call: { name: 'no_such_call', args: [] }, remainNs: null, result: null, data: null })],
+  ['program argv not strings', 'task', (v) => v.prog && (v.prog.argv = [1, 2])],
+  ['relative cwd', 'task', (v) => (v.cwd = 'tmp')],
+  ['signal disposition 7', 'proc', (v) => (v.sigaction[5] = 7)],
+  ['exit signal 200', 'proc', (v) => (v.exitSignal = 200)],
+  ['RLIMIT_NOFILE negative', 'proc', (v) => (v.rlimNofile = -1)],
+];
+
+test('nsd-extra.img with task or process state of the wrong type or range is refused; the kernel is untouched', () => {
+  const k = bootWl();
+  const root = startContainer(k, [['open', '/log', 'log'], ['log', 'x'], ['sleep', 100000]], false);
+  k.run({ until: () => root.state.state === 'blocked' });
+  const { images } = dump(k, root.pid, { leaveRunning: true });
+  const { entries } = readNsdExtra(images.get(TASKS_EXTRA)!, TASKS_EXTRA);
+  for (const [what, section, edit] of EDITS) {
+    let edited = false;
+    const changed = entries.map((e) => {
+      if (edited || e.section !== section) return e;
+      const v = decodePlain(e.json ?? "") as Record<string, any>;
+      edit(v);
+      edited = true;
+      return { ...e, json: encodePlain(v) };
+    });
+    assert.ok(edited, `${what}: the image has a ${section} entry`);
+    const bad = new Map(images);
+    bad.set(TASKS_EXTRA, writeNsdExtra(changed));
+    const before = k.snapshot();
+    assert.throws(() => restore(k, bad, { strategy: 'nsd' }), (e: Error) => /nsd-extra\.img/.test(e.message), what);
+    assert.deepEqual(k.snapshot(), before, `${what}: the kernel changed`);
+  }
+});
