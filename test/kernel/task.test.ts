@@ -260,6 +260,12 @@ test('process groups and sessions: setpgid, setsid, getsid', () => {
   assert.equal(g.sys.setsid(), g.pid);
   assert.equal(g.sys.getsid(0), g.pid);
   expectErrno(() => c.sys.setpgid(g.pid, c.pid), 'EPERM', 'child in another session');
+  // A non-leader thread's tid names no process group, even though its process leads one.
+  const tid = c.sys.clone(C.CLONE_VM | C.CLONE_SIGHAND | C.CLONE_THREAD);
+  const d = k.task(c.sys.fork())!;
+  expectErrno(() => c.sys.setpgid(d.pid, tid), 'EPERM', 'pgid names a thread');
+  c.sys.setpgid(d.pid, c.pid);
+  assert.equal(d.sys.getpgid(0), c.pid);
   // kill(0) and kill(-pgid) reach the group.
   const h = k.task(c.sys.fork())!;
   t.sys.kill(-c.pid, C.SIGTERM);

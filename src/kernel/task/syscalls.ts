@@ -67,12 +67,13 @@ export function setpgid(k: KernelCore, t: TaskState, pid: number, pgid: number):
   if (tp.sid === target) throw err('EPERM');
   let group = target;
   if (pgid !== 0 && pgid !== vnr(k, t, target)) {
+    // find_vpid(pgid) + pid_task(PIDTYPE_PGID): some process of that group, in the same session.
+    // A process group is named by its leader's pid, so a non-leader thread's tid names none.
     const kid = findKid(k, t.pidns, pgid);
-    const leader = kid === undefined ? undefined : k.s.procs.get(k.t(kid).tgid);
-    // The group must exist in the same session.
-    const exists = [...k.s.procs.values()].some((p) => p.pgid === (leader?.tgid ?? -1) && p.sid === me.sid);
-    if (!leader || !exists) throw err('EPERM');
-    group = leader.tgid;
+    let exists = false;
+    if (kid !== undefined) for (const p of k.s.procs.values()) if (p.pgid === kid && p.sid === me.sid) exists = true;
+    if (!exists) throw err('EPERM');
+    group = kid!;
   }
   tp.pgid = group;
   return 0;
