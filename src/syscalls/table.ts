@@ -10,7 +10,7 @@ import type { TaskState } from '../kernel/state.js';
 
 /** How an argument (or result) is printed in traces and parsed by the `syscall` utility. */
 export type ArgKind =
-  | 'int' | 'fd' | 'str' | 'buf' | 'hex' | 'oct' | 'oflags' | 'clone' | 'sig' | 'wait' | 'fcntl' | 'seek'
+  | 'int' | 'fd' | 'str' | 'buf' | 'hex' | 'oct' | 'oflags' | 'fdflags' | 'clone' | 'sig' | 'wait' | 'fcntl' | 'seek'
   | 'ipcflags' | 'ipccmd' | 'msgflags' | 'semflags' | 'shmflags' | 'key' | 'any' | 'strv' | 'bigint';
 
 export type Handler = (k: KernelCore, t: TaskState, ...args: never[]) => unknown;

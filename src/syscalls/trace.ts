@@ -16,6 +16,11 @@ const OPEN_FLAGS: FlagTable = [
   ['O_LARGEFILE', C.O_LARGEFILE], ['O_DIRECT', C.O_DIRECT],
 ];
 
+/** pipe2(2) and dup3(2) flags. */
+const FD_FLAGS: FlagTable = [['O_CLOEXEC', C.O_CLOEXEC], ['O_NONBLOCK', C.O_NONBLOCK], ['O_DIRECT', C.O_DIRECT]];
+
+const ACCESS_MODES = ['O_RDONLY', 'O_WRONLY', 'O_RDWR', '0x3'];
+
 const CLONE_FLAGS: FlagTable = [
   ['CLONE_VM', C.CLONE_VM], ['CLONE_FS', C.CLONE_FS], ['CLONE_FILES', C.CLONE_FILES],
   ['CLONE_SIGHAND', C.CLONE_SIGHAND], ['CLONE_VFORK', C.CLONE_VFORK], ['CLONE_PARENT', C.CLONE_PARENT],
@@ -32,6 +37,7 @@ const WAIT_FLAGS: FlagTable = [
 /** Flag words each kind may combine, for printing and for parsing `A|B|0600`. */
 export const FLAG_TABLES: Partial<Record<ArgKind, FlagTable>> = {
   oflags: OPEN_FLAGS,
+  fdflags: FD_FLAGS,
   clone: CLONE_FLAGS,
   wait: WAIT_FLAGS,
 };
@@ -88,6 +94,13 @@ export function formatArg(kind: ArgKind, v: unknown): string {
       return typeof v === 'number' ? `0${v.toString(8)}` : String(v);
     case 'sig':
       return typeof v === 'number' ? signalName(v) : String(v);
+    case 'oflags': {
+      // As strace: the access mode by name, then the other flags.
+      if (typeof v !== 'number') return String(v);
+      const rest = v & ~C.O_ACCMODE;
+      const mode = ACCESS_MODES[v & C.O_ACCMODE]!;
+      return rest === 0 ? mode : `${mode}|${flags(rest, OPEN_FLAGS, false)}`;
+    }
     case 'int':
     case 'fd':
       return String(v);
