@@ -24,6 +24,7 @@ import {
 import { IPC_HOOKS } from './ipc-hooks.js';
 import { SYSCALLS } from '../syscalls/table.js';
 import { isErrnoCode } from '../abi/errno.js';
+import { validSignal } from '../kernel/task/signal.js';
 
 export const TASKS_EXTRA = 'nsd-extra.img';
 const IMG_VERSION = 2;
@@ -78,7 +79,8 @@ function check(ok: boolean, file: string, why: string): asserts ok {
 }
 
 const isInt = (v: unknown, min = 0, max = 0x7fffffff): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-const isSig = (v: unknown): boolean => isInt(v, 1, 64);
+/** A signal number, as the kernel checks it. */
+const isSig = (v: unknown): boolean => typeof v === 'number' && validSignal(v);
 const isU64 = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n && v < 1n << 64n;
 const isStrs = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const TASK_STATES = new Set(['running', 'blocked', 'stopped', 'zombie']);

@@ -182,8 +182,6 @@ const EXTRA_FIELDS = {
   shm: { atime: 'int', dtime: 'int', ctime: 'int', cpid: 'int', lpid: 'int' },
 } as const satisfies Record<string, Record<string, FieldKind>>;
 
-const isInt = (v: unknown): boolean => Number.isSafeInteger(v);
-
 /** `v` as an object with exactly the given fields of the given kinds; ImageError otherwise. */
 function checkFields<T>(file: string, what: string, v: unknown, fields: Record<string, FieldKind>): T {
   const names = Object.keys(fields);
@@ -191,8 +189,8 @@ function checkFields<T>(file: string, what: string, v: unknown, fields: Record<s
   const ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(o).length === names.length
     && names.every((f) => {
       const x = o[f];
-      if (fields[f] === 'int') return isInt(x);
-      if (fields[f] === 'ints') return Array.isArray(x) && x.every(isInt);
+      if (fields[f] === 'int') return Number.isSafeInteger(x);
+      if (fields[f] === 'ints') return Array.isArray(x) && x.every((n) => Number.isSafeInteger(n));
       return x !== null && typeof x === 'object';
     });
   if (!ok) throw new ImageError(file, 0, `${what}: expected exactly {${names.join(', ')}}`);
