@@ -35,14 +35,14 @@ export interface BenchOptions {
 }
 
 function compareOptions(quick: boolean): CompareOptions {
-  return quick ? { reps: 2, warmup: 1, repNs: 5e6 } : { reps: 7, warmup: 2, repNs: 40e6 };
+  return quick ? { reps: 2, warmup: 1, repNs: 5e6, warmNs: 5e6 } : { reps: 7, warmup: 2, repNs: 40e6, warmNs: 200e6 };
 }
 
 function comparisonRow(section: string, c: Comparison): TableRow {
   return {
     section,
     name: c.label,
-    model: `${formatNs(c.modelNsPerOp)}/op`,
+    model: `${formatNs(c.modelNsPerOp)}/op (cold first op ${formatNs(c.modelColdNs)})`,
     native: c.nativeNsPerOp === null ? `unavailable` : `${formatNs(c.nativeNsPerOp)}/op`,
     ratio: c.ratio === null ? '—' : `${c.ratio.toFixed(2)}×`,
     target: c.targetRatio === null ? '' : `≥ ${c.targetRatio}×`,

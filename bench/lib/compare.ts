@@ -1,7 +1,9 @@
 /**
- * Model vs native, alternating: after calibrating each side to about the same wall time per
- * repetition, repetitions run model, native, model, native…; the first `warmup` of each side are
- * discarded and the medians of the rest are compared.
+ * Model vs native, alternating: each side is first warmed (the model loop runs until it has spent
+ * `warmNs` of wall time, so V8 has optimised the whole path before anything is measured), then
+ * calibrated to about the same wall time per repetition; repetitions run model, native, model,
+ * native…; the first `warmup` of each side are discarded and the medians of the rest are compared.
+ * The cost of the very first model operation (cold code, before any warm-up) is reported apart.
  */
 import { calibrate, median, nowNs } from './stats.js';
 import type { NativeServer } from './native.js';
@@ -27,6 +29,8 @@ export interface CompareOptions {
   warmup: number;
   /** Target wall time of one repetition (ns). */
   repNs: number;
+  /** Wall time spent running the model loop before calibrating (ns); default 4 × repNs. */
+  warmNs?: number;
 }
 
 /** Times `iters` model operations once (set-up excluded). */
@@ -37,7 +41,19 @@ function timeModel(c: CompareCase, iters: number): number {
   return nowNs() - t0;
 }
 
+/**
+ * Runs the model loop in growing batches until `warmNs` of wall time has gone into it. Calibrating
+ * on cold code sizes the repetitions from interpreter speed (the first published msgsnd+msgrcv
+ * figure, 1.00 µs, was such an artefact; steady state is several times faster).
+ */
+function warmModel(c: CompareCase, warmNs: number): void {
+  let spent = 0;
+  for (let iters = 16; spent < warmNs; iters = Math.min(iters * 2, 1 << 20)) spent += timeModel(c, iters);
+}
+
 export async function compare(c: CompareCase, native: NativeServer | string, opt: CompareOptions): Promise<Comparison> {
+  const modelColdNs = timeModel(c, 1);
+  warmModel(c, opt.warmNs ?? 4 * opt.repNs);
   const modelIters = await calibrate(async (n) => timeModel(c, n), opt.repNs);
   let nativeUnavailable: string | null = typeof native === 'string' ? native : null;
   let nativeIters = 0;
@@ -69,7 +85,7 @@ export async function compare(c: CompareCase, native: NativeServer | string, opt
   let verdict: Verdict = 'n/a';
   if (c.targetRatio !== null && ratio !== null) verdict = ratio >= c.targetRatio ? 'met' : 'missed';
   return {
-    id: c.id, label: c.label, modelNsPerOp, modelRepsNs, modelIters, nativeNsPerOp, nativeRepsNs, nativeIters,
+    id: c.id, label: c.label, modelNsPerOp, modelRepsNs, modelIters, modelColdNs, nativeNsPerOp, nativeRepsNs, nativeIters,
     nativeUnavailable, ratio, targetRatio: c.targetRatio, verdict,
   };
 }

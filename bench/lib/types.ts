@@ -24,6 +24,8 @@ export interface Comparison {
   modelNsPerOp: number;
   modelRepsNs: number[];
   modelIters: number;
+  /** Wall time of the first model operation, on cold code (set-up excluded). */
+  modelColdNs: number;
   nativeNsPerOp: number | null;
   nativeRepsNs: number[];
   nativeIters: number;
