@@ -58,10 +58,10 @@ function scalingRow(s: Scaling): TableRow {
   return {
     section: 'scaling',
     name: s.label,
-    model: s.points.map((p) => `N=${p.n}: ${formatNs(p.nsPerOp)} (GC ${(p.gcShare * 100).toFixed(0)}%)`).join(', '),
-    native: '',
-    ratio: `${s.growth.toFixed(2)}×`,
-    target: s.targetGrowth === null ? '' : `≤ ${s.targetGrowth}×`,
+    model: s.points.map((p) => `N=${p.n}: ${formatNs(p.nsPerOp)} (GC ${(p.gcShare * 100).toFixed(0)}%)`).join(', ') + `; growth ${s.growth.toFixed(2)}×`,
+    native: `control growth ${s.controlGrowth.toFixed(2)}× (GC ${s.controlPoints.map((p) => (p.gcShare * 100).toFixed(0) + '%').join('→')})`,
+    ratio: `${s.excess.toFixed(2)}× control`,
+    target: `≤ ${s.targetExcess}× control`,
     verdict: s.verdict,
   };
 }
@@ -153,7 +153,7 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
     watchGc();
     for (const c of SCALING_CASES) {
       const r = await runScaling(c, scalingOptions(opts.quick));
-      log(`  ${c.label}: ${r.points.map((p) => `N=${p.n} ${formatNs(p.nsPerOp)}`).join(', ')}; growth ${r.growth.toFixed(2)}×`);
+      log(`  ${c.label}: ${r.points.map((p) => `N=${p.n} ${formatNs(p.nsPerOp)}`).join(', ')}; growth ${r.growth.toFixed(2)}×, control ${r.controlGrowth.toFixed(2)}×, excess ${r.excess.toFixed(2)}×`);
       results.scaling.push(r);
       results.table.push(scalingRow(r));
     }

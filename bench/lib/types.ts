@@ -37,15 +37,21 @@ export interface Comparison {
   verdict: Verdict;
 }
 
-/** Per-operation cost at several sizes. `growth` = cost at the largest N ÷ cost at the smallest. */
+/**
+ * Per-operation cost at several sizes. `growth` = cost at the largest N ÷ cost at the smallest;
+ * the control (a bare Map of N records, same sizes, same rounds) gives the engine's own growth,
+ * and `excess` = growth ÷ controlGrowth is what the model adds.
+ */
 export interface Scaling {
   id: string;
   label: string;
   /** `gcShare`: median fraction of the timed wall time spent in GC pauses. */
   points: { n: number; nsPerOp: number; repsNs: number[]; gcShare: number }[];
   growth: number;
-  /** null for a control row (no target). */
-  targetGrowth: number | null;
+  controlPoints: { n: number; nsPerOp: number; repsNs: number[]; gcShare: number }[];
+  controlGrowth: number;
+  excess: number;
+  targetExcess: number;
   verdict: Verdict;
 }
 

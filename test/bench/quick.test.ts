@@ -11,7 +11,8 @@ test('quick model-only run: every section, one row per figure, a well-formed tab
   const r = await runBenchmarks({ quick: true, modelOnly: true, only: SECTIONS, log: () => {} });
   assert.equal(r.ipc.length, 5);
   assert.equal(r.proc.length, 4);
-  assert.equal(r.scaling.length, 7);
+  assert.equal(r.scaling.length, 6);
+  for (const s of r.scaling) assert.ok(s.controlGrowth > 0 && Number.isFinite(s.excess), `${s.id}: control measured beside it`);
   assert.equal(r.cr.length, 12);
   assert.equal(r.memory.length, 6);
   for (const c of [...r.ipc, ...r.proc]) {
@@ -20,7 +21,7 @@ test('quick model-only run: every section, one row per figure, a well-formed tab
     assert.match(c.nativeUnavailable ?? '', /model-only/);
   }
   for (const f of r.cr) assert.equal(f.error, null, `${f.id} [${f.strategy}]: ${f.error}`);
-  assert.equal(r.table.length, 5 + 4 + 7 + 12 + 6);
+  assert.equal(r.table.length, 5 + 4 + 6 + 12 + 6);
   const lines = renderTable(r.table).split('\n');
   assert.equal(lines.length, r.table.length + 2);
   const width = [...lines[0]!].length;
