@@ -75,8 +75,6 @@ export interface MsgQueue {
   /** Wait channels of receivers and senders. */
   rwchan: string;
   swchan: string;
-  /** Upper bound on sleeping receivers (a hint that lets msgsnd skip the sleeper list). */
-  receivers: number;
 }
 
 /** msqid_ds as msgctl(IPC_STAT) returns it. */
@@ -161,7 +159,6 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
     head: 0,
     rwchan: '',
     swchan: '',
-    receivers: 0,
   };
   const id = addId(k, t, ns.msg, q, ns.msgCtlmni);
   q.rwchan = `msg:${ns.id}:${id}:r`;
@@ -200,7 +197,7 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
   text.set(sz === bytesIn.length ? bytesIn : bytesIn.subarray(0, sz));
   if (q.lspid !== t.tgid) q.lspid = recordPid(k, t.tgid);
   q.stime = k.seconds;
-  if (q.receivers > 0 && pipelinedSend(k, q, type, text)) return 0;
+  if (k.hasSleepers(q.rwchan) && pipelinedSend(k, q, type, text)) return 0;
   const seq = q.base + q.ring.length;
   q.ring.push({ mtype: type, text });
   let fifo = q.types.get(type);
@@ -224,13 +221,10 @@ function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: number;
 
 /** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
 function pipelinedSend(k: KernelCore, q: MsgQueue, type: number, text: Uint8Array): boolean {
-  const kids = sleepersInOrder(k, q.rwchan);
-  q.receivers = kids.length;
-  for (const kid of kids) {
+  for (const kid of sleepersInOrder(k, q.rwchan)) {
     const r = receiverArgs(k, kid);
     const { mode, typ } = convertMode(k, r.typ, r.flg);
     if (!testmsg(type, typ, mode)) continue;
-    q.receivers--;
     if (!(r.flg & MSG_NOERROR) && r.msgsz < text.length) {
       k.complete(kid, { ok: false, code: 'E2BIG' });
       continue;
@@ -384,8 +378,7 @@ export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number
   const seq = findMsg(q, typ, mode);
   if (seq < 0) {
     if (flg & IPC_NOWAIT) throw err('ENOMSG');
-    q.receivers++;
-    block(q.rwchan, null, { seq: nextWaitSeq(ns) });
+    block(q.rwchan, null, { seq: nextWaitSeq(k, q.rwchan) });
   }
   const m = q.ring[seq - q.base]!;
   const size = m.text.length;

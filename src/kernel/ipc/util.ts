@@ -86,8 +86,6 @@ export interface IpcNs extends IpcNsState {
   /** Messages and bytes queued over the namespace (percpu_msg_hdrs / percpu_msg_bytes). */
   msgHdrs: number;
   msgBytes: number;
-  /** Counter giving sleepers their FIFO position (plain data; survives a restore). */
-  waitSeq: number;
   msg: IpcIds<import('./msg.js').MsgQueue>;
   sem: IpcIds<import('./sem.js').SemArray>;
   shm: IpcIds<import('./shm.js').ShmSegment>;
@@ -114,7 +112,6 @@ export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
   ns.shmTot = 0;
   ns.msgHdrs = 0;
   ns.msgBytes = 0;
-  ns.waitSeq = 0;
   ns.msg = newIds();
   ns.sem = newIds();
   ns.shm = newIds();
@@ -476,15 +473,22 @@ export function cLong(v: unknown): number {
 
 // ---- pids of IPC records (stored as kids, translated with pid_vnr at read time) ----
 
+/**
+ * What Linux's `struct pid` keeps for an IPC record (q_lspid, sempid, shm_cprid… hold a reference
+ * since 4.17): the task's number at each level and the namespace of each level (`upid->ns`),
+ * index 0 being the initial namespace. Copied when recorded, so it never needs a namespace that
+ * may be gone by the time it is read.
+ */
 interface PidRecord {
-  pidns: number;
+  /** Pid namespace id per level. */
+  nss: readonly number[];
   pids: readonly number[];
 }
 
 /**
  * Kernel-wide registry kid → the task's numbers, so a pid recorded in an IPC object can still be
- * translated after the task is gone (Linux keeps the struct pid alive with get_pid()).
- * Stored in `k.s.ext.ipcPids` (plain data).
+ * translated after the task (or its pid namespace) is gone (Linux keeps the struct pid alive with
+ * get_pid()). Stored in `k.s.ext.ipcPids` (plain data).
  */
 function pidRegistry(k: KernelCore): Map<number, PidRecord> {
   let m = k.s.ext['ipcPids'] as Map<number, PidRecord> | undefined;
@@ -502,19 +506,37 @@ export function recordPid(k: KernelCore, kid: number): number {
   if (t) {
     const reg = pidRegistry(k);
     const e = reg.get(kid);
-    if (e === undefined || e.pids !== t.pids) reg.set(kid, { pidns: t.pidns, pids: t.pids });
+    if (e === undefined || e.pids !== t.pids) {
+      // The task's namespace chain, innermost last (every level is alive while the task is).
+      const nss: number[] = new Array<number>(t.pids.length);
+      for (let id = t.pidns, lvl = t.pids.length - 1; lvl >= 0; lvl--) {
+        nss[lvl] = id;
+        id = k.s.pidns.get(id)?.parent ?? 0;
+      }
+      reg.set(kid, { nss, pids: t.pids });
+    }
   }
   return kid;
 }
 
-/** pid_vnr(): a stored pid as seen from `viewer`'s pid namespace (0 when not visible). */
+/**
+ * pid_vnr() / pid_nr_ns(): a stored pid as seen from `viewer`'s pid namespace: the number at the
+ * viewer's level when that level's namespace is the viewer's, else 0 (not visible). Never needs
+ * the recorded task or its namespaces to be alive.
+ */
 export function pidVnr(k: KernelCore, viewer: TaskState, stored: number): number {
   if (stored === 0) return 0;
   if (stored < 0) return -stored;
-  const t = k.s.tasks.get(stored);
-  if (t) return pidNrIn(k, t.pidns, t.pids, viewer.pidns);
   const e = pidRegistry(k).get(stored);
-  return e ? pidNrIn(k, e.pidns, e.pids, viewer.pidns) : 0;
+  const view = k.s.pidns.get(viewer.pidns);
+  if (!view) return 0;
+  if (e === undefined) {
+    // Recorded before the registry knew it (cannot happen through recordPid): a live task only.
+    const t = k.s.tasks.get(stored);
+    return t ? pidNrIn(k, t.pidns, t.pids, viewer.pidns) : 0;
+  }
+  const lvl = view.level;
+  return lvl < e.pids.length && e.nss[lvl] === viewer.pidns ? e.pids[lvl]! : 0;
 }
 
 /** The reverse, for full-state IPC_SET: a pid number in the caller's namespace → a stored pid. */
@@ -528,9 +550,15 @@ export function pidFromUser(k: KernelCore, caller: TaskState, nr: number): numbe
 
 // ---- sleepers (msg and sem wait channels) ----
 
-/** Next FIFO position for a sleeper in namespace `ns`. */
-export function nextWaitSeq(ns: IpcNs): number {
-  return ++ns.waitSeq;
+/**
+ * The FIFO position for a new sleeper on `wchan`: one past the last sleeper's. Derived from the
+ * sleepers themselves (their BlockState data), so a call that ends up not sleeping (a direct call
+ * refused with WouldBlockError) has changed nothing.
+ */
+export function nextWaitSeq(k: KernelCore, wchan: string): number {
+  let max = 0;
+  if (k.hasSleepers(wchan)) for (const kid of k.sleepers(wchan)) max = Math.max(max, waitSeqOf(k, kid));
+  return max + 1;
 }
 
 /** The FIFO position a sleeper was given by nextWaitSeq (kept in its BlockState's data). */
