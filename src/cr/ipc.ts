@@ -16,7 +16,7 @@
  * it loses is reported), then *_next_id and the allocator cursors.
  */
 import {
-  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, PAGE_SIZE, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED,
+  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, PAGE_SIZE, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED, SHM_RDONLY,
 } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
@@ -303,6 +303,17 @@ function create(ctx: IpcRestoreContext, kind: IpcKind, d: IpcDescEntry, make: (s
 }
 
 /**
+ * An owner other than the creator (uid/gid ≠ cuid/cgid, after an IPC_SET): creation made the
+ * creator the owner, IPC_SET gives the object its owner back (msg queues get theirs with qbytes).
+ */
+function setOwner(ctx: IpcRestoreContext, kind: 'sem' | 'shm', d: IpcDescEntry): void {
+  if (d.uid === d.cuid && d.gid === d.cgid) return;
+  const perm = { uid: d.uid, gid: d.gid, mode: d.mode };
+  if (kind === 'sem') ctx.sys.semctl(d.id, 0, IPC_SET, { sem_perm: perm });
+  else ctx.sys.shmctl(d.id, IPC_SET, { shm_perm: perm });
+}
+
+/**
  * The namespace's limits as sysctl writes ([name under /proc/sys/kernel, text]); with `roomy`, each
  * raised to what the saved objects need (msgmax: the largest message, *mni: the object count, sem:
  * semmsl/semmns/semmni, shmmax/shmall: the largest segment and the total pages).
@@ -358,6 +369,7 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const s of ck.sem) {
     ctx.step('ipc-sem', `sem ${s.desc.id}`, () => {
       create(ctx, 'sem', s.desc, (x, flg) => x.semget(s.desc.key | 0, s.values.length, flg), (x, flg) => x.semget_with_id(s.desc.id, s.desc.key | 0, s.values.length, flg));
+      setOwner(ctx, 'sem', s.desc);
       if (k.profile.ipc.setallSetsSempid) {
         // Modern SETALL stamps every sempid with the caller: set only the semaphores that are not
         // still as created (value 0, never operated on), so their sempid stays 0.
@@ -372,6 +384,7 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const m of ck.shm) {
     ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
       create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
+      setOwner(ctx, 'shm', m.desc);
       if (!isZero(m.data)) {
         const addr = sys.shmat(m.desc.id, 0, 0);
         writeMemory(k, k.t(sys.kid), addr, m.data);
@@ -392,7 +405,9 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
   const k = ctx.kernel;
   const sys = ctx.sys;
   const ns = k.ipcNs(k.t(sys.kid).ipcns) as IpcNs;
-  for (const s of ck.sem) {
+  // A CRIU dump holds no sempid, SEM_UNDO list, time or last pid: nothing of those to restore.
+  const full = !ck.criuOnly;
+  for (const s of full ? ck.sem : []) {
     ctx.step('ipc-sempid', `sem ${s.desc.id}`, () => {
       s.pids.forEach((pid, num) => {
         const by = pid ? ctx.procSys(pid) : undefined;
@@ -402,7 +417,7 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       });
     });
   }
-  for (const [pid, text] of ck.undo) {
+  for (const [pid, text] of full ? ck.undo : []) {
     ctx.step('ipc-semundo', `pid ${pid}`, () => {
       const by = ctx.procSys(pid);
       if (!by) throw new CrError('restore', 'ipc-semundo', `pid ${pid}`, 'no such restored process');
@@ -412,7 +427,15 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const m of ck.shm) {
     ctx.step('ipc-shm-state', `shm ${m.desc.id}`, () => {
       if (m.desc.mode & SHM_LOCKED) sys.shmctl(m.desc.id, SHM_LOCK);
-      if (m.desc.mode & SHM_DEST) sys.shmctl(m.desc.id, IPC_RMID);
+      if (!(m.desc.mode & SHM_DEST)) return;
+      // A destroyed segment lives on while attached: its holders have attached it by now (the
+      // processes' mappings are restored); without processes (--ipc-only) the namespace's holder
+      // task attaches it. Then IPC_RMID marks it SHM_DEST (and its key private) as it was.
+      if (ns.shm.objs.get(m.desc.id & 32767)!.nattch === 0) {
+        if (ctx.ipcOnly) sys.shmat(m.desc.id, 0, SHM_RDONLY);
+        else lost(ctx.report, `shm ${m.desc.id}`, 'existence', 'attached', 'destroyed', 'SHM_DEST and attached only by processes outside the checkpoint: removed as when they detach');
+      }
+      sys.shmctl(m.desc.id, IPC_RMID);
     });
   }
   // The full state last: nothing after this touches the objects' times or last pids.
@@ -425,7 +448,7 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       }
     });
   };
-  for (const q of ck.msg) {
+  for (const q of full ? ck.msg : []) {
     const o = () => ns.msg.objs.get(q.desc.id & 32767)!;
     const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
     setAll('msg', q.desc.id, {
@@ -434,12 +457,12 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
     }, [['stime', q.stime, () => o().stime], ['rtime', q.rtime, () => o().rtime], ['ctime', q.ctime, () => o().ctime],
       ['lspid', q.lspid, () => pid(o().lspid)], ['lrpid', q.lrpid, () => pid(o().lrpid)]]);
   }
-  for (const s of ck.sem) {
+  for (const s of full ? ck.sem : []) {
     const o = () => ns.sem.objs.get(s.desc.id & 32767)!;
     setAll('sem', s.desc.id, { sem_perm: { uid: s.desc.uid, gid: s.desc.gid, mode: s.desc.mode }, sem_otime: s.otime, sem_ctime: s.ctime },
       [['otime', s.otime, () => o().otime], ['ctime', s.ctime, () => o().ctime]]);
   }
-  for (const m of ck.shm) {
+  for (const m of full ? ck.shm : []) {
     const o = () => ns.shm.objs.get(m.desc.id & 32767)!;
     const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
     setAll('shm', m.desc.id, {
