@@ -22,7 +22,7 @@ import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
-import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
+import { canonLong, LONG_MAX, pidVnr, type IpcNs, type Long } from '../kernel/ipc/util.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
@@ -40,7 +40,8 @@ export const IPC_NS_IMAGE_ID = 1;
 export interface CkMsg {
   desc: IpcDescEntry;
   qbytes: number;
-  messages: { mtype: number; text: Uint8Array }[];
+  /** Types are C longs, carried exactly (a bigint beyond the safe-integer range). */
+  messages: { mtype: Long; text: Uint8Array }[];
   stime: number;
   rtime: number;
   ctime: number;
@@ -197,6 +198,12 @@ function checkFields<T>(file: string, what: string, v: unknown, fields: Record<s
   return v as T;
 }
 
+/** A message type from an image (u64): a valid `long` type is 1..LONG_MAX; kept exactly. */
+function msgType(file: string, id: number, j: number, v: bigint): Long {
+  if (v < 1n || v > LONG_MAX) throw new ImageError(file, 0, `msg ${id} message ${j}: mtype ${v} is not a message type (1..${LONG_MAX})`);
+  return canonLong(v);
+}
+
 /** Reads the IPC images of namespace image id `n`; CRIU's own dumps have no nsd-extra. */
 export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number = N): CkIpcNs {
   const file = (k: string): string => `ipcns-${k}-${n}.img`;
@@ -219,7 +226,7 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
   };
   const msg: CkMsg[] = msgImg.entries.map((e, i) => {
     const p = msgImg.payloads![i];
-    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m) => ({ mtype: Number(m.mtype), text: m.body })) : [];
+    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m, j) => ({ mtype: msgType(file('msg'), e.desc.id, j, m.mtype), text: m.body })) : [];
     const t = x('msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 });
     return { desc: e.desc, qbytes: e.qbytes, messages, ...t };
   });

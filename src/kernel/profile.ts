@@ -56,6 +56,8 @@ export interface IpcProfile {
   readonly nextIdSysctls: boolean;
   /** MSG_COPY exists (3.8+). */
   readonly msgCopy: boolean;
+  /** msgrcv with msgtyp LONG_MIN selects up to LONG_MAX (convert_mode, 4.x+); 2.6.26 negated it in place (matches nothing). */
+  readonly msgtypLongMinAsMax: boolean;
   /** MSG_STAT_ANY / SEM_STAT_ANY / SHM_STAT_ANY exist (4.17+). */
   readonly statAny: boolean;
   /** SETALL also sets sempid of every semaphore (2.6.26 left it untouched). */
@@ -110,6 +112,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       seqMax: 65535,
       nextIdSysctls: true,
       msgCopy: true,
+      msgtypLongMinAsMax: true,
       statAny: true,
       setallSetsSempid: true,
       setChecksIds: true,
@@ -153,6 +156,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       seqMax: 65535,
       nextIdSysctls: false,
       msgCopy: false,
+      msgtypLongMinAsMax: false,
       statAny: false,
       setallSetsSempid: false,
       setChecksIds: false,

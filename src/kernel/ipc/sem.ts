@@ -302,7 +302,9 @@ function readSops(sops: unknown): Sembuf[] {
   for (let i = 0; i < sops.length; i++) {
     const s = sops[i] as Partial<Sembuf> | null;
     if (!s || typeof s !== 'object' || typeof s.sem_num !== 'number' || typeof s.sem_op !== 'number') throw err('EFAULT');
-    const flg = typeof s.sem_flg === 'number' ? s.sem_flg : 0;
+    // A missing sem_flg is 0; anything but a number there is garbage, never silently 0.
+    if (s.sem_flg !== undefined && typeof s.sem_flg !== 'number') throw err('EFAULT', `sops[${i}].sem_flg is not a number`);
+    const flg = s.sem_flg ?? 0;
     out[i] = { sem_num: s.sem_num & 0xffff, sem_op: (s.sem_op << 16) >> 16, sem_flg: (flg << 16) >> 16 };
   }
   return out;

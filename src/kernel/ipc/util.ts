@@ -464,6 +464,36 @@ export function cInt(v: unknown): number {
   return Math.trunc(v) | 0;
 }
 
+/**
+ * A C `long` that must be carried exactly (a message type): a JS number when it is a safe integer,
+ * a bigint otherwise. This is the one canonical form, so `===` and Map keys compare values.
+ */
+export type Long = number | bigint;
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+export const LONG_MIN = -(1n << 63n);
+export const LONG_MAX = (1n << 63n) - 1n;
+
+/** The canonical Long of a 64-bit value. */
+export function canonLong(b: bigint): Long {
+  return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b;
+}
+
+/**
+ * (long)v, exactly: a safe-integer number is kept (the hot path); a bigint or a larger integral
+ * number is cast to 64 bits as C does. Anything else cannot be in a register: EINVAL.
+ */
+export function cLong64(v: unknown): Long {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return v;
+    if (!Number.isInteger(v)) throw err('EINVAL', `${String(v)} is not an integer`);
+    return canonLong(BigInt.asIntN(64, BigInt(v)));
+  }
+  if (typeof v === 'bigint') return canonLong(BigInt.asIntN(64, v));
+  throw err('EINVAL', 'not an integer');
+}
+
 /** (long)v: kept as a JS number (safe-integer range); bigints are converted. */
 export function cLong(v: unknown): number {
   if (typeof v === 'bigint') return Number(BigInt.asIntN(64, v));
