@@ -32,7 +32,7 @@ import {
 import { decodePlain, encodePlain } from './plain.js';
 import { IPC_HOOKS, type IpcDumpContext, type IpcRestoreContext } from './ipc-hooks.js';
 import { CrError } from './errors.js';
-import { writeProcFile, type IpcKind } from './strategy.js';
+import { readProcFile, writeProcFile, type IpcKind } from './strategy.js';
 import type { CkIpc, CrReportLine } from './model.js';
 
 export const IPC_NS_IMAGE_ID = 1;
@@ -98,11 +98,15 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
   const pid = (stored: number): number => pidVnr(k, viewer, stored);
   const byIdx = <T>(m: Map<number, T>): T[] => [...m.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
   const nextId = (v: number): number | undefined => (v >= 0 ? v : undefined);
+  // The fs/mqueue limits in force: the namespace's, or the global ones (2.6.26). auto_msgmni reads 0
+  // (a dummy since 3.19; absent, i.e. no scaling, in 2.6.26); shm_rmid_forced is 0 where absent.
+  const mq = k.ipcNs(k.profile.ipc.mqueuePerNs ? ipcnsId : k.s.rootIpcNs) as IpcNs;
   const v: IpcVarEntry = {
     sem_ctls: [...ns.semCtls],
     msg_ctlmax: ns.msgCtlmax, msg_ctlmnb: ns.msgCtlmnb, msg_ctlmni: ns.msgCtlmni, auto_msgmni: 0,
-    shm_ctlmax: ns.shmCtlmax, shm_ctlall: ns.shmCtlall, shm_ctlmni: ns.shmCtlmni, shm_rmid_forced: 0,
-    mq_queues_max: 256, mq_msg_max: 10, mq_msgsize_max: 8192, mq_msg_default: 10, mq_msgsize_default: 8192,
+    shm_ctlmax: ns.shmCtlmax, shm_ctlall: ns.shmCtlall, shm_ctlmni: ns.shmCtlmni, shm_rmid_forced: ns.shmRmidForced,
+    mq_queues_max: mq.mqQueuesMax >>> 0, mq_msg_max: mq.mqMsgMax, mq_msgsize_max: mq.mqMsgsizeMax,
+    ...(k.profile.ipc.mqDefaults ? { mq_msg_default: mq.mqMsgDefault, mq_msgsize_default: mq.mqMsgsizeDefault } : {}),
   };
   for (const kind of ['msg', 'sem', 'shm'] as const) {
     const n = nextId(ns[kind].nextId);
@@ -481,7 +485,9 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
   ctx.step('ipc-next-id', 'ipcns-var', () => {
     for (const kind of ['msg', 'sem', 'shm'] as const) {
       const v = ck.var[`${kind}_next_id`];
-      if (v !== undefined && k.profile.ipc.nextIdSysctls) writeProcFile(sys, `/proc/sys/kernel/${kind}_next_id`, String(v));
+      if (v === undefined) continue;
+      if (k.profile.ipc.nextIdSysctls) writeProcFile(sys, `/proc/sys/kernel/${kind}_next_id`, String(v));
+      else lost(ctx.report, 'ipcns-var', `kernel/${kind}_next_id`, v, -1, `${k.profile.name} has no ${kind}_next_id sysctl`);
     }
     // The allocator's cursors have no interface at all (restorer-only, see docs/checkpoint-restart.md).
     if (ck.cursors.msg.seq >= 0) {
@@ -490,7 +496,43 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
         Object.assign(ns[kind], { seq, lastIdx, cursor });
       }
     }
-  });
+  });  // Last: shm_rmid_forced set earlier would have destroyed segments between their creation and
+  // their holders' attach.
+  for (const [name, saved, has, absent] of otherSysctls(k, ck.var)) {
+    ctx.step('ipc-sysctls', `ipcns-var ${name}`, () => {
+      if (saved === undefined) return;
+      const want = saved | 0; // the images hold ints as uint32
+      if (!has) {
+        lost(ctx.report, 'ipcns-var', name, want, absent, `${k.profile.name} has no ${name}`);
+        return;
+      }
+      const path = `/proc/sys/${name}`;
+      if (name.startsWith('fs/mqueue/') && !k.profile.ipc.mqueuePerNs) {
+        lost(ctx.report, 'ipcns-var', name, want, readProcFile(sys, path).trim(), `fs/mqueue is global in ${k.profile.name}: not changed for one namespace`);
+        return;
+      }
+      writeProcFile(sys, path, String(want));
+      lost(ctx.report, 'ipcns-var', name, want, readProcFile(sys, path).trim(), 'the kernel took the value but reads back another');
+    });
+  }
+}
+
+/**
+ * The sysctls of ipc_var_entry beyond the SysV limits: [name under /proc/sys, saved value (undefined
+ * when the image has none), whether the profile has the file, the behaviour in force without it].
+ */
+function otherSysctls(k: Kernel, v: IpcVarEntry): [string, number | undefined, boolean, number][] {
+  const p = k.profile.ipc;
+  return [
+    ['kernel/auto_msgmni', v.auto_msgmni, p.autoMsgmni, 0],
+    ['fs/mqueue/queues_max', v.mq_queues_max, true, 256],
+    ['fs/mqueue/msg_max', v.mq_msg_max, true, 10],
+    ['fs/mqueue/msgsize_max', v.mq_msgsize_max, true, 8192],
+    // Without the sysctls (before 3.5) mq_open's defaults were DFLT_MSGMAX and DFLT_MSGSIZEMAX.
+    ['fs/mqueue/msg_default', v.mq_msg_default, p.mqDefaults, 10],
+    ['fs/mqueue/msgsize_default', v.mq_msgsize_default, p.mqDefaults, 8192],
+    ['kernel/shm_rmid_forced', v.shm_rmid_forced, p.shmRmidForced, 0],
+  ];
 }
 
 IPC_HOOKS.dump = dumpIpc;

@@ -72,6 +72,18 @@ export interface IpcProfile {
   readonly sysctlBounds: boolean;
   /** /proc/sysvipc/shm has the rss and swap columns (3.x+). */
   readonly sysvipcShmRss: boolean;
+  /** kernel.auto_msgmni exists (2.6.27+); since 3.19 a dummy that reads 0 and takes 0 or 1 (proc_ipc_auto_msgmni). */
+  readonly autoMsgmni: boolean;
+  /** kernel.shm_rmid_forced exists (3.1+): 0..1, 1 destroys orphaned segments (shm_destroy_orphaned, exit_shm). */
+  readonly shmRmidForced: boolean;
+  /** The fs/mqueue sysctls are per IPC namespace (2.6.30+, ipc/mq_sysctl.c); before, one global set (ipc/mqueue.c). */
+  readonly mqueuePerNs: boolean;
+  /** fs/mqueue/msg_default and msgsize_default exist (3.5+). */
+  readonly mqDefaults: boolean;
+  /** [min, max] of fs/mqueue/msg_max (and msg_default): modern MIN_MSGMAX..HARD_MSGMAX; 2.6.26 DFLT_MSGMAX..HARD_MSGMAX (131072/sizeof(void *)). */
+  readonly mqMsgMax: readonly [number, number];
+  /** [min, max] of fs/mqueue/msgsize_max (and msgsize_default): modern MIN_MSGSIZEMAX..HARD_MSGSIZEMAX; 2.6.26 DFLT_MSGSIZEMAX..INT_MAX. */
+  readonly mqMsgsizeMax: readonly [number, number];
   /** Compile-time constants msgctl(IPC_INFO/MSG_INFO) reports (include/uapi/linux/msg.h). */
   readonly msginfo: { readonly msgpool: number; readonly msgmap: number; readonly msgtql: number; readonly msgssz: number; readonly msgseg: number };
   /** Compile-time constants semctl(IPC_INFO/SEM_INFO) reports (include/uapi/linux/sem.h). */
@@ -120,6 +132,12 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       setvalRangeFirst: true,
       sysctlBounds: true,
       sysvipcShmRss: true,
+      autoMsgmni: true,
+      shmRmidForced: true,
+      mqueuePerNs: true,
+      mqDefaults: true,
+      mqMsgMax: [1, 65536],
+      mqMsgsizeMax: [128, 16 * 1024 * 1024],
       // MSGPOOL = MSGMNI*MSGMNB/1024, MSGTQL = MSGMAP = MSGMNB, MSGSEG capped at 0xffff.
       msginfo: { msgpool: 512000, msgmap: 16384, msgtql: 16384, msgssz: 16, msgseg: 0xffff },
       // SEMMAP = SEMMNU = SEMMNS, SEMUME = SEMOPM, SEMUSZ 20.
@@ -164,6 +182,12 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       setvalRangeFirst: false,
       sysctlBounds: false,
       sysvipcShmRss: false,
+      autoMsgmni: false,
+      shmRmidForced: false,
+      mqueuePerNs: false,
+      mqDefaults: false,
+      mqMsgMax: [10, 131072 / 8],
+      mqMsgsizeMax: [8192, 0x7fffffff],
       // MSGMNI 16: MSGPOOL = 16*16384/1024 = 256, MSGSEG = 256*1024/16 = 16384.
       msginfo: { msgpool: 256, msgmap: 16384, msgtql: 16384, msgssz: 16, msgseg: 16384 },
       // SEMMNS 32000, SEMOPM 32.

@@ -79,6 +79,18 @@ export interface IpcNs extends IpcNsState {
   shmCtlmax: bigint;
   shmCtlall: bigint;
   shmCtlmni: number;
+  /** kernel.shm_rmid_forced (0 or 1; 3.1+). */
+  shmRmidForced: number;
+  /**
+   * fs/mqueue/{queues_max,msg_max,msgsize_max,msg_default,msgsize_default} (ns->mq_*). The model has
+   * no POSIX message queues: these are the limits only. In 2.6.26 they were global: the initial
+   * namespace's are the ones in force (see mqNsOf).
+   */
+  mqQueuesMax: number;
+  mqMsgMax: number;
+  mqMsgsizeMax: number;
+  mqMsgDefault: number;
+  mqMsgsizeDefault: number;
   /** Semaphores in use (ns->used_sems). */
   usedSems: number;
   /** Pages of shm in use (ns->shm_tot). */
@@ -108,6 +120,13 @@ export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
   ns.shmCtlmax = p.shmmax;
   ns.shmCtlall = p.shmall;
   ns.shmCtlmni = p.shmmni;
+  ns.shmRmidForced = 0;
+  // mq_init_ns(): DFLT_QUEUESMAX, DFLT_MSGMAX, DFLT_MSGSIZEMAX, DFLT_MSG, DFLT_MSGSIZE.
+  ns.mqQueuesMax = 256;
+  ns.mqMsgMax = 10;
+  ns.mqMsgsizeMax = 8192;
+  ns.mqMsgDefault = 10;
+  ns.mqMsgsizeDefault = 8192;
   ns.usedSems = 0;
   ns.shmTot = 0;
   ns.msgHdrs = 0;
@@ -121,6 +140,11 @@ export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
 /** The IPC namespace of a task. */
 export function nsOf(k: KernelCore, t: TaskState): IpcNs {
   return k.ipcNs(t.ipcns) as IpcNs;
+}
+
+/** Where the fs/mqueue limits in force for a task live: its IPC namespace (2.6.30+), or the initial one (global before). */
+export function mqNsOf(k: KernelCore, t: TaskState): IpcNs {
+  return k.ipcNs(k.profile.ipc.mqueuePerNs ? t.ipcns : k.s.rootIpcNs) as IpcNs;
 }
 
 // ---- the free-index bitmap (a derived index) ----
