@@ -72,6 +72,12 @@ export interface IpcProfile {
   readonly sysctlBounds: boolean;
   /** /proc/sysvipc/shm has the rss and swap columns (3.x+). */
   readonly sysvipcShmRss: boolean;
+  /**
+   * IPC records keep a `struct pid` and show it per reader (pid_vnr at IPC_STAT/GETPID/sysvipc time,
+   * 4.17+); before, they held the number the recording task had in its own namespace
+   * (task_tgid_vnr(current)) and showed that number to every reader.
+   */
+  readonly ipcPidsPerReader: boolean;
   /** kernel.auto_msgmni exists (2.6.27+); since 3.19 a dummy that reads 0 and takes 0 or 1 (proc_ipc_auto_msgmni). */
   readonly autoMsgmni: boolean;
   /** kernel.shm_rmid_forced exists (3.1+): 0..1, 1 destroys orphaned segments (shm_destroy_orphaned, exit_shm). */
@@ -132,6 +138,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       setvalRangeFirst: true,
       sysctlBounds: true,
       sysvipcShmRss: true,
+      ipcPidsPerReader: true,
       autoMsgmni: true,
       shmRmidForced: true,
       mqueuePerNs: true,
@@ -182,6 +189,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       setvalRangeFirst: false,
       sysctlBounds: false,
       sysvipcShmRss: false,
+      ipcPidsPerReader: false,
       autoMsgmni: false,
       shmRmidForced: false,
       mqueuePerNs: false,

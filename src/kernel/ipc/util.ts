@@ -576,12 +576,17 @@ export function recordPid(k: KernelCore, kid: number): number {
 /**
  * pid_vnr() / pid_nr_ns(): a stored pid as seen from `viewer`'s pid namespace: the number at the
  * viewer's level when that level's namespace is the viewer's, else 0 (not visible). Never needs
- * the recorded task or its namespaces to be alive.
+ * the recorded task or its namespaces to be alive. Before 4.17 (profile.ipc.ipcPidsPerReader
+ * false) the record held the recorder's own number (task_tgid_vnr(current)), shown to everyone.
  */
 export function pidVnr(k: KernelCore, viewer: TaskState, stored: number): number {
   if (stored === 0) return 0;
   if (stored < 0) return -stored;
   const e = pidRegistry(k).get(stored);
+  if (!k.profile.ipc.ipcPidsPerReader) {
+    const pids = e?.pids ?? k.s.tasks.get(stored)?.pids;
+    return pids ? pids[pids.length - 1]! : 0;
+  }
   const view = k.s.pidns.get(viewer.pidns);
   if (!view) return 0;
   if (e === undefined) {

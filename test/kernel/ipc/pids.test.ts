@@ -51,3 +51,22 @@ test('pids recorded by a task of a pid namespace that is gone: the initial names
   const k2 = Kernel.fromState(k.snapshot());
   assert.equal(k2.init.sys.msgctl(q, C.IPC_STAT).msg_lspid, hostPid);
 });
+
+test('linux-2.6.26: an IPC record holds the number the recorder had in its own namespace, shown to every reader', () => {
+  const k = new Kernel({ profile: 'linux-2.6.26' });
+  const init = k.init;
+  const q = init.sys.msgget(C.IPC_PRIVATE, 0o666);
+  const sem = init.sys.semget(C.IPC_PRIVATE, 1, 0o666);
+  const c = k.task(init.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  assert.equal(c.sys.getpid(), 1);
+  assert.notEqual(c.pid, 1);
+  c.sys.msgsnd(q, 1, 'x', 0);
+  c.sys.semop(sem, [{ sem_num: 0, sem_op: 1, sem_flg: 0 }]);
+  // task_tgid_vnr(current) at record time: 1, whoever reads it (the 4.17 fix is not in 2.6.26).
+  assert.equal(init.sys.msgctl(q, C.IPC_STAT).msg_lspid, 1);
+  assert.equal(init.sys.semctl(sem, 0, C.GETPID), 1);
+  assert.match(readFile(init, '/proc/sysvipc/msg'), / +1 +0 +0 /);
+  c.sys.exit(0);
+  init.sys.wait4(c.pid, 0);
+  assert.equal(init.sys.msgctl(q, C.IPC_STAT).msg_lspid, 1);
+});
