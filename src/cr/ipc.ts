@@ -435,6 +435,7 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       writeProcFile(by, '/proc/self/semundo', text);
     });
   }
+  const gone = new Set<number>();
   for (const m of ck.shm) {
     ctx.step('ipc-shm-state', `shm ${m.desc.id}`, () => {
       if (m.desc.mode & SHM_LOCKED) sys.shmctl(m.desc.id, SHM_LOCK);
@@ -444,7 +445,10 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       // task attaches it. Then IPC_RMID marks it SHM_DEST (and its key private) as it was.
       if (ns.shm.objs.get(m.desc.id & 32767)!.nattch === 0) {
         if (ctx.ipcOnly) sys.shmat(m.desc.id, 0, SHM_RDONLY);
-        else lost(ctx.report, `shm ${m.desc.id}`, 'existence', 'attached', 'destroyed', 'SHM_DEST and attached only by processes outside the checkpoint: removed as when they detach');
+        else {
+          lost(ctx.report, `shm ${m.desc.id}`, 'existence', 'attached', 'destroyed', 'SHM_DEST and attached only by processes outside the checkpoint: removed as when they detach');
+          gone.add(m.desc.id);
+        }
       }
       sys.shmctl(m.desc.id, IPC_RMID);
     });
@@ -473,7 +477,7 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
     setAll('sem', s.desc.id, { sem_perm: { uid: s.desc.uid, gid: s.desc.gid, mode: s.desc.mode }, sem_otime: s.otime, sem_ctime: s.ctime },
       [['otime', s.otime, () => o().otime], ['ctime', s.ctime, () => o().ctime]]);
   }
-  for (const m of full ? ck.shm : []) {
+  for (const m of full ? ck.shm.filter((x) => !gone.has(x.desc.id)) : []) {
     const o = () => ns.shm.objs.get(m.desc.id & 32767)!;
     const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
     setAll('shm', m.desc.id, {

@@ -91,3 +91,25 @@ test('--ipc-only from CRIU-format images (no nsd-extra): owners ≠ creators, SH
     assert.equal(sys.shmctl(objs.shm[2]!, C.IPC_STAT).shm_nattch, 1, strategy);
   }
 });
+
+test('a SHM_DEST segment attached only by processes outside the checkpoint is removed at restore, and reported', () => {
+  const k = new Kernel();
+  const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
+  const id = c.sys.shmget(0x79, 4096, C.IPC_CREAT | 0o600);
+  // A process outside the container joins its IPC namespace and attaches; the container removes it.
+  const outside = k.task(k.init.sys.fork())!;
+  const fd = outside.sys.open(`/proc/${c.pid}/ns/ipc`, C.O_RDONLY);
+  outside.sys.setns(fd, C.CLONE_NEWIPC);
+  outside.sys.shmat(id, 0, 0);
+  c.sys.shmctl(id, C.IPC_RMID);
+  assert.equal(c.sys.shmctl(id, C.IPC_STAT).shm_perm.mode & C.SHM_DEST, C.SHM_DEST);
+  const d = dump(k, c.pid);
+  k.init.sys.wait4(c.pid, 0);
+  for (const strategy of STRATEGIES) {
+    const k2 = Kernel.fromState(k.snapshot());
+    const r = restore(k2, d.images, { strategy });
+    const rc = k2.task(r.rootPid)!;
+    assert.throws(() => rc.sys.shmctl(id, C.IPC_STAT), /EINVAL/, strategy);
+    assert.deepEqual(r.report.filter((l) => l.object === `shm ${id}`).map((l) => `${l.field} ${l.saved}→${l.restored}`), ['existence attached→destroyed'], strategy);
+  }
+});
