@@ -39,6 +39,7 @@ const CASES: Case[] = [
     out: /^\n------ Shared Memory Segments --------\nkey        shmid      owner      perms      size       nattch     status      \n0x[0-9a-f]{8} 0          root       600          1\.5M     0                       \n0x[0-9a-f]{8} 1          root       600          100B     0                       \n\n$/,
   },
   { cmd: 'ipcmk -M 4096 >/dev/null; ipcs -m -i 0 --human | grep size=', out: /^size=4K\tlpid=0\tcpid=\d+\tnattch=0\n$/ },
+  { cmd: 'ipcs -m -l -b; ipcs -q -u --human', out: '\n------ Shared Memory Limits --------\nmax number of segments = 4096\nmax seg size (bytes) = 18446744073692774399\nmax total shared memory (bytes) = 18446744073709547520\nmin seg size (bytes) = 1\n\n\n------ Messages Status --------\nallocated queues = 0\nused headers = 0\nused space = 0B\n\n' },
   { cmd: 'ipcs -q -l --human; ipcs -m -l --human', out: '\n------ Messages Limits --------\nmax queues system wide = 32000\nmax size of message = 8K\ndefault max size of queue = 16K\n\n\n------ Shared Memory Limits --------\nmax number of segments = 4096\nmax seg size = 16E\nmax total shared memory = 16E\nmin seg size = 1B\n\n' },
 ];
 
