@@ -28,6 +28,7 @@ import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { hasCap } from '../task/cred.js';
+import { kidNrIn } from '../pid/pid.js';
 import {
   LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, sleepersInOrder,
@@ -197,7 +198,7 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: Long, 
   text.set(sz === bytesIn.length ? bytesIn : bytesIn.subarray(0, sz));
   if (q.lspid !== t.tgid) q.lspid = recordPid(k, t.tgid);
   q.stime = k.seconds;
-  if (k.hasSleepers(q.rwchan) && pipelinedSend(k, q, type, text)) return 0;
+  if (k.hasSleepers(q.rwchan) && pipelinedSend(k, t, q, type, text)) return 0;
   const seq = q.base + q.ring.length;
   q.ring.push({ mtype: type, text });
   let fifo = q.types.get(type);
@@ -220,7 +221,7 @@ function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: Long; f
 }
 
 /** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
-function pipelinedSend(k: KernelCore, q: MsgQueue, type: Long, text: Uint8Array): boolean {
+function pipelinedSend(k: KernelCore, sender: TaskState, q: MsgQueue, type: Long, text: Uint8Array): boolean {
   for (const kid of sleepersInOrder(k, q.rwchan)) {
     const r = receiverArgs(k, kid);
     const { mode, typ } = convertMode(k, r.typ, r.flg);
@@ -229,8 +230,9 @@ function pipelinedSend(k: KernelCore, q: MsgQueue, type: Long, text: Uint8Array)
       k.complete(kid, { ok: false, code: 'E2BIG' });
       continue;
     }
-    // Linux records the receiving *thread* here (task_pid), not its tgid.
-    q.lrpid = recordPid(k, kid);
+    // Linux records the receiving *thread* here (task_pid), not its tgid. 2.6.26 stored
+    // task_pid_vnr(receiver): its number as the *sender* sees it, kept as a raw number.
+    q.lrpid = k.profile.ipc.ipcPidsPerReader ? recordPid(k, kid) : -kidNrIn(k, kid, sender.pidns);
     q.rtime = k.seconds;
     const mtext = r.msgsz < text.length ? text.slice(0, r.msgsz) : text;
     k.complete(kid, { ok: true, value: { mtype: type, mtext } satisfies MsgBuf });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel, constants as C } from '../../../src/index.js';
 import { readFile } from '../../helpers.js';
+import { SEQ, spawn } from './seq.js';
 
 test('pids recorded by a task of a pid namespace that is gone: the initial namespace sees its number, another sees 0', () => {
   const k = new Kernel();
@@ -69,4 +70,23 @@ test('linux-2.6.26: an IPC record holds the number the recorder had in its own n
   c.sys.exit(0);
   init.sys.wait4(c.pid, 0);
   assert.equal(init.sys.msgctl(q, C.IPC_STAT).msg_lspid, 1);
+});
+
+test('linux-2.6.26: a receiver handed a message by msgsnd is recorded as the sender sees it (task_pid_vnr)', () => {
+  const k = new Kernel({ profile: 'linux-2.6.26' });
+  k.installProgram(SEQ);
+  const init = k.init;
+  const q = init.sys.msgget(C.IPC_PRIVATE, 0o666);
+  const c = k.task(init.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  const r = spawn(k, 'r', [['msgrcv', [q, 10, 0, 0]]], c);
+  k.run();
+  init.sys.msgsnd(q, 1, 'x', 0);
+  // The receiver is pid 2 inside; the host sender sees its host number.
+  assert.equal(init.sys.msgctl(q, C.IPC_STAT).msg_lrpid, r.pid);
+  assert.notEqual(r.pid, 2);
+  // A receiver on the host, a sender in the container that cannot see it: 0.
+  spawn(k, 'h', [['msgrcv', [q, 10, 0, 0]]]);
+  k.run();
+  c.sys.msgsnd(q, 1, 'y', 0);
+  assert.equal(init.sys.msgctl(q, C.IPC_STAT).msg_lrpid, 0);
 });
