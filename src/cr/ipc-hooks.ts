@@ -25,6 +25,11 @@ export interface IpcRestoreContext {
   /** Runs one named, failure-injectable step. */
   step<T>(name: string, object: string, fn: () => T): T;
   report: CrReportLine[];
+  /**
+   * No processes are restored (`--ipc-only`): `sys` is the namespace's holder task, and it attaches
+   * what must stay attached to exist (SHM_DEST segments).
+   */
+  ipcOnly?: boolean;
 }
 
 export interface IpcHooks {

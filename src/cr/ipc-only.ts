@@ -1,9 +1,10 @@
 /**
  * Design note: `restoreIpcOnly` recreates just an IPC namespace from images — in particular a real
  * CRIU dump, whose process images we do not read. A new task (child of the restorer, in a new IPC
- * namespace) creates every object at its id through the strategy; what CRIU's images do not hold
- * (times, last pids, sempid, SEM_UNDO, and cuid/cgid are restored as CRIU restores them: from the
- * owner) is listed in `missing` instead of being invented. All or nothing, like `restore`.
+ * namespace) creates every object at its id through the strategy (as its creator, then given its
+ * owner, mode bits SHM_LOCKED by SHM_LOCK and SHM_DEST by IPC_RMID while the holder task keeps it
+ * attached); what CRIU's images do not hold (times, last pids, sempid, SEM_UNDO, nattch) is listed
+ * in `missing` instead of being invented. All or nothing, like `restore`.
  */
 import { CLONE_NEWIPC, SIGCHLD } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
@@ -18,7 +19,7 @@ import { KernelTransaction } from './txn.js';
 export const CRIU_MISSING_FIELDS = [
   'msg: stime, rtime, ctime, lspid, lrpid',
   'sem: otime, ctime, per-semaphore sempid, semncnt/semzcnt (sleepers are processes)',
-  'shm: atime, dtime, ctime, cpid, lpid, nattch (attachments are in the processes\' mm images)',
+  'shm: atime, dtime, ctime, cpid, lpid, nattch (attachments are in the processes\' mm images; a SHM_DEST segment is held attached by the holder task)',
   'SEM_UNDO adjustments of every process',
   'allocator cursors (the id the next msgget/semget/shmget gets)',
 ] as const;
@@ -49,7 +50,7 @@ export function restoreIpcOnly(k: Kernel, images: ReadonlyMap<string, Uint8Array
     const kid = k.pidNs(k.t(parent.kid).pidns).pids.get(pid)!;
     const sys = new Sys(k, kid);
     const ctx = {
-      kernel: k, strategy, sys, report,
+      kernel: k, strategy, sys, report, ipcOnly: true,
       procSys: (): Sys | undefined => undefined,
       step: <T>(name: string, object: string, fn: () => T): T => {
         try {
@@ -60,7 +61,7 @@ export function restoreIpcOnly(k: Kernel, images: ReadonlyMap<string, Uint8Array
       },
     };
     restoreIpcObjects(ck as unknown as CkIpc, ctx);
-    if (!ck.criuOnly) restoreIpcLate(ck as unknown as CkIpc, ctx);
+    restoreIpcLate(ck as unknown as CkIpc, ctx);
     return { holderPid: kid, ipcns: k.t(kid).ipcns, missing: ck.criuOnly ? CRIU_MISSING_FIELDS : [], report };
   } catch (e) {
     txn.rollback();

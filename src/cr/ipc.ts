@@ -16,13 +16,13 @@
  * it loses is reported), then *_next_id and the allocator cursors.
  */
 import {
-  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, PAGE_SIZE, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED,
+  IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, PAGE_SIZE, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED, SHM_RDONLY,
 } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
-import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
+import { canonLong, LONG_MAX, pidVnr, type IpcNs, type Long } from '../kernel/ipc/util.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
@@ -32,7 +32,7 @@ import {
 import { decodePlain, encodePlain } from './plain.js';
 import { IPC_HOOKS, type IpcDumpContext, type IpcRestoreContext } from './ipc-hooks.js';
 import { CrError } from './errors.js';
-import { writeProcFile, type IpcKind } from './strategy.js';
+import { readProcFile, writeProcFile, type IpcKind } from './strategy.js';
 import type { CkIpc, CrReportLine } from './model.js';
 
 export const IPC_NS_IMAGE_ID = 1;
@@ -40,7 +40,8 @@ export const IPC_NS_IMAGE_ID = 1;
 export interface CkMsg {
   desc: IpcDescEntry;
   qbytes: number;
-  messages: { mtype: number; text: Uint8Array }[];
+  /** Types are C longs, carried exactly (a bigint beyond the safe-integer range). */
+  messages: { mtype: Long; text: Uint8Array }[];
   stime: number;
   rtime: number;
   ctime: number;
@@ -97,11 +98,15 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
   const pid = (stored: number): number => pidVnr(k, viewer, stored);
   const byIdx = <T>(m: Map<number, T>): T[] => [...m.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
   const nextId = (v: number): number | undefined => (v >= 0 ? v : undefined);
+  // The fs/mqueue limits in force: the namespace's, or the global ones (2.6.26). auto_msgmni reads 0
+  // (a dummy since 3.19; absent, i.e. no scaling, in 2.6.26); shm_rmid_forced is 0 where absent.
+  const mq = k.ipcNs(k.profile.ipc.mqueuePerNs ? ipcnsId : k.s.rootIpcNs) as IpcNs;
   const v: IpcVarEntry = {
     sem_ctls: [...ns.semCtls],
     msg_ctlmax: ns.msgCtlmax, msg_ctlmnb: ns.msgCtlmnb, msg_ctlmni: ns.msgCtlmni, auto_msgmni: 0,
-    shm_ctlmax: ns.shmCtlmax, shm_ctlall: ns.shmCtlall, shm_ctlmni: ns.shmCtlmni, shm_rmid_forced: 0,
-    mq_queues_max: 256, mq_msg_max: 10, mq_msgsize_max: 8192, mq_msg_default: 10, mq_msgsize_default: 8192,
+    shm_ctlmax: ns.shmCtlmax, shm_ctlall: ns.shmCtlall, shm_ctlmni: ns.shmCtlmni, shm_rmid_forced: ns.shmRmidForced,
+    mq_queues_max: mq.mqQueuesMax >>> 0, mq_msg_max: mq.mqMsgMax, mq_msgsize_max: mq.mqMsgsizeMax,
+    ...(k.profile.ipc.mqDefaults ? { mq_msg_default: mq.mqMsgDefault, mq_msgsize_default: mq.mqMsgsizeDefault } : {}),
   };
   for (const kind of ['msg', 'sem', 'shm'] as const) {
     const n = nextId(ns[kind].nextId);
@@ -197,6 +202,12 @@ function checkFields<T>(file: string, what: string, v: unknown, fields: Record<s
   return v as T;
 }
 
+/** A message type from an image (u64): a valid `long` type is 1..LONG_MAX; kept exactly. */
+function msgType(file: string, id: number, j: number, v: bigint): Long {
+  if (v < 1n || v > LONG_MAX) throw new ImageError(file, 0, `msg ${id} message ${j}: mtype ${v} is not a message type (1..${LONG_MAX})`);
+  return canonLong(v);
+}
+
 /** Reads the IPC images of namespace image id `n`; CRIU's own dumps have no nsd-extra. */
 export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number = N): CkIpcNs {
   const file = (k: string): string => `ipcns-${k}-${n}.img`;
@@ -219,7 +230,7 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
   };
   const msg: CkMsg[] = msgImg.entries.map((e, i) => {
     const p = msgImg.payloads![i];
-    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m) => ({ mtype: Number(m.mtype), text: m.body })) : [];
+    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m, j) => ({ mtype: msgType(file('msg'), e.desc.id, j, m.mtype), text: m.body })) : [];
     const t = x('msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 });
     return { desc: e.desc, qbytes: e.qbytes, messages, ...t };
   });
@@ -303,6 +314,17 @@ function create(ctx: IpcRestoreContext, kind: IpcKind, d: IpcDescEntry, make: (s
 }
 
 /**
+ * An owner other than the creator (uid/gid ≠ cuid/cgid, after an IPC_SET): creation made the
+ * creator the owner, IPC_SET gives the object its owner back (msg queues get theirs with qbytes).
+ */
+function setOwner(ctx: IpcRestoreContext, kind: 'sem' | 'shm', d: IpcDescEntry): void {
+  if (d.uid === d.cuid && d.gid === d.cgid) return;
+  const perm = { uid: d.uid, gid: d.gid, mode: d.mode };
+  if (kind === 'sem') ctx.sys.semctl(d.id, 0, IPC_SET, { sem_perm: perm });
+  else ctx.sys.shmctl(d.id, IPC_SET, { shm_perm: perm });
+}
+
+/**
  * The namespace's limits as sysctl writes ([name under /proc/sys/kernel, text]); with `roomy`, each
  * raised to what the saved objects need (msgmax: the largest message, *mni: the object count, sem:
  * semmsl/semmns/semmni, shmmax/shmall: the largest segment and the total pages).
@@ -358,6 +380,7 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const s of ck.sem) {
     ctx.step('ipc-sem', `sem ${s.desc.id}`, () => {
       create(ctx, 'sem', s.desc, (x, flg) => x.semget(s.desc.key | 0, s.values.length, flg), (x, flg) => x.semget_with_id(s.desc.id, s.desc.key | 0, s.values.length, flg));
+      setOwner(ctx, 'sem', s.desc);
       if (k.profile.ipc.setallSetsSempid) {
         // Modern SETALL stamps every sempid with the caller: set only the semaphores that are not
         // still as created (value 0, never operated on), so their sempid stays 0.
@@ -372,6 +395,7 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   for (const m of ck.shm) {
     ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
       create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
+      setOwner(ctx, 'shm', m.desc);
       if (!isZero(m.data)) {
         const addr = sys.shmat(m.desc.id, 0, 0);
         writeMemory(k, k.t(sys.kid), addr, m.data);
@@ -392,7 +416,9 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
   const k = ctx.kernel;
   const sys = ctx.sys;
   const ns = k.ipcNs(k.t(sys.kid).ipcns) as IpcNs;
-  for (const s of ck.sem) {
+  // A CRIU dump holds no sempid, SEM_UNDO list, time or last pid: nothing of those to restore.
+  const full = !ck.criuOnly;
+  for (const s of full ? ck.sem : []) {
     ctx.step('ipc-sempid', `sem ${s.desc.id}`, () => {
       s.pids.forEach((pid, num) => {
         const by = pid ? ctx.procSys(pid) : undefined;
@@ -402,17 +428,29 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       });
     });
   }
-  for (const [pid, text] of ck.undo) {
+  for (const [pid, text] of full ? ck.undo : []) {
     ctx.step('ipc-semundo', `pid ${pid}`, () => {
       const by = ctx.procSys(pid);
       if (!by) throw new CrError('restore', 'ipc-semundo', `pid ${pid}`, 'no such restored process');
       writeProcFile(by, '/proc/self/semundo', text);
     });
   }
+  const gone = new Set<number>();
   for (const m of ck.shm) {
     ctx.step('ipc-shm-state', `shm ${m.desc.id}`, () => {
       if (m.desc.mode & SHM_LOCKED) sys.shmctl(m.desc.id, SHM_LOCK);
-      if (m.desc.mode & SHM_DEST) sys.shmctl(m.desc.id, IPC_RMID);
+      if (!(m.desc.mode & SHM_DEST)) return;
+      // A destroyed segment lives on while attached: its holders have attached it by now (the
+      // processes' mappings are restored); without processes (--ipc-only) the namespace's holder
+      // task attaches it. Then IPC_RMID marks it SHM_DEST (and its key private) as it was.
+      if (ns.shm.objs.get(m.desc.id & 32767)!.nattch === 0) {
+        if (ctx.ipcOnly) sys.shmat(m.desc.id, 0, SHM_RDONLY);
+        else {
+          lost(ctx.report, `shm ${m.desc.id}`, 'existence', 'attached', 'destroyed', 'SHM_DEST and attached only by processes outside the checkpoint: removed as when they detach');
+          gone.add(m.desc.id);
+        }
+      }
+      sys.shmctl(m.desc.id, IPC_RMID);
     });
   }
   // The full state last: nothing after this touches the objects' times or last pids.
@@ -425,7 +463,7 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       }
     });
   };
-  for (const q of ck.msg) {
+  for (const q of full ? ck.msg : []) {
     const o = () => ns.msg.objs.get(q.desc.id & 32767)!;
     const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
     setAll('msg', q.desc.id, {
@@ -434,12 +472,12 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
     }, [['stime', q.stime, () => o().stime], ['rtime', q.rtime, () => o().rtime], ['ctime', q.ctime, () => o().ctime],
       ['lspid', q.lspid, () => pid(o().lspid)], ['lrpid', q.lrpid, () => pid(o().lrpid)]]);
   }
-  for (const s of ck.sem) {
+  for (const s of full ? ck.sem : []) {
     const o = () => ns.sem.objs.get(s.desc.id & 32767)!;
     setAll('sem', s.desc.id, { sem_perm: { uid: s.desc.uid, gid: s.desc.gid, mode: s.desc.mode }, sem_otime: s.otime, sem_ctime: s.ctime },
       [['otime', s.otime, () => o().otime], ['ctime', s.ctime, () => o().ctime]]);
   }
-  for (const m of ck.shm) {
+  for (const m of full ? ck.shm.filter((x) => !gone.has(x.desc.id)) : []) {
     const o = () => ns.shm.objs.get(m.desc.id & 32767)!;
     const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
     setAll('shm', m.desc.id, {
@@ -451,7 +489,9 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
   ctx.step('ipc-next-id', 'ipcns-var', () => {
     for (const kind of ['msg', 'sem', 'shm'] as const) {
       const v = ck.var[`${kind}_next_id`];
-      if (v !== undefined && k.profile.ipc.nextIdSysctls) writeProcFile(sys, `/proc/sys/kernel/${kind}_next_id`, String(v));
+      if (v === undefined) continue;
+      if (k.profile.ipc.nextIdSysctls) writeProcFile(sys, `/proc/sys/kernel/${kind}_next_id`, String(v));
+      else lost(ctx.report, 'ipcns-var', `kernel/${kind}_next_id`, v, -1, `${k.profile.name} has no ${kind}_next_id sysctl`);
     }
     // The allocator's cursors have no interface at all (restorer-only, see docs/checkpoint-restart.md).
     if (ck.cursors.msg.seq >= 0) {
@@ -460,7 +500,43 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
         Object.assign(ns[kind], { seq, lastIdx, cursor });
       }
     }
-  });
+  });  // Last: shm_rmid_forced set earlier would have destroyed segments between their creation and
+  // their holders' attach.
+  for (const [name, saved, has, absent] of otherSysctls(k, ck.var)) {
+    ctx.step('ipc-sysctls', `ipcns-var ${name}`, () => {
+      if (saved === undefined) return;
+      const want = saved | 0; // the images hold ints as uint32
+      if (!has) {
+        lost(ctx.report, 'ipcns-var', name, want, absent, `${k.profile.name} has no ${name}`);
+        return;
+      }
+      const path = `/proc/sys/${name}`;
+      if (name.startsWith('fs/mqueue/') && !k.profile.ipc.mqueuePerNs) {
+        lost(ctx.report, 'ipcns-var', name, want, readProcFile(sys, path).trim(), `fs/mqueue is global in ${k.profile.name}: not changed for one namespace`);
+        return;
+      }
+      writeProcFile(sys, path, String(want));
+      lost(ctx.report, 'ipcns-var', name, want, readProcFile(sys, path).trim(), 'the kernel took the value but reads back another');
+    });
+  }
+}
+
+/**
+ * The sysctls of ipc_var_entry beyond the SysV limits: [name under /proc/sys, saved value (undefined
+ * when the image has none), whether the profile has the file, the behaviour in force without it].
+ */
+function otherSysctls(k: Kernel, v: IpcVarEntry): [string, number | undefined, boolean, number][] {
+  const p = k.profile.ipc;
+  return [
+    ['kernel/auto_msgmni', v.auto_msgmni, p.autoMsgmni, 0],
+    ['fs/mqueue/queues_max', v.mq_queues_max, true, 256],
+    ['fs/mqueue/msg_max', v.mq_msg_max, true, 10],
+    ['fs/mqueue/msgsize_max', v.mq_msgsize_max, true, 8192],
+    // Without the sysctls (before 3.5) mq_open's defaults were DFLT_MSGMAX and DFLT_MSGSIZEMAX.
+    ['fs/mqueue/msg_default', v.mq_msg_default, p.mqDefaults, 10],
+    ['fs/mqueue/msgsize_default', v.mq_msgsize_default, p.mqDefaults, 8192],
+    ['kernel/shm_rmid_forced', v.shm_rmid_forced, p.shmRmidForced, 0],
+  ];
 }
 
 IPC_HOOKS.dump = dumpIpc;

@@ -56,6 +56,8 @@ export interface IpcProfile {
   readonly nextIdSysctls: boolean;
   /** MSG_COPY exists (3.8+). */
   readonly msgCopy: boolean;
+  /** msgrcv with msgtyp LONG_MIN selects up to LONG_MAX (convert_mode, 4.x+); 2.6.26 negated it in place (matches nothing). */
+  readonly msgtypLongMinAsMax: boolean;
   /** MSG_STAT_ANY / SEM_STAT_ANY / SHM_STAT_ANY exist (4.17+). */
   readonly statAny: boolean;
   /** SETALL also sets sempid of every semaphore (2.6.26 left it untouched). */
@@ -70,6 +72,24 @@ export interface IpcProfile {
   readonly sysctlBounds: boolean;
   /** /proc/sysvipc/shm has the rss and swap columns (3.x+). */
   readonly sysvipcShmRss: boolean;
+  /**
+   * IPC records keep a `struct pid` and show it per reader (pid_vnr at IPC_STAT/GETPID/sysvipc time,
+   * 4.17+); before, they held the number the recording task had in its own namespace
+   * (task_tgid_vnr(current)) and showed that number to every reader.
+   */
+  readonly ipcPidsPerReader: boolean;
+  /** kernel.auto_msgmni exists (2.6.27+); since 3.19 a dummy that reads 0 and takes 0 or 1 (proc_ipc_auto_msgmni). */
+  readonly autoMsgmni: boolean;
+  /** kernel.shm_rmid_forced exists (3.1+): 0..1, 1 destroys orphaned segments (shm_destroy_orphaned, exit_shm). */
+  readonly shmRmidForced: boolean;
+  /** The fs/mqueue sysctls are per IPC namespace (2.6.30+, ipc/mq_sysctl.c); before, one global set (ipc/mqueue.c). */
+  readonly mqueuePerNs: boolean;
+  /** fs/mqueue/msg_default and msgsize_default exist (3.5+). */
+  readonly mqDefaults: boolean;
+  /** [min, max] of fs/mqueue/msg_max (and msg_default): modern MIN_MSGMAX..HARD_MSGMAX; 2.6.26 DFLT_MSGMAX..HARD_MSGMAX (131072/sizeof(void *)). */
+  readonly mqMsgMax: readonly [number, number];
+  /** [min, max] of fs/mqueue/msgsize_max (and msgsize_default): modern MIN_MSGSIZEMAX..HARD_MSGSIZEMAX; 2.6.26 DFLT_MSGSIZEMAX..INT_MAX. */
+  readonly mqMsgsizeMax: readonly [number, number];
   /** Compile-time constants msgctl(IPC_INFO/MSG_INFO) reports (include/uapi/linux/msg.h). */
   readonly msginfo: { readonly msgpool: number; readonly msgmap: number; readonly msgtql: number; readonly msgssz: number; readonly msgseg: number };
   /** Compile-time constants semctl(IPC_INFO/SEM_INFO) reports (include/uapi/linux/sem.h). */
@@ -110,6 +130,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       seqMax: 65535,
       nextIdSysctls: true,
       msgCopy: true,
+      msgtypLongMinAsMax: true,
       statAny: true,
       setallSetsSempid: true,
       setChecksIds: true,
@@ -117,6 +138,13 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       setvalRangeFirst: true,
       sysctlBounds: true,
       sysvipcShmRss: true,
+      ipcPidsPerReader: true,
+      autoMsgmni: true,
+      shmRmidForced: true,
+      mqueuePerNs: true,
+      mqDefaults: true,
+      mqMsgMax: [1, 65536],
+      mqMsgsizeMax: [128, 16 * 1024 * 1024],
       // MSGPOOL = MSGMNI*MSGMNB/1024, MSGTQL = MSGMAP = MSGMNB, MSGSEG capped at 0xffff.
       msginfo: { msgpool: 512000, msgmap: 16384, msgtql: 16384, msgssz: 16, msgseg: 0xffff },
       // SEMMAP = SEMMNU = SEMMNS, SEMUME = SEMOPM, SEMUSZ 20.
@@ -153,6 +181,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       seqMax: 65535,
       nextIdSysctls: false,
       msgCopy: false,
+      msgtypLongMinAsMax: false,
       statAny: false,
       setallSetsSempid: false,
       setChecksIds: false,
@@ -160,6 +189,13 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       setvalRangeFirst: false,
       sysctlBounds: false,
       sysvipcShmRss: false,
+      ipcPidsPerReader: false,
+      autoMsgmni: false,
+      shmRmidForced: false,
+      mqueuePerNs: false,
+      mqDefaults: false,
+      mqMsgMax: [10, 131072 / 8],
+      mqMsgsizeMax: [8192, 0x7fffffff],
       // MSGMNI 16: MSGPOOL = 16*16384/1024 = 256, MSGSEG = 256*1024/16 = 16384.
       msginfo: { msgpool: 256, msgmap: 16384, msgtql: 16384, msgssz: 16, msgseg: 16384 },
       // SEMMNS 32000, SEMOPM 32.

@@ -14,8 +14,8 @@ type K = KernelCore;
 type T = TaskState;
 
 defineSyscall({ name: 'msgget_with_id', handler: (k: K, t: T, id: number, key: number, flg: number) => msggetWithId(k, t, id, key, flg), args: ['int', 'key', 'ipcflags'], ret: 'int' });
-defineSyscall({ name: 'semget_with_id', handler: (k: K, t: T, id: number, key: number, nsems: number, flg: number) => semgetWithId(k, t, id, key, nsems, flg), args: ['int', 'key', 'int', 'ipcflags'], ret: 'int' });
-defineSyscall({ name: 'shmget_with_id', handler: (k: K, t: T, id: number, key: number, size: number | bigint, flg: number) => shmgetWithId(k, t, id, key, size, flg), args: ['int', 'key', 'int', 'ipcflags'], ret: 'int' });
+defineSyscall({ name: 'semget_with_id', handler: (k: K, t: T, id: number, key: number, nsems: number, flg: number) => semgetWithId(k, t, id, key, nsems, flg), args: ['int', 'key', 'bigint', 'ipcflags'], ret: 'int' });
+defineSyscall({ name: 'shmget_with_id', handler: (k: K, t: T, id: number, key: number, size: number | bigint, flg: number) => shmgetWithId(k, t, id, key, size, flg), args: ['int', 'key', 'bigint', 'ipcflags'], ret: 'int' });
 defineSyscall({ name: 'ipc_set_all', handler: (k: K, t: T, kind: string, id: number, buf: IpcSetAllBuf) => ipcSetAll(k, t, kind, id, buf), args: ['str', 'int', 'any'], ret: 'int' });
 
 declare module './sys.js' {

@@ -25,8 +25,9 @@ function def(name: string, handler: Handler, args: ArgKind[], ret: ArgKind = 'in
 
 // The mechanisms already take (k, task, …args) in syscall order: registered as they are.
 def('msgget', msgget, ['key', 'ipcflags']);
-def('msgsnd', msgsnd, ['int', 'int', 'buf', 'msgflags', 'int']);
-def('msgrcv', msgrcv, ['int', 'int', 'int', 'msgflags'], 'any');
+// mtype/msgtyp are C longs carried exactly (a number, or a bigint beyond 2^53): not register-checked as ints.
+def('msgsnd', msgsnd, ['int', 'bigint', 'buf', 'msgflags', 'int']);
+def('msgrcv', msgrcv, ['int', 'int', 'bigint', 'msgflags'], 'any');
 def('msgctl', msgctl, ['int', 'ipccmd', 'any'], 'any');
 def('semget', semget, ['key', 'int', 'ipcflags']);
 def('semop', semop, ['int', 'any']);
@@ -53,9 +54,9 @@ declare module './sys.js' {
     /** msgget(2): the queue id. */
     msgget(key: number, msgflg: number): number;
     /** msgsnd(2): `msgsz` defaults to mtext's length. Returns 0. */
-    msgsnd(msqid: number, mtype: number, mtext: Uint8Array | string, msgflg: number, msgsz?: number): number;
+    msgsnd(msqid: number, mtype: number | bigint, mtext: Uint8Array | string, msgflg: number, msgsz?: number): number;
     /** msgrcv(2): the message (mtext holds the bytes copied, at most msgsz). */
-    msgrcv(msqid: number, msgsz: number, msgtyp: number, msgflg: number): MsgBuf;
+    msgrcv(msqid: number, msgsz: number, msgtyp: number | bigint, msgflg: number): MsgBuf;
     msgctl(msqid: number, cmd: typeof C.IPC_STAT): MsqidDs;
     msgctl(msqid: number, cmd: typeof C.MSG_STAT | typeof C.MSG_STAT_ANY): CtlResult<MsqidDs>;
     msgctl(msqid: number, cmd: typeof C.IPC_INFO | typeof C.MSG_INFO): CtlResult<MsgInfo>;

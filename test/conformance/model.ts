@@ -18,7 +18,7 @@ import { Kernel, type Task } from '../../src/syscalls/kernel.js';
 import type { ProfileName } from '../../src/kernel/profile.js';
 import * as C from '../../src/abi/constants.js';
 import { formatResult, parseResultLine, type NativeResult } from './results.js';
-import { parseAddr, parseBody, parseList, parseScript, parseSops, parseTimeout, parseValue, Refs, ScriptError, s32, u16, type ScriptOp } from './script.js';
+import { parseAddr, parseBody, parseList, parseLong, parseScript, parseSops, parseTimeout, parseValue, Refs, ScriptError, s32, u16, type ScriptOp } from './script.js';
 
 /** The harness's fixed-address window (the model uses the same numbers; its mm has it free). */
 export const WINDOW_BASE = 0x200000000000;
@@ -70,7 +70,7 @@ function execOp(k: Kernel, task: Task, op: ScriptOp, refs: Refs): Outcome {
     case 'msgsnd': {
       want(op, 4, 'msgsnd QID MTYPE BODY FLAGS');
       const id = v(0);
-      const mtype = v(1);
+      const mtype = parseLong(a[1]!, refs);
       const flg = v(3);
       const body = parseBody(a[2]!, refs);
       if (body.size > MAX_BODY) throw new ScriptError('body too large');
@@ -80,8 +80,9 @@ function execOp(k: Kernel, task: Task, op: ScriptOp, refs: Refs): Outcome {
       want(op, 4, 'msgrcv QID SIZE TYP FLAGS');
       const size = v(1);
       if (size > MAX_BODY) throw new ScriptError('size too large');
-      const m = sys.msgrcv(s32(v(0)), size, v(2), s32(v(3)));
-      return { ret: m.mtext.length, obs: { mtype: m.mtype, mtext: m.mtext } };
+      const m = sys.msgrcv(s32(v(0)), size, parseLong(a[2]!, refs), s32(v(3)));
+      // The native side keeps an integer beyond 2^53 as its decimal text.
+      return { ret: m.mtext.length, obs: { mtype: typeof m.mtype === 'bigint' ? String(m.mtype) : m.mtype, mtext: m.mtext } };
     }
     case 'msgctl': {
       if (a.length < 2) throw new ScriptError('usage: msgctl QID CMD');

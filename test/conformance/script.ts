@@ -204,6 +204,26 @@ export function parseValue(s: string, refs: Refs): number {
   return terms.reduce((acc, t) => Number(BigInt(acc) | BigInt(parseTerm(t, refs))), 0);
 }
 
+/**
+ * A value that must stay exact beyond 2^53 (a `long` message type): the same grammar as parseValue,
+ * as a bigint (a literal as strtoll reads it: clamped to the long long range).
+ */
+export function parseLong(s: string, refs: Refs): bigint {
+  const terms = s.split('|');
+  if (terms.some((t) => t === '')) throw new ScriptError(`bad value '${s}'`);
+  return terms.reduce((acc, t) => acc | longTerm(t, refs), 0n);
+}
+
+function longTerm(s: string, refs: Refs): bigint {
+  if (s.startsWith('$') || IPC_NAMES[s] !== undefined) return BigInt(parseTerm(s, refs));
+  if (!NUMBER.test(s)) throw new ScriptError(`bad number '${s}'`);
+  const body = s.replace(/^[+-]/, '');
+  const v = /^0[xX]/.test(body) ? BigInt(body) : body.length > 1 && body[0] === '0' ? BigInt(`0o${body.slice(1)}`) : BigInt(body);
+  const r = s.startsWith('-') ? -v : v;
+  const max = (1n << 63n) - 1n;
+  return r > max ? max : r < -max - 1n ? -max - 1n : r;
+}
+
 /** An address: `+OFF` is `base + OFF` (the fixed-address window); otherwise a value. */
 export function parseAddr(s: string, refs: Refs, base: number): number {
   if (s.startsWith('+')) {

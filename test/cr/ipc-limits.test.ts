@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel, constants as C } from '../../src/index.js';
-import { dump, restore, STRATEGIES } from '../../src/cr/index.js';
+import { CrError, dump, restore, restoreIpcOnly, STRATEGIES } from '../../src/cr/index.js';
+import { readImage, writeImage } from '../../src/cr/image/index.js';
+import { Sys } from '../../src/syscalls/sys.js';
 
 function build(k: Kernel) {
   const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
@@ -68,4 +70,72 @@ test('IPC limits lowered below what the namespace holds (msgmax, msgmni, shmmax,
     assert.equal((rc.sys.shmctl(shm, C.IPC_STAT) as { shm_segsz: number }).shm_segsz, 3 << 20, strategy);
     assert.equal((rc.sys.semctl(sem, 0, C.IPC_STAT) as { sem_nsems: number }).sem_nsems, 5, strategy);
   }
+});
+
+const SYSCTLS: [string, string][] = [
+  ['fs/mqueue/queues_max', '77'], ['fs/mqueue/msg_max', '33'], ['fs/mqueue/msgsize_max', '4096'],
+  ['fs/mqueue/msg_default', '5'], ['fs/mqueue/msgsize_default', '1024'], ['kernel/shm_rmid_forced', '1'],
+];
+
+function sysctl(t: { sys: Sys }, name: string, v?: string): string {
+  const path = `/proc/sys/${name}`;
+  if (v !== undefined) {
+    const fd = t.sys.open(path, C.O_WRONLY);
+    t.sys.write(fd, v);
+    t.sys.close(fd);
+  }
+  const fd = t.sys.open(path, C.O_RDONLY);
+  const text = new TextDecoder().decode(t.sys.read(fd, 100)).trim();
+  t.sys.close(fd);
+  return text;
+}
+
+function criuImages(images: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
+  return new Map([...images].filter(([name]) => /^(ipcns-|pagemap-shmem-|pages-)/.test(name)));
+}
+
+test('auto_msgmni, shm_rmid_forced and the fs/mqueue sysctls come back in every strategy and with --ipc-only; segments survive shm_rmid_forced', () => {
+  for (const strategy of STRATEGIES) {
+    const k = new Kernel();
+    const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
+    const unattached = c.sys.shmget(0x91, 4096, C.IPC_CREAT | 0o600);
+    const attached = c.sys.shmget(0x92, 4096, C.IPC_CREAT | 0o600);
+    c.sys.shmat(attached, 0, 0);
+    for (const [name, v] of SYSCTLS) assert.equal(sysctl(c, name, v), v, name);
+    assert.equal(sysctl(c, 'kernel/auto_msgmni', '1'), '0');
+    const d = dump(k, c.pid);
+    k.init.sys.wait4(c.pid, 0);
+    const r = restore(k, d.images, { strategy });
+    const rc = k.task(r.rootPid)!;
+    for (const [name, v] of SYSCTLS) assert.equal(sysctl(rc, name), v, `${strategy} ${name}`);
+    assert.equal(rc.sys.shmctl(unattached, C.IPC_STAT).shm_nattch, 0, strategy);
+    assert.equal(rc.sys.shmctl(attached, C.IPC_STAT).shm_nattch, 1, strategy);
+    assert.deepEqual(r.report.filter((l) => l.object === 'ipcns-var'), [], strategy);
+
+    const k2 = new Kernel();
+    const r2 = restoreIpcOnly(k2, criuImages(d.images), { strategy });
+    const holder = { sys: new Sys(k2, r2.holderPid) };
+    for (const [name, v] of SYSCTLS) assert.equal(sysctl(holder, name), v, `${strategy} --ipc-only ${name}`);
+    assert.equal(holder.sys.shmctl(unattached, C.IPC_STAT).shm_nattch, 0, strategy);
+  }
+});
+
+test('a sysctl value the kernel refuses fails the restore naming it; one the profile lacks is reported, never dropped silently', () => {
+  const k = new Kernel();
+  const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
+  sysctl(c, 'kernel/shm_rmid_forced', '1');
+  sysctl(c, 'fs/mqueue/msg_default', '5');
+  const images = criuImages(dump(k, c.pid).images);
+  const v = readImage(images.get('ipcns-var-1.img')!, 'ipcns-var').entries[0]!;
+  const bad = new Map(images);
+  bad.set('ipcns-var-1.img', writeImage('ipcns-var', [{ ...v, mq_msg_max: 0 }]));
+  const k2 = new Kernel();
+  const snap = k2.snapshot();
+  assert.throws(() => restoreIpcOnly(k2, bad), (e) => e instanceof CrError && /fs\/mqueue\/msg_max/.test(e.message) && /EINVAL/.test(e.message));
+  assert.deepEqual(k2.snapshot(), snap);
+  // linux-2.6.26 has neither shm_rmid_forced nor msg_default: both are reported.
+  const old = new Kernel({ profile: 'linux-2.6.26' });
+  const r = restoreIpcOnly(old, images, { strategy: 'with-id' });
+  const lines = r.report.filter((l) => l.object === 'ipcns-var').map((l) => `${l.field} ${l.saved}→${l.restored}`);
+  assert.deepEqual(lines, ['fs/mqueue/msg_default 5→10', 'kernel/shm_rmid_forced 1→0']);
 });

@@ -6,7 +6,8 @@
  *   set and segment).
  * - `sem`: SEM_UNDO lists follow fork (CLONE_SYSVSEM shares), exit (the last one applies them) and
  *   unshare/setns (the process leaves its list: exit_sem).
- * - `shm`: the owner of `shm` mappings (bytes, fork, unmap, /proc/<pid>/maps naming).
+ * - `shm`: the owner of `shm` mappings (bytes, fork, unmap, /proc/<pid>/maps naming); a thread's
+ *   exit orphans the segments it created (exit_shm).
  */
 import { CLONE_SYSVSEM } from '../../abi/constants.js';
 import { registerSubsystem } from '../subsystem.js';
@@ -14,7 +15,7 @@ import { initIpcNamespace, type IpcNs } from './util.js';
 import { freeAllQueues } from './msg.js';
 import { exitSem, forkSemUndo, freeAllSets } from './sem.js';
 import {
-  freeAllSegments, shmDescribeMapping, shmDupMapping, shmForkFixup, shmMappingBytes, shmUnmapMapping,
+  exitShm, freeAllSegments, shmDescribeMapping, shmDupMapping, shmForkFixup, shmMappingBytes, shmUnmapMapping,
 } from './shm.js';
 import './procfs.js';
 
@@ -27,7 +28,7 @@ registerSubsystem({
     const ns = state as IpcNs;
     freeAllQueues(k, ns);
     freeAllSets(k, ns);
-    freeAllSegments(ns);
+    freeAllSegments(k, ns);
   },
 });
 
@@ -45,6 +46,7 @@ registerSubsystem({
   unmapMapping: shmUnmapMapping,
   describeMapping: shmDescribeMapping,
   forkProcess: (k, parent, child) => shmForkFixup(k, parent.tgid, child.tgid),
+  exitTask: (k, t) => exitShm(k, t),
 });
 
 export type { IpcNs, IpcIds, IpcPerm, IpcPermDs, CtlResult } from './util.js';

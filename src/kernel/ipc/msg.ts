@@ -28,15 +28,16 @@ import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { hasCap } from '../task/cred.js';
+import { kidNrIn } from '../pid/pid.js';
 import {
-  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
+  LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, sleepersInOrder,
-  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type Long, type PermIn,
 } from './util.js';
 
-/** One message: its type and its bytes (exactly `text.length` bytes, m_ts). */
+/** One message: its type (a C long, exactly: see Long) and its bytes (exactly `text.length` bytes, m_ts). */
 export interface Msg {
-  mtype: number;
+  mtype: Long;
   text: Uint8Array;
 }
 
@@ -67,7 +68,7 @@ export interface MsgQueue {
   /** Arrival number of `ring[0]`. */
   base: number;
   /** mtype → FIFO of arrival numbers. An emptied FIFO is kept for reuse (see `emptyTypes`). */
-  types: Map<number, TypeFifo>;
+  types: Map<Long, TypeFifo>;
   /** How many FIFOs of `types` are empty; they are swept when they are the majority. */
   emptyTypes: number;
   /** Index in `ring` of the first live message (every slot before it is null). */
@@ -75,8 +76,6 @@ export interface MsgQueue {
   /** Wait channels of receivers and senders. */
   rwchan: string;
   swchan: string;
-  /** Upper bound on sleeping receivers (a hint that lets msgsnd skip the sleeper list). */
-  receivers: number;
 }
 
 /** msqid_ds as msgctl(IPC_STAT) returns it. */
@@ -117,7 +116,7 @@ export interface MsqidDsIn {
 
 /** A received message. */
 export interface MsgBuf {
-  mtype: number;
+  mtype: Long;
   mtext: Uint8Array;
 }
 
@@ -161,7 +160,6 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
     head: 0,
     rwchan: '',
     swchan: '',
-    receivers: 0,
   };
   const id = addId(k, t, ns.msg, q, ns.msgCtlmni);
   q.rwchan = `msg:${ns.id}:${id}:r`;
@@ -177,11 +175,11 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
  * Order: size > msgmax / negative / id < 0 → EINVAL; mtype < 1 → EINVAL; buffer → EFAULT; lookup;
  * then in the loop: EACCES, fit or EAGAIN / sleep.
  */
-export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number, mtext: unknown, msgflg: number, msgsz?: number): number {
+export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: Long, mtext: unknown, msgflg: number, msgsz?: number): number {
   const ns = nsOf(k, t);
   const id = cInt(msqid);
   const flg = cInt(msgflg);
-  const type = cLong(mtype);
+  const type = cLong64(mtype);
   const bytesIn = mtext instanceof Uint8Array ? mtext : typeof mtext === 'string' ? enc.encode(mtext) : null;
   const sz = msgsz === undefined ? (bytesIn ? bytesIn.length : 0) : cLong(msgsz);
   if (sz > ns.msgCtlmax || sz < 0 || id < 0) throw err('EINVAL');
@@ -200,7 +198,7 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
   text.set(sz === bytesIn.length ? bytesIn : bytesIn.subarray(0, sz));
   if (q.lspid !== t.tgid) q.lspid = recordPid(k, t.tgid);
   q.stime = k.seconds;
-  if (q.receivers > 0 && pipelinedSend(k, q, type, text)) return 0;
+  if (k.hasSleepers(q.rwchan) && pipelinedSend(k, t, q, type, text)) return 0;
   const seq = q.base + q.ring.length;
   q.ring.push({ mtype: type, text });
   let fifo = q.types.get(type);
@@ -215,28 +213,26 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: number
 }
 
 /** The arguments a sleeping msgrcv was called with (its BlockState keeps the call). */
-function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: number; flg: number; seq: number } {
+function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: Long; flg: number; seq: number } {
   const b = k.t(kid).blocked!;
-  const [, msgsz, msgtyp, msgflg] = b.call.args as [number, number, number, number];
+  const [, msgsz, msgtyp, msgflg] = b.call.args as [number, number, Long, number];
   const seq = (b.data as { seq?: number } | null)?.seq ?? 0;
-  return { msgsz: cLong(msgsz), typ: cLong(msgtyp), flg: cInt(msgflg), seq };
+  return { msgsz: cLong(msgsz), typ: cLong64(msgtyp), flg: cInt(msgflg), seq };
 }
 
 /** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
-function pipelinedSend(k: KernelCore, q: MsgQueue, type: number, text: Uint8Array): boolean {
-  const kids = sleepersInOrder(k, q.rwchan);
-  q.receivers = kids.length;
-  for (const kid of kids) {
+function pipelinedSend(k: KernelCore, sender: TaskState, q: MsgQueue, type: Long, text: Uint8Array): boolean {
+  for (const kid of sleepersInOrder(k, q.rwchan)) {
     const r = receiverArgs(k, kid);
     const { mode, typ } = convertMode(k, r.typ, r.flg);
     if (!testmsg(type, typ, mode)) continue;
-    q.receivers--;
     if (!(r.flg & MSG_NOERROR) && r.msgsz < text.length) {
       k.complete(kid, { ok: false, code: 'E2BIG' });
       continue;
     }
-    // Linux records the receiving *thread* here (task_pid), not its tgid.
-    q.lrpid = recordPid(k, kid);
+    // Linux records the receiving *thread* here (task_pid), not its tgid. 2.6.26 stored
+    // task_pid_vnr(receiver): its number as the *sender* sees it, kept as a raw number.
+    q.lrpid = k.profile.ipc.ipcPidsPerReader ? recordPid(k, kid) : -kidNrIn(k, kid, sender.pidns);
     q.rtime = k.seconds;
     const mtext = r.msgsz < text.length ? text.slice(0, r.msgsz) : text;
     k.complete(kid, { ok: true, value: { mtype: type, mtext } satisfies MsgBuf });
@@ -247,17 +243,24 @@ function pipelinedSend(k: KernelCore, q: MsgQueue, type: number, text: Uint8Arra
 
 // ---- msgrcv ----
 
-/** convert_mode(). MSG_COPY exists only when the profile has it (3.8+); before, the bit is ignored. */
-function convertMode(k: KernelCore, msgtyp: number, flg: number): { mode: number; typ: number } {
+/**
+ * convert_mode(). MSG_COPY exists only when the profile has it (3.8+); before, the bit is ignored.
+ * `msgtyp < 0` selects types up to -msgtyp; -LONG_MIN is LONG_MAX in modern kernels (every type),
+ * while 2.6.26 negated it in place, leaving LONG_MIN (no type matches).
+ */
+function convertMode(k: KernelCore, msgtyp: Long, flg: number): { mode: number; typ: Long } {
   if (flg & MSG_COPY && k.profile.ipc.msgCopy) return { mode: SEARCH_NUMBER, typ: msgtyp };
   if (msgtyp === 0) return { mode: SEARCH_ANY, typ: 0 };
-  if (msgtyp < 0) return { mode: SEARCH_LESSEQUAL, typ: -msgtyp };
+  if (msgtyp < 0) {
+    if (msgtyp === LONG_MIN) return { mode: SEARCH_LESSEQUAL, typ: k.profile.ipc.msgtypLongMinAsMax ? LONG_MAX : LONG_MIN };
+    return { mode: SEARCH_LESSEQUAL, typ: -msgtyp };
+  }
   if (flg & MSG_EXCEPT) return { mode: SEARCH_NOTEQUAL, typ: msgtyp };
   return { mode: SEARCH_EQUAL, typ: msgtyp };
 }
 
-/** testmsg(). */
-function testmsg(mtype: number, typ: number, mode: number): boolean {
+/** testmsg(). Types are canonical Longs: `===` compares values, `<=` works across number and bigint. */
+function testmsg(mtype: Long, typ: Long, mode: number): boolean {
   switch (mode) {
     case SEARCH_ANY:
     case SEARCH_NUMBER:
@@ -274,7 +277,7 @@ function testmsg(mtype: number, typ: number, mode: number): boolean {
 }
 
 /** find_msg(): the arrival number of the selected message, or -1. */
-function findMsg(q: MsgQueue, typ: number, mode: number): number {
+function findMsg(q: MsgQueue, typ: Long, mode: number): number {
   switch (mode) {
     case SEARCH_ANY:
       return q.qnum === 0 ? -1 : q.base + q.head;
@@ -284,9 +287,9 @@ function findMsg(q: MsgQueue, typ: number, mode: number): number {
     }
     case SEARCH_LESSEQUAL: {
       // The first message of the lowest type <= typ: a walk over the distinct types.
-      let best = Infinity;
-      for (const [mt, f] of q.types) if (mt <= typ && mt < best && f.head < f.tail) best = mt;
-      if (best === Infinity) return -1;
+      let best: Long | null = null;
+      for (const [mt, f] of q.types) if (mt <= typ && (best === null || mt < best) && f.head < f.tail) best = mt;
+      if (best === null) return -1;
       const f = q.types.get(best)!;
       return f.seqs[f.head]!;
     }
@@ -369,12 +372,12 @@ function unlink(q: MsgQueue, seq: number, m: Msg): void {
  * EINVAL; lookup; EACCES; selection; E2BIG (message stays); MSG_COPY copies (EINVAL when the copy
  * buffer, min(msgsz, msgmax), is too small); else unlink; no match → ENOMSG or sleep.
  */
-export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number, msgtyp: number, msgflg: number): MsgBuf {
+export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number, msgtyp: Long, msgflg: number): MsgBuf {
   const ns = nsOf(k, t);
   const id = cInt(msqid);
   const bufsz = cLong(msgsz);
   const flg = cInt(msgflg);
-  const typIn = cLong(msgtyp);
+  const typIn = cLong64(msgtyp);
   if (id < 0 || bufsz < 0) throw err('EINVAL');
   const copy = (flg & MSG_COPY) !== 0 && k.profile.ipc.msgCopy;
   if (copy && (flg & MSG_EXCEPT || !(flg & IPC_NOWAIT))) throw err('EINVAL');
@@ -384,8 +387,7 @@ export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number
   const seq = findMsg(q, typ, mode);
   if (seq < 0) {
     if (flg & IPC_NOWAIT) throw err('ENOMSG');
-    q.receivers++;
-    block(q.rwchan, null, { seq: nextWaitSeq(ns) });
+    block(q.rwchan, null, { seq: nextWaitSeq(k, q.rwchan) });
   }
   const m = q.ring[seq - q.base]!;
   const size = m.text.length;

@@ -1,5 +1,6 @@
 /**
  * The IPC files of procfs: the per-namespace sysctls under /proc/sys/kernel (ipc/ipc_sysctl.c) and
+ * /proc/sys/fs/mqueue (ipc/mq_sysctl.c: limits only, the model has no POSIX message queues), and
  * /proc/sysvipc/{msg,sem,shm} (the sysvipc_*_proc_show functions of msg.c, sem.c and shm.c).
  *
  * Design note. Every file is read and written in the reader's/writer's own IPC namespace
@@ -14,8 +15,8 @@ import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
 import { registerProcFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
-import { INT_MAX, IPCMNI, nsOf, pidVnr, type IpcNs } from './util.js';
-import { residentPages } from './shm.js';
+import { INT_MAX, IPCMNI, mqNsOf, nsOf, pidVnr, type IpcNs } from './util.js';
+import { residentPages, shmDestroyOrphaned } from './shm.js';
 import { PAGE_SIZE } from '../../abi/constants.js';
 
 const INT_MIN = -0x80000000;
@@ -91,6 +92,42 @@ for (const name of ['shmmax', 'shmall'] as const) {
     },
   });
 }
+
+/** A one-int sysctl read and written through proc_dointvec(_minmax) (`bounds` null: any int). */
+function dointvec(path: string, available: ((k: KernelCore) => boolean) | undefined, get: (k: KernelCore, t: TaskState) => number,
+  set: (k: KernelCore, t: TaskState, v: number) => void, bounds: (k: KernelCore) => readonly [number, number] | null): void {
+  registerProcFile({
+    path,
+    mode: 0o644,
+    ...(available ? { available } : {}),
+    read: (k, t) => `${get(k, t)}\n`,
+    write: (k, t, text) => {
+      const [v] = parseIntVec(text, 1);
+      const b = bounds(k);
+      if (b && (v! < b[0] || v! > b[1])) throw err('EINVAL');
+      set(k, t, v!);
+    },
+  });
+}
+
+// kernel.auto_msgmni (ipc_sysctl.c proc_ipc_auto_msgmni): since 3.19 a dummy: reads 0, takes 0 or 1
+// ("writing to auto_msgmni has no effect"); absent before 2.6.27.
+dointvec('sys/kernel/auto_msgmni', (k) => k.profile.ipc.autoMsgmni, () => 0, () => undefined, () => [0, 1]);
+
+// kernel.shm_rmid_forced (proc_ipc_dointvec_minmax_orphans): 0..1; once set, orphans go at once.
+dointvec('sys/kernel/shm_rmid_forced', (k) => k.profile.ipc.shmRmidForced, (k, t) => nsOf(k, t).shmRmidForced, (k, t, v) => {
+  const ns = nsOf(k, t);
+  ns.shmRmidForced = v;
+  if (v) shmDestroyOrphaned(k, ns);
+}, () => [0, 1]);
+
+// fs/mqueue (ipc/mq_sysctl.c; ipc/mqueue.c before 2.6.30, global): queues_max is proc_dointvec, the
+// others proc_dointvec_minmax within the profile's bounds; msg_default/msgsize_default since 3.5.
+dointvec('sys/fs/mqueue/queues_max', undefined, (k, t) => mqNsOf(k, t).mqQueuesMax, (k, t, v) => (mqNsOf(k, t).mqQueuesMax = v), () => null);
+dointvec('sys/fs/mqueue/msg_max', undefined, (k, t) => mqNsOf(k, t).mqMsgMax, (k, t, v) => (mqNsOf(k, t).mqMsgMax = v), (k) => k.profile.ipc.mqMsgMax);
+dointvec('sys/fs/mqueue/msgsize_max', undefined, (k, t) => mqNsOf(k, t).mqMsgsizeMax, (k, t, v) => (mqNsOf(k, t).mqMsgsizeMax = v), (k) => k.profile.ipc.mqMsgsizeMax);
+dointvec('sys/fs/mqueue/msg_default', (k) => k.profile.ipc.mqDefaults, (k, t) => mqNsOf(k, t).mqMsgDefault, (k, t, v) => (mqNsOf(k, t).mqMsgDefault = v), (k) => k.profile.ipc.mqMsgMax);
+dointvec('sys/fs/mqueue/msgsize_default', (k) => k.profile.ipc.mqDefaults, (k, t) => mqNsOf(k, t).mqMsgsizeDefault, (k, t, v) => (mqNsOf(k, t).mqMsgsizeDefault = v), (k) => k.profile.ipc.mqMsgsizeMax);
 
 for (const kind of ['msg', 'sem', 'shm'] as const) {
   registerProcFile({

@@ -243,9 +243,9 @@ const RANGE = -2;
 
 /**
  * perform_atomic_semop(_slow)(): applies `sops` in order, rolling back on failure. Returns OK, RANGE
- * or the index of the op that would block. On success every touched semaphore gets `pid`.
+ * or the index of the op that would block. On success every touched semaphore gets `tgid` as sempid.
  */
-function tryAtomic(sma: SemArray, sops: readonly Sembuf[], adj: number[] | null, pid: number): number {
+function tryAtomic(k: KernelCore, sma: SemArray, sops: readonly Sembuf[], adj: number[] | null, tgid: number): number {
   const vals = sma.vals;
   const n = sops.length;
   let i = 0;
@@ -282,6 +282,8 @@ function tryAtomic(sma: SemArray, sops: readonly Sembuf[], adj: number[] | null,
     vals[num] = r;
   }
   if (result === OK) {
+    // The pid is recorded only on success: a refused call leaves the pid registry alone.
+    const pid = recordPid(k, tgid);
     for (let j = 0; j < n; j++) sma.pids[sops[j]!.sem_num] = pid;
     return OK;
   }
@@ -300,7 +302,9 @@ function readSops(sops: unknown): Sembuf[] {
   for (let i = 0; i < sops.length; i++) {
     const s = sops[i] as Partial<Sembuf> | null;
     if (!s || typeof s !== 'object' || typeof s.sem_num !== 'number' || typeof s.sem_op !== 'number') throw err('EFAULT');
-    const flg = typeof s.sem_flg === 'number' ? s.sem_flg : 0;
+    // A missing sem_flg is 0; anything but a number there is garbage, never silently 0.
+    if (s.sem_flg !== undefined && typeof s.sem_flg !== 'number') throw err('EFAULT', `sops[${i}].sem_flg is not a number`);
+    const flg = s.sem_flg ?? 0;
     out[i] = { sem_num: s.sem_num & 0xffff, sem_op: (s.sem_op << 16) >> 16, sem_flg: (flg << 16) >> 16 };
   }
   return out;
@@ -356,7 +360,7 @@ export function semtimedop(k: KernelCore, t: TaskState, semid: number, sopsIn: u
   const deadline = k.resuming ? k.resuming.deadlineNs : timeoutNs === null ? null : k.now + timeoutNs;
   if (k.resuming && deadline !== null && k.now >= deadline) throw err('EAGAIN');
   const adj = undos ? findAllocUndo(k, t, ns, sma).adj : null;
-  const r = tryAtomic(sma, sops, adj, recordPid(k, t.tgid));
+  const r = tryAtomic(k, sma, sops, adj, t.tgid);
   if (r === OK) {
     sma.otime = k.seconds;
     if (alter) updateQueue(k, ns, sma);
@@ -364,7 +368,7 @@ export function semtimedop(k: KernelCore, t: TaskState, semid: number, sopsIn: u
   }
   if (r === RANGE) throw err('ERANGE');
   if (sops[r]!.sem_flg & IPC_NOWAIT) throw err('EAGAIN');
-  const wait: SemWait = { seq: resumed?.seq ?? nextWaitSeq(ns), blocking: r };
+  const wait: SemWait = { seq: resumed?.seq ?? nextWaitSeq(k, sma.wchan), blocking: r };
   block(sma.wchan, deadline, wait);
 }
 
@@ -381,7 +385,7 @@ function updateQueue(k: KernelCore, ns: IpcNs, sma: SemArray): void {
       const b = w.blocked!;
       const sops = readSops(b.call.args[1]);
       const adj = anyUndo(sops) ? findAllocUndo(k, w, ns, sma).adj : null;
-      const r = tryAtomic(sma, sops, adj, recordPid(k, w.tgid));
+      const r = tryAtomic(k, sma, sops, adj, w.tgid);
       if (r >= 0) {
         (b.data as SemWait).blocking = r;
         continue;

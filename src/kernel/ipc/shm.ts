@@ -56,6 +56,12 @@ export interface ShmSegment {
   cpid: number;
   lpid: number;
   nattch: number;
+  /**
+   * The creating thread (kid), 0 once orphaned: it exited (exit_shm) or left the namespace. Linux
+   * keeps this as the creator's shm_clist; an orphan with nattch 0 is destroyed under
+   * kernel.shm_rmid_forced.
+   */
+  creator: number;
   /** Pages accounted in ns.shmTot. */
   pages: number;
   /** Backing bytes (page-rounded), allocated on first access. */
@@ -147,11 +153,16 @@ function newseg(k: KernelCore, t: TaskState, ns: IpcNs, key: number, size: bigin
     cpid: recordPid(k, t.tgid),
     lpid: 0,
     nattch: 0,
+    creator: t.kid,
     pages: Number(pages),
     bytes: null,
   };
   const id = addId(k, t, ns.shm, shp, ns.shmCtlmni);
   ns.shmTot += shp.pages;
+  // list_add(&shp->shm_clist, &current->sysvshm.shm_clist).
+  const list = clists(k).get(t.kid);
+  if (list) list.push([ns.id, id]);
+  else clists(k).set(t.kid, [[ns.id, id]]);
   return id;
 }
 
@@ -172,21 +183,73 @@ function shmOpen(k: KernelCore, shp: ShmSegment, tgid: number): void {
   getIpcNs(k, shp.ns);
 }
 
-/** shm_close(): a vma of the segment goes away; the last one of a SHM_DEST segment destroys it. */
+/**
+ * shm_close(): a vma of the segment goes away; the last one destroys it when it is SHM_DEST or
+ * the namespace has kernel.shm_rmid_forced (shm_may_destroy).
+ */
 function shmClose(k: KernelCore, shp: ShmSegment, tgid: number): void {
   shp.lpid = recordPid(k, tgid);
   shp.dtime = k.seconds;
   shp.nattch--;
   const ns = k.ipcNs(shp.ns) as IpcNs;
-  if (shp.nattch === 0 && shp.perm.mode & SHM_DEST) shmDestroy(ns, shp);
+  if (shmMayDestroy(ns, shp)) shmDestroy(k, ns, shp);
   putIpcNs(k, shp.ns);
 }
 
-/** shm_destroy(). */
-function shmDestroy(ns: IpcNs, shp: ShmSegment): void {
+/** shm_may_destroy(). */
+function shmMayDestroy(ns: IpcNs, shp: ShmSegment): boolean {
+  return shp.nattch === 0 && (ns.shmRmidForced !== 0 || (shp.perm.mode & SHM_DEST) !== 0);
+}
+
+/** The creators' lists (task->sysvshm.shm_clist): kid → [ns, id] of the segments it created, in `k.s.ext.shmClist`. */
+function clists(k: KernelCore): Map<number, [number, number][]> {
+  let m = k.s.ext['shmClist'] as Map<number, [number, number][]> | undefined;
+  if (!m) k.s.ext['shmClist'] = m = new Map();
+  return m;
+}
+
+/** shm_destroy() (with shm_clist_rm()). */
+function shmDestroy(k: KernelCore, ns: IpcNs, shp: ShmSegment): void {
+  if (shp.creator !== 0) {
+    const list = clists(k).get(shp.creator);
+    const i = list ? list.findIndex(([n, id]) => n === ns.id && id === shp.perm.id) : -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list && list.length === 0) clists(k).delete(shp.creator);
+    shp.creator = 0;
+  }
   ns.shmTot -= shp.pages;
   rmId(ns.shm, shp);
   shp.bytes = null;
+}
+
+/** Whether a segment's creator is gone: exited, or no longer in the segment's IPC namespace (unshare/setns). */
+function orphaned(k: KernelCore, shp: ShmSegment): boolean {
+  if (shp.creator === 0) return true;
+  const t = k.s.tasks.get(shp.creator);
+  return !t || t.state === 'zombie' || t.state === 'dead' || t.ipcns !== shp.ns;
+}
+
+/** shm_destroy_orphaned(): kernel.shm_rmid_forced set to 1 destroys every unattached segment whose creator is gone. */
+export function shmDestroyOrphaned(k: KernelCore, ns: IpcNs): void {
+  for (const shp of [...ns.shm.objs.values()]) if (orphaned(k, shp) && shmMayDestroy(ns, shp)) shmDestroy(k, ns, shp);
+}
+
+/**
+ * exit_shm(): a thread exits; the segments it created are orphaned, and under
+ * kernel.shm_rmid_forced those without attachments are destroyed.
+ */
+export function exitShm(k: KernelCore, t: TaskState): void {
+  const m = clists(k);
+  const list = m.get(t.kid);
+  if (!list) return;
+  m.delete(t.kid);
+  for (const [nsId, id] of list) {
+    const ns = k.s.ipcns.get(nsId) as IpcNs | undefined;
+    const shp = ns && findById(ns.shm, id);
+    if (!ns || !shp || shp.creator !== t.kid) continue;
+    shp.creator = 0;
+    if (ns.shmRmidForced && shmMayDestroy(ns, shp)) shmDestroy(k, ns, shp);
+  }
 }
 
 /** Removes [start, end) from `mm` for a SHM_REMAP attach: shm mappings are split, anonymous ones unmapped. */
@@ -424,7 +487,7 @@ export function shmctl(k: KernelCore, t: TaskState, shmid: number, cmd: number, 
         shp.perm.mode |= SHM_DEST;
         setKeyPrivate(ns.shm, shp);
       } else {
-        shmDestroy(ns, shp);
+        shmDestroy(k, ns, shp);
       }
       return 0;
     }
@@ -450,6 +513,6 @@ export function shmctl(k: KernelCore, t: TaskState, shmid: number, cmd: number, 
 }
 
 /** Destroys every segment of a namespace that is going away (none can be attached: each attach holds a reference). */
-export function freeAllSegments(ns: IpcNs): void {
-  for (const shp of [...ns.shm.objs.values()]) shmDestroy(ns, shp);
+export function freeAllSegments(k: KernelCore, ns: IpcNs): void {
+  for (const shp of [...ns.shm.objs.values()]) shmDestroy(k, ns, shp);
 }

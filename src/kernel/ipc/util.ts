@@ -79,6 +79,18 @@ export interface IpcNs extends IpcNsState {
   shmCtlmax: bigint;
   shmCtlall: bigint;
   shmCtlmni: number;
+  /** kernel.shm_rmid_forced (0 or 1; 3.1+). */
+  shmRmidForced: number;
+  /**
+   * fs/mqueue/{queues_max,msg_max,msgsize_max,msg_default,msgsize_default} (ns->mq_*). The model has
+   * no POSIX message queues: these are the limits only. In 2.6.26 they were global: the initial
+   * namespace's are the ones in force (see mqNsOf).
+   */
+  mqQueuesMax: number;
+  mqMsgMax: number;
+  mqMsgsizeMax: number;
+  mqMsgDefault: number;
+  mqMsgsizeDefault: number;
   /** Semaphores in use (ns->used_sems). */
   usedSems: number;
   /** Pages of shm in use (ns->shm_tot). */
@@ -86,8 +98,6 @@ export interface IpcNs extends IpcNsState {
   /** Messages and bytes queued over the namespace (percpu_msg_hdrs / percpu_msg_bytes). */
   msgHdrs: number;
   msgBytes: number;
-  /** Counter giving sleepers their FIFO position (plain data; survives a restore). */
-  waitSeq: number;
   msg: IpcIds<import('./msg.js').MsgQueue>;
   sem: IpcIds<import('./sem.js').SemArray>;
   shm: IpcIds<import('./shm.js').ShmSegment>;
@@ -110,11 +120,17 @@ export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
   ns.shmCtlmax = p.shmmax;
   ns.shmCtlall = p.shmall;
   ns.shmCtlmni = p.shmmni;
+  ns.shmRmidForced = 0;
+  // mq_init_ns(): DFLT_QUEUESMAX, DFLT_MSGMAX, DFLT_MSGSIZEMAX, DFLT_MSG, DFLT_MSGSIZE.
+  ns.mqQueuesMax = 256;
+  ns.mqMsgMax = 10;
+  ns.mqMsgsizeMax = 8192;
+  ns.mqMsgDefault = 10;
+  ns.mqMsgsizeDefault = 8192;
   ns.usedSems = 0;
   ns.shmTot = 0;
   ns.msgHdrs = 0;
   ns.msgBytes = 0;
-  ns.waitSeq = 0;
   ns.msg = newIds();
   ns.sem = newIds();
   ns.shm = newIds();
@@ -124,6 +140,11 @@ export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
 /** The IPC namespace of a task. */
 export function nsOf(k: KernelCore, t: TaskState): IpcNs {
   return k.ipcNs(t.ipcns) as IpcNs;
+}
+
+/** Where the fs/mqueue limits in force for a task live: its IPC namespace (2.6.30+), or the initial one (global before). */
+export function mqNsOf(k: KernelCore, t: TaskState): IpcNs {
+  return k.ipcNs(k.profile.ipc.mqueuePerNs ? t.ipcns : k.s.rootIpcNs) as IpcNs;
 }
 
 // ---- the free-index bitmap (a derived index) ----
@@ -467,6 +488,36 @@ export function cInt(v: unknown): number {
   return Math.trunc(v) | 0;
 }
 
+/**
+ * A C `long` that must be carried exactly (a message type): a JS number when it is a safe integer,
+ * a bigint otherwise. This is the one canonical form, so `===` and Map keys compare values.
+ */
+export type Long = number | bigint;
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+export const LONG_MIN = -(1n << 63n);
+export const LONG_MAX = (1n << 63n) - 1n;
+
+/** The canonical Long of a 64-bit value. */
+export function canonLong(b: bigint): Long {
+  return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b;
+}
+
+/**
+ * (long)v, exactly: a safe-integer number is kept (the hot path); a bigint or a larger integral
+ * number is cast to 64 bits as C does. Anything else cannot be in a register: EINVAL.
+ */
+export function cLong64(v: unknown): Long {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return v;
+    if (!Number.isInteger(v)) throw err('EINVAL', `${String(v)} is not an integer`);
+    return canonLong(BigInt.asIntN(64, BigInt(v)));
+  }
+  if (typeof v === 'bigint') return canonLong(BigInt.asIntN(64, v));
+  throw err('EINVAL', 'not an integer');
+}
+
 /** (long)v: kept as a JS number (safe-integer range); bigints are converted. */
 export function cLong(v: unknown): number {
   if (typeof v === 'bigint') return Number(BigInt.asIntN(64, v));
@@ -476,15 +527,22 @@ export function cLong(v: unknown): number {
 
 // ---- pids of IPC records (stored as kids, translated with pid_vnr at read time) ----
 
+/**
+ * What Linux's `struct pid` keeps for an IPC record (q_lspid, sempid, shm_cprid… hold a reference
+ * since 4.17): the task's number at each level and the namespace of each level (`upid->ns`),
+ * index 0 being the initial namespace. Copied when recorded, so it never needs a namespace that
+ * may be gone by the time it is read.
+ */
 interface PidRecord {
-  pidns: number;
+  /** Pid namespace id per level. */
+  nss: readonly number[];
   pids: readonly number[];
 }
 
 /**
  * Kernel-wide registry kid → the task's numbers, so a pid recorded in an IPC object can still be
- * translated after the task is gone (Linux keeps the struct pid alive with get_pid()).
- * Stored in `k.s.ext.ipcPids` (plain data).
+ * translated after the task (or its pid namespace) is gone (Linux keeps the struct pid alive with
+ * get_pid()). Stored in `k.s.ext.ipcPids` (plain data).
  */
 function pidRegistry(k: KernelCore): Map<number, PidRecord> {
   let m = k.s.ext['ipcPids'] as Map<number, PidRecord> | undefined;
@@ -502,19 +560,42 @@ export function recordPid(k: KernelCore, kid: number): number {
   if (t) {
     const reg = pidRegistry(k);
     const e = reg.get(kid);
-    if (e === undefined || e.pids !== t.pids) reg.set(kid, { pidns: t.pidns, pids: t.pids });
+    if (e === undefined || e.pids !== t.pids) {
+      // The task's namespace chain, innermost last (every level is alive while the task is).
+      const nss: number[] = new Array<number>(t.pids.length);
+      for (let id = t.pidns, lvl = t.pids.length - 1; lvl >= 0; lvl--) {
+        nss[lvl] = id;
+        id = k.s.pidns.get(id)?.parent ?? 0;
+      }
+      reg.set(kid, { nss, pids: t.pids });
+    }
   }
   return kid;
 }
 
-/** pid_vnr(): a stored pid as seen from `viewer`'s pid namespace (0 when not visible). */
+/**
+ * pid_vnr() / pid_nr_ns(): a stored pid as seen from `viewer`'s pid namespace: the number at the
+ * viewer's level when that level's namespace is the viewer's, else 0 (not visible). Never needs
+ * the recorded task or its namespaces to be alive. Before 4.17 (profile.ipc.ipcPidsPerReader
+ * false) the record held the recorder's own number (task_tgid_vnr(current)), shown to everyone.
+ */
 export function pidVnr(k: KernelCore, viewer: TaskState, stored: number): number {
   if (stored === 0) return 0;
   if (stored < 0) return -stored;
-  const t = k.s.tasks.get(stored);
-  if (t) return pidNrIn(k, t.pidns, t.pids, viewer.pidns);
   const e = pidRegistry(k).get(stored);
-  return e ? pidNrIn(k, e.pidns, e.pids, viewer.pidns) : 0;
+  if (!k.profile.ipc.ipcPidsPerReader) {
+    const pids = e?.pids ?? k.s.tasks.get(stored)?.pids;
+    return pids ? pids[pids.length - 1]! : 0;
+  }
+  const view = k.s.pidns.get(viewer.pidns);
+  if (!view) return 0;
+  if (e === undefined) {
+    // Recorded before the registry knew it (cannot happen through recordPid): a live task only.
+    const t = k.s.tasks.get(stored);
+    return t ? pidNrIn(k, t.pidns, t.pids, viewer.pidns) : 0;
+  }
+  const lvl = view.level;
+  return lvl < e.pids.length && e.nss[lvl] === viewer.pidns ? e.pids[lvl]! : 0;
 }
 
 /** The reverse, for full-state IPC_SET: a pid number in the caller's namespace → a stored pid. */
@@ -528,9 +609,15 @@ export function pidFromUser(k: KernelCore, caller: TaskState, nr: number): numbe
 
 // ---- sleepers (msg and sem wait channels) ----
 
-/** Next FIFO position for a sleeper in namespace `ns`. */
-export function nextWaitSeq(ns: IpcNs): number {
-  return ++ns.waitSeq;
+/**
+ * The FIFO position for a new sleeper on `wchan`: one past the last sleeper's. Derived from the
+ * sleepers themselves (their BlockState data), so a call that ends up not sleeping (a direct call
+ * refused with WouldBlockError) has changed nothing.
+ */
+export function nextWaitSeq(k: KernelCore, wchan: string): number {
+  let max = 0;
+  if (k.hasSleepers(wchan)) for (const kid of k.sleepers(wchan)) max = Math.max(max, waitSeqOf(k, kid));
+  return max + 1;
 }
 
 /** The FIFO position a sleeper was given by nextWaitSeq (kept in its BlockState's data). */

@@ -59,6 +59,7 @@ export function exitThread(k: KernelCore, t: TaskState, status: number): void {
     return x.state !== 'zombie' && x.state !== 'dead';
   });
   const last = live.length === 1 && live[0] === t.kid;
+  for (const sub of SUBSYSTEMS) sub.exitTask?.(k, t);
   if (last) for (const sub of SUBSYSTEMS) sub.exitProcess?.(k, proc, t);
   // exit_mm, exit_files, exit_task_namespaces: each thread drops its own references.
   putMm(k, t.mm, t.tgid);

@@ -50,6 +50,52 @@ function hexKey(key: number): string {
   return `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+/** `%#o`: octal with a leading 0, but plain 0 for zero. */
+function altOct(n: number): string {
+  return n === 0 ? '0' : `0${oct(n)}`;
+}
+
+/** util-linux's ipc units: IPC_UNIT_DEFAULT, IPC_UNIT_BYTES, IPC_UNIT_KB, IPC_UNIT_HUMAN. */
+type Unit = 'default' | 'bytes' | 'kb' | 'human';
+
+/** size_to_human_string(SIZE_SUFFIX_1LETTER, n) (lib/strutils.c): `1.5K`, `16E`, `100B`. */
+export function humanSize(bytes: bigint | number): string {
+  const n = BigInt(bytes);
+  let exp = 0;
+  for (let shft = 10; shft <= 60; shft += 10) {
+    if (n < 1n << BigInt(shft)) break;
+    exp = shft;
+  }
+  const letter = 'BKMGTPE'[exp / 10]!;
+  let dec = exp ? n >> BigInt(exp) : n;
+  let frac = exp ? n & ((1n << BigInt(exp)) - 1n) : 0n;
+  if (frac) {
+    // Three digits of the fraction, rounded to one (4/5), carried into dec on overflow.
+    frac = frac >= 0xffffffffffffffffn / 1000n ? ((frac / 1024n) * 1000n) / (1n << BigInt(exp - 10)) : (frac * 1000n) / (1n << BigInt(exp));
+    frac = ((frac + 50n) / 100n) * 10n;
+    if (frac === 100n) {
+      dec++;
+      frac = 0n;
+    }
+  }
+  // "%d.%02d", minus the trailing zero (frac is a multiple of 10).
+  return frac ? `${dec}.${frac / 10n}${letter}` : `${dec}${letter}`;
+}
+
+/** ipc_print_size() (sys-utils/ipcutils.c): label, value in the unit, end; `width` < 0 left-aligns. */
+function printSize(unit: Unit, label: string | null, size: bigint | number, end: string, width = 0): string {
+  let out = '';
+  if (label === null) out = '';
+  else if (label.endsWith('=')) out = label;
+  else if (unit === 'bytes') out = `${label} (bytes) = `;
+  else if (unit === 'kb') out = `${label} (kbytes) = `;
+  else out = `${label} = `;
+  const pad = (v: string) => (width < 0 ? v.padEnd(-width) : v.padStart(width));
+  if (unit === 'human') out += pad(humanSize(size));
+  else out += pad(String(unit === 'kb' ? BigInt(size) / 1024n : BigInt(size)));
+  return out + end;
+}
+
 interface Obj<T> {
   id: number;
   ds: T;
@@ -91,9 +137,12 @@ const TITLES: Record<Kind, string> = { msg: 'Message Queues', shm: 'Shared Memor
 function ipcs(argv: string[], io: AppletIo): number {
   const { opts, operands } = getopt(argv.slice(1), {
     short: 'i:mqsatpclub',
-    long: { 'id=': 'i', shmems: 'm', queues: 'q', semaphores: 's', all: 'a', time: 't', pid: 'p', creator: 'c', limits: 'l', summary: 'u', bytes: 'b' },
+    long: { 'id=': 'i', shmems: 'm', queues: 'q', semaphores: 's', all: 'a', time: 't', pid: 'p', creator: 'c', limits: 'l', summary: 'u', bytes: 'b', human: 'H' },
     permute: true,
   });
+  // The last of --human / -b wins, as in util-linux's option loop.
+  const unitFlag = argv.slice(1).filter((a) => a === '--human' || a === '-b' || a === '--bytes' || (/^-[a-zA-Z]+$/.test(a) && a.includes('b'))).pop();
+  const unit: Unit = unitFlag === undefined ? 'default' : unitFlag === '--human' ? 'human' : 'bytes';
   if (operands.length) throw new UsageError(`unknown argument: ${operands[0]}`);
   let msg = opts.has('q');
   let shm = opts.has('m');
@@ -111,14 +160,14 @@ function ipcs(argv: string[], io: AppletIo): number {
       io.err('ipcs: when using an ID, a single resource must be specified\n');
       return 1;
     }
-    return printOne(io, shm ? 'shm' : sem ? 'sem' : 'msg', id);
+    return printOne(io, shm ? 'shm' : sem ? 'sem' : 'msg', id, unit);
   }
   if (!msg && !shm && !sem) msg = shm = sem = true;
   const w: string[] = ['\n'];
   const owner = (uid: number, width: number) => field(users.get(uid) ?? String(uid), width, 10);
   for (const kind of (['msg', 'shm', 'sem'] as const).filter((k) => (k === 'msg' ? msg : k === 'shm' ? shm : sem))) {
-    if (last === 'l') w.push(limits(sys, kind));
-    else if (last === 'u') w.push(summary(sys, kind));
+    if (last === 'l') w.push(limits(sys, kind, unit));
+    else if (last === 'u') w.push(summary(sys, kind, unit));
     else {
       const objs = listObjects<MsqidDs & ShmidDs & SemidDs>(sys, kind);
       const idw = kind !== 'shm' && (last === 't' || (last === 'p' && kind === 'msg')) ? 8 : 10;
@@ -162,15 +211,17 @@ function ipcs(argv: string[], io: AppletIo): number {
         }
       } else {
         w.push(`------ ${TITLES[kind]} --------\n`);
-        if (kind === 'msg') w.push(`${['key', 'msqid', 'owner', 'perms'].map((h) => field(h, 10)).join(' ')} ${field('used-bytes', 12)} ${field('messages', 12)}\n`);
-        else if (kind === 'shm') w.push(`${['key', 'shmid', 'owner', 'perms', 'bytes', 'nattch'].map((h) => field(h, 10)).join(' ')} ${field('status', 12)}\n`);
+        const human = unit === 'human';
+        if (kind === 'msg') w.push(`${['key', 'msqid', 'owner', 'perms'].map((h) => field(h, 10)).join(' ')} ${field(human ? 'size' : 'used-bytes', 12)} ${field('messages', 12)}\n`);
+        else if (kind === 'shm') w.push(`${['key', 'shmid', 'owner', 'perms', human ? 'size' : 'bytes', 'nattch'].map((h) => field(h, 10)).join(' ')} ${field('status', 12)}\n`);
         else w.push(['key', 'semid', 'owner', 'perms', 'nsems'].map((h) => field(h, 10)).join(' ') + '\n');
         for (const o of objs) {
           const p = permOf(kind, o.ds);
           const head = `${hexKey(p.key)} ${field(String(o.id), 10)} ${owner(p.uid, 10)} ${field(oct(p.mode & 0o777), 10)} `;
-          if (kind === 'msg') w.push(`${head}${field(String(o.ds.msg_cbytes), 12)} ${field(String(o.ds.msg_qnum), 12)}\n`);
+          if (kind === 'msg') w.push(`${head}${human ? printSize(unit, null, o.ds.msg_cbytes, '      ', 6) : printSize(unit, null, o.ds.msg_cbytes, '', -12)} ${field(String(o.ds.msg_qnum), 12)}\n`);
           else if (kind === 'shm') {
-            w.push(`${head}${field(String(o.ds.shm_segsz), 10)} ${field(String(o.ds.shm_nattch), 10)} ${field(p.mode & SHM_DEST ? 'dest' : ' ', 6)} ${field(p.mode & SHM_LOCKED ? 'locked' : ' ', 6)}\n`);
+            const size = human ? printSize(unit, null, o.ds.shm_segsz, '    ', 6) : printSize(unit, null, o.ds.shm_segsz, '', -10);
+            w.push(`${head}${size} ${field(String(o.ds.shm_nattch), 10)} ${field(p.mode & SHM_DEST ? 'dest' : ' ', 6)} ${field(p.mode & SHM_LOCKED ? 'locked' : ' ', 6)}\n`);
           } else w.push(`${head}${field(String(o.ds.sem_nsems), 10)}\n`);
         }
       }
@@ -181,19 +232,30 @@ function ipcs(argv: string[], io: AppletIo): number {
   return 0;
 }
 
-function limits(sys: Sys, kind: Kind): string {
+function limits(sys: Sys, kind: Kind, unit: Unit): string {
+  const or = (dflt: Unit): Unit => (unit === 'default' ? dflt : unit);
   try {
     if (kind === 'msg') {
       const i = (sys.msgctl(0, IPC_INFO) as CtlResult<MsgInfo>).buf;
-      return `------ Messages Limits --------\nmax queues system wide = ${i.msgmni}\nmax size of message (bytes) = ${i.msgmax}\ndefault max size of queue (bytes) = ${i.msgmnb}\n`;
+      return `------ Messages Limits --------\nmax queues system wide = ${i.msgmni}\n`
+        + printSize(or('bytes'), 'max size of message', i.msgmax, '\n') + printSize(or('bytes'), 'default max size of queue', i.msgmnb, '\n');
     }
     if (kind === 'shm') {
       const i = (sys.shmctl(0, IPC_INFO) as CtlResult<ShmInfo>).buf;
       const ULONG = (1n << 64n) - 1n;
-      let total = i.shmall * 4n;
-      if (i.shmall !== 0n && total / i.shmall !== 4n) total = ULONG - (ULONG % 4n);
-      if (total > ULONG) total = ULONG - (ULONG % 4n);
-      return `------ Shared Memory Limits --------\nmax number of segments = ${i.shmmni}\nmax seg size (kbytes) = ${i.shmmax / 1024n}\nmax total shared memory (kbytes) = ${total}\nmin seg size (bytes) = ${i.shmmin}\n`;
+      let total: string;
+      if (unit === 'default' || unit === 'kb') {
+        // shmall pages in KiB, saturating on overflow (do_shm LIMITS).
+        let t = BigInt.asUintN(64, i.shmall * 4n);
+        if (i.shmall !== 0n && t / i.shmall !== 4n) t = ULONG - (ULONG % 4n);
+        total = printSize('default', 'max total shared memory (kbytes)', t, '\n');
+      } else {
+        let t = BigInt.asUintN(64, i.shmall * 4096n);
+        if (i.shmall !== 0n && t / i.shmall !== 4096n) t = ULONG - (ULONG % 4096n);
+        total = printSize(unit, 'max total shared memory', t, '\n');
+      }
+      return `------ Shared Memory Limits --------\nmax number of segments = ${i.shmmni}\n`
+        + printSize(or('kb'), 'max seg size', i.shmmax, '\n') + total + printSize(or('bytes'), 'min seg size', i.shmmin, '\n');
     }
     const i = (sys.semctl(0, 0, IPC_INFO) as CtlResult<SemInfo>).buf;
     return `------ Semaphore Limits --------\nmax number of arrays = ${i.semmni}\nmax semaphores per array = ${i.semmsl}\nmax semaphores system wide = ${i.semmns}\nmax ops per semop call = ${i.semopm}\nsemaphore max value = ${i.semvmx}\n`;
@@ -203,10 +265,10 @@ function limits(sys: Sys, kind: Kind): string {
   }
 }
 
-function summary(sys: Sys, kind: Kind): string {
+function summary(sys: Sys, kind: Kind, unit: Unit): string {
   if (kind === 'msg') {
     const i = (sys.msgctl(0, MSG_INFO) as CtlResult<MsgInfo>).buf;
-    return `------ Messages Status --------\nallocated queues = ${i.msgpool}\nused headers = ${i.msgmap}\nused space = ${i.msgtql} bytes\n`;
+    return `------ Messages Status --------\nallocated queues = ${i.msgpool}\nused headers = ${i.msgmap}\n${printSize(unit, 'used space', i.msgtql, unit === 'default' ? ' bytes\n' : '\n')}`;
   }
   if (kind === 'shm') {
     const i = (sys.shmctl(0, SHM_INFO) as CtlResult<ShmInfoUsage>).buf;
@@ -216,27 +278,30 @@ function summary(sys: Sys, kind: Kind): string {
   return `------ Semaphore Status --------\nused arrays = ${i.semusz}\nallocated semaphores = ${i.semaem}\n`;
 }
 
-/** `ipcs -q|-m|-s -i ID`. */
-function printOne(io: AppletIo, kind: Kind, id: number): number {
+/** `ipcs -q|-m|-s -i ID` (print_msg, print_shm, print_sem): times as `%-26.24s`, modes as `%#o`. */
+function printOne(io: AppletIo, kind: Kind, id: number, unit: Unit): number {
   const sys = io.sys;
-  const t = (sec: number) => (sec ? ctime(sec) : 'Not set');
+  const t = (sec: number) => field(sec ? ctime(sec) : 'Not set', 26, 24);
+  const human = unit === 'human';
   try {
     if (kind === 'shm') {
       const d = sys.shmctl(id, IPC_STAT) as ShmidDs;
       const p = d.shm_perm;
-      io.out(`\nShared memory Segment shmid=${id}\nuid=${p.uid}\tgid=${p.gid}\tcuid=${p.cuid}\tcgid=${p.cgid}\nmode=${'0' + oct(p.mode)}\taccess_perms=${'0' + oct(p.mode & 0o777)}\n`
-        + `bytes=${d.shm_segsz}\tlpid=${d.shm_lpid}\tcpid=${d.shm_cpid}\tnattch=${d.shm_nattch}\natt_time=${t(d.shm_atime)}\ndet_time=${t(d.shm_dtime)}\nchange_time=${ctime(d.shm_ctime)}\n\n`);
+      io.out(`\nShared memory Segment shmid=${id}\nuid=${p.uid}\tgid=${p.gid}\tcuid=${p.cuid}\tcgid=${p.cgid}\nmode=${altOct(p.mode)}\taccess_perms=${altOct(p.mode & 0o777)}\n`
+        + `${printSize(unit, human ? 'size=' : 'bytes=', d.shm_segsz, '\t')}lpid=${d.shm_lpid}\tcpid=${d.shm_cpid}\tnattch=${d.shm_nattch}\n`
+        + `att_time=${t(d.shm_atime)}\ndet_time=${t(d.shm_dtime)}\nchange_time=${field(ctime(d.shm_ctime), 26, 24)}\n\n`);
     } else if (kind === 'msg') {
       const d = sys.msgctl(id, IPC_STAT) as MsqidDs;
       const p = d.msg_perm;
-      io.out(`\nMessage Queue msqid=${id}\nuid=${p.uid}\tgid=${p.gid}\tcuid=${p.cuid}\tcgid=${p.cgid}\tmode=${'0' + oct(p.mode)}\n`
-        + `cbytes=${d.msg_cbytes}\tqbytes=${d.msg_qbytes}\tqnum=${d.msg_qnum}\tlspid=${d.msg_lspid}\tlrpid=${d.msg_lrpid}\n`
+      io.out(`\nMessage Queue msqid=${id}\nuid=${p.uid}\tgid=${p.gid}\tcuid=${p.cuid}\tcgid=${p.cgid}\tmode=${altOct(p.mode)}\n`
+        + printSize(unit, human ? 'csize=' : 'cbytes=', d.msg_cbytes, '\t') + printSize(unit, human ? 'qsize=' : 'qbytes=', d.msg_qbytes, '\t')
+        + `qnum=${d.msg_qnum}\tlspid=${d.msg_lspid}\tlrpid=${d.msg_lrpid}\n`
         + `send_time=${t(d.msg_stime)}\nrcv_time=${t(d.msg_rtime)}\nchange_time=${t(d.msg_ctime)}\n\n`);
     } else {
       const d = sys.semctl(id, 0, IPC_STAT) as SemidDs;
       const p = d.sem_perm;
-      let s = `\nSemaphore Array semid=${id}\nuid=${p.uid}\t gid=${p.gid}\t cuid=${p.cuid}\t cgid=${p.cgid}\nmode=${'0' + oct(p.mode)}, access_perms=${'0' + oct(p.mode & 0o777)}\n`
-        + `nsems = ${d.sem_nsems}\notime = ${t(d.sem_otime)}\nctime = ${ctime(d.sem_ctime)}\n`
+      let s = `\nSemaphore Array semid=${id}\nuid=${p.uid}\t gid=${p.gid}\t cuid=${p.cuid}\t cgid=${p.cgid}\nmode=${altOct(p.mode)}, access_perms=${altOct(p.mode & 0o777)}\n`
+        + `nsems = ${d.sem_nsems}\notime = ${t(d.sem_otime)}\nctime = ${field(ctime(d.sem_ctime), 26, 24)}\n`
         + ['semnum', 'value', 'ncount', 'zcount', 'pid'].map((h) => field(h, 10)).join(' ') + '\n';
       for (let i = 0; i < d.sem_nsems; i++) {
         const v = [i, sys.semctl(id, i, GETVAL), sys.semctl(id, i, GETNCNT), sys.semctl(id, i, GETZCNT), sys.semctl(id, i, GETPID)];

@@ -37,6 +37,30 @@ function numberArg(s: string, kind: ArgKind): number {
   return s.split('|').reduce((acc, w) => acc | wordValue(w.trim(), kind), 0);
 }
 
+/** A 64-bit argument (a message type, a size, a mask) exactly: sign, then 0x hex, 0 octal or decimal. */
+function parseBigInt(s: string): bigint {
+  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s.trim());
+  if (!m) throw new UsageError(`${s}: not a number`);
+  const body = m[2]!;
+  const v = /^0[xX]/.test(body) ? BigInt(body) : body.length > 1 && body[0] === '0' ? BigInt(`0o${body.slice(1)}`) : BigInt(body);
+  return m[1] === '-' ? -v : v;
+}
+
+/**
+ * semop/semtimedop's sembuf array: `sem_flg` may be given by name (`"SEM_UNDO|IPC_NOWAIT"`); an
+ * unknown name is refused (UsageError), never taken as 0.
+ */
+function semFlagNames(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  return v.map((op: unknown) => {
+    if (op === null || typeof op !== 'object' || !('sem_flg' in op)) return op;
+    const flg = (op as { sem_flg: unknown }).sem_flg;
+    if (typeof flg === 'number') return op;
+    if (typeof flg !== 'string') throw new UsageError(`sem_flg: ${JSON.stringify(flg)} is not a number or flag names`);
+    return { ...op, sem_flg: numberArg(flg, 'semflags') };
+  });
+}
+
 export function parseArg(s: string, kind: ArgKind): unknown {
   switch (kind) {
     case 'str':
@@ -46,7 +70,7 @@ export function parseArg(s: string, kind: ArgKind): unknown {
       if (s.startsWith('[')) return JSON.parse(s) as unknown;
       return s === '' ? [] : s.split(',');
     case 'bigint':
-      return BigInt(s);
+      return parseBigInt(s);
     case 'any': {
       if (/^[[{"]/.test(s)) {
         try {
@@ -72,6 +96,7 @@ export function parseSyscall(argv: readonly string[]): { name: string; args: unk
   const def = SYSCALLS.get(name);
   if (!def) throw new UsageError(`${name}: no such system call`);
   const args = argv.slice(2).map((a, i) => parseArg(a, def.args[i] ?? 'any'));
+  if ((name === 'semop' || name === 'semtimedop') && args.length > 1) args[1] = semFlagNames(args[1]);
   return { name, args };
 }
 

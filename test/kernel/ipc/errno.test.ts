@@ -78,6 +78,7 @@ const ROWS: Row[] = [
   ['semop: more than semopm', (f) => f.t.sys.semop(f.s, new Array(33).fill({ sem_num: 0, sem_op: 0, sem_flg: C.IPC_NOWAIT })), 'ok', 'E2BIG'],
   ['semop: sem_num past nsems', (f) => f.t.sys.semop(f.s, [{ sem_num: 2, sem_op: 1, sem_flg: 0 }]), 'EFBIG', 'EFBIG'],
   ['semop: sem_num -1 is 65535', (f) => f.t.sys.semop(f.s, [{ sem_num: -1, sem_op: 1, sem_flg: 0 }]), 'EFBIG', 'EFBIG'],
+  ['semop: sem_flg not a number (a flag name) is garbage', (f) => f.t.sys.semop(f.s, [{ sem_num: 0, sem_op: 1, sem_flg: 'SEM_UNDO' as never }]), 'EFAULT', 'EFAULT'],
   ['semop: value above SEMVMX', (f) => f.t.sys.semop(f.s, [{ sem_num: 0, sem_op: 32767, sem_flg: 0 }, { sem_num: 0, sem_op: 1, sem_flg: 0 }]), 'ERANGE', 'ERANGE'],
   ['semop: would block with IPC_NOWAIT', (f) => f.t.sys.semop(f.s, [dec(1)]), 'EAGAIN', 'EAGAIN'],
   ['semop: would block without IPC_NOWAIT', (f) => f.t.sys.semop(f.s, [{ sem_num: 0, sem_op: -1, sem_flg: 0 }]), 'WOULDBLOCK', 'WOULDBLOCK'],

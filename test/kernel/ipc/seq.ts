@@ -29,7 +29,8 @@ export const SEQ = registerProgram<SeqState>({
 export function spawn(k: Kernel, tag: string, calls: [string, unknown[]][], parent: Task = k.init): Task {
   LOG.set(tag, []);
   const pid = parent.sys.fork();
-  const t = k.task(pid)!;
+  // The pid is the child's number in the parent's namespace.
+  const t = k.taskIn(parent, pid)!;
   t.sys.execve('/bin/ipc-seq', ['ipc-seq', tag, JSON.stringify(calls)]);
   return t;
 }
