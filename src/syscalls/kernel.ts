@@ -8,7 +8,7 @@
  * can run, the clock jumps to the earliest deadline; with none, `run()` returns. Same inputs give
  * the same interleaving; a non-zero seed permutes tie-breaks deterministically.
  */
-import { ErrnoError, KernelBug, WouldBlockError } from '../abi/errno.js';
+import { ErrnoError, KernelBug, KernelPanic, WouldBlockError } from '../abi/errno.js';
 import { KernelCore, STEP_NS, type KernelOptions } from '../kernel/kernel.js';
 import type { KernelState, SysResult, TaskState } from '../kernel/state.js';
 import { Block } from '../kernel/sched/block.js';
@@ -58,8 +58,8 @@ export class Task {
   constructor(private readonly kernel: Kernel, readonly kid: number) {
     this.sys = new Sys(kernel, kid);
     this.memory = {
-      read: (addr, len) => readMemory(kernel, kernel.t(kid), addr, len),
-      write: (addr, bytes) => writeMemory(kernel, kernel.t(kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
+      read: (addr, len) => readMemory(kernel, kernel.liveTask(kid, 'memory.read'), addr, len),
+      write: (addr, bytes) => writeMemory(kernel, kernel.liveTask(kid, 'memory.write'), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
     };
   }
 
@@ -94,6 +94,17 @@ export class Kernel extends KernelCore {
 
   constructor(opts: KernelOptions = {}, state?: KernelState) {
     super(opts, state);
+  }
+
+  /**
+   * The state of a live task for a library entry point (`what` names it in errors): ESRCH when the
+   * task has exited or been reaped, as the syscalls say; KernelPanic after a panic.
+   */
+  liveTask(kid: number, what: string): TaskState {
+    this.checkPanicked(what);
+    const t = this.s.tasks.get(kid);
+    if (!t || t.state === 'zombie' || t.state === 'dead') throw new ErrnoError('ESRCH', what, `task ${kid} is not alive`);
+    return t;
   }
 
   /** A kernel resumed from a saved state (a deep copy is taken). */
@@ -148,8 +159,7 @@ export class Kernel extends KernelCore {
    * partial progress returns it (like a signal after progress).
    */
   invoke(kid: number, name: string, args: unknown[], direct: boolean): unknown {
-    const t = this.s.tasks.get(kid);
-    if (!t || t.state === 'zombie' || t.state === 'dead') throw new ErrnoError('ESRCH', name, `task ${kid} is not alive`);
+    const t = this.liveTask(kid, name);
     const def = getSyscall(name);
     try {
       if (def.intArgs!.length !== 0) checkIntArgs(def, args);
@@ -187,6 +197,7 @@ export class Kernel extends KernelCore {
     const max = opts.maxSteps ?? 1e7;
     let steps = 0;
     for (;;) {
+      this.checkPanicked();
       if (opts.until?.(this)) return { steps, reason: 'until' };
       if (steps >= max) return { steps, reason: 'maxSteps' };
       if (this.s.runq.length === 0) {
@@ -259,7 +270,7 @@ export class Kernel extends KernelCore {
       // A step may replace the state object wholesale.
       if (live.prog && ctx.state !== live.prog.data) live.prog.data = ctx.state;
     } catch (e) {
-      if (e instanceof KernelBug) throw e;
+      if (e instanceof KernelBug || e instanceof KernelPanic) throw e;
       throw new ProgramCrash(live.pids[live.pids.length - 1]!, live.prog?.name ?? '?', e);
     }
     const cur = this.s.tasks.get(kid);
@@ -293,7 +304,7 @@ export class Kernel extends KernelCore {
         return false;
       }
       if (e instanceof WouldBlockError) throw new KernelBug('WouldBlockError inside the scheduler');
-      if (!(e instanceof ErrnoError)) throw e;
+      if (!(e instanceof ErrnoError) || e instanceof KernelPanic) throw e;
       result = { ok: false, code: e.code };
     }
     // The same task object, possibly re-keyed by a non-leader execve; gone if it exited.

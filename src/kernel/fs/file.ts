@@ -15,6 +15,7 @@ import type { FileKind, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { ensureCapacity, maybeFreeInode } from './vfs.js';
 import { procRead, procWrite } from '../proc/procfs.js';
+import { putPidNs } from '../pid/pid.js';
 
 export const PIPE_BUF = 4096;
 export const PIPE_SIZE = 65536;
@@ -46,6 +47,8 @@ export function releaseFile(k: KernelCore, fid: number): void {
   const f = k.file(fid);
   if (--f.refs > 0) return;
   k.s.files.delete(fid);
+  // A /proc file names the pid namespace it was resolved in.
+  if (f.proc) putPidNs(k);
   if (!f.ino) return;
   const node = k.s.inodes.get(f.ino);
   if (!node) return;

@@ -137,7 +137,31 @@ export function freePid(k: KernelCore, nsId: number, pids: number[]): void {
     ns.pids.delete(pids[lvl]!);
     ns.refs--;
   }
-  for (const ns of chain) if (ns.refs <= 0 && ns.level > 0) k.s.pidns.delete(ns.id);
+  putPidNs(k);
+}
+
+/**
+ * put_pid_ns(): frees the non-initial namespaces nothing names any more. A namespace lives while
+ * any of these holds it (get_pid_ns in Linux): a pid in it or below it (`refs`), a task's active
+ * namespace or pid_for_children (an unshare(CLONE_NEWPID) whose init has come and gone still names
+ * it: the next fork gets ENOMEM, not a dangling id), an open /proc file resolved in it, or a child
+ * namespace. Call it after dropping any of these.
+ */
+export function putPidNs(k: KernelCore): void {
+  let candidates = false;
+  for (const ns of k.s.pidns.values()) if (ns.refs <= 0 && ns.level > 0) candidates = true;
+  if (!candidates) return;
+  const named = new Set<number>();
+  const name = (id: number) => {
+    for (let x = id; x && !named.has(x); x = k.s.pidns.get(x)?.parent ?? 0) named.add(x);
+  };
+  for (const t of k.s.tasks.values()) {
+    name(t.pidns);
+    name(t.pidnsForChildren);
+  }
+  for (const f of k.s.files.values()) if (f.proc) name(f.proc.ns);
+  for (const ns of k.s.pidns.values()) if (ns.refs > 0) name(ns.id);
+  for (const ns of [...k.s.pidns.values()]) if (ns.level > 0 && !named.has(ns.id)) k.s.pidns.delete(ns.id);
 }
 
 /** The number `pids` (of a task living in `taskNs`) has in namespace `viewNs`, or 0 if invisible. */

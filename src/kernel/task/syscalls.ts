@@ -10,7 +10,7 @@ import {
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
-import { createPidNs, findKid, kidNrIn, pidNsWithin } from '../pid/pid.js';
+import { createPidNs, findKid, kidNrIn, pidNsWithin, putPidNs } from '../pid/pid.js';
 import { copyFdTable, getFile, putFdTable } from '../fs/fdtable.js';
 import { getIpcNs, newIpcNs, putIpcNs } from '../ipcns.js';
 import { SUBSYSTEMS } from '../subsystem.js';
@@ -200,6 +200,7 @@ export function setns(k: KernelCore, t: TaskState, fd: number, nstype: number): 
   // pidns_install(): only the active namespace or a descendant of it.
   if (!pidNsWithin(k, target, t.pidns)) throw err('EINVAL');
   t.pidnsForChildren = target;
+  putPidNs(k);
   return 0;
 }
 
