@@ -131,14 +131,23 @@ test('only the thread itself may write; any task may read', () => {
   expectErrno(() => init.sys.open(path, C.O_RDONLY), 'ENOENT');
 });
 
-test('a write at a non-zero offset is EINVAL (no partial writes)', () => {
+test('a second write on one open file is accepted (the C never moves *ppos); after a read or lseek it is EINVAL', () => {
   const k = boot();
   const init = k.init;
   const fd = init.sys.open(nsdPath(init), C.O_RDWR);
-  init.sys.write(fd, 'LONG1 5');
+  assert.equal(init.sys.write(fd, 'LONG1 5'), 7);
+  assert.equal(init.sys.lseek(fd, 0, C.SEEK_CUR), 0, 'a write leaves the position at 0');
+  assert.equal(init.sys.write(fd, 'LONG1 6'), 7);
+  assert.equal(init.sys.write(fd, 'LONG2 7 8'), 9);
+  assert.equal(dec.decode(init.sys.read(fd, 100)), 'LONG2 7 8\n');
+  // The read moved the position: no partial writes.
   expectErrno(() => init.sys.write(fd, 'LONG1 6'), 'EINVAL');
   init.sys.lseek(fd, 0, C.SEEK_SET);
-  assert.equal(dec.decode(init.sys.read(fd, 100)), 'LONG1 5\n');
+  init.sys.write(fd, 'RESET');
+  init.sys.lseek(fd, 3, C.SEEK_SET);
+  expectErrno(() => init.sys.write(fd, 'LONG1 9'), 'EINVAL');
+  init.sys.lseek(fd, 0, C.SEEK_SET);
+  assert.equal(dec.decode(init.sys.read(fd, 100)), 'UNSET\n');
 });
 
 test('the file is per thread: /proc/<pid>/next_syscall_data does not exist; mode 0644', () => {

@@ -103,11 +103,9 @@ export function fileWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
   switch (f.kind) {
     case 'pipe':
       return pipeWrite(k, t, f, bytes);
-    case 'proc': {
-      const n = procWrite(k, t, f, bytes);
-      f.pos += n;
-      return n;
-    }
+    case 'proc':
+      // procWrite moves the position itself (next_syscall_data never does).
+      return procWrite(k, t, f, bytes);
     case 'dev': {
       const ops = k.devices.get(k.inode(f.ino).dev);
       return ops?.write ? ops.write(k, bytes) : bytes.length;

@@ -16,7 +16,7 @@ import {
   O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET,
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
-import type { OpenFileState, TaskState } from '../state.js';
+import type { OpenFileState, ProcNode, TaskState } from '../state.js';
 import { allocFd, closeFd, getFile, installFd, nofileLimit, putUnusedFd } from './fdtable.js';
 import { canRead, canWrite, fileRead, fileWrite, newFile, releaseFile } from './file.js';
 import {
@@ -87,14 +87,11 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
   let full: string;
   const inProc = (p: string) => p === '/proc' || p.startsWith('/proc/');
   if (flags & O_CREAT && inProc(absPath(base, path))) {
-    // procfs cannot create files (no ->create: EACCES), but O_CREAT opens one that exists,
-    // as `echo X > /proc/self/task/<tid>/next_syscall_data` does.
-    try {
-      ({ node, path: full } = resolve(k, t, path, base));
-    } catch (e) {
-      if (e instanceof ErrnoError && e.code === 'ENOENT') throw err('EACCES');
-      throw e;
-    }
+    // procfs creates nothing, but its lookups fail a missing name with ENOENT before any create
+    // (proc_pident_lookup, proc_lookup_de, proc_sys_lookup return -ENOENT, not a negative dentry),
+    // so `echo x > /proc/self/task/<tid>/nofile` is ENOENT; O_CREAT opens a file that exists, as
+    // `echo X > /proc/self/task/<tid>/next_syscall_data` does.
+    ({ node, path: full } = resolve(k, t, path, base));
     if (flags & O_EXCL) throw err('EEXIST');
   } else if (flags & O_CREAT) {
     const pr = resolveParent(k, t, path, base);
@@ -258,11 +255,73 @@ export function pipe2(k: KernelCore, t: TaskState, flags: number): [number, numb
   }
 }
 
+/** A name below /proc (not /proc itself): its procfs node, or null when it does not exist. */
+interface ProcName {
+  node: ProcNode | null;
+  /** Under /proc/sys (proc_sys_permission: no write on a sysctl directory, even for root). */
+  sys: boolean;
+  /** The parent is a /proc/<pid> (or task, fd…) directory. */
+  inPid: boolean;
+  /** A symlink (self, thread-self, fd/N, ns/X): rmdir says ENOTDIR. */
+  link: boolean;
+  /** Write+search permission on the parent directory (may_delete/may_create). */
+  parentWritable: boolean;
+}
+
+/**
+ * Looks a name below /proc up as the namespace-changing calls do: the parent walk fails as any
+ * lookup (ENOENT, ENOTDIR), and a missing last name is reported, not an error (procfs lookups
+ * return -ENOENT for it: there are no negative dentries to create in). null when not below /proc.
+ */
+function procName(k: KernelCore, t: TaskState, path: string, base: string): ProcName | null {
+  const full = absPath(base, path);
+  const comps = full.split('/').filter((c) => c !== '');
+  if (comps.length < 2 || comps[0] !== 'proc') return null;
+  const parent = resolve(k, t, '/' + comps.slice(0, -1).join('/')).node;
+  if (parent.kind !== 'proc' || !procIsDir(parent.proc)) throw err('ENOTDIR');
+  let node: ProcNode | null = null;
+  try {
+    const r = resolve(k, t, full).node;
+    if (r.kind === 'proc') node = r.proc;
+  } catch (e) {
+    if (!(e instanceof ErrnoError && e.code === 'ENOENT')) throw e;
+  }
+  const sys = comps[1] === 'sys';
+  const a = procAttr(k, parent.proc);
+  return {
+    node,
+    sys,
+    inPid: parent.proc.kid !== 0,
+    link: (comps.length === 2 && (comps[1] === 'self' || comps[1] === 'thread-self')) || node?.type === 'fd' || node?.type === 'ns',
+    parentWritable: !sys && mayAccess(k, t, a.mode, a.uid, a.gid, MAY_WRITE | MAY_EXEC, true),
+  };
+}
+
+/**
+ * unlink/rmdir/rename of an existing procfs entry, as measured on Linux 6.18: inside a
+ * /proc/<pid> directory always EPERM (whatever the type or the caller); /proc/sys EACCES (no write
+ * on a sysctl directory, even for root); elsewhere may_delete() first (EACCES without write
+ * permission on the 0555 directory, ENOTDIR for rmdir of a non-directory), then EPERM: procfs has
+ * no ->unlink, ->rmdir or ->rename.
+ */
+function procDelete(pn: ProcName, rmdir: boolean): never {
+  if (pn.node === null) throw err('ENOENT');
+  if (pn.inPid) throw err('EPERM');
+  if (!pn.parentWritable) throw err('EACCES');
+  const dir = !pn.link && procIsDir(pn.node);
+  if (rmdir && !dir) throw err('ENOTDIR');
+  if (!rmdir && dir) throw err('EISDIR');
+  throw err('EPERM');
+}
+
 export function mkdirat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, mode: number): number {
   const p = checkPathArg(path);
-  const pr = resolveParent(k, t, p, dirfdBase(k, t, dirfd, p));
+  const base = dirfdBase(k, t, dirfd, p);
+  // procfs: an existing name is EEXIST, a missing one ENOENT (its lookups never offer a create).
+  const pn = procName(k, t, p, base);
+  if (pn) throw err(pn.node ? 'EEXIST' : 'ENOENT');
+  const pr = resolveParent(k, t, p, base);
   if (pr.child !== undefined || pr.name === '.' || pr.name === '..') throw err('EEXIST');
-  if (pr.path.startsWith('/proc/')) throw err('ENOENT');
   permission(k, t, pr.dir, MAY_WRITE | MAY_EXEC);
   const d = newInode(k, 'dir', mode & ~t.umask & 0o7777, t.cred.fsuid, t.cred.fsgid);
   link(k, pr.dir, pr.name, d);
@@ -282,16 +341,20 @@ function mayDelete(k: KernelCore, t: TaskState, dirIno: number, childIno: number
 export function unlinkat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, flags: number): number {
   const p = checkPathArg(path);
   if ((flags & ~AT_REMOVEDIR) !== 0) throw err('EINVAL');
-  const pr = resolveParent(k, t, p, dirfdBase(k, t, dirfd, p));
+  const base = dirfdBase(k, t, dirfd, p);
+  const pn = procName(k, t, p, base);
+  if (pn) procDelete(pn, (flags & AT_REMOVEDIR) !== 0);
+  const pr = resolveParent(k, t, p, base);
   if (flags & AT_REMOVEDIR) {
     if (pr.name === '.') throw err('EINVAL');
     if (pr.name === '..') throw err('ENOTEMPTY');
   }
   if (pr.child === undefined) throw err('ENOENT');
-  if (pr.path === '/' || pr.path === '/proc' || pr.path.startsWith('/proc/')) throw err(pr.path === '/' ? 'EBUSY' : 'EACCES');
   const child = k.inode(pr.child);
   if (flags & AT_REMOVEDIR) {
     if (child.type !== 'dir') throw err('ENOTDIR');
+    // A mount point (/, /proc) cannot be removed.
+    if (pr.path === '/' || pr.path === '/proc') throw err('EBUSY');
     mayDelete(k, t, pr.dir.ino, child.ino);
     if (child.entries!.size > 0) throw err('ENOTEMPTY');
     if (t.cwd === pr.path) {
@@ -314,11 +377,25 @@ export function unlinkat(k: KernelCore, t: TaskState, dirfd: number, path: unkno
 export function renameat(k: KernelCore, t: TaskState, olddirfd: number, oldpath: unknown, newdirfd: number, newpath: unknown): number {
   const op = checkPathArg(oldpath);
   const np = checkPathArg(newpath);
-  const from = resolveParent(k, t, op, dirfdBase(k, t, olddirfd, op));
-  const to = resolveParent(k, t, np, dirfdBase(k, t, newdirfd, np));
+  const oldBase = dirfdBase(k, t, olddirfd, op);
+  const newBase = dirfdBase(k, t, newdirfd, np);
+  // do_renameat2(): both parents are looked up, then different mounts are EXDEV, then the names.
+  const pfrom = procName(k, t, op, oldBase);
+  const pto = procName(k, t, np, newBase);
+  if (pfrom || pto) {
+    if (!pfrom) resolveParent(k, t, op, oldBase);
+    if (!pto) resolveParent(k, t, np, newBase);
+    if (!pfrom || !pto) throw err('EXDEV');
+    if (pfrom.node === null || pto.node === null) throw err('ENOENT');
+    if (!(pfrom.inPid || pfrom.parentWritable) || !(pto.inPid || pto.parentWritable)) throw err('EACCES');
+    throw err('EPERM');
+  }
+  const from = resolveParent(k, t, op, oldBase);
+  const to = resolveParent(k, t, np, newBase);
   if (from.name === '.' || from.name === '..' || to.name === '.' || to.name === '..') throw err('EBUSY');
   if (from.child === undefined) throw err('ENOENT');
-  if (from.path.startsWith('/proc') || to.path.startsWith('/proc')) throw err('EXDEV');
+  // /proc itself is a mount point on the root fs: moving it or onto it crosses mounts.
+  if (from.path === '/proc' || to.path === '/proc') throw err('EXDEV');
   const src = k.inode(from.child);
   mayDelete(k, t, from.dir.ino, src.ino);
   permission(k, t, to.dir, MAY_WRITE | MAY_EXEC);

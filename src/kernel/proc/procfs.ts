@@ -322,17 +322,21 @@ export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
   }
 }
 
-/** write() of a proc file. Returns the count taken. */
+/** write() of a proc file. Returns the count taken, and moves the file position as Linux does. */
 export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
   const n = f.proc!;
   if (n.type === 'pidfile') {
     const def = PID_FILES.get(n.arg)!;
     if (!def.write || f.pos !== 0) throw err('EINVAL');
     def.write(k, t, n.kid, latin1.decode(bytes));
+    f.pos += bytes.length;
     return bytes.length;
   }
   if (n.type === 'nsd') {
     // next_syscall_data_write(): only the thread itself; no partial writes; one page at most.
+    // It never touches *ppos, so the position stays where it was: a second write() on the same
+    // open file is at offset 0 again and is accepted; only a read or lseek that moved the
+    // position makes the next write EINVAL (docs/next-syscall-data.md).
     const target = k.s.tasks.get(n.tid);
     if (!target || target.kid !== t.kid || target.state === 'dead') throw err('EPERM');
     const count = Math.min(bytes.length, NSD_WRITE_MAX);
@@ -345,6 +349,7 @@ export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
     if (!def.write) throw err('EINVAL');
     if (f.pos !== 0) throw err('EINVAL');
     def.write(k, t, latin1.decode(bytes));
+    f.pos += bytes.length;
     return bytes.length;
   }
   throw err('EINVAL');
