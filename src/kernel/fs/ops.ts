@@ -23,7 +23,8 @@ import {
   MAY_EXEC, MAY_READ, MAY_WRITE, absPath, checkPathArg, fileTypeBits, link, mayAccess, maybeFreeInode, newInode,
   permission, resolve, resolveParent, type Node,
 } from './vfs.js';
-import { procAttr, procIsDir, procList, procReadlink } from '../proc/procfs.js';
+import { procAttr, procFileAccess, procIsDir, procList, procReadlink } from '../proc/procfs.js';
+import { MAX_FILE_SIZE, fileBlocks, setFileSize } from './filedata.js';
 import { takeNsd } from '../nsd/nsd.js';
 
 const O_ASYNC = 0o20000;
@@ -116,7 +117,9 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
     const dir = procIsDir(node.proc);
     if (flags & O_DIRECTORY && !dir) throw err('ENOTDIR');
     if (dir && wantWrite) throw err('EISDIR');
-    checkAccess(k, t, attr.mode, attr.uid, attr.gid, acc, dir);
+    const own = procFileAccess(k, t, node.proc);
+    if (own === null) checkAccess(k, t, attr.mode, attr.uid, attr.gid, acc, dir);
+    else if ((accessMask(acc) & ~own) !== 0) throw err('EACCES');
     return newFile(k, 'proc', statusFlags, 0, full, node.proc);
   }
   const ino = k.inode(node.ino);
@@ -126,15 +129,19 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
   if (ino.type === 'fifo') throw err('ENXIO', 'named fifos are not modelled');
   const kind = ino.type === 'chr' ? 'dev' : 'vfs';
   if (flags & O_TRUNC && wantWrite && ino.type === 'reg') {
-    ino.size = 0;
+    setFileSize(ino, 0);
     ino.mtimeNs = ino.ctimeNs = k.s.clockNs;
   }
   return newFile(k, kind, statusFlags, ino.ino, full, null);
 }
 
+/** MAY_* bits an open access mode needs. */
+function accessMask(acc: number): number {
+  return acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : acc === O_RDWR ? MAY_READ | MAY_WRITE : 0;
+}
+
 function checkAccess(k: KernelCore, t: TaskState, perm: number, uid: number, gid: number, acc: number, dir: boolean): void {
-  const mask = acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : acc === O_RDWR ? MAY_READ | MAY_WRITE : 0;
-  if (!mayAccess(k, t, perm, uid, gid, mask, dir)) throw err('EACCES');
+  if (!mayAccess(k, t, perm, uid, gid, accessMask(acc), dir)) throw err('EACCES');
 }
 
 export function close(k: KernelCore, t: TaskState, fd: number): number {
@@ -161,7 +168,8 @@ export function lseek(k: KernelCore, t: TaskState, fd: number, offset: number, w
   else if (whence === SEEK_END) base = f.kind === 'vfs' ? k.inode(f.ino).size : 0;
   else throw err('EINVAL');
   const pos = base + offset;
-  if (!Number.isInteger(pos) || pos < 0) throw err('EINVAL');
+  // generic_file_llseek_size(): negative or past s_maxbytes is EINVAL.
+  if (!Number.isInteger(pos) || pos < 0 || pos > MAX_FILE_SIZE) throw err('EINVAL');
   f.pos = pos;
   f.dirPos = 0;
   return pos;
@@ -456,7 +464,7 @@ function statNode(k: KernelCore, node: Node, fileSize?: number): Stat {
     st_rdev: ino.type === 'chr' ? (ino.dev === 'null' ? 0x103 : 0x105) : 0,
     st_size: ino.type === 'reg' ? ino.size : ino.type === 'dir' ? 4096 : fileSize ?? 0,
     st_blksize: 4096,
-    st_blocks: Math.ceil((ino.type === 'reg' ? ino.size : 0) / 512),
+    st_blocks: ino.type === 'reg' ? fileBlocks(ino) : 0,
     st_mtime: Math.floor(ino.mtimeNs / 1e9),
     st_ctime: Math.floor(ino.ctimeNs / 1e9),
   };
@@ -491,7 +499,8 @@ export function access(k: KernelCore, caller: TaskState, path: unknown, mode: nu
   const mask = (mode & 4 ? MAY_READ : 0) | (mode & 2 ? MAY_WRITE : 0) | (mode & 1 ? MAY_EXEC : 0);
   if (node.kind === 'proc') {
     const a = procAttr(k, node.proc);
-    if (!mayAccess(k, t, a.mode, a.uid, a.gid, mask, procIsDir(node.proc))) throw err('EACCES');
+    const own = procFileAccess(k, t, node.proc);
+    if (own !== null ? (mask & ~own) !== 0 : !mayAccess(k, t, a.mode, a.uid, a.gid, mask, procIsDir(node.proc))) throw err('EACCES');
     return 0;
   }
   permission(k, t, k.inode(node.ino), mask);
@@ -596,13 +605,10 @@ export function ftruncate(k: KernelCore, t: TaskState, fd: number, length: numbe
   const f = getFile(k, t, fd);
   if (!Number.isInteger(length) || length < 0) throw err('EINVAL');
   if (f.kind !== 'vfs' || k.inode(f.ino).type !== 'reg' || !canWrite(f)) throw err('EINVAL');
+  // do_truncate → inode_newsize_ok(): past s_maxbytes is EFBIG. Growing allocates nothing (a hole).
   const ino = k.inode(f.ino);
-  if (length > ino.size) {
-    const next = new Uint8Array(Math.max(length, ino.data.length));
-    next.set(ino.data.subarray(0, ino.size));
-    ino.data = next;
-  }
-  ino.size = length;
+  setFileSize(ino, length);
+  ino.mtimeNs = ino.ctimeNs = k.s.clockNs;
   return 0;
 }
 
