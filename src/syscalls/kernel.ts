@@ -17,7 +17,7 @@ import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
 import { takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
-import { checkIntArgs, getSyscall, type SyscallDef } from './table.js';
+import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
 import { formatCall, formatError, formatReturn } from './trace.js';
@@ -163,6 +163,7 @@ export class Kernel extends KernelCore {
     const def = getSyscall(name);
     try {
       if (def.intArgs!.length !== 0) checkIntArgs(def, args);
+      if (def.ptrArgs!.length !== 0) checkPtrArgs(def, args);
       // Positional, not spread: no copy of the argument list on the hot path. Handlers take at most 6.
       const r = def.handler(this, t, args[0] as never, args[1] as never, args[2] as never, args[3] as never, args[4] as never, args[5] as never);
       if (this.tracer) this.trace(t, def, args, `= ${formatReturn(def.ret, r)}`);

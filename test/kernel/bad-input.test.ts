@@ -8,15 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrnoError, Kernel, WouldBlockError } from '../../src/index.js';
 import { SYSCALLS } from '../../src/syscalls/table.js';
-
-const arg = fc.oneof(
-  fc.integer({ min: -3, max: 70 }),
-  fc.constantFrom(-1, 0, 1, 2, 0x7fffffff, -0x80000000, 2 ** 40, 1e300, NaN, 0.5, -100),
-  fc.constantFrom('/', '/proc/self/task/1/next_syscall_data', '/tmp', '/dev/null', '', 'x', '/proc/1/status', '../..'),
-  fc.string({ maxLength: 12 }),
-  fc.constantFrom(undefined, null, true, {}, [], [1, 2], ['a'], new Uint8Array(3), 5n, -1n),
-  fc.record({ flags: fc.integer({ min: 0, max: 0x7fffffff }), exit_signal: fc.integer({ min: -1, max: 70 }) }),
-);
+import { syscallArg as arg } from './arbitraries.js';
 
 test('property: every syscall, arbitrary arguments → success, ErrnoError or WouldBlockError', () => {
   const names = [...SYSCALLS.keys()].sort();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { constants as C, ErrnoError } from '../../src/index.js';
 import { boot, expectErrno, nsdPath, readFile } from '../helpers.js';
+import { nsdWriteInput } from './arbitraries.js';
 
 const dec = new TextDecoder();
 const PRIOR = 'LONG1 777\n';
@@ -177,17 +178,7 @@ test('property: any write succeeds or fails with EINVAL, and the file reads back
   const k = boot();
   const init = k.init;
   const fd = init.sys.open(nsdPath(init), C.O_RDWR);
-  const word = fc.oneof(
-    fc.constantFrom('LONG', 'LONG1', 'LONG2', 'LONG0', 'RESET', 'LONG32', 'LONG1x'),
-    fc.integer({ min: -5, max: 40 }).map(String),
-    fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }).map((b) => (b < 0n ? '-0x' + (-b).toString(16) : b.toString())),
-    fc.string({ maxLength: 6 }),
-  );
-  const input = fc.oneof(
-    fc.array(word, { maxLength: 6 }).map((ws) => ws.join(' ')),
-    fc.string({ maxLength: 64 }),
-    fc.uint8Array({ maxLength: 64 }),
-  );
+  const input = nsdWriteInput;
   fc.assert(
     fc.property(input, (data) => {
       init.sys.lseek(fd, 0, C.SEEK_SET);
