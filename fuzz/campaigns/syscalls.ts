@@ -177,6 +177,7 @@ export function danglingIds(s: KernelState): string[] {
   for (const f of s.files.values()) {
     if (f.ino && !s.inodes.has(f.ino)) bad.push(`file ${f.id}: inode ${f.ino}`);
     if (f.proc && !s.pidns.has(f.proc.ns)) bad.push(`file ${f.id}: /proc resolved in pidns ${f.proc.ns}`);
+    if (f.proc?.target !== undefined && !s.pidns.has(f.proc.target)) bad.push(`file ${f.id}: ns file of pidns ${f.proc.target}`);
   }
   for (const ino of s.inodes.values()) for (const [name, child] of ino.entries ?? []) if (!s.inodes.has(child)) bad.push(`dir ${ino.ino}: ${name} → ${child}`);
   return bad;

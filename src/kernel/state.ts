@@ -252,6 +252,11 @@ export interface ProcNode {
   arg: string;
   /** Pid namespace the path was resolved in (numbers in the content are seen from it). */
   ns: number;
+  /**
+   * An open /proc/<pid>/ns/{pid,pid_for_children} file: the pid namespace it refers to, bound at
+   * open (the open file holds the namespace, as nsfs does, even after the task is gone).
+   */
+  target?: number;
 }
 
 export type InodeType = 'dir' | 'reg' | 'fifo' | 'chr' | 'lnk';

@@ -30,3 +30,24 @@ test('property: every syscall, arbitrary arguments → success, ErrnoError or Wo
     { seed: 4242, numRuns: 1500 },
   );
 });
+
+test('a string argument that is not a string is EFAULT before the handler (ipc_set_all kind, open path, execve argv)', () => {
+  const k = new Kernel();
+  const child = k.task(k.init.sys.fork())!;
+  for (const [name, args] of [
+    ['ipc_set_all', [{ flags: 1 }, 15, {}]],
+    ['ipc_set_all', [Object.create(null), 0, {}]],
+    ['open', [5, 0]],
+    ['mkdir', [['x']]],
+    ['execve', ['/bin/sh', 'not an array']],
+    ['execve', ['/bin/sh', [1, 2]]],
+  ] as Array<[string, unknown[]]>) {
+    try {
+      child.sys.call(name, ...args);
+      assert.fail(`${name} succeeded`);
+    } catch (e) {
+      assert.ok(e instanceof ErrnoError, `${name}: ${(e as Error)?.stack}`);
+      assert.equal(e.code, 'EFAULT', name);
+    }
+  }
+});

@@ -240,3 +240,23 @@ for (const profile of PROFILES) {
     );
   });
 }
+
+test('an open /proc/<pid>/ns/pid file holds its namespace after the task is gone; setns works, fork is ENOMEM', () => {
+  const k = boot();
+  const init = k.init;
+  const c = k.task(init.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  const fd = init.sys.open(`/proc/${c.pid}/ns/pid`, C.O_RDONLY);
+  const before = init.sys.readlink(`/proc/${c.pid}/ns/pid`);
+  c.sys.exit_group(0);
+  init.sys.wait4(c.kid, 0);
+  assert.equal(k.s.pidns.size, 2, 'held by the open file');
+  const t = k.task(init.sys.fork())!;
+  t.sys.setns(fd, C.CLONE_NEWPID);
+  init.sys.close(fd);
+  assert.equal(t.sys.readlink('/proc/self/ns/pid_for_children'), before);
+  // Its init has exited: no new task may enter it (alloc_pid without PIDNS_ADDING).
+  expectErrno(() => t.sys.fork(), 'ENOMEM');
+  t.sys.exit_group(0);
+  init.sys.wait4(t.kid, 0);
+  assert.equal(k.s.pidns.size, 1);
+});

@@ -93,8 +93,12 @@ export function setFileContent(ino: InodeState, bytes: Uint8Array): void {
   writeFileRange(ino, 0, bytes);
 }
 
-/** The whole content of a regular file as one dense array (for c/r and exec; size-bound). */
+/**
+ * The whole content of a regular file as one dense array (for c/r). A file larger than
+ * MAX_RW_COUNT cannot be had in one piece (nor read in one read(2)): EFBIG, naming the size.
+ */
 export function fileContent(ino: InodeState): Uint8Array {
+  if (ino.size > MAX_RW_COUNT) throw err('EFBIG', `file of ${ino.size} bytes is larger than one read can return`);
   return readFileRange(ino, 0, ino.size);
 }
 

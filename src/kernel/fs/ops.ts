@@ -120,7 +120,7 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
     const own = procFileAccess(k, t, node.proc);
     if (own === null) checkAccess(k, t, attr.mode, attr.uid, attr.gid, acc, dir);
     else if ((accessMask(acc) & ~own) !== 0) throw err('EACCES');
-    return newFile(k, 'proc', statusFlags, 0, full, node.proc);
+    return newFile(k, 'proc', statusFlags, 0, full, bindNsNode(k, node.proc));
   }
   const ino = k.inode(node.ino);
   if (flags & O_DIRECTORY && ino.type !== 'dir') throw err('ENOTDIR');
@@ -138,6 +138,14 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
 /** MAY_* bits an open access mode needs. */
 function accessMask(acc: number): number {
   return acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : acc === O_RDWR ? MAY_READ | MAY_WRITE : 0;
+}
+
+/** An ns file being opened refers to its task's namespace from now on (nsfs: the file holds it). */
+function bindNsNode(k: KernelCore, n: ProcNode): ProcNode {
+  if (n.type !== 'ns' || n.arg === 'ipc') return n;
+  const owner = k.s.tasks.get(n.tid);
+  if (!owner) throw err('ENOENT');
+  return { ...n, target: n.arg === 'pid' ? owner.pidns : owner.pidnsForChildren };
 }
 
 function checkAccess(k: KernelCore, t: TaskState, perm: number, uid: number, gid: number, acc: number, dir: boolean): void {

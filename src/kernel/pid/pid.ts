@@ -171,7 +171,11 @@ export function putPidNs(k: KernelCore): void {
     name(t.pidns);
     name(t.pidnsForChildren);
   }
-  for (const f of k.s.files.values()) if (f.proc) name(f.proc.ns);
+  for (const f of k.s.files.values()) {
+    if (!f.proc) continue;
+    name(f.proc.ns);
+    if (f.proc.target !== undefined) name(f.proc.target);
+  }
   for (const ns of k.s.pidns.values()) if (ns.refs > 0) name(ns.id);
   for (const ns of [...k.s.pidns.values()]) if (ns.level > 0 && !named.has(ns.id)) k.s.pidns.delete(ns.id);
 }
