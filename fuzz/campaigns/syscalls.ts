@@ -169,6 +169,14 @@ export function danglingIds(s: KernelState): string[] {
     if (!s.mms.has(t.mm)) bad.push(`task ${t.kid}: mm ${t.mm}`);
     if (!s.ipcns.has(t.ipcns)) bad.push(`task ${t.kid}: ipcns ${t.ipcns}`);
   }
+  // zap_pid_ns_processes(): once a namespace's init is gone, nothing in it is left running.
+  for (const t of s.tasks.values()) {
+    if (t.state === 'zombie' || t.state === 'dead') continue;
+    for (let id = t.pidns; id; id = s.pidns.get(id)?.parent ?? 0) {
+      const ns = s.pidns.get(id);
+      if (ns && !ns.adding) bad.push(`task ${t.kid} alive in pidns ${id} whose init has exited`);
+    }
+  }
   for (const p of s.procs.values()) {
     for (const kid of p.threads) if (!s.tasks.has(kid)) bad.push(`process ${p.tgid}: thread ${kid}`);
     for (const c of p.children) if (!s.procs.has(c)) bad.push(`process ${p.tgid}: child ${c}`);

@@ -63,9 +63,11 @@ export class Task {
     };
   }
 
-  /** The task's state (plain data). */
+  /** The task's state (plain data; a zombie's too). ESRCH once the task has been reaped. */
   get state(): TaskState {
-    return this.kernel.t(this.kid);
+    const t = this.kernel.s.tasks.get(this.kid);
+    if (!t) throw new ErrnoError('ESRCH', 'task.state', `task ${this.kid} has been reaped`);
+    return t;
   }
 
   get alive(): boolean {
@@ -334,7 +336,9 @@ export class Kernel extends KernelCore {
 
   /** Pid of task `kid` as seen from the namespace of `viewerKid`. */
   pidIn(kid: number, viewerKid: number): number {
-    const t = this.t(kid);
-    return pidNrIn(this, t.pidns, t.pids, this.t(viewerKid).pidns);
+    const t = this.s.tasks.get(kid);
+    const viewer = this.s.tasks.get(viewerKid);
+    if (!t || !viewer) throw new ErrnoError('ESRCH', 'pidIn', `task ${t ? viewerKid : kid} has been reaped`);
+    return pidNrIn(this, t.pidns, t.pids, viewer.pidns);
   }
 }

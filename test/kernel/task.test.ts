@@ -287,3 +287,16 @@ test('task.memory on an exited or reaped task is ESRCH, like the syscalls (C21)'
   assert.match(e.message, /memory\.read/);
   expectErrno(() => c.memory.write(addr, 'x'), 'ESRCH', 'reaped write');
 });
+
+test('Task handle of a reaped task: state and pidIn are ESRCH, not a kernel bug', () => {
+  const k = boot();
+  const init = k.init;
+  const c = k.task(init.sys.fork())!;
+  c.sys.exit_group(0);
+  assert.equal(c.state.state, 'zombie');
+  init.sys.wait4(c.kid, 0);
+  expectErrno(() => c.state, 'ESRCH');
+  expectErrno(() => c.tgid, 'ESRCH');
+  expectErrno(() => k.pidIn(c.kid, init.kid), 'ESRCH');
+  assert.equal(c.alive, false);
+});
