@@ -14,7 +14,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { ErrnoError, Kernel, WouldBlockError, constants as C } from '../../src/index.js';
+import { ErrnoError, Kernel, KernelPanic, WouldBlockError, constants as C, registerProgram, type ProgramDef } from '../../src/index.js';
 import { SYSCALLS, type ArgKind } from '../../src/syscalls/table.js';
 import type { KernelState } from '../../src/kernel/state.js';
 import type { ProfileName } from '../../src/kernel/profile.js';
@@ -24,6 +24,9 @@ import { mixSeed, type Campaign, type CampaignFailure, type CampaignOptions, typ
 const CALLS_PER_EPISODE = 2000;
 const ROUND_TRIP_EVERY = 1000;
 const MAX_TASKS = 80;
+/** Every RUN_EVERY direct calls the scheduler runs RUN_STEPS program steps. */
+const RUN_EVERY = 100;
+const RUN_STEPS = 100;
 
 /** What the generator decides; turned into concrete arguments against the world at call time. */
 interface CallPlan {
@@ -191,9 +194,43 @@ export function danglingIds(s: KernelState): string[] {
   return bad;
 }
 
+/**
+ * A program that yields random calls (raw arguments from the shared generator) under the
+ * scheduler, so that calls really block, are parked, woken, completed, interrupted and resumed
+ * after a snapshot round trip. Its plan is generated from argv[1] (a seed) and kept in its state.
+ */
+interface FuzzProgState {
+  plans: Array<[string, unknown[]]>;
+  i: number;
+}
+
+const PROG_STEPS = 300;
+
+const fuzzProgram: ProgramDef<FuzzProgState> = {
+  name: '/bin/fuzz',
+  start(ctx) {
+    const seed = Number.parseInt(ctx.argv[1] ?? '', 10);
+    const names = NAMES();
+    const plans = fc.sample(fc.tuple(fc.constantFrom(...names), fc.array(syscallArg, { maxLength: 4 })), {
+      seed: Number.isSafeInteger(seed) ? seed : 1,
+      numRuns: PROG_STEPS,
+    });
+    // A program may not exec itself forever or exit init: exit/execve stay in the plan (they end it).
+    return { plans: plans.map(([n, a]) => [n, a] as [string, unknown[]]), i: 0 };
+  },
+  step(ctx) {
+    const st = ctx.state;
+    if (st.i >= st.plans.length) return { exit: 0 };
+    const [name, args] = st.plans[st.i++]!;
+    return { call: name, args };
+  },
+};
+registerProgram(fuzzProgram);
+
 /** A fresh kernel with tasks of every shape (children of init; init itself is never a caller of exit). */
 function setUp(profile: ProfileName, seed: number): Kernel {
   const k = new Kernel({ profile, seed });
+  k.installProgram(fuzzProgram, '/bin/fuzz');
   const init = k.init;
   const a = k.task(init.sys.fork())!;
   a.sys.clone(C.CLONE_VM | C.CLONE_SIGHAND | C.CLONE_THREAD);
@@ -205,14 +242,29 @@ function setUp(profile: ProfileName, seed: number): Kernel {
   const fd = a.sys.open('/tmp/a', C.O_RDWR | C.O_CREAT, 0o666);
   a.sys.write(fd, 'some file content');
   a.sys.mkdir('/tmp/d', 0o755);
+  // Four scheduled tasks (two in the child pid namespace) running random plans.
+  for (let i = 0; i < 4; i++) {
+    const parent = i % 2 ? nsInit : a;
+    k.taskIn(parent, parent.sys.fork())!.sys.execve('/bin/fuzz', ['fuzz', String(seed * 4 + i)]);
+  }
   return k;
+}
+
+/** Runs the scheduler a little; anything but a panic leaving it is a failure (returned). */
+function runSome(w: World, steps: number): { steps: number; error: string | null } {
+  try {
+    return { steps: w.k.run({ maxSteps: steps }).steps, error: null };
+  } catch (e) {
+    if (e instanceof KernelPanic) return { steps: 0, error: null };
+    return { steps: 0, error: `run() threw ${(e as Error)?.stack ?? e}` };
+  }
 }
 
 export function runSyscalls(opts: CampaignOptions): CampaignResult {
   const total = Math.max(1, Math.round(100_000 * opts.scale));
   const names = NAMES();
   const failures: CampaignFailure[] = [];
-  const counts = { syscalls: 0, errno: 0, wouldblock: 0, ok: 0, 'round trips': 0, episodes: 0, panics: 0, 'syscall names': names.length };
+  const counts = { syscalls: 0, errno: 0, wouldblock: 0, ok: 0, 'round trips': 0, 'scheduler runs': 0, 'program steps': 0, episodes: 0, panics: 0, 'syscall names': names.length };
   const seen = new Set<string>();
   for (let episode = 0; counts.syscalls < total; episode++) {
     const profile: ProfileName = episode % 2 === 0 ? 'linux-6' : 'linux-2.6.26';
@@ -250,6 +302,12 @@ export function runSyscalls(opts: CampaignOptions): CampaignResult {
         }
       }
       if (w.k.panicked) counts.panics++;
+      if (calls % RUN_EVERY === 0) {
+        counts['scheduler runs']++;
+        const r = runSome(w, RUN_STEPS);
+        counts['program steps'] += r.steps;
+        if (r.error) failures.push({ case: `${where} (scheduler)`, message: r.error });
+      }
       w.tasks = liveTasks(w.k);
       if (calls % ROUND_TRIP_EVERY === 0) {
         const err = roundTrip(w);
