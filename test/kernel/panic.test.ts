@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrnoError, Kernel, KernelPanic, constants as C } from '../../src/index.js';
+import { ErrnoError, Kernel, KernelPanic, constants as C, registerProgram } from '../../src/index.js';
+import { danglingIds } from '../../fuzz/campaigns/syscalls.js';
 import { PROFILES, boot } from '../helpers.js';
 
 function expectPanic(fn: () => unknown, why: RegExp): KernelPanic {
@@ -43,7 +44,8 @@ for (const profile of PROFILES) {
     expectPanic(() => init.sys.fork(), /Attempted to kill init!/);
     expectPanic(() => grand.memory.read(0, 1), /memory\.read/);
     expectPanic(() => k.run(), /Attempted to kill init!/);
-    // The state is plain data: a snapshot round-trips and stays panicked.
+    // The state is plain data, every id resolves: a snapshot round-trips and stays panicked.
+    assert.deepEqual(danglingIds(k.snapshot()), []);
     const k2 = Kernel.fromState(k.snapshot());
     assert.equal(k2.panicked, true);
     expectPanic(() => k2.task(grand.kid)!.sys.getppid(), /Attempted to kill init!/);
@@ -59,4 +61,19 @@ test('init exiting through a fatal signal or exit(): the exit code is the wait s
   t.sys.kill(1, C.SIGKILL);
   assert.equal(k2.panicked, false);
   assert.equal(k2.init.alive, true);
+});
+
+test('init running a program that exits: run() throws KernelPanic, the program sees nothing', () => {
+  const k = boot();
+  const prog = registerProgram<{ n: number }>({
+    name: '/bin/panic-test',
+    start: () => ({ n: 0 }),
+    step: (ctx) => (ctx.state.n++ < 2 ? { call: 'getpid' } : { exit: 7 }),
+  });
+  k.installProgram(prog);
+  k.init.sys.execve('/bin/panic-test', ['panic-test']);
+  expectPanic(() => k.run(), /exitcode=0x00000700/);
+  assert.equal(k.panicked, true);
+  assert.deepEqual(danglingIds(k.snapshot()), []);
+  expectPanic(() => k.run(), /Attempted to kill init!/);
 });
