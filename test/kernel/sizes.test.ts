@@ -80,3 +80,51 @@ test('the model s_maxbytes (2^53 − 1): EFBIG for ftruncate and writes beyond i
   assert.equal(init.sys.write(fd, ''), 0);
   k.snapshot();
 });
+
+test('lseek per file kind, as Linux 6.18: SEEK_DATA/SEEK_HOLE on sparse tmpfs files, null_lseek, dirs, procfs', () => {
+  const k = boot();
+  const init = k.init;
+  const SEEK_DATA = 3;
+  const SEEK_HOLE = 4;
+  const fd = init.sys.open('/tmp/holes', C.O_RDWR | C.O_CREAT, 0o644);
+  init.sys.write(fd, 'a');
+  init.sys.lseek(fd, 3 * 4096, C.SEEK_SET);
+  init.sys.write(fd, 'b');
+  const at = (off: number, wh: number): number | string => {
+    try {
+      return init.sys.lseek(fd, off, wh);
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+  // The same rows as python's os.lseek on a 6.18 tmpfs.
+  assert.deepEqual(
+    [at(0, SEEK_DATA), at(1, SEEK_DATA), at(4096, SEEK_DATA), at(12289, SEEK_DATA), at(-1, SEEK_DATA), at(0, SEEK_HOLE), at(12288, SEEK_HOLE), at(5000, SEEK_HOLE), at(12289, SEEK_HOLE)],
+    [0, 1, 12288, 'ENXIO', 'ENXIO', 4096, 12289, 5000, 'ENXIO'],
+  );
+  init.sys.ftruncate(fd, 2 ** 40);
+  assert.deepEqual([at(0, SEEK_DATA), at(13000, SEEK_DATA), at(13000, SEEK_HOLE), init.sys.fstat(fd).st_blocks], [0, 13000, 16384, 16]);
+  assert.equal(at(0, 5), 'EINVAL');
+  const nul = init.sys.open('/dev/null', C.O_RDWR);
+  assert.deepEqual([init.sys.lseek(nul, 100, C.SEEK_SET), init.sys.lseek(nul, 5, C.SEEK_END), init.sys.lseek(nul, 7, SEEK_DATA)], [0, 0, 0]);
+  const dir = init.sys.open('/tmp', C.O_RDONLY | C.O_DIRECTORY);
+  expectErrno(() => init.sys.lseek(dir, 0, C.SEEK_END), 'EINVAL');
+  expectErrno(() => init.sys.lseek(dir, 0, SEEK_DATA), 'EINVAL');
+  // A directory position is the readdir cursor: seekdir to an entry's d_off resumes after it.
+  const all = init.sys.getdents64(dir);
+  init.sys.lseek(dir, all[1]!.d_off, C.SEEK_SET);
+  assert.deepEqual(init.sys.getdents64(dir).map((d) => d.d_name), all.slice(2).map((d) => d.d_name));
+  const rows = (path: string) => {
+    const p = init.sys.open(path, C.O_RDONLY);
+    return [0, 1, 2, 3, 4].map((wh) => {
+      try {
+        return init.sys.lseek(p, 5, wh);
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    });
+  };
+  assert.deepEqual(rows('/proc/self'), [5, 10, 5, 'ENXIO', 'ENXIO']);
+  assert.deepEqual(rows('/proc/sys/kernel/pid_max'), [5, 10, 5, 'ENXIO', 'ENXIO']);
+  assert.deepEqual(rows('/proc/self/status'), [5, 10, 'EINVAL', 'EINVAL', 'EINVAL']);
+});

@@ -113,3 +113,24 @@ export function writeLimit(pos: number, count: number): number {
   if (pos >= MAX_FILE_SIZE) throw err('EFBIG', `write at offset ${pos} beyond the maximum file size`);
   return Math.min(count, MAX_FILE_SIZE - pos);
 }
+
+/**
+ * mapping_seek_hole_data() for 0 ≤ start < size: SEEK_DATA gives the first offset ≥ start inside an
+ * allocated page (−1: none, ENXIO), SEEK_HOLE the first offset ≥ start outside one (at most size).
+ */
+export function seekHoleData(ino: InodeState, start: number, data: boolean): number {
+  const pages = ino.pages ?? new Map<number, Uint8Array>();
+  const first = Math.floor(start / PAGE_SIZE);
+  if (data) {
+    let best = -1;
+    for (const idx of pages.keys()) {
+      if (idx < first || idx * PAGE_SIZE >= ino.size) continue;
+      const at = Math.max(start, idx * PAGE_SIZE);
+      if (best < 0 || at < best) best = at;
+    }
+    return best;
+  }
+  let pos = start;
+  while (pos < ino.size && pages.has(Math.floor(pos / PAGE_SIZE))) pos = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
+  return Math.min(pos, ino.size);
+}

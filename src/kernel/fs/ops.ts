@@ -13,7 +13,7 @@ import { ErrnoError, err } from '../../abi/errno.js';
 import {
   AT_FDCWD, AT_REMOVEDIR, FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
-  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET,
+  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET,
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
@@ -24,7 +24,7 @@ import {
   permission, resolve, resolveParent, type Node,
 } from './vfs.js';
 import { procAttr, procFileAccess, procIsDir, procList, procReadlink } from '../proc/procfs.js';
-import { MAX_FILE_SIZE, fileBlocks, setFileSize } from './filedata.js';
+import { MAX_FILE_SIZE, fileBlocks, seekHoleData, setFileSize } from './filedata.js';
 import { takeNsd } from '../nsd/nsd.js';
 
 const O_ASYNC = 0o20000;
@@ -167,19 +167,56 @@ export function write(k: KernelCore, t: TaskState, fd: number, buf: unknown): nu
   return fileWrite(k, t, f, toBytes(buf));
 }
 
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
+/**
+ * lseek(2): ksys_lseek refuses whence > SEEK_HOLE, then each kind of file has its own llseek
+ * (checked on Linux 6.18):
+ * - tmpfs regular files (shmem_file_llseek): SEEK_SET/CUR/END within s_maxbytes; SEEK_DATA and
+ *   SEEK_HOLE over the sparse pages (ENXIO at or past the end or for a negative offset);
+ * - tmpfs directories (dcache_dir_lseek): SEEK_SET/CUR only; the position is the readdir cursor;
+ * - /dev/null, /dev/zero (null_lseek): the position is 0 whatever is asked; other devices are
+ *   terminals (no_llseek): ESPIPE; pipes ESPIPE;
+ * - procfs directories, sysctls and next_syscall_data (generic/default_llseek, i_size 0):
+ *   SEEK_SET/CUR/END, SEEK_DATA/SEEK_HOLE ENXIO; other procfs files are seq files (seq_lseek):
+ *   SEEK_SET/CUR only.
+ */
 export function lseek(k: KernelCore, t: TaskState, fd: number, offset: number, whence: number): number {
   const f = getFile(k, t, fd);
+  if (!Number.isInteger(whence) || whence < SEEK_SET || whence > SEEK_HOLE) throw err('EINVAL');
   if (f.kind === 'pipe') throw err('ESPIPE');
+  if (f.kind === 'dev') {
+    const dev = k.inode(f.ino).dev;
+    if (dev === 'null' || dev === 'zero') return (f.pos = 0);
+    throw err('ESPIPE');
+  }
+  const dir = isDirFile(k, f);
+  if (f.kind === 'vfs' && !dir && (whence === SEEK_DATA || whence === SEEK_HOLE)) {
+    const ino = k.inode(f.ino);
+    if (offset < 0 || offset >= ino.size) throw err('ENXIO');
+    const pos = seekHoleData(ino, offset, whence === SEEK_DATA);
+    if (pos < 0) throw err('ENXIO');
+    f.pos = pos;
+    return pos;
+  }
+  if (f.kind === 'proc') {
+    const seqFile = !dir && f.proc!.type !== 'nsd' && !(f.proc!.type === 'file' && f.proc!.arg.startsWith('sys/'));
+    if (seqFile && whence > SEEK_CUR) throw err('EINVAL');
+    if (whence === SEEK_DATA || whence === SEEK_HOLE) throw err('ENXIO');
+  } else if (dir && whence > SEEK_CUR) {
+    throw err('EINVAL');
+  }
   let base: number;
   if (whence === SEEK_SET) base = 0;
   else if (whence === SEEK_CUR) base = f.pos;
-  else if (whence === SEEK_END) base = f.kind === 'vfs' ? k.inode(f.ino).size : 0;
-  else throw err('EINVAL');
+  else base = f.kind === 'vfs' ? k.inode(f.ino).size : 0;
   const pos = base + offset;
   // generic_file_llseek_size(): negative or past s_maxbytes is EINVAL.
   if (!Number.isInteger(pos) || pos < 0 || pos > MAX_FILE_SIZE) throw err('EINVAL');
   f.pos = pos;
-  f.dirPos = 0;
+  // A directory's position is its readdir cursor (telldir/seekdir: d_off of an entry resumes after it).
+  f.dirPos = dir ? pos : 0;
   return pos;
 }
 
