@@ -97,20 +97,28 @@ export class ErrnoError extends Error {
   readonly code: ErrnoCode;
   readonly errno: number;
   syscall: string | undefined;
+  /** Why, in words (e.g. `preset fd 7 is open`), or undefined. Kept when the syscall name is added. */
+  readonly detail: string | undefined;
 
   constructor(code: ErrnoCode, syscall?: string, detail?: string) {
-    super(`${code}: ${strerror(code)}${syscall ? `, ${syscall}` : ''}${detail ? ` (${detail})` : ''}`);
+    super(ErrnoError.format(code, syscall, detail));
     this.name = 'ErrnoError';
     this.code = code;
     this.errno = ERRNO_TABLE[code][0];
     this.syscall = syscall;
+    this.detail = detail;
   }
 
-  /** Sets the syscall name once (the innermost caller wins) and refreshes the message. */
+  /** `EINVAL: Invalid argument, open (why)`: the message of an error. */
+  private static format(code: ErrnoCode, syscall: string | undefined, detail: string | undefined): string {
+    return `${code}: ${strerror(code)}${syscall ? `, ${syscall}` : ''}${detail ? ` (${detail})` : ''}`;
+  }
+
+  /** Sets the syscall name once (the innermost caller wins) and refreshes the message, detail kept. */
   withSyscall(syscall: string): this {
     if (this.syscall === undefined) {
       this.syscall = syscall;
-      this.message = `${this.code}: ${strerror(this.code)}, ${syscall}`;
+      this.message = ErrnoError.format(this.code, syscall, this.detail);
     }
     return this;
   }
@@ -143,6 +151,20 @@ export class WouldBlockError extends Error {
 /** Shorthand used throughout the kernel: `throw err('EINVAL')`. */
 export function err(code: ErrnoCode, detail?: string): ErrnoError {
   return new ErrnoError(code, undefined, detail);
+}
+
+/**
+ * The kernel has panicked (the initial namespace's init exited: "Attempted to kill init!",
+ * kernel/exit.c do_exit). A real machine stops; the model keeps its state as it was at the panic
+ * (plain data, consistent, `KernelState.panicked` says why) and refuses every later syscall and
+ * scheduler run with this error. It is an `ErrnoError` (code EIO, "the machine is gone") so that
+ * every caller that handles syscall failures handles it too; `instanceof KernelPanic` tells it apart.
+ */
+export class KernelPanic extends ErrnoError {
+  constructor(readonly reason: string, syscall?: string) {
+    super('EIO', syscall, `Kernel panic - not syncing: ${reason}`);
+    this.name = 'KernelPanic';
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ import { Sys } from '../syscalls/sys.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
+import { fileContent } from '../kernel/fs/filedata.js';
 import { CrError, unsupported } from './errors.js';
 import {
   CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
@@ -376,7 +377,7 @@ class Dumper {
         if (d && !out.has(dir)) out.set(dir, { path: dir, type: 'dir', perm: d.perm, uid: d.uid, gid: d.gid, data: null });
       }
       if (path !== '/' && !out.has(path)) {
-        out.set(path, { path, type: ino.type, perm: ino.perm, uid: ino.uid, gid: ino.gid, data: ino.type === 'reg' ? ino.data.slice(0, ino.size) : null });
+        out.set(path, { path, type: ino.type, perm: ino.perm, uid: ino.uid, gid: ino.gid, data: ino.type === 'reg' ? fileContent(ino) : null });
       }
       if (ino.type === 'dir') {
         for (const name of [...ino.entries!.keys()].sort()) {

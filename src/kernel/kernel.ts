@@ -6,7 +6,7 @@
  * Boot creates the initial pid and IPC namespaces, the root filesystem and init (pid 1, root
  * credentials, no program: it is driven from outside until it execs one).
  */
-import { KernelBug } from '../abi/errno.js';
+import { KernelBug, KernelPanic } from '../abi/errno.js';
 import { SIGCHLD } from '../abi/constants.js';
 import type {
   BlockState, FdTableState, InodeState, IpcNsState, KernelState, MmState, OpenFileState, PidNsState,
@@ -321,10 +321,24 @@ export class KernelCore {
     deliverSignal(this, tgid, sig, false);
   }
 
-  /** Raised when the initial namespace's init exits: nothing can continue. */
+  /**
+   * panic(): the initial namespace's init is exiting; nothing can continue. The state is left as it
+   * was (consistent plain data: init still holds pid 1, nothing torn down), `s.panicked` says why,
+   * and every later syscall or `run()` throws KernelPanic.
+   */
   panic(why: string): never {
     this.s.panicked = why;
-    throw new KernelBug(`Kernel panic - not syncing: ${why}`);
+    throw new KernelPanic(why);
+  }
+
+  /** Throws KernelPanic when the kernel has panicked (checked by every entry point). */
+  checkPanicked(syscall?: string): void {
+    if (this.s.panicked !== null) throw new KernelPanic(this.s.panicked, syscall);
+  }
+
+  /** Whether the kernel has panicked (`s.panicked` holds why). */
+  get panicked(): boolean {
+    return this.s.panicked !== null;
   }
 }
 

@@ -28,6 +28,12 @@ export interface Profile {
   readonly capCheckpointRestore: boolean;
   /** Default pid_max. */
   readonly pidMaxDefault: number;
+  /**
+   * pid_max is per pid namespace (6.14+, kernel/pid.c register_pidns_sysctls): each namespace has
+   * its own `kernel.pid_max`, inherited at creation; each level allocates below its own limit, so
+   * every ancestor's limit applies. Otherwise one global value.
+   */
+  readonly pidMaxPerNs: boolean;
   /** unshare(CLONE_NEWPID) is allowed (3.8+; 2.6.26's check_unshare_flags rejects it: EINVAL). */
   readonly unshareNewPid: boolean;
   /** setns(2) exists (3.0; pid namespaces 3.8). */
@@ -119,6 +125,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     clone3: true,
     capCheckpointRestore: true,
     pidMaxDefault: 32768,
+    pidMaxPerNs: true,
     unshareNewPid: true,
     setns: true,
     procNsPid: true,
@@ -170,6 +177,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     clone3: false,
     capCheckpointRestore: false,
     pidMaxDefault: 32768,
+    pidMaxPerNs: false,
     unshareNewPid: false,
     setns: false,
     procNsPid: false,
@@ -222,6 +230,13 @@ export function getProfile(name: ProfileName): Profile {
 
 /** Pids 1..RESERVED_PIDS-1 are not reused after the allocator wraps (kernel/pid.c). */
 export const RESERVED_PIDS = 300;
+/**
+ * num_possible_cpus() of the modelled machine: 1. It sets the floor of pid_max (PIDS_PER_CPU_MIN 8
+ * × cpus, below RESERVED_PIDS + 1) and a new pid namespace's starting pid_max
+ * (max(parent's, PIDS_PER_CPU_DEFAULT 1024 × cpus), register_pidns_sysctls).
+ */
+export const POSSIBLE_CPUS = 1;
+export const PIDS_PER_CPU_DEFAULT = 1024;
 /** PID_MAX_LIMIT on 64-bit (include/linux/threads.h): the largest value pid_max may take. */
 export const PID_MAX_LIMIT = 4 * 1024 * 1024;
 /** MAX_PID_NS_LEVEL (include/linux/pid_namespace.h). */

@@ -20,7 +20,7 @@ export interface KernelState {
   clockNs: number;
   /** Next id for namespaces, files, inodes, fd tables, mms… */
   nextId: number;
-  /** kernel.pid_max (global, as in Linux before 6.14). */
+  /** kernel.pid_max when it is global (profiles before 6.14); see PidNsState.pidMax otherwise. */
   pidMax: number;
   /** The initial namespaces. */
   rootPidNs: number;
@@ -193,6 +193,8 @@ export interface PidNsState {
   pids: Map<number, number>;
   /** kid of the child reaper (pid 1), 0 if none yet or dead. */
   reaper: number;
+  /** This namespace's kernel.pid_max (profiles with `pidMaxPerNs`; else the global `s.pidMax` applies). */
+  pidMax: number;
   /** PIDNS_ADDING: false once the init of this namespace has exited. */
   adding: boolean;
   /** Tasks (and zombies) holding a pid in this namespace or below it. Used for teardown. */
@@ -250,6 +252,11 @@ export interface ProcNode {
   arg: string;
   /** Pid namespace the path was resolved in (numbers in the content are seen from it). */
   ns: number;
+  /**
+   * An open /proc/<pid>/ns/{pid,pid_for_children} file: the pid namespace it refers to, bound at
+   * open (the open file holds the namespace, as nsfs does, even after the task is gone).
+   */
+  target?: number;
 }
 
 export type InodeType = 'dir' | 'reg' | 'fifo' | 'chr' | 'lnk';
@@ -262,8 +269,13 @@ export interface InodeState {
   uid: number;
   gid: number;
   nlink: number;
-  /** Regular file / symlink content; pipe buffer for fifos. */
+  /** Pipe buffer for fifos (regular files keep their content in `pages`). */
   data: Uint8Array;
+  /**
+   * Regular files: the content as sparse pages (page index → 4096 bytes; holes read as zeros),
+   * see src/kernel/fs/filedata.ts. Absent or null for other types.
+   */
+  pages?: Map<number, Uint8Array> | null;
   /** Bytes of `data` in use (files and pipes). */
   size: number;
   /** Directory entries (name → ino), sorted on read. */

@@ -83,7 +83,7 @@ export const CR_HOOKS: CrHooks = { dump: null, restore: null, check: null };
 
 /** An engine failure: an errno for the ABI, the engine's message for people. */
 export class CrSyscallError extends ErrnoError {
-  constructor(code: ErrnoCode, readonly detail: string) {
+  constructor(code: ErrnoCode, override readonly detail: string) {
     super(code, 'nsd_cr', detail);
     this.message = detail;
   }

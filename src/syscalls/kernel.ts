@@ -8,7 +8,7 @@
  * can run, the clock jumps to the earliest deadline; with none, `run()` returns. Same inputs give
  * the same interleaving; a non-zero seed permutes tie-breaks deterministically.
  */
-import { ErrnoError, KernelBug, WouldBlockError } from '../abi/errno.js';
+import { ErrnoError, KernelBug, KernelPanic, WouldBlockError } from '../abi/errno.js';
 import { KernelCore, STEP_NS, type KernelOptions } from '../kernel/kernel.js';
 import type { KernelState, SysResult, TaskState } from '../kernel/state.js';
 import { Block } from '../kernel/sched/block.js';
@@ -17,7 +17,7 @@ import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
 import { takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
-import { checkIntArgs, getSyscall, type SyscallDef } from './table.js';
+import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
 import { formatCall, formatError, formatReturn } from './trace.js';
@@ -58,14 +58,16 @@ export class Task {
   constructor(private readonly kernel: Kernel, readonly kid: number) {
     this.sys = new Sys(kernel, kid);
     this.memory = {
-      read: (addr, len) => readMemory(kernel, kernel.t(kid), addr, len),
-      write: (addr, bytes) => writeMemory(kernel, kernel.t(kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
+      read: (addr, len) => readMemory(kernel, kernel.liveTask(kid, 'memory.read'), addr, len),
+      write: (addr, bytes) => writeMemory(kernel, kernel.liveTask(kid, 'memory.write'), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
     };
   }
 
-  /** The task's state (plain data). */
+  /** The task's state (plain data; a zombie's too). ESRCH once the task has been reaped. */
   get state(): TaskState {
-    return this.kernel.t(this.kid);
+    const t = this.kernel.s.tasks.get(this.kid);
+    if (!t) throw new ErrnoError('ESRCH', 'task.state', `task ${this.kid} has been reaped`);
+    return t;
   }
 
   get alive(): boolean {
@@ -94,6 +96,17 @@ export class Kernel extends KernelCore {
 
   constructor(opts: KernelOptions = {}, state?: KernelState) {
     super(opts, state);
+  }
+
+  /**
+   * The state of a live task for a library entry point (`what` names it in errors): ESRCH when the
+   * task has exited or been reaped, as the syscalls say; KernelPanic after a panic.
+   */
+  liveTask(kid: number, what: string): TaskState {
+    this.checkPanicked(what);
+    const t = this.s.tasks.get(kid);
+    if (!t || t.state === 'zombie' || t.state === 'dead') throw new ErrnoError('ESRCH', what, `task ${kid} is not alive`);
+    return t;
   }
 
   /** A kernel resumed from a saved state (a deep copy is taken). */
@@ -148,11 +161,11 @@ export class Kernel extends KernelCore {
    * partial progress returns it (like a signal after progress).
    */
   invoke(kid: number, name: string, args: unknown[], direct: boolean): unknown {
-    const t = this.s.tasks.get(kid);
-    if (!t || t.state === 'zombie' || t.state === 'dead') throw new ErrnoError('ESRCH', name, `task ${kid} is not alive`);
+    const t = this.liveTask(kid, name);
     const def = getSyscall(name);
     try {
       if (def.intArgs!.length !== 0) checkIntArgs(def, args);
+      if (def.ptrArgs!.length !== 0) checkPtrArgs(def, args);
       // Positional, not spread: no copy of the argument list on the hot path. Handlers take at most 6.
       const r = def.handler(this, t, args[0] as never, args[1] as never, args[2] as never, args[3] as never, args[4] as never, args[5] as never);
       if (this.tracer) this.trace(t, def, args, `= ${formatReturn(def.ret, r)}`);
@@ -187,6 +200,7 @@ export class Kernel extends KernelCore {
     const max = opts.maxSteps ?? 1e7;
     let steps = 0;
     for (;;) {
+      this.checkPanicked();
       if (opts.until?.(this)) return { steps, reason: 'until' };
       if (steps >= max) return { steps, reason: 'maxSteps' };
       if (this.s.runq.length === 0) {
@@ -259,7 +273,7 @@ export class Kernel extends KernelCore {
       // A step may replace the state object wholesale.
       if (live.prog && ctx.state !== live.prog.data) live.prog.data = ctx.state;
     } catch (e) {
-      if (e instanceof KernelBug) throw e;
+      if (e instanceof KernelBug || e instanceof KernelPanic) throw e;
       throw new ProgramCrash(live.pids[live.pids.length - 1]!, live.prog?.name ?? '?', e);
     }
     const cur = this.s.tasks.get(kid);
@@ -293,7 +307,7 @@ export class Kernel extends KernelCore {
         return false;
       }
       if (e instanceof WouldBlockError) throw new KernelBug('WouldBlockError inside the scheduler');
-      if (!(e instanceof ErrnoError)) throw e;
+      if (!(e instanceof ErrnoError) || e instanceof KernelPanic) throw e;
       result = { ok: false, code: e.code };
     }
     // The same task object, possibly re-keyed by a non-leader execve; gone if it exited.
@@ -322,7 +336,9 @@ export class Kernel extends KernelCore {
 
   /** Pid of task `kid` as seen from the namespace of `viewerKid`. */
   pidIn(kid: number, viewerKid: number): number {
-    const t = this.t(kid);
-    return pidNrIn(this, t.pidns, t.pids, this.t(viewerKid).pidns);
+    const t = this.s.tasks.get(kid);
+    const viewer = this.s.tasks.get(viewerKid);
+    if (!t || !viewer) throw new ErrnoError('ESRCH', 'pidIn', `task ${t ? viewerKid : kid} has been reaped`);
+    return pidNrIn(this, t.pidns, t.pids, viewer.pidns);
   }
 }

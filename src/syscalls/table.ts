@@ -24,6 +24,8 @@ export interface SyscallDef {
   control?: boolean;
   /** Derived: positions of integer arguments (registers), checked before the handler runs. */
   intArgs?: number[];
+  /** Derived: positions of string / string-array arguments (user pointers), checked likewise. */
+  ptrArgs?: number[];
 }
 
 export const SYSCALLS = new Map<string, SyscallDef>();
@@ -33,7 +35,22 @@ const NON_INT: ReadonlySet<ArgKind> = new Set<ArgKind>(['str', 'buf', 'strv', 'a
 
 export function defineSyscall(def: SyscallDef): void {
   const intArgs = def.args.flatMap((k, i) => (NON_INT.has(k) ? [] : [i]));
-  SYSCALLS.set(def.name, { ...def, intArgs });
+  const ptrArgs = def.args.flatMap((k, i) => (k === 'str' || k === 'strv' ? [i] : []));
+  SYSCALLS.set(def.name, { ...def, intArgs, ptrArgs });
+}
+
+/**
+ * A string argument is a pointer to a NUL-terminated string (an array of them for `strv`): any
+ * other value cannot be read from user memory, EFAULT (strncpy_from_user, get_user_arg_ptr),
+ * before the handler runs. `undefined` selects the default of an optional trailing argument.
+ */
+export function checkPtrArgs(def: SyscallDef, args: unknown[]): void {
+  for (const i of def.ptrArgs!) {
+    const v = args[i];
+    if (v === undefined || typeof v === 'string') continue;
+    if (def.args[i] === 'strv' && Array.isArray(v) && v.every((x) => typeof x === 'string')) continue;
+    throw err('EFAULT', `argument ${i + 1} of ${def.name} is not a ${def.args[i] === 'strv' ? 'string array' : 'string'}`);
+  }
 }
 
 /**

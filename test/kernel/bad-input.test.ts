@@ -8,15 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrnoError, Kernel, WouldBlockError } from '../../src/index.js';
 import { SYSCALLS } from '../../src/syscalls/table.js';
-
-const arg = fc.oneof(
-  fc.integer({ min: -3, max: 70 }),
-  fc.constantFrom(-1, 0, 1, 2, 0x7fffffff, -0x80000000, 2 ** 40, 1e300, NaN, 0.5, -100),
-  fc.constantFrom('/', '/proc/self/task/1/next_syscall_data', '/tmp', '/dev/null', '', 'x', '/proc/1/status', '../..'),
-  fc.string({ maxLength: 12 }),
-  fc.constantFrom(undefined, null, true, {}, [], [1, 2], ['a'], new Uint8Array(3), 5n, -1n),
-  fc.record({ flags: fc.integer({ min: 0, max: 0x7fffffff }), exit_signal: fc.integer({ min: -1, max: 70 }) }),
-);
+import { syscallArg as arg } from './arbitraries.js';
 
 test('property: every syscall, arbitrary arguments → success, ErrnoError or WouldBlockError', () => {
   const names = [...SYSCALLS.keys()].sort();
@@ -37,4 +29,25 @@ test('property: every syscall, arbitrary arguments → success, ErrnoError or Wo
     }),
     { seed: 4242, numRuns: 1500 },
   );
+});
+
+test('a string argument that is not a string is EFAULT before the handler (ipc_set_all kind, open path, execve argv)', () => {
+  const k = new Kernel();
+  const child = k.task(k.init.sys.fork())!;
+  for (const [name, args] of [
+    ['ipc_set_all', [{ flags: 1 }, 15, {}]],
+    ['ipc_set_all', [Object.create(null), 0, {}]],
+    ['open', [5, 0]],
+    ['mkdir', [['x']]],
+    ['execve', ['/bin/sh', 'not an array']],
+    ['execve', ['/bin/sh', [1, 2]]],
+  ] as Array<[string, unknown[]]>) {
+    try {
+      child.sys.call(name, ...args);
+      assert.fail(`${name} succeeded`);
+    } catch (e) {
+      assert.ok(e instanceof ErrnoError, `${name}: ${(e as Error)?.stack}`);
+      assert.equal(e.code, 'EFAULT', name);
+    }
+  }
 });

@@ -36,7 +36,7 @@ test('errno table: fd syscalls', () => {
     ['write(rdonly)', () => t.sys.write(fd, 'x'), 'EBADF'],
     ['read(fd, -1)', () => t.sys.read(fd, -1), 'EINVAL'],
     ['lseek(fd, 0, 7)', () => t.sys.lseek(fd, 0, 7), 'EINVAL'],
-    ['lseek(fd, -1, SEEK_SET)', () => t.sys.lseek(fd, -1, C.SEEK_SET), 'EINVAL'],
+    ['lseek(file, -1, SEEK_SET)', () => t.sys.lseek(wfd, -1, C.SEEK_SET), 'EINVAL'],
     ['pipe2(O_TRUNC)', () => t.sys.pipe2(C.O_TRUNC), 'EINVAL'],
     ['read(dir)', () => t.sys.read(t.sys.open('/tmp', C.O_RDONLY), 1), 'EISDIR'],
   ];

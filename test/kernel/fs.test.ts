@@ -180,3 +180,42 @@ test('mmap MAP_FIXED over part of a mapping replaces only that range (the rest k
   assert.equal(dec.decode(c.memory.read(m + 2 * 4096, 1)), 'c');
   assert.equal(k.mm(c.state.mm).maps.length, 3);
 });
+
+test('procfs names: create, mkdir, unlink, rmdir and rename fail as Linux does (ENOENT, EEXIST, EPERM, EACCES, EXDEV)', () => {
+  const k = boot();
+  const init = k.init;
+  const tid = init.sys.gettid();
+  // O_CREAT of a missing name: ENOENT (procfs lookups fail before any create), as bash reports for
+  // `echo x > /proc/self/task/$$/nofile`; an existing one opens.
+  for (const p of [`/proc/self/task/${tid}/nofile`, '/proc/nofile', '/proc/sys/kernel/nofile', '/proc/self/nofile']) {
+    expectErrno(() => init.sys.open(p, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644), 'ENOENT', p);
+  }
+  init.sys.close(init.sys.open(`/proc/self/task/${tid}/next_syscall_data`, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644));
+  expectErrno(() => init.sys.open('/proc/nope/status', C.O_WRONLY | C.O_CREAT), 'ENOENT');
+  expectErrno(() => init.sys.mkdir('/proc/foo'), 'ENOENT');
+  expectErrno(() => init.sys.mkdir('/proc/self'), 'EEXIST');
+  expectErrno(() => init.sys.unlink('/proc/self/status'), 'EPERM');
+  expectErrno(() => init.sys.unlink('/proc/version'), 'EPERM');
+  expectErrno(() => init.sys.unlink('/proc/sys/kernel/pid_max'), 'EACCES');
+  expectErrno(() => init.sys.unlink('/proc/self/nofile'), 'ENOENT');
+  expectErrno(() => init.sys.unlink('/proc/self/fd'), 'EPERM');
+  expectErrno(() => init.sys.rmdir('/proc/self/fd'), 'EPERM');
+  expectErrno(() => init.sys.rmdir('/proc/self'), 'ENOTDIR');
+  expectErrno(() => init.sys.rmdir('/proc'), 'EBUSY');
+  expectErrno(() => init.sys.rename('/proc/self/status', '/proc/self/x'), 'ENOENT');
+  expectErrno(() => init.sys.rename('/proc/version', '/proc/v2'), 'ENOENT');
+  expectErrno(() => init.sys.rename('/proc/self/status', '/proc/self/stat'), 'EPERM');
+  expectErrno(() => init.sys.rename('/tmp', '/proc/v2'), 'EXDEV');
+  // Not procfs: a name that merely starts with "proc".
+  init.sys.mkdir('/procx');
+  init.sys.rename('/procx', '/tmp/procy');
+  // Measured on Linux 6.18 as uid 1000: EPERM inside /proc/<pid>, EACCES in /proc itself.
+  const u = k.task(init.sys.fork())!;
+  u.sys.setuid(1000);
+  expectErrno(() => u.sys.unlink('/proc/self/status'), 'EPERM');
+  expectErrno(() => u.sys.unlink('/proc/1/status'), 'EPERM');
+  expectErrno(() => u.sys.rmdir('/proc/self/fd'), 'EPERM');
+  expectErrno(() => u.sys.unlink('/proc/version'), 'EACCES');
+  expectErrno(() => u.sys.rmdir('/proc/self'), 'EACCES');
+  expectErrno(() => u.sys.mkdir('/proc/self/fd'), 'EEXIST');
+});

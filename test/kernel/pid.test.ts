@@ -119,6 +119,43 @@ test('death of a namespace init kills the namespace; a later fork into it fails 
   expectErrno(() => boot('linux-2.6.26').init.sys.unshare(C.CLONE_NEWPID), 'EINVAL');
 });
 
+test('a namespace lives while pid_for_children names it: fork after its init was reaped is ENOMEM (B13)', () => {
+  // unshare --pid sh -c "sh -c true; sh -c true": the second fork must fail with ENOMEM, not lose the namespace.
+  const k = boot();
+  const init = k.init;
+  const sh = k.task(init.sys.fork())!;
+  sh.sys.unshare(C.CLONE_NEWPID);
+  const first = sh.sys.fork();
+  assert.equal(k.task(first)!.sys.getpid(), 1);
+  k.task(first)!.sys.exit_group(0);
+  assert.deepEqual(sh.sys.wait4(first, 0), { pid: first, status: 0 });
+  expectErrno(() => sh.sys.fork(), 'ENOMEM');
+  expectErrno(() => sh.sys.clone(C.SIGCHLD), 'ENOMEM');
+  // Still named: /proc/self/ns/pid_for_children reads, and the namespace goes when its last namer exits.
+  const before = k.s.pidns.size;
+  assert.equal(before, 2);
+  sh.sys.exit_group(0);
+  init.sys.wait4(sh.kid, 0);
+  assert.equal(k.s.pidns.size, 1);
+});
+
+test('an open /proc file keeps the pid namespace it was resolved in (B13 class)', () => {
+  const k = boot();
+  const init = k.init;
+  const c = k.task(init.sys.clone(C.CLONE_NEWPID | C.CLONE_FILES | C.SIGCHLD))!;
+  const fd = c.sys.open('/proc', C.O_RDONLY | C.O_DIRECTORY);
+  const status = c.sys.open('/proc/self/status', C.O_RDONLY);
+  c.sys.exit_group(0);
+  init.sys.wait4(c.kid, 0);
+  // The namespace is empty but still named by the open files: reading them is no kernel bug.
+  assert.ok(Array.isArray(init.sys.getdents64(fd)));
+  expectErrno(() => init.sys.read(status, 4096), 'ESRCH');
+  init.sys.close(fd);
+  assert.equal(k.s.pidns.size, 2);
+  init.sys.close(status);
+  assert.equal(k.s.pidns.size, 1);
+});
+
 test('orphans are reparented to their namespace init, which is unkillable from inside', () => {
   const k = boot();
   const init = k.init;
@@ -203,3 +240,23 @@ for (const profile of PROFILES) {
     );
   });
 }
+
+test('an open /proc/<pid>/ns/pid file holds its namespace after the task is gone; setns works, fork is ENOMEM', () => {
+  const k = boot();
+  const init = k.init;
+  const c = k.task(init.sys.clone(C.CLONE_NEWPID | C.SIGCHLD))!;
+  const fd = init.sys.open(`/proc/${c.pid}/ns/pid`, C.O_RDONLY);
+  const before = init.sys.readlink(`/proc/${c.pid}/ns/pid`);
+  c.sys.exit_group(0);
+  init.sys.wait4(c.kid, 0);
+  assert.equal(k.s.pidns.size, 2, 'held by the open file');
+  const t = k.task(init.sys.fork())!;
+  t.sys.setns(fd, C.CLONE_NEWPID);
+  init.sys.close(fd);
+  assert.equal(t.sys.readlink('/proc/self/ns/pid_for_children'), before);
+  // Its init has exited: no new task may enter it (alloc_pid without PIDNS_ADDING).
+  expectErrno(() => t.sys.fork(), 'ENOMEM');
+  t.sys.exit_group(0);
+  init.sys.wait4(t.kid, 0);
+  assert.equal(k.s.pidns.size, 1);
+});

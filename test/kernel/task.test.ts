@@ -273,3 +273,30 @@ test('process groups and sessions: setpgid, setsid, getsid', () => {
   assert.equal(h.alive, false);
   assert.equal(g.alive, true);
 });
+
+test('task.memory on an exited or reaped task is ESRCH, like the syscalls (C21)', () => {
+  const k = boot();
+  const init = k.init;
+  const c = k.task(init.sys.fork())!;
+  const addr = c.sys.mmap(0, 4096, 3, 0x22);
+  c.memory.write(addr, 'hi');
+  c.sys.exit_group(0);
+  expectErrno(() => c.memory.read(addr, 2), 'ESRCH', 'zombie');
+  init.sys.wait4(c.kid, 0);
+  const e = expectErrno(() => c.memory.read(addr, 2), 'ESRCH', 'reaped');
+  assert.match(e.message, /memory\.read/);
+  expectErrno(() => c.memory.write(addr, 'x'), 'ESRCH', 'reaped write');
+});
+
+test('Task handle of a reaped task: state and pidIn are ESRCH, not a kernel bug', () => {
+  const k = boot();
+  const init = k.init;
+  const c = k.task(init.sys.fork())!;
+  c.sys.exit_group(0);
+  assert.equal(c.state.state, 'zombie');
+  init.sys.wait4(c.kid, 0);
+  expectErrno(() => c.state, 'ESRCH');
+  expectErrno(() => c.tgid, 'ESRCH');
+  expectErrno(() => k.pidIn(c.kid, init.kid), 'ESRCH');
+  assert.equal(c.alive, false);
+});

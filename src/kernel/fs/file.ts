@@ -15,6 +15,8 @@ import type { FileKind, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { ensureCapacity, maybeFreeInode } from './vfs.js';
 import { procRead, procWrite } from '../proc/procfs.js';
+import { MAX_RW_COUNT, clampRwCount, readFileRange, writeFileRange, writeLimit } from './filedata.js';
+import { putPidNs } from '../pid/pid.js';
 
 export const PIPE_BUF = 4096;
 export const PIPE_SIZE = 65536;
@@ -46,6 +48,8 @@ export function releaseFile(k: KernelCore, fid: number): void {
   const f = k.file(fid);
   if (--f.refs > 0) return;
   k.s.files.delete(fid);
+  // A /proc file names the pid namespace it was resolved in.
+  if (f.proc) putPidNs(k);
   if (!f.ino) return;
   const node = k.s.inodes.get(f.ino);
   if (!node) return;
@@ -63,6 +67,9 @@ export function releaseFile(k: KernelCore, fid: number): void {
 export function fileRead(k: KernelCore, t: TaskState, f: OpenFileState, count: number): Uint8Array {
   if (!canRead(f)) throw err('EBADF');
   if (!Number.isInteger(count) || count < 0) throw err('EINVAL');
+  // rw_verify_area(): at most MAX_RW_COUNT bytes per call. A direct read returns a fresh array of
+  // what was read; /dev/zero's is zero-filled by the allocator, which takes no memory until touched.
+  count = clampRwCount(count);
   switch (f.kind) {
     case 'pipe':
       return pipeRead(k, f, count);
@@ -89,7 +96,7 @@ export function fileRead(k: KernelCore, t: TaskState, f: OpenFileState, count: n
       const start = Math.min(f.pos, node.size);
       const end = Math.min(node.size, start + count);
       f.pos = end > start ? end : f.pos;
-      return node.data.slice(start, end);
+      return readFileRange(node, start, end);
     }
   }
 }
@@ -97,14 +104,14 @@ export function fileRead(k: KernelCore, t: TaskState, f: OpenFileState, count: n
 /** vfs_write(): returns the number of bytes written. */
 export function fileWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
   if (!canWrite(f)) throw err('EBADF');
+  // rw_verify_area(): at most MAX_RW_COUNT bytes per call.
+  if (bytes.length > MAX_RW_COUNT) bytes = bytes.subarray(0, MAX_RW_COUNT);
   switch (f.kind) {
     case 'pipe':
       return pipeWrite(k, t, f, bytes);
-    case 'proc': {
-      const n = procWrite(k, t, f, bytes);
-      f.pos += n;
-      return n;
-    }
+    case 'proc':
+      // procWrite moves the position itself (next_syscall_data never does).
+      return procWrite(k, t, f, bytes);
     case 'dev': {
       const ops = k.devices.get(k.inode(f.ino).dev);
       return ops?.write ? ops.write(k, bytes) : bytes.length;
@@ -113,13 +120,11 @@ export function fileWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
       const node = k.inode(f.ino);
       if (node.type === 'dir') throw err('EISDIR');
       const at = f.flags & O_APPEND ? node.size : f.pos;
-      ensureCapacity(node, at + bytes.length);
-      if (at > node.size) node.data.fill(0, node.size, at);
-      node.data.set(bytes, at);
-      node.size = Math.max(node.size, at + bytes.length);
+      const n = writeLimit(at, bytes.length);
+      writeFileRange(node, at, n < bytes.length ? bytes.subarray(0, n) : bytes);
       node.mtimeNs = node.ctimeNs = k.s.clockNs;
-      f.pos = at + bytes.length;
-      return bytes.length;
+      f.pos = at + n;
+      return n;
     }
   }
 }

@@ -13,17 +13,18 @@ import { ErrnoError, err } from '../../abi/errno.js';
 import {
   AT_FDCWD, AT_REMOVEDIR, FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
-  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET,
+  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET,
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
-import type { OpenFileState, TaskState } from '../state.js';
+import type { OpenFileState, ProcNode, TaskState } from '../state.js';
 import { allocFd, closeFd, getFile, installFd, nofileLimit, putUnusedFd } from './fdtable.js';
 import { canRead, canWrite, fileRead, fileWrite, newFile, releaseFile } from './file.js';
 import {
   MAY_EXEC, MAY_READ, MAY_WRITE, absPath, checkPathArg, fileTypeBits, link, mayAccess, maybeFreeInode, newInode,
   permission, resolve, resolveParent, type Node,
 } from './vfs.js';
-import { procAttr, procIsDir, procList, procReadlink } from '../proc/procfs.js';
+import { procAttr, procFileAccess, procIsDir, procList, procReadlink } from '../proc/procfs.js';
+import { MAX_FILE_SIZE, fileBlocks, seekHoleData, setFileSize } from './filedata.js';
 import { takeNsd } from '../nsd/nsd.js';
 
 const O_ASYNC = 0o20000;
@@ -87,14 +88,11 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
   let full: string;
   const inProc = (p: string) => p === '/proc' || p.startsWith('/proc/');
   if (flags & O_CREAT && inProc(absPath(base, path))) {
-    // procfs cannot create files (no ->create: EACCES), but O_CREAT opens one that exists,
-    // as `echo X > /proc/self/task/<tid>/next_syscall_data` does.
-    try {
-      ({ node, path: full } = resolve(k, t, path, base));
-    } catch (e) {
-      if (e instanceof ErrnoError && e.code === 'ENOENT') throw err('EACCES');
-      throw e;
-    }
+    // procfs creates nothing, but its lookups fail a missing name with ENOENT before any create
+    // (proc_pident_lookup, proc_lookup_de, proc_sys_lookup return -ENOENT, not a negative dentry),
+    // so `echo x > /proc/self/task/<tid>/nofile` is ENOENT; O_CREAT opens a file that exists, as
+    // `echo X > /proc/self/task/<tid>/next_syscall_data` does.
+    ({ node, path: full } = resolve(k, t, path, base));
     if (flags & O_EXCL) throw err('EEXIST');
   } else if (flags & O_CREAT) {
     const pr = resolveParent(k, t, path, base);
@@ -119,8 +117,10 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
     const dir = procIsDir(node.proc);
     if (flags & O_DIRECTORY && !dir) throw err('ENOTDIR');
     if (dir && wantWrite) throw err('EISDIR');
-    checkAccess(k, t, attr.mode, attr.uid, attr.gid, acc, dir);
-    return newFile(k, 'proc', statusFlags, 0, full, node.proc);
+    const own = procFileAccess(k, t, node.proc);
+    if (own === null) checkAccess(k, t, attr.mode, attr.uid, attr.gid, acc, dir);
+    else if ((accessMask(acc) & ~own) !== 0) throw err('EACCES');
+    return newFile(k, 'proc', statusFlags, 0, full, bindNsNode(k, node.proc));
   }
   const ino = k.inode(node.ino);
   if (flags & O_DIRECTORY && ino.type !== 'dir') throw err('ENOTDIR');
@@ -129,15 +129,27 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
   if (ino.type === 'fifo') throw err('ENXIO', 'named fifos are not modelled');
   const kind = ino.type === 'chr' ? 'dev' : 'vfs';
   if (flags & O_TRUNC && wantWrite && ino.type === 'reg') {
-    ino.size = 0;
+    setFileSize(ino, 0);
     ino.mtimeNs = ino.ctimeNs = k.s.clockNs;
   }
   return newFile(k, kind, statusFlags, ino.ino, full, null);
 }
 
+/** MAY_* bits an open access mode needs. */
+function accessMask(acc: number): number {
+  return acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : acc === O_RDWR ? MAY_READ | MAY_WRITE : 0;
+}
+
+/** An ns file being opened refers to its task's namespace from now on (nsfs: the file holds it). */
+function bindNsNode(k: KernelCore, n: ProcNode): ProcNode {
+  if (n.type !== 'ns' || n.arg === 'ipc') return n;
+  const owner = k.s.tasks.get(n.tid);
+  if (!owner) throw err('ENOENT');
+  return { ...n, target: n.arg === 'pid' ? owner.pidns : owner.pidnsForChildren };
+}
+
 function checkAccess(k: KernelCore, t: TaskState, perm: number, uid: number, gid: number, acc: number, dir: boolean): void {
-  const mask = acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : acc === O_RDWR ? MAY_READ | MAY_WRITE : 0;
-  if (!mayAccess(k, t, perm, uid, gid, mask, dir)) throw err('EACCES');
+  if (!mayAccess(k, t, perm, uid, gid, accessMask(acc), dir)) throw err('EACCES');
 }
 
 export function close(k: KernelCore, t: TaskState, fd: number): number {
@@ -155,18 +167,56 @@ export function write(k: KernelCore, t: TaskState, fd: number, buf: unknown): nu
   return fileWrite(k, t, f, toBytes(buf));
 }
 
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
+/**
+ * lseek(2): ksys_lseek refuses whence > SEEK_HOLE, then each kind of file has its own llseek
+ * (checked on Linux 6.18):
+ * - tmpfs regular files (shmem_file_llseek): SEEK_SET/CUR/END within s_maxbytes; SEEK_DATA and
+ *   SEEK_HOLE over the sparse pages (ENXIO at or past the end or for a negative offset);
+ * - tmpfs directories (dcache_dir_lseek): SEEK_SET/CUR only; the position is the readdir cursor;
+ * - /dev/null, /dev/zero (null_lseek): the position is 0 whatever is asked; other devices are
+ *   terminals (no_llseek): ESPIPE; pipes ESPIPE;
+ * - procfs directories, sysctls and next_syscall_data (generic/default_llseek, i_size 0):
+ *   SEEK_SET/CUR/END, SEEK_DATA/SEEK_HOLE ENXIO; other procfs files are seq files (seq_lseek):
+ *   SEEK_SET/CUR only.
+ */
 export function lseek(k: KernelCore, t: TaskState, fd: number, offset: number, whence: number): number {
   const f = getFile(k, t, fd);
+  if (!Number.isInteger(whence) || whence < SEEK_SET || whence > SEEK_HOLE) throw err('EINVAL');
   if (f.kind === 'pipe') throw err('ESPIPE');
+  if (f.kind === 'dev') {
+    const dev = k.inode(f.ino).dev;
+    if (dev === 'null' || dev === 'zero') return (f.pos = 0);
+    throw err('ESPIPE');
+  }
+  const dir = isDirFile(k, f);
+  if (f.kind === 'vfs' && !dir && (whence === SEEK_DATA || whence === SEEK_HOLE)) {
+    const ino = k.inode(f.ino);
+    if (offset < 0 || offset >= ino.size) throw err('ENXIO');
+    const pos = seekHoleData(ino, offset, whence === SEEK_DATA);
+    if (pos < 0) throw err('ENXIO');
+    f.pos = pos;
+    return pos;
+  }
+  if (f.kind === 'proc') {
+    const seqFile = !dir && f.proc!.type !== 'nsd' && !(f.proc!.type === 'file' && f.proc!.arg.startsWith('sys/'));
+    if (seqFile && whence > SEEK_CUR) throw err('EINVAL');
+    if (whence === SEEK_DATA || whence === SEEK_HOLE) throw err('ENXIO');
+  } else if (dir && whence > SEEK_CUR) {
+    throw err('EINVAL');
+  }
   let base: number;
   if (whence === SEEK_SET) base = 0;
   else if (whence === SEEK_CUR) base = f.pos;
-  else if (whence === SEEK_END) base = f.kind === 'vfs' ? k.inode(f.ino).size : 0;
-  else throw err('EINVAL');
+  else base = f.kind === 'vfs' ? k.inode(f.ino).size : 0;
   const pos = base + offset;
-  if (!Number.isInteger(pos) || pos < 0) throw err('EINVAL');
+  // generic_file_llseek_size(): negative or past s_maxbytes is EINVAL.
+  if (!Number.isInteger(pos) || pos < 0 || pos > MAX_FILE_SIZE) throw err('EINVAL');
   f.pos = pos;
-  f.dirPos = 0;
+  // A directory's position is its readdir cursor (telldir/seekdir: d_off of an entry resumes after it).
+  f.dirPos = dir ? pos : 0;
   return pos;
 }
 
@@ -258,11 +308,73 @@ export function pipe2(k: KernelCore, t: TaskState, flags: number): [number, numb
   }
 }
 
+/** A name below /proc (not /proc itself): its procfs node, or null when it does not exist. */
+interface ProcName {
+  node: ProcNode | null;
+  /** Under /proc/sys (proc_sys_permission: no write on a sysctl directory, even for root). */
+  sys: boolean;
+  /** The parent is a /proc/<pid> (or task, fd…) directory. */
+  inPid: boolean;
+  /** A symlink (self, thread-self, fd/N, ns/X): rmdir says ENOTDIR. */
+  link: boolean;
+  /** Write+search permission on the parent directory (may_delete/may_create). */
+  parentWritable: boolean;
+}
+
+/**
+ * Looks a name below /proc up as the namespace-changing calls do: the parent walk fails as any
+ * lookup (ENOENT, ENOTDIR), and a missing last name is reported, not an error (procfs lookups
+ * return -ENOENT for it: there are no negative dentries to create in). null when not below /proc.
+ */
+function procName(k: KernelCore, t: TaskState, path: string, base: string): ProcName | null {
+  const full = absPath(base, path);
+  const comps = full.split('/').filter((c) => c !== '');
+  if (comps.length < 2 || comps[0] !== 'proc') return null;
+  const parent = resolve(k, t, '/' + comps.slice(0, -1).join('/')).node;
+  if (parent.kind !== 'proc' || !procIsDir(parent.proc)) throw err('ENOTDIR');
+  let node: ProcNode | null = null;
+  try {
+    const r = resolve(k, t, full).node;
+    if (r.kind === 'proc') node = r.proc;
+  } catch (e) {
+    if (!(e instanceof ErrnoError && e.code === 'ENOENT')) throw e;
+  }
+  const sys = comps[1] === 'sys';
+  const a = procAttr(k, parent.proc);
+  return {
+    node,
+    sys,
+    inPid: parent.proc.kid !== 0,
+    link: (comps.length === 2 && (comps[1] === 'self' || comps[1] === 'thread-self')) || node?.type === 'fd' || node?.type === 'ns',
+    parentWritable: !sys && mayAccess(k, t, a.mode, a.uid, a.gid, MAY_WRITE | MAY_EXEC, true),
+  };
+}
+
+/**
+ * unlink/rmdir/rename of an existing procfs entry, as measured on Linux 6.18: inside a
+ * /proc/<pid> directory always EPERM (whatever the type or the caller); /proc/sys EACCES (no write
+ * on a sysctl directory, even for root); elsewhere may_delete() first (EACCES without write
+ * permission on the 0555 directory, ENOTDIR for rmdir of a non-directory), then EPERM: procfs has
+ * no ->unlink, ->rmdir or ->rename.
+ */
+function procDelete(pn: ProcName, rmdir: boolean): never {
+  if (pn.node === null) throw err('ENOENT');
+  if (pn.inPid) throw err('EPERM');
+  if (!pn.parentWritable) throw err('EACCES');
+  const dir = !pn.link && procIsDir(pn.node);
+  if (rmdir && !dir) throw err('ENOTDIR');
+  if (!rmdir && dir) throw err('EISDIR');
+  throw err('EPERM');
+}
+
 export function mkdirat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, mode: number): number {
   const p = checkPathArg(path);
-  const pr = resolveParent(k, t, p, dirfdBase(k, t, dirfd, p));
+  const base = dirfdBase(k, t, dirfd, p);
+  // procfs: an existing name is EEXIST, a missing one ENOENT (its lookups never offer a create).
+  const pn = procName(k, t, p, base);
+  if (pn) throw err(pn.node ? 'EEXIST' : 'ENOENT');
+  const pr = resolveParent(k, t, p, base);
   if (pr.child !== undefined || pr.name === '.' || pr.name === '..') throw err('EEXIST');
-  if (pr.path.startsWith('/proc/')) throw err('ENOENT');
   permission(k, t, pr.dir, MAY_WRITE | MAY_EXEC);
   const d = newInode(k, 'dir', mode & ~t.umask & 0o7777, t.cred.fsuid, t.cred.fsgid);
   link(k, pr.dir, pr.name, d);
@@ -282,16 +394,20 @@ function mayDelete(k: KernelCore, t: TaskState, dirIno: number, childIno: number
 export function unlinkat(k: KernelCore, t: TaskState, dirfd: number, path: unknown, flags: number): number {
   const p = checkPathArg(path);
   if ((flags & ~AT_REMOVEDIR) !== 0) throw err('EINVAL');
-  const pr = resolveParent(k, t, p, dirfdBase(k, t, dirfd, p));
+  const base = dirfdBase(k, t, dirfd, p);
+  const pn = procName(k, t, p, base);
+  if (pn) procDelete(pn, (flags & AT_REMOVEDIR) !== 0);
+  const pr = resolveParent(k, t, p, base);
   if (flags & AT_REMOVEDIR) {
     if (pr.name === '.') throw err('EINVAL');
     if (pr.name === '..') throw err('ENOTEMPTY');
   }
   if (pr.child === undefined) throw err('ENOENT');
-  if (pr.path === '/' || pr.path === '/proc' || pr.path.startsWith('/proc/')) throw err(pr.path === '/' ? 'EBUSY' : 'EACCES');
   const child = k.inode(pr.child);
   if (flags & AT_REMOVEDIR) {
     if (child.type !== 'dir') throw err('ENOTDIR');
+    // A mount point (/, /proc) cannot be removed.
+    if (pr.path === '/' || pr.path === '/proc') throw err('EBUSY');
     mayDelete(k, t, pr.dir.ino, child.ino);
     if (child.entries!.size > 0) throw err('ENOTEMPTY');
     if (t.cwd === pr.path) {
@@ -314,11 +430,25 @@ export function unlinkat(k: KernelCore, t: TaskState, dirfd: number, path: unkno
 export function renameat(k: KernelCore, t: TaskState, olddirfd: number, oldpath: unknown, newdirfd: number, newpath: unknown): number {
   const op = checkPathArg(oldpath);
   const np = checkPathArg(newpath);
-  const from = resolveParent(k, t, op, dirfdBase(k, t, olddirfd, op));
-  const to = resolveParent(k, t, np, dirfdBase(k, t, newdirfd, np));
+  const oldBase = dirfdBase(k, t, olddirfd, op);
+  const newBase = dirfdBase(k, t, newdirfd, np);
+  // do_renameat2(): both parents are looked up, then different mounts are EXDEV, then the names.
+  const pfrom = procName(k, t, op, oldBase);
+  const pto = procName(k, t, np, newBase);
+  if (pfrom || pto) {
+    if (!pfrom) resolveParent(k, t, op, oldBase);
+    if (!pto) resolveParent(k, t, np, newBase);
+    if (!pfrom || !pto) throw err('EXDEV');
+    if (pfrom.node === null || pto.node === null) throw err('ENOENT');
+    if (!(pfrom.inPid || pfrom.parentWritable) || !(pto.inPid || pto.parentWritable)) throw err('EACCES');
+    throw err('EPERM');
+  }
+  const from = resolveParent(k, t, op, oldBase);
+  const to = resolveParent(k, t, np, newBase);
   if (from.name === '.' || from.name === '..' || to.name === '.' || to.name === '..') throw err('EBUSY');
   if (from.child === undefined) throw err('ENOENT');
-  if (from.path.startsWith('/proc') || to.path.startsWith('/proc')) throw err('EXDEV');
+  // /proc itself is a mount point on the root fs: moving it or onto it crosses mounts.
+  if (from.path === '/proc' || to.path === '/proc') throw err('EXDEV');
   const src = k.inode(from.child);
   mayDelete(k, t, from.dir.ino, src.ino);
   permission(k, t, to.dir, MAY_WRITE | MAY_EXEC);
@@ -379,7 +509,7 @@ function statNode(k: KernelCore, node: Node, fileSize?: number): Stat {
     st_rdev: ino.type === 'chr' ? (ino.dev === 'null' ? 0x103 : 0x105) : 0,
     st_size: ino.type === 'reg' ? ino.size : ino.type === 'dir' ? 4096 : fileSize ?? 0,
     st_blksize: 4096,
-    st_blocks: Math.ceil((ino.type === 'reg' ? ino.size : 0) / 512),
+    st_blocks: ino.type === 'reg' ? fileBlocks(ino) : 0,
     st_mtime: Math.floor(ino.mtimeNs / 1e9),
     st_ctime: Math.floor(ino.ctimeNs / 1e9),
   };
@@ -414,7 +544,8 @@ export function access(k: KernelCore, caller: TaskState, path: unknown, mode: nu
   const mask = (mode & 4 ? MAY_READ : 0) | (mode & 2 ? MAY_WRITE : 0) | (mode & 1 ? MAY_EXEC : 0);
   if (node.kind === 'proc') {
     const a = procAttr(k, node.proc);
-    if (!mayAccess(k, t, a.mode, a.uid, a.gid, mask, procIsDir(node.proc))) throw err('EACCES');
+    const own = procFileAccess(k, t, node.proc);
+    if (own !== null ? (mask & ~own) !== 0 : !mayAccess(k, t, a.mode, a.uid, a.gid, mask, procIsDir(node.proc))) throw err('EACCES');
     return 0;
   }
   permission(k, t, k.inode(node.ino), mask);
@@ -519,13 +650,10 @@ export function ftruncate(k: KernelCore, t: TaskState, fd: number, length: numbe
   const f = getFile(k, t, fd);
   if (!Number.isInteger(length) || length < 0) throw err('EINVAL');
   if (f.kind !== 'vfs' || k.inode(f.ino).type !== 'reg' || !canWrite(f)) throw err('EINVAL');
+  // do_truncate → inode_newsize_ok(): past s_maxbytes is EFBIG. Growing allocates nothing (a hole).
   const ino = k.inode(f.ino);
-  if (length > ino.size) {
-    const next = new Uint8Array(Math.max(length, ino.data.length));
-    next.set(ino.data.subarray(0, ino.size));
-    ino.data = next;
-  }
-  ino.size = length;
+  setFileSize(ino, length);
+  ino.mtimeNs = ino.ctimeNs = k.s.clockNs;
   return 0;
 }
 

@@ -13,16 +13,22 @@
 import { err, type ErrnoCode } from '../../abi/errno.js';
 import type { KernelCore } from '../kernel.js';
 import type { PidNsState } from '../state.js';
-import { MAX_PID_NS_LEVEL, RESERVED_PIDS } from '../profile.js';
+import { MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, PID_MAX_LIMIT, POSSIBLE_CPUS, RESERVED_PIDS } from '../profile.js';
 
 /** create_pid_namespace(): a child of `parent` (0: the initial namespace); ENOSPC past MAX_PID_NS_LEVEL. */
 export function createPidNs(k: KernelCore, parent: number): PidNsState {
   const level = parent ? k.pidNs(parent).level + 1 : 0;
   if (level > MAX_PID_NS_LEVEL) throw err('ENOSPC', 'pid namespaces nested too deep');
+  // create_pid_namespace(): the parent's pid_max, raised by register_pidns_sysctls() to
+  // PIDS_PER_CPU_DEFAULT × cpus (capped at PID_MAX_LIMIT).
+  const pidMax = parent
+    ? Math.min(PID_MAX_LIMIT, Math.max(k.pidNs(parent).pidMax, PIDS_PER_CPU_DEFAULT * POSSIBLE_CPUS))
+    : k.profile.pidMaxDefault;
   const ns: PidNsState = {
     id: k.newId(),
     level,
     parent,
+    pidMax,
     lastPid: 0,
     pids: new Map(),
     reaper: 0,
@@ -46,9 +52,14 @@ export function pidNsWithin(k: KernelCore, inner: number, outer: number): boolea
   return false;
 }
 
+/** The pid_max that bounds numbers in `ns`: its own (6.14+) or the global one. */
+export function pidMaxOf(k: KernelCore, ns: PidNsState): number {
+  return k.profile.pidMaxPerNs ? ns.pidMax : k.s.pidMax;
+}
+
 /** Normal allocation of one number in `ns`, moving its cursor. Throws the profile's errno when full. */
 function allocCursor(k: KernelCore, ns: PidNsState): number {
-  const pidMax = k.s.pidMax;
+  const pidMax = pidMaxOf(k, ns);
   const used = ns.pids;
   if (k.profile.pidAlloc === 'bitmap') {
     // alloc_pidmap(): candidates are [start, pid_max) then [RESERVED_PIDS, start).
@@ -101,7 +112,8 @@ export function allocPid(k: KernelCore, nsId: number, kid: number | null, preset
       let nr: number;
       if (preset && i < preset.values.length) {
         const want = preset.values[i]!;
-        if (!Number.isInteger(want) || want < 1 || want >= k.s.pidMax) throw err('EINVAL', `pid ${want} out of range`);
+        // Each level's own pid_max (alloc_pid: tid >= READ_ONCE(tmp->pid_max) → EINVAL).
+        if (!Number.isInteger(want) || want < 1 || want >= pidMaxOf(k, ns)) throw err('EINVAL', `pid ${want} out of range`);
         // "Also fail if a PID != 1 is requested and no PID 1 exists."
         if (want !== 1 && !ns.reaper) throw err('EINVAL', `pid ${want} requested in a namespace without init`);
         if (ns.pids.has(want)) throw err(preset.busy, `pid ${want} in use`);
@@ -137,7 +149,35 @@ export function freePid(k: KernelCore, nsId: number, pids: number[]): void {
     ns.pids.delete(pids[lvl]!);
     ns.refs--;
   }
-  for (const ns of chain) if (ns.refs <= 0 && ns.level > 0) k.s.pidns.delete(ns.id);
+  putPidNs(k);
+}
+
+/**
+ * put_pid_ns(): frees the non-initial namespaces nothing names any more. A namespace lives while
+ * any of these holds it (get_pid_ns in Linux): a pid in it or below it (`refs`), a task's active
+ * namespace or pid_for_children (an unshare(CLONE_NEWPID) whose init has come and gone still names
+ * it: the next fork gets ENOMEM, not a dangling id), an open /proc file resolved in it, or a child
+ * namespace. Call it after dropping any of these.
+ */
+export function putPidNs(k: KernelCore): void {
+  let candidates = false;
+  for (const ns of k.s.pidns.values()) if (ns.refs <= 0 && ns.level > 0) candidates = true;
+  if (!candidates) return;
+  const named = new Set<number>();
+  const name = (id: number) => {
+    for (let x = id; x && !named.has(x); x = k.s.pidns.get(x)?.parent ?? 0) named.add(x);
+  };
+  for (const t of k.s.tasks.values()) {
+    name(t.pidns);
+    name(t.pidnsForChildren);
+  }
+  for (const f of k.s.files.values()) {
+    if (!f.proc) continue;
+    name(f.proc.ns);
+    if (f.proc.target !== undefined) name(f.proc.target);
+  }
+  for (const ns of k.s.pidns.values()) if (ns.refs > 0) name(ns.id);
+  for (const ns of [...k.s.pidns.values()]) if (ns.level > 0 && !named.has(ns.id)) k.s.pidns.delete(ns.id);
 }
 
 /** The number `pids` (of a task living in `taskNs`) has in namespace `viewNs`, or 0 if invisible. */

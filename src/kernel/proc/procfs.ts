@@ -13,12 +13,13 @@
  * next_syscall_data is only in the per-thread directory, never in /proc/<pid>/ itself.
  */
 import { err } from '../../abi/errno.js';
-import { PID_MAX_LIMIT, RESERVED_PIDS } from '../profile.js';
+import { PID_MAX_LIMIT, POSSIBLE_CPUS, RESERVED_PIDS } from '../profile.js';
+import { CAP_SYS_ADMIN } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
 import { formatNextSyscallData, setNextSyscallData, NSD_WRITE_MAX } from '../nsd/nsd.js';
-import { findKid, kidNrIn } from '../pid/pid.js';
-import { checkpointRestoreCapable } from '../task/cred.js';
+import { findKid, kidNrIn, pidMaxOf } from '../pid/pid.js';
+import { checkpointRestoreCapable, hasCap } from '../task/cred.js';
 import { SUBSYSTEMS } from '../subsystem.js';
 
 /** A file registered by a subsystem (e.g. `sys/kernel/msgmax`, `sysvipc/msg`). */
@@ -28,9 +29,15 @@ export interface ProcFileDef {
   mode: number;
   /** Whether the file exists for this kernel: a function of the profile only (the answer is cached per profile). */
   available?(k: KernelCore): boolean;
-  read(k: KernelCore, reader: TaskState): string;
+  /** Content for `reader`; `ns` is the pid namespace the file was opened in. */
+  read(k: KernelCore, reader: TaskState, ns: number): string;
   /** Applies a write of `text` (the whole write, at offset 0). Throws an errno. */
-  write?(k: KernelCore, writer: TaskState, text: string): void;
+  write?(k: KernelCore, writer: TaskState, text: string, ns: number): void;
+  /**
+   * The caller's access bits (rwx as 0–7) when the file has its own permission rule (a sysctl
+   * table root's ->permissions, e.g. pid_table_root_permissions); absent: the usual mode check.
+   */
+  access?(k: KernelCore, t: TaskState): number | null;
 }
 
 const REGISTRY = new Map<string, ProcFileDef>();
@@ -313,7 +320,7 @@ export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
       return nrs.map((x) => `${x} `).join('');
     }
     case 'file':
-      return REGISTRY.get(n.arg)!.read(k, t);
+      return REGISTRY.get(n.arg)!.read(k, t, n.ns);
     case 'fd':
     case 'ns':
       throw err('EINVAL');
@@ -322,17 +329,21 @@ export function procContent(k: KernelCore, t: TaskState, n: ProcNode): string {
   }
 }
 
-/** write() of a proc file. Returns the count taken. */
+/** write() of a proc file. Returns the count taken, and moves the file position as Linux does. */
 export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: Uint8Array): number {
   const n = f.proc!;
   if (n.type === 'pidfile') {
     const def = PID_FILES.get(n.arg)!;
     if (!def.write || f.pos !== 0) throw err('EINVAL');
     def.write(k, t, n.kid, latin1.decode(bytes));
+    f.pos += bytes.length;
     return bytes.length;
   }
   if (n.type === 'nsd') {
     // next_syscall_data_write(): only the thread itself; no partial writes; one page at most.
+    // It never touches *ppos, so the position stays where it was: a second write() on the same
+    // open file is at offset 0 again and is accepted; only a read or lseek that moved the
+    // position makes the next write EINVAL (docs/next-syscall-data.md).
     const target = k.s.tasks.get(n.tid);
     if (!target || target.kid !== t.kid || target.state === 'dead') throw err('EPERM');
     const count = Math.min(bytes.length, NSD_WRITE_MAX);
@@ -344,7 +355,8 @@ export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
     const def = REGISTRY.get(n.arg)!;
     if (!def.write) throw err('EINVAL');
     if (f.pos !== 0) throw err('EINVAL');
-    def.write(k, t, latin1.decode(bytes));
+    def.write(k, t, latin1.decode(bytes), n.ns);
+    f.pos += bytes.length;
     return bytes.length;
   }
   throw err('EINVAL');
@@ -482,12 +494,34 @@ export function parseSysctlInt(text: string, min: number, max: number): number {
   return v;
 }
 
+/**
+ * The caller's access bits for a file with a custom rule, or null (the usual mode check applies).
+ * Used by open(2) and access(2).
+ */
+export function procFileAccess(k: KernelCore, t: TaskState, n: ProcNode): number | null {
+  if (n.type !== 'file') return null;
+  return REGISTRY.get(n.arg)?.access?.(k, t) ?? null;
+}
+
+/** pid_max_min: max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN × cpus). */
+const PID_MAX_MIN = Math.max(RESERVED_PIDS + 1, 8 * POSSIBLE_CPUS);
+
 registerProcFile({
   path: 'sys/kernel/pid_max',
   mode: 0o644,
-  read: (k) => `${k.s.pidMax}\n`,
-  write: (k, _t, text) => {
-    k.s.pidMax = parseSysctlInt(text, RESERVED_PIDS + 1, PID_MAX_LIMIT);
+  // 6.14+: one file per pid namespace (the set of the opener's active namespace); before: global.
+  read: (k, _t, ns) => `${k.profile.pidMaxPerNs ? k.pidNs(ns).pidMax : k.s.pidMax}\n`,
+  write: (k, _t, text, ns) => {
+    const v = parseSysctlInt(text, PID_MAX_MIN, PID_MAX_LIMIT);
+    if (k.profile.pidMaxPerNs) k.pidNs(ns).pidMax = v;
+    else k.s.pidMax = v;
+  },
+  // pid_table_root_permissions(): CAP_SYS_ADMIN (in the namespace's user namespace: the only one
+  // modelled) or euid 0 get the owner bits (rw), everyone else the "other" bits (r). No
+  // CAP_DAC_OVERRIDE here: sysctl permissions never look at it.
+  access: (k, t) => {
+    if (!k.profile.pidMaxPerNs) return null;
+    return hasCap(k, t, CAP_SYS_ADMIN) || t.cred.euid === 0 ? 0o6 : 0o4;
   },
 });
 
@@ -495,12 +529,14 @@ registerProcFile({
   path: 'sys/kernel/ns_last_pid',
   mode: 0o666,
   available: (k) => k.profile.nsLastPid,
-  // pid_ns_ctl_handler(): the reader's/writer's own namespace; idr cursor - 1.
+  // pid_ns_ctl_handler(): the reader's/writer's own namespace; idr cursor - 1; at most that
+  // namespace's pid_max (6.14+) or the global one.
   read: (k, t) => `${k.pidNs(t.pidns).lastPid}\n`,
   write: (k, t, text) => {
     if (!checkpointRestoreCapable(k, t)) throw err('EPERM');
-    const v = parseSysctlInt(text, 0, k.s.pidMax);
-    k.pidNs(t.pidns).lastPid = v;
+    const ns = k.pidNs(t.pidns);
+    const v = parseSysctlInt(text, 0, pidMaxOf(k, ns));
+    ns.lastPid = v;
   },
 });
 

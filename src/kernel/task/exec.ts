@@ -14,7 +14,8 @@ import { err } from '../../abi/errno.js';
 import { SIG_IGN, SIG_DFL } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { InodeState, TaskState } from '../state.js';
-import { checkPathArg, ensureCapacity, link, newInode, permission, resolve, resolveParent, MAY_EXEC } from '../fs/vfs.js';
+import { setFileContent, readFileRange } from '../fs/filedata.js';
+import { checkPathArg, link, newInode, permission, resolve, resolveParent, MAY_EXEC } from '../fs/vfs.js';
 import { execFdTable } from '../fs/fdtable.js';
 import { newMm, putMm } from '../mm/mm.js';
 import { freePid } from '../pid/pid.js';
@@ -46,9 +47,7 @@ export function installProgramFile(k: KernelCore, path: string, name: string, ro
     ino = newInode(k, 'reg', 0o755, 0, 0);
     link(k, dir, base, ino);
   }
-  ensureCapacity(ino, content.length);
-  ino.data.set(content);
-  ino.size = content.length;
+  setFileContent(ino, content);
 }
 
 interface Image {
@@ -65,7 +64,7 @@ function loadImage(k: KernelCore, t: TaskState, path: string, argv: string[], de
   if (ino.type !== 'reg') throw err('EACCES');
   permission(k, t, ino, MAY_EXEC);
   if (!(ino.perm & 0o111)) throw err('EACCES');
-  const head = new TextDecoder().decode(ino.data.subarray(0, Math.min(ino.size, 256)));
+  const head = new TextDecoder().decode(readFileRange(ino, 0, Math.min(ino.size, 256)));
   if (head.startsWith(PROGRAM_MAGIC)) {
     const name = head.slice(PROGRAM_MAGIC.length).split('\n')[0]!.trim();
     if (!REGISTERED.has(name)) throw err('ENOEXEC', `no program '${name}'`);

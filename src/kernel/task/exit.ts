@@ -47,6 +47,17 @@ export function exitGroupBySignal(k: KernelCore, tgid: number, sig: number): voi
 export function exitThread(k: KernelCore, t: TaskState, status: number): void {
   if (t.state === 'zombie' || t.state === 'dead') return;
   const proc = k.proc(t.tgid);
+  const live = proc.threads.filter((kid) => {
+    const x = k.t(kid);
+    return x.state !== 'zombie' && x.state !== 'dead';
+  });
+  const last = live.length === 1 && live[0] === t.kid;
+  // do_exit(): group_dead && is_global_init(tsk) → panic("Attempted to kill init!"), before
+  // anything of the task is torn down (the state stays as it is: consistent, pid 1 still held).
+  if (last && proc.tgid === k.pidNs(k.s.rootPidNs).reaper) {
+    const code = proc.groupExit ? proc.status : status;
+    k.panic(`Attempted to kill init! exitcode=0x${code.toString(16).padStart(8, '0')}`);
+  }
   if (!proc.groupExit && proc.threads.length === 1) proc.status = status;
   // exit_next_syscall_data() (patch 1/5).
   t.nsd = null;
@@ -54,11 +65,6 @@ export function exitThread(k: KernelCore, t: TaskState, status: number): void {
   releaseVfork(k, t);
   t.prog = null;
   t.exitCode = status;
-  const live = proc.threads.filter((kid) => {
-    const x = k.t(kid);
-    return x.state !== 'zombie' && x.state !== 'dead';
-  });
-  const last = live.length === 1 && live[0] === t.kid;
   for (const sub of SUBSYSTEMS) sub.exitTask?.(k, t);
   if (last) for (const sub of SUBSYSTEMS) sub.exitProcess?.(k, proc, t);
   // exit_mm, exit_files, exit_task_namespaces: each thread drops its own references.
@@ -73,9 +79,6 @@ export function exitThread(k: KernelCore, t: TaskState, status: number): void {
   }
   const ns = k.pidNs(t.pidns);
   if (ns.reaper === proc.tgid) zapPidNs(k, ns.id, proc.tgid);
-  if (t.pidns === k.s.rootPidNs && proc.tgid === k.pidNs(k.s.rootPidNs).reaper) {
-    k.panic(`Attempted to kill init! exitcode=0x${status.toString(16).padStart(8, '0')}`);
-  }
   forgetOriginalParent(k, proc);
   exitNotify(k, proc);
 }
@@ -190,9 +193,9 @@ function releaseProcess(k: KernelCore, proc: ProcState): void {
 }
 
 function releaseThread(k: KernelCore, t: TaskState, proc: ProcState): void {
-  freePid(k, t.pidns, t.pids);
   t.state = 'dead';
   k.s.tasks.delete(t.kid);
+  freePid(k, t.pidns, t.pids);
   const i = proc.threads.indexOf(t.kid);
   if (i >= 0) proc.threads.splice(i, 1);
 }

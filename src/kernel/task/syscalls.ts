@@ -10,7 +10,7 @@ import {
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
-import { createPidNs, findKid, kidNrIn, pidNsWithin } from '../pid/pid.js';
+import { createPidNs, findKid, kidNrIn, pidNsWithin, putPidNs } from '../pid/pid.js';
 import { copyFdTable, getFile, putFdTable } from '../fs/fdtable.js';
 import { getIpcNs, newIpcNs, putIpcNs } from '../ipcns.js';
 import { SUBSYSTEMS } from '../subsystem.js';
@@ -184,22 +184,25 @@ export function setns(k: KernelCore, t: TaskState, fd: number, nstype: number): 
   const f = getFile(k, t, fd);
   if (f.kind !== 'proc' || f.proc!.type !== 'ns') throw err('EINVAL');
   const owner = k.s.tasks.get(f.proc!.tid);
-  if (!owner) throw err('EINVAL');
   const kind = f.proc!.arg;
   const isIpc = kind === 'ipc';
+  if (!owner && (isIpc || f.proc!.target === undefined)) throw err('EINVAL');
   if (nstype !== 0 && nstype !== (isIpc ? CLONE_NEWIPC : CLONE_NEWPID)) throw err('EINVAL');
   if (!hasCap(k, t, CAP_SYS_ADMIN)) throw err('EPERM');
   if (isIpc) {
+    if (!owner) throw err('EINVAL');
     getIpcNs(k, owner.ipcns);
     for (const sub of SUBSYSTEMS) sub.unshareSysvsem?.(k, k.proc(t.tgid));
     putIpcNs(k, t.ipcns);
     t.ipcns = owner.ipcns;
     return 0;
   }
-  const target = kind === 'pid' ? owner.pidns : owner.pidnsForChildren;
+  // The namespace the open file refers to (bound at open), else the owner's current one.
+  const target = f.proc!.target ?? (kind === 'pid' ? owner!.pidns : owner!.pidnsForChildren);
   // pidns_install(): only the active namespace or a descendant of it.
   if (!pidNsWithin(k, target, t.pidns)) throw err('EINVAL');
   t.pidnsForChildren = target;
+  putPidNs(k);
   return 0;
 }
 
