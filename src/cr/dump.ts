@@ -20,6 +20,7 @@ import { Sys } from '../syscalls/sys.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
+import { storeBytes } from '../kernel/mm/pages.js';
 import { CrError, unsupported } from './errors.js';
 import {
   CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
@@ -355,7 +356,7 @@ class Dumper {
         mmapBase: mm.mmapBase,
         maps: mm.maps.map((m) => ({
           start: m.start, len: m.len, prot: m.prot, kind: m.kind, flags: m.flags, shmid: m.shmid,
-          data: m.kind === 'anon' ? m.data.slice(0, m.len) : null,
+          data: m.kind === 'anon' ? storeBytes(m.pages, m.start, m.len) : null,
         })),
       });
     }
