@@ -358,6 +358,9 @@ class Dumper {
       const t = this.k.t(kid);
       if (t.state === 'zombie' || mmIndex.has(t.mm)) continue;
       const mm = this.k.mm(t.mm);
+      // Pages still missing after a lazy restore exist only in the page source: refuse, as criu
+      // cannot dump a task with an active userfaultfd either.
+      if (mm.maps.some((m) => m.missing?.size)) throw unsupported('dump', 'memory', `pid ${this.ctid(kid)}`, 'pages still missing (a lazy restore is in progress)');
       mmIndex.set(mm.id, mms.length);
       mms.push({
         mmapBase: mm.mmapBase,

@@ -5,7 +5,7 @@
  *
  *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
  *   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
- *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
+ *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
  *   cr show FILE|DIR
  *   cr check
  *
@@ -17,8 +17,10 @@
  * becomes cr's child. Without -d cr then waits for it (a blocking wait4, like criu) and exits with
  * its status; with -d it exits at once and init adopts the tree. pre-dump writes only the tree's
  * memory and leaves it running; a round (or a dump) with --prev-images-dir records its parent in
- * the file `parent`, and restore reads the whole chain (src/cr/pagemap.ts). `--ipc-only` recreates only an
- * IPC namespace (a real CRIU dump): a child of cr holds it (it sleeps until killed), and cr lists
+ * the file `parent`, and restore reads the whole chain (src/cr/pagemap.ts). restore --lazy-pages
+ * leaves private memory missing and cr serves it (src/cr/lazy.ts): each step answers the pending
+ * page faults and pushes 16 more pages until none is missing, then waits (with -d: exits).
+ * `--ipc-only` recreates only an IPC namespace (a real CRIU dump): a child of cr holds it (it sleeps until killed), and cr lists
  * the fields CRIU's images have no place for. Errors name the image, object and reason; status 1.
  */
 import { ErrnoError, strerror } from '../abi/errno.js';
@@ -41,7 +43,7 @@ export const CR_PATH = '/sbin/cr';
 const USAGE = `Usage:
   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
-  cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
+  cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
   cr show FILE|DIR
   cr check
   cr COMMAND --help
@@ -103,6 +105,8 @@ Options:
                          (the *_with_id syscalls) or mainline (clone3 set_tid, *_next_id; IPC
                          times and last pids cannot be restored and are reported)
   -d, --restore-detached detach after restore: do not wait for the restored init
+      --lazy-pages       post-copy: the tree starts with its private memory missing; cr serves
+                         each page fault from DIR and pushes the rest in the background
       --pidfile FILE     write the pid of the restored init (or IPC holder) to FILE
       --ipc-only         restore only the IPC namespace (e.g. a dump written by CRIU); a child
                          of cr holds it, and the fields CRIU's images lack are listed
@@ -128,7 +132,7 @@ const SPECS: Record<string, OptSpec> = {
   'pre-dump': { short: 't:D:vh', long: { 'tree=': 't', 'images-dir=': 'D', 'prev-images-dir=': 'p', 'track-mem': 'M', verbose: 'v', help: 'h' }, permute: true },
   restore: {
     short: 'D:s:dvh',
-    long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', verbose: 'v', help: 'h' },
+    long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', 'lazy-pages': 'L', verbose: 'v', help: 'h' },
     permute: true,
   },
   show: { short: 'h', long: { help: 'h' }, permute: true },
@@ -136,9 +140,11 @@ const SPECS: Record<string, OptSpec> = {
 };
 
 interface CrState {
-  /** `run`: not started; `wait`: waiting for the restored init; `hold`: the --ipc-only holder. */
-  phase: 'run' | 'wait' | 'hold' | 'holding';
+  /** `run`: not started; `wait`: waiting for the restored init; `hold`: the --ipc-only holder; `lazy`: serving pages. */
+  phase: 'run' | 'wait' | 'hold' | 'holding' | 'lazy';
   pid: number;
+  /** --lazy-pages: the images pages come from, the registrations, and -d. */
+  lazy?: { images: Array<[string, Uint8Array]>; regs: Array<[number, number]>; detach: boolean };
 }
 
 class CrFailure extends Error {}
@@ -300,7 +306,7 @@ function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
   return images;
 }
 
-function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' {
+function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' | 'lazy' {
   const dir = opt(opts, 'D');
   if (dir === undefined) throw new UsageError('restore: an images directory is required (-D DIR)');
   const strategy = opt(opts, 's') ?? 'nsd';
@@ -312,7 +318,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   p.state.phase = 'hold';
   let reply;
   try {
-    reply = p.sys.nsd_cr('restore', { images, strategy, ipcOnly });
+    reply = p.sys.nsd_cr('restore', { images, strategy, ipcOnly, lazyPages: opts.has('L') });
   } catch (e) {
     p.state.phase = 'run';
     fail(`${why(e)}; nothing was restored`);
@@ -335,7 +341,11 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
     if (opts.has('v')) for (const r of reply.report) p.err(`cr: not restored: ${reportLine(r)}\n`);
     else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (cr restore -v lists them)\n`);
   }
-  if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})\n`);
+  if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})${reply.lazy ? ', memory lazy' : ''}\n`);
+  if (reply.lazy && reply.lazy.length > 0) {
+    p.state.lazy = { images, regs: reply.lazy, detach: opts.has('d') };
+    return 'lazy';
+  }
   return opts.has('d') ? 0 : 'wait';
 }
 
@@ -377,7 +387,7 @@ function crCheck(p: Proc<CrState>): number {
   return 0;
 }
 
-function run(p: Proc<CrState>): number | 'wait' {
+function run(p: Proc<CrState>): number | 'wait' | 'lazy' {
   const [cmd, ...rest] = p.argv.slice(1);
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     (cmd === undefined ? p.err.bind(p) : p.out.bind(p))(USAGE);
@@ -411,7 +421,7 @@ export const CR = defineProgram<CrState>({
     const s = p.state;
     switch (s.phase) {
       case 'run': {
-        let r: number | 'wait';
+        let r: number | 'wait' | 'lazy';
         try {
           r = run(p);
         } catch (e) {
@@ -424,6 +434,10 @@ export const CR = defineProgram<CrState>({
             return p.exit(1);
           }
           throw e;
+        }
+        if (r === 'lazy') {
+          s.phase = 'lazy';
+          return p.call('sched_yield');
         }
         if (r !== 'wait') return p.exit(r);
         s.phase = 'wait';
@@ -446,6 +460,20 @@ export const CR = defineProgram<CrState>({
       }
       case 'holding':
         return p.call('read', s.pid, 1);
+      case 'lazy': {
+        // One round of the lazy-pages daemon, then let the tree run.
+        const l = s.lazy!;
+        const r = p.attempt(() => p.sys.nsd_cr('lazy', { images: l.images, lazy: l.regs, push: 16 }));
+        if (!r.ok) {
+          p.err(`cr: restore: serving lazy pages: ${strerror(r.code)}\n`);
+          return p.exit(1);
+        }
+        if (r.value.remaining > 0 || r.value.served + r.value.pushed > 0) return p.call('sched_yield');
+        delete s.lazy;
+        if (l.detach) return p.exit(0);
+        s.phase = 'wait';
+        return p.call('wait4', s.pid, 0);
+      }
     }
   },
 });

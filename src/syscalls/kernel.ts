@@ -46,6 +46,16 @@ export interface RunResult {
   reason: 'idle' | 'maxSteps' | 'until';
 }
 
+/** A page still missing under lazy restore (src/kernel/mm/uffd.ts) makes a library access WouldBlockError. */
+function notBlocking<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Block) throw new WouldBlockError(what, e.wchan);
+    throw e;
+  }
+}
+
 /** Library handle for a task: its syscalls, memory and identity. */
 export class Task {
   readonly sys: Sys;
@@ -59,8 +69,8 @@ export class Task {
   constructor(private readonly kernel: Kernel, readonly kid: number) {
     this.sys = new Sys(kernel, kid);
     this.memory = {
-      read: (addr, len) => readMemory(kernel, kernel.t(kid), addr, len),
-      write: (addr, bytes) => writeMemory(kernel, kernel.t(kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
+      read: (addr, len) => notBlocking('memory.read', () => readMemory(kernel, kernel.t(kid), addr, len)),
+      write: (addr, bytes) => notBlocking('memory.write', () => writeMemory(kernel, kernel.t(kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes)),
     };
   }
 
