@@ -94,6 +94,17 @@ test('property: a chain (pre-dumps + dump --prev-images-dir --track-mem) restore
   );
 });
 
+test("a restored tree's memory is present and soft-dirty: the first pre-dump after a restore writes it all", () => {
+  const { k, root, addr } = container();
+  root.memory.write(addr + 2 * PAGE, 'two');
+  root.memory.write(addr + 9 * PAGE, 'nine');
+  const images = dump(k, root.pid).images;
+  const k2 = bootWl();
+  const r = restore(k2, images);
+  assert.deepEqual(preDump(k2, r.rootPid, { parent: null }).stats, { written: 2, inParent: 0 });
+  assert.deepEqual(preDump(k2, r.rootPid, { parent: '../1' }).stats, { written: 0, inParent: 2 });
+});
+
 test('a broken chain is refused by name, and nothing is restored', () => {
   const { k, root, addr } = container();
   const r1 = preDump(k, root.pid, { parent: null }).images;

@@ -257,6 +257,18 @@ function transfer(k: KernelCore, mm: MmState, addr: number, len: number, write: 
   }
 }
 
+/**
+ * Fills private memory from outside (a restore): the pages that receive non-zero bytes become
+ * present and soft-dirty, as pages the restorer writes are in Linux; all-zero pages stay holes.
+ */
+export function fillAnonPages(m: Mapping, addr: number, bytes: Uint8Array): void {
+  storeWrite(m.pages, addr, bytes, (vpn) => {
+    if (!m.pages.has(vpn)) return;
+    m.present.add(vpn);
+    m.softDirty.add(vpn);
+  });
+}
+
 function checkRange(addr: number, len: number): void {
   if (!Number.isInteger(addr) || !Number.isInteger(len) || len < 0) throw err('EINVAL');
   // access_ok(): a range outside the user address space is EFAULT.

@@ -16,8 +16,7 @@ import { err } from '../../abi/errno.js';
 import { PAGE_SIZE } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { MmState } from '../state.js';
-import { storeWrite } from './pages.js';
-import { findMapping, uffdChannel } from './mm.js';
+import { fillAnonPages, findMapping, uffdChannel } from './mm.js';
 
 /** A pending fault: which address space (and registration), which page, who waits. */
 export interface UffdFault {
@@ -82,9 +81,7 @@ export function uffdCopy(k: KernelCore, mmId: number, vaddr: number, bytes: Uint
   if (!m.missing?.has(vpn)) throw err('EEXIST');
   m.missing.delete(vpn);
   if (m.missing.size === 0) delete m.missing;
-  if (m.kind === 'anon') storeWrite(m.pages, vaddr, bytes);
-  m.present.add(vpn);
-  m.softDirty.add(vpn);
+  if (m.kind === 'anon') fillAnonPages(m, vaddr, bytes);
   if (!mm.maps.some((x) => x.missing)) delete mm.uffd;
   k.wake(uffdChannel(mmId, vpn));
 }
