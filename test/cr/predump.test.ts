@@ -123,6 +123,14 @@ test('a broken chain is refused by name, and nothing is restored', () => {
   assert.equal(restore(bootWl(), whole).rootPid > 0, true);
 });
 
+test('a mapping larger than a checkpoint holds (1 GiB) is refused by name at dump; the tree keeps running', () => {
+  const { k, root } = container();
+  const big = root.sys.mmap(0, 2 ** 31, 3, 0x22);
+  root.memory.write(big + 2 ** 30 + 7, 'x');
+  assert.throws(() => dump(k, root.pid, { memory: { parent: null, trackMem: true } }), (e: unknown) => e instanceof CrError && /a mapping of 2147483648 bytes/.test(e.message));
+  assert.equal(root.alive, true);
+});
+
 test('phaul stop rule: at most 8 rounds; stop under 64 pages or on more than 10% growth', () => {
   assert.equal(shouldStopIterating([]), false);
   assert.equal(shouldStopIterating([1000]), false);

@@ -74,6 +74,11 @@ test('huge lengths: memory.read/write of 2^40 bytes is EINVAL, process_vm_readv 
   const big = t.sys.mmap(0, 2 ** 39, RW, ANON); // 512 GiB: nothing is allocated
   assert.equal(k.init.sys.process_vm_writev(t.pid, big + 2 ** 38, new Uint8Array([9])), 1);
   expectErrno(() => t.sys.mmap(0, 2 ** 48, RW, ANON), 'ENOMEM');
+  // C21: a reaped task's memory is ESRCH, not a kernel bug.
+  t.sys.exit(0);
+  expectErrno(() => t.memory.read(a, 1), 'ESRCH');
+  k.init.sys.wait4(t.pid, 0);
+  expectErrno(() => t.memory.write(a, 'x'), 'ESRCH');
 });
 
 test('A7: process_vm_readv/writev and task.memory of an unmapped or read-only address give EFAULT and never signal the target', () => {
