@@ -117,6 +117,12 @@ test('pagemap: a fresh mapping is soft-dirty; clear_refs 4 clears it; a write se
   t.memory.read(a, 4 * PAGE);
   assert.equal(pagemap(t, 'self', a, 1)[0], 0n);
   assert.deepEqual(pagemap(t, 'self', 0x10000, 1), [0n]);
+  // A huge count is clamped; reads stop at the end of the address space (TASK_SIZE).
+  const top = t.sys.open('/proc/self/pagemap', C.O_RDONLY);
+  t.sys.lseek(top, (0x7ffffffff000 / PAGE - 2) * 8, C.SEEK_SET);
+  assert.equal(t.sys.read(top, 2 ** 40).length, 16);
+  assert.equal(t.sys.read(top, 8).length, 0);
+  t.sys.close(top);
   // Position and count must be whole entries.
   const fd = t.sys.open('/proc/self/pagemap', C.O_RDONLY);
   expectErrno(() => t.sys.read(fd, 7), 'EINVAL');
