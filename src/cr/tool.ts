@@ -5,6 +5,7 @@
  *
  *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
  *   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
+ *   cr dedup -D DIR
  *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
  *   cr show FILE|DIR
  *   cr check
@@ -34,7 +35,7 @@ import { getopt, parseNumber, UsageError, type OptSpec } from '../userland/lib/a
 import { exitCodeOf } from '../userland/lib/process.js';
 import { readDir } from '../userland/lib/files.js';
 import { ImageError, showImage } from './image/index.js';
-import { loadImageChain, PARENT_FILE } from './pagemap.js';
+import { dedupChain, loadImageChain, PARENT_FILE } from './pagemap.js';
 import { STRATEGIES } from './strategy.js';
 import './syscall.js';
 
@@ -43,6 +44,7 @@ export const CR_PATH = '/sbin/cr';
 const USAGE = `Usage:
   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
+  cr dedup -D DIR
   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
   cr show FILE|DIR
   cr check
@@ -51,6 +53,7 @@ const USAGE = `Usage:
 Commands:
   dump           checkpoint a process tree identified by pid
   pre-dump       save only the memory of a process tree, which keeps running (pre-copy)
+  dedup          drop from the parent images of DIR the pages DIR's chain holds again
   restore        restore a process tree (or, with --ipc-only, an IPC namespace) from images
   show           decode image files to JSON (like crit show)
   check          report which restore strategies and features this kernel supports
@@ -113,6 +116,15 @@ Options:
   -v, --verbose          print every field the strategy could not restore
   -h, --help             show this text
 `,
+  dedup: `Usage: cr dedup -D DIR
+
+Remove from the parent rounds of the image chain ending in DIR every page a later round holds
+again (criu dedup). Restoring DIR gives the same memory; the parents take less space.
+
+Options:
+  -D, --images-dir DIR   the newest round of the chain
+  -h, --help             show this text
+`,
   show: `Usage: cr show FILE|DIR
 
 Decode an image file (or every *.img file of a directory) to JSON, like crit show.
@@ -135,6 +147,7 @@ const SPECS: Record<string, OptSpec> = {
     long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', 'lazy-pages': 'L', verbose: 'v', help: 'h' },
     permute: true,
   },
+  dedup: { short: 'D:h', long: { 'images-dir=': 'D', help: 'h' }, permute: true },
   show: { short: 'h', long: { help: 'h' }, permute: true },
   check: { short: 'h', long: { help: 'h' }, permute: true },
 };
@@ -288,8 +301,25 @@ function readImagesDir(p: Proc<CrState>, dir: string): Map<string, Uint8Array> |
   return out;
 }
 
+/** cr dedup: rewrites the parents' pagemaps and pages files without the pages a later round holds. */
+function crDedup(p: Proc<CrState>, opts: Map<string, string[]>): number {
+  const dir = opt(opts, 'D');
+  if (dir === undefined) throw new UsageError('dedup: an images directory is required (-D DIR)');
+  const dirs: string[] = [];
+  const { files, freed } = dedupChain(readChain(p, dir, dirs));
+  for (const [level, name, bytes] of files) {
+    try {
+      writeFileBytes(p.sys, `${dirs[level]}/${name}`, bytes);
+    } catch (e) {
+      fail(`writing ${dirs[level]}/${name}: ${why(e)}`);
+    }
+  }
+  p.out(`Deduplicated ${dir}: ${freed} pages freed in ${new Set(files.map(([l]) => l)).size} parent rounds\n`);
+  return 0;
+}
+
 /** A round and its parents (pre-dump chain), parents' images under `parent/` prefixes. */
-function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
+function readChain(p: Proc<CrState>, dir: string, dirs: string[] = []): Map<string, Uint8Array> {
   try {
     imageNames(p.sys, dir);
   } catch (e) {
@@ -297,7 +327,7 @@ function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
   }
   let images: Map<string, Uint8Array>;
   try {
-    images = loadImageChain(dir, (d) => readImagesDir(p, d), joinDir);
+    images = loadImageChain(dir, (d) => readImagesDir(p, d), joinDir, dirs);
   } catch (e) {
     if (e instanceof ImageError) fail(e.offset ? `${e.file}@${e.offset}: ${e.reason}` : `${e.file}: ${e.reason}`);
     throw e;
@@ -405,6 +435,8 @@ function run(p: Proc<CrState>): number | 'wait' | 'lazy' {
       return crDump(p, opts);
     case 'pre-dump':
       return crDump(p, opts, true);
+    case 'dedup':
+      return crDedup(p, opts);
     case 'restore':
       return crRestore(p, opts);
     case 'show':
