@@ -32,6 +32,7 @@ import { ImageError, readImage, writeImage } from './image/index.js';
 import { PE_LAZY, PE_PARENT, PE_PRESENT, pagemapFlags, pagemapPageCount } from './image/index.js';
 import type { PagemapEntry, PagemapHead } from './image/index.js';
 import type { Checkpoint } from './model.js';
+import type { Mapping } from '../kernel/state.js';
 
 export { PE_LAZY, PE_PARENT, PE_PRESENT };
 
@@ -115,8 +116,8 @@ export function memoryImages(k: Kernel, procs: readonly MemoryProc[], opts: Memo
     const seen = k.pidIn(p.kid, dumper);
     const pagesId = PAGES_ID_BASE + i;
     const entries: PagemapEntry[] = [];
-    const chunks: Uint8Array[] = [];
-    const add = (vaddr: number, flags: number): void => appendPage(entries, vaddr, flags);
+    // First the pagemap entries (which pages, which flags), then the bytes in one buffer.
+    const toCopy: Array<[Mapping, number]> = [];
     for (const m of mm.maps) {
       if (m.kind !== 'anon') continue;
       const pm = readPagemap(sys, seen, m.start, m.len / PAGE_SIZE);
@@ -125,21 +126,19 @@ export function memoryImages(k: Kernel, procs: readonly MemoryProc[], opts: Memo
         if (!(e & PM_PRESENT)) continue;
         const vaddr = m.start + i * PAGE_SIZE;
         if (opts.hasParent && !(e & PM_SOFT_DIRTY)) {
-          add(vaddr, PE_PARENT | (opts.lazy ? PE_LAZY : 0));
+          appendPage(entries, vaddr, PE_PARENT | (opts.lazy ? PE_LAZY : 0));
           stats.inParent++;
           continue;
         }
-        const page = new Uint8Array(PAGE_SIZE);
-        storeRead(m.pages, vaddr, PAGE_SIZE, page, 0);
-        chunks.push(page);
-        add(vaddr, PE_PRESENT | (opts.lazy ? PE_LAZY : 0));
+        toCopy.push([m, vaddr]);
+        appendPage(entries, vaddr, PE_PRESENT | (opts.lazy ? PE_LAZY : 0));
         stats.written++;
       }
     }
     const head: PagemapHead = { pages_id: pagesId };
     out.set(pagemapName(p.pid), writeImage('pagemap', [head, ...entries]));
-    const pages = new Uint8Array(chunks.length * PAGE_SIZE);
-    chunks.forEach((c, j) => pages.set(c, j * PAGE_SIZE));
+    const pages = new Uint8Array(toCopy.length * PAGE_SIZE);
+    toCopy.forEach(([m, vaddr], j) => storeRead(m.pages, vaddr, PAGE_SIZE, pages, j * PAGE_SIZE));
     out.set(`pages-${pagesId}.img`, pages);
   });
   if (opts.trackMem) {
