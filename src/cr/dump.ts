@@ -21,6 +21,8 @@ import type { KernelCore } from '../kernel/kernel.js';
 import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
 import { fileContent } from '../kernel/fs/filedata.js';
+import { storeBytes } from '../kernel/mm/pages.js';
+import { memoryImages, PARENT_FILE } from './pagemap.js';
 import { CrError, unsupported } from './errors.js';
 import {
   CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
@@ -41,6 +43,12 @@ export interface DumpOptions {
   inject?: (step: string) => void;
   /** Progress callback: steps done out of total, and what is being done. */
   onProgress?: (done: number, total: number, what: string) => void;
+  /**
+   * Private memory as pagemap/pages images read through /proc/PID/pagemap (src/cr/pagemap.ts),
+   * not in nsd-extra: `parent` (the previous round's directory, relative) makes unchanged pages
+   * PE_PARENT; `trackMem` clears soft-dirty afterwards (criu --track-mem).
+   */
+  memory?: { parent: string | null; trackMem: boolean; lazy?: boolean };
 }
 
 export interface DumpResult {
@@ -351,12 +359,18 @@ class Dumper {
       const t = this.k.t(kid);
       if (t.state === 'zombie' || mmIndex.has(t.mm)) continue;
       const mm = this.k.mm(t.mm);
+      // Pages still missing after a lazy restore exist only in the page source: refuse, as criu
+      // cannot dump a task with an active userfaultfd either.
+      if (mm.maps.some((m) => m.missing?.size)) throw unsupported('dump', 'memory', `pid ${this.ctid(kid)}`, 'pages still missing (a lazy restore is in progress)');
+      // Memory is sparse in the kernel, but a checkpoint holds at most 1 GiB per mapping (images.ts).
+      const huge = mm.maps.find((m) => m.len > 1 << 30);
+      if (huge) throw unsupported('dump', 'memory', `pid ${this.ctid(kid)}`, `a mapping of ${huge.len} bytes at 0x${huge.start.toString(16)} (at most 1 GiB per mapping)`);
       mmIndex.set(mm.id, mms.length);
       mms.push({
         mmapBase: mm.mmapBase,
         maps: mm.maps.map((m) => ({
           start: m.start, len: m.len, prot: m.prot, kind: m.kind, flags: m.flags, shmid: m.shmid,
-          data: m.kind === 'anon' ? m.data.slice(0, m.len) : null,
+          data: m.kind === 'anon' && !this.opts.memory ? storeBytes(m.pages, m.start, m.len) : null,
         })),
       });
     }
@@ -452,6 +466,12 @@ class Dumper {
       };
       this.step('encode');
       const images = checkpointToImages(ck);
+      if (this.opts.memory) {
+        const { parent, trackMem, lazy } = this.opts.memory;
+        const procs = this.procKids.filter((kid) => this.k.t(kid).state !== 'zombie').map((kid) => ({ kid, pid: this.ctid(kid) }));
+        memoryImages(this.k, procs, { hasParent: parent !== null, trackMem, lazy, dumper: this.opts.dumper }, images);
+        if (parent !== null) images.set(PARENT_FILE, new TextEncoder().encode(parent + '\n'));
+      }
       this.step('finish');
       this.finish(root);
       return { images, report: this.report, rootPid: this.rootKid, tasks: this.taskKids.length, processes: this.procKids.length };

@@ -3,8 +3,10 @@
  * from ptrace, its parasite code and /proc in Linux, collapsed into one syscall so the in-model `cr`
  * tool can stay an ordinary program:
  *
- *   nsd_cr('dump',    { pid, leaveRunning?, withFs? })   → { images: [name, bytes][], report, tasks, processes, pids }
- *   nsd_cr('restore', { images, strategy?, ipcOnly? })   → { pid, report, missing }
+ *   nsd_cr('dump',    { pid, leaveRunning?, withFs?, trackMem?, parent?, preDump? })
+ *                                                        → { images: [name, bytes][], report, tasks, processes, pids, pagesWritten?, pagesInParent? }
+ *   nsd_cr('restore', { images, strategy?, ipcOnly?, lazyPages? }) → { pid, report, missing, lazy? }
+ *   nsd_cr('lazy',    { images, lazy, push? })          → { served, pushed, remaining }  (one lazy-pages round)
  *   nsd_cr('check')                                      → { profile, strategies, features }
  *
  * `pid` is seen in the caller's pid namespace; a restored container's init becomes the caller's
@@ -29,6 +31,12 @@ export interface CrDumpArgs {
   pid: number;
   leaveRunning?: boolean;
   withFs?: boolean;
+  /** Memory as pagemap images, soft-dirty cleared afterwards (criu --track-mem). */
+  trackMem?: boolean;
+  /** The previous round's images directory relative to this one (criu --prev-images-dir). */
+  parent?: string | null;
+  /** Memory only, the tree keeps running (criu pre-dump; implies trackMem). */
+  preDump?: boolean;
 }
 
 /** A field a dump or restore could not carry over exactly: what was saved, what came back, why. */
@@ -47,6 +55,9 @@ export interface CrDumpReply {
   processes: number;
   /** The tree's live processes as the caller sees them, root first (left running for the caller to kill). */
   pids: number[];
+  /** With trackMem or preDump: pages written by this round, and pages left to the parent. */
+  pagesWritten?: number;
+  pagesInParent?: number;
 }
 
 export interface CrRestoreArgs {
@@ -54,6 +65,21 @@ export interface CrRestoreArgs {
   strategy?: string;
   /** Recreate only the IPC namespace (a real CRIU dump). */
   ipcOnly?: boolean;
+  /** Post-copy: private pages stay missing until served (nsd_cr('lazy')). */
+  lazyPages?: boolean;
+}
+
+/** One round of the lazy-pages daemon: the images the pages come from, the registrations ([container pid, uffd id]). */
+export interface CrLazyArgs {
+  images: Array<[string, Uint8Array]>;
+  lazy: Array<[number, number]>;
+  push?: number;
+}
+
+export interface CrLazyReply {
+  served: number;
+  pushed: number;
+  remaining: number;
 }
 
 export interface CrRestoreReply {
@@ -62,6 +88,8 @@ export interface CrRestoreReply {
   report: CrReportEntry[];
   /** With ipcOnly: the fields the images have no place for. */
   missing: string[];
+  /** With lazyPages: the missing-pages registrations, [container pid, uffd id]. */
+  lazy?: Array<[number, number]>;
 }
 
 export interface CrCheckReply {
@@ -76,6 +104,7 @@ export interface CrCheckReply {
 export interface CrHooks {
   dump: ((k: KernelCore, caller: TaskState, args: CrDumpArgs) => CrDumpReply) | null;
   restore: ((k: KernelCore, caller: TaskState, args: CrRestoreArgs) => CrRestoreReply) | null;
+  lazy?: ((k: KernelCore, caller: TaskState, args: CrLazyArgs) => CrLazyReply) | null;
   check: ((k: KernelCore, caller: TaskState) => CrCheckReply) | null;
 }
 
@@ -118,7 +147,11 @@ defineSyscall({
         privileged(k, t);
         const a = argRecord(arg);
         if (!Number.isSafeInteger(a.pid) || (a.pid as number) <= 0) throw err('EINVAL', 'nsd_cr dump: bad pid');
-        return hook(CR_HOOKS.dump)(k, t, { pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true });
+        if (a.parent !== undefined && a.parent !== null && (typeof a.parent !== 'string' || a.parent === '')) throw err('EINVAL', 'nsd_cr dump: bad parent directory');
+        return hook(CR_HOOKS.dump)(k, t, {
+          pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true,
+          trackMem: a.trackMem === true, parent: (a.parent as string | undefined) ?? null, preDump: a.preDump === true,
+        });
       }
       case 'restore': {
         privileged(k, t);
@@ -128,7 +161,16 @@ defineSyscall({
           images: a.images as Array<[string, Uint8Array]>,
           strategy: typeof a.strategy === 'string' ? a.strategy : undefined,
           ipcOnly: a.ipcOnly === true,
+          lazyPages: a.lazyPages === true,
         });
+      }
+      case 'lazy': {
+        privileged(k, t);
+        const a = argRecord(arg);
+        if (!Array.isArray(a.images) || !Array.isArray(a.lazy)) throw err('EFAULT', 'nsd_cr lazy: images or lazy is not a list');
+        const push = a.push === undefined ? 16 : a.push;
+        if (!Number.isSafeInteger(push) || (push as number) < 0) throw err('EINVAL', 'nsd_cr lazy: bad push count');
+        return hook(CR_HOOKS.lazy ?? null)(k, t, { images: a.images as Array<[string, Uint8Array]>, lazy: a.lazy as Array<[number, number]>, push: push as number });
       }
       default:
         throw err('EINVAL', `nsd_cr: unknown operation ${typeof op === 'string' ? `'${op}'` : `(a ${typeof op})`}`);
@@ -143,6 +185,7 @@ declare module './sys.js' {
     nsd_cr(op: 'check'): CrCheckReply;
     nsd_cr(op: 'dump', args: CrDumpArgs): CrDumpReply;
     nsd_cr(op: 'restore', args: CrRestoreArgs): CrRestoreReply;
+    nsd_cr(op: 'lazy', args: CrLazyArgs): CrLazyReply;
   }
 }
 

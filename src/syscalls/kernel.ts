@@ -22,6 +22,7 @@ import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
 import { formatCall, formatError, formatReturn } from './trace.js';
 import './core.js';
+import '../kernel/mm/procmm.js';
 import './ipc.js';
 
 /** A program step threw something that is not part of the model (a bug in program code). */
@@ -45,21 +46,31 @@ export interface RunResult {
   reason: 'idle' | 'maxSteps' | 'until';
 }
 
+/** A page still missing under lazy restore (src/kernel/mm/uffd.ts) makes a library access WouldBlockError. */
+function notBlocking<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Block) throw new WouldBlockError(what, e.wchan);
+    throw e;
+  }
+}
+
 /** Library handle for a task: its syscalls, memory and identity. */
 export class Task {
   readonly sys: Sys;
   readonly memory: {
-    /** Reads `len` bytes at `addr` (EFAULT and SIGSEGV outside a readable mapping). */
+    /** Reads `len` bytes at `addr` (EFAULT outside a readable mapping; the task is not signalled). */
     read(addr: number, len: number): Uint8Array;
-    /** Writes bytes at `addr` (EFAULT and SIGSEGV outside a writable mapping). */
+    /** Writes bytes at `addr` (EFAULT, nothing written, outside a writable mapping; the task is not signalled). */
     write(addr: number, bytes: Uint8Array | string): void;
   };
 
   constructor(private readonly kernel: Kernel, readonly kid: number) {
     this.sys = new Sys(kernel, kid);
     this.memory = {
-      read: (addr, len) => readMemory(kernel, kernel.liveTask(kid, 'memory.read'), addr, len),
-      write: (addr, bytes) => writeMemory(kernel, kernel.liveTask(kid, 'memory.write'), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
+      read: (addr, len) => notBlocking('memory.read', () => readMemory(kernel, kernel.liveTask(kid, 'memory.read'), addr, len)),
+      write: (addr, bytes) => notBlocking('memory.write', () => writeMemory(kernel, kernel.liveTask(kid, 'memory.write'), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes)),
     };
   }
 

@@ -15,7 +15,7 @@ import { initIpcNamespace, type IpcNs } from './util.js';
 import { freeAllQueues } from './msg.js';
 import { exitSem, forkSemUndo, freeAllSets } from './sem.js';
 import {
-  exitShm, freeAllSegments, shmDescribeMapping, shmDupMapping, shmForkFixup, shmMappingBytes, shmUnmapMapping,
+  exitShm, freeAllSegments, shmDescribeMapping, shmDupMapping, shmForkFixup, shmMappingStore, shmUnmapMapping,
 } from './shm.js';
 import './procfs.js';
 
@@ -41,7 +41,7 @@ registerSubsystem({
 
 registerSubsystem({
   name: 'shm',
-  mappingBytes: shmMappingBytes,
+  mappingStore: shmMappingStore,
   dupMapping: shmDupMapping,
   unmapMapping: shmUnmapMapping,
   describeMapping: shmDescribeMapping,
