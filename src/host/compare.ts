@@ -107,7 +107,7 @@ export function compareNs(saved: HostIpcNs, got: HostIpcNs, opts: { sysctls?: bo
     line(o, 'size', a.size, b.size);
     if (!sameBytes(a.data, b.data)) line(o, 'contents', `${a.size} bytes`, 'different');
     if (timesKnown) for (const f of ['atime', 'dtime', 'ctime', 'cpid', 'lpid'] as const) line(o, f, a[f], b[f]);
-    if (a.nattch >= 0) line(o, 'nattch', a.nattch, b.nattch);
+    if (a.nattch >= 0 && b.nattch >= 0) line(o, 'nattch', a.nattch, b.nattch);
   });
   const tasks = new Map(got.tasks.map((t) => [t.pid, t]));
   for (const t of saved.tasks) {

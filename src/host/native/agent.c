@@ -517,6 +517,8 @@ static void dump_sysctls(struct buf *b)
 
 static void dump_msg(struct buf *b)
 {
+    char msgmax[32];
+    int raised = 0;
     struct msginfo info;
     int max = (int)syscall(SYS_msgctl, 0, MSG_INFO, &info);
     for (int i = 0; i <= max; i++) {
@@ -544,6 +546,18 @@ static void dump_msg(struct buf *b)
             die("out of memory");
         for (unsigned long k = 0; k < d.msg_qnum; k++) {
             long n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
+            if (n < 0 && errno == EINVAL && !raised && cap > 0) {
+                /* MSG_COPY copies at most msgmax bytes (do_msgrcv: prepare_copy(buf, min(bufsz,
+                 * msg_ctlmax))) and a larger message fails with EINVAL: msgmax may have been
+                 * lowered after it was sent. Raise it for the rest of the dump, then put it back. */
+                if (read_file("/proc/sys/kernel/msgmax", msgmax, sizeof msgmax) > 0) {
+                    char v[32];
+                    int vn = snprintf(v, sizeof v, "%zu", cap > 0x7fffffff ? (size_t)0x7fffffff : cap);
+                    raised = write_file("/proc/sys/kernel/msgmax", v, (size_t)vn) == 0;
+                    if (raised)
+                        n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
+                }
+            }
             if (n < 0) {
                 note(b, "msg %d: MSG_COPY of message %lu: %s", id, k, strerror(errno));
                 break;
@@ -554,6 +568,8 @@ static void dump_msg(struct buf *b)
         }
         free(m);
     }
+    if (raised && write_file("/proc/sys/kernel/msgmax", msgmax, strlen(msgmax)) < 0)
+        note(b, "could not put kernel/msgmax back to %s after reading large messages: %s", msgmax, strerror(errno));
 }
 
 static void dump_sem(struct buf *b)
