@@ -26,6 +26,8 @@ export class HostError extends Error {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+const EMPTY_BUF = Buffer.alloc(0);
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** E.g. 22 → 'EINVAL'. */
@@ -94,7 +96,7 @@ export interface AgentOptions {
 
 /** A running agent. */
 export class Agent {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY_BUF;
   private readonly pending: { resolve: (r: Response) => void; reject: (e: Error) => void }[] = [];
   private dead: Error | undefined;
   /** The agent's pid on the host (for 'ns': the init of the new namespaces). */
@@ -132,20 +134,34 @@ export class Agent {
     return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
   }
 
+  /** Received bytes not yet parsed: chunks are joined only once a whole frame is there. */
+  private chunks: Buffer[] = [];
+  private have = 0;
+
   private onData(d: Buffer): void {
-    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    this.chunks.push(d);
+    this.have += d.length;
+    if (this.have < 4) return;
+    if (this.chunks.length > 1) {
+      const first = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
+      if (this.have < 4 + first.readUInt32LE(0)) return; // a large frame still arriving
+    }
+    this.buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
     let at = 0;
     while (this.buf.length - at >= 4) {
       const len = this.buf.readUInt32LE(at);
       if (this.buf.length - at - 4 < len) break;
       const ret = this.buf.readBigInt64LE(at + 4);
       const errno = this.buf.readInt32LE(at + 12);
-      const data = new Uint8Array(this.buf.subarray(at + 20, at + 4 + len));
+      const data = this.buf.subarray(at + 20, at + 4 + len);
       at += 4 + len;
       const p = this.pending.shift();
-      if (p) p.resolve({ ret, errno, data });
+      if (p) p.resolve({ ret, errno, data: len > 16 ? new Uint8Array(data) : EMPTY });
     }
-    this.buf = at === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(at);
+    const rest = at === this.buf.length ? undefined : this.buf.subarray(at);
+    this.chunks = rest ? [rest] : [];
+    this.have = rest ? rest.length : 0;
+    this.buf = EMPTY_BUF;
   }
 
   private fail(e: Error): void {

@@ -115,7 +115,7 @@ hostTest('the real CRIU 4.2 dump → host: everything its images hold, plus SHM_
   try {
     assert.deepEqual(r.report, [], 'no difference on any field the images hold');
     assert.ok(r.missing.some((m) => m.startsWith('msg: stime')));
-    const got = r.restored;
+    const got = r.restored!;
     const num = (s: string): number => (s.startsWith('0x') ? parseInt(s, 16) : s.length > 1 && s.startsWith('0') ? parseInt(s, 8) : Number(s));
     let checked = 0;
     for (const line of readFileSync(join(CRIU_DIR, 'state-before-dump.txt'), 'utf8').split('\n')) {
@@ -198,9 +198,9 @@ hostTest('model → host → model: a model dump restored on the real kernel, du
   const r = await restoreHost(model);
   try {
     onlyLost(r.report, 'model → host');
-    assert.deepEqual(r.restored.sem[0]!.values, [4, 2, 9]);
-    assert.equal(new TextDecoder().decode(r.restored.msg[0]!.messages[0]!.body), 'hello from the model');
-    assert.deepEqual(r.restored.shm.map((x) => x.desc.id), [m]);
+    assert.deepEqual(r.restored!.sem[0]!.values, [4, 2, 9]);
+    assert.equal(new TextDecoder().decode(r.restored!.msg[0]!.messages[0]!.body), 'hello from the model');
+    assert.deepEqual(r.restored!.shm.map((x) => x.desc.id), [m]);
 
     // host → model: the host dump restored with --ipc-only (nsd strategy: times and pids too).
     const onHost = await dumpHost(r.agent.hostPid);

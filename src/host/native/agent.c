@@ -321,6 +321,8 @@ static int read_file(const char *path, char *out, size_t cap)
     return (int)r;
 }
 
+static int next_id_fd[4] = {-1, -1, -1, -1};
+
 /* Creates an object as its creator: euid/egid = cuid/cgid make cuid/cgid right (ipcperms'
  * ipc_addid stores current_euid/egid); the real and saved uid stay 0 so the capabilities return. */
 static long op_get(const int64_t *a)
@@ -335,7 +337,15 @@ static long op_get(const int64_t *a)
                                       "/proc/sys/kernel/shm_next_id"};
         char v[32];
         int n = snprintf(v, sizeof v, "%lld", (long long)a[7]);
-        if (kind < 1 || kind > 3 || write_file(files[kind], v, (size_t)n) < 0)
+        if (kind < 1 || kind > 3) {
+            errno = EINVAL;
+            return -1;
+        }
+        /* Kept open (an ipc sysctl file writes the namespace it was opened in: reopened after
+         * OP_RESET); each write at offset 0. */
+        if (next_id_fd[kind] < 0 && (next_id_fd[kind] = open(files[kind], O_WRONLY | O_CLOEXEC)) < 0)
+            return -1;
+        if (pwrite(next_id_fd[kind], v, (size_t)n, 0) != n)
             return -1;
     }
     int as = cuid != 0 || cgid != 0;
@@ -546,16 +556,15 @@ static void dump_msg(struct buf *b)
             die("out of memory");
         for (unsigned long k = 0; k < d.msg_qnum; k++) {
             long n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
-            if (n < 0 && errno == EINVAL && !raised && cap > 0) {
+            if (n < 0 && errno == EINVAL && cap > 0 && (raised || read_file("/proc/sys/kernel/msgmax", msgmax, sizeof msgmax) > 0)) {
                 /* MSG_COPY copies at most msgmax bytes (do_msgrcv: prepare_copy(buf, min(bufsz,
                  * msg_ctlmax))) and a larger message fails with EINVAL: msgmax may have been
                  * lowered after it was sent. Raise it for the rest of the dump, then put it back. */
-                if (read_file("/proc/sys/kernel/msgmax", msgmax, sizeof msgmax) > 0) {
-                    char v[32];
-                    int vn = snprintf(v, sizeof v, "%zu", cap > 0x7fffffff ? (size_t)0x7fffffff : cap);
-                    raised = write_file("/proc/sys/kernel/msgmax", v, (size_t)vn) == 0;
-                    if (raised)
-                        n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
+                char v[32];
+                int vn = snprintf(v, sizeof v, "%zu", cap > 0x7fffffff ? (size_t)0x7fffffff : cap);
+                if (write_file("/proc/sys/kernel/msgmax", v, (size_t)vn) == 0) {
+                    raised = 1;
+                    n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
                 }
             }
             if (n < 0) {
@@ -906,6 +915,9 @@ static long op_check(struct buf *out)
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 static int is_agent = 1;
+/* The agent's own attachments (SHM_DEST segments it holds). */
+static long kept[MAX_TASKS];
+static int nkept;
 
 static long dispatch(const struct req *q, struct buf *out)
 {
@@ -937,8 +949,12 @@ static long dispatch(const struct req *q, struct buf *out)
     }
     case OP_SHMWRITE:
         return op_shmwrite(q);
-    case OP_SHMAT:
-        return syscall(SYS_shmat, (int)a[1], (void *)(uintptr_t)a[2], (int)a[3]);
+    case OP_SHMAT: {
+        long r = syscall(SYS_shmat, (int)a[1], (void *)(uintptr_t)a[2], (int)a[3]);
+        if (r != -1 && is_agent && nkept < MAX_TASKS)
+            kept[nkept++] = r; /* detached by OP_RESET */
+        return r;
+    }
     case OP_SHMDT:
         return syscall(SYS_shmdt, (void *)(uintptr_t)a[1]);
     case OP_CTL:
@@ -964,6 +980,13 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_RESET:
         while (ntasks > 0)
             op_kill(tasks[0].pid);
+        while (nkept > 0)
+            syscall(SYS_shmdt, (void *)kept[--nkept]);
+        for (int i = 1; i < 4; i++) {
+            if (next_id_fd[i] >= 0)
+                close(next_id_fd[i]);
+            next_id_fd[i] = -1;
+        }
         return unshare(CLONE_NEWIPC);
     }
     errno = ENOSYS;
