@@ -186,13 +186,13 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
   if (opts.only.includes('host') && !opts.modelOnly) {
     log('6. host backend (real kernel)');
     const f = await runHost(opts.quick ? { reps: 1, shrink: 20 } : { reps: 5, shrink: 1 });
-    log(`  ${f.label}: ${f.error ?? `dump ${fmtMs(f.dumpMs)}, restore ${fmtMs(f.restoreMs)}, verify ${fmtMs(f.verifyMs)}`}`);
+    log(`  ${f.label}: ${f.error ?? `dump ${fmtMs(f.dumpMs)} (CPU ${fmtMs(f.dumpCpuMs)}), restore ${fmtMs(f.restoreMs)} (CPU ${fmtMs(f.restoreCpuMs)}), verify ${fmtMs(f.verifyMs)}`}`);
     const met = (v: number | null, lim: number): boolean => v !== null && v < lim;
     results.host = [f];
     results.table.push({
       section: 'host',
       name: f.label,
-      model: f.error ? f.error : `dump ${fmtMs(f.dumpMs)}, restore ${fmtMs(f.restoreMs)} (${f.ops} ops; verify ${fmtMs(f.verifyMs)}), image ${formatBytes(f.imageBytes ?? 0)}`,
+      model: f.error ? f.error : `dump ${fmtMs(f.dumpMs)} (CPU ${fmtMs(f.dumpCpuMs)}), restore ${fmtMs(f.restoreMs)} (CPU ${fmtMs(f.restoreCpuMs)}, ${f.ops} ops; verify ${fmtMs(f.verifyMs)}), image ${formatBytes(f.imageBytes ?? 0)}`,
       native: `CRIU 4.2: dump ~${f.criuDumpMs} ms, restore ~${f.criuRestoreMs} ms`,
       ratio: '',
       target: `< CRIU both ways`,

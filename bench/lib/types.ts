@@ -73,6 +73,9 @@ export interface HostFigure {
   label: string;
   dumpMs: number | null;
   restoreMs: number | null;
+  /** CPU time (Node + agent and its children) of the dump and of the restore. */
+  dumpCpuMs: number | null;
+  restoreCpuMs: number | null;
   /** The re-dump a restore does to compare field by field (not in restoreMs). */
   verifyMs: number | null;
   /** Agent operations of one restore. */

@@ -97,7 +97,8 @@ export interface AgentOptions {
 /** A running agent. */
 export class Agent {
   private buf: Buffer = EMPTY_BUF;
-  private readonly pending: { resolve: (r: Response) => void; reject: (e: Error) => void }[] = [];
+  /** Batches waiting for answers, oldest first (one promise per batch, not per request). */
+  private readonly pending: { want: number; got: Response[]; resolve: (r: Response[]) => void; reject: (e: Error) => void }[] = [];
   private dead: Error | undefined;
   /** The agent's pid on the host (for 'ns': the init of the new namespaces). */
   hostPid = 0;
@@ -124,14 +125,15 @@ export class Agent {
     const stdio: ('pipe' | 'inherit' | number)[] = ['pipe', 'pipe', 'pipe'];
     if (opts.passStdio) stdio.push(1, 0);
     const a = new Agent(spawn(bin, [mode], { stdio }), mode);
-    const hello = await a.next();
-    a.hostPid = Number(hello.ret);
+    const [hello] = await a.expect(1);
+    a.hostPid = Number(hello!.ret);
     return a;
   }
 
-  private next(): Promise<Response> {
+  /** The next `want` answers, in order. */
+  private expect(want: number): Promise<Response[]> {
     if (this.dead) return Promise.reject(this.dead);
-    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
+    return new Promise((resolve, reject) => this.pending.push({ want, got: [], resolve, reject }));
   }
 
   /** Received bytes not yet parsed: chunks are joined only once a whole frame is there. */
@@ -155,8 +157,13 @@ export class Agent {
       const errno = this.buf.readInt32LE(at + 12);
       const data = this.buf.subarray(at + 20, at + 4 + len);
       at += 4 + len;
-      const p = this.pending.shift();
-      if (p) p.resolve({ ret, errno, data: len > 16 ? new Uint8Array(data) : EMPTY });
+      const p = this.pending[0];
+      if (!p) continue;
+      p.got.push({ ret, errno, data: len > 16 ? new Uint8Array(data) : EMPTY });
+      if (p.got.length === p.want) {
+        this.pending.shift();
+        p.resolve(p.got);
+      }
     }
     const rest = at === this.buf.length ? undefined : this.buf.subarray(at);
     this.chunks = rest ? [rest] : [];
@@ -173,9 +180,10 @@ export class Agent {
   /** Sends every request at once; resolves with their answers in order. */
   run(reqs: readonly Request[]): Promise<Response[]> {
     if (this.dead) return Promise.reject(this.dead);
-    const answers = reqs.map(() => this.next());
-    if (reqs.length > 0) this.child.stdin!.write(encodeRequests(reqs));
-    return Promise.all(answers);
+    if (reqs.length === 0) return Promise.resolve([]);
+    const answers = this.expect(reqs.length);
+    this.child.stdin!.write(encodeRequests(reqs));
+    return answers;
   }
 
   /** One request; throws HostError naming `what` when it fails. */

@@ -68,7 +68,12 @@ export function encodeRequests(reqs: readonly Request[]): Buffer {
     b.writeUInt32LE(q.args.length, at + 8);
     at += 12;
     for (const a of q.args) {
-      b.writeBigInt64LE(BigInt(a), at);
+      if (typeof a === 'bigint') b.writeBigInt64LE(a, at);
+      else {
+        // Two's complement in two 32-bit halves (no BigInt per argument: a restore sends ~10^5).
+        b.writeUInt32LE(a >>> 0, at);
+        b.writeInt32LE(Math.floor(a / 0x100000000), at + 4);
+      }
       at += 8;
     }
     if (q.data) {
