@@ -186,6 +186,7 @@ struct req {
     char *data;
     size_t dlen;
     char *raw; /* the whole frame after its length, for forwarding */
+    char *own; /* raw's allocation, when it is not in the input buffer */
     uint32_t rawlen;
 };
 
@@ -234,17 +235,20 @@ static int read_req(int fd, struct req *q)
         return -1;
     if (len < 8 || len > (1u << 31))
         die("bad frame length");
-    free(q->raw);
-    q->raw = malloc(len);
-    if (!q->raw)
-        die("out of memory");
     if (fd == 0) {
+        /* In place: the frame stays valid until the next read_req. */
         if (fill_in(4 + (size_t)len) < 0)
             die("truncated frame");
-        memcpy(q->raw, inbuf.p + inpos + 4, len);
+        q->raw = inbuf.p + inpos + 4;
         inpos += 4 + (size_t)len;
-    } else if (read_full(fd, q->raw, len) < 0)
-        die("truncated frame");
+    } else {
+        free(q->own);
+        q->raw = q->own = malloc(len);
+        if (!q->raw)
+            die("out of memory");
+        if (read_full(fd, q->raw, len) < 0)
+            die("truncated frame");
+    }
     q->rawlen = len;
     memcpy(&q->op, q->raw, 4);
     memcpy(&q->nargs, q->raw + 4, 4);
@@ -1033,8 +1037,20 @@ static void holder_loop(int fd)
         serve(fd, &q, &out);
 }
 
+static volatile sig_atomic_t child_exited;
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    child_exited = 1;
+}
+
 static void agent_loop(void)
 {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
     struct req q = {0};
     struct buf out = {0};
     while (read_req(0, &q) == 0) {
@@ -1053,9 +1069,13 @@ static void agent_loop(void)
             }
         }
         serve(1, &q, &out);
-        /* As init, reap orphans (exited commands' children) without blocking. */
-        while (waitpid(-1, NULL, WNOHANG) > 0)
-            ;
+        /* As init, reap orphans (exited commands' children) without blocking, once a child
+         * has exited (not a wait4 per request). */
+        if (child_exited) {
+            child_exited = 0;
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+        }
     }
 }
 
