@@ -111,3 +111,18 @@ hostTest('bad input: clear errors, nothing restored', () => {
   assert.match(nopid.stderr, /pid 999999999: ENOENT/);
   assert.ok(!existsSync(join(dir, 'x', 'ipcns-var-1.img')));
 });
+
+hostTest('not root: check says so, dump and restore refuse with the reason', () => {
+  const as = (args: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const probe = as(['--version']);
+  if (probe.error || probe.status !== 0) {
+    if (process.env.CI) assert.fail(`cannot run as uid 65534: ${probe.error?.message ?? probe.stderr}`);
+    return; // setpriv missing or the checkout is not readable by nobody
+  }
+  const c = as(['host', 'check']);
+  assert.equal(c.status, 1);
+  assert.match(c.stdout, /host backend: no \(not root/);
+  const r = as(['host', 'restore', '-D', CRIU_DIR]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nsd host restore: not root/);
+});
