@@ -159,7 +159,8 @@ export class Agent {
       at += 4 + len;
       const p = this.pending[0];
       if (!p) continue;
-      p.got.push({ ret, errno, data: len > 16 ? new Uint8Array(data) : EMPTY });
+      // A view, not a copy: the joined buffer is never written again (Buffer.concat allocates).
+      p.got.push({ ret, errno, data: len > 16 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : EMPTY });
       if (p.got.length === p.want) {
         this.pending.shift();
         p.resolve(p.got);

@@ -19,6 +19,13 @@ import { decodePlain, encodePlain } from '../cr/plain.js';
 import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 export const HOST_PRODUCER = 'nsd-host';
+
+/** encodePlain of an object or array of safe integers is exactly JSON.stringify (no tags): the
+ *  per-object sections take the short way (2,000 objects per dump); anything else encodePlain. */
+const intsJson = (o: Record<string, number | number[]>): string =>
+  Object.values(o).every((v) => (Array.isArray(v) ? v.every((x) => Number.isSafeInteger(x) && !Object.is(x, -0)) : Number.isSafeInteger(v) && !Object.is(v, -0)))
+    ? JSON.stringify(o)
+    : encodePlain(o);
 const N = 1;
 
 const num = (s: string | undefined, dflt: number): number => (s === undefined || !/^-?\d+$/.test(s.trim()) ? dflt : Number(s.trim()));
@@ -88,9 +95,9 @@ export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
     out.set(`pages-${i + 1}.img`, pages);
   });
   const extra: NsdExtraEntry[] = [
-    ...ns.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: encodePlain({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
-    ...ns.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: encodePlain({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),
-    ...ns.shm.map((s) => ({ section: 'shm', key: String(s.desc.id), json: encodePlain({ atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: s.cpid, lpid: s.lpid }) })),
+    ...ns.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: intsJson({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
+    ...ns.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: intsJson({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),
+    ...ns.shm.map((s) => ({ section: 'shm', key: String(s.desc.id), json: intsJson({ atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: s.cpid, lpid: s.lpid }) })),
     ...ns.tasks.filter((t) => t.undo && t.undo.length > 0).map((t) => ({
       section: 'semundo', key: String(t.pid), json: encodePlain(t.undo!.map((u) => `${u.semid} ${u.adj.join(' ')}\n`).join('')),
     })),
@@ -98,8 +105,8 @@ export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
   out.set(`nsd-extra-${N}.img`, writeNsdExtra(extra));
   const host: NsdExtraEntry[] = [
     ...ns.tasks.map((t) => ({ section: 'host-task', key: String(t.pid), json: encodePlain({ attach: t.attach, undoKnown: t.undo !== null }) })),
-    ...ns.sem.map((s) => ({ section: 'host-sem', key: String(s.desc.id), json: encodePlain({ ncnt: s.ncnt, zcnt: s.zcnt }) })),
-    ...ns.shm.map((s) => ({ section: 'host-shm', key: String(s.desc.id), json: encodePlain({ nattch: s.nattch }) })),
+    ...ns.sem.map((s) => ({ section: 'host-sem', key: String(s.desc.id), json: intsJson({ ncnt: s.ncnt, zcnt: s.zcnt }) })),
+    ...ns.shm.map((s) => ({ section: 'host-shm', key: String(s.desc.id), json: intsJson({ nattch: s.nattch }) })),
     { section: 'host-notes', key: '', json: encodePlain(ns.notes) },
   ];
   out.set('nsd-extra.img', writeNsdExtra(host, HOST_PRODUCER));
