@@ -126,3 +126,19 @@ hostTest('not root: check says so, dump and restore refuse with the reason', () 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /nsd host restore: not root/);
 });
+
+hostTest('without CMD the namespaces stay, held by the agent; kill PID ends them', async () => {
+  const r = nsd(['host', 'restore', '-D', CRIU_DIR]);
+  assert.equal(r.status, 0, r.stderr);
+  const pid = Number(/held by pid (\d+)/.exec(r.stdout)?.[1]);
+  assert.ok(pid > 0, r.stdout);
+  try {
+    const e = spawnSync('nsenter', ['-t', String(pid), '-i', 'cat', '/proc/sysvipc/msg'], { encoding: 'utf8' });
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /^\s*268435456\s+32768\s+600\s+263\s+9\b/m, 'queue 32768 with its 9 messages');
+  } finally {
+    process.kill(pid, 'SIGTERM');
+  }
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}/ns`); i++) await new Promise((res) => setTimeout(res, 20));
+  assert.ok(!existsSync(`/proc/${pid}/ns`), 'the agent is gone');
+});

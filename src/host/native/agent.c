@@ -1044,6 +1044,12 @@ static void on_sigchld(int sig)
     child_exited = 1;
 }
 
+static void on_term(int sig)
+{
+    (void)sig;
+    _exit(0);
+}
+
 static void agent_loop(void)
 {
     struct sigaction sa;
@@ -1051,6 +1057,13 @@ static void agent_loop(void)
     sa.sa_handler = on_sigchld;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGCHLD, &sa, NULL);
+    /* As a pid namespace's init, a signal without a handler would be ignored: `kill PID` (from
+     * outside) must end the namespaces. */
+    sa.sa_handler = on_term;
+    sa.sa_flags = 0;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     struct req q = {0};
     struct buf out = {0};
     while (read_req(0, &q) == 0) {
