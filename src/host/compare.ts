@@ -1,7 +1,8 @@
 /**
  * Design note: field-by-field comparison of a saved namespace with what came back (a re-dump of
  * the restored one), as the model's `mainline` strategy reports: one line per field that differs,
- * with why. Fields the real kernel gives no way to set (times, last pids, sleepers) are `lost`;
+ * with why. Fields the real kernel gives no way to set (times, sleepers; last pids that no task
+ * at that pid could be made to set) are `lost`;
  * any other difference is `wrong` (a restore bug, or state the images did not hold). A CRIU dump
  * has no times or last pids at all: those fields are not compared but listed in `missing`.
  */
@@ -25,11 +26,11 @@ export const LOST_FIELDS: Readonly<Record<string, string>> = {
   otime: 'set by semop to the time of the call; no interface sets it',
   atime: 'set by shmat to the time of the call; no interface sets it',
   dtime: 'set by shmdt to the time of the call; no interface sets it',
-  lspid: 'set by msgsnd to the caller (the restorer); no interface sets it',
-  lrpid: 'set by msgrcv to the caller; no interface sets it',
-  sempid: 'set by SETVAL/SETALL/semop to the caller (the restorer or a holder); no interface sets it',
-  cpid: 'set by shmget to the caller (the restorer); no interface sets it',
-  lpid: 'set by shmat/shmdt to the caller; no interface sets it',
+  lspid: 'set by msgsnd to the caller only; no task could make the call at the saved pid',
+  lrpid: 'set by msgrcv to the caller only; no task could make the call at the saved pid',
+  sempid: 'set by SETVAL/SETALL/semop to the caller only; saved 0 (a value cannot be set without a pid) or no task could be had at the saved pid',
+  cpid: 'set by shmget to the caller only; saved 0 or no task could be had at the saved pid',
+  lpid: 'set by shmat/shmdt to the caller only; saved 0 or no task could be had at the saved pid',
   semncnt: 'counts tasks asleep in semop; sleepers are not recreated',
   semzcnt: 'counts tasks asleep in semop; sleepers are not recreated',
   nattch: 'counts attachments; only those of the saved holder tasks (and the agent holding SHM_DEST segments) are recreated',

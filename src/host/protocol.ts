@@ -32,6 +32,8 @@ export const OP = {
   CHECK: 17,
   SETVAL: 18,
   SHMDT: 19,
+  MSGRCV: 20,
+  SHMTOUCH: 21,
 } as const;
 export type OpName = keyof typeof OP;
 

@@ -15,6 +15,11 @@
  *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
  *     uid/gid/mode/qbytes;
  *  4. the saved limits and sysctls, then the saved `*_next_id`.
+ * Last pids (lspid, lrpid, sempid, cpid, lpid) are set the only way Linux sets them: the task with
+ * that pid makes the call — a holder, the agent (pid 1), or a stand-in task made at that pid
+ * (clone3 set_tid) before the batch and killed after it: lrpid by a send and receive in the
+ * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semops after
+ * the values, cpid by creating the segment, lpid by an attach and detach after the holders'.
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
@@ -85,27 +90,60 @@ const sysctl = (name: string, value: string): Step => ({
 });
 
 /** The agent operations that recreate `ns` (see the design note). */
-export function restorePlan(ns: HostIpcNs): Step[] {
+/**
+ * The saved last pids (lspid, lrpid, sempid, cpid, lpid) that name no holder task nor the agent:
+ * a stand-in task is made at each (when the pid can be had) to make the call the kernel records.
+ */
+export function standInPids(ns: HostIpcNs): number[] {
+  const known = new Set([0, 1, ...ns.tasks.map((t) => t.pid)]);
+  const want = new Set<number>();
+  for (const q of ns.msg) for (const p of [q.lspid, q.lrpid]) want.add(p);
+  for (const x of ns.sem) for (const p of x.pids) want.add(p);
+  for (const m of ns.shm) for (const p of [m.cpid, m.lpid]) want.add(p);
+  return [...want].filter((p) => p > 0 && !known.has(p)).sort((a, b) => a - b);
+}
+
+/**
+ * The agent operations that recreate `ns` (see the design note). `actors`: the pids that can make
+ * calls (the agent, 1; the holders; stand-ins already made), whose last pids are then restored by
+ * letting that task make the last call; `standIns` are killed at the end.
+ */
+export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>; standIns?: readonly number[] } = {}): Step[] {
   const steps: Step[] = [];
   const roomy = roomyLimits(ns);
   for (const [k, v] of roomy) steps.push(sysctl(k, v));
   const holders = ns.tasks.filter((t) => t.pid !== 1);
   for (const t of holders) steps.push({ req: { op: 'TASK', args: [0, t.pid] }, what: `task ${t.pid}`, expect: t.pid });
-  const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number): Step => ({
-    req: { op: 'GET', args: [0, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, d.id] },
-    what: `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})`,
+  const actors = opts.actors ?? new Set([1, ...ns.tasks.map((t) => t.pid)]);
+  const can = (pid: number): boolean => pid > 0 && actors.has(pid);
+  const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0): Step => ({
+    req: { op: 'GET', args: [by, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, d.id] },
+    what: `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}`,
     expect: d.id,
+  });
+  const send = (by: number, id: number, mtype: bigint | number, data: Uint8Array, what: string): Step => ({
+    req: { op: 'MSGSND', args: [by, id, mtype, 0o4000 /* IPC_NOWAIT */], data },
+    what: `msg ${id}: ${what}${by > 1 ? ` in task ${by}` : ''}`,
+  });
+  const recv = (by: number, id: number): Step => ({
+    req: { op: 'MSGRCV', args: [by, id, 0, 0o4000 | 0o20000 /* IPC_NOWAIT | MSG_NOERROR */] },
+    what: `msg ${id}: receive in task ${by} (lrpid)`,
   });
   const set = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], qbytes = 0): Step => ({
     req: { op: 'SET', args: [0, KIND[kind], d.id, d.uid, d.gid, d.mode & 0o777, qbytes] },
     what: `${kind} ${d.id}: IPC_SET`,
   });
+  const EMPTY = new Uint8Array(0);
   for (const q of ns.msg) {
+    const id = q.desc.id;
     steps.push(get('msg', q.desc, 0));
-    q.messages.forEach((m, i) => steps.push({
-      req: { op: 'MSGSND', args: [0, q.desc.id, m.mtype, 0o4000 /* IPC_NOWAIT */], data: m.body },
-      what: `msg ${q.desc.id}: message ${i} (${m.body.byteLength} bytes)`,
-    }));
+    const n = q.messages.length;
+    // Last pids: lrpid by a receive in the empty queue first, lspid by the last send.
+    if (can(q.lrpid)) {
+      const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
+      steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
+    }
+    q.messages.forEach((m, i) => steps.push(send(i === n - 1 && can(q.lspid) ? q.lspid : 0, id, m.mtype, m.body, `message ${i} (${m.body.byteLength} bytes)`)));
     steps.push(set('msg', q.desc, q.qbytes));
   }
   for (const s of ns.sem) {
@@ -156,12 +194,18 @@ export function restorePlan(ns: HostIpcNs): Step[] {
         cur += o.x;
       }
       while (cur !== want) plain(Math.max(-SEMVMX, Math.min(SEMVMX, want - cur)));
+      // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO).
+      const by = s.pids[k]!;
+      if (can(by)) {
+        const d = want < SEMVMX ? 1 : -1;
+        for (const x of [d, -d]) steps.push({ req: { op: 'SEMOP', args: [by, id, k, x, 0] }, what: `sem ${id}[${k}]: semop ${x} in task ${by} (sempid)` });
+      }
     });
     steps.push(set('sem', s.desc));
   }
   for (const m of ns.shm) {
     const id = m.desc.id;
-    steps.push(get('shm', m.desc, m.size));
+    steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
     if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents` });
     let attached = false;
     for (const t of ns.tasks) {
@@ -172,14 +216,19 @@ export function restorePlan(ns: HostIpcNs): Step[] {
         attached = true;
       }
     }
+    // A destroyed segment lives while attached: the agent holds it when no saved task does.
+    if (m.desc.mode & SHM_DEST && !attached) steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: `shm ${id}: attach in the agent` });
+    if (can(m.lpid)) {
+      // lpid: the saved task attaches and detaches last.
+      steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
+    }
     if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: `shm ${id}: SHM_LOCK` });
     steps.push(set('shm', m.desc));
     if (m.desc.mode & SHM_DEST) {
-      // A destroyed segment lives while attached: the agent holds it when no saved task does.
-      if (!attached) steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: `shm ${id}: attach in the agent` });
       steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: `shm ${id}: IPC_RMID (SHM_DEST)` });
     }
   }
+  for (const pid of opts.standIns ?? []) steps.push({ req: { op: 'KILL', args: [0, pid] }, what: `stand-in task ${pid}: kill` });
   const roomyOf = new Map(roomy);
   for (const [k, v] of Object.entries(ns.sysctls) as [IpcSysctl, string][]) {
     if (k.endsWith('_next_id')) continue;
@@ -213,14 +262,18 @@ export async function restoreHost(ns: HostIpcNs, opts: { agent?: Agent; verify?:
   const agent = opts.agent ?? (await Agent.start('ns', opts));
   try {
     if (opts.agent) await agent.call('RESET', [], undefined, 'reset of the agent\'s IPC namespace');
-    const steps = restorePlan(ns);
+    // Stand-ins for last pids, where their pid can be had (else the field is reported lost).
+    const wanted = standInPids(ns);
+    const made = await agent.run(wanted.map((pid) => ({ op: 'TASK' as const, args: [0, pid] })));
+    const standIns = wanted.filter((pid, i) => made[i]!.errno === 0 && Number(made[i]!.ret) === pid);
+    const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns });
     await runPlan(agent, steps);
     if (opts.verify === false) return { agent, restored: null, report: [], missing: [], ops: steps.length };
     const restored = await dumpWith(agent, 0);
     const report = compareNs(ns, restored);
     const missing: string[] = ns.source === 'criu' ? [...CRIU_MISSING] : [];
     for (const t of ns.tasks) if (t.undo === null) missing.push(`task ${t.pid}: SEM_UNDO adjustments (not in the images: a real kernel's cannot be read)`);
-    return { agent, restored, report, missing, ops: steps.length };
+    return { agent, restored, report, missing, ops: steps.length + wanted.length };
   } catch (e) {
     if (!opts.agent) await agent.close();
     throw e;

@@ -1,6 +1,7 @@
 /**
  * Property: random IPC namespaces built on the real kernel, dumped and restored, come back equal
- * on every field the kernel lets a restore set (the others are `lost`, never `wrong`); the holder
+ * on every field the kernel lets a restore set (the others are `lost`, never `wrong`; last pids
+ * naming the agent or a holder come back too); the holder
  * tasks' attachments come back at their addresses and their SEM_UNDO adjustments are live (each
  * holder's exit applies exactly its adjustment, clamped as exit_sem clamps). Two agents are reused
  * (OP_RESET gives each run a fresh IPC namespace), so a run costs a few milliseconds.
@@ -93,6 +94,8 @@ hostTest(`random host namespaces: dump and restore keep every restorable field (
       const r2 = await restoreHost(back, { agent: b! });
       onlyLost(r2.report, 'host → images → host');
       onlyLost(compareNs(d1, r2.restored!), 'host → images → host, dumped');
+      // Every last pid names the agent or a holder here: all of them come back.
+      assert.deepEqual(compareNs(d1, r2.restored!).filter((l) => /pid$/.test(l.field)), [], 'last pids');
       const at = (ns: HostIpcNs) => ns.tasks.filter((t) => t.pid !== 1).map((t) => `${t.pid}:${t.attach.map((x) => `${x.shmid}@${x.start}/${x.flags}`).join(',')}`);
       assert.deepEqual(at(r2.restored!), at(d1));
       // SEM_UNDO: each holder's exit applies its adjustment (exit_sem clamps to [0, SEMVMX]).

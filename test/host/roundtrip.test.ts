@@ -26,14 +26,14 @@ function hard(): HostIpcNs {
       {
         desc: desc(32768 * 3 + 5, { key: 0x1234, uid: 1000, gid: 1001, cuid: 1000, cgid: 1000, mode: 0o640 }), qbytes: 100000,
         messages: [1, 8192, 50000, 3].map((n, i) => ({ mtype: BigInt(i + 1), body: bytes(n, i) })),
-        stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0,
+        stime: 0, rtime: 0, ctime: 0, lspid: 77, lrpid: 78,
       },
       { desc: desc(7), qbytes: 10, messages: [{ mtype: 9n, body: bytes(20, 9) }], stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 },
     ],
-    sem: [{ desc: desc(3, { key: 0x77, mode: 0o666 }), values: [0, 5, 100, 32765], pids: [0, 0, 0, 0], ncnt: [], zcnt: [], otime: 0, ctime: 0 }],
+    sem: [{ desc: desc(3, { key: 0x77, mode: 0o666 }), values: [0, 5, 100, 32765], pids: [0, 79, 42, 43], ncnt: [], zcnt: [], otime: 0, ctime: 0 }],
     shm: [
-      { desc: desc(65536 + 2, { key: 0x5555, mode: 0o600 | SHM_LOCKED }), size: 70000, data: bytes(70000, 3), atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0, nattch: -1 },
-      { desc: desc(9, { mode: 0o644 | SHM_DEST }), size: 4096, data: bytes(4096, 4), atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0, nattch: -1 },
+      { desc: desc(65536 + 2, { key: 0x5555, mode: 0o600 | SHM_LOCKED }), size: 70000, data: bytes(70000, 3), atime: 0, dtime: 0, ctime: 0, cpid: 80, lpid: 42, nattch: -1 },
+      { desc: desc(9, { mode: 0o644 | SHM_DEST }), size: 4096, data: bytes(4096, 4), atime: 0, dtime: 0, ctime: 0, cpid: 1, lpid: 81, nattch: -1 },
       { desc: desc(10, { mode: 0o600 | SHM_DEST }), size: 100, data: bytes(100, 5), atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0, nattch: -1 },
     ],
     tasks: [
@@ -57,6 +57,15 @@ hostTest('host → host: ids, big messages, qbytes, cuid/cgid, SHM_LOCKED, SHM_D
   const a = await restoreHost(src);
   try {
     onlyLost(a.report, 'restore of the built namespace');
+    // Last pids come back through calls made by a task at that pid (holders, stand-ins).
+    assert.deepEqual(a.report.filter((l) => /pid$/.test(l.field)).map((l) => `${l.object} ${l.field}`), [
+      'msg 7 lspid', // no pid saved: the agent sent
+      'sem 3[0] sempid', 'shm 10 cpid', 'shm 10 lpid', // saved 0, never operated: the agent created it
+    ].filter((x) => a.report.some((l) => `${l.object} ${l.field}` === x)));
+    const q0 = a.restored!.msg.find((x) => x.desc.id === 32768 * 3 + 5)!;
+    assert.deepEqual([q0.lspid, q0.lrpid], [77, 78]);
+    assert.deepEqual(a.restored!.sem[0]!.pids, [42, 79, 42, 43], 'sem 3[0]: saved 0, but task 42 made its SEM_UNDO there');
+    assert.deepEqual(a.restored!.shm.filter((m) => m.desc.id !== 10).map((m) => [m.cpid, m.lpid]), [[80, 42], [1, 81]]);
     // Read from outside, as `nsd host dump -t` does (setns into the agent's namespaces).
     const d = await dumpHost(a.agent.hostPid);
     assert.equal(d.sysctls['kernel/msg_next_id'], '1234');

@@ -79,6 +79,8 @@ enum {
     OP_CHECK = 17,     /* ()                                   → 0, data: "name yes|no detail\n"  */
     OP_SETVAL = 18,    /* (task, id, num, val)                 → 0                                */
     OP_SHMDT = 19,     /* (task, addr)                         → 0                                */
+    OP_MSGRCV = 20,    /* (task, id, mtype, flg)               → size (the message is dropped)    */
+    OP_SHMTOUCH = 21,  /* (task, id)                           → 0: attach read-only and detach   */
 };
 
 /* Dump record kinds. */
@@ -961,6 +963,17 @@ static long dispatch(const struct req *q, struct buf *out)
     }
     case OP_SHMDT:
         return syscall(SYS_shmdt, (void *)(uintptr_t)a[1]);
+    case OP_SHMTOUCH: {
+        void *at = (void *)syscall(SYS_shmat, (int)a[1], NULL, SHM_RDONLY);
+        return at == (void *)-1 ? -1 : syscall(SYS_shmdt, at);
+    }
+    case OP_MSGRCV: {
+        struct {
+            long mtype;
+            char text[8];
+        } m;
+        return syscall(SYS_msgrcv, (int)a[1], &m, sizeof m.text, (long)a[2], (int)a[3]);
+    }
     case OP_CTL:
         return op_ctl(a);
     case OP_SET:
