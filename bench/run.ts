@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one table, and bench/results.json.
  *
- *   node dist/bench/run.js [--quick] [--model-only] [--only=ipc,proc,scaling,cr,memory] [--out=FILE]
+ *   node dist/bench/run.js [--quick] [--model-only] [--only=ipc,proc,scaling,cr,memory,host] [--out=FILE]
  *
  * --quick shrinks every repetition count and size (a smoke run; figures are not meaningful) and
  * writes no results file unless --out is given; --model-only skips the native side (its figures
@@ -22,8 +22,9 @@ import { PROC_CASES } from './suites/proc.js';
 import { runScaling, SCALING_CASES, type ScalingOptions } from './suites/scaling.js';
 import { CR_SCENARIOS, runCr, STRATEGIES, type CrOptions } from './suites/cr.js';
 import { measureMemory, MEMORY_CASES } from './suites/memory.js';
+import { runHost } from './suites/host.js';
 
-export const SECTIONS = ['ipc', 'proc', 'scaling', 'cr', 'memory'] as const;
+export const SECTIONS = ['ipc', 'proc', 'scaling', 'cr', 'memory', 'host'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -181,6 +182,22 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
       results.memory.push(m);
       results.table.push(memoryRow(m));
     }
+  }
+  if (opts.only.includes('host') && !opts.modelOnly) {
+    log('6. host backend (real kernel)');
+    const f = await runHost(opts.quick ? { reps: 1, shrink: 20 } : { reps: 5, shrink: 1 });
+    log(`  ${f.label}: ${f.error ?? `dump ${fmtMs(f.dumpMs)} (CPU ${fmtMs(f.dumpCpuMs)}), restore ${fmtMs(f.restoreMs)} (CPU ${fmtMs(f.restoreCpuMs)}), verify ${fmtMs(f.verifyMs)}`}`);
+    const met = (v: number | null, lim: number): boolean => v !== null && v < lim;
+    results.host = [f];
+    results.table.push({
+      section: 'host',
+      name: f.label,
+      model: f.error ? f.error : `dump ${fmtMs(f.dumpMs)} (CPU ${fmtMs(f.dumpCpuMs)}), restore ${fmtMs(f.restoreMs)} (CPU ${fmtMs(f.restoreCpuMs)}, ${f.ops} ops; verify ${fmtMs(f.verifyMs)}), image ${formatBytes(f.imageBytes ?? 0)}`,
+      native: `CRIU 4.2: dump ~${f.criuDumpMs} ms, restore ~${f.criuRestoreMs} ms`,
+      ratio: '',
+      target: `< CRIU both ways`,
+      verdict: f.error ? 'n/a' : met(f.dumpMs, f.criuDumpMs) && met(f.restoreMs, f.criuRestoreMs) ? 'met' : 'missed',
+    });
   }
   results.durationS = (Date.now() - t0) / 1000;
   results.loadAvgEnd = machine().loadAvg;

@@ -75,6 +75,25 @@ export interface CrFigure {
   error: string | null;
 }
 
+/** The host backend (bench/suites/host.ts): real-kernel dump and restore, in milliseconds. */
+export interface HostFigure {
+  id: string;
+  label: string;
+  dumpMs: number | null;
+  restoreMs: number | null;
+  /** CPU time (Node + agent and its children) of the dump and of the restore. */
+  dumpCpuMs: number | null;
+  restoreCpuMs: number | null;
+  /** The re-dump a restore does to compare field by field (not in restoreMs). */
+  verifyMs: number | null;
+  /** Agent operations of one restore. */
+  ops: number | null;
+  imageBytes: number | null;
+  criuDumpMs: number;
+  criuRestoreMs: number;
+  error: string | null;
+}
+
 /** Memory per unit at the largest N. */
 export interface MemoryFigure {
   id: string;
@@ -110,5 +129,6 @@ export interface Results {
   scaling: Scaling[];
   cr: CrFigure[];
   memory: MemoryFigure[];
+  host?: HostFigure[];
   table: TableRow[];
 }

@@ -11,6 +11,7 @@ import { copyIn, copyOut, parseBind, type Bind } from './bind.js';
 import { Session, defaultEnv } from './session.js';
 import { DEMO_SCRIPT } from './demo.js';
 import { addCrCommands, modelOptions, type ModelFlags } from './cr-commands.js';
+import { addHostCommands } from './host-commands.js';
 import { runDemo } from '../cr/demo.js';
 
 function version(): string {
@@ -210,6 +211,7 @@ export function buildProgram(): Command {
     process.exitCode = Object.values(r.verdicts).every((v) => v === 'OK') ? 0 : 1;
   });
   addCrCommands(program);
+  addHostCommands(program);
   return program;
 }
 

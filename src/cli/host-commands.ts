@@ -1,0 +1,173 @@
+/**
+ * `nsd host …`: checkpoint/restart against the real Linux kernel (src/host, docs/host-backend.md).
+ *
+ *   nsd host dump -t PID -D DIR [-v]     the IPC namespace PID is in (and the shm attachments of its
+ *                                        tasks) as CRIU-format images in DIR
+ *   nsd host restore -D DIR [-v] [-- CMD [ARGS...]]
+ *                                        recreate it in new pid + IPC namespaces; with CMD, run CMD
+ *                                        there and exit with its status (the namespaces end with it);
+ *                                        without, leave them held by the agent (its host pid printed)
+ *   nsd host check                       what this kernel offers (root, set_tid, *_next_id, MSG_COPY,
+ *                                        STAT_ANY)
+ */
+import { Command } from 'commander';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, hostSupport } from '../host/agent.js';
+import { formatReport, wrongLines } from '../host/compare.js';
+import { dumpHost } from '../host/dump.js';
+import { fromImages, toImages } from '../host/images.js';
+import { restoreHost } from '../host/restore.js';
+import type { HostIpcNs } from '../host/state.js';
+
+/** Where the commands write and how they report their exit status (tests capture). */
+export interface HostCommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(status: number): void;
+}
+
+const PROCESS_IO: HostCommandIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  exit: (s) => {
+    process.exitCode = s;
+  },
+};
+
+const why = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** A one-line summary of a namespace. */
+export function summary(ns: HostIpcNs): string {
+  const msgs = ns.msg.reduce((n, q) => n + q.messages.length, 0);
+  return `${ns.msg.length} queues (${msgs} messages), ${ns.sem.length} semaphore sets, ${ns.shm.length} segments, ${ns.tasks.length} holder tasks`;
+}
+
+/** Reads every *.img of a directory. */
+export function readImagesDir(dir: string): Map<string, Uint8Array> {
+  const names = readdirSync(dir).filter((n) => n.endsWith('.img')).sort();
+  if (names.length === 0) throw new Error(`${dir}: no images (*.img)`);
+  return new Map(names.map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
+}
+
+/** `nsd host dump`. */
+export async function hostDump(pid: number, dir: string, verbose: boolean, io: HostCommandIo): Promise<number> {
+  const sup = hostSupport();
+  if (!sup.ok) {
+    io.stderr(`nsd host dump: ${sup.reason}\n`);
+    return 1;
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (readdirSync(dir).some((n) => n.endsWith('.img'))) throw new Error(`${dir} already holds images; use an empty directory`);
+    const ns = await dumpHost(pid);
+    const images = toImages(ns);
+    for (const [name, bytes] of images) writeFileSync(join(dir, name), bytes);
+    io.stdout(`dumped the IPC namespace of pid ${pid}: ${summary(ns)} → ${dir} (${images.size} images)\n`);
+    for (const n of ns.notes) io.stdout(`  not saved: ${n}\n`);
+    if (verbose) for (const t of ns.tasks) io.stdout(`  task ${t.pid}: ${t.attach.map((a) => `shm ${a.shmid} at 0x${a.start.toString(16)}`).join(', ')}\n`);
+    return 0;
+  } catch (e) {
+    io.stderr(`nsd host dump: ${why(e)}\n`);
+    return 1;
+  }
+}
+
+/** `nsd host restore`. */
+export async function hostRestore(dir: string, cmd: string[], verbose: boolean, io: HostCommandIo): Promise<number> {
+  const sup = hostSupport();
+  if (!sup.ok) {
+    io.stderr(`nsd host restore: ${sup.reason}\n`);
+    return 1;
+  }
+  let ns: HostIpcNs;
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    ns = fromImages(readImagesDir(dir));
+  } catch (e) {
+    io.stderr(`nsd host restore: ${dir}: ${why(e)}; nothing was restored\n`);
+    return 1;
+  }
+  let agent: Agent | undefined;
+  try {
+    const r = await restoreHost(ns, { passStdio: cmd.length > 0 });
+    agent = r.agent;
+    const wrong = wrongLines(r.report);
+    if (wrong.length > 0) {
+      io.stderr(`nsd host restore: the restored namespace differs from the images:\n${formatReport(wrong)}nothing was restored\n`);
+      return 1;
+    }
+    const lost = r.report.length;
+    io.stderr(`restored ${summary(ns)} from ${dir} (${ns.source} images, ${r.ops} operations); ${lost} field${lost === 1 ? '' : 's'} the kernel cannot set${verbose || lost === 0 ? '' : ' (-v lists them)'}\n`);
+    if (verbose) io.stderr(formatReport(r.report));
+    for (const m of r.missing) io.stderr(`  not in the images: ${m}\n`);
+    if (cmd.length === 0) {
+      const pid = agent.hostPid;
+      await agent.hold();
+      agent = undefined;
+      io.stdout(`held by pid ${pid} (enter: nsenter -t ${pid} -p -i; end: kill ${pid})\n`);
+      return 0;
+    }
+    const res = await agent.call('EXEC', [0, 0], new TextEncoder().encode(cmd.map((a) => `${a}\0`).join('')), `running ${cmd[0]}`);
+    const st = Number(res.ret);
+    // A wait status: exited (code in bits 8–15) or killed by a signal (low 7 bits).
+    return (st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);
+  } catch (e) {
+    io.stderr(`nsd host restore: ${why(e)}; nothing was restored\n`);
+    return 1;
+  } finally {
+    await agent?.close();
+  }
+}
+
+/** `nsd host check`: one line per feature. */
+export async function hostCheck(io: HostCommandIo): Promise<number> {
+  const sup = hostSupport();
+  if (!sup.ok) {
+    io.stdout(`host backend: no (${sup.reason})\n`);
+    return 1;
+  }
+  const agent = await Agent.start('plain');
+  try {
+    const r = await agent.call('CHECK', []);
+    const text = Buffer.from(r.data).toString('utf8');
+    io.stdout(text.split('\n').filter(Boolean).map((l) => {
+      const [name, ok, ...detail] = l.split(' ');
+      return `${name!.padEnd(12)} ${ok!.padEnd(4)} ${detail.join(' ')}\n`;
+    }).join(''));
+    return /\bno\b/.test(text.split('\n').map((l) => l.split(' ')[1]).join(' ')) ? 1 : 0;
+  } catch (e) {
+    io.stderr(`nsd host check: ${why(e)}\n`);
+    return 1;
+  } finally {
+    await agent.close();
+  }
+}
+
+/** Adds `host dump|restore|check` to the `nsd` program. */
+export function addHostCommands(program: Command, io: HostCommandIo = PROCESS_IO): Command {
+  const host = program.command('host').description('checkpoint/restore a SysV IPC namespace of the real Linux kernel (root; see docs/host-backend.md)');
+  host
+    .command('dump')
+    .description('save the IPC namespace host pid PID is in (and its tasks\' shm attachments) as CRIU images in DIR')
+    .requiredOption('-t, --tree <pid>', 'a host pid in the IPC namespace to dump', (v: string) => {
+      if (!/^\d+$/.test(v) || Number(v) <= 0) throw new Error(`bad pid '${v}'`);
+      return Number(v);
+    })
+    .requiredOption('-D, --images-dir <dir>', 'directory for the images (created if missing; must hold no images)')
+    .option('-v, --verbose', 'list the holder tasks', false)
+    .action(async (o: { tree: number; imagesDir: string; verbose: boolean }) => io.exit(await hostDump(o.tree, o.imagesDir, o.verbose, io)));
+  host
+    .command('restore')
+    .description('recreate the IPC namespace of DIR (a host, model or CRIU dump) in new pid + IPC namespaces; with CMD, run it there')
+    .requiredOption('-D, --images-dir <dir>', 'directory holding the images')
+    .option('-v, --verbose', 'list every field the kernel could not set', false)
+    .argument('[cmd...]', 'a command to run in the restored namespaces (after --)')
+    .passThroughOptions()
+    .action(async (cmd: string[], o: { imagesDir: string; verbose: boolean }) => io.exit(await hostRestore(o.imagesDir, cmd, o.verbose, io)));
+  host
+    .command('check')
+    .description('what this kernel supports for the host backend (root, set_tid, *_next_id, MSG_COPY, STAT_ANY)')
+    .action(async () => io.exit(await hostCheck(io)));
+  return program;
+}

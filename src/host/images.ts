@@ -1,0 +1,238 @@
+/**
+ * Design note: a HostIpcNs as CRIU images and back, through the image codecs of src/cr/image only
+ * (the host backend never reads the model kernel). The files are those the model's dump writes, so
+ * `crit`, CRIU and `nsd restore --ipc-only` read them:
+ *   ipcns-var-N.img, ipcns-msg-N.img, ipcns-sem-N.img, ipcns-shm-N.img (in_pagemaps),
+ *   pagemap-shmem-<shmid>.img + pages-<n>.img (contents),
+ *   nsd-extra-N.img: per object what CRIU has no field for (times, last pids, sempids) and
+ *     semundo/<pid> adjustment lines — exactly the sections the model writes;
+ *   nsd-extra.img (producer nsd-host; only in host dumps): host-task/<pid> shm attachments,
+ *     host-sem/<id> GETNCNT/GETZCNT, host-shm/<id> nattch, host-notes.
+ * N is 1 when writing; reading takes the one ipcns-var-N.img there is (CRIU numbers its namespaces,
+ * e.g. 10).
+ */
+import {
+  ImageError, pagemapPagesId, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents,
+  type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry,
+} from '../cr/image/index.js';
+import { decodePlain, encodePlain } from '../cr/plain.js';
+import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
+
+export const HOST_PRODUCER = 'nsd-host';
+
+/** encodePlain of an object or array of safe integers is exactly JSON.stringify (no tags): the
+ *  per-object sections take the short way (2,000 objects per dump); anything else encodePlain. */
+const intsJson = (o: Record<string, number | number[]>): string =>
+  Object.values(o).every((v) => (Array.isArray(v) ? v.every((x) => Number.isSafeInteger(x) && !Object.is(x, -0)) : Number.isSafeInteger(v) && !Object.is(v, -0)))
+    ? JSON.stringify(o)
+    : encodePlain(o);
+const N = 1;
+
+const num = (s: string | undefined, dflt: number): number => (s === undefined || !/^-?\d+$/.test(s.trim()) ? dflt : Number(s.trim()));
+const big = (s: string | undefined, dflt: bigint): bigint => (s === undefined || !/^\d+$/.test(s.trim()) ? dflt : BigInt(s.trim()));
+
+/** The ipc_var_entry of a namespace's sysctls (defaults where a sysctl is missing). */
+export function varEntry(s: HostIpcNs['sysctls']): IpcVarEntry {
+  const sem = (s['kernel/sem'] ?? '32000 1024000000 500 32000').trim().split(/\s+/).map(Number);
+  const v: IpcVarEntry = {
+    sem_ctls: sem,
+    msg_ctlmax: num(s['kernel/msgmax'], 8192),
+    msg_ctlmnb: num(s['kernel/msgmnb'], 16384),
+    msg_ctlmni: num(s['kernel/msgmni'], 32000),
+    auto_msgmni: num(s['kernel/auto_msgmni'], 0),
+    shm_ctlmax: big(s['kernel/shmmax'], 18446744073692774399n),
+    shm_ctlall: big(s['kernel/shmall'], 18446744073692774399n),
+    shm_ctlmni: num(s['kernel/shmmni'], 4096),
+    shm_rmid_forced: num(s['kernel/shm_rmid_forced'], 0),
+    mq_queues_max: num(s['fs/mqueue/queues_max'], 256),
+    mq_msg_max: num(s['fs/mqueue/msg_max'], 10),
+    mq_msgsize_max: num(s['fs/mqueue/msgsize_max'], 8192),
+    mq_msg_default: num(s['fs/mqueue/msg_default'], 10),
+    mq_msgsize_default: num(s['fs/mqueue/msgsize_default'], 8192),
+  };
+  for (const k of ['msg', 'sem', 'shm'] as const) {
+    const n = num(s[`kernel/${k}_next_id`], -1);
+    if (n >= 0) v[`${k}_next_id`] = n;
+  }
+  return v;
+}
+
+/** The sysctls an ipc_var_entry holds (inverse of varEntry; absent *_next_id is -1). */
+export function sysctlsOf(v: IpcVarEntry): HostIpcNs['sysctls'] {
+  const s: Partial<Record<IpcSysctl, string>> = {
+    'kernel/msgmax': String(v.msg_ctlmax),
+    'kernel/msgmnb': String(v.msg_ctlmnb),
+    'kernel/msgmni': String(v.msg_ctlmni),
+    'kernel/auto_msgmni': String(v.auto_msgmni),
+    'kernel/shmmax': String(v.shm_ctlmax),
+    'kernel/shmall': String(v.shm_ctlall),
+    'kernel/shmmni': String(v.shm_ctlmni),
+    'kernel/shm_rmid_forced': String(v.shm_rmid_forced),
+    'fs/mqueue/queues_max': String(v.mq_queues_max),
+    'fs/mqueue/msg_max': String(v.mq_msg_max),
+    'fs/mqueue/msgsize_max': String(v.mq_msgsize_max),
+  };
+  if (v.sem_ctls?.length) s['kernel/sem'] = v.sem_ctls.join(' ');
+  if (v.mq_msg_default !== undefined) s['fs/mqueue/msg_default'] = String(v.mq_msg_default);
+  if (v.mq_msgsize_default !== undefined) s['fs/mqueue/msgsize_default'] = String(v.mq_msgsize_default);
+  for (const k of ['msg', 'sem', 'shm'] as const) s[`kernel/${k}_next_id`] = String(v[`${k}_next_id`] ?? -1);
+  return s;
+}
+
+/** The images of a namespace, by file name. */
+export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  out.set(`ipcns-var-${N}.img`, writeImage('ipcns-var', [varEntry(ns.sysctls)]));
+  out.set(`ipcns-msg-${N}.img`, writeImage('ipcns-msg',
+    ns.msg.map((q): IpcMsgEntry => ({ desc: q.desc, qbytes: q.qbytes, qnum: q.messages.length })),
+    ns.msg.map((q) => ({ kind: 'ipc-msg' as const, messages: q.messages.map((m) => ({ mtype: m.mtype, msize: m.body.byteLength, body: m.body })) }))));
+  out.set(`ipcns-sem-${N}.img`, writeImage('ipcns-sem', ns.sem.map((s): IpcSemEntry => ({ desc: s.desc, nsems: s.values.length })),
+    ns.sem.map((s) => ({ kind: 'ipc-sem' as const, values: s.values }))));
+  out.set(`ipcns-shm-${N}.img`, writeImage('ipcns-shm', ns.shm.map((s): IpcShmEntry => ({ desc: s.desc, size: BigInt(s.size), in_pagemaps: true })), ns.shm.map(() => null)));
+  ns.shm.forEach((s, i) => {
+    const { pagemap, pages } = writeShmemContents(s.data, i + 1);
+    out.set(`pagemap-shmem-${s.desc.id}.img`, pagemap);
+    out.set(`pages-${i + 1}.img`, pages);
+  });
+  const extra: NsdExtraEntry[] = [
+    ...ns.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: intsJson({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
+    ...ns.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: intsJson({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),
+    ...ns.shm.map((s) => ({ section: 'shm', key: String(s.desc.id), json: intsJson({ atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: s.cpid, lpid: s.lpid }) })),
+    ...ns.tasks.filter((t) => t.undo && t.undo.length > 0).map((t) => ({
+      section: 'semundo', key: String(t.pid), json: encodePlain(t.undo!.map((u) => `${u.semid} ${u.adj.join(' ')}\n`).join('')),
+    })),
+  ];
+  out.set(`nsd-extra-${N}.img`, writeNsdExtra(extra));
+  const host: NsdExtraEntry[] = [
+    ...ns.tasks.map((t) => ({ section: 'host-task', key: String(t.pid), json: encodePlain({ attach: t.attach, undoKnown: t.undo !== null }) })),
+    ...ns.sem.map((s) => ({ section: 'host-sem', key: String(s.desc.id), json: intsJson({ ncnt: s.ncnt, zcnt: s.zcnt }) })),
+    ...ns.shm.map((s) => ({ section: 'host-shm', key: String(s.desc.id), json: intsJson({ nattch: s.nattch }) })),
+    { section: 'host-notes', key: '', json: encodePlain(ns.notes) },
+  ];
+  out.set('nsd-extra.img', writeNsdExtra(host, HOST_PRODUCER));
+  return out;
+}
+
+function need(images: ReadonlyMap<string, Uint8Array>, name: string): Uint8Array {
+  const b = images.get(name);
+  if (!b) throw new ImageError(name, 0, 'missing image');
+  return b;
+}
+
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
+const ints = (x: unknown): x is number[] => Array.isArray(x) && x.every(isInt);
+
+/** `v` as an object whose listed fields are integers (or integer arrays); ImageError otherwise. */
+function fields<T>(file: string, what: string, v: unknown, spec: Record<string, 'int' | 'ints'>): T {
+  const o = v as Record<string, unknown>;
+  const ok = v !== null && typeof v === 'object' && Object.entries(spec).every(([f, k]) => (k === 'int' ? isInt(o[f]) : ints(o[f])));
+  if (!ok) throw new ImageError(file, 0, `${what}: expected {${Object.keys(spec).join(', ')}}`);
+  return v as T;
+}
+
+/** The SEM_UNDO lines `<semid> <adj…>` of one process. */
+export function parseUndo(file: string, pid: number, text: string): { semid: number; adj: number[] }[] {
+  return text.split('\n').filter((l) => l.trim()).map((line) => {
+    const nums = line.trim().split(/\s+/).map((x) => (/^-?\d+$/.test(x) ? Number(x) : NaN));
+    if (nums.length < 2 || nums.some((n) => !Number.isSafeInteger(n))) throw new ImageError(file, 0, `semundo/${pid}: bad line '${line}'`);
+    return { semid: nums[0]!, adj: nums.slice(1) };
+  });
+}
+
+/** Reads the IPC namespace of a directory's images (a host dump, a model dump or a CRIU dump). */
+export function fromImages(images: ReadonlyMap<string, Uint8Array>): HostIpcNs {
+  const vars = [...images.keys()].map((n) => /^ipcns-var-(\d+)\.img$/.exec(n)).filter((m) => m !== null);
+  if (vars.length !== 1) throw new ImageError('ipcns-var-*.img', 0, vars.length === 0 ? 'no IPC namespace image in the directory' : `${vars.length} IPC namespaces; expected one`);
+  const n = Number(vars[0]![1]);
+  const file = (k: string): string => `ipcns-${k}-${n}.img`;
+  const v = readImage(need(images, file('var')), 'ipcns-var', { file: file('var') }).entries[0];
+  if (!v) throw new ImageError(file('var'), 0, 'no ipc_var_entry');
+  const msgImg = readImage(need(images, file('msg')), 'ipcns-msg', { file: file('msg') });
+  const semImg = readImage(need(images, file('sem')), 'ipcns-sem', { file: file('sem') });
+  const shmImg = readImage(need(images, file('shm')), 'ipcns-shm', { file: file('shm') });
+  const extraName = `nsd-extra-${n}.img`;
+  const extra = new Map<string, unknown>();
+  const extraBytes = images.get(extraName);
+  if (extraBytes) {
+    for (const e of readNsdExtra(extraBytes, extraName).entries) extra.set(`${e.section}/${e.key}`, decodePlain(e.json ?? 'null'));
+  }
+  const host = new Map<string, unknown>();
+  const hostBytes = images.get('nsd-extra.img');
+  if (hostBytes) {
+    const h = readNsdExtra(hostBytes, 'nsd-extra.img');
+    if (h.head.producer === HOST_PRODUCER) for (const e of h.entries) host.set(`${e.section}/${e.key}`, decodePlain(e.json ?? 'null'));
+  }
+  const x = <T>(section: string, id: number, dflt: T, spec: Record<string, 'int' | 'ints'>): T => {
+    const got = extra.get(`${section}/${id}`);
+    return got === undefined ? dflt : fields<T>(extraName, `${section} ${id}`, got, spec);
+  };
+  const msg: HostMsq[] = msgImg.entries.map((e, i) => {
+    const p = msgImg.payloads![i];
+    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m) => ({ mtype: m.mtype, body: m.body })) : [];
+    const t = x('msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 }, { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' });
+    return { desc: { ...e.desc }, qbytes: e.qbytes, messages, stime: t.stime, rtime: t.rtime, ctime: t.ctime, lspid: t.lspid, lrpid: t.lrpid };
+  });
+  const sem: HostSem[] = semImg.entries.map((e, i) => {
+    const p = semImg.payloads![i];
+    const values = p?.kind === 'ipc-sem' ? p.values : [];
+    const t = x('sem', e.desc.id, { otime: 0, ctime: 0, pids: new Array<number>(e.nsems).fill(0) }, { otime: 'int', ctime: 'int', pids: 'ints' });
+    if (t.pids.length !== e.nsems) throw new ImageError(extraName, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
+    const h = host.get(`host-sem/${e.desc.id}`);
+    const w = h === undefined ? { ncnt: [], zcnt: [] } : fields<{ ncnt: number[]; zcnt: number[] }>('nsd-extra.img', `host-sem ${e.desc.id}`, h, { ncnt: 'ints', zcnt: 'ints' });
+    return { desc: { ...e.desc }, values, pids: t.pids, ncnt: w.ncnt, zcnt: w.zcnt, otime: t.otime, ctime: t.ctime };
+  });
+  const shm: HostShm[] = shmImg.entries.map((e, i) => {
+    const p = shmImg.payloads![i];
+    let data: Uint8Array;
+    if (p?.kind === 'ipc-shm-legacy') data = p.data;
+    else {
+      const pmName = `pagemap-shmem-${e.desc.id}.img`;
+      const pm = need(images, pmName);
+      data = readShmemContents(pm, images.get(`pages-${pagemapPagesId(pm, pmName)}.img`) ?? new Uint8Array(0), e.size, pmName);
+    }
+    const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 }, { atime: 'int', dtime: 'int', ctime: 'int', cpid: 'int', lpid: 'int' });
+    const h = host.get(`host-shm/${e.desc.id}`);
+    const nattch = h === undefined ? -1 : fields<{ nattch: number }>('nsd-extra.img', `host-shm ${e.desc.id}`, h, { nattch: 'int' }).nattch;
+    return { desc: { ...e.desc }, size: Number(e.size), data, atime: t.atime, dtime: t.dtime, ctime: t.ctime, cpid: t.cpid, lpid: t.lpid, nattch };
+  });
+  const tasks = new Map<number, HostTask>();
+  const task = (pid: number): HostTask => {
+    let t = tasks.get(pid);
+    if (!t) tasks.set(pid, (t = { pid, attach: [], undo: null }));
+    return t;
+  };
+  for (const [k, val] of host) {
+    if (!k.startsWith('host-task/')) continue;
+    const pid = Number(k.slice(10));
+    const o = val as { attach?: unknown; undoKnown?: unknown };
+    if (!isInt(pid) || pid <= 0 || !Array.isArray(o?.attach)) throw new ImageError('nsd-extra.img', 0, `${k}: bad task`);
+    task(pid).attach = o.attach.map((a, i) =>
+      fields<HostAttach>('nsd-extra.img', `${k} attachment ${i}`, a, { shmid: 'int', start: 'int', end: 'int', offset: 'int', flags: 'int' }));
+    if (o.undoKnown === true) task(pid).undo = [];
+  }
+  for (const [k, val] of extra) {
+    if (!k.startsWith('semundo/')) continue;
+    const pid = Number(k.slice(8));
+    if (!isInt(pid) || pid <= 0 || typeof val !== 'string') throw new ImageError(extraName, 0, `${k}: bad SEM_UNDO entry`);
+    task(pid).undo = parseUndo(extraName, pid, val);
+  }
+  const notes = host.get('host-notes/');
+  const source = hostBytes && host.size > 0 ? 'host' : extraBytes ? 'model' : 'criu';
+  for (const list of [msg, sem, shm]) {
+    const ids = new Set<number>();
+    for (const o of list) {
+      if (o.desc.id < 0 || o.desc.id > 0x7fffffff || ids.has(o.desc.id)) throw new ImageError(file('msg'), 0, `bad or duplicate id ${o.desc.id}`);
+      ids.add(o.desc.id);
+    }
+  }
+  const semIds = new Map(sem.map((s) => [s.desc.id, s.values.length]));
+  for (const t of tasks.values()) {
+    for (const u of t.undo ?? []) {
+      if (semIds.get(u.semid) !== u.adj.length) throw new ImageError(extraName, 0, `semundo/${t.pid}: set ${u.semid} is not a saved set of ${u.adj.length} semaphores`);
+    }
+  }
+  return {
+    sysctls: sysctlsOf(v), msg, sem, shm, tasks: [...tasks.values()].sort((a, b) => a.pid - b.pid), source,
+    notes: Array.isArray(notes) ? notes.map(String) : [],
+  };
+}

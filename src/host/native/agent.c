@@ -1,0 +1,1137 @@
+/*
+ * nsd host agent: the part of `nsd host` that runs inside the real kernel's namespaces.
+ *
+ * Node never unshares or setns itself (only its main thread would move; libuv's pool threads would
+ * keep the host's namespaces). This program does, and carries out operations sent to it as binary
+ * frames on stdin, answering each with one frame on stdout, in order. The protocol, the operations
+ * and the limits are described in docs/host-backend.md; src/host/protocol.ts is the other side.
+ *
+ *   agent ns     become init (pid 1) of a new pid + IPC namespace (clone3 CLONE_NEWPID|CLONE_NEWIPC,
+ *                set_tid {1}); the first frame on stdout is a hello carrying the init's host pid.
+ *   agent plain  stay in the caller's namespaces (dump of another namespace, check).
+ *
+ * Request:  u32 len | u32 op | u32 nargs | i64 args[nargs] | data     (len counts what follows it)
+ * Response: u32 len | i64 ret | i32 err | u32 0 | data                 (err: errno, 0 on success)
+ * Ops whose first argument (the task) is non-zero are forwarded to that holder task (a child made by
+ * OP_TASK at a chosen pid with clone3 set_tid) over a socketpair and run there.
+ *
+ * Every IPC call goes through syscall(2), never through the glibc wrappers, so arguments reach the
+ * kernel unchanged; glibc's msqid_ds/semid_ds/shmid_ds have the kernel's *64_ds layout on x86_64.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
+#ifndef MSG_STAT_ANY
+#define MSG_STAT_ANY 13
+#endif
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+#ifndef CLONE_NEWPID
+#define CLONE_NEWPID 0x20000000
+#endif
+
+/* Operations (src/host/protocol.ts has the same numbers). */
+enum {
+    OP_PING = 1,       /* ()                                   → getpid()                        */
+    OP_SYSCTL_W = 2,   /* (task) data "path\0value"            → 0; path under /proc/sys          */
+    OP_GET = 3,        /* (task, kind, key, arg, flg, cuid, cgid, next_id) → id                   */
+    OP_MSGSND = 4,     /* (task, id, mtype, flg) data body     → 0                                */
+    OP_SETALL = 5,     /* (task, id) data u16[nsems]           → 0                                */
+    OP_SEMOP = 6,      /* (task, id, num, op, flg)             → 0                                */
+    OP_SHMWRITE = 7,   /* (task, id) data contents             → 0 (attach, copy, detach)         */
+    OP_SHMAT = 8,      /* (task, id, addr, flg)                → address; the task keeps it       */
+    OP_CTL = 9,        /* (task, kind, id, cmd, arg)           → ctl result (SHM_LOCK, IPC_RMID…) */
+    OP_SET = 10,       /* (task, kind, id, uid, gid, mode, qbytes) → 0 (IPC_SET)                  */
+    OP_TASK = 11,      /* (0, pid)                             → pid; a holder task at pid        */
+    OP_KILL = 12,      /* (0, pid)                             → 0; kill and reap a holder        */
+    OP_DUMP = 13,      /* (0, hostpid or 0 for this namespace) → 0, data: dump records            */
+    OP_EXEC = 14,      /* (0, capture) data argv\0…            → wait status (data: output)       */
+    OP_HOLD = 15,      /* ()                                   → 0, then detach and stay          */
+    OP_RESET = 16,     /* ()                                   → 0: kill holders, fresh IPC ns    */
+    OP_CHECK = 17,     /* ()                                   → 0, data: "name yes|no detail\n"  */
+    OP_SETVAL = 18,    /* (task, id, num, val)                 → 0                                */
+    OP_SHMDT = 19,     /* (task, addr)                         → 0                                */
+    OP_MSGRCV = 20,    /* (task, id, mtype, flg)               → size (the message is dropped)    */
+    OP_SHMTOUCH = 21,  /* (task, id)                           → 0: attach read-only and detach   */
+};
+
+/* Dump record kinds. */
+enum { R_VAR = 1, R_MSQ = 2, R_MSG = 3, R_SEM = 4, R_SHM = 5, R_TASK = 6, R_ATTACH = 7, R_NOTE = 8 };
+
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+static pid_t clone3_at(uint64_t flags, pid_t at)
+{
+    struct clone_args_v2 a;
+    pid_t tid[1] = {at};
+    memset(&a, 0, sizeof a);
+    a.flags = flags;
+    a.exit_signal = SIGCHLD;
+    if (at > 0) {
+        a.set_tid = (uint64_t)(uintptr_t)tid;
+        a.set_tid_size = 1;
+    }
+    return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+/* ---- buffers and frames ---------------------------------------------------------------- */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void die(const char *what)
+{
+    fprintf(stderr, "nsd-host-agent: %s: %s\n", what, strerror(errno));
+    _exit(1);
+}
+
+static void need(struct buf *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        die("out of memory");
+    b->p = p;
+    b->cap = cap;
+}
+
+static void put(struct buf *b, const void *d, size_t n)
+{
+    need(b, n);
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void put_u32(struct buf *b, uint32_t v) { put(b, &v, 4); }
+
+/* One record: u32 len | u32 kind | u32 nargs | i64 args | data. */
+static void record(struct buf *b, uint32_t kind, int nargs, const int64_t *args, const void *data, size_t n)
+{
+    put_u32(b, (uint32_t)(8 + 8 * nargs + n));
+    put_u32(b, kind);
+    put_u32(b, (uint32_t)nargs);
+    put(b, args, 8 * (size_t)nargs);
+    if (n)
+        put(b, data, n);
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t r = write(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+struct req {
+    uint32_t op, nargs;
+    int64_t args[16];
+    char *data;
+    size_t dlen;
+    char *raw; /* the whole frame after its length, for forwarding */
+    char *own; /* raw's allocation, when it is not in the input buffer */
+    uint32_t rawlen;
+};
+
+/* Buffered input and output of the agent's own stdin/stdout (a restore sends thousands of frames
+ * at once: one read and one write per batch, not per frame). Holder sockets are unbuffered. */
+static struct buf inbuf, outbuf;
+static size_t inpos;
+
+static void flush_out(void)
+{
+    if (outbuf.len && write_full(1, outbuf.p, outbuf.len) < 0)
+        die("write response");
+    outbuf.len = 0;
+}
+
+/* Makes `n` bytes of fd 0 available at inbuf.p + inpos; -1 at end of input. */
+static int fill_in(size_t n)
+{
+    if (inbuf.len - inpos >= n)
+        return 0;
+    memmove(inbuf.p, inbuf.p + inpos, inbuf.len - inpos);
+    inbuf.len -= inpos;
+    inpos = 0;
+    while (inbuf.len < n) {
+        flush_out(); /* about to block: answer what is done */
+        need(&inbuf, n < 1 << 20 ? 1 << 20 : n);
+        ssize_t r = read(0, inbuf.p + inbuf.len, inbuf.cap - inbuf.len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        inbuf.len += (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads one frame (from fd 0 through the buffer, or unbuffered from a holder socket). */
+static int read_req(int fd, struct req *q)
+{
+    uint32_t len;
+    if (fd == 0) {
+        if (fill_in(4) < 0)
+            return -1;
+        memcpy(&len, inbuf.p + inpos, 4);
+    } else if (read_full(fd, &len, 4) < 0)
+        return -1;
+    if (len < 8 || len > (1u << 31))
+        die("bad frame length");
+    if (fd == 0) {
+        /* In place: the frame stays valid until the next read_req. */
+        if (fill_in(4 + (size_t)len) < 0)
+            die("truncated frame");
+        q->raw = inbuf.p + inpos + 4;
+        inpos += 4 + (size_t)len;
+    } else {
+        free(q->own);
+        q->raw = q->own = malloc(len);
+        if (!q->raw)
+            die("out of memory");
+        if (read_full(fd, q->raw, len) < 0)
+            die("truncated frame");
+    }
+    q->rawlen = len;
+    memcpy(&q->op, q->raw, 4);
+    memcpy(&q->nargs, q->raw + 4, 4);
+    if (q->nargs > 16 || 8 + 8 * (size_t)q->nargs > len)
+        die("bad frame arguments");
+    memset(q->args, 0, sizeof q->args);
+    memcpy(q->args, q->raw + 8, 8 * (size_t)q->nargs);
+    q->data = q->raw + 8 + 8 * q->nargs;
+    q->dlen = len - 8 - 8 * (size_t)q->nargs;
+    return 0;
+}
+
+static void write_resp(int fd, int64_t ret, int32_t err, const void *data, size_t n)
+{
+    char head[20];
+    uint32_t len = (uint32_t)(16 + n), zero = 0;
+    memcpy(head, &len, 4);
+    memcpy(head + 4, &ret, 8);
+    memcpy(head + 12, &err, 4);
+    memcpy(head + 16, &zero, 4);
+    if (fd == 1) {
+        put(&outbuf, head, 20);
+        if (n)
+            put(&outbuf, data, n);
+        if (outbuf.len > (1u << 20))
+            flush_out();
+        return;
+    }
+    if (write_full(fd, head, 20) < 0 || (n && write_full(fd, data, n) < 0))
+        die("write response");
+}
+
+/* ---- holder tasks ----------------------------------------------------------------------- */
+
+#define MAX_TASKS 4096
+static struct {
+    pid_t pid;
+    int fd;
+} tasks[MAX_TASKS];
+static int ntasks;
+
+static int task_fd(pid_t pid)
+{
+    for (int i = 0; i < ntasks; i++)
+        if (tasks[i].pid == pid)
+            return tasks[i].fd;
+    return -1;
+}
+
+/* ---- the operations ----------------------------------------------------------------------- */
+
+static int write_file(const char *path, const char *v, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, v, n);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return w == (ssize_t)n ? 0 : -1;
+}
+
+static int read_file(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t r = read(fd, out, cap - 1);
+    close(fd);
+    if (r < 0)
+        return -1;
+    out[r] = 0;
+    return (int)r;
+}
+
+static int next_id_fd[4] = {-1, -1, -1, -1};
+
+/* Creates an object as its creator: euid/egid = cuid/cgid make cuid/cgid right (ipcperms'
+ * ipc_addid stores current_euid/egid); the real and saved uid stay 0 so the capabilities return. */
+static long op_get(const int64_t *a)
+{
+    int kind = (int)a[1];
+    long key = (long)a[2], arg = (long)a[3];
+    int flg = (int)a[4];
+    uid_t cuid = (uid_t)a[5];
+    gid_t cgid = (gid_t)a[6];
+    if (a[7] >= 0) {
+        static const char *files[] = {"", "/proc/sys/kernel/msg_next_id", "/proc/sys/kernel/sem_next_id",
+                                      "/proc/sys/kernel/shm_next_id"};
+        char v[32];
+        int n = snprintf(v, sizeof v, "%lld", (long long)a[7]);
+        if (kind < 1 || kind > 3) {
+            errno = EINVAL;
+            return -1;
+        }
+        /* Kept open (an ipc sysctl file writes the namespace it was opened in: reopened after
+         * OP_RESET); each write at offset 0. */
+        if (next_id_fd[kind] < 0 && (next_id_fd[kind] = open(files[kind], O_WRONLY | O_CLOEXEC)) < 0)
+            return -1;
+        if (pwrite(next_id_fd[kind], v, (size_t)n, 0) != n)
+            return -1;
+    }
+    int as = cuid != 0 || cgid != 0;
+    if (as && (syscall(SYS_setresgid, -1, cgid, -1) < 0 || syscall(SYS_setresuid, -1, cuid, -1) < 0))
+        return -1;
+    long r;
+    if (kind == 1)
+        r = syscall(SYS_msgget, (int)key, flg);
+    else if (kind == 2)
+        r = syscall(SYS_semget, (int)key, (int)arg, flg);
+    else if (kind == 3)
+        r = syscall(SYS_shmget, (int)key, (size_t)arg, flg);
+    else {
+        errno = EINVAL;
+        r = -1;
+    }
+    int e = errno;
+    if (as && (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0))
+        die("cannot become root again");
+    errno = e;
+    return r;
+}
+
+static long op_msgsnd(const struct req *q)
+{
+    char *m = malloc(8 + q->dlen);
+    if (!m)
+        return -1;
+    int64_t mtype = q->args[2];
+    memcpy(m, &mtype, 8);
+    memcpy(m + 8, q->data, q->dlen);
+    long r = syscall(SYS_msgsnd, (int)q->args[1], m, q->dlen, (int)q->args[3]);
+    int e = errno;
+    free(m);
+    errno = e;
+    return r;
+}
+
+static long op_shmwrite(const struct req *q)
+{
+    void *at = (void *)syscall(SYS_shmat, (int)q->args[1], NULL, 0);
+    if (at == (void *)-1)
+        return -1;
+    memcpy(at, q->data, q->dlen);
+    return syscall(SYS_shmdt, at);
+}
+
+static long op_ctl(const int64_t *a)
+{
+    int kind = (int)a[1], id = (int)a[2], cmd = (int)a[3];
+    if (kind == 1)
+        return syscall(SYS_msgctl, id, cmd, NULL);
+    if (kind == 2)
+        return syscall(SYS_semctl, id, (int)a[4], cmd, 0L);
+    return syscall(SYS_shmctl, id, cmd, NULL);
+}
+
+static long op_set(const int64_t *a)
+{
+    int kind = (int)a[1], id = (int)a[2];
+    union {
+        struct msqid_ds msq;
+        struct semid_ds sem;
+        struct shmid_ds shm;
+    } b;
+    memset(&b, 0, sizeof b);
+    struct ipc_perm *p = kind == 1 ? &b.msq.msg_perm : kind == 2 ? &b.sem.sem_perm : &b.shm.shm_perm;
+    p->uid = (uid_t)a[3];
+    p->gid = (gid_t)a[4];
+    p->mode = (unsigned short)a[5];
+    if (kind == 1) {
+        b.msq.msg_qbytes = (msglen_t)a[6];
+        return syscall(SYS_msgctl, id, IPC_SET, &b);
+    }
+    if (kind == 2)
+        return syscall(SYS_semctl, id, 0, IPC_SET, &b);
+    return syscall(SYS_shmctl, id, IPC_SET, &b);
+}
+
+static void holder_loop(int fd);
+static long dispatch(const struct req *q, struct buf *out);
+
+static long op_task(pid_t at)
+{
+    int sv[2];
+    if (ntasks >= MAX_TASKS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    pid_t pid = clone3_at(0, at);
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        holder_loop(sv[1]);
+        _exit(0);
+    }
+    close(sv[1]);
+    tasks[ntasks].pid = pid;
+    tasks[ntasks].fd = sv[0];
+    ntasks++;
+    return pid;
+}
+
+static long op_kill(pid_t pid)
+{
+    for (int i = 0; i < ntasks; i++) {
+        if (tasks[i].pid != pid)
+            continue;
+        close(tasks[i].fd);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        tasks[i] = tasks[--ntasks];
+        return 0;
+    }
+    errno = ESRCH;
+    return -1;
+}
+
+/* ---- dump ------------------------------------------------------------------------------- */
+
+static const char *SYSCTLS[] = {
+    "kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/auto_msgmni", "kernel/sem", "kernel/shmmax",
+    "kernel/shmall", "kernel/shmmni", "kernel/shm_rmid_forced", "kernel/msg_next_id", "kernel/sem_next_id",
+    "kernel/shm_next_id", "fs/mqueue/queues_max", "fs/mqueue/msg_max", "fs/mqueue/msgsize_max",
+    "fs/mqueue/msg_default", "fs/mqueue/msgsize_default", NULL};
+
+static void perm_args(int64_t *a, const struct ipc_perm *p)
+{
+    a[1] = (uint32_t)p->__key;
+    a[2] = p->uid;
+    a[3] = p->gid;
+    a[4] = p->cuid;
+    a[5] = p->cgid;
+    a[6] = p->mode;
+}
+
+static void note(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct buf *b, const char *fmt, ...)
+{
+    char t[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    record(b, R_NOTE, 0, NULL, t, (size_t)(n < 0 ? 0 : n >= (int)sizeof t ? (int)sizeof t - 1 : n));
+}
+
+static void dump_sysctls(struct buf *b)
+{
+    struct buf t = {0};
+    char path[128], v[256];
+    for (const char **s = SYSCTLS; *s; s++) {
+        snprintf(path, sizeof path, "/proc/sys/%s", *s);
+        int n = read_file(path, v, sizeof v);
+        if (n < 0)
+            continue;
+        while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == ' '))
+            v[--n] = 0;
+        for (char *c = v; *c; c++)
+            if (*c == '\t')
+                *c = ' ';
+        put(&t, *s, strlen(*s));
+        put(&t, "=", 1);
+        put(&t, v, (size_t)n);
+        put(&t, "\n", 1);
+    }
+    record(b, R_VAR, 0, NULL, t.p, t.len);
+    free(t.p);
+}
+
+static void dump_msg(struct buf *b)
+{
+    char msgmax[32];
+    int raised = 0;
+    struct msginfo info;
+    int max = (int)syscall(SYS_msgctl, 0, MSG_INFO, &info);
+    for (int i = 0; i <= max; i++) {
+        struct msqid_ds d;
+        int id = (int)syscall(SYS_msgctl, i, MSG_STAT_ANY, &d);
+        if (id < 0)
+            continue;
+        int64_t a[15];
+        a[0] = id;
+        perm_args(a, &d.msg_perm);
+        a[7] = (int64_t)d.msg_qbytes;
+        a[8] = (int64_t)d.msg_qnum;
+        a[9] = (int64_t)d.__msg_cbytes;
+        a[10] = d.msg_stime;
+        a[11] = d.msg_rtime;
+        a[12] = d.msg_ctime;
+        a[13] = d.msg_lspid;
+        a[14] = d.msg_lrpid;
+        record(b, R_MSQ, 15, a, NULL, 0);
+        /* MSG_COPY (CONFIG_CHECKPOINT_RESTORE) copies the message at an index, leaving the queue as
+         * it is. No message is larger than the queue's byte count. */
+        size_t cap = (size_t)d.__msg_cbytes;
+        char *m = malloc(8 + cap + 1);
+        if (!m)
+            die("out of memory");
+        for (unsigned long k = 0; k < d.msg_qnum; k++) {
+            long n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
+            if (n < 0 && errno == EINVAL && cap > 0 && (raised || read_file("/proc/sys/kernel/msgmax", msgmax, sizeof msgmax) > 0)) {
+                /* MSG_COPY copies at most msgmax bytes (do_msgrcv: prepare_copy(buf, min(bufsz,
+                 * msg_ctlmax))) and a larger message fails with EINVAL: msgmax may have been
+                 * lowered after it was sent. Raise it for the rest of the dump, then put it back. */
+                char v[32];
+                int vn = snprintf(v, sizeof v, "%zu", cap > 0x7fffffff ? (size_t)0x7fffffff : cap);
+                if (write_file("/proc/sys/kernel/msgmax", v, (size_t)vn) == 0) {
+                    raised = 1;
+                    n = syscall(SYS_msgrcv, id, m, cap, (long)k, IPC_NOWAIT | MSG_COPY | MSG_NOERROR);
+                }
+            }
+            if (n < 0) {
+                note(b, "msg %d: MSG_COPY of message %lu: %s", id, k, strerror(errno));
+                break;
+            }
+            int64_t mt;
+            memcpy(&mt, m, 8);
+            record(b, R_MSG, 1, &mt, m + 8, (size_t)n);
+        }
+        free(m);
+    }
+    if (raised && write_file("/proc/sys/kernel/msgmax", msgmax, strlen(msgmax)) < 0)
+        note(b, "could not put kernel/msgmax back to %s after reading large messages: %s", msgmax, strerror(errno));
+}
+
+static void dump_sem(struct buf *b)
+{
+    struct seminfo info;
+    int max = (int)syscall(SYS_semctl, 0, 0, SEM_INFO, &info);
+    unsigned short *vals = NULL;
+    int32_t *per = NULL;
+    for (int i = 0; i <= max; i++) {
+        struct semid_ds d;
+        int id = (int)syscall(SYS_semctl, i, 0, SEM_STAT_ANY, &d);
+        if (id < 0)
+            continue;
+        int n = (int)d.sem_nsems;
+        vals = realloc(vals, sizeof *vals * (size_t)(n + 1));
+        per = realloc(per, sizeof *per * 4 * (size_t)(n + 1));
+        if (!vals || !per)
+            die("out of memory");
+        if (syscall(SYS_semctl, id, 0, GETALL, vals) < 0) {
+            note(b, "sem %d: GETALL: %s", id, strerror(errno));
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            per[4 * k] = vals[k];
+            per[4 * k + 1] = (int32_t)syscall(SYS_semctl, id, k, GETPID, 0L);
+            per[4 * k + 2] = (int32_t)syscall(SYS_semctl, id, k, GETNCNT, 0L);
+            per[4 * k + 3] = (int32_t)syscall(SYS_semctl, id, k, GETZCNT, 0L);
+        }
+        int64_t a[10];
+        a[0] = id;
+        perm_args(a, &d.sem_perm);
+        a[7] = n;
+        a[8] = d.sem_otime;
+        a[9] = d.sem_ctime;
+        record(b, R_SEM, 10, a, per, sizeof *per * 4 * (size_t)n);
+    }
+    free(vals);
+    free(per);
+}
+
+static void dump_shm(struct buf *b)
+{
+    struct shm_info info;
+    int max = (int)syscall(SYS_shmctl, 0, SHM_INFO, &info);
+    for (int i = 0; i <= max; i++) {
+        struct shmid_ds d;
+        int id = (int)syscall(SYS_shmctl, i, SHM_STAT_ANY, &d);
+        if (id < 0)
+            continue;
+        int64_t a[14];
+        a[0] = id;
+        perm_args(a, &d.shm_perm);
+        a[7] = (int64_t)d.shm_segsz;
+        a[8] = d.shm_atime;
+        a[9] = d.shm_dtime;
+        a[10] = d.shm_ctime;
+        a[11] = d.shm_cpid;
+        a[12] = d.shm_lpid;
+        a[13] = (int64_t)d.shm_nattch;
+        /* The contents through a read-only attachment (side effect on the live segment: its
+         * atime, dtime and lpid; the values recorded are those read before). */
+        void *at = (void *)syscall(SYS_shmat, id, NULL, SHM_RDONLY);
+        if (at == (void *)-1) {
+            note(b, "shm %d: read-only attach: %s", id, strerror(errno));
+            record(b, R_SHM, 14, a, NULL, 0);
+            continue;
+        }
+        record(b, R_SHM, 14, a, at, d.shm_segsz);
+        syscall(SYS_shmdt, at);
+    }
+}
+
+/* The tasks of the dumped namespaces (same IPC and pid namespace as `ipcns`/`pidns`), their pid
+ * there (the last NSpid field) and their System V shm attachments (/proc/PID/maps: device 00:01
+ * lines named /SYSV<key>, whose inode is the shmid). */
+static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct stat *pidns)
+{
+    DIR *d = opendir("/proc");
+    if (!d) {
+        note(b, "cannot read /proc: %s", strerror(errno));
+        return;
+    }
+    struct dirent *e;
+    char path[96], line[4096];
+    while ((e = readdir(d))) {
+        char *end;
+        long hostpid = strtol(e->d_name, &end, 10);
+        if (*end || hostpid <= 0)
+            continue;
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%ld/ns/ipc", hostpid);
+        if (stat(path, &st) < 0 || st.st_ino != ipcns->st_ino || st.st_dev != ipcns->st_dev)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/ns/pid", hostpid);
+        if (stat(path, &st) < 0 || st.st_ino != pidns->st_ino || st.st_dev != pidns->st_dev) {
+            note(b, "host pid %ld shares the IPC namespace from another pid namespace: not saved", hostpid);
+            continue;
+        }
+        snprintf(path, sizeof path, "/proc/%ld/status", hostpid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        long nspid = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "NSpid:", 6))
+                continue;
+            for (char *t = strtok(line + 6, " \t\n"); t; t = strtok(NULL, " \t\n"))
+                nspid = strtol(t, NULL, 10);
+        }
+        fclose(f);
+        snprintf(path, sizeof path, "/proc/%ld/maps", hostpid);
+        f = fopen(path, "re");
+        if (!f)
+            continue;
+        int64_t ta[2] = {nspid, hostpid};
+        record(b, R_TASK, 2, ta, NULL, 0);
+        while (fgets(line, sizeof line, f)) {
+            unsigned long lo, hi, off, ino;
+            char perms[8], dev[16];
+            if (!strstr(line, "/SYSV") || sscanf(line, "%lx-%lx %7s %lx %15s %lu", &lo, &hi, perms, &off, dev, &ino) != 6)
+                continue;
+            int flg = (perms[1] == 'w' ? 0 : SHM_RDONLY) | (perms[2] == 'x' ? 0100000 /* SHM_EXEC */ : 0);
+            int64_t aa[6] = {nspid, (int64_t)ino, (int64_t)lo, (int64_t)hi, (int64_t)off, flg};
+            record(b, R_ATTACH, 6, aa, NULL, 0);
+        }
+        fclose(f);
+    }
+    closedir(d);
+}
+
+static void dump_here(struct buf *b)
+{
+    struct stat ipcns, pidns;
+    dump_sysctls(b);
+    dump_msg(b);
+    dump_sem(b);
+    dump_shm(b);
+    if (stat("/proc/thread-self/ns/ipc", &ipcns) == 0 && stat("/proc/thread-self/ns/pid", &pidns) == 0)
+        dump_tasks(b, &ipcns, &pidns);
+}
+
+/* Dumps the IPC namespace of host pid `target`: a child enters its IPC namespace and (for the pids
+ * the kernel reports) its pid namespace, whose children see pids as the target does. */
+static long op_dump(pid_t target, struct buf *out)
+{
+    if (target == 0) {
+        dump_here(out);
+        return 0;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/ipc", target);
+    int ipcfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (ipcfd < 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", target);
+    int pidfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (pidfd < 0) {
+        close(ipcfd);
+        return -1;
+    }
+    int mfd = (int)syscall(SYS_memfd_create, "nsd-dump", 1 /* MFD_CLOEXEC */);
+    if (mfd < 0)
+        return -1;
+    pid_t c = fork();
+    if (c < 0)
+        return -1;
+    if (c == 0) {
+        if (setns(ipcfd, CLONE_NEWIPC) < 0 || setns(pidfd, CLONE_NEWPID) < 0)
+            _exit(100 + errno);
+        pid_t g = fork();
+        if (g < 0)
+            _exit(100 + errno);
+        if (g == 0) {
+            struct buf b = {0};
+            dump_here(&b);
+            _exit(write_full(mfd, b.p, b.len) < 0 ? 99 : 0);
+        }
+        int st;
+        waitpid(g, &st, 0);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 98);
+    }
+    close(ipcfd);
+    close(pidfd);
+    int st;
+    waitpid(c, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+        close(mfd);
+        errno = code > 100 ? code - 100 : EIO;
+        return -1;
+    }
+    struct stat ms;
+    fstat(mfd, &ms);
+    need(out, (size_t)ms.st_size);
+    if (pread(mfd, out->p + out->len, (size_t)ms.st_size, 0) != ms.st_size)
+        die("read dump");
+    out->len += (size_t)ms.st_size;
+    close(mfd);
+    return 0;
+}
+
+/* ---- exec, check ---------------------------------------------------------------------------- */
+
+static long op_exec(const struct req *q, struct buf *out)
+{
+    char *argv[256];
+    int n = 0;
+    for (size_t i = 0; i < q->dlen && n < 255; i += strlen(q->data + i) + 1)
+        argv[n++] = q->data + i;
+    argv[n] = NULL;
+    if (n == 0 || q->data[q->dlen - 1] != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int capture = (int)q->args[1], pfd[2] = {-1, -1};
+    flush_out();
+    if (capture && pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    pid_t c = fork();
+    if (c < 0)
+        return -1;
+    if (c == 0) {
+        if (capture) {
+            dup2(pfd[1], 1);
+            int nul = open("/dev/null", O_RDONLY);
+            dup2(nul, 0);
+        } else {
+            /* fd 3 and 4 are Node's stdout and stdin, passed for the command. */
+            if (fcntl(3, F_GETFD) >= 0)
+                dup2(3, 1);
+            if (fcntl(4, F_GETFD) >= 0)
+                dup2(4, 0);
+        }
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "nsd host: %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    if (capture) {
+        close(pfd[1]);
+        char t[65536];
+        ssize_t r;
+        while ((r = read(pfd[0], t, sizeof t)) > 0 || (r < 0 && errno == EINTR))
+            if (r > 0)
+                put(out, t, (size_t)r);
+        close(pfd[0]);
+    }
+    int st;
+    while (waitpid(c, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return st;
+}
+
+static void check_line(struct buf *out, const char *name, int ok, const char *detail)
+{
+    char t[512];
+    int n = snprintf(t, sizeof t, "%s %s %s\n", name, ok ? "yes" : "no", detail);
+    put(out, t, (size_t)n);
+}
+
+/* What this kernel offers, each probed for real in a throw-away child and namespace. */
+static long op_check(struct buf *out)
+{
+    char d[256];
+    snprintf(d, sizeof d, "euid %d", (int)geteuid());
+    check_line(out, "root", geteuid() == 0, d);
+    int mfd = (int)syscall(SYS_memfd_create, "nsd-check", 1);
+    pid_t c = fork();
+    if (c == 0) {
+        struct buf b = {0};
+        char line[256];
+        int n;
+        /* clone3 with set_tid: pid 1 of a new pid namespace, then a child at pid 42 inside it. */
+        pid_t p = clone3_at(CLONE_NEWPID | CLONE_NEWIPC, 1);
+        if (p == 0) {
+            pid_t q = clone3_at(0, 42);
+            if (q == 0)
+                _exit(0);
+            int st = 0;
+            if (q > 0)
+                waitpid(q, &st, 0);
+            _exit(q == 42 ? 0 : 2);
+        }
+        int st = 0;
+        if (p > 0)
+            waitpid(p, &st, 0);
+        n = snprintf(line, sizeof line, "set_tid %s %s\n", p > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no",
+                     p < 0 ? strerror(errno) : "clone3 CLONE_NEWPID|CLONE_NEWIPC set_tid {1}, then {42}");
+        put(&b, line, (size_t)n);
+        if (unshare(CLONE_NEWIPC) < 0) {
+            n = snprintf(line, sizeof line, "unshare-ipc no %s\n", strerror(errno));
+            put(&b, line, (size_t)n);
+        } else {
+            const char *names[] = {"msg_next_id", "sem_next_id", "shm_next_id"};
+            for (int i = 0; i < 3; i++) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/sys/kernel/%s", names[i]);
+                int ok = write_file(path, "77", 2) == 0;
+                n = snprintf(line, sizeof line, "%s %s %s\n", names[i], ok ? "yes" : "no", ok ? "writable" : strerror(errno));
+                put(&b, line, (size_t)n);
+            }
+            int q = (int)syscall(SYS_msgget, IPC_PRIVATE, 0600);
+            struct {
+                long t;
+                char c[4];
+            } m = {1, "abc"};
+            syscall(SYS_msgsnd, q, &m, 4, 0);
+            long r = syscall(SYS_msgrcv, q, &m, 4, 0L, IPC_NOWAIT | MSG_COPY);
+            n = snprintf(line, sizeof line, "MSG_COPY %s %s\n", r == 4 ? "yes" : "no",
+                         r == 4 ? "copied without dequeuing" : strerror(errno));
+            put(&b, line, (size_t)n);
+            struct msqid_ds ds;
+            r = syscall(SYS_msgctl, q % 32768, MSG_STAT_ANY, &ds);
+            n = snprintf(line, sizeof line, "STAT_ANY %s %s\n", r == q ? "yes" : "no",
+                         r == q ? "MSG_STAT_ANY/SEM_STAT_ANY/SHM_STAT_ANY" : strerror(errno));
+            put(&b, line, (size_t)n);
+        }
+        _exit(write_full(mfd, b.p, b.len) < 0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    struct stat ms;
+    fstat(mfd, &ms);
+    need(out, (size_t)ms.st_size);
+    if (pread(mfd, out->p + out->len, (size_t)ms.st_size, 0) == ms.st_size)
+        out->len += (size_t)ms.st_size;
+    close(mfd);
+    return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static int is_agent = 1;
+/* The agent's own attachments (SHM_DEST segments it holds). */
+static long kept[MAX_TASKS];
+static int nkept;
+
+static long dispatch(const struct req *q, struct buf *out)
+{
+    const int64_t *a = q->args;
+    switch (q->op) {
+    case OP_PING:
+        return getpid();
+    case OP_SYSCTL_W: {
+        size_t pl = strnlen(q->data, q->dlen);
+        if (pl >= q->dlen || pl > 100 || strstr(q->data, "..")) {
+            errno = EINVAL;
+            return -1;
+        }
+        char path[128];
+        snprintf(path, sizeof path, "/proc/sys/%s", q->data);
+        return write_file(path, q->data + pl + 1, q->dlen - pl - 1);
+    }
+    case OP_GET:
+        return op_get(a);
+    case OP_MSGSND:
+        return op_msgsnd(q);
+    case OP_SETALL:
+        return syscall(SYS_semctl, (int)a[1], 0, SETALL, q->data);
+    case OP_SETVAL:
+        return syscall(SYS_semctl, (int)a[1], (int)a[2], SETVAL, (long)a[3]);
+    case OP_SEMOP: {
+        struct sembuf s = {(unsigned short)a[2], (short)a[3], (short)a[4]};
+        return syscall(SYS_semop, (int)a[1], &s, 1);
+    }
+    case OP_SHMWRITE:
+        return op_shmwrite(q);
+    case OP_SHMAT: {
+        long r = syscall(SYS_shmat, (int)a[1], (void *)(uintptr_t)a[2], (int)a[3]);
+        if (r != -1 && is_agent && nkept < MAX_TASKS)
+            kept[nkept++] = r; /* detached by OP_RESET */
+        return r;
+    }
+    case OP_SHMDT:
+        return syscall(SYS_shmdt, (void *)(uintptr_t)a[1]);
+    case OP_SHMTOUCH: {
+        void *at = (void *)syscall(SYS_shmat, (int)a[1], NULL, SHM_RDONLY);
+        return at == (void *)-1 ? -1 : syscall(SYS_shmdt, at);
+    }
+    case OP_MSGRCV: {
+        struct {
+            long mtype;
+            char text[8];
+        } m;
+        return syscall(SYS_msgrcv, (int)a[1], &m, sizeof m.text, (long)a[2], (int)a[3]);
+    }
+    case OP_CTL:
+        return op_ctl(a);
+    case OP_SET:
+        return op_set(a);
+    }
+    if (!is_agent) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    switch (q->op) {
+    case OP_TASK:
+        return op_task((pid_t)a[1]);
+    case OP_KILL:
+        return op_kill((pid_t)a[1]);
+    case OP_DUMP:
+        return op_dump((pid_t)a[1], out);
+    case OP_EXEC:
+        return op_exec(q, out);
+    case OP_CHECK:
+        return op_check(out);
+    case OP_RESET:
+        while (ntasks > 0)
+            op_kill(tasks[0].pid);
+        while (nkept > 0)
+            syscall(SYS_shmdt, (void *)kept[--nkept]);
+        for (int i = 1; i < 4; i++) {
+            if (next_id_fd[i] >= 0)
+                close(next_id_fd[i]);
+            next_id_fd[i] = -1;
+        }
+        return unshare(CLONE_NEWIPC);
+    }
+    errno = ENOSYS;
+    return -1;
+}
+
+/* Runs one request here or in the holder task it names, and answers on `fd`. */
+static void serve(int fd, struct req *q, struct buf *out)
+{
+    out->len = 0;
+    if (is_agent && q->nargs > 0 && q->args[0] != 0 && q->args[0] != getpid()) {
+        int tfd = task_fd((pid_t)q->args[0]);
+        if (tfd < 0) {
+            write_resp(fd, -1, ESRCH, NULL, 0);
+            return;
+        }
+        uint32_t len = q->rawlen, rlen;
+        if (write_full(tfd, &len, 4) < 0 || write_full(tfd, q->raw, len) < 0 || read_full(tfd, &rlen, 4) < 0) {
+            write_resp(fd, -1, EPIPE, NULL, 0);
+            return;
+        }
+        need(out, rlen + 4);
+        memcpy(out->p, &rlen, 4);
+        if (read_full(tfd, out->p + 4, rlen) < 0)
+            die("holder task answer");
+        if (fd == 1)
+            put(&outbuf, out->p, rlen + 4);
+        else if (write_full(fd, out->p, rlen + 4) < 0)
+            die("write response");
+        return;
+    }
+    errno = 0;
+    long r = dispatch(q, out);
+    write_resp(fd, r, r == -1 ? errno : 0, out->p, out->len);
+}
+
+static void holder_loop(int fd)
+{
+    struct req q = {0};
+    struct buf out = {0};
+    is_agent = 0;
+    ntasks = 0;
+    while (read_req(fd, &q) == 0)
+        serve(fd, &q, &out);
+}
+
+static volatile sig_atomic_t child_exited;
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    child_exited = 1;
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    _exit(0);
+}
+
+static void agent_loop(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
+    /* As a pid namespace's init, a signal without a handler would be ignored: `kill PID` (from
+     * outside) must end the namespaces. */
+    sa.sa_handler = on_term;
+    sa.sa_flags = 0;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    struct req q = {0};
+    struct buf out = {0};
+    while (read_req(0, &q) == 0) {
+        if (q.op == OP_HOLD) {
+            write_resp(1, 0, 0, NULL, 0);
+            flush_out();
+            /* Detach: the namespaces live as long as this init (kill it to end them). */
+            int nul = open("/dev/null", O_RDWR);
+            dup2(nul, 0);
+            dup2(nul, 1);
+            for (int fd = 3; fd < 5; fd++)
+                close(fd);
+            for (;;) {
+                if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+                    pause();
+            }
+        }
+        serve(1, &q, &out);
+        /* As init, reap orphans (exited commands' children) without blocking, once a child
+         * has exited (not a wait4 per request). */
+        if (child_exited) {
+            child_exited = 0;
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && strcmp(argv[1], "ns") == 0) {
+        pid_t p = clone3_at(CLONE_NEWPID | CLONE_NEWIPC, 1);
+        if (p < 0)
+            p = clone3_at(CLONE_NEWPID | CLONE_NEWIPC, 0); /* set_tid needs CAP_CHECKPOINT_RESTORE */
+        if (p < 0)
+            die("clone3 CLONE_NEWPID|CLONE_NEWIPC");
+        if (p == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            agent_loop();
+            _exit(0);
+        }
+        /* hello: the init's host pid, then wait for it. */
+        write_resp(1, p, 0, "ns", 2);
+        flush_out();
+        close(0);
+        close(1);
+        int st;
+        while (waitpid(p, &st, 0) < 0)
+            if (errno != EINTR)
+                return 1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    write_resp(1, getpid(), 0, "plain", 5);
+    flush_out();
+    agent_loop();
+    return 0;
+}

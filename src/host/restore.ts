@@ -1,0 +1,281 @@
+/**
+ * Design note: recreating an IPC namespace on the real kernel, in a new pid + IPC namespace whose
+ * init is the agent. The whole restore is one pipelined batch of agent operations (protocol.ts),
+ * in this order:
+ *  1. limits raised to what the objects need (msgmax ≥ the largest message, msgmnb ≥ the fullest
+ *     queue, *mni ≥ the object counts, sem/shmmax/shmall likewise): Linux lets limits be lowered
+ *     below what a namespace holds, and such a namespace must still restore;
+ *  2. holder tasks at their saved pids (clone3 set_tid), children of the agent;
+ *  3. each object at its saved id (`*_next_id` written just before its *get), created with
+ *     euid/egid = the saved cuid/cgid (so cuid/cgid come back), then: messages in order with
+ *     msgsnd (any size: msgmax was raised); semaphore values with SETVAL/SETALL, then each holder's
+ *     SEM_UNDO adjustment by its own semop(−adj, SEM_UNDO) from a value pre-set to value + adj,
+ *     then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
+ *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
+ *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
+ *     uid/gid/mode/qbytes;
+ *  4. the saved limits and sysctls, then the saved `*_next_id`.
+ * Last pids (lspid, lrpid, sempid, cpid, lpid) are set the only way Linux sets them: the task with
+ * that pid makes the call — a holder, the agent (pid 1), or a stand-in task made at that pid
+ * (clone3 set_tid) before the batch and killed after it: lrpid by a send and receive in the
+ * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semops after
+ * the values, cpid by creating the segment, lpid by an attach and detach after the holders'.
+ * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
+ * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
+ * restore is complete or refused). The result is then re-dumped and compared field by field
+ * (unless `verify: false`, for measurements).
+ */
+import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
+import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
+import { dumpWith } from './dump.js';
+import { KIND, type Request } from './protocol.js';
+import { PAGE, SEMVMX, SHM_DEST, SHM_LOCKED, type HostIpcNs, type IpcSysctl } from './state.js';
+
+const IPC_CREAT = 0o1000;
+const IPC_EXCL = 0o2000;
+const IPC_RMID = 0;
+const SHM_LOCK = 11;
+const SEM_UNDO = 0x1000;
+
+interface Step {
+  req: Request;
+  what: string;
+  /** The return value that means success, when it is not just "not -1". */
+  expect?: number;
+}
+
+export interface HostRestoreResult {
+  agent: Agent;
+  /** The restored namespace, as a dump of it reads (null with `verify: false`). */
+  restored: HostIpcNs | null;
+  /** Every field that differs from the saved one (see compare.ts). */
+  report: HostReportLine[];
+  /** What the images have no place for (a CRIU dump), or could not read. */
+  missing: string[];
+  /** Operations the agent carried out. */
+  ops: number;
+}
+
+const most = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const bigMax = (saved: string | undefined, needed: number): string => {
+  const s = BigInt(saved?.trim() || '0');
+  return String(BigInt(needed) > s ? BigInt(needed) : s);
+};
+
+/** The limits to create the objects under (each at least what the objects need). */
+function roomyLimits(ns: HostIpcNs): [IpcSysctl, string][] {
+  const s = ns.sysctls;
+  const room = ns.msg.map((q) => Math.max(q.qbytes, q.messages.length, sum(q.messages.map((m) => m.body.byteLength))));
+  const out: [IpcSysctl, string][] = [
+    ['kernel/msgmax', bigMax(s['kernel/msgmax'], most(ns.msg.map((q) => most(q.messages.map((m) => m.body.byteLength)))))],
+    ['kernel/msgmnb', bigMax(s['kernel/msgmnb'], most(room))],
+    ['kernel/msgmni', bigMax(s['kernel/msgmni'], ns.msg.length)],
+    ['kernel/shmmax', bigMax(s['kernel/shmmax'], most(ns.shm.map((m) => m.size)))],
+    ['kernel/shmall', bigMax(s['kernel/shmall'], sum(ns.shm.map((m) => Math.ceil(m.size / PAGE))))],
+    ['kernel/shmmni', bigMax(s['kernel/shmmni'], ns.shm.length)],
+  ];
+  const sem = (s['kernel/sem'] ?? '').trim().split(/\s+/);
+  if (sem.length === 4) {
+    const nsems = ns.sem.map((x) => x.values.length);
+    out.push(['kernel/sem', [bigMax(sem[0], most(nsems)), bigMax(sem[1], sum(nsems)), sem[2], bigMax(sem[3], ns.sem.length)].join(' ')]);
+  }
+  return out;
+}
+
+const enc = new TextEncoder();
+const sysctl = (name: string, value: string): Step => ({
+  req: { op: 'SYSCTL_W', args: [0], data: enc.encode(`${name}\0${value}`) },
+  what: `sysctl ${name} = ${value}`,
+});
+
+/** The agent operations that recreate `ns` (see the design note). */
+/**
+ * The saved last pids (lspid, lrpid, sempid, cpid, lpid) that name no holder task nor the agent:
+ * a stand-in task is made at each (when the pid can be had) to make the call the kernel records.
+ */
+export function standInPids(ns: HostIpcNs): number[] {
+  const known = new Set([0, 1, ...ns.tasks.map((t) => t.pid)]);
+  const want = new Set<number>();
+  for (const q of ns.msg) for (const p of [q.lspid, q.lrpid]) want.add(p);
+  for (const x of ns.sem) for (const p of x.pids) want.add(p);
+  for (const m of ns.shm) for (const p of [m.cpid, m.lpid]) want.add(p);
+  return [...want].filter((p) => p > 0 && !known.has(p)).sort((a, b) => a - b);
+}
+
+/**
+ * The agent operations that recreate `ns` (see the design note). `actors`: the pids that can make
+ * calls (the agent, 1; the holders; stand-ins already made), whose last pids are then restored by
+ * letting that task make the last call; `standIns` are killed at the end.
+ */
+export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>; standIns?: readonly number[] } = {}): Step[] {
+  const steps: Step[] = [];
+  const roomy = roomyLimits(ns);
+  for (const [k, v] of roomy) steps.push(sysctl(k, v));
+  const holders = ns.tasks.filter((t) => t.pid !== 1);
+  for (const t of holders) steps.push({ req: { op: 'TASK', args: [0, t.pid] }, what: `task ${t.pid}`, expect: t.pid });
+  const actors = opts.actors ?? new Set([1, ...ns.tasks.map((t) => t.pid)]);
+  const can = (pid: number): boolean => pid > 0 && actors.has(pid);
+  const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0): Step => ({
+    req: { op: 'GET', args: [by, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, d.id] },
+    what: `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}`,
+    expect: d.id,
+  });
+  const send = (by: number, id: number, mtype: bigint | number, data: Uint8Array, what: string): Step => ({
+    req: { op: 'MSGSND', args: [by, id, mtype, 0o4000 /* IPC_NOWAIT */], data },
+    what: `msg ${id}: ${what}${by > 1 ? ` in task ${by}` : ''}`,
+  });
+  const recv = (by: number, id: number): Step => ({
+    req: { op: 'MSGRCV', args: [by, id, 0, 0o4000 | 0o20000 /* IPC_NOWAIT | MSG_NOERROR */] },
+    what: `msg ${id}: receive in task ${by} (lrpid)`,
+  });
+  const set = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], qbytes = 0): Step => ({
+    req: { op: 'SET', args: [0, KIND[kind], d.id, d.uid, d.gid, d.mode & 0o777, qbytes] },
+    what: `${kind} ${d.id}: IPC_SET`,
+  });
+  const EMPTY = new Uint8Array(0);
+  for (const q of ns.msg) {
+    const id = q.desc.id;
+    steps.push(get('msg', q.desc, 0));
+    const n = q.messages.length;
+    // Last pids: lrpid by a receive in the empty queue first, lspid by the last send.
+    if (can(q.lrpid)) {
+      const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
+      steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
+    }
+    q.messages.forEach((m, i) => steps.push(send(i === n - 1 && can(q.lspid) ? q.lspid : 0, id, m.mtype, m.body, `message ${i} (${m.body.byteLength} bytes)`)));
+    steps.push(set('msg', q.desc, q.qbytes));
+  }
+  for (const s of ns.sem) {
+    const id = s.desc.id;
+    steps.push(get('sem', s.desc, s.values.length));
+    // Each holder's adjustment is made by its own semop(−adj, SEM_UNDO) from value + adj.
+    const ops = s.values.map(() => [] as { pid: number; x: number }[]);
+    for (const t of ns.tasks) {
+      for (const u of t.undo ?? []) {
+        if (u.semid !== id) continue;
+        u.adj.forEach((adj, k) => {
+          // sem_op is a short: split an adjustment into steps of at most SEMVMX.
+          for (let left = -adj; left !== 0;) {
+            const x = Math.max(-SEMVMX, Math.min(SEMVMX, left));
+            ops[k]!.push({ pid: t.pid, x });
+            left -= x;
+          }
+        });
+      }
+    }
+    const pre = s.values.map((v, k) => Math.max(0, Math.min(SEMVMX, v - sum(ops[k]!.map((o) => o.x)))));
+    if (pre.every((v) => v !== 0)) {
+      const data = new Uint8Array(2 * pre.length);
+      pre.forEach((v, k) => new DataView(data.buffer).setUint16(2 * k, v, true));
+      steps.push({ req: { op: 'SETALL', args: [0, id], data }, what: `sem ${id}: SETALL` });
+    } else {
+      pre.forEach((v, k) => {
+        if (v !== 0) steps.push({ req: { op: 'SETVAL', args: [0, id, k, v] }, what: `sem ${id}[${k}]: SETVAL ${v}` });
+      });
+    }
+    s.values.forEach((want, k) => {
+      let cur = pre[k]!;
+      const todo = [...ops[k]!];
+      const plain = (x: number): void => {
+        steps.push({ req: { op: 'SEMOP', args: [0, id, k, x, 0] }, what: `sem ${id}[${k}]: semop ${x}` });
+        cur += x;
+      };
+      while (todo.length > 0) {
+        const i = todo.findIndex((o) => cur + o.x >= 0 && cur + o.x <= SEMVMX);
+        if (i < 0) {
+          // Make room with a plain semop (no adjustment), undone below.
+          const o = todo[0]!;
+          plain(cur + o.x < 0 ? Math.min(SEMVMX - cur, -(cur + o.x)) : -Math.min(cur, cur + o.x - SEMVMX));
+          continue;
+        }
+        const o = todo.splice(i, 1)[0]!;
+        steps.push({ req: { op: 'SEMOP', args: [o.pid, id, k, o.x, SEM_UNDO] }, what: `sem ${id}[${k}]: SEM_UNDO ${-o.x} of task ${o.pid}` });
+        cur += o.x;
+      }
+      while (cur !== want) plain(Math.max(-SEMVMX, Math.min(SEMVMX, want - cur)));
+      // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO).
+      const by = s.pids[k]!;
+      if (can(by)) {
+        const d = want < SEMVMX ? 1 : -1;
+        for (const x of [d, -d]) steps.push({ req: { op: 'SEMOP', args: [by, id, k, x, 0] }, what: `sem ${id}[${k}]: semop ${x} in task ${by} (sempid)` });
+      }
+    });
+    steps.push(set('sem', s.desc));
+  }
+  for (const m of ns.shm) {
+    const id = m.desc.id;
+    steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
+    if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents` });
+    let attached = false;
+    for (const t of ns.tasks) {
+      const bases = new Map<number, number>();
+      for (const a of t.attach) if (a.shmid === id && !bases.has(a.start - a.offset)) bases.set(a.start - a.offset, a.flags);
+      for (const [base, flags] of bases) {
+        steps.push({ req: { op: 'SHMAT', args: [t.pid, id, base, flags] }, what: `shm ${id}: attach at 0x${base.toString(16)} in task ${t.pid}`, expect: base });
+        attached = true;
+      }
+    }
+    // A destroyed segment lives while attached: the agent holds it when no saved task does.
+    if (m.desc.mode & SHM_DEST && !attached) steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: `shm ${id}: attach in the agent` });
+    if (can(m.lpid)) {
+      // lpid: the saved task attaches and detaches last.
+      steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
+    }
+    if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: `shm ${id}: SHM_LOCK` });
+    steps.push(set('shm', m.desc));
+    if (m.desc.mode & SHM_DEST) {
+      steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: `shm ${id}: IPC_RMID (SHM_DEST)` });
+    }
+  }
+  for (const pid of opts.standIns ?? []) steps.push({ req: { op: 'KILL', args: [0, pid] }, what: `stand-in task ${pid}: kill` });
+  const roomyOf = new Map(roomy);
+  for (const [k, v] of Object.entries(ns.sysctls) as [IpcSysctl, string][]) {
+    if (k.endsWith('_next_id')) continue;
+    if (roomyOf.has(k) && roomyOf.get(k) === v.trim().split(/\s+/).join(' ')) continue;
+    if (k === 'kernel/auto_msgmni' && v.trim() === '0') continue;
+    steps.push(sysctl(k, v.trim()));
+  }
+  for (const k of ['msg', 'sem', 'shm'] as const) {
+    const v = ns.sysctls[`kernel/${k}_next_id`];
+    if (v !== undefined && Number(v) >= 0) steps.push(sysctl(`kernel/${k}_next_id`, v.trim()));
+  }
+  return steps;
+}
+
+/** Runs a plan in an agent; throws HostError naming the first step that failed. */
+export async function runPlan(agent: Agent, steps: Step[]): Promise<void> {
+  const answers = await agent.run(steps.map((s) => s.req));
+  answers.forEach((r, i) => {
+    const s = steps[i]!;
+    if (r.errno !== 0) throw new HostError(`restore: ${s.what}: ${errnoName(r.errno)}`, errnoName(r.errno));
+    if (s.expect !== undefined && Number(r.ret) !== s.expect) throw new HostError(`restore: ${s.what}: got ${r.ret}, wanted ${s.expect}`);
+  });
+}
+
+/**
+ * Restores `ns` into new pid + IPC namespaces (or, with `agent`, into a fresh IPC namespace of an
+ * existing 'ns' agent, whose holder tasks are killed first). Resolves with the agent, which holds
+ * the namespaces; refuses (killing a new agent) on any failure.
+ */
+export async function restoreHost(ns: HostIpcNs, opts: { agent?: Agent; verify?: boolean } & AgentOptions = {}): Promise<HostRestoreResult> {
+  const agent = opts.agent ?? (await Agent.start('ns', opts));
+  try {
+    if (opts.agent) await agent.call('RESET', [], undefined, 'reset of the agent\'s IPC namespace');
+    // Stand-ins for last pids, where their pid can be had (else the field is reported lost).
+    const wanted = standInPids(ns);
+    const made = await agent.run(wanted.map((pid) => ({ op: 'TASK' as const, args: [0, pid] })));
+    const standIns = wanted.filter((pid, i) => made[i]!.errno === 0 && Number(made[i]!.ret) === pid);
+    const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns });
+    await runPlan(agent, steps);
+    if (opts.verify === false) return { agent, restored: null, report: [], missing: [], ops: steps.length };
+    const restored = await dumpWith(agent, 0);
+    const report = compareNs(ns, restored);
+    const missing: string[] = ns.source === 'criu' ? [...CRIU_MISSING] : [];
+    for (const t of ns.tasks) if (t.undo === null) missing.push(`task ${t.pid}: SEM_UNDO adjustments (not in the images: a real kernel's cannot be read)`);
+    return { agent, restored, report, missing, ops: steps.length + wanted.length };
+  } catch (e) {
+    if (!opts.agent) await agent.close();
+    throw e;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The host backend on the real kernel, each round trip compared field by field with the lost
+ * fields listed: host → host (what CRIU 4.2 loses included: messages > 8192 bytes, msg_qbytes
+ * above msgmnb, SHM_LOCKED, SHM_DEST while attached, SEM_UNDO, cuid/cgid, lowered limits,
+ * *_next_id), the real CRIU 4.2 dump → host, and model → host → model.
+ */
+import assert from 'node:assert/strict';
+import { Agent, compareNs, dumpHost, dumpWith, fromImages, restoreHost, toImages, wrongLines, LOST_FIELDS } from '../../src/host/index.js';
+import type { HostIpcNs, HostReportLine } from '../../src/host/index.js';
+import { SHM_DEST, SHM_LOCKED } from '../../src/host/state.js';
+import { Kernel, constants as C } from '../../src/index.js';
+import { dump, restoreIpcOnly } from '../../src/cr/index.js';
+import { queuedMessages } from '../../src/kernel/ipc/msg.js';
+import { pidVnr, type IpcNs } from '../../src/kernel/ipc/util.js';
+import { bytes, CRIU_DIR, desc, emptyNs, hostTest, readDir } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const W = 0x300000000000;
+
+/** A namespace with everything CRIU 4.2 cannot restore. */
+function hard(): HostIpcNs {
+  return emptyNs({
+    sysctls: { 'kernel/msgmax': '8192', 'kernel/msgmnb': '16384', 'kernel/msgmni': '5', 'kernel/msg_next_id': '1234', 'kernel/shmmni': '7' },
+    msg: [
+      {
+        desc: desc(32768 * 3 + 5, { key: 0x1234, uid: 1000, gid: 1001, cuid: 1000, cgid: 1000, mode: 0o640 }), qbytes: 100000,
+        messages: [1, 8192, 50000, 3].map((n, i) => ({ mtype: BigInt(i + 1), body: bytes(n, i) })),
+        stime: 0, rtime: 0, ctime: 0, lspid: 77, lrpid: 78,
+      },
+      { desc: desc(7), qbytes: 10, messages: [{ mtype: 9n, body: bytes(20, 9) }], stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 },
+    ],
+    sem: [{ desc: desc(3, { key: 0x77, mode: 0o666 }), values: [0, 5, 100, 32765], pids: [0, 79, 42, 43], ncnt: [], zcnt: [], otime: 0, ctime: 0 }],
+    shm: [
+      { desc: desc(65536 + 2, { key: 0x5555, mode: 0o600 | SHM_LOCKED }), size: 70000, data: bytes(70000, 3), atime: 0, dtime: 0, ctime: 0, cpid: 80, lpid: 42, nattch: -1 },
+      { desc: desc(9, { mode: 0o644 | SHM_DEST }), size: 4096, data: bytes(4096, 4), atime: 0, dtime: 0, ctime: 0, cpid: 1, lpid: 81, nattch: -1 },
+      { desc: desc(10, { mode: 0o600 | SHM_DEST }), size: 100, data: bytes(100, 5), atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0, nattch: -1 },
+    ],
+    tasks: [
+      { pid: 42, attach: [{ shmid: 65538, start: W, end: W + 73728, offset: 0, flags: 0 }], undo: [{ semid: 3, adj: [1, -2, 0, 0] }] },
+      { pid: 43, attach: [{ shmid: 9, start: W + 0x100000, end: W + 0x101000, offset: 0, flags: 0o10000 }], undo: [{ semid: 3, adj: [0, 0, 5, 5] }] },
+    ],
+  });
+}
+
+function onlyLost(r: HostReportLine[], what: string): void {
+  assert.deepEqual(wrongLines(r), [], `${what}: fields that should have come back`);
+  for (const l of r) assert.ok(LOST_FIELDS[l.field], `${what}: ${l.field} is a field the kernel cannot set`);
+}
+
+async function values(agent: Agent, id: number): Promise<number[]> {
+  return (await dumpWith(agent, 0)).sem.find((s) => s.desc.id === id)!.values;
+}
+
+hostTest('host → host: ids, big messages, qbytes, cuid/cgid, SHM_LOCKED, SHM_DEST, attachments, SEM_UNDO, limits, next_id', async () => {
+  const src = hard();
+  const a = await restoreHost(src);
+  try {
+    onlyLost(a.report, 'restore of the built namespace');
+    // Last pids come back through calls made by a task at that pid (holders, stand-ins).
+    assert.deepEqual(a.report.filter((l) => /pid$/.test(l.field)).map((l) => `${l.object} ${l.field}`), [
+      'msg 7 lspid', // no pid saved: the agent sent
+      'sem 3[0] sempid', 'shm 10 cpid', 'shm 10 lpid', // saved 0, never operated: the agent created it
+    ].filter((x) => a.report.some((l) => `${l.object} ${l.field}` === x)));
+    const q0 = a.restored!.msg.find((x) => x.desc.id === 32768 * 3 + 5)!;
+    assert.deepEqual([q0.lspid, q0.lrpid], [77, 78]);
+    assert.deepEqual(a.restored!.sem[0]!.pids, [42, 79, 42, 43], 'sem 3[0]: saved 0, but task 42 made its SEM_UNDO there');
+    assert.deepEqual(a.restored!.shm.filter((m) => m.desc.id !== 10).map((m) => [m.cpid, m.lpid]), [[80, 42], [1, 81]]);
+    // Read from outside, as `nsd host dump -t` does (setns into the agent's namespaces).
+    const d = await dumpHost(a.agent.hostPid);
+    assert.equal(d.sysctls['kernel/msg_next_id'], '1234');
+    assert.equal(d.sysctls['kernel/msgmax'], '8192');
+    assert.equal(d.sysctls['kernel/msgmni'], '5');
+    const q = d.msg.find((x) => x.desc.id === 32768 * 3 + 5)!;
+    assert.deepEqual(q.messages.map((m) => m.body.byteLength), [1, 8192, 50000, 3]);
+    assert.deepEqual([q.qbytes, q.desc.cuid, q.desc.cgid, q.desc.uid, q.desc.gid], [100000, 1000, 1000, 1000, 1001]);
+    assert.equal(d.msg.find((x) => x.desc.id === 7)!.qbytes, 10);
+    const locked = d.shm.find((s) => s.desc.id === 65538)!;
+    assert.equal(locked.desc.mode, 0o600 | SHM_LOCKED);
+    assert.equal(locked.nattch, 1);
+    const dest = d.shm.find((s) => s.desc.id === 9)!;
+    assert.deepEqual([dest.desc.mode, dest.desc.key, dest.nattch], [0o644 | SHM_DEST, 0, 1]);
+    assert.equal(d.shm.find((s) => s.desc.id === 10)!.desc.mode & SHM_DEST, SHM_DEST, 'held by the agent');
+    assert.deepEqual(d.tasks.map((t) => t.pid), [1, 42, 43], 'pids as seen in the restored pid namespace');
+    assert.deepEqual(d.tasks[1]!.attach.map((x) => [x.shmid, x.start]), [[65538, W]]);
+    assert.deepEqual(d.tasks[2]!.attach.map((x) => [x.shmid, x.start, x.flags]), [[9, W + 0x100000, 0o10000]]);
+    assert.deepEqual(d.sem[0]!.values, [0, 5, 100, 32765]);
+    onlyLost(compareNs(src, d), 'dump from outside');
+
+    // host → images → host.
+    const back = fromImages(toImages(d));
+    assert.equal(back.source, 'host');
+    const b = await restoreHost(back);
+    try {
+      onlyLost(b.report, 'host → host');
+      const again = await dumpWith(b.agent, 0);
+      assert.deepEqual(again.tasks.map((t) => t.attach.map((x) => `${x.shmid}@${x.start}`)), d.tasks.map((t) => t.attach.map((x) => `${x.shmid}@${x.start}`)));
+      assert.deepEqual(compareNs(d, again).filter((l) => !/time$|pid$/.test(l.field)), []);
+    } finally {
+      await b.agent.close();
+    }
+
+    // SEM_UNDO: each holder's adjustment is applied when it exits (exit_sem), clamped to SEMVMX.
+    await a.agent.call('KILL', [0, 42]);
+    assert.deepEqual(await values(a.agent, 3), [1, 3, 100, 32765]);
+    await a.agent.call('KILL', [0, 43]);
+    assert.deepEqual(await values(a.agent, 3), [1, 3, 105, 32767]);
+  } finally {
+    await a.agent.close();
+  }
+});
+
+hostTest('a failing restore is refused and leaves nothing: duplicate key', async () => {
+  const ns = emptyNs({
+    msg: [1, 2].map((id) => ({ desc: desc(id, { key: 0x99 }), qbytes: 16384, messages: [], stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 })),
+  });
+  await assert.rejects(restoreHost(ns), /msg 2: create \(key 153.*EEXIST/);
+});
+
+hostTest('the real CRIU 4.2 dump → host: everything its images hold, plus SHM_DEST and SHM_LOCKED CRIU drops', async () => {
+  const ns = fromImages(readDir(CRIU_DIR));
+  assert.equal(ns.source, 'criu');
+  const r = await restoreHost(ns);
+  try {
+    assert.deepEqual(r.report, [], 'no difference on any field the images hold');
+    assert.ok(r.missing.some((m) => m.startsWith('msg: stime')));
+    const got = r.restored!;
+    const num = (s: string): number => (s.startsWith('0x') ? parseInt(s, 16) : s.length > 1 && s.startsWith('0') ? parseInt(s, 8) : Number(s));
+    let checked = 0;
+    for (const line of readFileSync(join(CRIU_DIR, 'state-before-dump.txt'), 'utf8').split('\n')) {
+      const [kind, id, ...rest] = line.split(' ');
+      const f = Object.fromEntries(rest.map((p) => p.split('=') as [string, string]));
+      if (kind === 'msg') {
+        const q = got.msg.find((x) => x.desc.id === Number(id))!;
+        for (const k of ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode', 'qbytes', 'qnum', 'cbytes'] as const) {
+          const v = k === 'qnum' ? q.messages.length : k === 'cbytes' ? q.messages.reduce((n, m) => n + m.body.byteLength, 0) : k === 'qbytes' ? q.qbytes : q.desc[k];
+          assert.equal(v, num(f[k]!), `msg ${id} ${k}`);
+          checked++;
+        }
+      } else if (kind === 'sem' || kind === 'shm') {
+        const o = (kind === 'sem' ? got.sem : got.shm).find((x) => x.desc.id === Number(id))!;
+        for (const k of ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode'] as const) {
+          assert.equal(o.desc[k], num(f[k]!), `${kind} ${id} ${k}`);
+          checked++;
+        }
+        if (kind === 'shm') assert.equal((o as HostIpcNs['shm'][number]).size, num(f.segsz!));
+      } else if (kind === 'semv') {
+        const m = /^(\d+)\[(\d+)\]$/.exec(id!)!;
+        assert.equal(got.sem.find((x) => x.desc.id === Number(m[1]))!.values[Number(m[2])], num(f.val!), `semv ${id}`);
+        checked++;
+      } else if (kind === 'msgbody') {
+        const m = /^(\d+)\[(\d+)\]$/.exec(id!)!;
+        const msg = got.msg.find((x) => x.desc.id === Number(m[1]))!.messages[Number(m[2])]!;
+        assert.deepEqual([msg.mtype, msg.body.byteLength], [BigInt(f.type!), num(f.size!)], `msgbody ${id}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 150, `checked ${checked} fields`);
+    // What CRIU 4.2 restores wrong, right here: 164010 is SHM_DEST (01600), 327739 SHM_LOCKED (02600).
+    assert.equal(got.shm.find((s) => s.desc.id === 164010)!.desc.mode, 0o1600);
+    assert.equal(got.shm.find((s) => s.desc.id === 327739)!.desc.mode, 0o2600);
+  } finally {
+    await r.agent.close();
+  }
+});
+
+/** The model's IPC namespace as a HostIpcNs (pids as `viewer` sees them). */
+function modelNs(k: Kernel, ipcns: number, viewerKid: number): HostIpcNs {
+  const ns = k.ipcNs(ipcns) as IpcNs;
+  const viewer = k.t(viewerKid);
+  const pid = (p: number): number => pidVnr(k, viewer, p);
+  const d = (p: { key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number }, id: number) => ({ id, key: p.key >>> 0, uid: p.uid, gid: p.gid, cuid: p.cuid, cgid: p.cgid, mode: p.mode });
+  const idOf = (kind: 'msg' | 'sem' | 'shm', idx: number, perm: { seq: number }): number => perm.seq * 32768 + idx;
+  return emptyNs({
+    msg: [...ns.msg.objs].map(([idx, q]) => ({
+      desc: d(q.perm, idOf('msg', idx, q.perm)), qbytes: q.qbytes,
+      messages: queuedMessages(q).map((m) => ({ mtype: BigInt(m.mtype), body: m.text })),
+      stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: pid(q.lspid), lrpid: pid(q.lrpid),
+    })),
+    sem: [...ns.sem.objs].map(([idx, s]) => ({ desc: d(s.perm, idOf('sem', idx, s.perm)), values: [...s.vals], pids: s.pids.map(pid), ncnt: [], zcnt: [], otime: s.otime, ctime: s.ctime })),
+    shm: [...ns.shm.objs].map(([idx, s]) => ({
+      desc: d(s.perm, idOf('shm', idx, s.perm)), size: s.segsz, data: s.bytes ? s.bytes.slice(0, s.segsz) : new Uint8Array(s.segsz),
+      atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid), nattch: -1,
+    })),
+  });
+}
+
+hostTest('model → host → model: a model dump restored on the real kernel, dumped there, restored in the model', async () => {
+  // A model container: init with a queue, a set and a segment; two children with SEM_UNDO.
+  const k = new Kernel();
+  const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
+  const q = c.sys.msgget(0x4d, C.IPC_CREAT | 0o640);
+  c.sys.msgsnd(q, 5, new TextEncoder().encode('hello from the model'), 0);
+  c.sys.msgsnd(q, 6, new Uint8Array(3000).fill(7), 0);
+  const s = c.sys.semget(C.IPC_PRIVATE, 3, C.IPC_CREAT | 0o600);
+  c.sys.semctl(s, 2, C.SETVAL, 9);
+  const m = c.sys.shmget(0x4e, 10000, C.IPC_CREAT | 0o600);
+  const g = k.taskIn(c, c.sys.fork())!;
+  g.sys.semop(s, [{ sem_num: 0, sem_op: 4, sem_flg: C.SEM_UNDO }]);
+  const h = k.taskIn(c, c.sys.fork())!;
+  h.sys.semop(s, [{ sem_num: 1, sem_op: 2, sem_flg: C.SEM_UNDO }]);
+  const saved = dump(k, c.pid);
+  const model = fromImages(saved.images);
+  assert.equal(model.source, 'model');
+  assert.deepEqual(model.tasks.map((t) => [t.pid, t.undo]), [[2, [{ semid: s, adj: [-4, 0, 0] }]], [3, [{ semid: s, adj: [0, -2, 0] }]]]);
+
+  const r = await restoreHost(model);
+  try {
+    onlyLost(r.report, 'model → host');
+    assert.deepEqual(r.restored!.sem[0]!.values, [4, 2, 9]);
+    assert.equal(new TextDecoder().decode(r.restored!.msg[0]!.messages[0]!.body), 'hello from the model');
+    assert.deepEqual(r.restored!.shm.map((x) => x.desc.id), [m]);
+
+    // host → model: the host dump restored with --ipc-only (nsd strategy: times and pids too).
+    const onHost = await dumpHost(r.agent.hostPid);
+    const k2 = new Kernel();
+    const res = restoreIpcOnly(k2, toImages(onHost), { strategy: 'nsd' });
+    assert.deepEqual(res.missing, []);
+    const inModel = modelNs(k2, res.ipcns, res.holderPid);
+    const diff = compareNs({ ...onHost, tasks: [] }, inModel, { sysctls: false });
+    assert.deepEqual(diff.filter((l) => !/pid$/.test(l.field)), [], 'every field but last pids (the model names them in its own pid namespace)');
+
+    // The holders' SEM_UNDO adjustments are live on the host: their exits undo them.
+    await r.agent.call('KILL', [0, 2]);
+    await r.agent.call('KILL', [0, 3]);
+    assert.deepEqual(await values(r.agent, s), [0, 0, 9]);
+  } finally {
+    await r.agent.close();
+  }
+});
