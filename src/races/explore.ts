@@ -163,8 +163,8 @@ function better(a: RunOutcome, b: RunOutcome | null): boolean {
   return !b || a.preemptions < b.preemptions || (a.preemptions === b.preemptions && (a.steps < b.steps || (a.steps === b.steps && a.decisions.length < b.decisions.length)));
 }
 
-/** Every schedule with at most `bound` preemptions (up to `limit` runs). */
-export function exhaustive(p: Prepared, bound: number, limit = 20000): Omit<ExploreResult, 'strategy'> {
+/** Every schedule with at most `bound` preemptions (up to `limit` runs; `cache` false: no state cache). */
+export function exhaustive(p: Prepared, bound: number, limit = 20000, cache = true): Omit<ExploreResult, 'strategy'> {
   const seen = new Map<string, number>();
   const stack: number[][] = [[]];
   let schedules = 0;
@@ -173,7 +173,7 @@ export function exhaustive(p: Prepared, bound: number, limit = 20000): Omit<Expl
   while (stack.length > 0) {
     if (schedules >= limit) return { schedules, violating, states: seen.size, shortest, truncated: true };
     const prefix = stack.pop()!;
-    const r = runSchedule(p, prefix, { hashing: true });
+    const r = runSchedule(p, prefix, { hashing: cache });
     schedules++;
     if (r.violations.length > 0) {
       violating++;
@@ -183,9 +183,11 @@ export function exhaustive(p: Prepared, bound: number, limit = 20000): Omit<Expl
     const branches: number[][] = [];
     for (let i = prefix.length; i < r.points.length; i++) {
       const pt = r.points[i]!;
-      const before = seen.get(pt.key!);
-      if (before !== undefined && before <= pt.costBefore) break;
-      seen.set(pt.key!, pt.costBefore);
+      if (cache) {
+        const before = seen.get(pt.key!);
+        if (before !== undefined && before <= pt.costBefore) break;
+        seen.set(pt.key!, pt.costBefore);
+      }
       for (const opt of pt.options) {
         if (opt === pt.pick) continue;
         const cost = pt.costBefore + preemptionCost(pt, opt);
