@@ -68,6 +68,7 @@ export function racesMain(scenario: string | undefined, f: RacesFlags, io: CrCom
       const r = c.result;
       const extra = r ? `${mode.kind === 'exhaustive' ? `, ${r.states} states` : ''}${r.truncated ? `, stopped at --limit ${f.limit}` : ''}` : ' (restores nothing here)';
       io.stdout(`${STRATEGY_LABEL[st].padEnd(12)} ${cellText(c).padStart(9)}${extra}\n`);
+      for (const [what, n] of Object.entries(r?.classes ?? {}).sort((a, b) => b[1] - a[1])) io.stdout(`  ${String(n).padStart(6)} × ${what}\n`);
       if (!r?.shortest) continue;
       const { text } = traceFile(sc.name, st, r.shortest.decisions);
       if (f.save !== undefined) {
@@ -76,7 +77,7 @@ export function racesMain(scenario: string | undefined, f: RacesFlags, io: CrCom
         writeFileSync(file, text);
         io.stdout(`  shortest violating schedule saved to ${file} (nsd races --replay ${file})\n`);
       }
-      if (traces) io.stdout(text.replace(/^/gm, '  '));
+      if (traces) io.stdout(text.trimEnd().replace(/^/gm, '  ') + '\n');
     }
   }
   io.stdout(`\n${formatTable(cells)}`);

@@ -20,11 +20,24 @@ import { createHash } from 'node:crypto';
 import { KernelBug } from '../abi/errno.js';
 import { signalName } from '../syscalls/trace.js';
 import { Kernel, ProgramCrash, type SchedChoice, type SchedulePolicy } from '../syscalls/kernel.js';
-import { check, type Violation } from './oracle.js';
+import { check, describeViolation, type Violation } from './oracle.js';
 import type { Prepared } from './scenarios.js';
+import { restoreOnce, type AdversaryChoice, type PreparedRestore } from './restore-scenario.js';
+import type { StrategyName } from '../cr/strategy.js';
+
+/** The c/r restore of a container with one c/r strategy (the `restore` scenario). */
+export interface RestoreTarget {
+  restore: PreparedRestore;
+  strategy: StrategyName;
+}
+
+/** What can be explored: a program scenario or a restore. */
+export type Explorable = Prepared | RestoreTarget;
+
+type Choice = SchedChoice | AdversaryChoice;
 
 interface Point {
-  kind: SchedChoice['kind'];
+  kind: Choice['kind'];
   options: number[];
   pick: number;
   /** Preemptions spent before this point. */
@@ -45,7 +58,7 @@ export interface RunOutcome {
   trace: string[];
 }
 
-type Fallback = (c: SchedChoice, options: number[], last: number, index: number) => number;
+type Fallback = (c: Choice, options: number[], last: number, index: number) => number;
 
 /** A stable hash of a kernel state (Maps, Sets, bigints and byte arrays included). */
 export function stateHash(state: unknown): string {
@@ -84,7 +97,7 @@ export function stateHash(state: unknown): string {
 }
 
 /** Keeps the last task running while it can; delivers signals at once. */
-export const CONTINUE: Fallback = (c, options, last) => (c.kind === 'signal' ? 0 : options.includes(last) ? last : options[0]!);
+export const CONTINUE: Fallback = (c, options, last) => (c.kind !== 'task' ? 0 : options.includes(last) ? last : options[0]!);
 
 class Director implements SchedulePolicy {
   readonly points: Point[] = [];
@@ -98,18 +111,30 @@ class Director implements SchedulePolicy {
     private readonly trace: string[] | null,
   ) {}
 
-  choose(k: Kernel, c: SchedChoice): number {
+  /** A choice point inside a library-driven restore: 1 lets the adversary step now. */
+  adversary(k: Kernel, c: AdversaryChoice): number {
+    return this.choose(k, c);
+  }
+
+  choose(k: Kernel, c: Choice): number {
     const options = c.kind === 'task' ? [...c.runq] : [0, 1];
     if (options.length === 1) return this.taken(k, c, options[0]!, 0);
     const index = this.points.length;
     const pick = index < this.prefix.length ? this.prefix[index]! : this.fallback(c, options, this.last, index);
     if (!options.includes(pick)) throw new KernelBug(`replay diverged at decision ${index}: ${pick} is not one of ${options.join(',')}`);
-    const key = this.hashing ? `${c.kind}|${c.kind === 'signal' ? c.kid : this.last}|${stateHash(k.snapshot())}` : null;
+    const key = this.hashing ? `${c.kind}|${c.kind !== 'task' ? c.kid : this.last}|${stateHash(k.snapshot())}` : null;
     this.points.push({ kind: c.kind, options, pick, costBefore: this.preemptions, last: this.last, key });
     return this.taken(k, c, pick, options.indexOf(pick));
   }
 
-  private taken(k: Kernel, c: SchedChoice, pick: number, index: number): number {
+  private taken(k: Kernel, c: Choice, pick: number, index: number): number {
+    if (c.kind === 'adversary') {
+      if (pick === 1) {
+        this.preemptions++;
+        this.trace?.push(`--- before the restore's ${c.step}: the adversary (pid ${c.kid}) takes a step (preemption ${this.preemptions}) ---`);
+      }
+      return index;
+    }
     if (c.kind === 'signal') {
       if (pick === 1) {
         this.preemptions++;
@@ -129,9 +154,16 @@ class Director implements SchedulePolicy {
 }
 
 /** Runs one schedule of a prepared scenario: `prefix` first, then `fallback`. */
-export function runSchedule(p: Prepared, prefix: readonly number[], opts: { fallback?: Fallback; hashing?: boolean; trace?: boolean; maxSteps?: number } = {}): RunOutcome {
-  const k = Kernel.fromState(p.state);
+export function runSchedule(p: Explorable, prefix: readonly number[], opts: { fallback?: Fallback; hashing?: boolean; trace?: boolean; maxSteps?: number } = {}): RunOutcome {
   const trace: string[] | null = opts.trace ? [] : null;
+  if ('restore' in p) {
+    // No state cache here: the engine's own progress is not in the kernel state.
+    const d = new Director(prefix, opts.fallback ?? CONTINUE, false, trace);
+    const why = restoreOnce(p.restore, p.strategy, d, trace ? (line) => trace.push(line) : null);
+    const violations: Violation[] = why === null ? [] : [{ kind: 'restore', want: 0, got: why, holder: '' }];
+    return { decisions: d.points.map((x) => x.pick), points: d.points, violations, preemptions: d.preemptions, steps: d.points.length, trace: trace ?? [] };
+  }
+  const k = Kernel.fromState(p.state);
   const d = new Director(prefix, opts.fallback ?? CONTINUE, opts.hashing ?? false, trace);
   k.policy = d;
   if (trace) k.tracer = (line) => trace.push(line);
@@ -157,6 +189,18 @@ export interface ExploreResult {
   shortest: RunOutcome | null;
   /** The schedule limit stopped the search before it was complete. */
   truncated: boolean;
+  /** Violating schedules by kind of violation (numbers replaced by N). */
+  classes: Record<string, number>;
+}
+
+/** The kind of a violating run: its violations with the numbers left out. */
+export function violationClass(r: RunOutcome): string {
+  return r.violations.map(describeViolation).join('; ').replace(/\b\d+\b/g, 'N');
+}
+
+function tally(classes: Record<string, number>, r: RunOutcome): void {
+  const c = violationClass(r);
+  classes[c] = (classes[c] ?? 0) + 1;
 }
 
 function better(a: RunOutcome, b: RunOutcome | null): boolean {
@@ -164,26 +208,28 @@ function better(a: RunOutcome, b: RunOutcome | null): boolean {
 }
 
 /** Every schedule with at most `bound` preemptions (up to `limit` runs; `cache` false: no state cache). */
-export function exhaustive(p: Prepared, bound: number, limit = 20000, cache = true): Omit<ExploreResult, 'strategy'> {
+export function exhaustive(p: Explorable, bound: number, limit = 20000, cache = true): Omit<ExploreResult, 'strategy'> {
   const seen = new Map<string, number>();
   const stack: number[][] = [[]];
   let schedules = 0;
   let violating = 0;
   let shortest: RunOutcome | null = null;
+  const classes: Record<string, number> = {};
   while (stack.length > 0) {
-    if (schedules >= limit) return { schedules, violating, states: seen.size, shortest, truncated: true };
+    if (schedules >= limit) return { schedules, violating, states: seen.size, shortest, truncated: true, classes };
     const prefix = stack.pop()!;
-    const r = runSchedule(p, prefix, { hashing: cache });
+    const r = runSchedule(p, prefix, { hashing: cache && !('restore' in p) });
     schedules++;
     if (r.violations.length > 0) {
       violating++;
+      tally(classes, r);
       if (better(r, shortest)) shortest = r;
     }
     // Alternatives at the points past the prefix (earlier ones were branched by an ancestor).
     const branches: number[][] = [];
     for (let i = prefix.length; i < r.points.length; i++) {
       const pt = r.points[i]!;
-      if (cache) {
+      if (pt.key !== null) {
         const before = seen.get(pt.key!);
         if (before !== undefined && before <= pt.costBefore) break;
         seen.set(pt.key!, pt.costBefore);
@@ -196,7 +242,7 @@ export function exhaustive(p: Prepared, bound: number, limit = 20000, cache = tr
     }
     for (let j = branches.length - 1; j >= 0; j--) stack.push(branches[j]!);
   }
-  return { schedules, violating, states: seen.size, shortest, truncated: false };
+  return { schedules, violating, states: seen.size, shortest, truncated: false, classes };
 }
 
 /** What taking `opt` costs: a deferred signal, or leaving the last task while it can still run. */
@@ -218,16 +264,18 @@ export function rng(seed: number): () => number {
 }
 
 /** PCT: `runs` runs with priority-change depth `depth`, run i seeded with `seed + i`. */
-export function pct(p: Prepared, runs: number, seed: number, depth = 3): Omit<ExploreResult, 'strategy'> {
+export function pct(p: Explorable, runs: number, seed: number, depth = 3): Omit<ExploreResult, 'strategy'> {
   const length = Math.max(1, runSchedule(p, []).points.length);
   let violating = 0;
   let shortest: RunOutcome | null = null;
+  const classes: Record<string, number> = {};
   for (let r = 0; r < runs; r++) {
     const rand = rng(seed + r);
     const prio = new Map<number, number>();
     const changes = new Map<number, number>();
     for (let i = 1; i < depth; i++) changes.set(Math.floor(rand() * length), i);
     const fallback: Fallback = (c, options, last, index) => {
+      if (c.kind === 'adversary') return changes.has(index) ? 1 : 0;
       if (c.kind === 'signal') return 0;
       const low = changes.get(index);
       if (low !== undefined && last) prio.set(last, -low);
@@ -237,8 +285,9 @@ export function pct(p: Prepared, runs: number, seed: number, depth = 3): Omit<Ex
     const out = runSchedule(p, [], { fallback });
     if (out.violations.length > 0) {
       violating++;
+      tally(classes, out);
       if (better(out, shortest)) shortest = out;
     }
   }
-  return { schedules: runs, violating, states: 0, shortest, truncated: false };
+  return { schedules: runs, violating, states: 0, shortest, truncated: false, classes };
 }

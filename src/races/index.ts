@@ -10,7 +10,9 @@
 import { exhaustive, pct, runSchedule, type ExploreResult, type RunOutcome } from './explore.js';
 import { describeViolation } from './oracle.js';
 import { RACE_STRATEGIES, STRATEGY_KINDS, type RaceStrategy } from './programs.js';
-import { findScenario, prepare, type Scenario } from './scenarios.js';
+import { crStrategyFor, findScenario, prepare, type Scenario } from './scenarios.js';
+import { prepareRestore } from './restore-scenario.js';
+import type { Explorable } from './explore.js';
 
 export { SCENARIOS, findScenario, prepare } from './scenarios.js';
 export { RACE_STRATEGIES, type RaceStrategy } from './programs.js';
@@ -40,9 +42,19 @@ export interface Cell {
 }
 
 /** Explores one scenario with one strategy. */
-export function exploreCell(sc: Scenario, strategy: RaceStrategy, mode: Mode): Cell {
+/** What to explore for a scenario and strategy (null: the strategy restores nothing there). */
+export function target(sc: Scenario, strategy: RaceStrategy): Explorable | null {
+  if (sc.restore) {
+    const cr = crStrategyFor(strategy);
+    return cr === null ? null : { restore: prepareRestore(), strategy: cr };
+  }
   const p = prepare(sc, strategy);
-  if (p.objs.length === 0) return { scenario: sc.name, strategy, result: null };
+  return p.objs.length === 0 ? null : p;
+}
+
+export function exploreCell(sc: Scenario, strategy: RaceStrategy, mode: Mode): Cell {
+  const p = target(sc, strategy);
+  if (p === null) return { scenario: sc.name, strategy, result: null };
   const r = mode.kind === 'exhaustive' ? exhaustive(p, mode.bound, mode.limit) : pct(p, mode.runs, mode.seed, mode.depth);
   return { scenario: sc.name, strategy, result: { strategy, ...r } };
 }
@@ -76,12 +88,14 @@ export function formatTable(cells: readonly Cell[]): string {
 /** The trace file of one schedule (schedule line, oracle verdict, strace-like lines). */
 export function traceFile(scenario: string, strategy: RaceStrategy, decisions: readonly number[]): { text: string; outcome: RunOutcome } {
   const sc = findScenario(scenario);
-  const p = prepare(sc, strategy);
+  const p = target(sc, strategy);
+  if (p === null) throw new Error(`${STRATEGY_LABEL[strategy]} restores nothing in scenario ${scenario}`);
   const out = runSchedule(p, decisions, { trace: true });
   const verdict = out.violations.length === 0 ? 'every object got its id' : out.violations.map(describeViolation).join('; ');
+  const what = 'restore' in p ? `the c/r engine restores the container with --strategy ${p.strategy}` : `${STRATEGY_LABEL[strategy]} restores ${p.objs.map((o) => `${o.kind} ${o.want}`).join(', ')}`;
   const text = [
     `# schedule ${scenario} ${strategy} ${decisions.join(' ')}`.trimEnd(),
-    `# ${sc.what}; ${STRATEGY_LABEL[strategy]} restores ${p.objs.map((o) => `${o.kind} ${o.want}`).join(', ')}`,
+    `# ${sc.what}; ${what}`,
     `# ${out.preemptions} preemption(s), ${out.steps} steps; oracle: ${verdict}`,
     ...out.trace,
   ].join('\n') + '\n';
@@ -104,6 +118,7 @@ export function parseTraceFile(text: string): { scenario: string; strategy: Race
 
 /** Strategies that can restore something in a scenario. */
 export function strategiesFor(sc: Scenario, wanted: readonly RaceStrategy[]): RaceStrategy[] {
+  if (sc.restore) return wanted.filter((st) => crStrategyFor(st) !== null);
   return wanted.filter((st) => STRATEGY_KINDS[st].some((k) => !sc.kinds || sc.kinds.includes(k)));
 }
 

@@ -9,7 +9,7 @@ import type { Kernel } from '../syscalls/kernel.js';
 import { restorerObjs, type ObjKind, type RestoredObj } from './programs.js';
 
 export interface Violation {
-  kind: ObjKind | 'lost';
+  kind: ObjKind | 'lost' | 'restore';
   want: number;
   got: number | string | null;
   /** Who holds the wanted id at the end ('' when nobody does). */
@@ -18,6 +18,7 @@ export interface Violation {
 
 export function describeViolation(v: Violation): string {
   if (v.kind === 'lost') return `the restorer is gone (${String(v.got)})`;
+  if (v.kind === 'restore') return `the restore was refused: ${String(v.got)}`;
   const holder = v.holder ? `; ${v.want} is held by ${v.holder}` : `; nothing holds ${v.want}`;
   return `${v.kind} wanted ${v.want}, got ${String(v.got)}${holder}`;
 }

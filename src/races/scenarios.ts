@@ -25,6 +25,8 @@ export interface Scenario {
   adversary?: string[];
   /** Object kinds the scenario restores (default: all the strategy can). */
   kinds?: RestoredObj['kind'][];
+  /** The c/r engine restores the demo container instead (src/races/restore-scenario.ts). */
+  restore?: boolean;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -60,7 +62,20 @@ export const SCENARIOS: readonly Scenario[] = [
     what: 'the restorer execs itself between arm and use (no other task)',
     exec: true,
   },
+  {
+    name: 'restore',
+    what: 'cr restores the demo container while another process joins its namespaces (setns), msggets and forks',
+    restore: true,
+  },
 ];
+
+/** The c/r strategy a race strategy stands for in the `restore` scenario (null: not applicable). */
+export function crStrategyFor(strategy: RaceStrategy): 'nsd' | 'with-id' | 'mainline' | null {
+  if (strategy === 'nsd' || strategy === 'with-id') return strategy;
+  // linux-6 mainline restores pids with clone3 set_tid and IPC ids with *_next_id, in one run.
+  if (strategy === 'set_tid' || strategy === 'next_id') return 'mainline';
+  return null;
+}
 
 export function findScenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

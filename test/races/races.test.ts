@@ -164,3 +164,21 @@ test('nsd races: table, trace, --save and --replay, clear errors', async () => {
   const missing = await run(['races', '--replay', join(dir, 'none.trace')]);
   assert.match(missing.err, /cannot read replay file/);
 });
+
+test('restore scenario: the c/r engine under an adversary in its namespaces; no adversary step, no failure', () => {
+  const target = (st: 'nsd' | 'with-id' | 'set_tid') => exploreCell(findScenario('restore'), st, { kind: 'exhaustive', bound: 0 });
+  // Bound 0: the adversary never steps during the restore; every strategy restores everything.
+  for (const st of ['nsd', 'with-id', 'set_tid'] as const) {
+    const c = target(st);
+    assert.equal(c.result!.violating, 0, `${st}: ${JSON.stringify(c.result!.classes)}`);
+    assert.equal(c.result!.schedules, 1);
+  }
+  assert.equal(exploreCell(findScenario('restore'), 'ns_last_pid', { kind: 'exhaustive', bound: 0 }).result, null, 'linux-6 mainline does not use ns_last_pid');
+  // Bound 1: one adversary step at the wrong time refuses the restore (an id taken first).
+  const one = exploreCell(findScenario('restore'), 'with-id', { kind: 'exhaustive', bound: 1 });
+  assert.ok(one.result!.violating > 0);
+  assert.ok(Object.keys(one.result!.classes).every((k) => /the restore was refused: restore failed at .*(EEXIST|EBUSY)/.test(k)), JSON.stringify(one.result!.classes));
+  const { text } = traceFile('restore', 'with-id', one.result!.shortest!.decisions);
+  assert.match(text, /the adversary \(pid \d+\) takes a step \(preemption 1\)/);
+  assert.match(text, /setns\(/);
+});
