@@ -35,10 +35,11 @@ function renderTree(v) {
     const ul = h('ul', { class: 'tree' });
     for (const p of byParent.get(parent) ?? []) {
       const li = h('li', { class: 'proc', 'data-pid': String(p.tgid) });
-      const args = p.argv.length ? p.argv.join(' ') : p.comm;
+      const full = (p.argv.length ? p.argv.join(' ') : p.comm).replace(/\s+/g, ' ');
+      const args = full.length > 60 ? `${full.slice(0, 60)}…` : full;
       li.append(
         h('span', { class: 'pids', title: 'pid in each pid namespace, initial namespace first', text: p.pids.join(' / ') }), ' ',
-        h('span', { class: 'comm', text: args }), ' ',
+        h('span', { class: 'comm', title: full, text: args }), ' ',
         h('span', { class: 'state', text: `${p.state} · pidns ${p.pidns} (level ${p.level}) · ipcns ${p.ipcns}` }),
       );
       for (const t of p.threads) {
@@ -188,6 +189,7 @@ function render(v) {
   renderFds(v);
   renderCr(v);
   $('console').textContent = v.console ?? '';
+  $('console-section').hidden = !v.console;
 }
 
 const events = new EventSource('events');
