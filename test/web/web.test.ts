@@ -213,3 +213,38 @@ test('in chromium: a kernel panic and a lost connection are shown as readable er
     await live.close();
   }
 });
+
+test('nsd web as a process: prints its address, serves the running kernel, ends with the session', async () => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const main = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+  const done = spawnSync(process.execPath, [main, 'web', '--linger', '0', '--', 'echo', 'hi there'], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(done.status, 0, done.stderr);
+  assert.match(done.stderr, /nsd: web view at http:\/\/127\.0\.0\.1:\d+\//);
+  assert.match(done.stderr, /the session ended; serving the last state for 0s/);
+  const bad = spawnSync(process.execPath, [main, 'web', '--port', 'x'], { encoding: 'utf8', timeout: 30000 });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--port must be a non-negative integer/);
+
+  const child = spawn(process.execPath, [main, 'web', '--linger', '0', '--', 'sleep', '3600'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+        const m = /http:\/\/\S+/.exec(err);
+        if (m) resolve(m[0]);
+      });
+      child.on('exit', () => reject(new Error(`nsd web exited: ${err}`)));
+    });
+    let v: { processes: { argv: string[] }[] } = { processes: [] };
+    // sleep is a shell builtin: the shell running `sleep 3600` is the process to see.
+    const running = () => v.processes.some((p) => p.argv.join(' ') === 'sh -c sleep 3600');
+    for (let i = 0; i < 50 && !running(); i++) {
+      v = JSON.parse((await get(url + 'view.json')).body);
+      if (!running()) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(running(), JSON.stringify(v.processes.map((p) => p.argv)));
+  } finally {
+    child.kill();
+  }
+});
