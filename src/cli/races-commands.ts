@@ -54,6 +54,7 @@ export function racesMain(scenario: string | undefined, f: RacesFlags, io: CrCom
     return;
   }
   if (f.pct !== undefined && f.bound !== undefined) throw new Error('--bound and --pct exclude each other');
+  if (f.pct === undefined && (f.seed !== undefined || f.depth !== undefined)) throw new Error('--seed and --depth go with --pct');
   const mode: Mode = f.pct !== undefined ? { kind: 'pct', runs: f.pct, seed: f.seed ?? 1, depth: f.depth } : { kind: 'exhaustive', bound: f.bound ?? 1, limit: f.limit };
   const scenarios = scenario === undefined ? [...SCENARIOS] : [findScenario(scenario)];
   const wanted: RaceStrategy[] = f.strategy?.length ? f.strategy.map(parseStrategy) : [...RACE_STRATEGIES];

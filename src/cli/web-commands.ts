@@ -1,8 +1,9 @@
 /**
  * `nsd web [--port N] [--linger S] [-- CMD [ARGS...]]`: runs CMD (default: a small workload with a
  * message queue producer, a semaphore set, a shm segment, a pipe and a shell with an armed
- * next_syscall_data) in a fresh kernel and serves a live view of it on 127.0.0.1 (docs/web.md).
- * `--web` on `nsd sh` and `nsd demo` use `startWebFor` / `demoWeb` from here.
+ * next_syscall_data) in a fresh kernel and serves a live view of it on 127.0.0.1 (docs/web.md);
+ * CMD's output goes to the terminal and to the page.
+ * `--web` on `nsd sh` and `nsd demo` use `startWebFor` / `endWeb` from here.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { Kernel } from '../syscalls/kernel.js';
@@ -76,8 +77,14 @@ export async function runWebSession(argv: string[], opts: { port?: number; linge
   let live: LiveView | null = null;
   const session = new Session({
     profile: opts.profile,
-    stdout: (b) => live?.output(dec.decode(b)),
-    stderr: (b) => live?.output(dec.decode(b)),
+    stdout: (b) => {
+      live?.output(dec.decode(b));
+      io.stdout(dec.decode(b));
+    },
+    stderr: (b) => {
+      live?.output(dec.decode(b));
+      io.stderr(dec.decode(b));
+    },
   });
   live = await startWebFor(session.kernel, io, opts.port);
   session.endInput();

@@ -161,6 +161,8 @@ test('nsd races: table, trace, --save and --replay, clear errors', async () => {
   assert.match(badStrategy.err, /unknown strategy 'magic'/);
   const both = await run(['races', 'exec', '--bound', '1', '--pct', '3']);
   assert.match(both.err, /exclude each other/);
+  const seedAlone = await run(['races', 'exec', '--seed', '3']);
+  assert.match(seedAlone.err, /--seed and --depth go with --pct/);
   const missing = await run(['races', '--replay', join(dir, 'none.trace')]);
   assert.match(missing.err, /cannot read replay file/);
 });
