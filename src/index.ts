@@ -7,6 +7,9 @@ export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
 export { Kernel, Task, ProgramCrash } from './syscalls/kernel.js';
 export type { RunOptions, RunResult } from './syscalls/kernel.js';
+// The scheduler's choice points (src/races explores them).
+export { DEFAULT_POLICY } from './syscalls/kernel.js';
+export type { SchedChoice, SchedulePolicy } from './syscalls/kernel.js';
 export { Sys } from './syscalls/sys.js';
 export { registerProgram, findProgram } from './syscalls/program.js';
 export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';

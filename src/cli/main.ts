@@ -13,6 +13,8 @@ import { DEMO_SCRIPT } from './demo.js';
 import { addCrCommands, modelOptions, type ModelFlags } from './cr-commands.js';
 import { addHostCommands } from './host-commands.js';
 import { runDemo } from '../cr/demo.js';
+import { addRacesCommands } from './races-commands.js';
+import { addWebCommands, crViewOf, endWeb, startWebFor } from './web-commands.js';
 
 function version(): string {
   try {
@@ -25,6 +27,7 @@ function version(): string {
 
 interface KernelFlags extends ModelFlags {
   bind: string[];
+  web?: boolean;
 }
 
 /** Runs a session to its end; resolves with the exit status. */
@@ -36,12 +39,14 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
     const nl = text.lastIndexOf('\n');
     partial = nl < 0 ? partial + text : text.slice(nl + 1);
   };
+  let web: Awaited<ReturnType<typeof startWebFor>> | null = null;
   const session = new Session({
     profile: flags.profile,
     seed: flags.seed,
     trace: flags.trace ? (line) => process.stderr.write(line + '\n') : undefined,
     stdout: (b) => {
       track(b);
+      web?.output(Buffer.from(b).toString('utf8'));
       process.stdout.write(b);
     },
     stderr: (b) => {
@@ -51,6 +56,7 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
   });
   for (const b of binds) copyIn(session.kernel, b);
   session.start(argv, defaultEnv());
+  if (flags.web) web = await startWebFor(session.kernel);
 
   let wake: (() => void) | null = null;
   const kick = () => {
@@ -154,6 +160,7 @@ async function runSession(argv: string[], flags: KernelFlags, interactive: boole
     break;
   }
   for (const b of binds) copyOut(session.kernel, b);
+  if (web) await endWeb(web, `the session exited with status ${status}`);
   if (rl) (rl as import('node:readline').Interface).close();
   if (stdinStarted && !interactive) process.stdin.destroy();
   return status;
@@ -176,6 +183,7 @@ export function buildProgram(): Command {
       .argument('[args...]', 'positional parameters')
       .option('-c <cmds>', 'run CMDS and exit with their status')
       .option('-i, --interactive', 'interactive even when stdin is not a terminal')
+      .option('--web', 'also serve a live view of the kernel on 127.0.0.1 (docs/web.md)')
       .passThroughOptions(),
     true,
   ).action(async (script: string | undefined, args: string[], opts: { c?: string; interactive?: boolean } & KernelFlags) => {
@@ -194,7 +202,8 @@ export function buildProgram(): Command {
     program
       .command('demo')
       .description('the main demo: checkpoint a running container and restore it with each strategy (nsd, with-id, mainline); --bind, --seed and --trace apply to --shell only')
-      .option('--shell', 'instead: a short shell session presetting a pid and an fd with next_syscall_data'),
+      .option('--shell', 'instead: a short shell session presetting a pid and an fd with next_syscall_data')
+      .option('--web', 'serve the c/r progress and before/after tables (or, with --shell, the live kernel) on 127.0.0.1'),
     true,
   ).action(async (opts: KernelFlags & { shell?: boolean }) => {
     if (opts.shell) {
@@ -207,11 +216,16 @@ export function buildProgram(): Command {
       process.exitCode = 2;
       return;
     }
-    const r = runDemo((s) => process.stdout.write(s), { tty: process.stdout.isTTY === true, profile: opts.profile });
+    const web = opts.web ? await startWebFor(null) : null;
+    let text = '';
+    const r = runDemo((s) => ((text += s), process.stdout.write(s)), { tty: process.stdout.isTTY === true && !web, profile: opts.profile });
     process.exitCode = Object.values(r.verdicts).every((v) => v === 'OK') ? 0 : 1;
+    if (web) await endWeb(web, 'the demo has finished', crViewOf(text, r), text);
   });
   addCrCommands(program);
   addHostCommands(program);
+  addRacesCommands(program);
+  addWebCommands(program);
   return program;
 }
 

@@ -15,7 +15,7 @@ import { Block } from '../kernel/sched/block.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
 import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
-import { takeDeliverable } from '../kernel/task/signal.js';
+import { sigBit, takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
 import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
@@ -32,6 +32,25 @@ export class ProgramCrash extends Error {
     this.name = 'ProgramCrash';
   }
 }
+
+/**
+ * A scheduler choice point, offered to a `SchedulePolicy` (src/races explores them). The kernel
+ * only offers the choices; it does not know who makes them.
+ * - `task`: which runnable task steps next; the answer is an index into `runq` (kids, queue order).
+ * - `signal`: task `kid` has pending signals at the start of its step; 0 delivers them now (as
+ *   without a policy), 1 leaves them pending for a later step.
+ */
+export type SchedChoice = { kind: 'task'; runq: readonly number[] } | { kind: 'signal'; kid: number };
+
+/** Makes the scheduler's decisions; without one the scheduler behaves as `DEFAULT_POLICY` does. */
+export interface SchedulePolicy {
+  choose(k: Kernel, c: SchedChoice): number;
+}
+
+/** Today's scheduling as a policy: the seeded tie-break for tasks, signals delivered at once. */
+export const DEFAULT_POLICY: SchedulePolicy = {
+  choose: (k, c) => (c.kind === 'task' ? k.defaultTaskChoice() : 0),
+};
 
 export interface RunOptions {
   /** Stop after this many steps (default: 1e7). */
@@ -104,6 +123,8 @@ export class Task {
 
 export class Kernel extends KernelCore {
   private readonly handles = new Map<number, Task>();
+  /** Who makes the scheduler's choices (null: the default, `DEFAULT_POLICY`). Not state: code. */
+  policy: SchedulePolicy | null = null;
 
   constructor(opts: KernelOptions = {}, state?: KernelState) {
     super(opts, state);
@@ -238,15 +259,23 @@ export class Kernel extends KernelCore {
   }
 
   private pickNext(): number {
+    if (!this.policy) return this.takeQueued(this.defaultTaskChoice());
+    const i = this.policy.choose(this, { kind: 'task', runq: this.s.runq });
+    if (!Number.isInteger(i) || i < 0 || i >= this.s.runq.length) throw new KernelBug(`schedule policy chose task ${i} of ${this.s.runq.length}`);
+    return this.takeQueued(i);
+  }
+
+  /** The run-queue index the default scheduler takes (0 unless a seed permutes tie-breaks). */
+  defaultTaskChoice(): number {
     const q = this.s.runq;
     const seed = this.s.sched.seed;
-    if (!seed || q.length < 2) return this.takeQueued(0);
+    if (!seed || q.length < 2) return 0;
     // A deterministic permutation of tie-breaks: xorshift on (seed, step).
     let x = (seed ^ Math.imul(this.s.sched.steps + 1, 0x9e3779b1)) >>> 0;
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    return this.takeQueued((x >>> 0) % Math.min(q.length, 4));
+    return (x >>> 0) % Math.min(q.length, 4);
   }
 
   /** One turn of one task: finish a parked call, deliver signals, run one program step. */
@@ -270,7 +299,8 @@ export class Kernel extends KernelCore {
     const live = this.s.tasks.get(kid);
     if (!live || live.state !== 'running' || !live.prog) return;
     // Signals for the program's handlers go straight into this step's context.
-    const signals = takeDeliverable(this, live);
+    const defer = this.policy !== null && this.hasDeliverable(live) && this.policy.choose(this, { kind: 'signal', kid }) === 1;
+    const signals = defer ? [] : takeDeliverable(this, live);
     if (live.state !== 'running' || !live.prog) return;
     const prog = findProgram(live.prog.name);
     if (!prog) throw new KernelBug(`program ${live.prog.name} is not registered`);
@@ -297,6 +327,12 @@ export class Kernel extends KernelCore {
     if (out && 'call' in out) {
       if (!this.dispatch(cur, out.call, out.args ?? [])) return;
     }
+  }
+
+  /** Whether `t` has a pending signal it does not block (a `signal` choice point). */
+  private hasDeliverable(t: TaskState): boolean {
+    const open = (sig: number) => (t.sigmask & sigBit(sig)) === 0n;
+    return t.pending.some(open) || this.proc(t.tgid).pending.some(open);
   }
 
   /**

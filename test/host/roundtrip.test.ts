@@ -11,6 +11,7 @@ import { SHM_DEST, SHM_LOCKED } from '../../src/host/state.js';
 import { Kernel, constants as C } from '../../src/index.js';
 import { dump, restoreIpcOnly } from '../../src/cr/index.js';
 import { queuedMessages } from '../../src/kernel/ipc/msg.js';
+import { storeBytes } from '../../src/kernel/mm/pages.js';
 import { pidVnr, type IpcNs } from '../../src/kernel/ipc/util.js';
 import { bytes, CRIU_DIR, desc, emptyNs, hostTest, readDir } from './helpers.js';
 import { readFileSync } from 'node:fs';
@@ -179,7 +180,7 @@ function modelNs(k: Kernel, ipcns: number, viewerKid: number): HostIpcNs {
     })),
     sem: [...ns.sem.objs].map(([idx, s]) => ({ desc: d(s.perm, idOf('sem', idx, s.perm)), values: [...s.vals], pids: s.pids.map(pid), ncnt: [], zcnt: [], otime: s.otime, ctime: s.ctime })),
     shm: [...ns.shm.objs].map(([idx, s]) => ({
-      desc: d(s.perm, idOf('shm', idx, s.perm)), size: s.segsz, data: s.bytes ? s.bytes.slice(0, s.segsz) : new Uint8Array(s.segsz),
+      desc: d(s.perm, idOf('shm', idx, s.perm)), size: s.segsz, data: storeBytes(s.store, 0, s.segsz),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid), nattch: -1,
     })),
   });
