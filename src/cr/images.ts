@@ -23,6 +23,8 @@ import {
 } from './model.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import { SECTIONS, checkSchema, describeSchemaError } from './schema.js';
+import { MANIFEST, isNsdDump, verifyManifest, writeManifest } from './manifest.js';
+import { CrError } from './errors.js';
 
 export const TASKS_EXTRA = 'nsd-extra.img';
 const IMG_VERSION = 2;
@@ -63,6 +65,8 @@ export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
     if (!IPC_HOOKS.toImages) throw new TypeError('checkpoint has an IPC namespace but SysV IPC is not loaded');
     IPC_HOOKS.toImages(ck.ipc, out);
   }
+  // Last: the manifest lists every image above with its size and SHA-256 (manifest.ts).
+  out.set(MANIFEST, writeManifest(out));
   return out;
 }
 
@@ -87,6 +91,12 @@ function keyOf(e: NsdExtraEntry, F: string): number {
 
 /** Decodes and validates a checkpoint. Throws ImageError naming the file and the reason. */
 export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>): Checkpoint {
+  if (!isNsdDump(images)) {
+    throw new CrError('images', 'read-images', '', images.has('inventory.img')
+      ? 'these are CRIU images (no nsd-extra.img, no nsd-manifest.json): a CRIU dump\'s processes cannot be restored here, only its IPC namespace (restore with --ipc-only)'
+      : `no checkpoint: neither nsd-extra.img nor inventory.img is among the ${images.size} images`);
+  }
+  verifyManifest(images);
   const inv = readImage(need(images, 'inventory.img'), 'inventory', { file: 'inventory.img' }).entries[0];
   check(inv?.img_version === IMG_VERSION, 'inventory.img', `img_version ${inv?.img_version} (expected ${IMG_VERSION})`);
   const pstree = readImage(need(images, 'pstree.img'), 'pstree', { file: 'pstree.img' }).entries.map((e) => ({

@@ -30,6 +30,7 @@ import { exitCodeOf } from '../userland/lib/process.js';
 import { readDir } from '../userland/lib/files.js';
 import { showImage } from './image/index.js';
 import { STRATEGIES } from './strategy.js';
+import { MANIFEST } from './manifest.js';
 import './syscall.js';
 
 export const CR_PATH = '/sbin/cr';
@@ -55,7 +56,9 @@ const HELP: Record<string, string> = {
 
 Checkpoint the process tree rooted at PID (usually a container: the init of its own pid and
 IPC namespaces) into image files in DIR. The tree is frozen while it is read; a task asleep in a
-system call is saved with that call. The tree is killed once the images are written.
+system call is saved with that call. The tree is killed once the images are written. Images of an
+earlier dump in DIR are removed; nsd-manifest.json (each image's size and SHA-256) is written last,
+and a restore checks it.
 
 Options:
   -t, --tree PID         checkpoint the tree rooted at PID (as this process sees it)
@@ -199,7 +202,22 @@ function crDump(p: Proc<CrState>, opts: Map<string, string[]>): number {
   } catch (e) {
     fail(`${why(e)}; the tree keeps running`);
   }
-  for (const [name, bytes] of reply.images) {
+  // The manifest goes first out and last in: until it is written the directory is an incomplete
+  // dump (refused by restore), and images of an earlier dump in DIR are removed (a restore refuses
+  // images its manifest does not list).
+  const names = new Set(reply.images.map(([n]) => n));
+  let stale: string[] = [];
+  try {
+    stale = [MANIFEST, ...imageNames(p.sys, dir).filter((n) => !names.has(n))];
+  } catch (e) {
+    fail(`can't read images directory ${dir}: ${why(e)}; the tree keeps running`);
+  }
+  for (const n of stale) {
+    const r = p.attempt(() => p.sys.unlink(`${dir}/${n}`));
+    if (!r.ok && r.code !== 'ENOENT') fail(`removing ${dir}/${n} of an earlier dump: ${strerror(r.code)}; the tree keeps running`);
+  }
+  const ordered = [...reply.images.filter(([n]) => n !== MANIFEST), ...reply.images.filter(([n]) => n === MANIFEST)];
+  for (const [name, bytes] of ordered) {
     try {
       writeFileBytes(p.sys, `${dir}/${name}`, bytes);
     } catch (e) {
@@ -230,6 +248,9 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
     fail(`can't read images directory ${dir}: ${why(e)}`);
   }
   if (names.length === 0) fail(`no images (*.img) in ${dir}`);
+  const manifest = p.attempt(() => p.sys.stat(`${dir}/${MANIFEST}`));
+  const checksummed = manifest.ok && (manifest.value.st_mode & S_IFMT) === S_IFREG;
+  if (checksummed) names.push(MANIFEST);
   const images: Array<[string, Uint8Array]> = [];
   for (const n of names) {
     try {
@@ -258,6 +279,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   }
   if (ipcOnly) {
     p.out(`IPC namespace restored (${strategy}), held by pid ${reply.pid}\n`);
+    if (!checksummed) p.out(`Images: a CRIU dump (no ${MANIFEST}): its CRIU images carry no checksum, so they were not verified\n`);
     if (reply.missing.length > 0) {
       p.out(`Not in the images, so not restored:\n`);
       for (const m of reply.missing) p.out(`  ${m}\n`);
@@ -265,7 +287,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   }
   if (reply.report.length > 0) {
     if (opts.has('v')) for (const r of reply.report) p.err(`cr: not restored: ${reportLine(r)}\n`);
-    else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (cr restore -v lists them)\n`);
+    else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (-v lists them)\n`);
   }
   if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})\n`);
   return opts.has('d') ? 0 : 'wait';

@@ -2,11 +2,12 @@
  * Hostile task state: nsd-extra.img carries what the restorer writes into the kernel as it is
  * (credentials, signal state, next_syscall_data, the program envelope, a parked call). A well-formed,
  * correctly checksummed image with values of the wrong type or range is refused before anything is
- * created, and the target kernel is left exactly as it was.
+ * created, and the target kernel is left exactly as it was. (The manifest is re-made after each edit,
+ * as a forger would: the entries' own checks must catch it.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dump, restore } from '../../src/cr/index.js';
+import { dump, restore, MANIFEST, writeManifest } from '../../src/cr/index.js';
 import { readNsdExtra, writeNsdExtra } from '../../src/cr/image/index.js';
 import { decodePlain, encodePlain } from '../../src/cr/plain.js';
 import { TASKS_EXTRA } from '../../src/cr/images.js';
@@ -72,6 +73,7 @@ test('nsd-extra.img with task or process state of the wrong type or range is ref
     assert.ok(edited, `${what}: the image has a ${section} entry`);
     const bad = new Map(images);
     bad.set(TASKS_EXTRA, writeNsdExtra(changed));
+    bad.set(MANIFEST, writeManifest(bad));
     const before = k.snapshot();
     assert.throws(() => restore(k, bad, { strategy: 'nsd' }), (e: Error) => /nsd-extra\.img/.test(e.message) && (NAMES[what]?.test(e.message) ?? true), what);
     assert.deepEqual(k.snapshot(), before, `${what}: the kernel changed`);
@@ -92,6 +94,7 @@ test('nsd-extra.img with an unknown section or a duplicated entry is refused, na
   for (const [what, changed, name] of cases) {
     const bad = new Map(images);
     bad.set(TASKS_EXTRA, writeNsdExtra(changed));
+    bad.set(MANIFEST, writeManifest(bad));
     const before = k.snapshot();
     assert.throws(() => restore(k, bad, { strategy: 'nsd' }), (e: Error) => /nsd-extra\.img/.test(e.message) && name.test(e.message), what);
     assert.deepEqual(k.snapshot(), before, `${what}: the kernel changed`);
