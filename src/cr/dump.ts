@@ -135,7 +135,8 @@ class Dumper {
         throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(tgid)}`, 'processes in different IPC namespaces');
       }
     }
-    // Shared fd tables / address spaces between different processes cannot be recreated.
+    // Address spaces shared between processes cannot be recreated; an fd table shared with the
+    // parent process (clone(CLONE_FILES) without CLONE_THREAD) is, by cloning the same way.
     for (const [what, key] of [['fd table', 'fdtable'], ['address space', 'mm']] as const) {
       const owner = new Map<number, number>();
       for (const kid of this.taskKids) {
@@ -143,10 +144,10 @@ class Dumper {
         if (t.state === 'zombie') continue;
         const id = t[key];
         const prev = owner.get(id);
-        if (prev !== undefined && prev !== t.tgid) {
-          throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(t.tgid)}`, `an ${what} shared with another process`);
+        if (prev === undefined) owner.set(id, t.tgid);
+        else if (prev !== t.tgid && !(key === 'fdtable' && t.tgid !== root.tgid && this.s.tasks.get(this.k.proc(t.tgid).parent)?.fdtable === id)) {
+          throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(t.tgid)}`, `an ${what} shared with another process${key === 'fdtable' ? ' other than its parent' : ''}`);
         }
-        owner.set(id, t.tgid);
       }
     }
   }

@@ -233,8 +233,10 @@ function validate(ck: Checkpoint): void {
       check(t.mm >= 0 && t.mm < ck.mms.length, F, `${E}: field mm ${t.mm} names no address space`);
       for (const [owners, idx, what] of [[tableOwner, t.fdtable, 'fdtable'], [mmOwner, t.mm, 'mm']] as const) {
         const other = owners.get(idx);
-        check(other === undefined || other === p.pid, F, `${E}: field ${what} ${idx} is also pid ${other}'s (shared between processes)`);
-        owners.set(idx, p.pid);
+        // Only an fd table may be shared, and only with the parent process (CLONE_FILES).
+        const withParent = what === 'fdtable' && i > 0 && ck.tasks.get(p.ppid)?.fdtable === idx;
+        check(other === undefined || other === p.pid || withParent, F, `${E}: field ${what} ${idx} is also pid ${other}'s (shared between processes)`);
+        if (other === undefined) owners.set(idx, p.pid);
       }
     }
   });

@@ -239,7 +239,14 @@ class Restorer {
       }
       // The SEM_UNDO list its parent shares with it (CLONE_SYSVSEM), as at the original clone.
       if (this.ck.procs.get(tid)!.semUndoWithParent) flags |= CLONE_SYSVSEM;
+      // The fd table its parent shares with it (CLONE_FILES): nothing of its own to close or open.
+      const sharesFiles = t.fdtable >= 0 && t.fdtable === q.fdtable;
+      if (sharesFiles) flags |= CLONE_FILES;
       this.step('create-process', `pid ${tid}`, () => this.createTask(tid, qKid, flags, this.ck.procs.get(tid)!.exitSignal));
+      if (sharesFiles) {
+        this.openOwned(tid);
+        continue;
+      }
       this.step('close-inherited', `pid ${tid}`, () => {
         const sys = this.sys(tid);
         for (const fd of [...this.k.fdtable(this.k.t(this.kids.get(tid)!).fdtable).fds.keys()]) if (fd < this.tempBase) sys.close(fd);
@@ -315,11 +322,15 @@ class Restorer {
         const want = new Map(saved.fds.map(([fd, file]) => [fd, file]));
         for (const fd of [...fds().keys()]) if (fd < this.tempBase && !want.has(fd)) sys.close(fd);
         for (const [fd, file, cloexec] of saved.fds) {
-          if (fds().get(fd) !== this.fileFid.get(file)) {
-            if (fds().get(this.temp(file)) !== this.fileFid.get(file)) {
-              throw new CrError('restore', 'install-fds', `tid ${tid} fd ${fd}`, `file ${file} was not inherited`);
+          const fid = this.fileFid.get(file);
+          if (fds().get(fd) !== fid) {
+            // From its temporary, or from another fd of this table already holding it (a file
+            // dup'ed within one table is opened once, at its first fd).
+            const from = fds().get(this.temp(file)) === fid ? this.temp(file) : saved.fds.find(([f, i]) => i === file && f !== fd && fds().get(f) === fid)?.[0];
+            if (from === undefined) {
+              throw new CrError('restore', 'install-fds', `tid ${tid} fd ${fd}`, `${this.fileName(file)} is neither inherited nor open at another fd of this table`);
             }
-            const got = sys.dup2(this.temp(file), fd);
+            const got = sys.dup2(from, fd);
             if (got !== fd) throw new CrError('restore', 'install-fds', `tid ${tid} fd ${fd}`, `dup2 gave ${got}`);
           }
           sys.fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0);
@@ -327,6 +338,12 @@ class Restorer {
         for (const fd of [...fds().keys()]) if (fd >= this.tempBase) sys.close(fd);
       });
     });
+  }
+
+  /** How an error names a saved open file: its index and what it is. */
+  fileName(file: number): string {
+    const f = this.ck.files[file];
+    return `file ${file} (${f ? (f.kind === 'pipe' ? `pipe ${f.pipe}` : f.path) : 'not in the checkpoint'})`;
   }
 
   // ---- memory ----

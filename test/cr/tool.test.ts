@@ -202,3 +202,17 @@ kill -9 $c
   assert.match(r.stdout, /^refused-missing$/m);
   assert.match(r.stderr, /nsd-extra\.img.*missing \(the manifest lists it/);
 });
+
+test('a container whose init holds dup\'d fds (exec 3>&1; exec 6>&5) is restored with the descriptions shared (issue 9 B12)', () => {
+  for (const s of STRATEGIES) {
+    const r = sh(`
+unshare --pid --ipc --fork sh -c 'exec 3>&1; exec 5>/tmp/a; exec 6>&5; echo one >&6; sleep 3; echo two >&5; echo three >&3; cat /tmp/a' &
+sleep 1
+c=$(cat /proc/$!/task/$!/children)
+cr dump -t $c -D /img || exit 9
+cr restore -D /img --strategy ${s}
+`);
+    assert.equal(r.status, 0, `${s}: ${r.stderr}`);
+    assert.equal(r.stdout, 'three\none\ntwo\n', s);
+  }
+});
