@@ -66,6 +66,27 @@ export interface RestoreResult {
 
 const THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 
+/** The images (and nsd-extra sections) each restore step recreates from. */
+const STEP_IMAGES: Readonly<Record<string, string>> = {
+  fs: 'nsd-extra.img fs', 'create-root': 'pstree.img, nsd-extra.img task', 'create-process': 'pstree.img, nsd-extra.img task',
+  'create-thread': 'pstree.img, nsd-extra.img task', 'close-inherited': 'nsd-extra.img fdtable', 'unshare-pidns': 'nsd-extra.img pidns',
+  'open-file': 'nsd-extra.img file', 'open-pipe': 'nsd-extra.img file, pipe', 'install-fds': 'nsd-extra.img fdtable, file',
+  memory: 'nsd-extra.img mm', zombie: 'nsd-extra.img proc', 'task-state': 'nsd-extra.img task, proc', 'next-syscall-data': 'nsd-extra.img task',
+  'ns-last-pid': 'nsd-extra.img pidns', restorer: 'nsd-extra.img task, proc', park: 'nsd-extra.img task, meta', 'run-queue': 'nsd-extra.img meta',
+  'ipc-sysctls': 'ipcns-var-*.img', 'ipc-limits': 'ipcns-var-*.img', 'ipc-msg': 'ipcns-msg-*.img', 'ipc-sem': 'ipcns-sem-*.img',
+  'ipc-shm': 'ipcns-shm-*.img, pagemap-shmem-*.img, pages-*.img', 'ipc-sempid': 'nsd-extra-1.img', 'ipc-semundo': 'nsd-extra-1.img semundo',
+  'ipc-shm-state': 'nsd-extra-1.img', 'ipc-next-id': 'nsd-extra-1.img cursors', 'ipc-set-msg': 'ipcns-msg-*.img, nsd-extra-1.img',
+  'ipc-set-sem': 'ipcns-sem-*.img, nsd-extra-1.img', 'ipc-set-shm': 'ipcns-shm-*.img, nsd-extra-1.img',
+};
+
+/** A step's object with the image it comes from: `tid 3; from pstree.img, nsd-extra.img task/3`. */
+function withImage(step: string, object: string): string {
+  const images = STEP_IMAGES[step] ?? (step.startsWith('ipc-') ? 'ipcns-*.img, nsd-extra-1.img' : undefined);
+  if (!images) return object;
+  const n = /^(?:tid|pid) (\d+)/.exec(object)?.[1];
+  return `${object}; from ${n === undefined ? images : images.replace(/ (task|proc|semundo)$/, ` $1/${n}`)}`;
+}
+
 class Restorer {
   readonly strat: Strategy;
   readonly kids = new Map<number, number>();
@@ -97,7 +118,10 @@ class Restorer {
       this.opts.inject?.(name, this.stepNo);
       return fn();
     } catch (e) {
-      throw CrError.wrap('restore', name, object, e);
+      if (e instanceof CrError && e.phase === 'restore' && !e.object.includes('.img')) {
+        throw new CrError(e.phase, e.step, withImage(e.step, e.object), e.reason, e.cause);
+      }
+      throw CrError.wrap('restore', name, withImage(name, object), e);
     }
   }
 

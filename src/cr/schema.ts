@@ -135,7 +135,7 @@ export const SECTIONS: Readonly<Record<string, Schema>> = {
     subreaper: bool,
     zombies: list(PID),
     semUndoWithParent: bool,
-  }, ['semUndoWithParent'], (p) => {
+  }, [], (p) => {
     if ((p.sigaction as unknown[]).length !== 65) return `sigaction has ${(p.sigaction as unknown[]).length} entries, not 65`;
     if ((p.rlimNofile as number) > (p.rlimNofileMax as number)) return `rlimNofile ${String(p.rlimNofile)} is above rlimNofileMax ${String(p.rlimNofileMax)}`;
     return null;
