@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dump, restore, MANIFEST, verifyManifest, writeManifest } from '../../src/cr/index.js';
+import { dump, restore, restoreIpcOnly, MANIFEST, verifyManifest, writeManifest } from '../../src/cr/index.js';
 import { Kernel } from '../../src/index.js';
 import { bootWl, startContainer, type Op } from './workload.js';
 import { DUMP_SKIP, dumpImages, readDump } from './image/fixtures.js';
@@ -89,5 +89,14 @@ test('a CRIU dump (no manifest) is refused for a full restore with a hint, accep
   const k = new Kernel();
   const before = k.snapshot();
   assert.throws(() => restore(k, images), (e: Error) => /CRIU images/.test(e.message) && /--ipc-only/.test(e.message) && !/nsd-extra\.img@0/.test(e.message));
+  assert.deepEqual(k.snapshot(), before);
+});
+
+test('a CRIU dump missing a pages-N.img is refused under --ipc-only naming that file (issue 9 C20)', { skip: DUMP_SKIP }, () => {
+  const images = new Map(dumpImages().map((n) => [n, readDump(n)] as [string, Uint8Array]));
+  images.delete('pages-24.img');
+  const k = new Kernel();
+  const before = k.snapshot();
+  assert.throws(() => restoreIpcOnly(k, images, { ns: 10 }), (e: Error) => /pages-24\.img@0: missing or empty, but pagemap-shmem-\d+\.img entry 1 needs \d+ bytes/.test(e.message));
   assert.deepEqual(k.snapshot(), before);
 });
