@@ -27,6 +27,7 @@ import {
 } from './model.js';
 import { checkpointToImages } from './images.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
+import { sessionProblem } from './sessions.js';
 import { setRunQueue, timers, waitQueues } from './kaccess.js';
 
 export interface DumpOptions {
@@ -427,6 +428,8 @@ class Dumper {
       this.step('memory');
       const { mms, mmIndex } = this.memory();
       const { pstree, procs, tasks } = this.tasks(fdIndex, mmIndex);
+      const sessions = sessionProblem(pstree);
+      if (sessions) throw unsupported('dump', 'tasks', `pid ${this.ctid(this.rootKid)}`, sessions);
       this.step('ipc');
       let ipc = null;
       if (ownIpcNs) {

@@ -39,6 +39,7 @@ import type { Checkpoint, CkPstree, CkTask, CrReportLine } from './model.js';
 import { imagesToCheckpoint } from './images.js';
 import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
+import { sessionProblem } from './sessions.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import * as restorer from './restorer.js';
 
@@ -72,7 +73,7 @@ const STEP_IMAGES: Readonly<Record<string, string>> = {
   'create-thread': 'pstree.img, nsd-extra.img task', 'close-inherited': 'nsd-extra.img fdtable', 'unshare-pidns': 'nsd-extra.img pidns',
   'open-file': 'nsd-extra.img file', 'open-pipe': 'nsd-extra.img file, pipe', 'install-fds': 'nsd-extra.img fdtable, file',
   memory: 'nsd-extra.img mm', zombie: 'nsd-extra.img proc', 'task-state': 'nsd-extra.img task, proc', 'next-syscall-data': 'nsd-extra.img task',
-  'ns-last-pid': 'nsd-extra.img pidns', restorer: 'nsd-extra.img task, proc', park: 'nsd-extra.img task, meta', 'run-queue': 'nsd-extra.img meta',
+  'ns-last-pid': 'nsd-extra.img pidns', setsid: 'pstree.img', setpgid: 'pstree.img', restorer: 'nsd-extra.img task, proc', park: 'nsd-extra.img task, meta', 'run-queue': 'nsd-extra.img meta',
   'ipc-sysctls': 'ipcns-var-*.img', 'ipc-limits': 'ipcns-var-*.img', 'ipc-msg': 'ipcns-msg-*.img', 'ipc-sem': 'ipcns-sem-*.img',
   'ipc-shm': 'ipcns-shm-*.img, pagemap-shmem-*.img, pages-*.img', 'ipc-sempid': 'nsd-extra-1.img', 'ipc-semundo': 'nsd-extra-1.img semundo',
   'ipc-shm-state': 'nsd-extra-1.img', 'ipc-next-id': 'nsd-extra-1.img cursors', 'ipc-set-msg': 'ipcns-msg-*.img, nsd-extra-1.img',
@@ -176,6 +177,8 @@ class Restorer {
       const ownerHolds = this.ck.fdtables[ownTable]!.fds.some(([, i]) => i === file);
       if (tablesHolding > (ownerHolds ? 1 : 0)) this.shared.add(file);
     }
+    const sessions = sessionProblem(this.ck.pstree);
+    if (sessions) throw unsupported('restore', 'check', 'pstree.img', sessions);
     let maxFd = -1;
     for (const t of this.ck.fdtables) for (const [fd] of t.fds) maxFd = Math.max(maxFd, fd);
     this.tempBase = maxFd + 1;
@@ -228,6 +231,7 @@ class Restorer {
     const root = this.ck.pstree[0]!;
     const flags = (this.ck.meta.newPidNs ? CLONE_NEWPID : 0) | (this.ck.meta.ownIpcNs ? CLONE_NEWIPC : 0);
     this.step('create-root', `pid ${root.pid}`, () => this.createTask(root.pid, restorerKid, flags, this.ck.procs.get(root.pid)!.exitSignal));
+    this.session(root.pid);
     const sys = this.sys(root.pid);
     // Nothing of the restorer's is the container's: close every inherited fd.
     this.step('close-inherited', `pid ${root.pid}`, () => {
@@ -267,6 +271,7 @@ class Restorer {
       const sharesFiles = t.fdtable >= 0 && t.fdtable === q.fdtable;
       if (sharesFiles) flags |= CLONE_FILES;
       this.step('create-process', `pid ${tid}`, () => this.createTask(tid, qKid, flags, this.ck.procs.get(tid)!.exitSignal));
+      this.session(tid);
       if (sharesFiles) {
         this.openOwned(tid);
         continue;
@@ -276,6 +281,27 @@ class Restorer {
         for (const fd of [...this.k.fdtable(this.k.t(this.kids.get(tid)!).fdtable).fds.keys()]) if (fd < this.tempBase) sys.close(fd);
       });
       this.openOwned(tid);
+    }
+  }
+
+  // ---- sessions and process groups (sessions.ts) ----
+
+  /** A session leader calls setsid() right after it is created, before it has children. */
+  session(pid: number): void {
+    if (this.procOf.get(pid)!.sid === pid) this.step('setsid', `pid ${pid}`, () => this.sys(pid).setsid());
+  }
+
+  /** Every process whose group is not the one it inherited joins it; group leaders first. */
+  groups(): void {
+    const root = this.ck.pstree[0]!.pid;
+    const leadersFirst = [...this.ck.pstree].sort((a, b) => Number(b.pgid === b.pid) - Number(a.pgid === a.pid));
+    for (const p of leadersFirst) {
+      // 0: a group outside the container (kept as the restorer's, reported at dump).
+      if (p.pgid === 0 || this.sys(root).getpgid(p.pid) === p.pgid) continue;
+      this.step('setpgid', `pid ${p.pid}`, () => {
+        if (this.ck.tasks.get(p.pid)!.pidns !== 0) throw unsupported('restore', 'setpgid', `pid ${p.pid}`, `process group ${p.pgid} of a process in a nested pid namespace`);
+        this.sys(p.pid).setpgid(0, p.pgid === p.pid ? 0 : p.pgid);
+      });
     }
   }
 
@@ -511,6 +537,7 @@ class Restorer {
     }
     this.openOwned(root);
     this.createOthers();
+    this.groups();
     this.zombies();
     this.unsharePending();
     this.finalizeFds();

@@ -3,7 +3,8 @@
  * strategy) finishes exactly as if it had never been interrupted — same log, same exit status,
  * same final state. Random workloads: processes and threads, a shared log, pipes, files, memory,
  * blocking reads, waits and sleeps, next_syscall_data armed at dump time, open file descriptions shared
- * by fork, dup, dup2, dup3, F_DUPFD and clone(CLONE_FILES) (processes sharing one fd table), SysV IPC when built
+ * by fork, dup, dup2, dup3, F_DUPFD and clone(CLONE_FILES) (processes sharing one fd table), sessions
+ * and process groups (setsid, setpgid), SysV IPC when built
  * (producers/consumers on queues, semaphore-guarded counters in shm).
  * 200 cases per `npm test`; NSD_LONG=1 runs 2,000. Seed pinned; NSD_SEED overrides it.
  */
@@ -35,6 +36,8 @@ function leafOps(): fc.Arbitrary<Op> {
       ['dup', 'log', 'd'], ['dup2', 'log', 7, 'd'], ['dup3', 'w', 8, 'd'], ['dupfd', 'r', 12, 'd'], ['dup2', 'f', 9, 'd'],
       ['write', 'd', 'dd'], ['read', 'd', 1], ['close', 'd'], ['close', 'log'],
     ),
+    // Sessions and process groups (pstree.img's sid and pgid).
+    fc.constantFrom<Op>(['setsid'], ['setpgid'], ['ids'], ['ids']),
   ];
   if (IPC_WORKLOAD.ops) leaves.push(IPC_WORKLOAD.ops());
   return fc.oneof(...leaves);
@@ -88,9 +91,10 @@ function checkpointed(ops: Op[], at: number, strategy: StrategyName): Outcome | 
   try {
     d = dump(k, root.pid);
   } catch (e) {
-    // The one shape refused (documented, container left running): processes sharing an fd table
-    // whose creator is gone (they were reparented, so no parent of theirs can clone them so).
-    if (e instanceof CrError && /an fd table shared with another process other than its parent/.test(e.message)) {
+    // The shapes refused (documented, container left running): processes sharing an fd table whose
+    // creator is gone (reparented, no parent of theirs can clone them so); a session or process
+    // group that only a helper task could recreate (its leader left or is gone).
+    if (e instanceof CrError && /an fd table shared with another process other than its parent|needs a helper task/.test(e.message)) {
       refusedShapes++;
       return null;
     }

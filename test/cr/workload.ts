@@ -34,6 +34,9 @@ export type Op =
   | ['dup3', string, number, string]
   | ['dupfd', string, number, string]
   | ['cfork', Op[]]
+  | ['setsid']
+  | ['setpgid']
+  | ['ids']
   | ['sleep', number]
   | ['mmap', string, number]
   | ['poke', string, number, string]
@@ -133,6 +136,15 @@ export const WL: ProgramDef<WlState> = {
         s.want = 'fork';
         s.child = op[1];
         return { call: 'fork' };
+      case 'ids':
+        logLine(ctx, `pgid ${ctx.sys.getpgid(0)} sid ${ctx.sys.getsid(0)}`);
+        return;
+      case 'setsid':
+        s.want = 'setsid';
+        return { call: 'setsid' };
+      case 'setpgid':
+        s.want = 'setpgid';
+        return { call: 'setpgid', args: [0, 0] };
       case 'cfork':
         // A process sharing its parent's fd table (clone(CLONE_FILES) without CLONE_THREAD).
         s.want = 'cfork';
