@@ -280,7 +280,10 @@ export function runImages(seed: number, scale: number, log: (l: string) => void,
         }
         if (!isDeepStrictEqual(k.snapshot(), base.restored.get(strategy))) {
           failures.push({ case: `${id}: ${m.what}`, message: 'restored, but not the state the intact images restore' });
-        } else identical++;
+        } else {
+          identical++;
+          log(`restored identically: ${id}: ${m.what}`);
+        }
       }
       log(`${strategy} ${kind}: ${n} cases`);
     }
