@@ -178,12 +178,12 @@ export function makeImagesDir(dir: string): string | null {
  * Output of a model script with the model's images path shown as the host directory the user
  * named (messages must not leak the bind's internal path).
  */
-function hostPaths(io: CrCommandIo, hostDir: string): CrCommandIo {
+function hostPaths(io: CrCommandIo, hostDir: string, stdoutToo = false): CrCommandIo {
   const fix = (t: string | Uint8Array): string | Uint8Array => {
     const text = typeof t === 'string' ? t : Buffer.from(t).toString('utf8');
     return text.includes(IMAGES_PATH) ? text.split(IMAGES_PATH).join(hostDir.replace(/\/+$/, '') || '/') : t;
   };
-  return { stdout: (t) => io.stdout(t), stderr: (t) => io.stderr(fix(t)), exit: (s) => io.exit(s) };
+  return { stdout: (t) => io.stdout(stdoutToo ? fix(t) : t), stderr: (t) => io.stderr(fix(t)), exit: (s) => io.exit(s) };
 }
 
 /** The script `nsd restore` runs in the model. */
@@ -250,7 +250,8 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
       io.exit(1);
       return;
     }
-    const out = hostPaths(io, o.imagesDir);
+    // cr dump -v reports where it wrote (stdout); a restored container's own output is left as it is.
+    const out = hostPaths(io, o.imagesDir, true);
     io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, out, true));
   });
 

@@ -45,6 +45,8 @@ test('nsd dump in one kernel, nsd restore in another (each strategy), images on 
     assert.match(d.stdout, /^sent message 2$/m);
     assert.doesNotMatch(d.stdout, /message 3/);
     assert.match(d.stdout, /^Dumped pid \d+: 3 processes/m);
+    assert.ok(d.stdout.includes(` images in ${dir}`), 'names the host directory');
+    assert.doesNotMatch(d.stdout + d.stderr, /nsd-images/);
     const files = readdirSync(dir);
     for (const f of ['pstree.img', 'inventory.img', 'ipcns-msg-1.img', 'nsd-extra.img']) assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
     for (const s of ['nsd', 'with-id', 'mainline']) {
