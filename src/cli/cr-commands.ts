@@ -7,8 +7,10 @@
  * what another dumped:
  *
  *   nsd dump -D DIR [--after 2s] [--leave-running] [--with-fs] -- CMD [ARGS...]
- *       starts CMD as a container (`unshare --pid --ipc --fork CMD ARGS`), lets it run for
- *       --after of virtual time, then `cr dump -t <its init> -D /nsd-images`;
+ *       starts CMD as a container (`unshare --pid --ipc --fork CMD ARGS`; on linux-2.6.26, which has
+ *       no unshare(CLONE_NEWPID), /sbin/nsd-container: clone(CLONE_NEWPID|CLONE_NEWIPC)), lets it
+ *       run for --after of virtual time (refused unless sleep syntax), then
+ *       `cr dump -t <its init> -D /nsd-images` (messages name the host DIR, not /nsd-images);
  *   nsd restore -D DIR [--strategy S] [-v] [--ipc-only] [-- CMD [ARGS...]]
  *       `cr restore -D /nsd-images`: without CMD, waits for the restored init (its output goes to
  *       this terminal) and exits with its status; with CMD, restores detached, runs CMD with
@@ -23,9 +25,13 @@
  *   nsd check              `cr check` in a fresh kernel of the chosen profile.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ProfileName } from '../kernel/profile.js';
+import { accessSync, constants as fsConstants, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { CLONE_NEWIPC, CLONE_NEWPID, SIGCHLD } from '../abi/constants.js';
+import { PROFILES, type ProfileName } from '../kernel/profile.js';
+import { defineProgram } from '../userland/lib/program.js';
+import { runCommand, type RunCommandState } from '../userland/lib/process.js';
+import { parseDuration } from '../userland/utils/duration.js';
 import { showImage } from '../cr/image/index.js';
 import { STRATEGIES } from '../cr/strategy.js';
 import '../cr/tool.js';
@@ -49,6 +55,29 @@ const PROCESS_IO: CrCommandIo = {
 
 /** The images directory inside the model. */
 export const IMAGES_PATH = '/nsd-images';
+
+/**
+ * `/sbin/nsd-container CMD [ARGS...]`: runs CMD as the init of new pid and IPC namespaces made by
+ * clone(CLONE_NEWPID | CLONE_NEWIPC) and waits for it (exit status: CMD's). What `unshare --pid
+ * --ipc --fork` does on kernels whose unshare() takes CLONE_NEWPID (3.8+); on 2.6.26 clone() is the
+ * only way to a new pid namespace, so `nsd dump` starts containers with this there.
+ */
+export const CONTAINER_PATH = '/sbin/nsd-container';
+const CONTAINER = defineProgram<{ rc: RunCommandState | null }>({
+  name: CONTAINER_PATH,
+  start: () => ({ rc: null }),
+  step(p) {
+    if (!p.state.rc) {
+      if (p.argv.length < 2) {
+        p.err('nsd-container: a command is required\n');
+        return p.exit(1);
+      }
+      p.state.rc = { phase: 'forked', fork: true, argv: p.argv.slice(1), envp: [...p.envp], pid: 0 };
+      return p.call('clone', CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD);
+    }
+    return runCommand(p, 'nsd-container', p.state.rc);
+  },
+});
 
 /** The kernel options every verb that boots a model takes. */
 export interface ModelFlags {
@@ -86,6 +115,7 @@ export function runModelScript(script: string, hostDir: string | null, flags: Mo
     stderr: (b) => io.stderr(b),
     trace: flags.trace ? (line) => io.stderr(line + '\n') : undefined,
   });
+  session.kernel.installProgram(CONTAINER, CONTAINER_PATH);
   const bind = hostDir === null ? null : parseBind(`${hostDir}:${IMAGES_PATH}`);
   if (bind) copyIn(session.kernel, bind);
   session.start(['/bin/sh', '-c', script], defaultEnv());
@@ -100,10 +130,18 @@ export function runModelScript(script: string, hostDir: string | null, flags: Mo
   return status;
 }
 
+/** A --after/--interval value: what `sleep` takes, refused here rather than ignored in the model. */
+function durationArg(v: string): string {
+  if (parseDuration(v) === null) throw new InvalidArgumentError('not a duration (a number with an optional s, m, h or d suffix)');
+  return v;
+}
+
 /** The script `nsd dump` runs in the model. */
-export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean; rounds?: number; interval?: string }): string {
+export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean; rounds?: number; interval?: string; profile?: ProfileName }): string {
   const rounds = opts.rounds ?? 0;
   const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : '', rounds > 0 ? ` --prev-images-dir ${rounds} --track-mem` : ''].join('');
+  // unshare(CLONE_NEWPID) exists from Linux 3.8; before, a pid namespace is only made by clone().
+  const start = PROFILES[opts.profile ?? 'linux-6'].unshareNewPid ? 'unshare --pid --ipc --fork' : CONTAINER_PATH;
   // Pre-dump rounds (nsd pre-dump): DIR/1 … DIR/N, each the parent of the next, the tree running on.
   const preDumps = Array.from({ length: rounds }, (_, i) => [
     ...(i > 0 ? [`sleep ${shellQuote(opts.interval ?? '1')}`] : []),
@@ -111,14 +149,60 @@ export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: 
   ]).flat();
   if (rounds > 0) preDumps.push(`sleep ${shellQuote(opts.interval ?? '1')}`);
   return [
-    `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &`,
+    `${start} ${cmd.map(shellQuote).join(' ')} &`,
     `sleep ${shellQuote(opts.after)}`,
     'c=$(cat /proc/$!/task/$!/children)',
-    `[ -n "$c" ] || { echo "nsd dump: the container ended before the dump (try a shorter --after)" >&2; exit 1; }`,
+    `[ -n "$c" ] || { echo "nsd dump: no container to dump: it could not start or has already ended (see above; a shorter --after dumps it earlier)" >&2; exit 1; }`,
     ...preDumps,
     `cr dump -t $c -D ${IMAGES_PATH}${flags} || exit 1`,
     opts.leaveRunning ? 'wait $!' : 'wait $! 2>/dev/null; exit 0',
   ].join('\n');
+}
+
+/**
+ * Makes the host images directory one component at a time (Node's recursive mkdirSync spins
+ * forever on some paths, e.g. under /proc) and checks it takes files; the reason, or null.
+ */
+export function makeImagesDir(dir: string): string | null {
+  const abs = resolve(dir);
+  const missing: string[] = [];
+  let at = abs;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) return `${at} is not a directory`;
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return `${at}: ${(e as Error).message}`;
+      missing.unshift(at);
+      if (dirname(at) === at) break;
+      at = dirname(at);
+    }
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      return `can't create ${d}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+  }
+  try {
+    accessSync(abs, fsConstants.W_OK);
+  } catch {
+    return `${abs} is not writable`;
+  }
+  return null;
+}
+
+/**
+ * Output of a model script with the model's images path shown as the host directory the user
+ * named (messages must not leak the bind's internal path).
+ */
+function hostPaths(io: CrCommandIo, hostDir: string, stdoutToo = false): CrCommandIo {
+  const fix = (t: string | Uint8Array): string | Uint8Array => {
+    const text = typeof t === 'string' ? t : Buffer.from(t).toString('utf8');
+    return text.includes(IMAGES_PATH) ? text.split(IMAGES_PATH).join(hostDir.replace(/\/+$/, '') || '/') : t;
+  };
+  return { stdout: (t) => io.stdout(stdoutToo ? fix(t) : t), stderr: (t) => io.stderr(fix(t)), exit: (s) => io.exit(s) };
 }
 
 /** The script `nsd restore` runs in the model. */
@@ -183,15 +267,22 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
       .command('dump')
       .description('start CMD as a container in a fresh kernel, let it run, and checkpoint it into host directory DIR')
       .requiredOption('-D, --images-dir <dir>', 'host directory for the images (created if missing)')
-      .option('--after <duration>', 'virtual time the container runs before the dump (sleep syntax)', '1')
+      .option('--after <duration>', 'virtual time the container runs before the dump (sleep syntax: 2, 1.5s, 1m)', durationArg, '1')
       .option('-R, --leave-running', 'let the container run to its end after the dump', false)
       .option('--with-fs', 'also save the files it has open and its working directories', false)
       .option('-v, --verbose', 'say what was dumped', false)
       .argument('<cmd...>', 'the container\'s command (after --)')
       .passThroughOptions(),
   ).action((cmd: string[], o: { imagesDir: string; after: string; leaveRunning: boolean; withFs: boolean; verbose: boolean } & ModelFlags) => {
-    mkdirSync(o.imagesDir, { recursive: true });
-    io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, io, true));
+    const bad = makeImagesDir(o.imagesDir);
+    if (bad !== null) {
+      io.stderr(`nsd dump: ${bad}\n`);
+      io.exit(1);
+      return;
+    }
+    // cr dump -v reports where it wrote (stdout); a restored container's own output is left as it is.
+    const out = hostPaths(io, o.imagesDir, true);
+    io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, out, true));
   });
 
   modelOptions(
@@ -199,19 +290,24 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
       .command('pre-dump')
       .description('as dump, with pre-copy: N memory-only rounds (DIR/1 … DIR/N) while CMD runs on, then a dump of what changed since into DIR')
       .requiredOption('-D, --images-dir <dir>', 'host directory for the images (created if missing)')
-      .option('--after <duration>', 'virtual time the container runs before the first round (sleep syntax)', '1')
+      .option('--after <duration>', 'virtual time the container runs before the first round (sleep syntax)', durationArg, '1')
       .option('--rounds <n>', 'pre-dump rounds before the final dump', (v: string) => {
         if (!/^[1-9][0-9]*$/.test(v) || Number(v) > 64) throw new InvalidArgumentError('not an integer from 1 to 64');
         return Number(v);
       }, 2)
-      .option('--interval <duration>', 'virtual time between rounds (sleep syntax)', '1')
+      .option('--interval <duration>', 'virtual time between rounds (sleep syntax)', durationArg, '1')
       .option('-R, --leave-running', 'let the container run to its end after the dump', false)
       .option('-v, --verbose', 'say what each round wrote', false)
       .argument('<cmd...>', 'the container\'s command (after --)')
       .passThroughOptions(),
   ).action((cmd: string[], o: { imagesDir: string; after: string; rounds: number; interval: string; leaveRunning: boolean; verbose: boolean } & ModelFlags) => {
-    mkdirSync(o.imagesDir, { recursive: true });
-    io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, io, true));
+    const bad = makeImagesDir(o.imagesDir);
+    if (bad !== null) {
+      io.stderr(`nsd pre-dump: ${bad}\n`);
+      io.exit(1);
+      return;
+    }
+    io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, hostPaths(io, o.imagesDir, true), true));
   });
 
   modelOptions(
@@ -236,7 +332,7 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
       io.exit(1);
       return;
     }
-    io.exit(runModelScript(restoreScript(cmd, o), o.imagesDir, o, io));
+    io.exit(runModelScript(restoreScript(cmd, o), o.imagesDir, o, hostPaths(io, o.imagesDir)));
   });
 
   program

@@ -23,7 +23,7 @@ import { installUserland } from '../userland/index.js';
 import { readDir } from '../userland/lib/files.js';
 import { dump, DUMP_STEPS } from './dump.js';
 import { restore } from './restore.js';
-import { STRATEGIES, type StrategyName } from './strategy.js';
+import { STRATEGIES, getStrategy, type StrategyName } from './strategy.js';
 import { DEMO_JOB, DEMO_JOB_PATH, DEMO_KEY, DEMO_LOG } from './demo-workload.js';
 import { installCr } from './tool.js';
 
@@ -38,8 +38,8 @@ export interface DemoOptions {
 export type Verdict = 'OK' | 'DIFFERENT';
 
 export interface DemoResult {
-  /** Per strategy: the restored run's log equals the uninterrupted run's. */
-  verdicts: Record<StrategyName, Verdict>;
+  /** Per strategy the profile supports: the restored run's log equals the uninterrupted run's. */
+  verdicts: Partial<Record<StrategyName, Verdict>>;
   /** The side-by-side table: header row, then one row per field (lost values end in `*`). */
   table: string[][];
   /** The uninterrupted run's log. */
@@ -212,6 +212,11 @@ export function runDemo(out: (s: string) => void, opts: DemoOptions = {}): DemoR
   const columns: Array<{ name: string; obs: Map<string, string>; log: string }> = [];
   for (const strategy of STRATEGIES) {
     const kk = Kernel.fromState(afterDump);
+    const why = getStrategy(strategy).unsupported(kk);
+    if (why !== null) {
+      out(`\n$ cr restore -D /images --strategy ${strategy}\n# not on ${profile}: ${why}\n`);
+      continue;
+    }
     const r = restore(kk, d.images, { strategy });
     out(`\n$ cr restore -D /images --strategy ${strategy}\n`);
     out(`restored as pid ${r.rootPid}; ${r.report.length === 0 ? 'every saved field restored' : `${r.report.length} saved fields could not be restored:`}\n`);
@@ -236,7 +241,7 @@ export function runDemo(out: (s: string) => void, opts: DemoOptions = {}): DemoR
   out(formatTable(table));
 
   out(`\n# Each restored run finished; its ${DEMO_LOG} against the uninterrupted run's:\n`);
-  const verdicts = {} as Record<StrategyName, Verdict>;
+  const verdicts: Partial<Record<StrategyName, Verdict>> = {};
   for (const c of columns) {
     verdicts[c.name as StrategyName] = c.log === refLog ? 'OK' : 'DIFFERENT';
     out(`${c.name.padEnd(9)} ${verdicts[c.name as StrategyName]}\n`);

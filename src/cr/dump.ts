@@ -23,6 +23,7 @@ import { pidNrIn } from '../kernel/pid/pid.js';
 import { fileContent } from '../kernel/fs/filedata.js';
 import { storeBytes } from '../kernel/mm/pages.js';
 import { memoryImages, PARENT_FILE } from './pagemap.js';
+import { MANIFEST, writeManifest } from './manifest.js';
 import { CrError, unsupported } from './errors.js';
 import {
   CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
@@ -30,6 +31,7 @@ import {
 } from './model.js';
 import { checkpointToImages } from './images.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
+import { sessionProblem } from './sessions.js';
 import { setRunQueue, timers, waitQueues } from './kaccess.js';
 
 export interface DumpOptions {
@@ -144,7 +146,8 @@ class Dumper {
         throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(tgid)}`, 'processes in different IPC namespaces');
       }
     }
-    // Shared fd tables / address spaces between different processes cannot be recreated.
+    // Address spaces shared between processes cannot be recreated; an fd table shared with the
+    // parent process (clone(CLONE_FILES) without CLONE_THREAD) is, by cloning the same way.
     for (const [what, key] of [['fd table', 'fdtable'], ['address space', 'mm']] as const) {
       const owner = new Map<number, number>();
       for (const kid of this.taskKids) {
@@ -152,10 +155,10 @@ class Dumper {
         if (t.state === 'zombie') continue;
         const id = t[key];
         const prev = owner.get(id);
-        if (prev !== undefined && prev !== t.tgid) {
-          throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(t.tgid)}`, `an ${what} shared with another process`);
+        if (prev === undefined) owner.set(id, t.tgid);
+        else if (prev !== t.tgid && !(key === 'fdtable' && t.tgid !== root.tgid && this.s.tasks.get(this.k.proc(t.tgid).parent)?.fdtable === id)) {
+          throw unsupported('dump', 'find-tree', `pid ${this.tidOf.get(t.tgid)}`, `an ${what} shared with another process${key === 'fdtable' ? ' other than its parent' : ''}`);
         }
-        owner.set(id, t.tgid);
       }
     }
   }
@@ -441,6 +444,8 @@ class Dumper {
       this.step('memory');
       const { mms, mmIndex } = this.memory();
       const { pstree, procs, tasks } = this.tasks(fdIndex, mmIndex);
+      const sessions = sessionProblem(pstree);
+      if (sessions) throw unsupported('dump', 'tasks', `pid ${this.ctid(this.rootKid)}`, sessions);
       this.step('ipc');
       let ipc = null;
       if (ownIpcNs) {
@@ -471,6 +476,8 @@ class Dumper {
         const procs = this.procKids.filter((kid) => this.k.t(kid).state !== 'zombie').map((kid) => ({ kid, pid: this.ctid(kid) }));
         memoryImages(this.k, procs, { hasParent: parent !== null, trackMem, lazy, dumper: this.opts.dumper }, images);
         if (parent !== null) images.set(PARENT_FILE, new TextEncoder().encode(parent + '\n'));
+        // The manifest again, now over the memory images too (checkpointToImages wrote it without them).
+        images.set(MANIFEST, writeManifest(images));
       }
       this.step('finish');
       this.finish(root);

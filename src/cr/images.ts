@@ -23,9 +23,9 @@ import {
 } from './model.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import { fillMemory } from './pagemap.js';
-import { SYSCALLS } from '../syscalls/table.js';
-import { isErrnoCode } from '../abi/errno.js';
-import { validSignal } from '../kernel/task/signal.js';
+import { SECTIONS, checkSchema, describeSchemaError } from './schema.js';
+import { MANIFEST, isNsdDump, verifyManifest, writeManifest } from './manifest.js';
+import { CrError } from './errors.js';
 
 export const TASKS_EXTRA = 'nsd-extra.img';
 const IMG_VERSION = 2;
@@ -66,6 +66,8 @@ export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
     if (!IPC_HOOKS.toImages) throw new TypeError('checkpoint has an IPC namespace but SysV IPC is not loaded');
     IPC_HOOKS.toImages(ck.ipc, out);
   }
+  // Last: the manifest lists every image above with its size and SHA-256 (manifest.ts).
+  out.set(MANIFEST, writeManifest(out));
   return out;
 }
 
@@ -80,56 +82,22 @@ function check(ok: boolean, file: string, why: string): asserts ok {
 }
 
 const isInt = (v: unknown, min = 0, max = 0x7fffffff): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-/** A signal number, as the kernel checks it. */
-const isSig = (v: unknown): boolean => typeof v === 'number' && validSignal(v);
-const isU64 = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n && v < 1n << 64n;
-const isStrs = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
-const TASK_STATES = new Set(['running', 'blocked', 'stopped', 'zombie']);
 
-/**
- * What the restorer writes into the kernel as it is (no syscall sets it) must have the kernel's
- * types and ranges: credentials, signal state, next_syscall_data, the program's envelope and a
- * parked call. (The program's own `data` is the program's business.)
- */
-function validTaskState(t: CkTask): string | null {
-  const c = t.cred as unknown as Record<string, unknown> | null;
-  if (c === null || typeof c !== 'object') return 'bad credentials';
-  for (const f of ['uid', 'euid', 'suid', 'fsuid', 'gid', 'egid', 'sgid', 'fsgid']) if (!isInt(c[f], 0, 0xfffffffe)) return `bad credential ${f}`;
-  if (!Array.isArray(c.groups) || !c.groups.every((g) => isInt(g, 0, 0xfffffffe))) return 'bad groups';
-  if (!isU64(c.capEffective) || !isU64(c.capPermitted)) return 'bad capabilities';
-  if (!TASK_STATES.has(t.state) || typeof t.comm !== 'string' || typeof t.cwd !== 'string' || !t.cwd.startsWith('/')) return 'bad state, comm or cwd';
-  if (!isInt(t.umask, 0, 0o777) || !Number.isInteger(t.exitCode)) return 'bad umask or exit code';
-  if (!isU64(t.sigmask) || !Array.isArray(t.pending) || !t.pending.every(isSig)) return 'bad signal state';
-  const n = t.nsd;
-  if (n !== null && !(isInt(n?.ndata, 0, 32) && Array.isArray(n.data) && n.data.length === n.ndata && n.data.every((v) => typeof v === 'bigint'))) {
-    return 'bad next_syscall_data';
-  }
-  const g = t.prog;
-  if (g !== null) {
-    if (typeof g !== 'object' || typeof g.name !== 'string' || !isStrs(g.argv) || !isStrs(g.envp)) return 'bad program state';
-    if (!Array.isArray(g.signals) || !g.signals.every(isSig)) return 'bad program signals';
-    const r = g.result as { ok?: unknown; code?: unknown } | null;
-    if (r !== null && (typeof r !== 'object' || (r.ok !== true && !(r.ok === false && typeof r.code === 'string' && isErrnoCode(r.code))))) return 'bad program result';
-  }
-  const b = t.blocked;
-  if (b !== null) {
-    if (typeof b !== 'object' || typeof b.call?.name !== 'string' || !SYSCALLS.has(b.call.name) || !Array.isArray(b.call.args)) return 'bad parked syscall';
-    if (!(b.remainNs === null || (Number.isFinite(b.remainNs) && b.remainNs >= 0))) return 'bad parked syscall deadline';
-  }
-  return null;
-}
-
-function validProcState(p: CkProc): string | null {
-  if (!Array.isArray(p.sigaction) || p.sigaction.length !== 65 || !p.sigaction.every((a) => a === 0 || a === 1 || a === 2)) return 'bad signal dispositions';
-  if (!Array.isArray(p.pending) || !p.pending.every(isSig)) return 'bad pending signals';
-  if (!isInt(p.exitSignal, 0, 64) || !Number.isInteger(p.status) || !isInt(p.stopReport, 0, 64)) return 'bad exit or stop state';
-  if (typeof p.stopped !== 'boolean' || typeof p.contReport !== 'boolean' || typeof p.subreaper !== 'boolean' || typeof p.zombie !== 'boolean') return 'bad flags';
-  if (!isInt(p.rlimNofile, 0, 1 << 30) || !isInt(p.rlimNofileMax, 0, 1 << 30) || !isInt(p.rlimMemlock, 0, Number.MAX_SAFE_INTEGER)) return 'bad limits';
-  return null;
+/** An entry's key: '' for meta, the node's path for fs, else a decimal index or pid. */
+function keyOf(e: NsdExtraEntry, F: string): number {
+  if (e.section === 'meta' || e.section === 'fs') return -1;
+  check(/^(0|[1-9][0-9]{0,8})$/.test(e.key), F, `entry ${e.section}/${e.key}: key ${JSON.stringify(e.key)} is not a decimal number`);
+  return Number(e.key);
 }
 
 /** Decodes and validates a checkpoint. Throws ImageError naming the file and the reason. */
 export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>): Checkpoint {
+  if (!isNsdDump(images)) {
+    throw new CrError('images', 'read-images', '', images.has('inventory.img')
+      ? 'these are CRIU images (no nsd-extra.img, no nsd-manifest.json): a CRIU dump\'s processes cannot be restored here, only its IPC namespace (restore with --ipc-only)'
+      : `no checkpoint: neither nsd-extra.img nor inventory.img is among the ${images.size} images`);
+  }
+  verifyManifest(images);
   const inv = readImage(need(images, 'inventory.img'), 'inventory', { file: 'inventory.img' }).entries[0];
   check(inv?.img_version === IMG_VERSION, 'inventory.img', `img_version ${inv?.img_version} (expected ${IMG_VERSION})`);
   const pstree = readImage(need(images, 'pstree.img'), 'pstree', { file: 'pstree.img' }).entries.map((e) => ({
@@ -146,18 +114,27 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
   const fdtables: CkFdTable[] = [];
   const mms: CkMm[] = [];
   const fs: CkFsNode[] = [];
+  const seen = new Set<string>();
   for (const e of entries) {
+    const what = `entry ${e.section}/${e.key}`;
+    const schema = SECTIONS[e.section];
+    check(schema !== undefined && Object.prototype.hasOwnProperty.call(SECTIONS, e.section), F, `${what}: unknown section ${JSON.stringify(e.section)}`);
+    check(!seen.has(`${e.section}/${e.key}`), F, `${what}: duplicate entry`);
+    seen.add(`${e.section}/${e.key}`);
+    check(e.blob === undefined, F, `${what}: unexpected blob`);
     let v: unknown;
     try {
       v = decodePlain(e.json ?? 'null');
     } catch (x) {
-      throw new ImageError(F, 0, `entry ${e.section}/${e.key}: ${x instanceof Error ? x.message : String(x)}`);
+      throw new ImageError(F, 0, `${what}: ${x instanceof Error ? x.message : String(x)}`);
     }
-    check(v !== null && typeof v === 'object', F, `entry ${e.section}/${e.key} is not an object`);
-    const key = Number(e.key);
-    const seq = (list: unknown[]): void => check(key === list.length, F, `${e.section} ${e.key} out of order`);
+    const bad = checkSchema(v, schema);
+    check(bad === null, F, `${what}: ${bad === null ? '' : describeSchemaError(bad)}`);
+    const key = keyOf(e, F);
+    const seq = (list: unknown[]): void => check(key === list.length, F, `${what}: out of order (expected key ${list.length})`);
     switch (e.section) {
       case 'meta':
+        check(e.key === '', F, `${what}: the meta entry has key ''`);
         meta = v as CheckpointMeta;
         break;
       case 'pidns':
@@ -187,15 +164,13 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
         mms.push(v as CkMm);
         break;
       case 'fs':
+        check((v as CkFsNode).path === e.key, F, `${what}: holds path ${JSON.stringify((v as CkFsNode).path)}`);
         fs.push(v as CkFsNode);
         break;
-      default:
-        throw new ImageError(F, 0, `unknown section '${e.section}'`);
     }
   }
   check(meta !== undefined, F, 'no meta entry');
-  check(meta.format === CHECKPOINT_FORMAT, F, `checkpoint format ${meta.format} (this restore knows ${CHECKPOINT_FORMAT})`);
-  check(Array.isArray(meta.runq) && Array.isArray(meta.sleepers), F, 'meta lacks runq/sleepers');
+  check(meta.format === CHECKPOINT_FORMAT, F, `entry meta/: field format: checkpoint format ${meta.format} (this restore knows ${CHECKPOINT_FORMAT})`);
   const ck: Checkpoint = { meta, pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc: null };
   validate(ck);
   fillMemory(ck, images, lazy);
@@ -213,18 +188,24 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
   return ck;
 }
 
-/** Cross-checks pstree.img against nsd-extra: every reference resolves, every id is in range. */
+/**
+ * Cross-checks pstree.img against nsd-extra once every entry fits its schema (schema.ts): every
+ * reference resolves, every index is used, nothing is claimed twice, the orders are consistent.
+ */
 function validate(ck: Checkpoint): void {
   const P = 'pstree.img';
   const F = TASKS_EXTRA;
   check(ck.pstree.length > 0, P, 'no processes');
-  check(ck.pidns.length > 0 && ck.pidns[0]!.parent === -1, F, 'no container pid namespace');
+  check(ck.pidns.length > 0 && ck.pidns[0]!.parent === -1 && ck.pidns[0]!.depth === 0, F, 'entry pidns/0: not the container pid namespace (parent -1, depth 0)');
   ck.pidns.forEach((ns, i) => {
-    check(i === 0 || (isInt(ns.parent) && ns.parent < i), F, `pid namespace ${i}: bad parent ${ns.parent}`);
-    check(isInt(ns.depth, 0, 32) && isInt(ns.lastPid), F, `pid namespace ${i}: bad depth or last pid`);
+    if (i === 0) return;
+    check(ns.parent >= 0 && ns.parent < i, F, `entry pidns/${i}: field parent ${ns.parent} is not an earlier namespace`);
+    check(ns.depth === ck.pidns[ns.parent]!.depth + 1, F, `entry pidns/${i}: field depth ${ns.depth} is not its parent's + 1`);
   });
   const seen = new Set<number>();
   const tids = new Set<number>();
+  const tableOwner = new Map<number, number>();
+  const mmOwner = new Map<number, number>();
   ck.pstree.forEach((p, i) => {
     check(isInt(p.pid, 1) && !seen.has(p.pid), P, `entry ${i}: bad or duplicate pid ${p.pid}`);
     check(i === 0 ? p.ppid === 0 : seen.has(p.ppid), P, `pid ${p.pid}: parent ${p.ppid} is not restored before it`);
@@ -233,56 +214,92 @@ function validate(ck: Checkpoint): void {
     seen.add(p.pid);
     const proc = ck.procs.get(p.pid);
     check(proc !== undefined, F, `pid ${p.pid}: no proc entry`);
-    const badProc = validProcState(proc);
-    check(badProc === null, F, `pid ${p.pid}: ${badProc}`);
-    check(Array.isArray(proc.zombies), F, `pid ${p.pid}: bad zombie list`);
+    check(proc.zombie === (ck.tasks.get(p.pid)?.state === 'zombie'), F, `entry proc/${p.pid}: field zombie ${proc.zombie} does not match its leader's state`);
     for (const tid of p.threads) {
       check(isInt(tid, 1) && !tids.has(tid), P, `pid ${p.pid}: bad or duplicate tid ${tid}`);
       tids.add(tid);
       const t = ck.tasks.get(tid);
+      const E = `entry task/${tid}`;
       check(t !== undefined, F, `tid ${tid}: no task entry`);
-      check(Array.isArray(t.tids) && t.tids.length >= 1 && t.tids[0] === tid && t.tids.every((n) => isInt(n, 1)), F, `tid ${tid}: bad pid numbers`);
-      check(isInt(t.pidns) && t.pidns < ck.pidns.length && isInt(t.pidnsForChildren) && t.pidnsForChildren < ck.pidns.length, F, `tid ${tid}: bad pid namespace`);
-      check(t.tids.length === ck.pidns[t.pidns]!.depth + 1, F, `tid ${tid}: ${t.tids.length} pid numbers for depth ${ck.pidns[t.pidns]!.depth}`);
-      const zombie = proc.zombie;
-      check(zombie || (isInt(t.fdtable) && t.fdtable < ck.fdtables.length), F, `tid ${tid}: bad fd table ${t.fdtable}`);
-      check(zombie || (isInt(t.mm) && t.mm < ck.mms.length), F, `tid ${tid}: bad address space ${t.mm}`);
-      const badTask = validTaskState(t);
-      check(badTask === null, F, `tid ${tid}: ${badTask}`);
+      check(t.tids.length >= 1 && t.tids[0] === tid, F, `${E}: field tids [${t.tids.join(',')}] does not start with ${tid}`);
+      check(t.pidns < ck.pidns.length, F, `${E}: field pidns ${t.pidns} names no pid namespace`);
+      check(t.pidnsForChildren < ck.pidns.length, F, `${E}: field pidnsForChildren ${t.pidnsForChildren} names no pid namespace`);
+      check(t.tids.length === ck.pidns[t.pidns]!.depth + 1, F, `${E}: field tids has ${t.tids.length} pid numbers for depth ${ck.pidns[t.pidns]!.depth}`);
+      if (proc.zombie) {
+        check(t.fdtable === -1 && t.mm === -1, F, `${E}: a zombie has fd table ${t.fdtable} and address space ${t.mm} (expected -1)`);
+        continue;
+      }
+      check(t.state !== 'zombie' || tid !== p.pid, F, `${E}: field state zombie for a live process`);
+      check(t.state !== 'blocked' || t.blocked !== null, F, `${E}: field state blocked without a parked call`);
+      check(t.fdtable >= 0 && t.fdtable < ck.fdtables.length, F, `${E}: field fdtable ${t.fdtable} names no fd table`);
+      check(t.mm >= 0 && t.mm < ck.mms.length, F, `${E}: field mm ${t.mm} names no address space`);
+      for (const [owners, idx, what] of [[tableOwner, t.fdtable, 'fdtable'], [mmOwner, t.mm, 'mm']] as const) {
+        const other = owners.get(idx);
+        // Only an fd table may be shared, and only with the parent process (CLONE_FILES).
+        const withParent = what === 'fdtable' && i > 0 && ck.tasks.get(p.ppid)?.fdtable === idx;
+        check(other === undefined || other === p.pid || withParent, F, `${E}: field ${what} ${idx} is also pid ${other}'s (shared between processes)`);
+        if (other === undefined) owners.set(idx, p.pid);
+      }
     }
   });
   check(ck.tasks.size === tids.size && ck.procs.size === seen.size, F, 'tasks or processes not in pstree.img');
-  check(Array.isArray(ck.meta.timed), F, 'meta lacks timed');
-  for (const tid of [...ck.meta.runq, ...ck.meta.sleepers.flat(), ...ck.meta.timed]) check(tids.has(tid), F, `run/wait queue names unknown tid ${tid}`);
-  check(Array.isArray(ck.meta.order) && ck.meta.order.length === tids.size && new Set(ck.meta.order).size === tids.size, F, 'creation order is not a permutation of the threads');
+  ck.fdtables.forEach((_, i) => check(tableOwner.has(i), F, `entry fdtable/${i}: used by no live task`));
+  ck.mms.forEach((_, i) => check(mmOwner.has(i), F, `entry mm/${i}: used by no live task`));
+  const state = (tid: number): string => ck.tasks.get(tid)?.state ?? 'unknown';
+  const M = 'entry meta/';
+  for (const [field, list, want] of [['runq', ck.meta.runq, 'running'], ['timed', ck.meta.timed, 'blocked'], ['sleepers', ck.meta.sleepers.flat(), 'blocked']] as const) {
+    for (const tid of list) check(tids.has(tid) && state(tid) === want, F, `${M}: field ${field} names tid ${tid}, which is not a ${want} task`);
+    if (field !== 'sleepers') check(new Set(list).size === list.length, F, `${M}: field ${field} names a tid twice`);
+  }
+  for (const tid of ck.meta.timed) check(ck.tasks.get(tid)!.blocked!.remainNs !== null, F, `${M}: field timed names tid ${tid}, which has no deadline`);
+  check(ck.meta.order.length === tids.size && new Set(ck.meta.order).size === tids.size, F, `${M}: field order is not a permutation of the threads`);
   const leaderOf = new Map<number, CkPstree>();
   for (const p of ck.pstree) for (const tid of p.threads) leaderOf.set(tid, p);
   const made = new Set<number>();
   for (const tid of ck.meta.order) {
     const p = leaderOf.get(tid);
-    check(p !== undefined, F, `creation order names unknown tid ${tid}`);
+    check(p !== undefined, F, `${M}: field order names unknown tid ${tid}`);
     const before = tid === p.pid ? p.ppid : p.pid;
-    check(before === 0 || made.has(before), F, `tid ${tid} comes before ${before} in the creation order`);
+    check(before === 0 || made.has(before), F, `${M}: field order has tid ${tid} before ${before}`);
     made.add(tid);
   }
-  for (const [pid, proc] of ck.procs) for (const z of proc.zombies) check(seen.has(z), F, `pid ${pid}: unknown zombie child ${z}`);
+  const parentOf = new Map(ck.pstree.map((p) => [p.pid, p.ppid]));
+  for (const [pid, proc] of ck.procs) {
+    check(new Set(proc.zombies).size === proc.zombies.length, F, `entry proc/${pid}: field zombies names a pid twice`);
+    for (const z of proc.zombies) check(parentOf.get(z) === pid && ck.procs.get(z)!.zombie, F, `entry proc/${pid}: field zombies names ${z}, which is not its zombie child`);
+  }
+  for (const [pid, proc] of ck.procs) {
+    if (proc.zombie && pid !== ck.pstree[0]!.pid) check(ck.procs.get(parentOf.get(pid)!)!.zombies.includes(pid), F, `entry proc/${pid}: a zombie its parent does not list`);
+  }
+  const held = new Set<number>();
   ck.fdtables.forEach((t, i) => {
+    const fds = new Set<number>();
     for (const [fd, file] of t.fds) {
-      check(isInt(fd, 0, 1 << 20) && isInt(file) && file < ck.files.length, F, `fd table ${i}: bad fd ${fd} → file ${file}`);
+      check(file < ck.files.length, F, `entry fdtable/${i}: fd ${fd} names file ${file}, which does not exist`);
+      check(!fds.has(fd), F, `entry fdtable/${i}: fd ${fd} twice`);
+      fds.add(fd);
+      held.add(file);
     }
   });
+  const pipesUsed = new Set<number>();
   ck.files.forEach((f, i) => {
-    check(['vfs', 'pipe', 'proc', 'dev'].includes(f.kind) && isInt(f.flags, 0, 0x7fffffff) && isInt(f.pos, 0, Number.MAX_SAFE_INTEGER), F, `file ${i}: bad kind/flags/pos`);
-    check(f.kind !== 'pipe' || (isInt(f.pipe) && f.pipe < ck.pipes.length), F, `file ${i}: bad pipe ${f.pipe}`);
-    check(f.kind === 'pipe' || (typeof f.path === 'string' && f.path.startsWith('/')), F, `file ${i}: bad path`);
-  });
-  ck.pipes.forEach((p, i) => check(p.data instanceof Uint8Array && p.data.length <= 65536, F, `pipe ${i}: bad buffer`));
-  ck.mms.forEach((m, i) => {
-    for (const map of m.maps) {
-      check(isInt(map.start, 0, Number.MAX_SAFE_INTEGER) && isInt(map.len, 1, 1 << 30) && map.start % 4096 === 0, F, `mm ${i}: bad mapping`);
-      // data null: the content is in pagemap-<pid>.img (src/cr/pagemap.ts fills it below).
-      check(map.kind === 'shm' || map.data === null || (map.data instanceof Uint8Array && map.data.length === map.len), F, `mm ${i}: anonymous content does not match its length`);
+    check(held.has(i), F, `entry file/${i}: held by no fd`);
+    if (f.kind === 'pipe') {
+      check(f.pipe < ck.pipes.length, F, `entry file/${i}: field pipe ${f.pipe} names no pipe`);
+      pipesUsed.add(f.pipe);
     }
   });
-  for (const n of ck.fs) check(typeof n.path === 'string' && n.path.startsWith('/') && (n.type === 'dir' || n.data instanceof Uint8Array), F, `fs ${n.path}: bad node`);
+  ck.pipes.forEach((_, i) => check(pipesUsed.has(i), F, `entry pipe/${i}: no file is an end of it`));
+  ck.mms.forEach((m, i) => {
+    let end = 0;
+    m.maps.forEach((map, j) => {
+      check(map.start >= end, F, `entry mm/${i}: field maps[${j}] at 0x${map.start.toString(16)} overlaps or precedes the mapping before it`);
+      end = map.start + map.len;
+    });
+  });
+  const paths = new Set<string>();
+  for (const n of ck.fs) {
+    check(!paths.has(n.path), F, `entry fs/${n.path}: twice`);
+    paths.add(n.path);
+  }
 }

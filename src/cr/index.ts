@@ -10,3 +10,4 @@ export type { Checkpoint, CrReportLine } from './model.js';
 import './ipc.js';
 export { readIpcImages } from './ipc.js';
 export { restoreIpcOnly, CRIU_MISSING_FIELDS } from './ipc-only.js';
+export { MANIFEST, verifyManifest, writeManifest } from './manifest.js';

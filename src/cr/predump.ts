@@ -9,6 +9,7 @@
  */
 import type { Kernel } from '../syscalls/kernel.js';
 import { CrError, unsupported } from './errors.js';
+import { MANIFEST, writeManifest } from './manifest.js';
 import { memoryImages, PARENT_FILE, treeProcesses, type MemoryStats } from './pagemap.js';
 
 export interface PreDumpOptions {
@@ -39,5 +40,6 @@ export function preDump(k: Kernel, rootPid: number, opts: PreDumpOptions): PreDu
     throw CrError.wrap('dump', 'memory', `pid ${rootPid}`, e);
   }
   if (opts.parent !== null) images.set(PARENT_FILE, new TextEncoder().encode(opts.parent + '\n'));
+  images.set(MANIFEST, writeManifest(images));
   return { images, stats, processes: procs.length };
 }

@@ -39,6 +39,7 @@ import type { Checkpoint, CkPstree, CkTask, CrReportLine } from './model.js';
 import { imagesToCheckpoint } from './images.js';
 import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
+import { sessionProblem } from './sessions.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import * as restorer from './restorer.js';
 import { registerLazy } from './lazy.js';
@@ -74,6 +75,27 @@ export interface RestoreResult {
 
 const THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 
+/** The images (and nsd-extra sections) each restore step recreates from. */
+const STEP_IMAGES: Readonly<Record<string, string>> = {
+  fs: 'nsd-extra.img fs', 'create-root': 'pstree.img, nsd-extra.img task', 'create-process': 'pstree.img, nsd-extra.img task',
+  'create-thread': 'pstree.img, nsd-extra.img task', 'close-inherited': 'nsd-extra.img fdtable', 'unshare-pidns': 'nsd-extra.img pidns',
+  'open-file': 'nsd-extra.img file', 'open-pipe': 'nsd-extra.img file, pipe', 'install-fds': 'nsd-extra.img fdtable, file',
+  memory: 'nsd-extra.img mm', zombie: 'nsd-extra.img proc', 'task-state': 'nsd-extra.img task, proc', 'next-syscall-data': 'nsd-extra.img task',
+  'ns-last-pid': 'nsd-extra.img pidns', setsid: 'pstree.img', setpgid: 'pstree.img', restorer: 'nsd-extra.img task, proc', park: 'nsd-extra.img task, meta', 'run-queue': 'nsd-extra.img meta',
+  'ipc-sysctls': 'ipcns-var-*.img', 'ipc-limits': 'ipcns-var-*.img', 'ipc-msg': 'ipcns-msg-*.img', 'ipc-sem': 'ipcns-sem-*.img',
+  'ipc-shm': 'ipcns-shm-*.img, pagemap-shmem-*.img, pages-*.img', 'ipc-sempid': 'nsd-extra-1.img', 'ipc-semundo': 'nsd-extra-1.img semundo',
+  'ipc-shm-state': 'nsd-extra-1.img', 'ipc-next-id': 'nsd-extra-1.img cursors', 'ipc-set-msg': 'ipcns-msg-*.img, nsd-extra-1.img',
+  'ipc-set-sem': 'ipcns-sem-*.img, nsd-extra-1.img', 'ipc-set-shm': 'ipcns-shm-*.img, nsd-extra-1.img',
+};
+
+/** A step's object with the image it comes from: `tid 3; from pstree.img, nsd-extra.img task/3`. */
+function withImage(step: string, object: string): string {
+  const images = STEP_IMAGES[step] ?? (step.startsWith('ipc-') ? 'ipcns-*.img, nsd-extra-1.img' : undefined);
+  if (!images) return object;
+  const n = /^(?:tid|pid) (\d+)/.exec(object)?.[1];
+  return `${object}; from ${n === undefined ? images : images.replace(/ (task|proc|semundo)$/, ` $1/${n}`)}`;
+}
+
 class Restorer {
   readonly strat: Strategy;
   /** lazyPages: container pid → uffd registration. */
@@ -107,7 +129,10 @@ class Restorer {
       this.opts.inject?.(name, this.stepNo);
       return fn();
     } catch (e) {
-      throw CrError.wrap('restore', name, object, e);
+      if (e instanceof CrError && e.phase === 'restore' && !e.object.includes('.img')) {
+        throw new CrError(e.phase, e.step, withImage(e.step, e.object), e.reason, e.cause);
+      }
+      throw CrError.wrap('restore', name, withImage(name, object), e);
     }
   }
 
@@ -162,6 +187,8 @@ class Restorer {
       const ownerHolds = this.ck.fdtables[ownTable]!.fds.some(([, i]) => i === file);
       if (tablesHolding > (ownerHolds ? 1 : 0)) this.shared.add(file);
     }
+    const sessions = sessionProblem(this.ck.pstree);
+    if (sessions) throw unsupported('restore', 'check', 'pstree.img', sessions);
     let maxFd = -1;
     for (const t of this.ck.fdtables) for (const [fd] of t.fds) maxFd = Math.max(maxFd, fd);
     this.tempBase = maxFd + 1;
@@ -214,6 +241,7 @@ class Restorer {
     const root = this.ck.pstree[0]!;
     const flags = (this.ck.meta.newPidNs ? CLONE_NEWPID : 0) | (this.ck.meta.ownIpcNs ? CLONE_NEWIPC : 0);
     this.step('create-root', `pid ${root.pid}`, () => this.createTask(root.pid, restorerKid, flags, this.ck.procs.get(root.pid)!.exitSignal));
+    this.session(root.pid);
     const sys = this.sys(root.pid);
     // Nothing of the restorer's is the container's: close every inherited fd.
     this.step('close-inherited', `pid ${root.pid}`, () => {
@@ -249,12 +277,41 @@ class Restorer {
       }
       // The SEM_UNDO list its parent shares with it (CLONE_SYSVSEM), as at the original clone.
       if (this.ck.procs.get(tid)!.semUndoWithParent) flags |= CLONE_SYSVSEM;
+      // The fd table its parent shares with it (CLONE_FILES): nothing of its own to close or open.
+      const sharesFiles = t.fdtable >= 0 && t.fdtable === q.fdtable;
+      if (sharesFiles) flags |= CLONE_FILES;
       this.step('create-process', `pid ${tid}`, () => this.createTask(tid, qKid, flags, this.ck.procs.get(tid)!.exitSignal));
+      this.session(tid);
+      if (sharesFiles) {
+        this.openOwned(tid);
+        continue;
+      }
       this.step('close-inherited', `pid ${tid}`, () => {
         const sys = this.sys(tid);
         for (const fd of [...this.k.fdtable(this.k.t(this.kids.get(tid)!).fdtable).fds.keys()]) if (fd < this.tempBase) sys.close(fd);
       });
       this.openOwned(tid);
+    }
+  }
+
+  // ---- sessions and process groups (sessions.ts) ----
+
+  /** A session leader calls setsid() right after it is created, before it has children. */
+  session(pid: number): void {
+    if (this.procOf.get(pid)!.sid === pid) this.step('setsid', `pid ${pid}`, () => this.sys(pid).setsid());
+  }
+
+  /** Every process whose group is not the one it inherited joins it; group leaders first. */
+  groups(): void {
+    const root = this.ck.pstree[0]!.pid;
+    const leadersFirst = [...this.ck.pstree].sort((a, b) => Number(b.pgid === b.pid) - Number(a.pgid === a.pid));
+    for (const p of leadersFirst) {
+      // 0: a group outside the container (kept as the restorer's, reported at dump).
+      if (p.pgid === 0 || this.sys(root).getpgid(p.pid) === p.pgid) continue;
+      this.step('setpgid', `pid ${p.pid}`, () => {
+        if (this.ck.tasks.get(p.pid)!.pidns !== 0) throw unsupported('restore', 'setpgid', `pid ${p.pid}`, `process group ${p.pgid} of a process in a nested pid namespace`);
+        this.sys(p.pid).setpgid(0, p.pgid === p.pid ? 0 : p.pgid);
+      });
     }
   }
 
@@ -325,11 +382,15 @@ class Restorer {
         const want = new Map(saved.fds.map(([fd, file]) => [fd, file]));
         for (const fd of [...fds().keys()]) if (fd < this.tempBase && !want.has(fd)) sys.close(fd);
         for (const [fd, file, cloexec] of saved.fds) {
-          if (fds().get(fd) !== this.fileFid.get(file)) {
-            if (fds().get(this.temp(file)) !== this.fileFid.get(file)) {
-              throw new CrError('restore', 'install-fds', `tid ${tid} fd ${fd}`, `file ${file} was not inherited`);
+          const fid = this.fileFid.get(file);
+          if (fds().get(fd) !== fid) {
+            // From its temporary, or from another fd of this table already holding it (a file
+            // dup'ed within one table is opened once, at its first fd).
+            const from = fds().get(this.temp(file)) === fid ? this.temp(file) : saved.fds.find(([f, i]) => i === file && f !== fd && fds().get(f) === fid)?.[0];
+            if (from === undefined) {
+              throw new CrError('restore', 'install-fds', `tid ${tid} fd ${fd}`, `${this.fileName(file)} is neither inherited nor open at another fd of this table`);
             }
-            const got = sys.dup2(this.temp(file), fd);
+            const got = sys.dup2(from, fd);
             if (got !== fd) throw new CrError('restore', 'install-fds', `tid ${tid} fd ${fd}`, `dup2 gave ${got}`);
           }
           sys.fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0);
@@ -337,6 +398,12 @@ class Restorer {
         for (const fd of [...fds().keys()]) if (fd >= this.tempBase) sys.close(fd);
       });
     });
+  }
+
+  /** How an error names a saved open file: its index and what it is. */
+  fileName(file: number): string {
+    const f = this.ck.files[file];
+    return `file ${file} (${f ? (f.kind === 'pipe' ? `pipe ${f.pipe}` : f.path) : 'not in the checkpoint'})`;
   }
 
   // ---- memory ----
@@ -481,6 +548,7 @@ class Restorer {
     }
     this.openOwned(root);
     this.createOthers();
+    this.groups();
     this.zombies();
     this.unsharePending();
     this.finalizeFds();

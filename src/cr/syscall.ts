@@ -17,6 +17,8 @@ import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { Kernel } from '../syscalls/kernel.js';
 import { SYSCALLS } from '../syscalls/table.js';
+import { verifyManifest } from './manifest.js';
+import { ImageError } from './image/index.js';
 import { CR_HOOKS, CrSyscallError, type CrCheckReply, type CrDumpArgs, type CrDumpReply, type CrRestoreArgs, type CrRestoreReply } from '../syscalls/cr.js';
 import { CrError } from './errors.js';
 import { dump } from './dump.js';
@@ -106,6 +108,12 @@ function crRestore(k0: KernelCore, caller: TaskState, args: CrRestoreArgs): CrRe
   }
   return translate(() => {
     if (args.ipcOnly) {
+      // The manifest first (an nsd dump has one; a CRIU dump has none and is taken as it is).
+      try {
+        verifyManifest(images);
+      } catch (e) {
+        throw CrError.wrap('images', 'read-images', e instanceof ImageError ? e.file : '', e);
+      }
       const ns = ipcNsNumber([...images.keys()]);
       if (ns === undefined) throw new CrError('images', 'read-images', 'ipcns-var-*.img', 'no IPC namespace image in the set');
       const r = restoreIpcOnly(k, images, { strategy, restorer: caller.kid, ns });

@@ -37,6 +37,7 @@ import { readDir } from '../userland/lib/files.js';
 import { ImageError, showImage } from './image/index.js';
 import { dedupChain, loadImageChain, PARENT_FILE } from './pagemap.js';
 import { STRATEGIES } from './strategy.js';
+import { MANIFEST, writeManifest } from './manifest.js';
 import './syscall.js';
 
 export const CR_PATH = '/sbin/cr';
@@ -66,7 +67,9 @@ const HELP: Record<string, string> = {
 
 Checkpoint the process tree rooted at PID (usually a container: the init of its own pid and
 IPC namespaces) into image files in DIR. The tree is frozen while it is read; a task asleep in a
-system call is saved with that call. The tree is killed once the images are written.
+system call is saved with that call. The tree is killed once the images are written. Images of an
+earlier dump in DIR are removed; nsd-manifest.json (each image's size and SHA-256) is written last,
+and a restore checks it.
 
 Options:
   -t, --tree PID         checkpoint the tree rooted at PID (as this process sees it)
@@ -251,7 +254,22 @@ function crDump(p: Proc<CrState>, opts: Map<string, string[]>, preDump = false):
   } catch (e) {
     fail(`${why(e)}; the tree keeps running`);
   }
-  for (const [name, bytes] of reply.images) {
+  // The manifest goes first out and last in: until it is written the directory is an incomplete
+  // dump (refused by restore), and images of an earlier dump in DIR are removed (a restore refuses
+  // images its manifest does not list).
+  const names = new Set(reply.images.map(([n]) => n));
+  let stale: string[] = [];
+  try {
+    stale = [MANIFEST, ...imageNames(p.sys, dir).filter((n) => !names.has(n))];
+  } catch (e) {
+    fail(`can't read images directory ${dir}: ${why(e)}; the tree keeps running`);
+  }
+  for (const n of stale) {
+    const r = p.attempt(() => p.sys.unlink(`${dir}/${n}`));
+    if (!r.ok && r.code !== 'ENOENT') fail(`removing ${dir}/${n} of an earlier dump: ${strerror(r.code)}; the tree keeps running`);
+  }
+  const ordered = [...reply.images.filter(([n]) => n !== MANIFEST), ...reply.images.filter(([n]) => n === MANIFEST)];
+  for (const [name, bytes] of ordered) {
     try {
       writeFileBytes(p.sys, `${dir}/${name}`, bytes);
     } catch (e) {
@@ -288,6 +306,9 @@ function readImagesDir(p: Proc<CrState>, dir: string): Map<string, Uint8Array> |
   } catch (e) {
     fail(`can't read images directory ${dir}: ${why(e)}`);
   }
+  if (names.length === 0) fail(`no images (*.img) in ${dir}`);
+  const manifest = p.attempt(() => p.sys.stat(`${dir}/${MANIFEST}`));
+  if (manifest.ok && (manifest.value.st_mode & S_IFMT) === S_IFREG) names.push(MANIFEST);
   const out = new Map<string, Uint8Array>();
   for (const n of names) {
     try {
@@ -307,12 +328,18 @@ function crDedup(p: Proc<CrState>, opts: Map<string, string[]>): number {
   if (dir === undefined) throw new UsageError('dedup: an images directory is required (-D DIR)');
   const dirs: string[] = [];
   const { files, freed } = dedupChain(readChain(p, dir, dirs));
-  for (const [level, name, bytes] of files) {
+  const write = (d: string, name: string, bytes: Uint8Array) => {
     try {
-      writeFileBytes(p.sys, `${dirs[level]}/${name}`, bytes);
+      writeFileBytes(p.sys, `${d}/${name}`, bytes);
     } catch (e) {
-      fail(`writing ${dirs[level]}/${name}: ${why(e)}`);
+      fail(`writing ${d}/${name}: ${why(e)}`);
     }
+  };
+  for (const [level, name, bytes] of files) write(dirs[level]!, name, bytes);
+  // Each rewritten round gets its manifest anew (manifest.ts), so the chain still verifies.
+  for (const level of new Set(files.map(([l]) => l))) {
+    const round = readImagesDir(p, dirs[level]!)!;
+    if (round.has(MANIFEST)) write(dirs[level]!, MANIFEST, writeManifest(round));
   }
   p.out(`Deduplicated ${dir}: ${freed} pages freed in ${new Set(files.map(([l]) => l)).size} parent rounds\n`);
   return 0;
@@ -342,6 +369,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   const strategy = opt(opts, 's') ?? 'nsd';
   if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`restore: unknown strategy '${strategy}' (expected ${STRATEGIES.join(', ')})`);
   const images: Array<[string, Uint8Array]> = [...readChain(p, dir)];
+  const checksummed = images.some(([n]) => n === MANIFEST);
   const ipcOnly = opts.has('I');
   // A child cloned during the restore starts as a copy of this program: with --ipc-only that child
   // is the namespace holder; otherwise the engine replaces its program with the saved one.
@@ -362,6 +390,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   }
   if (ipcOnly) {
     p.out(`IPC namespace restored (${strategy}), held by pid ${reply.pid}\n`);
+    if (!checksummed) p.out(`Images: a CRIU dump (no ${MANIFEST}): its CRIU images carry no checksum, so they were not verified\n`);
     if (reply.missing.length > 0) {
       p.out(`Not in the images, so not restored:\n`);
       for (const m of reply.missing) p.out(`  ${m}\n`);
@@ -369,7 +398,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   }
   if (reply.report.length > 0) {
     if (opts.has('v')) for (const r of reply.report) p.err(`cr: not restored: ${reportLine(r)}\n`);
-    else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (cr restore -v lists them)\n`);
+    else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (-v lists them)\n`);
   }
   if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})${reply.lazy ? ', memory lazy' : ''}\n`);
   if (reply.lazy && reply.lazy.length > 0) {

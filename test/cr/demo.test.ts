@@ -34,3 +34,10 @@ test('runDemo: OK for every strategy; the table marks what mainline lost', () =>
   assert.match(text, /^dump: \[10\/10\] finish$/m, 'plain progress lines without a TTY');
   assert.match(r.log, /^init 1\/1: counter = 12 after 12 jobs$/m);
 });
+
+test('runDemo on linux-2.6.26: nsd and with-id restore OK; mainline is skipped, saying why (issue 9 B17)', () => {
+  const chunks: string[] = [];
+  const r = runDemo((s) => chunks.push(s), { tty: false, profile: 'linux-2.6.26' });
+  assert.deepEqual(r.verdicts, { nsd: 'OK', 'with-id': 'OK' });
+  assert.match(chunks.join(''), /^# not on linux-2\.6\.26: .*neither clone3 set_tid nor ns_last_pid/m);
+});

@@ -151,7 +151,7 @@ test('nsd_cr needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN; restore and dump rep
   assert.throws(() => child.sys.nsd_cr('restore', { images: [] }), (e: unknown) => e instanceof ErrnoError && e.code === 'EPERM');
   assert.throws(
     () => k.init.sys.nsd_cr('restore', { images: [['pstree.img', new Uint8Array([1, 2, 3])]] }),
-    (e: unknown) => e instanceof ErrnoError && e.code === 'EINVAL' && /inventory\.img.*missing image/.test(e.message),
+    (e: unknown) => e instanceof ErrnoError && e.code === 'EINVAL' && /no checkpoint: neither nsd-extra\.img nor inventory\.img/.test(e.message),
   );
   assert.throws(() => k.init.sys.nsd_cr('restore', { images: [], strategy: 'magic' }), /unknown strategy 'magic'/);
   assert.equal(k.init.sys.stat('/sbin/cr').st_size > 0, true);
@@ -167,6 +167,7 @@ nsenter -t $(cat /pid) --ipc ipcs -s
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^show-ok$/m);
   assert.match(r.stdout, /^IPC namespace restored \(nsd\), held by pid \d+$/m);
+  assert.match(r.stdout, /^Images: a CRIU dump \(no nsd-manifest\.json\): its CRIU images carry no checksum/m);
   assert.match(r.stdout, /^ {2}msg: stime, rtime, ctime, lspid, lrpid$/m);
   assert.match(r.stdout, /^ {2}SEM_UNDO adjustments of every process$/m);
   const state = readState();
@@ -176,4 +177,42 @@ nsenter -t $(cat /pid) --ipc ipcs -s
   }
   assert.ok(state.some((l) => l.kind === 'sem'));
   for (const line of state.filter((l) => l.kind === 'sem')) assert.match(r.stdout, new RegExp(`^0x[0-9a-f]{8} +${line.id} `, 'm'), `sem ${line.id}`);
+});
+
+test('cr dump replaces the images of an earlier dump (manifest last); cr restore refuses an image not in the manifest', () => {
+  const r = sh(`${START}
+mkdir /img && echo junk > /img/ids-99.img && echo keep > /img/notes.txt
+cr dump -t $c -D /img --leave-running || exit 9
+ls /img
+cr restore -D /img -d --pidfile /pid && echo restored-clean
+kill -9 $(cat /pid)
+cat /img/ids-1.img > /img/ids-77.img
+cr restore -D /img -d || echo refused-extra
+rm /img/ids-77.img /img/nsd-extra.img
+cr restore -D /img -d || echo refused-missing
+kill -9 $c
+`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /^ids-99\.img$/m);
+  assert.match(r.stdout, /^notes\.txt$/m, 'files that are not images are left alone');
+  assert.match(r.stdout, /^nsd-manifest\.json$/m);
+  assert.match(r.stdout, /^restored-clean$/m);
+  assert.match(r.stdout, /^refused-extra$/m);
+  assert.match(r.stderr, /ids-77\.img.*not in the manifest/);
+  assert.match(r.stdout, /^refused-missing$/m);
+  assert.match(r.stderr, /nsd-extra\.img.*missing \(the manifest lists it/);
+});
+
+test('a container whose init holds dup\'d fds (exec 3>&1; exec 6>&5) is restored with the descriptions shared (issue 9 B12)', () => {
+  for (const s of STRATEGIES) {
+    const r = sh(`
+unshare --pid --ipc --fork sh -c 'exec 3>&1; exec 5>/tmp/a; exec 6>&5; echo one >&6; sleep 3; echo two >&5; echo three >&3; cat /tmp/a' &
+sleep 1
+c=$(cat /proc/$!/task/$!/children)
+cr dump -t $c -D /img || exit 9
+cr restore -D /img --strategy ${s}
+`);
+    assert.equal(r.status, 0, `${s}: ${r.stderr}`);
+    assert.equal(r.stdout, 'three\none\ntwo\n', s);
+  }
 });

@@ -7,8 +7,8 @@
  */
 import { ErrnoError } from '../../src/abi/errno.js';
 import {
-  CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, O_APPEND, O_CREAT,
-  O_RDWR, O_WRONLY, SIGCHLD, SEEK_SET,
+  CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, F_DUPFD, O_APPEND, O_CLOEXEC,
+  O_CREAT, O_RDWR, O_WRONLY, SIGCHLD, SEEK_SET,
 } from '../../src/abi/constants.js';
 import { Kernel, type Task } from '../../src/index.js';
 import { registerProgram, type ProgramDef } from '../../src/syscalls/program.js';
@@ -30,6 +30,13 @@ export type Op =
   | ['close', string]
   | ['pipe', string, string]
   | ['dup', string, string]
+  | ['dup2', string, number, string]
+  | ['dup3', string, number, string]
+  | ['dupfd', string, number, string]
+  | ['cfork', Op[]]
+  | ['setsid']
+  | ['setpgid']
+  | ['ids']
   | ['sleep', number]
   | ['mmap', string, number]
   | ['poke', string, number, string]
@@ -58,7 +65,12 @@ export const IPC_OPS: { run: ((ctx: Parameters<ProgramDef<WlState>['step']>[0], 
 function logLine(ctx: Parameters<ProgramDef<WlState>['step']>[0], text: string): void {
   const fd = ctx.state.v.log;
   if (fd === undefined) return;
-  ctx.sys.write(fd, enc.encode(`${ctx.sys.getpid()}/${ctx.sys.gettid()} ${text}\n`));
+  // The log fd may have been closed (a close op, or by a process sharing the fd table): the line is lost.
+  try {
+    ctx.sys.write(fd, enc.encode(`${ctx.sys.getpid()}/${ctx.sys.gettid()} ${text}\n`));
+  } catch (e) {
+    if (!(e instanceof ErrnoError)) throw e;
+  }
 }
 
 /** Runs a direct call; an errno is logged (and null returned) instead of crashing the program. */
@@ -92,7 +104,7 @@ export const WL: ProgramDef<WlState> = {
       const want = s.want;
       s.want = '';
       const r = ctx.result;
-      if (want === 'fork' || want === 'thread') {
+      if (want === 'fork' || want === 'thread' || want === 'cfork') {
         if (r?.ok && r.value === 0) {
           s.ops = s.child!;
           s.pc = 0;
@@ -124,6 +136,20 @@ export const WL: ProgramDef<WlState> = {
         s.want = 'fork';
         s.child = op[1];
         return { call: 'fork' };
+      case 'ids':
+        logLine(ctx, `pgid ${ctx.sys.getpgid(0)} sid ${ctx.sys.getsid(0)}`);
+        return;
+      case 'setsid':
+        s.want = 'setsid';
+        return { call: 'setsid' };
+      case 'setpgid':
+        s.want = 'setpgid';
+        return { call: 'setpgid', args: [0, 0] };
+      case 'cfork':
+        // A process sharing its parent's fd table (clone(CLONE_FILES) without CLONE_THREAD).
+        s.want = 'cfork';
+        s.child = op[1];
+        return { call: 'clone', args: [CLONE_FILES | SIGCHLD] };
       case 'thread':
         s.want = 'thread';
         s.child = op[1];
@@ -162,6 +188,15 @@ export const WL: ProgramDef<WlState> = {
       case 'dup':
         s.want = `set:${op[2]}`;
         return { call: 'dup', args: [s.v[op[1]] ?? -1] };
+      case 'dup2':
+        s.want = `set:${op[3]}`;
+        return { call: 'dup2', args: [s.v[op[1]] ?? -1, op[2]] };
+      case 'dup3':
+        s.want = `set:${op[3]}`;
+        return { call: 'dup3', args: [s.v[op[1]] ?? -1, op[2], O_CLOEXEC] };
+      case 'dupfd':
+        s.want = `set:${op[3]}`;
+        return { call: 'fcntl', args: [s.v[op[1]] ?? -1, F_DUPFD, op[2]] };
       case 'sleep':
         s.want = 'sleep';
         return { call: 'nanosleep', args: [op[1]] };

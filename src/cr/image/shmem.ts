@@ -65,13 +65,17 @@ export function readShmemContents(
     if ((flags & PE_PRESENT) === 0) return;
     const len = Number(count) * PAGE_SIZE;
     if (pagesAt + len > pages.byteLength) {
-      throw new ImageError(file, 0, `entry ${i + 1}: pages file ends at ${pages.byteLength}, run needs ${pagesAt + len}`);
+      // Name the pages file: an empty one is usually a missing one.
+      const pagesFile = `pages-${(img.entries[0] as PagemapHead).pages_id}.img`;
+      throw new ImageError(pagesFile, 0, pages.byteLength === 0
+        ? `missing or empty, but ${file} entry ${i + 1} needs ${len} bytes from it`
+        : `ends at ${pages.byteLength} bytes, but ${file} entry ${i + 1} needs ${pagesAt + len}`);
     }
     runs.push({ start: Number(e.vaddr), len, at: pagesAt });
     pagesAt += len;
   });
   if (pagesAt !== pages.byteLength) {
-    throw new ImageError(file, 0, `pages file has ${pages.byteLength} bytes, pagemap accounts for ${pagesAt}`);
+    throw new ImageError(`pages-${(img.entries[0] as PagemapHead).pages_id}.img`, 0, `has ${pages.byteLength} bytes, ${file} accounts for ${pagesAt}`);
   }
   const bytes = Number(segBytes);
   // One run covering the whole segment: the pages are the contents (a view, no copy).

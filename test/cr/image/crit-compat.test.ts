@@ -30,10 +30,10 @@ import {
 import { isLongField } from '../../../src/cr/image/convert.js';
 import { messageType } from '../../../src/cr/image/schema/index.js';
 import { PE_PRESENT } from '../../../src/cr/image/shmem.js';
-import { DUMP_SKIP, readDump } from './fixtures.js';
+import { DUMP_SKIP, ciSkip, readDump } from './fixtures.js';
 
 const CRIT = '/usr/bin/crit';
-const critSkip: string | false = existsSync(CRIT) ? false : 'crit not installed (apt-get install criu)';
+const critSkip: string | false = ciSkip(existsSync(CRIT) ? false : 'crit not installed (apt-get install criu)');
 const skip = critSkip || DUMP_SKIP;
 
 /** Fields our schema has that crit 3.17's does not. */

@@ -1,19 +1,34 @@
 /**
- * Design note: locates the shared CRIU 4.2 dump (../shared/criu-images/...
- * from the repository root) and parses its state-before-dump.txt into plain
- * records. Tests that need the dump skip with a reason when it is missing.
+ * Design note: locates the real CRIU 4.2 dump the tests use (a copy of
+ * shared/criu-images/criu-4.2-ipcns-22-tasks kept in test/fixtures/, ~200 KB,
+ * so a clone anywhere runs every test) and parses its state-before-dump.txt
+ * into plain records. A test that still cannot run skips with a reason, and
+ * fails instead when the CI env var is set (`ciSkip`).
  */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Repository root: this file runs from dist/test/cr/image/. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const DUMP_DIR = resolve(REPO_ROOT, '../shared/criu-images/criu-4.2-ipcns-22-tasks');
+export const DUMP_DIR = resolve(REPO_ROOT, 'test/fixtures/criu-4.2-ipcns-22-tasks');
+
+/**
+ * A test's `skip` option: `reason` (skip, saying why) — but under CI (the CI env var set) a
+ * missing prerequisite is a failure, so this registers a failing test naming it and the
+ * dependent test is skipped behind it.
+ */
+export function ciSkip(reason: string | false): string | false {
+  if (reason && process.env.CI) {
+    test(`prerequisite (required under CI): ${reason}`, () => assert.fail(`${reason}; CI is set, so this is a failure, not a skip`));
+  }
+  return reason;
+}
+
 /** Why dump-based tests skip, or false when the dump is present. */
-export const DUMP_SKIP: string | false = existsSync(join(DUMP_DIR, 'state-before-dump.txt'))
-  ? false
-  : `shared CRIU dump not found at ${DUMP_DIR}`;
+export const DUMP_SKIP: string | false = ciSkip(existsSync(join(DUMP_DIR, 'state-before-dump.txt')) ? false : `CRIU dump fixture not found at ${DUMP_DIR}`);
 
 /** Every .img file name in the dump. */
 export function dumpImages(): string[] {
