@@ -23,6 +23,7 @@
  * from the same pagemap file one level up (recursively); a page the chain does not have is refused
  * naming the file and the address.
  */
+import { MANIFEST, writeManifest } from './manifest.js';
 import { O_RDONLY, O_WRONLY, PAGE_SIZE, SEEK_SET } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import { Sys } from '../syscalls/sys.js';
@@ -358,6 +359,15 @@ export function dedupChain(images: ReadonlyMap<string, Uint8Array>): { files: Ar
       if (!images.has(prefix + PARENT_FILE)) break;
       prefix += PARENT_PREFIX;
     }
+  }
+  // Every rewritten round gets its manifest anew (manifest.ts), so the chain still verifies.
+  for (const level of new Set(files.map(([l]) => l))) {
+    const prefix = PARENT_PREFIX.repeat(level);
+    if (!images.has(prefix + MANIFEST)) continue;
+    const round = new Map<string, Uint8Array>();
+    for (const [name, bytes] of images) if (name.startsWith(prefix) && !name.slice(prefix.length).includes('/')) round.set(name.slice(prefix.length), bytes);
+    for (const [l, name, bytes] of files) if (l === level) round.set(name, bytes);
+    files.push([level, MANIFEST, writeManifest(round)]);
   }
   return { files, freed };
 }

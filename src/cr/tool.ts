@@ -37,7 +37,7 @@ import { readDir } from '../userland/lib/files.js';
 import { ImageError, showImage } from './image/index.js';
 import { dedupChain, loadImageChain, PARENT_FILE } from './pagemap.js';
 import { STRATEGIES } from './strategy.js';
-import { MANIFEST, writeManifest } from './manifest.js';
+import { MANIFEST } from './manifest.js';
 import './syscall.js';
 
 export const CR_PATH = '/sbin/cr';
@@ -335,12 +335,9 @@ function crDedup(p: Proc<CrState>, opts: Map<string, string[]>): number {
       fail(`writing ${d}/${name}: ${why(e)}`);
     }
   };
-  for (const [level, name, bytes] of files) write(dirs[level]!, name, bytes);
-  // Each rewritten round gets its manifest anew (manifest.ts), so the chain still verifies.
-  for (const level of new Set(files.map(([l]) => l))) {
-    const round = readImagesDir(p, dirs[level]!)!;
-    if (round.has(MANIFEST)) write(dirs[level]!, MANIFEST, writeManifest(round));
-  }
+  // The manifests last (dedupChain rewrites each changed round's), so a cut-short dedup is refused, not trusted.
+  for (const [level, name, bytes] of files.filter(([, n]) => n !== MANIFEST)) write(dirs[level]!, name, bytes);
+  for (const [level, name, bytes] of files.filter(([, n]) => n === MANIFEST)) write(dirs[level]!, name, bytes);
   p.out(`Deduplicated ${dir}: ${freed} pages freed in ${new Set(files.map(([l]) => l)).size} parent rounds\n`);
   return 0;
 }

@@ -30,7 +30,7 @@ test('nsd pre-dump: rounds in DIR/1..N, final dump in DIR; nsd restore follows t
   try {
     const d = await nsd('pre-dump', '-D', dir, '--after', '1', '--rounds', '2', '--interval', '1', '-v', '--', ...WORKLOAD);
     assert.equal(d.status, 0, d.stderr);
-    assert.equal(d.stdout.match(/^Pre-dumped pid \d+: 3 processes, \d+ pages written, \d+ in the parent, in \/nsd-images\/[12]$/gm)?.length, 2, d.stdout);
+    assert.equal(d.stdout.match(/^Pre-dumped pid \d+: 3 processes, \d+ pages written, \d+ in the parent, in \S+\/[12]$/gm)?.length, 2, d.stdout);
     assert.equal(readFileSync(join(dir, 'parent'), 'utf8'), '2\n');
     assert.equal(readFileSync(join(dir, '2', 'parent'), 'utf8'), '../1\n');
     assert.ok(readdirSync(join(dir, '1')).some((f) => /^pagemap-\d+\.img$/.test(f)));
@@ -42,7 +42,7 @@ test('nsd pre-dump: rounds in DIR/1..N, final dump in DIR; nsd restore follows t
     rmSync(join(dir, '1'), { recursive: true });
     const broken = await nsd('restore', '-D', dir);
     assert.equal(broken.status, 1);
-    assert.match(broken.stderr, /broken image chain: parent images directory '\/nsd-images\/2\/\.\.\/1' does not exist/);
+    assert.match(broken.stderr, /broken image chain: parent images directory '\S+\/2\/\.\.\/1' does not exist/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
