@@ -17,6 +17,7 @@ import { Agent, hostSupport } from '../host/agent.js';
 import { formatReport, wrongLines } from '../host/compare.js';
 import { dumpHost } from '../host/dump.js';
 import { fromImages, toImages } from '../host/images.js';
+import { MANIFEST } from '../cr/manifest.js';
 import { restoreHost } from '../host/restore.js';
 import type { HostIpcNs } from '../host/state.js';
 
@@ -43,9 +44,9 @@ export function summary(ns: HostIpcNs): string {
   return `${ns.msg.length} queues (${msgs} messages), ${ns.sem.length} semaphore sets, ${ns.shm.length} segments, ${ns.tasks.length} holder tasks`;
 }
 
-/** Reads every *.img of a directory. */
+/** Reads every *.img of a directory, and its manifest when there is one. */
 export function readImagesDir(dir: string): Map<string, Uint8Array> {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.img')).sort();
+  const names = readdirSync(dir).filter((n) => n.endsWith('.img') || n === MANIFEST).sort();
   if (names.length === 0) throw new Error(`${dir}: no images (*.img)`);
   return new Map(names.map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
 }
@@ -59,7 +60,7 @@ export async function hostDump(pid: number, dir: string, verbose: boolean, io: H
   }
   try {
     mkdirSync(dir, { recursive: true });
-    if (readdirSync(dir).some((n) => n.endsWith('.img'))) throw new Error(`${dir} already holds images; use an empty directory`);
+    if (readdirSync(dir).some((n) => n.endsWith('.img') || n === MANIFEST)) throw new Error(`${dir} already holds images; use an empty directory`);
     const ns = await dumpHost(pid);
     const images = toImages(ns);
     for (const [name, bytes] of images) writeFileSync(join(dir, name), bytes);

@@ -16,6 +16,7 @@ import {
   type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry,
 } from '../cr/image/index.js';
 import { decodePlain, encodePlain } from '../cr/plain.js';
+import { MANIFEST, verifyManifest, writeManifest } from '../cr/manifest.js';
 import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 export const HOST_PRODUCER = 'nsd-host';
@@ -110,6 +111,8 @@ export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
     { section: 'host-notes', key: '', json: encodePlain(ns.notes) },
   ];
   out.set('nsd-extra.img', writeNsdExtra(host, HOST_PRODUCER));
+  // Last, as every dump of this project: name, size and SHA-256 of each image (src/cr/manifest.ts).
+  out.set(MANIFEST, writeManifest(out));
   return out;
 }
 
@@ -141,6 +144,8 @@ export function parseUndo(file: string, pid: number, text: string): { semid: num
 
 /** Reads the IPC namespace of a directory's images (a host dump, a model dump or a CRIU dump). */
 export function fromImages(images: ReadonlyMap<string, Uint8Array>): HostIpcNs {
+  // A set of this project's has a manifest (missing, changed or extra images are refused by name); a CRIU dump has none.
+  verifyManifest(images);
   const vars = [...images.keys()].map((n) => /^ipcns-var-(\d+)\.img$/.exec(n)).filter((m) => m !== null);
   if (vars.length !== 1) throw new ImageError('ipcns-var-*.img', 0, vars.length === 0 ? 'no IPC namespace image in the directory' : `${vars.length} IPC namespaces; expected one`);
   const n = Number(vars[0]![1]);

@@ -30,7 +30,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const CRIU_DIR = join(REPO_ROOT, 'test', 'fixtures', 'host', 'criu-4.2-ipcns');
 
 export function readDir(dir: string): Map<string, Uint8Array> {
-  return new Map(readdirSync(dir).filter((n) => n.endsWith('.img')).map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
+  return new Map(readdirSync(dir).filter((n) => n.endsWith('.img') || n === 'nsd-manifest.json').map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
 }
 
 export function desc(id: number, over: Partial<HostDesc> = {}): HostDesc {
