@@ -46,3 +46,28 @@ const UTILS: Case[] = [
 describe('utilities', () => {
   for (const c of UTILS) it(c.cmd, () => check(c));
 });
+
+/**
+ * Failed writes are reported (issue 9 A9): bash's builtins say `echo: write error: …` and fail;
+ * coreutils programs do the same through close_stdout. The central line of the project must not
+ * look like success when the kernel refuses the value.
+ */
+const WRITE_ERRORS: Case[] = [
+  // Another task's next_syscall_data: EPERM at write (the file opens: it is the writer that counts).
+  { cmd: 'echo "LONG1 5" > /proc/1/task/1/next_syscall_data; echo $?', out: '1\n', err: 'sh: line 1: echo: write error: Operation not permitted\n' },
+  { cmd: 'echo "LONG1 x" > /proc/self/task/$$/next_syscall_data; echo $?', out: '1\n', err: 'sh: line 1: echo: write error: Invalid argument\n' },
+  { cmd: 'printf "BOGUS 1" > /proc/self/task/$$/next_syscall_data || echo failed', out: 'failed\n', err: 'sh: line 1: printf: write error: Invalid argument\n' },
+  { cmd: 'echo hi >&-; echo $?; pwd >&- || echo pwd failed', out: '1\npwd failed\n', err: 'sh: line 1: echo: write error: Bad file descriptor\nsh: line 1: pwd: write error: Bad file descriptor\n' },
+  { cmd: 'f() { echo x; }; f >&-; echo $?', out: '1\n', err: 'sh: line 1: echo: write error: Bad file descriptor\n' },
+  { cmd: 'sh -c "exec /bin/echo LONG1 x > /proc/self/task/\\$\\$/next_syscall_data"; echo $?', out: '1\n', err: 'echo: write error: Invalid argument\n' },
+  { cmd: 'sh -c "exec cat /etc/hostname > /proc/self/task/\\$\\$/next_syscall_data"; echo $?', out: '1\n', err: 'cat: write error: Invalid argument\n' },
+  { cmd: 'ls /etc >&-; echo $?; /bin/printf x >&-; echo $?', out: '1\n1\n', err: 'ls: write error: Bad file descriptor\nprintf: write error: Bad file descriptor\n' },
+  // A reader that went away: SIGPIPE kills the writer silently, as in Linux; ignored, it is EPIPE.
+  { cmd: 'cat /etc/passwd | head -c 3; echo', out: 'roo\n' },
+  { cmd: '(sleep 1; echo hi; echo after >&2) | true; echo $?', out: '0\n' },
+  { cmd: 'trap "" PIPE; (sleep 1; echo hi) | true; (sleep 1; /bin/echo hi) | true', err: 'sh: line 1: echo: write error: Broken pipe\necho: write error: Broken pipe\n' },
+];
+
+describe('utilities: write errors', () => {
+  for (const c of WRITE_ERRORS) it(c.cmd, () => check(c));
+});

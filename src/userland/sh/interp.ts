@@ -685,8 +685,22 @@ export class Interp {
       case 'run':
         return this.runSimple(f);
       case 'builtin-done': {
+        const werr = this.p.writeError;
+        if (werr === 'EPIPE' && !f.werrYield) {
+          // Let a SIGPIPE the failed write raised kill the shell first, as in Linux.
+          f.werrYield = true;
+          this.yieldNow = true;
+          return undefined;
+        }
+        this.p.takeWriteError();
         this.restore(f.saved);
-        this.finish(f.ret ?? s.status);
+        let status = f.ret ?? s.status;
+        if (werr !== undefined && BUILTINS[f.argv[0] ?? ''] && !s.funcs[f.argv[0]!]) {
+          // bash's sh_chkwrite: a builtin whose standard output could not be written fails.
+          this.error(`${f.argv[0]}: write error: ${strerror(werr)}`);
+          status = 1;
+        }
+        this.finish(status);
         return undefined;
       }
       case 'fork': {
@@ -770,6 +784,7 @@ export class Interp {
         return undefined;
       }
       f.phase = 'builtin-done';
+      this.p.takeWriteError();
       if (func) {
         this.push({ k: 'func', saved: s.pos });
         s.pos = argv.slice(1);

@@ -47,6 +47,8 @@ export type Frame = FrameBase &
         argv: string[];
         assigns: Array<[string, string]>;
         redirSubs: string[];
+        /** A builtin's write failed with EPIPE and the shell has yielded once (for SIGPIPE). */
+        werrYield?: boolean;
       }
     | {
         k: 'pipe';
