@@ -14,6 +14,7 @@
  * The stored state is `{ io, app }`: `io` is this layer's queue, `app` is the program's state.
  */
 import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
+import { SIGSEGV, SIG_DFL, SIG_UNBLOCK } from '../../abi/constants.js';
 import type { SysResult } from '../../kernel/state.js';
 import { registerProgram, type ProgramDef, type StepOutcome } from '../../syscalls/program.js';
 import type { Sys } from '../../syscalls/sys.js';
@@ -253,6 +254,45 @@ function reportWriteError(st: Stored<unknown>, sys: Sys, argv: readonly string[]
   return drain(io, sys) ?? (io.deferred = null, { exit: 1 });
 }
 
+/**
+ * force_sig(): a signal the program cannot catch, ignore or block (a fault). Made of the calls a
+ * program has — disposition reset, unblock, tgkill to itself — so it shows in --trace; the task
+ * dies at the next delivery.
+ */
+export function forceSignal(sys: Sys, sig: number): void {
+  const attempt = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof ErrnoError)) throw e;
+    }
+  };
+  attempt(() => sys.rt_sigaction(sig, SIG_DFL));
+  attempt(() => sys.rt_sigprocmask(SIG_UNBLOCK, 1n << BigInt(sig - 1)));
+  attempt(() => sys.tgkill(sys.getpid(), sys.gettid(), sig));
+}
+
+/**
+ * A step ran out of a host resource (a RangeError: the JS stack, or a string or buffer beyond
+ * what the host allocates). A Linux process would die of SIGSEGV (its stack) or fail to allocate
+ * and exit; the model does the same instead of crashing the host: `prog: memory exhausted` and
+ * status 2, or SIGSEGV for the stack.
+ */
+function resourceExhausted(st: Stored<unknown>, sys: Sys, argv: readonly string[], e: RangeError): StepOutcome {
+  const io = st.io;
+  io.queue = [];
+  io.deferred = null;
+  io.draining = false;
+  if (/call stack/i.test(e.message)) {
+    forceSignal(sys, SIGSEGV);
+    return undefined;
+  }
+  const a0 = argv[0] ?? '';
+  io.queue.push([2, toBytes(`${a0.slice(a0.lastIndexOf('/') + 1) || a0}: memory exhausted\n`)]);
+  io.deferred = { exit: 2 };
+  return drain(io, sys) ?? (io.deferred = null, { exit: 2 });
+}
+
 /** Every program defined with this layer, by name (what `installUserland` puts in the tree). */
 export const DEFINED = new Map<string, ProgramDef<unknown>>();
 
@@ -289,7 +329,13 @@ export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
       }
       const p = new Proc(st, ctx.sys, ctx.argv, ctx.envp, ctx.signals, st.res);
       st.res = null;
-      const out = def.step(p);
+      let out: StepOutcome;
+      try {
+        out = def.step(p);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        return resourceExhausted(st, ctx.sys, ctx.argv, e);
+      }
       if (io.werr !== undefined && !def.ownsWriteErrors) return giveUpStep(io);
       if (io.queue.length > 0) {
         io.deferred = out ?? null;

@@ -17,11 +17,11 @@
 import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
 import {
   F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
-  SIGTERM, SIG_DFL, SIG_IGN, S_IFDIR, S_IFMT, WNOHANG,
+  SIGSEGV, SIGTERM, SIG_DFL, SIG_IGN, S_IFDIR, S_IFMT, WNOHANG,
 } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import type { Proc } from '../lib/program.js';
-import { toText } from '../lib/program.js';
+import { forceSignal, toText } from '../lib/program.js';
 import { readDir } from '../lib/files.js';
 import { exitCodeOf, findExecutable } from '../lib/process.js';
 import type { Node, Redir, Word, WordPart } from './ast.js';
@@ -32,6 +32,18 @@ import { BUILTINS, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
 
 /** Frames run per step before the shell yields the CPU (a loop of builtins stays fair). */
 const BUDGET = 2000;
+/**
+ * The shell's stack limit, in frames. A shell's control stack lives on its process stack, which
+ * RLIMIT_STACK bounds (8 MiB by default): bash dies of SIGSEGV on runaway recursion (`f() { f; };
+ * f` after about 10,000 levels), and so does this shell when its frames pass this bound (about
+ * 10,000 levels of such a function) — instead of growing the host's memory without end.
+ */
+export const MAX_FRAMES = 40000;
+/**
+ * The largest variable value (characters). A shell whose memory runs out (RLIMIT_AS, or the
+ * machine's) fails to allocate and exits, as bash's xmalloc does: `sh: memory exhausted`, status 2.
+ */
+export const MAX_VALUE = 64 * 1024 * 1024;
 /** The shell's signal handler "address": a caught signal interrupts its sleep and is queued for its trap. */
 export const SH_HANDLER = 2;
 
@@ -68,9 +80,23 @@ export class Interp {
         if (out) continue;
       }
       const out = this.exec(f);
+      if (s.frames.length > MAX_FRAMES) return this.stackOverflow();
       if (out) return out;
       if (this.yieldNow) return undefined;
     }
+    return undefined;
+  }
+
+  /**
+   * The stack is exhausted: force_sig(SIGSEGV); the process dies at the next signal delivery,
+   * with status 139.
+   */
+  private stackOverflow(): Outcome {
+    const s = this.s;
+    s.frames = [];
+    s.traps = {};
+    s.status = 128 + SIGSEGV;
+    forceSignal(this.p.sys, SIGSEGV);
     return undefined;
   }
 
@@ -387,6 +413,7 @@ export class Interp {
   }
 
   setVar(name: string, value: string): void {
+    if (value.length > MAX_VALUE) throw new RangeError(`cannot allocate ${value.length + 1} bytes`);
     this.s.vars[name] = value;
   }
 
