@@ -71,3 +71,20 @@ const WRITE_ERRORS: Case[] = [
 describe('utilities: write errors', () => {
   for (const c of WRITE_ERRORS) it(c.cmd, () => check(c));
 });
+
+/** Issue 9 D: small things a Linux user would notice. */
+const SMALL: Case[] = [
+  { cmd: 'exec 99999>/tmp/x; echo $?', err: 'sh: line 1: 99999: Bad file descriptor\n', status: 1 },
+  { cmd: 'echo x 99999>&1; echo $?', out: '1\n', err: 'sh: line 1: 99999: Bad file descriptor\n' },
+  // coreutils sleep takes huge values (and inf, 1e3): it sleeps ~forever, in several nanosleeps.
+  { cmd: 'sleep 99999999999999999999 & sleep 1; kill $!; wait $!; echo $?; /bin/sleep inf & sleep 1; kill $!; wait $!; echo $?', out: '143\n143\n' },
+  { cmd: 'sleep 1e-3 .5e1 1m; echo $?; sleep 1x', out: '0\n', err: "sleep: invalid time interval '1x'\n", status: 1 },
+  // ls -l shows where a symbolic link points (so /proc/PID/fd says which file each fd is).
+  { cmd: 'exec 5>/tmp/a; ls -l /proc/$$/fd | grep " 5 "; ls -l /proc/$$/ns/pid', out: /^l\S+ 1 root root 0 Jul {2}8 11:24 5 -> \/tmp\/a\nl\S+ 1 root root 0 Jul {2}8 11:24 \/proc\/2\/ns\/pid -> pid:\[\d+\]\n$/ },
+  // The forked child of `sleep 5 &` execs sleep: ps shows `sleep`, as Linux does.
+  { cmd: 'sleep 5 & sleep 1; ps -o pid,comm -p $!; kill $!', out: '    PID COMMAND\n      3 sleep\n' },
+];
+
+describe('utilities: issue 9 D', () => {
+  for (const c of SMALL) it(c.cmd, () => check(c));
+});

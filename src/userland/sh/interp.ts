@@ -28,7 +28,7 @@ import type { Node, Redir, Word, WordPart } from './ast.js';
 import { ExpandError, expandFields, expandPattern, expandString, globComponents, matchPattern, type ExpandEnv } from './expand.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import type { Frame, ShState } from './state.js';
-import { BUILTINS, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
+import { BUILTINS, EXEC_WHEN_LAST, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
 
 /** Frames run per step before the shell yields the CPU (a loop of builtins stays fair). */
 const BUDGET = 2000;
@@ -625,7 +625,11 @@ export class Interp {
           return false;
         }
         this.save(r.fd, saved);
-        this.p.attempt(() => sys.dup2(src, r.fd));
+        const d = this.p.attempt(() => sys.dup2(src, r.fd));
+        if (!d.ok) {
+          this.error(`${r.fd}: ${strerror(d.code)}`);
+          return false;
+        }
         continue;
       }
       if (r.op === '<<' || r.op === '<<-') {
@@ -656,8 +660,13 @@ export class Interp {
         continue;
       }
       this.save(r.fd, saved);
-      this.p.attempt(() => sys.dup2(newfd, r.fd));
+      const d = this.p.attempt(() => sys.dup2(newfd, r.fd));
       this.p.attempt(() => sys.close(newfd));
+      if (!d.ok) {
+        // dup2 beyond RLIMIT_NOFILE: EBADF, as bash reports `99999: Bad file descriptor`.
+        this.error(`${r.fd}: ${strerror(d.code)}`);
+        return false;
+      }
     }
     return true;
   }
@@ -801,7 +810,9 @@ export class Interp {
       return this.execExternal(null, [], argv.slice(1), []);
     }
     const func = s.funcs[name];
-    const builtin = BUILTINS[name];
+    // A NOFORK utility that is no shell builtin in bash (sleep) is exec'd when it is the last thing
+    // a process runs (`sleep 5 &`, `sh -c 'sleep 5'`): its comm becomes `sleep`, as in Linux.
+    const builtin = f.execLast && !func && EXEC_WHEN_LAST.has(name) && this.lookup(name) !== null ? undefined : BUILTINS[name];
     if (func || builtin) {
       if (SPECIAL_BUILTINS.has(name) || func) for (const [n, v] of assigns) this.setVar(n, v);
       if (!this.applyRedirs(node.redirs, redirEnv, f.saved)) {
