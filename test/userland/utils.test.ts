@@ -88,3 +88,31 @@ const SMALL: Case[] = [
 describe('utilities: issue 9 D', () => {
   for (const c of SMALL) it(c.cmd, () => check(c));
 });
+
+/** Issue 9 D: the everyday utilities, as coreutils / GNU sed / findutils behave for what they support. */
+const EVERYDAY: Case[] = [
+  { cmd: 'echo hi | tr a-z A-Z; echo hello | tr -s l; echo hello | tr -d -c "a-l\\n"; echo abc | tr "[:lower:]" "[:upper:]"', out: 'HI\nhelo\nhell\nABC\n' },
+  { cmd: 'tr a', err: "tr: missing operand after 'a'\nTwo strings must be given when translating.\nTry 'tr --help' for more information.\n", status: 1 },
+  { cmd: 'echo "a  b c" | cut -d" " -f3; echo abcdef | cut -c2-4,6; printf "a:b\\nc\\n" | cut -d: -f2 -s; printf "x\\ty\\n" | cut -f2', out: 'b\nbcdf\nb\ny\n' },
+  { cmd: 'cut -f1 -d ab', err: "cut: the delimiter must be a single character\nTry 'cut --help' for more information.\n", status: 1 },
+  { cmd: 'printf "one\\ntwo\\nthree\\n" | sed -n 2p; printf "a\\nb\\nc\\n" | sed 2d; echo hello | sed "s/l/L/g;s/o$/0/"; echo aaa | sed s/a/b/2', out: 'two\na\nc\nheLL0\naba\n' },
+  { cmd: 'printf "1\\n2\\n3\\n4\\n" | sed -n "2,3p"; printf "x\\ny\\n" | sed "\\$d"; echo ab | sed -E "s/(a)(b)/\\2\\1/"; echo abc | sed "s|b|/|;s/c/&&/"', out: '2\n3\nx\nba\na/cc\n' },
+  { cmd: 'printf "1\\n2\\n3\\n" | sed 2q; echo $?; printf "a\\nfoo\\nb\\n" | sed "/foo/!d"; printf "a\\nb" | sed p', out: '1\n2\n0\nfoo\na\na\nb\nb' },
+  { cmd: 'echo a | sed "s/a/b/;k"; echo x | sed -i s/x/y/ f', err: "sed: -e expression #1, char 8: unknown command: `k'\nsed: invalid option -- 'i'\nTry 'sed --help' for more information.\n", status: 1 },
+  { cmd: 'printf "b 2\\na 10\\nc 1\\n" | sort -k2 -n; printf "b\\na\\nb\\nc\\n" | sort -u; printf "3\\n10\\n2\\n" | sort -nr; printf "b:1\\na:2\\n" | sort -t: -k2,2r', out: 'c 1\nb 2\na 10\na\nb\nc\n10\n3\n2\na:2\nb:1\n' },
+  { cmd: 'printf "b\\nb\\na\\n" | uniq -c; printf "a\\na\\nb\\nc\\nc\\n" | uniq -d; printf "a\\nA\\n" | uniq -i -c', out: '      2 b\n      1 a\na\nc\n      2 a\n' },
+  { cmd: 'echo x | tee /tmp/t1 /tmp/t2 >/dev/null; echo y | tee -a /tmp/t1; cat /tmp/t1 /tmp/t2; echo z | tee /nodir/f; echo $?', out: 'y\nx\ny\nx\nz\n1\n', err: 'tee: /nodir/f: No such file or directory\n' },
+  { cmd: 'seq 3; seq 1 0.5 2; seq -w 8 10; seq -s, 3; seq 5 1; seq -1 0; seq 1e9 | head -2', out: '1\n2\n3\n1.0\n1.5\n2.0\n08\n09\n10\n1,2,3\n-1\n0\n1\n2\n' },
+  { cmd: 'seq 1 0 3', err: "seq: invalid Zero increment value: '0'\nTry 'seq --help' for more information.\n", status: 1 },
+  { cmd: 'basename /a/b.c .c; basename -a /x/y /z/; dirname /a/b a / //x', out: 'b\ny\nz\n/a\n.\n/\n/\n' },
+  { cmd: 'id; id -un; id -G; id nobody; id nosuch', out: 'uid=0(root) gid=0(root) groups=0(root)\nroot\n0\nuid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n', err: "id: 'nosuch': no such user\n", status: 1 },
+  // The model's clock (it starts at 2008-07-08 11:24:23 UTC, the seed's week) and GNU date's formats.
+  { cmd: 'date; date +%s; date -u -d @0; date "+%F %T %j %Q"; sleep 60; date +%H:%M', out: 'Tue Jul  8 11:24:23 UTC 2008\n1215516263\nThu Jan  1 00:00:00 UTC 1970\n2008-07-08 11:24:23 190 %Q\n11:25\n' },
+  { cmd: 'clear | wc -c; TERM=xterm clear | wc -c; TERM=foo clear', out: '0\n11\n', err: "'foo': unknown terminal type.\n", status: 1 },
+  { cmd: 'printf "a b\\n" | xargs -t echo; echo "a \'b c\'" | xargs -n1 echo; printf "1\\n2\\n" | xargs -I{} echo "<{}>"; true | xargs echo none; true | xargs -r echo none', out: 'a b\na\nb c\n<1>\n<2>\nnone\n', err: 'echo a b\n' },
+  { cmd: 'echo x | xargs nosuch; echo $?; echo x | xargs sh -c "exit 3"; echo $?; echo "a \'b" | xargs echo', out: '127\n123\na\n', err: 'xargs: nosuch: No such file or directory\nxargs: unmatched single quote; by default quotes are special to xargs unless you use the -0 option\n', status: 1 },
+];
+
+describe('utilities: everyday text and process tools', () => {
+  for (const c of EVERYDAY) it(c.cmd, () => check(c));
+});
