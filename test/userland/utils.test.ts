@@ -116,3 +116,15 @@ const EVERYDAY: Case[] = [
 describe('utilities: everyday text and process tools', () => {
   for (const c of EVERYDAY) it(c.cmd, () => check(c));
 });
+
+/** The same class of defect elsewhere: every write is checked, and nothing is silently cut short. */
+const WRITES: Case[] = [
+  { cmd: 'echo x | sh -c \'exec tee /tmp/ok /proc/self/task/$$/next_syscall_data\'; echo $?; cat /tmp/ok', out: 'x\n1\nx\n', err: /^tee: \/proc\/self\/task\/\d+\/next_syscall_data: Invalid argument\n$/ },
+  { cmd: 'printf "a\\n" | sh -c \'exec uniq - /proc/self/task/$$/next_syscall_data\'; echo $?', out: '1\n', err: 'uniq: write error: Invalid argument\n' },
+  // A here-document larger than a pipe's buffer goes through a temporary file, as in bash.
+  { cmd: 'cat <<EOF | wc -c\n' + 'a'.repeat(70000) + '\nEOF\nls /tmp', out: '70001\n' },
+];
+
+describe('utilities: every write checked', () => {
+  for (const c of WRITES) it(c.cmd.slice(0, 80), () => check(c));
+});

@@ -16,7 +16,7 @@
  */
 import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
 import {
-  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
+  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
   SIGSEGV, SIGTERM, SIG_DFL, SIG_IGN, S_IFDIR, S_IFMT, WNOHANG,
 } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
@@ -39,6 +39,8 @@ const BUDGET = 2000;
  * 10,000 levels of such a function) — instead of growing the host's memory without end.
  */
 export const MAX_FRAMES = 40000;
+/** A pipe's buffer (the kernel's PIPE_SIZE): a here-document this long or shorter goes through a pipe. */
+const PIPE_CAPACITY = 65536;
 /**
  * The largest variable value (characters). A shell whose memory runs out (RLIMIT_AS, or the
  * machine's) fails to allocate and exits, as bash's xmalloc does: `sh: memory exhausted`, status 2.
@@ -633,14 +635,9 @@ export class Interp {
         continue;
       }
       if (r.op === '<<' || r.op === '<<-') {
-        const pr = this.p.attempt(() => sys.pipe2(O_CLOEXEC));
-        if (!pr.ok) {
-          this.error(`cannot create pipe for here-document: ${strerror(pr.code)}`);
-          return false;
-        }
-        this.p.attempt(() => sys.write(pr.value[1], target));
-        this.p.attempt(() => sys.close(pr.value[1]));
-        newfd = pr.value[0];
+        const doc = this.hereDoc(target);
+        if (doc < 0) return false;
+        newfd = doc;
       } else {
         const flags =
           r.op === '<' ? O_RDONLY
@@ -669,6 +666,49 @@ export class Interp {
       }
     }
     return true;
+  }
+
+  /**
+   * A here-document's read end. As bash: through a pipe when the body fits in the pipe's buffer
+   * (so the write never sleeps), else through a temporary file (`/tmp/sh-thd.PID.N`, opened again
+   * for reading and unlinked at once). -1 after reporting an error.
+   */
+  private hereDoc(body: string): number {
+    const sys = this.p.sys;
+    const bytes = new TextEncoder().encode(body);
+    if (bytes.length <= PIPE_CAPACITY) {
+      const pr = this.p.attempt(() => sys.pipe2(O_CLOEXEC));
+      if (!pr.ok) {
+        this.error(`cannot create pipe for here-document: ${strerror(pr.code)}`);
+        return -1;
+      }
+      this.p.attempt(() => sys.write(pr.value[1], bytes));
+      this.p.attempt(() => sys.close(pr.value[1]));
+      return pr.value[0];
+    }
+    for (let n = 0; ; n++) {
+      const name = `/tmp/sh-thd.${sys.getpid()}.${n}`;
+      const w = this.p.attempt(() => sys.open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600));
+      if (!w.ok && w.code === 'EEXIST' && n < 100) continue;
+      if (!w.ok) {
+        this.error(`cannot create temp file for here-document: ${strerror(w.code)}`);
+        return -1;
+      }
+      let err: ErrnoCode | null = null;
+      for (let at = 0; at < bytes.length && !err; ) {
+        const k = this.p.attempt(() => sys.write(w.value, bytes.subarray(at, at + 65536)));
+        if (k.ok) at += k.value;
+        else err = k.code;
+      }
+      this.p.attempt(() => sys.close(w.value));
+      const rd = err ? null : this.p.attempt(() => sys.open(name, O_RDONLY | O_CLOEXEC));
+      this.p.attempt(() => sys.unlink(name));
+      if (!rd || !rd.ok) {
+        this.error(`cannot write here-document: ${strerror(err ?? (rd && !rd.ok ? rd.code : 'EIO'))}`);
+        return -1;
+      }
+      return rd.value;
+    }
   }
 
   private save(fd: number, saved: Array<[number, number]> | null): void {

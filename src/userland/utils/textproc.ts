@@ -6,7 +6,7 @@
  * `-e expression #1, char N: …`). Lines are split on bytes, so multi-byte text is never cut inside
  * a character; the C locale's byte order is the collation.
  */
-import { strerror } from '../../abi/errno.js';
+import { ErrnoError, WouldBlockError, strerror } from '../../abi/errno.js';
 import { O_APPEND, O_CREAT, O_TRUNC, O_WRONLY } from '../../abi/constants.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { newInput, pumpInput, type InputState } from '../lib/input.js';
@@ -626,9 +626,8 @@ interface UniqState {
   icase: boolean;
   prev: string | null;
   n: number;
-  /** OUTPUT operand, until opened; then -1. */
+  /** OUTPUT operand, until it is opened (onto fd 1). */
   outPath: string | null;
-  outFd: number;
 }
 
 defineFilter<UniqState>(
@@ -639,7 +638,7 @@ defineFilter<UniqState>(
     if (operands.length > 2) throw new UsageError(`extra operand '${operands[2]}'`);
     return {
       inp: newInput(operands.slice(0, 1)), lines: { rest: new Uint8Array(0) }, count: opts.has('c'), dups: opts.has('d'), uniques: opts.has('u'),
-      icase: opts.has('i'), prev: null, n: 0, outPath: operands[1] ?? null, outFd: 1,
+      icase: opts.has('i'), prev: null, n: 0, outPath: operands[1] ?? null,
     };
   },
   (p, s) => {
@@ -651,12 +650,17 @@ defineFilter<UniqState>(
         p.err(`uniq: ${path}: ${strerror(o.code)}\n`);
         return p.exit(1);
       }
-      s.outFd = o.value;
+      // As coreutils (freopen on stdout): the output file becomes standard output, so a failed
+      // write is reported like any other (`uniq: write error: …`).
+      if (o.value !== 1) {
+        p.attempt(() => p.sys.dup2(o.value, 1));
+        p.attempt(() => p.sys.close(o.value));
+      }
     }
     const flush = () => {
       if (s.prev === null) return;
       if ((s.dups && s.n < 2) || (s.uniques && s.n > 1)) return;
-      p.write(s.outFd, `${s.count ? `${String(s.n).padStart(7)} ` : ''}${s.prev}\n`);
+      p.out(`${s.count ? `${String(s.n).padStart(7)} ` : ''}${s.prev}\n`);
     };
     const same = (a: string, b: string) => (s.icase ? a.toLowerCase() === b.toLowerCase() : a === b);
     const line = (l: string) => {
@@ -684,6 +688,8 @@ interface TeeState {
   append: boolean;
   files: string[];
   fds: number[];
+  /** The names of `fds`, in order. */
+  names: string[];
   opened: boolean;
   status: number;
 }
@@ -693,14 +699,17 @@ defineFilter<TeeState>(
   1,
   (args) => {
     const { opts, operands } = getopt(args, { short: 'ai', permute: true, long: { append: 'a', 'ignore-interrupts': 'i' } });
-    return { inp: newInput([]), append: opts.has('a'), files: operands, fds: [], opened: false, status: 0 };
+    return { inp: newInput([]), append: opts.has('a'), files: operands, fds: [], names: [], opened: false, status: 0 };
   },
   (p, s) => {
     if (!s.opened) {
       s.opened = true;
       for (const f of s.files) {
         const o = p.attempt(() => p.sys.open(f, O_WRONLY | O_CREAT | (s.append ? O_APPEND : O_TRUNC), 0o666));
-        if (o.ok) s.fds.push(o.value);
+        if (o.ok) {
+          s.fds.push(o.value);
+          s.names.push(f);
+        }
         else {
           p.err(`tee: ${f}: ${strerror(o.code)}\n`);
           s.status = 1;
@@ -710,7 +719,23 @@ defineFilter<TeeState>(
     const out = pumpInput(p, 'tee', s.inp, {
       data(b) {
         p.out(b);
-        for (const fd of s.fds) p.write(fd, b);
+        // A file that cannot be written is reported once and dropped; the others go on (coreutils).
+        s.fds = s.fds.filter((fd, i) => {
+          try {
+            for (let at = 0; at < b.length; ) at += p.sys.write(fd, b.subarray(at));
+            return true;
+          } catch (e) {
+            if (e instanceof WouldBlockError) {
+              p.write(fd, b);
+              return true;
+            }
+            if (!(e instanceof ErrnoError)) throw e;
+            p.err(`tee: ${s.names[i]}: ${strerror(e.code)}\n`);
+            s.names.splice(i, 1);
+            s.status = 1;
+            return false;
+          }
+        });
       },
     });
     if (out !== null) return out;
