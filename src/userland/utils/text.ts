@@ -275,7 +275,8 @@ function unary(op: string, arg: string, io: AppletIo): boolean {
       sys.access(arg, op === '-r' ? 4 : op === '-w' ? 2 : 1);
       return true;
     }
-    const st = sys.stat(arg);
+    // -L/-h look at the link itself (lstat); the others follow it (stat), as test(1) does.
+    const st = op === '-L' || op === '-h' ? sys.lstat(arg) : sys.stat(arg);
     const fmt = st.st_mode & S_IFMT;
     switch (op) {
       case '-e': return true;
