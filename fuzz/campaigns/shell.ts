@@ -185,7 +185,7 @@ function mutate(g: Gen, src: string, other: string): string {
 
 /** The script may legitimately run past the bound (its own loop, recursion, long sleep, wait). */
 function mayRunLong(text: string): boolean {
-  return /while|until|\(\)|sleep|wait|read|xargs|seq|cat|tail|head|sort|uniq|tr|sed|cut|grep|wc|tee|eval|\.|trap|exec|sh|for/.test(text);
+  return /while|until|\(\)|\bsleep\b|\bwait\b|\bseq\b|\bxargs\b|\beval\b|(^|[\s;&|])\.\s|\btrap\b|\bexec\b|\bsh\b|\bfor\b|\bkill\b/.test(text);
 }
 
 const STACK_TRACE = /\b(TypeError|ReferenceError|RangeError|SyntaxError|KernelBug|ProgramCrash)\b|\n\s+at .*\.js:\d+/;
