@@ -74,6 +74,8 @@ describe('utilities: write errors', () => {
 
 /** Issue 9 D: small things a Linux user would notice. */
 const SMALL: Case[] = [
+  // test compares intmax_t exactly; beyond 64 bits is not an integer (bash's legal_number).
+  { cmd: '[ 9223372036854775807 -gt 9223372036854775806 ] && echo big; [ 99999999999999999999 -gt 1 ]; echo $?', out: 'big\n2\n', err: '[: 99999999999999999999: integer expression expected\n' },
   { cmd: 'exec 99999>/tmp/x; echo $?', err: 'sh: line 1: 99999: Bad file descriptor\n', status: 1 },
   { cmd: 'echo x 99999>&1; echo $?', out: '1\n', err: 'sh: line 1: 99999: Bad file descriptor\n' },
   // coreutils sleep takes huge values (and inf, 1e3): it sleeps ~forever, in several nanosleeps.

@@ -315,9 +315,12 @@ function binary(a: string, op: string, b: string): boolean {
   }
 }
 
-function intArg(s: string): number {
+/** An intmax_t operand, exactly (BigInt); out of range is not an integer, as bash's legal_number says. */
+function intArg(s: string): bigint {
   if (!/^\s*[+-]?[0-9]+\s*$/.test(s)) throw new TestError(`${s}: integer expression expected`);
-  return Number(s.trim());
+  const v = BigInt(s.trim());
+  if (v !== BigInt.asIntN(64, v)) throw new TestError(`${s}: integer expression expected`);
+  return v;
 }
 
 // ---- kill ----
