@@ -76,6 +76,8 @@ describe('utilities: write errors', () => {
 const SMALL: Case[] = [
   // test compares intmax_t exactly; beyond 64 bits is not an integer (bash's legal_number).
   { cmd: '[ 9223372036854775807 -gt 9223372036854775806 ] && echo big; [ 99999999999999999999 -gt 1 ]; echo $?', out: 'big\n2\n', err: '[: 99999999999999999999: integer expression expected\n' },
+  // printf's integers are intmax_t too; %u %o %x convert to uintmax_t as C does.
+  { cmd: 'printf "%d %u %x %X %o|%5d|%-5d|%*d|%05d\\n" 9223372036854775807 -1 -1 255 8 3 3 -4 7 -42; printf "%d\\n" 99999999999999999999 12abc', out: '9223372036854775807 18446744073709551615 ffffffffffffffff FF 10|    3|3    |7   |-0042\n9223372036854775807\n12\n', err: 'printf: 99999999999999999999: Numerical result out of range\nprintf: 12abc: invalid number\n', status: 1 },
   { cmd: 'exec 99999>/tmp/x; echo $?', err: 'sh: line 1: 99999: Bad file descriptor\n', status: 1 },
   { cmd: 'echo x 99999>&1; echo $?', out: '1\n', err: 'sh: line 1: 99999: Bad file descriptor\n' },
   // coreutils sleep takes huge values (and inf, 1e3): it sleeps ~forever, in several nanosleeps.
