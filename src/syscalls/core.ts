@@ -107,6 +107,12 @@ def('getrlimit', proc.getrlimit, ['int'], 'any');
 def('setrlimit', proc.setrlimit, ['int', 'any']);
 def('prctl', proc.prctl, ['int', 'int']);
 def('nanosleep', proc.nanosleep, ['int']);
+// clock_gettime(2) of CLOCK_REALTIME (0): the virtual clock (for `date`). Other clocks are not modelled.
+def('clock_gettime', (k: K, _t: T, clk: number) => {
+  if (clk !== 0) throw err('EINVAL', `clock ${clk}: only CLOCK_REALTIME is modelled`);
+  const ns = k.s.clockNs;
+  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
+}, ['int'], 'any');
 def('sched_yield', () => 0, []);
 
 // ---- credentials ----

@@ -20,7 +20,7 @@ import { exitGroup, exitStatus } from '../kernel/task/exit.js';
 import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
-import { formatCall, formatError, formatReturn } from './trace.js';
+import { formatTrace, type TraceOutcome } from './trace.js';
 import './core.js';
 import '../kernel/mm/procmm.js';
 import './ipc.js';
@@ -200,25 +200,26 @@ export class Kernel extends KernelCore {
       if (def.ptrArgs!.length !== 0) checkPtrArgs(def, args);
       // Positional, not spread: no copy of the argument list on the hot path. Handlers take at most 6.
       const r = def.handler(this, t, args[0] as never, args[1] as never, args[2] as never, args[3] as never, args[4] as never, args[5] as never);
-      if (this.tracer) this.trace(t, def, args, `= ${formatReturn(def.ret, r)}`);
+      if (this.tracer) this.trace(t, def, args, { ok: r });
       return r;
     } catch (e) {
       if (e instanceof Block) {
-        if (this.tracer) this.trace(t, def, args, '<unfinished ...>');
+        if (this.tracer) this.trace(t, def, args, { unfinished: true });
         if (!direct) throw e;
         if (e.partial !== undefined) return e.partial;
         throw new WouldBlockError(name, e.wchan);
       }
       if (e instanceof ErrnoError) {
         e.withSyscall(name);
-        if (this.tracer) this.trace(t, def, args, `= ${formatError(e.code)}`);
+        if (this.tracer) this.trace(t, def, args, { errno: e.code });
       }
       throw e;
     }
   }
 
-  private trace(t: TaskState, def: SyscallDef, args: unknown[], tail: string): void {
-    this.tracer!(`${formatCall(t.pids[t.pids.length - 1]!, def.name, def.args, args)} ${tail}`);
+  /** One strace line; the pid is the one the initial namespace sees, as strace on the host shows. */
+  private trace(t: TaskState, def: SyscallDef, args: unknown[], out: TraceOutcome): void {
+    this.tracer!(formatTrace(t.pids[0]!, def.name, def.args, def.ret, args, out));
   }
 
   override toString(): string {

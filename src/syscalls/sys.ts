@@ -60,6 +60,8 @@ export class Sys {
   /** rt_sigaction reduced to the disposition: SIG_DFL 0, SIG_IGN 1, a program handler 2. Returns the old one. */
   rt_sigaction(sig: number, handler?: number): number { return this.call('rt_sigaction', sig, handler) as number; }
   rt_sigprocmask(how: number, set: bigint | null): bigint { return this.call('rt_sigprocmask', how, set) as bigint; }
+  /** clock_gettime(CLOCK_REALTIME): the virtual clock. */
+  clock_gettime(clk: number): { tv_sec: number; tv_nsec: number } { return this.call('clock_gettime', clk) as { tv_sec: number; tv_nsec: number }; }
   unshare(flags: number): number { return this.call('unshare', flags) as number; }
   setns(fd: number, nstype: number): number { return this.call('setns', fd, nstype) as number; }
   getrlimit(resource: number): Rlimit { return this.call('getrlimit', resource) as Rlimit; }

@@ -50,16 +50,17 @@ describe('interactive nsd sh (tmux)', { skip: hasTmux ? false : 'tmux is not ins
       let s = await type('ps', /mq-consumer 0x1234 0\n.*ps\n/);
       assert.match(s, /^\s+\d+\s+\d+ S\s+mq-producer 0x1234 0 1$/m);
       assert.match(s, /^\s+\d+\s+\d+ S\s+mq-consumer 0x1234 0$/m);
-      // Real time passes for sleepers in an interactive session: messages flow.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Real time passes for sleepers in an interactive session: messages flow (the shell polls
+      // the log in the model; the test waits for the screen, bounded by waitFor's timeout).
+      await type('until grep -q "message 1" /tmp/c.log; do sleep 1; done; echo flowing', /^flowing$/m);
       s = await type('cat /tmp/c.log', /^received: message 1$/m);
       await type('kill %1 %2; wait; echo killed $?', /^killed \d+$/m);
       s = await type('ps -o pid,stat,comm', /COMMAND[\s\S]*ps\n/);
       assert.doesNotMatch(s.slice(s.lastIndexOf('COMMAND')), /mq-/);
       // Ctrl-C interrupts the foreground job, not the shell.
-      tmux('send-keys', '-t', SESSION, '-l', 'sleep 100');
-      tmux('send-keys', '-t', SESSION, 'Enter');
-      await new Promise((r) => setTimeout(r, 300));
+      // `started` is printed in the same scheduler slice that forks `sleep`: once it is on the
+      // screen, sleep is the foreground job.
+      await type('echo started; sleep 100', /^started$/m);
       tmux('send-keys', '-t', SESSION, 'C-c');
       await type('echo status $?', /^status 130$/m);
       await type('exit 5', /\[nsd exited 5\]/);

@@ -100,3 +100,33 @@ describe('sh: grammar, expansions, redirections, control flow', () => {
 describe('sh: errors and exit statuses', () => {
   for (const c of ERRORS) it(c.cmd.replace(/\n/g, '⏎'), () => check(c));
 });
+
+/** Issue 9 B16 and D: limits a process has, and 64-bit arithmetic as bash's. */
+const nest = (open: string, mid: string, close: string, n: number) => open.repeat(n) + mid + close.repeat(n);
+const LIMITS: Case[] = [
+  // Runaway recursion: SIGSEGV (status 139), as bash on an 8 MiB stack; a trap cannot stop it.
+  { cmd: 'f() { f; }; f; echo after', status: 139 },
+  { cmd: 'sh -c "trap \'\' SEGV; f() { f; }; f"; echo $?', out: '139\n' },
+  { cmd: 's=\'eval "$s"\'; eval "$s"', status: 139 },
+  { cmd: 'x=a; while :; do x=$x$x; done', err: 'sh: memory exhausted\n', status: 2 },
+  // The parser is depth-limited: a clear syntax error, status 2 — never the host's stack.
+  { cmd: nest('(', 'echo x', ')', 2000), err: 'sh: line 1: syntax error: nesting too deep (more than 200 levels)\n', status: 2 },
+  { cmd: nest('if true; then ', 'echo x; ', 'fi; ', 2000), err: 'sh: line 1: syntax error: nesting too deep (more than 200 levels)\n', status: 2 },
+  { cmd: 'echo ' + nest('"$(', 'echo x', ')"', 2000), err: 'sh: line 1: syntax error: nesting too deep (more than 200 levels)\n', status: 2 },
+  { cmd: nest('( ', 'echo deep', ' )', 90) + '; ' + nest('{ ', 'echo braces; ', '} ', 90), out: 'deep\nbraces\n' },
+  { cmd: 'echo $((' + nest('(', '1', ')', 2000) + '))', err: /^sh: line 1: \(+: expression recursion level exceeded \(error token is "\("\)\n$/, status: 1 },
+  { cmd: 'echo $((' + nest('(', '7', ')', 300) + '))', out: '7\n' },
+  { cmd: 'a=a; echo $((a))', err: 'sh: line 1: a: expression recursion level exceeded (error token is "a")\n', status: 1 },
+  // 64-bit two's complement, as bash's intmax_t.
+  { cmd: 'echo $((1<<40)) $((9223372036854775807+1)) $((-9223372036854775808/-1)) $((-9223372036854775808%-1)) $((1<<64))', out: '1099511627776 -9223372036854775808 -9223372036854775808 0 1\n' },
+  { cmd: 'echo $((99999999999999999999)) $((2**63)) $((3**40)) $((2#101)) $((16#ff)) $((64#@_)) $((0x1F)) $((010))', out: '7766279631452241919 -9223372036854775808 -6289078614652622815 5 255 4031 31 8\n' },
+  { cmd: 'echo $((1e+40))', err: 'sh: line 1: 1e: value too great for base (error token is "1e")\n', status: 1 },
+  { cmd: 'echo $((08))', err: 'sh: line 1: 08: value too great for base (error token is "08")\n', status: 1 },
+  { cmd: 'echo $((2**-1))', err: 'sh: line 1: 2**-1: exponent less than 0 (error token is "-1")\n', status: 1 },
+  // && || ?: skip the side they do not need (bash's noeval).
+  { cmd: 'echo $((0 && (x=5))) $((1 || (y=5))) $((1 ? 2 : (z=3))) "[$x$y$z]"; echo $((x=2, x*3)) $x', out: '0 1 2 []\n6 2\n' },
+];
+
+describe('sh: limits and 64-bit arithmetic', () => {
+  for (const c of LIMITS) it(c.cmd.slice(0, 80).replace(/\n/g, '⏎'), () => check(c));
+});

@@ -46,3 +46,89 @@ const UTILS: Case[] = [
 describe('utilities', () => {
   for (const c of UTILS) it(c.cmd, () => check(c));
 });
+
+/**
+ * Failed writes are reported (issue 9 A9): bash's builtins say `echo: write error: …` and fail;
+ * coreutils programs do the same through close_stdout. The central line of the project must not
+ * look like success when the kernel refuses the value.
+ */
+const WRITE_ERRORS: Case[] = [
+  // Another task's next_syscall_data: EPERM at write (the file opens: it is the writer that counts).
+  { cmd: 'echo "LONG1 5" > /proc/1/task/1/next_syscall_data; echo $?', out: '1\n', err: 'sh: line 1: echo: write error: Operation not permitted\n' },
+  { cmd: 'echo "LONG1 x" > /proc/self/task/$$/next_syscall_data; echo $?', out: '1\n', err: 'sh: line 1: echo: write error: Invalid argument\n' },
+  { cmd: 'printf "BOGUS 1" > /proc/self/task/$$/next_syscall_data || echo failed', out: 'failed\n', err: 'sh: line 1: printf: write error: Invalid argument\n' },
+  { cmd: 'echo hi >&-; echo $?; pwd >&- || echo pwd failed', out: '1\npwd failed\n', err: 'sh: line 1: echo: write error: Bad file descriptor\nsh: line 1: pwd: write error: Bad file descriptor\n' },
+  { cmd: 'f() { echo x; }; f >&-; echo $?', out: '1\n', err: 'sh: line 1: echo: write error: Bad file descriptor\n' },
+  { cmd: 'sh -c "exec /bin/echo LONG1 x > /proc/self/task/\\$\\$/next_syscall_data"; echo $?', out: '1\n', err: 'echo: write error: Invalid argument\n' },
+  { cmd: 'sh -c "exec cat /etc/hostname > /proc/self/task/\\$\\$/next_syscall_data"; echo $?', out: '1\n', err: 'cat: write error: Invalid argument\n' },
+  { cmd: 'ls /etc >&-; echo $?; /bin/printf x >&-; echo $?', out: '1\n1\n', err: 'ls: write error: Bad file descriptor\nprintf: write error: Bad file descriptor\n' },
+  // A reader that went away: SIGPIPE kills the writer silently, as in Linux; ignored, it is EPIPE.
+  { cmd: 'cat /etc/passwd | head -c 3; echo', out: 'roo\n' },
+  { cmd: '(sleep 1; echo hi; echo after >&2) | true; echo $?', out: '0\n' },
+  { cmd: 'trap "" PIPE; (sleep 1; echo hi) | true; (sleep 1; /bin/echo hi) | true', err: 'sh: line 1: echo: write error: Broken pipe\necho: write error: Broken pipe\n' },
+];
+
+describe('utilities: write errors', () => {
+  for (const c of WRITE_ERRORS) it(c.cmd, () => check(c));
+});
+
+/** Issue 9 D: small things a Linux user would notice. */
+const SMALL: Case[] = [
+  // test compares intmax_t exactly; beyond 64 bits is not an integer (bash's legal_number).
+  { cmd: '[ 9223372036854775807 -gt 9223372036854775806 ] && echo big; [ 99999999999999999999 -gt 1 ]; echo $?', out: 'big\n2\n', err: '[: 99999999999999999999: integer expression expected\n' },
+  // printf's integers are intmax_t too; %u %o %x convert to uintmax_t as C does.
+  { cmd: 'printf "%d %u %x %X %o|%5d|%-5d|%*d|%05d\\n" 9223372036854775807 -1 -1 255 8 3 3 -4 7 -42; printf "%d\\n" 99999999999999999999 12abc', out: '9223372036854775807 18446744073709551615 ffffffffffffffff FF 10|    3|3    |7   |-0042\n9223372036854775807\n12\n', err: 'printf: 99999999999999999999: Numerical result out of range\nprintf: 12abc: invalid number\n', status: 1 },
+  { cmd: 'exec 99999>/tmp/x; echo $?', err: 'sh: line 1: 99999: Bad file descriptor\n', status: 1 },
+  { cmd: 'echo x 99999>&1; echo $?', out: '1\n', err: 'sh: line 1: 99999: Bad file descriptor\n' },
+  // coreutils sleep takes huge values (and inf, 1e3): it sleeps ~forever, in several nanosleeps.
+  { cmd: 'sleep 99999999999999999999 & sleep 1; kill $!; wait $!; echo $?; /bin/sleep inf & sleep 1; kill $!; wait $!; echo $?', out: '143\n143\n' },
+  { cmd: 'sleep 1e-3 .5e1 1m; echo $?; sleep 1x', out: '0\n', err: "sleep: invalid time interval '1x'\n", status: 1 },
+  // ls -l shows where a symbolic link points (so /proc/PID/fd says which file each fd is).
+  { cmd: 'exec 5>/tmp/a; ls -l /proc/$$/fd | grep " 5 "; ls -l /proc/$$/ns/pid', out: /^l\S+ 1 root root 0 Jul {2}8 11:24 5 -> \/tmp\/a\nl\S+ 1 root root 0 Jul {2}8 11:24 \/proc\/2\/ns\/pid -> pid:\[\d+\]\n$/ },
+  // The forked child of `sleep 5 &` execs sleep: ps shows `sleep`, as Linux does.
+  { cmd: 'sleep 5 & sleep 1; ps -o pid,comm -p $!; kill $!', out: '    PID COMMAND\n      3 sleep\n' },
+];
+
+describe('utilities: issue 9 D', () => {
+  for (const c of SMALL) it(c.cmd, () => check(c));
+});
+
+/** Issue 9 D: the everyday utilities, as coreutils / GNU sed / findutils behave for what they support. */
+const EVERYDAY: Case[] = [
+  { cmd: 'echo hi | tr a-z A-Z; echo hello | tr -s l; echo hello | tr -d -c "a-l\\n"; echo abc | tr "[:lower:]" "[:upper:]"', out: 'HI\nhelo\nhell\nABC\n' },
+  { cmd: 'tr a', err: "tr: missing operand after 'a'\nTwo strings must be given when translating.\nTry 'tr --help' for more information.\n", status: 1 },
+  { cmd: 'echo "a  b c" | cut -d" " -f3; echo abcdef | cut -c2-4,6; printf "a:b\\nc\\n" | cut -d: -f2 -s; printf "x\\ty\\n" | cut -f2', out: 'b\nbcdf\nb\ny\n' },
+  { cmd: 'cut -f1 -d ab', err: "cut: the delimiter must be a single character\nTry 'cut --help' for more information.\n", status: 1 },
+  { cmd: 'printf "one\\ntwo\\nthree\\n" | sed -n 2p; printf "a\\nb\\nc\\n" | sed 2d; echo hello | sed "s/l/L/g;s/o$/0/"; echo aaa | sed s/a/b/2', out: 'two\na\nc\nheLL0\naba\n' },
+  { cmd: 'printf "1\\n2\\n3\\n4\\n" | sed -n "2,3p"; printf "x\\ny\\n" | sed "\\$d"; echo ab | sed -E "s/(a)(b)/\\2\\1/"; echo abc | sed "s|b|/|;s/c/&&/"', out: '2\n3\nx\nba\na/cc\n' },
+  { cmd: 'printf "1\\n2\\n3\\n" | sed 2q; echo $?; printf "a\\nfoo\\nb\\n" | sed "/foo/!d"; printf "a\\nb" | sed p', out: '1\n2\n0\nfoo\na\na\nb\nb' },
+  { cmd: 'echo a | sed "s/a/b/;k"; echo x | sed -i s/x/y/ f', err: "sed: -e expression #1, char 8: unknown command: `k'\nsed: invalid option -- 'i'\nTry 'sed --help' for more information.\n", status: 1 },
+  { cmd: 'printf "b 2\\na 10\\nc 1\\n" | sort -k2 -n; printf "b\\na\\nb\\nc\\n" | sort -u; printf "3\\n10\\n2\\n" | sort -nr; printf "b:1\\na:2\\n" | sort -t: -k2,2r', out: 'c 1\nb 2\na 10\na\nb\nc\n10\n3\n2\na:2\nb:1\n' },
+  { cmd: 'printf "b\\nb\\na\\n" | uniq -c; printf "a\\na\\nb\\nc\\nc\\n" | uniq -d; printf "a\\nA\\n" | uniq -i -c', out: '      2 b\n      1 a\na\nc\n      2 a\n' },
+  { cmd: 'echo x | tee /tmp/t1 /tmp/t2 >/dev/null; echo y | tee -a /tmp/t1; cat /tmp/t1 /tmp/t2; echo z | tee /nodir/f; echo $?', out: 'y\nx\ny\nx\nz\n1\n', err: 'tee: /nodir/f: No such file or directory\n' },
+  { cmd: 'seq 3; seq 1 0.5 2; seq -w 8 10; seq -s, 3; seq 5 1; seq -1 0; seq 1e9 | head -2', out: '1\n2\n3\n1.0\n1.5\n2.0\n08\n09\n10\n1,2,3\n-1\n0\n1\n2\n' },
+  { cmd: 'seq 1 0 3', err: "seq: invalid Zero increment value: '0'\nTry 'seq --help' for more information.\n", status: 1 },
+  { cmd: 'basename /a/b.c .c; basename -a /x/y /z/; dirname /a/b a / //x', out: 'b\ny\nz\n/a\n.\n/\n/\n' },
+  { cmd: 'id; id -un; id -G; id nobody; id nosuch', out: 'uid=0(root) gid=0(root) groups=0(root)\nroot\n0\nuid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n', err: "id: 'nosuch': no such user\n", status: 1 },
+  // The model's clock (it starts at 2008-07-08 11:24:23 UTC, the seed's week) and GNU date's formats.
+  { cmd: 'date; date +%s; date -u -d @0; date "+%F %T %j %Q"; sleep 60; date +%H:%M', out: 'Tue Jul  8 11:24:23 UTC 2008\n1215516263\nThu Jan  1 00:00:00 UTC 1970\n2008-07-08 11:24:23 190 %Q\n11:25\n' },
+  { cmd: 'clear | wc -c; TERM=xterm clear | wc -c; TERM=foo clear', out: '0\n11\n', err: "'foo': unknown terminal type.\n", status: 1 },
+  { cmd: 'printf "a b\\n" | xargs -t echo; echo "a \'b c\'" | xargs -n1 echo; printf "1\\n2\\n" | xargs -I{} echo "<{}>"; true | xargs echo none; true | xargs -r echo none', out: 'a b\na\nb c\n<1>\n<2>\nnone\n', err: 'echo a b\n' },
+  { cmd: 'echo x | xargs nosuch; echo $?; echo x | xargs sh -c "exit 3"; echo $?; echo "a \'b" | xargs echo', out: '127\n123\na\n', err: 'xargs: nosuch: No such file or directory\nxargs: unmatched single quote; by default quotes are special to xargs unless you use the -0 option\n', status: 1 },
+];
+
+describe('utilities: everyday text and process tools', () => {
+  for (const c of EVERYDAY) it(c.cmd, () => check(c));
+});
+
+/** The same class of defect elsewhere: every write is checked, and nothing is silently cut short. */
+const WRITES: Case[] = [
+  { cmd: 'echo x | sh -c \'exec tee /tmp/ok /proc/self/task/$$/next_syscall_data\'; echo $?; cat /tmp/ok', out: 'x\n1\nx\n', err: /^tee: \/proc\/self\/task\/\d+\/next_syscall_data: Invalid argument\n$/ },
+  { cmd: 'printf "a\\n" | sh -c \'exec uniq - /proc/self/task/$$/next_syscall_data\'; echo $?', out: '1\n', err: 'uniq: write error: Invalid argument\n' },
+  // A here-document larger than a pipe's buffer goes through a temporary file, as in bash.
+  { cmd: 'cat <<EOF | wc -c\n' + 'a'.repeat(70000) + '\nEOF\nls /tmp', out: '70001\n' },
+];
+
+describe('utilities: every write checked', () => {
+  for (const c of WRITES) it(c.cmd.slice(0, 80), () => check(c));
+});

@@ -59,7 +59,7 @@ export function ipcSetAll(k: KernelCore, t: TaskState, kind: string, id: number,
       case 'shm':
         return shmctl(k, t, id, IPC_SET, buf as ShmidDsIn) as number;
       default:
-        throw err('EINVAL', `unknown IPC kind ${kind}`);
+        throw err('EINVAL', `unknown IPC kind ${typeof kind === 'string' ? kind : typeof kind}`);
     }
   });
 }

@@ -13,7 +13,8 @@
  *   - `p.call(name, ...args)` to yield a syscall, `p.exit(code)` to end.
  * The stored state is `{ io, app }`: `io` is this layer's queue, `app` is the program's state.
  */
-import { ErrnoError, WouldBlockError, type ErrnoCode } from '../../abi/errno.js';
+import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
+import { SIGSEGV, SIG_DFL, SIG_UNBLOCK } from '../../abi/constants.js';
 import type { SysResult } from '../../kernel/state.js';
 import { registerProgram, type ProgramDef, type StepOutcome } from '../../syscalls/program.js';
 import type { Sys } from '../../syscalls/sys.js';
@@ -43,6 +44,14 @@ export interface IoState {
   draining: boolean;
   /** The program's own outcome, held back until the queue is empty. */
   deferred: StepOutcome | null;
+  /**
+   * The errno of a failed write to standard output not yet reported (absent: none). Programs
+   * report it as coreutils' close_stdout does (`prog: write error: …`, status 1) unless they
+   * handle it themselves (the shell: per builtin).
+   */
+  werr?: ErrnoCode;
+  /** The step after the failed write has been given up (so a fatal SIGPIPE wins over the report). */
+  werrYielded?: boolean;
 }
 
 export interface Stored<S> {
@@ -117,7 +126,7 @@ export class Proc<S> {
     if (bytes.length === 0) return;
     const q = this.stored.io.queue;
     if (q.length === 0) {
-      const n = tryWrite(this.sys, fd, bytes);
+      const n = tryWrite(this.sys, fd, bytes, this.stored.io);
       if (n < 0 || n === bytes.length) return;
       bytes = bytes.subarray(n);
     }
@@ -132,6 +141,20 @@ export class Proc<S> {
 
   err(data: string | Uint8Array): void {
     this.write(2, data);
+  }
+
+  /** The errno of a failed write to standard output since the last call, and forgets it. */
+  takeWriteError(): ErrnoCode | undefined {
+    const io = this.stored.io;
+    const code = io.werr;
+    delete io.werr;
+    delete io.werrYielded;
+    return code;
+  }
+
+  /** A write to standard output has failed (and is not yet reported). */
+  get writeError(): ErrnoCode | undefined {
+    return this.stored.io.werr;
   }
 
   /** True while output waits for room (a step should return so the layer can drain it). */
@@ -151,16 +174,23 @@ export class Proc<S> {
 
 /**
  * One direct write attempt: bytes written (possibly partial), 0 when it would block, -1 when the
- * write failed (the data is dropped, as a program ignoring write errors would).
+ * write failed (the data is dropped; a failure on standard output is kept in `io.werr`).
  */
-function tryWrite(sys: Sys, fd: number, bytes: Uint8Array): number {
+function tryWrite(sys: Sys, fd: number, bytes: Uint8Array, io: IoState): number {
   try {
     return sys.write(fd, bytes);
   } catch (e) {
     if (e instanceof WouldBlockError) return 0;
-    if (e instanceof ErrnoError) return -1;
+    if (e instanceof ErrnoError) {
+      noteWriteError(io, fd, e.code);
+      return -1;
+    }
     throw e;
   }
+}
+
+function noteWriteError(io: IoState, fd: number, code: ErrnoCode): void {
+  if (fd === 1 && io.werr === undefined) io.werr = code;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -175,13 +205,20 @@ export interface UserProgram<S> {
   name: string;
   start(ctx: StartContext): S;
   step(p: Proc<S>): StepOutcome;
+  /**
+   * The program reports failed writes to standard output itself (`p.takeWriteError()`). Otherwise
+   * the layer does what coreutils' close_stdout does: after the step in which a write to fd 1
+   * failed (and one more step, so that a fatal SIGPIPE kills the program first, as in Linux) it
+   * prints `prog: write error: strerror` and exits with status 1.
+   */
+  ownsWriteErrors?: boolean;
 }
 
 /** Drains queued output: undefined when empty, else the write call to yield. */
 function drain(io: IoState, sys: Sys): StepOutcome | null {
   while (io.queue.length > 0) {
     const head = io.queue[0]!;
-    const n = tryWrite(sys, head[0], head[1]);
+    const n = tryWrite(sys, head[0], head[1], io);
     if (n < 0 || n === head[1].length) {
       io.queue.shift();
       continue;
@@ -194,6 +231,66 @@ function drain(io: IoState, sys: Sys): StepOutcome | null {
     return { call: 'write', args: [head[0], head[1]] };
   }
   return null;
+}
+
+/** After a failed write to stdout: drop what the program wanted next and let signals act first. */
+function giveUpStep(io: IoState): StepOutcome {
+  io.werrYielded = true;
+  io.deferred = null;
+  return undefined;
+}
+
+/** coreutils' close_stdout: `prog: write error: strerror` on stderr, exit status 1. */
+function reportWriteError(st: Stored<unknown>, sys: Sys, argv: readonly string[]): StepOutcome {
+  const io = st.io;
+  const code = io.werr!;
+  delete io.werr;
+  delete io.werrYielded;
+  io.queue = io.queue.filter(([fd]) => fd !== 1);
+  const a0 = argv[0] ?? '';
+  const name = a0.slice(a0.lastIndexOf('/') + 1) || a0;
+  io.queue.push([2, toBytes(`${name}: write error: ${strerror(code)}\n`)]);
+  io.deferred = { exit: 1 };
+  return drain(io, sys) ?? (io.deferred = null, { exit: 1 });
+}
+
+/**
+ * force_sig(): a signal the program cannot catch, ignore or block (a fault). Made of the calls a
+ * program has — disposition reset, unblock, tgkill to itself — so it shows in --trace; the task
+ * dies at the next delivery.
+ */
+export function forceSignal(sys: Sys, sig: number): void {
+  const attempt = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof ErrnoError)) throw e;
+    }
+  };
+  attempt(() => sys.rt_sigaction(sig, SIG_DFL));
+  attempt(() => sys.rt_sigprocmask(SIG_UNBLOCK, 1n << BigInt(sig - 1)));
+  attempt(() => sys.tgkill(sys.getpid(), sys.gettid(), sig));
+}
+
+/**
+ * A step ran out of a host resource (a RangeError: the JS stack, or a string or buffer beyond
+ * what the host allocates). A Linux process would die of SIGSEGV (its stack) or fail to allocate
+ * and exit; the model does the same instead of crashing the host: `prog: memory exhausted` and
+ * status 2, or SIGSEGV for the stack.
+ */
+function resourceExhausted(st: Stored<unknown>, sys: Sys, argv: readonly string[], e: RangeError): StepOutcome {
+  const io = st.io;
+  io.queue = [];
+  io.deferred = null;
+  io.draining = false;
+  if (/call stack/i.test(e.message)) {
+    forceSignal(sys, SIGSEGV);
+    return undefined;
+  }
+  const a0 = argv[0] ?? '';
+  io.queue.push([2, toBytes(`${a0.slice(a0.lastIndexOf('/') + 1) || a0}: memory exhausted\n`)]);
+  io.deferred = { exit: 2 };
+  return drain(io, sys) ?? (io.deferred = null, { exit: 2 });
 }
 
 /** Every program defined with this layer, by name (what `installUserland` puts in the tree). */
@@ -214,14 +311,17 @@ export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
         const r = ctx.result;
         const head = io.queue[0];
         if (head) {
+          if (r && !r.ok) noteWriteError(io, head[0], r.code);
           if (r && r.ok && typeof r.value === 'number' && r.value < head[1].length) head[1] = head[1].subarray(r.value);
           else io.queue.shift();
         }
       } else if (ctx.result !== null || io.deferred === null) {
         st.res = ctx.result;
       }
+      if (io.werr !== undefined && !def.ownsWriteErrors && io.werrYielded) return reportWriteError(st, ctx.sys, ctx.argv);
       const pending = drain(io, ctx.sys);
       if (pending) return pending;
+      if (io.werr !== undefined && !def.ownsWriteErrors) return giveUpStep(io);
       if (io.deferred) {
         const out = io.deferred;
         io.deferred = null;
@@ -229,7 +329,14 @@ export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
       }
       const p = new Proc(st, ctx.sys, ctx.argv, ctx.envp, ctx.signals, st.res);
       st.res = null;
-      const out = def.step(p);
+      let out: StepOutcome;
+      try {
+        out = def.step(p);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        return resourceExhausted(st, ctx.sys, ctx.argv, e);
+      }
+      if (io.werr !== undefined && !def.ownsWriteErrors) return giveUpStep(io);
       if (io.queue.length > 0) {
         io.deferred = out ?? null;
         return drain(io, ctx.sys) ?? undefined;

@@ -17,7 +17,7 @@ import { exitCodeOf } from '../lib/process.js';
 import { echo, kill, printf, test } from '../utils/text.js';
 import { parseSyscallCommand, printSyscallResult } from '../utils/syscall.js';
 import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
-import { sleepOperands } from '../utils/duration.js';
+import { sleepChunk, sleepOperands } from '../utils/duration.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import { SH_HANDLER, jobStateText, type Interp } from './interp.js';
 import type { Frame, ShState } from './state.js';
@@ -45,6 +45,13 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Names of POSIX special builtins (assignments before them persist; errors exit a script). */
 export const SPECIAL_BUILTINS = new Set([':', '.', 'break', 'continue', 'eval', 'exec', 'exit', 'export', 'return', 'set', 'shift', 'trap', 'unset']);
+
+/**
+ * NOFORK utilities that bash has no builtin for: where the command is the last thing a process runs
+ * (a background job, a pipeline part, `sh -c 'sleep 5'`) they are exec'd, so `ps` shows their name
+ * as Linux does. (The NSD-bearing utilities — syscall, ipcmk… — always stay in the shell.)
+ */
+export const EXEC_WHEN_LAST = new Set(['sleep']);
 
 export const BUILTINS: Record<string, Builtin> = {
   ':': () => 0,
@@ -148,7 +155,10 @@ export const BUILTINS: Record<string, Builtin> = {
   sleep(sh, argv) {
     const ns = sleepOperands(argv.slice(1), (t) => sh.p.err(t));
     if (ns === null) return 1;
-    return yieldCall(sh, 'nanosleep', [ns], 'status', 'sleep');
+    const c = sleepChunk(ns);
+    const f: Frame = { k: 'bi-call', name: 'nanosleep', args: [c.now], mode: 'status', label: 'sleep', left: c.left };
+    sh.push(f);
+    return sh.call(f, 'nanosleep', c.now);
   },
 
   syscall(sh, argv) {
@@ -355,6 +365,12 @@ function execCall(sh: Interp, f: Extract<Frame, { k: 'bi-call' }>): StepOutcome 
   const r = sh.take(f);
   if (f.mode === 'exec') return sh.execFailed(f.label, r.ok ? 'ENOEXEC' : r.code);
   if (f.mode === 'print') printSyscallResult(r, (t) => sh.p.out(t));
+  if (r.ok && f.left) {
+    // A sleep longer than one nanosleep takes: the next part.
+    const c = sleepChunk(f.left);
+    f.left = c.left;
+    return sh.call(f, 'nanosleep', c.now);
+  }
   sh.finish(r.ok ? 0 : r.code === 'EINTR' && f.label === 'sleep' ? 130 : 1);
   return undefined;
 }

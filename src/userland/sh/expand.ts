@@ -300,11 +300,58 @@ export function globComponents(pat: string): Array<{ text: string; glob: boolean
 }
 
 // ---- arithmetic ($((…)), XCU 2.6.4): C integer expressions on the shell's variables ----
+//
+// As bash's expr.c: 64-bit two's-complement integers (intmax_t) that wrap, evaluated with BigInt;
+// `&& || ?:` do not evaluate the side they skip; a variable's value is itself an expression; shift
+// counts are masked to 6 bits (what x86-64 does with bash's `val1 << val2`); INTMAX_MIN / -1 is
+// INTMAX_MIN and INTMAX_MIN % -1 is 0 (bash special-cases them); numbers are C-like (`0x1f`, `017`)
+// or `BASE#DIGITS` (2 ≤ BASE ≤ 64); nesting beyond MAX_EXPR_RECURSION_LEVEL (1024) is an error.
 
-type Tok = { k: 'n'; v: number } | { k: 'id'; v: string } | { k: 'op'; v: string };
+type Tok = { k: 'n'; v: bigint } | { k: 'id'; v: string } | { k: 'op'; v: string };
 
 const ARITH_OPS = ['<<=', '>>=', '**', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=',
-  '+', '-', '*', '/', '%', '<', '>', '=', '!', '~', '&', '|', '^', '?', ':', '(', ')'];
+  '+', '-', '*', '/', '%', '<', '>', '=', '!', '~', '&', '|', '^', '?', ':', '(', ')', ','];
+
+/** bash's MAX_EXPR_RECURSION_LEVEL. */
+const MAX_EXPR_RECURSION_LEVEL = 1024;
+
+const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** A number token's value (bash's strlong): `0x`, leading-0 octal, `BASE#DIGITS`; wraps to 64 bits. */
+function arithNumber(tok: string, text: string): bigint {
+  const bad = (): never => {
+    throw new ExpandError(`${tok}: value too great for base (error token is "${tok}")`);
+  };
+  let base = 10;
+  let digits = tok;
+  const hash = tok.indexOf('#');
+  if (hash >= 0) {
+    base = Number(tok.slice(0, hash));
+    digits = tok.slice(hash + 1);
+    if (!/^[0-9]+$/.test(tok.slice(0, hash)) || base < 2 || base > 64) throw new ExpandError(`${tok}: invalid arithmetic base (error token is "${tok}")`);
+    if (digits === '') throw new ExpandError(`${text.trim()}: invalid integer constant (error token is "${tok}")`);
+  } else if (/^0[xX]/.test(tok)) {
+    base = 16;
+    digits = tok.slice(2);
+  } else if (tok.length > 1 && tok[0] === '0') {
+    base = 8;
+    digits = tok.slice(1);
+  }
+  let v = 0n;
+  const B = BigInt(base);
+  for (const c of digits) {
+    let d: number;
+    if (c >= '0' && c <= '9') d = c.charCodeAt(0) - 48;
+    else if (c >= 'a' && c <= 'z') d = c.charCodeAt(0) - 87;
+    else if (c >= 'A' && c <= 'Z') d = base <= 36 ? c.charCodeAt(0) - 55 : c.charCodeAt(0) - 29;
+    else if (c === '@') d = 62;
+    else if (c === '_') d = 63;
+    else return bad();
+    if (d >= base) bad();
+    v = wrap(v * B + BigInt(d));
+  }
+  return v;
+}
 
 function arithTokens(s: string): Tok[] {
   const out: Tok[] = [];
@@ -315,16 +362,13 @@ function arithTokens(s: string): Tok[] {
       i++;
       continue;
     }
-    const num = /^(0[xX][0-9a-fA-F]+|[0-9]+)/.exec(s.slice(i));
+    const num = /^[0-9][0-9A-Za-z_@#]*/.exec(s.slice(i, i + 200));
     if (num) {
-      const t = num[1]!;
-      const v = /^0[xX]/.test(t) ? parseInt(t, 16) : t.length > 1 && t[0] === '0' ? parseInt(t, 8) : parseInt(t, 10);
-      if (Number.isNaN(v)) throw new ExpandError(`${s}: syntax error: invalid number`);
-      out.push({ k: 'n', v });
-      i += t.length;
+      out.push({ k: 'n', v: arithNumber(num[0], s) });
+      i += num[0].length;
       continue;
     }
-    const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i));
+    const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i, i + 1000));
     if (id) {
       out.push({ k: 'id', v: id[0] });
       i += id[0].length;
@@ -338,72 +382,115 @@ function arithTokens(s: string): Tok[] {
   return out;
 }
 
-const BINARY: Array<string[]> = [
-  ['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!='], ['<', '<=', '>', '>='], ['<<', '>>'], ['+', '-'], ['*', '/', '%'],
-];
+/** Binary operators by precedence (higher binds tighter); `**` is right-associative. */
+const PREC: Record<string, number> = {
+  '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '<=': 7, '>': 7, '>=': 7,
+  '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10, '**': 11,
+};
 
-/** Evaluates an arithmetic expression; variables are read and assigned through `env`. */
-export function arith(text: string, env: ExpandEnv): number {
+/** Evaluates an arithmetic expression (a decimal string of a 64-bit value); variables go through `env`. */
+export function arith(text: string, env: ExpandEnv): bigint {
+  return arithAt(text, env, 0);
+}
+
+function arithAt(text: string, env: ExpandEnv, depth0: number): bigint {
   const toks = arithTokens(text);
   let i = 0;
+  let depth = depth0;
+  /** > 0 while evaluating a side that `&&`, `||` or `?:` skips: parsed, not evaluated. */
+  let noeval = 0;
   const fail = (): never => {
     throw new ExpandError(`${text.trim()}: syntax error in expression`);
+  };
+  const deeper = (tokText: string) => {
+    if (++depth > MAX_EXPR_RECURSION_LEVEL) throw new ExpandError(`${text.trim().slice(0, 40)}: expression recursion level exceeded (error token is "${tokText.slice(0, 40)}")`);
   };
   const peek = () => toks[i];
   const isOp = (v: string) => {
     const t = toks[i];
     return t !== undefined && t.k === 'op' && t.v === v;
   };
-  const varValue = (name: string): number => {
+  const varValue = (name: string): bigint => {
+    if (noeval) return 0n;
     const v = env.get(name);
-    if (v === undefined || v.trim() === '') return 0;
-    return arith(v, env);
+    if (v === undefined || v.trim() === '') return 0n;
+    if (/^\s*-?[0-9]+\s*$/.test(v) && v.trim().length < 19) return BigInt(v.trim());
+    deeper(name);
+    const r = arithAt(v, env, depth);
+    depth--;
+    return r;
   };
-  const assignment = (): number => {
+  const comma = (): bigint => {
+    let v = assignment();
+    while (isOp(',')) {
+      i++;
+      v = assignment();
+    }
+    return v;
+  };
+  const assignment = (): bigint => {
     const t = peek();
     const n = toks[i + 1];
     if (t && t.k === 'id' && n && n.k === 'op' && /^(=|[-+*/%&|^]=|<<=|>>=)$/.test(n.v)) {
       i += 2;
+      deeper(t.v);
       const rhs = assignment();
-      const cur = varValue(t.v);
-      const v = n.v === '=' ? rhs : binop(n.v.slice(0, -1), cur, rhs);
+      depth--;
+      if (noeval) return 0n;
+      const v = n.v === '=' ? rhs : binop(n.v.slice(0, -1), varValue(t.v), rhs);
       env.set(t.v, String(v));
       return v;
     }
     return ternary();
   };
-  const ternary = (): number => {
-    const c = binary(0);
+  const ternary = (): bigint => {
+    const c = binary(1);
     if (!isOp('?')) return c;
     i++;
-    const a = assignment();
+    deeper('?');
+    if (!c) noeval++;
+    const a = comma();
+    if (!c) noeval--;
     if (!isOp(':')) fail();
     i++;
-    const b = assignment();
+    if (c) noeval++;
+    const b = ternary();
+    if (c) noeval--;
+    depth--;
     return c ? a : b;
   };
-  const binary = (level: number): number => {
-    if (level >= BINARY.length) return unary();
-    let left = binary(level + 1);
+  /** Precedence climbing: operators binding at least as tightly as `min`. */
+  const binary = (min: number): bigint => {
+    let left = unary();
     for (;;) {
       const t = peek();
-      if (!t || t.k !== 'op' || !BINARY[level]!.includes(t.v)) return left;
+      const prec = t && t.k === 'op' ? PREC[t.v] : undefined;
+      if (prec === undefined || prec < min) return left;
       i++;
-      const right = binary(level + 1);
-      left = binop(t.v, left, right);
+      deeper(t!.v as string);
+      const skip = (t!.v === '&&' && !left) || (t!.v === '||' && !!left);
+      if (skip) noeval++;
+      const right = binary(t!.v === '**' ? prec : prec + 1);
+      if (skip) noeval--;
+      depth--;
+      left = t!.v === '&&' ? (left && right ? 1n : 0n) : t!.v === '||' ? (left || right ? 1n : 0n) : noeval ? 0n : binop(t!.v as string, left, right);
     }
   };
-  const unary = (): number => {
+  const unary = (): bigint => {
     const t = peek();
     if (t && t.k === 'op') {
       if (t.v === '-' || t.v === '+' || t.v === '!' || t.v === '~') {
         i++;
+        deeper(t.v);
         const v = unary();
-        return t.v === '-' ? 0 - v : t.v === '+' ? v : t.v === '!' ? (v ? 0 : 1) : ~v;
+        depth--;
+        return t.v === '-' ? wrap(-v) : t.v === '+' ? v : t.v === '!' ? (v ? 0n : 1n) : wrap(~v);
       }
       if (t.v === '(') {
         i++;
-        const v = assignment();
+        deeper('(');
+        const v = comma();
+        depth--;
         if (!isOp(')')) fail();
         i++;
         return v;
@@ -411,37 +498,46 @@ export function arith(text: string, env: ExpandEnv): number {
     }
     if (!t) fail();
     i++;
-    if (t!.k === 'n') return t!.v as number;
+    if (t!.k === 'n') return t!.v as bigint;
     if (t!.k === 'id') return varValue(t!.v as string);
     return fail();
   };
-  function binop(op: string, a: number, b: number): number {
+  function binop(op: string, a: bigint, b: bigint): bigint {
     switch (op) {
-      case '||': return a || b ? 1 : 0;
-      case '&&': return a && b ? 1 : 0;
       case '|': return a | b;
       case '^': return a ^ b;
       case '&': return a & b;
-      case '==': return a === b ? 1 : 0;
-      case '!=': return a !== b ? 1 : 0;
-      case '<': return a < b ? 1 : 0;
-      case '<=': return a <= b ? 1 : 0;
-      case '>': return a > b ? 1 : 0;
-      case '>=': return a >= b ? 1 : 0;
-      case '<<': return a << b;
-      case '>>': return a >> b;
-      case '+': return a + b;
-      case '-': return a - b;
-      case '*': return a * b;
+      case '==': return a === b ? 1n : 0n;
+      case '!=': return a !== b ? 1n : 0n;
+      case '<': return a < b ? 1n : 0n;
+      case '<=': return a <= b ? 1n : 0n;
+      case '>': return a > b ? 1n : 0n;
+      case '>=': return a >= b ? 1n : 0n;
+      case '<<': return wrap(a << (b & 63n));
+      case '>>': return a >> (b & 63n);
+      case '+': return wrap(a + b);
+      case '-': return wrap(a - b);
+      case '*': return wrap(a * b);
+      case '**': {
+        if (b < 0n) throw new ExpandError(`${text.trim()}: exponent less than 0 (error token is "${b}")`);
+        let r = 1n;
+        let x = a;
+        for (let e = b; e > 0n; e >>= 1n) {
+          if (e & 1n) r = wrap(r * x);
+          x = wrap(x * x);
+        }
+        return r;
+      }
       case '/':
       case '%':
-        if (b === 0) throw new ExpandError(`${text.trim()}: division by 0`);
-        return op === '/' ? Math.trunc(a / b) : a % b;
+        if (b === 0n) throw new ExpandError(`${text.trim()}: division by 0`);
+        if (b === -1n) return op === '/' ? wrap(-a) : 0n;
+        return op === '/' ? a / b : a % b;
     }
     return fail();
   }
-  if (toks.length === 0) return 0;
-  const v = assignment();
+  if (toks.length === 0) return 0n;
+  const v = comma();
   if (i < toks.length) fail();
   return v;
 }

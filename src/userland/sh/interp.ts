@@ -16,22 +16,36 @@
  */
 import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
 import {
-  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
-  SIGTERM, SIG_DFL, SIG_IGN, S_IFDIR, S_IFMT, WNOHANG,
+  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGINT, SIGQUIT,
+  SIGSEGV, SIGTERM, SIG_DFL, SIG_IGN, S_IFDIR, S_IFMT, WNOHANG,
 } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 import type { Proc } from '../lib/program.js';
-import { toText } from '../lib/program.js';
+import { forceSignal, toText } from '../lib/program.js';
 import { readDir } from '../lib/files.js';
 import { exitCodeOf, findExecutable } from '../lib/process.js';
 import type { Node, Redir, Word, WordPart } from './ast.js';
 import { ExpandError, expandFields, expandPattern, expandString, globComponents, matchPattern, type ExpandEnv } from './expand.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import type { Frame, ShState } from './state.js';
-import { BUILTINS, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
+import { BUILTINS, EXEC_WHEN_LAST, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
 
 /** Frames run per step before the shell yields the CPU (a loop of builtins stays fair). */
 const BUDGET = 2000;
+/**
+ * The shell's stack limit, in frames. A shell's control stack lives on its process stack, which
+ * RLIMIT_STACK bounds (8 MiB by default): bash dies of SIGSEGV on runaway recursion (`f() { f; };
+ * f` after about 10,000 levels), and so does this shell when its frames pass this bound (about
+ * 10,000 levels of such a function) — instead of growing the host's memory without end.
+ */
+export const MAX_FRAMES = 40000;
+/** A pipe's buffer (the kernel's PIPE_SIZE): a here-document this long or shorter goes through a pipe. */
+const PIPE_CAPACITY = 65536;
+/**
+ * The largest variable value (characters). A shell whose memory runs out (RLIMIT_AS, or the
+ * machine's) fails to allocate and exits, as bash's xmalloc does: `sh: memory exhausted`, status 2.
+ */
+export const MAX_VALUE = 64 * 1024 * 1024;
 /** The shell's signal handler "address": a caught signal interrupts its sleep and is queued for its trap. */
 export const SH_HANDLER = 2;
 
@@ -68,9 +82,23 @@ export class Interp {
         if (out) continue;
       }
       const out = this.exec(f);
+      if (s.frames.length > MAX_FRAMES) return this.stackOverflow();
       if (out) return out;
       if (this.yieldNow) return undefined;
     }
+    return undefined;
+  }
+
+  /**
+   * The stack is exhausted: force_sig(SIGSEGV); the process dies at the next signal delivery,
+   * with status 139.
+   */
+  private stackOverflow(): Outcome {
+    const s = this.s;
+    s.frames = [];
+    s.traps = {};
+    s.status = 128 + SIGSEGV;
+    forceSignal(this.p.sys, SIGSEGV);
     return undefined;
   }
 
@@ -387,6 +415,7 @@ export class Interp {
   }
 
   setVar(name: string, value: string): void {
+    if (value.length > MAX_VALUE) throw new RangeError(`cannot allocate ${value.length + 1} bytes`);
     this.s.vars[name] = value;
   }
 
@@ -598,18 +627,17 @@ export class Interp {
           return false;
         }
         this.save(r.fd, saved);
-        this.p.attempt(() => sys.dup2(src, r.fd));
+        const d = this.p.attempt(() => sys.dup2(src, r.fd));
+        if (!d.ok) {
+          this.error(`${r.fd}: ${strerror(d.code)}`);
+          return false;
+        }
         continue;
       }
       if (r.op === '<<' || r.op === '<<-') {
-        const pr = this.p.attempt(() => sys.pipe2(O_CLOEXEC));
-        if (!pr.ok) {
-          this.error(`cannot create pipe for here-document: ${strerror(pr.code)}`);
-          return false;
-        }
-        this.p.attempt(() => sys.write(pr.value[1], target));
-        this.p.attempt(() => sys.close(pr.value[1]));
-        newfd = pr.value[0];
+        const doc = this.hereDoc(target);
+        if (doc < 0) return false;
+        newfd = doc;
       } else {
         const flags =
           r.op === '<' ? O_RDONLY
@@ -629,10 +657,58 @@ export class Interp {
         continue;
       }
       this.save(r.fd, saved);
-      this.p.attempt(() => sys.dup2(newfd, r.fd));
+      const d = this.p.attempt(() => sys.dup2(newfd, r.fd));
       this.p.attempt(() => sys.close(newfd));
+      if (!d.ok) {
+        // dup2 beyond RLIMIT_NOFILE: EBADF, as bash reports `99999: Bad file descriptor`.
+        this.error(`${r.fd}: ${strerror(d.code)}`);
+        return false;
+      }
     }
     return true;
+  }
+
+  /**
+   * A here-document's read end. As bash: through a pipe when the body fits in the pipe's buffer
+   * (so the write never sleeps), else through a temporary file (`/tmp/sh-thd.PID.N`, opened again
+   * for reading and unlinked at once). -1 after reporting an error.
+   */
+  private hereDoc(body: string): number {
+    const sys = this.p.sys;
+    const bytes = new TextEncoder().encode(body);
+    if (bytes.length <= PIPE_CAPACITY) {
+      const pr = this.p.attempt(() => sys.pipe2(O_CLOEXEC));
+      if (!pr.ok) {
+        this.error(`cannot create pipe for here-document: ${strerror(pr.code)}`);
+        return -1;
+      }
+      this.p.attempt(() => sys.write(pr.value[1], bytes));
+      this.p.attempt(() => sys.close(pr.value[1]));
+      return pr.value[0];
+    }
+    for (let n = 0; ; n++) {
+      const name = `/tmp/sh-thd.${sys.getpid()}.${n}`;
+      const w = this.p.attempt(() => sys.open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600));
+      if (!w.ok && w.code === 'EEXIST' && n < 100) continue;
+      if (!w.ok) {
+        this.error(`cannot create temp file for here-document: ${strerror(w.code)}`);
+        return -1;
+      }
+      let err: ErrnoCode | null = null;
+      for (let at = 0; at < bytes.length && !err; ) {
+        const k = this.p.attempt(() => sys.write(w.value, bytes.subarray(at, at + 65536)));
+        if (k.ok) at += k.value;
+        else err = k.code;
+      }
+      this.p.attempt(() => sys.close(w.value));
+      const rd = err ? null : this.p.attempt(() => sys.open(name, O_RDONLY | O_CLOEXEC));
+      this.p.attempt(() => sys.unlink(name));
+      if (!rd || !rd.ok) {
+        this.error(`cannot write here-document: ${strerror(err ?? (rd && !rd.ok ? rd.code : 'EIO'))}`);
+        return -1;
+      }
+      return rd.value;
+    }
   }
 
   private save(fd: number, saved: Array<[number, number]> | null): void {
@@ -685,8 +761,22 @@ export class Interp {
       case 'run':
         return this.runSimple(f);
       case 'builtin-done': {
+        const werr = this.p.writeError;
+        if (werr === 'EPIPE' && !f.werrYield) {
+          // Let a SIGPIPE the failed write raised kill the shell first, as in Linux.
+          f.werrYield = true;
+          this.yieldNow = true;
+          return undefined;
+        }
+        this.p.takeWriteError();
         this.restore(f.saved);
-        this.finish(f.ret ?? s.status);
+        let status = f.ret ?? s.status;
+        if (werr !== undefined && BUILTINS[f.argv[0] ?? ''] && !s.funcs[f.argv[0]!]) {
+          // bash's sh_chkwrite: a builtin whose standard output could not be written fails.
+          this.error(`${f.argv[0]}: write error: ${strerror(werr)}`);
+          status = 1;
+        }
+        this.finish(status);
         return undefined;
       }
       case 'fork': {
@@ -760,7 +850,9 @@ export class Interp {
       return this.execExternal(null, [], argv.slice(1), []);
     }
     const func = s.funcs[name];
-    const builtin = BUILTINS[name];
+    // A NOFORK utility that is no shell builtin in bash (sleep) is exec'd when it is the last thing
+    // a process runs (`sleep 5 &`, `sh -c 'sleep 5'`): its comm becomes `sleep`, as in Linux.
+    const builtin = f.execLast && !func && EXEC_WHEN_LAST.has(name) && this.lookup(name) !== null ? undefined : BUILTINS[name];
     if (func || builtin) {
       if (SPECIAL_BUILTINS.has(name) || func) for (const [n, v] of assigns) this.setVar(n, v);
       if (!this.applyRedirs(node.redirs, redirEnv, f.saved)) {
@@ -770,6 +862,7 @@ export class Interp {
         return undefined;
       }
       f.phase = 'builtin-done';
+      this.p.takeWriteError();
       if (func) {
         this.push({ k: 'func', saved: s.pos });
         s.pos = argv.slice(1);

@@ -37,15 +37,32 @@ interface PendingHeredoc {
   strip: boolean;
 }
 
+/**
+ * How deeply lists and words may nest (`( ( … ) )`, `if` in `if`, `$( $( … ) )`, `"${x:-"…"}"`).
+ * The parser is recursive descent, so its depth is bounded, like dash's and bash's own stacks:
+ * deeper input is refused with `syntax error: nesting too deep` (status 2) instead of exhausting
+ * the host's stack. 200 levels is far beyond any script, and leaves room for everything that walks
+ * the tree recursively afterwards.
+ */
+export const MAX_NESTING = 200;
+
 export class Parser {
   pos: number;
   line: number;
   private peeked: Token | null = null;
   private heredocs: PendingHeredoc[] = [];
 
-  constructor(readonly src: string, pos = 0, line = 1) {
+  constructor(readonly src: string, pos = 0, line = 1, private depth = 0) {
     this.pos = pos;
     this.line = line;
+  }
+
+  private enter(): void {
+    if (++this.depth > MAX_NESTING) throw new ShSyntaxError(`syntax error: nesting too deep (more than ${MAX_NESTING} levels)`, this.line);
+  }
+
+  private leave(): void {
+    this.depth--;
   }
 
   // ---- entry points ----
@@ -62,8 +79,8 @@ export class Parser {
   }
 
   /** Parses a whole text (eval, `$(…)` bodies from backquotes, trap actions). */
-  static parseAll(src: string, line = 1): Node {
-    const p = new Parser(src, 0, line);
+  static parseAll(src: string, line = 1, depth = 0): Node {
+    const p = new Parser(src, 0, line, depth);
     const items: Array<{ node: Node; async: boolean }> = [];
     for (let n = p.parseNext(); n; n = p.parseNext()) items.push({ node: n, async: false });
     return { t: 'list', line, items };
@@ -149,6 +166,13 @@ export class Parser {
 
   /** Reads a word; with `term`, only that character (at nesting depth 0) ends it. */
   private readWord(term: string | null): Word {
+    this.enter();
+    const w = this.readWordIn(term);
+    this.leave();
+    return w;
+  }
+
+  private readWordIn(term: string | null): Word {
     const s = this.src;
     const b = new PartsBuilder('lit');
     const parts = b.parts;
@@ -203,6 +227,13 @@ export class Parser {
 
   /** Inside "…" (`end` = '"') or a here-document body (`end` = null: to the end of input). */
   private readDq(end: string | null): WordPart[] {
+    this.enter();
+    const parts = this.readDqIn(end);
+    this.leave();
+    return parts;
+  }
+
+  private readDqIn(end: string | null): WordPart[] {
     const s = this.src;
     const b = new PartsBuilder('q');
     const parts = b.parts;
@@ -272,7 +303,7 @@ export class Parser {
       }
       if (j >= s.length) throw new ShSyntaxError('unexpected EOF while looking for matching `))\'', this.line, true);
       const inner = s.slice(start, j);
-      const sub = new Parser(inner, 0, this.line);
+      const sub = new Parser(inner, 0, this.line, this.depth);
       const expr: Word = { parts: sub.readDq(null) };
       this.line += countNl(inner);
       this.pos = j + 2;
@@ -364,7 +395,7 @@ export class Parser {
     const line = this.line;
     this.line += countNl(s.slice(this.pos, j));
     this.pos = j + 1;
-    return { t: 'cmd', body: Parser.parseAll(inner, line) };
+    return { t: 'cmd', body: Parser.parseAll(inner, line, this.depth) };
   }
 
   private readHeredocs(): void {
@@ -396,6 +427,13 @@ export class Parser {
    * `stops`, `)`, `;;` or the end. With `oneLine`, a newline ends it (a complete command).
    */
   private parseList(stops: string[], oneLine: boolean): Node {
+    this.enter();
+    const node = this.parseListIn(stops, oneLine);
+    this.leave();
+    return node;
+  }
+
+  private parseListIn(stops: string[], oneLine: boolean): Node {
     const line = this.peek().line;
     const items: Array<{ node: Node; async: boolean }> = [];
     for (;;) {

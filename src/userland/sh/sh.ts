@@ -79,6 +79,7 @@ function initialState(argv: readonly string[], envp: readonly string[]): State {
 
 defineProgram<State>({
   name: SH_PATH,
+  ownsWriteErrors: true,
   start({ argv, envp, sys }) {
     const s = initialState(argv, envp);
     s.pid = sys.getpid();

@@ -47,6 +47,8 @@ export type Frame = FrameBase &
         argv: string[];
         assigns: Array<[string, string]>;
         redirSubs: string[];
+        /** A builtin's write failed with EPIPE and the shell has yielded once (for SIGPIPE). */
+        werrYield?: boolean;
       }
     | {
         k: 'pipe';
@@ -74,7 +76,7 @@ export type Frame = FrameBase &
     | { k: 'bi-wait'; pids: number[]; i: number; status: number; any: boolean }
     | { k: 'bi-read'; vars: string[]; raw: boolean; buf: number[] }
     /** A syscall made for a builtin: `print` its value (`syscall`), its status only, or report a failed exec. */
-    | { k: 'bi-call'; name: string; args: unknown[]; mode: 'print' | 'status' | 'exec'; label: string }
+    | { k: 'bi-call'; name: string; args: unknown[]; mode: 'print' | 'status' | 'exec'; label: string; left?: number }
   );
 
 export interface ShState {

@@ -61,28 +61,43 @@ function ls(argv: string[], io: AppletIo): number {
   const users = long ? idNames(sys, '/etc/passwd') : new Map<number, string>();
   const groups = long ? idNames(sys, '/etc/group') : new Map<number, string>();
   const paths = operands.length ? operands : ['.'];
-  const files: Array<[string, Stat]> = [];
+  const files: Array<[string, Stat, string]> = [];
   const dirs: string[] = [];
   for (const path of paths) {
     try {
-      const st = sys.stat(path);
+      // -l shows a symbolic link operand itself (GNU ls without -H/-L); otherwise it is followed.
+      const lst = long || opts.has('d') ? sys.lstat(path) : null;
+      const st = lst && (lst.st_mode & S_IFMT) === S_IFLNK ? lst : sys.stat(path);
       if ((st.st_mode & S_IFMT) === S_IFDIR && !opts.has('d')) dirs.push(path);
-      else files.push([path, st]);
+      else files.push([path, st, path]);
     } catch (e) {
       if (!(e instanceof ErrnoError)) throw e;
       io.err(`ls: cannot access '${path}': ${strerror(e.code)}\n`);
       status = 2;
     }
   }
-  const print = (entries: Array<[string, Stat]>, total: boolean) => {
+  /** ` -> target` after a symbolic link's name (GNU ls -l). */
+  const arrow = (path: string, st: Stat): string => {
+    if ((st.st_mode & S_IFMT) !== S_IFLNK) return '';
+    const r = (() => {
+      try {
+        return sys.readlink(path);
+      } catch (e) {
+        if (!(e instanceof ErrnoError)) throw e;
+        return null;
+      }
+    })();
+    return r === null ? '' : ` -> ${r}`;
+  };
+  const print = (entries: Array<[string, Stat, string]>, total: boolean) => {
     if (!long) {
       for (const [name] of entries) io.out(name + '\n');
       return;
     }
-    const rows = entries.map(([name, st]) => {
+    const rows = entries.map(([name, st, path]) => {
       const fmt = st.st_mode & S_IFMT;
       const size = fmt === S_IFCHR || fmt === S_IFBLK ? `${(st.st_rdev >> 8) & 0xfff}, ${st.st_rdev & 0xff}` : String(st.st_size);
-      return [modeString(st.st_mode), String(st.st_nlink), users.get(st.st_uid) ?? String(st.st_uid), groups.get(st.st_gid) ?? String(st.st_gid), size, lsDate(st.st_mtime), name];
+      return [modeString(st.st_mode), String(st.st_nlink), users.get(st.st_uid) ?? String(st.st_uid), groups.get(st.st_gid) ?? String(st.st_gid), size, lsDate(st.st_mtime), name + arrow(path, st)];
     });
     const w = [0, 1, 2, 3, 4].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
     if (total) io.out(`total ${entries.reduce((n, [, st]) => n + Math.ceil(st.st_blocks / 2), 0)}\n`);
@@ -102,10 +117,11 @@ function ls(argv: string[], io: AppletIo): number {
       return;
     }
     names = names.filter((n) => all || (!n.startsWith('.') || (almost && n !== '.' && n !== '..'))).sort();
-    const entries: Array<[string, Stat]> = [];
+    const entries: Array<[string, Stat, string]> = [];
     for (const n of names) {
+      const full = dir === '/' ? `/${n}` : `${dir}/${n}`;
       try {
-        entries.push([n, sys.stat(dir === '/' ? `/${n}` : `${dir}/${n}`)]);
+        entries.push([n, long ? sys.lstat(full) : sys.stat(full), full]);
       } catch (e) {
         if (!(e instanceof ErrnoError)) throw e;
       }

@@ -18,9 +18,10 @@ function countArg(v: string | undefined, what: string): number {
 
 /**
  * A filter program: `parse` turns the arguments into the initial state at the first step (a
- * UsageError ends the program with `usageStatus`), then `run` is the step.
+ * UsageError ends the program with `usageStatus`, and with `tryHelp` coreutils' second line
+ * `Try 'prog --help' for more information.`), then `run` is the step.
  */
-function defineFilter<S>(name: string, usageStatus: number, parse: (args: string[]) => S, run: (p: Proc<S | null>, s: S) => StepOutcome): void {
+export function defineFilter<S>(name: string, usageStatus: number, parse: (args: string[]) => S, run: (p: Proc<S | null>, s: S) => StepOutcome, tryHelp = false): void {
   const prog = name.slice(name.lastIndexOf('/') + 1);
   defineProgram<S | null>({
     name,
@@ -31,7 +32,8 @@ function defineFilter<S>(name: string, usageStatus: number, parse: (args: string
           p.state = parse(p.argv.slice(1));
         } catch (e) {
           if (!(e instanceof UsageError)) throw e;
-          p.err(`${prog}: ${e.message}\n`);
+          const bare = (e as { bare?: boolean }).bare === true;
+          p.err(`${prog}: ${e.message}\n${tryHelp && !bare ? `Try '${prog} --help' for more information.\n` : ''}`);
           return p.exit(usageStatus);
         }
       }

@@ -11,7 +11,7 @@ import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { defineProgram, envValue } from '../lib/program.js';
 import { newRunCommand, runCommand, type RunCommandState } from '../lib/process.js';
-import { sleepOperands } from './duration.js';
+import { sleepChunk, sleepOperands } from './duration.js';
 import { kill } from './text.js';
 import { readDir, readText } from '../lib/files.js';
 
@@ -117,15 +117,18 @@ defineApplet('/bin/ps', ps);
 
 // ---- sleep ----
 
-defineProgram<{ slept: boolean }>({
+defineProgram<{ left: number | null }>({
   name: '/bin/sleep',
-  start: () => ({ slept: false }),
+  start: () => ({ left: null }),
   step(p) {
-    if (p.state.slept) return p.exit(p.ok ? 0 : 1);
-    const ns = sleepOperands(p.argv.slice(1), (t) => p.err(t));
-    if (ns === null) return p.exit(1);
-    p.state.slept = true;
-    return p.call('nanosleep', ns);
+    if (p.state.left === null) {
+      const ns = sleepOperands(p.argv.slice(1), (t) => p.err(t));
+      if (ns === null) return p.exit(1);
+      p.state.left = ns;
+    } else if (!p.ok || p.state.left <= 0) return p.exit(p.ok ? 0 : 1);
+    const c = sleepChunk(p.state.left);
+    p.state.left = c.left;
+    return p.call('nanosleep', c.now);
   },
 });
 

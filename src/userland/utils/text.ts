@@ -7,7 +7,6 @@
 import { ErrnoError, strerror } from '../../abi/errno.js';
 import { S_IFDIR, S_IFMT, S_IFREG, S_IFCHR, S_IFIFO, S_IFLNK, S_IFSOCK, S_IFBLK } from '../../abi/constants.js';
 import { type AppletIo, signalList, signalNumber, signalShortName } from '../lib/applet.js';
-import { parseNumber } from '../lib/args.js';
 
 // ---- echo ----
 
@@ -90,15 +89,27 @@ export function printf(argv: string[], io: AppletIo): number {
   let out = '';
   let ai = 0;
   const next = () => (ai < args.length ? args[ai++]! : undefined);
-  const num = (v: string | undefined): number => {
-    if (v === undefined || v === '') return 0;
-    if (/^['"]/.test(v)) return v.codePointAt(1) ?? 0;
-    const n = parseNumber(v);
-    if (Number.isNaN(n)) {
+  /** An integer argument as intmax_t (bash's printf: strtoimax, then its checks). */
+  const num = (v: string | undefined): bigint => {
+    if (v === undefined || v === '') return 0n;
+    if (/^['"]/.test(v)) return BigInt(v.codePointAt(1) ?? 0);
+    const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[0-9]+)/.exec(v);
+    if (!m) {
       io.err(`printf: ${v}: invalid number\n`);
       status = 1;
-      const lead = /^[+-]?[0-9]+/.exec(v);
-      return lead ? Number(lead[0]) : 0;
+      return 0n;
+    }
+    const body = m[2]!;
+    let n = /^0[xX]/.test(body) ? BigInt(body) : body.length > 1 && body[0] === '0' ? BigInt(`0o${body.slice(1)}`) : BigInt(body);
+    if (m[1] === '-') n = -n;
+    if (n !== BigInt.asIntN(64, n)) {
+      io.err(`printf: ${v}: Numerical result out of range\n`);
+      status = 1;
+      n = n < 0n ? -(1n << 63n) : (1n << 63n) - 1n;
+    }
+    if (m[0].length !== v.length) {
+      io.err(`printf: ${v}: invalid number\n`);
+      status = 1;
     }
     return n;
   };
@@ -132,8 +143,13 @@ export function printf(argv: string[], io: AppletIo): number {
         out += '%';
         continue;
       }
-      const flags = m[1]!;
-      const width = m[2] === '*' ? num(next()) : m[2] ? Number(m[2]) : 0;
+      let flags = m[1]!;
+      let width = m[2] === '*' ? Number(num(next())) : m[2] ? Number(m[2]) : 0;
+      if (width < 0) {
+        // A negative `*` width means left-justified (C's printf).
+        flags += '-';
+        width = -width;
+      }
       const precArg = m[3] === '*' ? String(num(next())) : m[3];
       const prec = precArg === undefined ? -1 : Number(precArg || '0');
       let body: string;
@@ -152,12 +168,14 @@ export function printf(argv: string[], io: AppletIo): number {
           body = (next() ?? '').slice(0, 1);
           break;
         default: {
-          let n = Math.trunc(num(next()));
-          if (conv === 'u' && n < 0) n = Number(BigInt.asUintN(64, BigInt(n)));
-          let digits = conv === 'o' ? Math.abs(n).toString(8) : conv === 'x' ? Math.abs(n).toString(16) : conv === 'X' ? Math.abs(n).toString(16).toUpperCase() : Math.abs(n).toString(10);
+          let n = num(next());
+          // %u %o %x %X convert to uintmax_t, as C's printf does.
+          if (conv !== 'd' && conv !== 'i' && n < 0n) n = BigInt.asUintN(64, n);
+          const abs = n < 0n ? -n : n;
+          let digits = conv === 'o' ? abs.toString(8) : conv === 'x' ? abs.toString(16) : conv === 'X' ? abs.toString(16).toUpperCase() : abs.toString(10);
           if (prec >= 0) digits = digits.padStart(prec, '0');
-          if (flags.includes('#') && n !== 0) digits = conv === 'o' ? '0' + digits : conv === 'x' ? '0x' + digits : conv === 'X' ? '0X' + digits : digits;
-          const sign = n < 0 ? '-' : flags.includes('+') && (conv === 'd' || conv === 'i') ? '+' : flags.includes(' ') && (conv === 'd' || conv === 'i') ? ' ' : '';
+          if (flags.includes('#') && n !== 0n) digits = conv === 'o' ? '0' + digits : conv === 'x' ? '0x' + digits : conv === 'X' ? '0X' + digits : digits;
+          const sign = n < 0n ? '-' : flags.includes('+') && (conv === 'd' || conv === 'i') ? '+' : flags.includes(' ') && (conv === 'd' || conv === 'i') ? ' ' : '';
           if (flags.includes('0') && !flags.includes('-') && prec < 0) digits = digits.padStart(width - sign.length, '0');
           body = sign + digits;
         }
@@ -275,7 +293,8 @@ function unary(op: string, arg: string, io: AppletIo): boolean {
       sys.access(arg, op === '-r' ? 4 : op === '-w' ? 2 : 1);
       return true;
     }
-    const st = sys.stat(arg);
+    // -L/-h look at the link itself (lstat); the others follow it (stat), as test(1) does.
+    const st = op === '-L' || op === '-h' ? sys.lstat(arg) : sys.stat(arg);
     const fmt = st.st_mode & S_IFMT;
     switch (op) {
       case '-e': return true;
@@ -314,9 +333,12 @@ function binary(a: string, op: string, b: string): boolean {
   }
 }
 
-function intArg(s: string): number {
+/** An intmax_t operand, exactly (BigInt); out of range is not an integer, as bash's legal_number says. */
+function intArg(s: string): bigint {
   if (!/^\s*[+-]?[0-9]+\s*$/.test(s)) throw new TestError(`${s}: integer expression expected`);
-  return Number(s.trim());
+  const v = BigInt(s.trim());
+  if (v !== BigInt.asIntN(64, v)) throw new TestError(`${s}: integer expression expected`);
+  return v;
 }
 
 // ---- kill ----
