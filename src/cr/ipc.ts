@@ -476,6 +476,8 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
   }
   for (const [pid, text] of full ? ck.undo.filter(([, t]) => t !== '') : []) {
     ctx.step('ipc-semundo', `pid ${pid}`, () => {
+      // --ipc-only restores no process to hold the list: reported, as a CRIU dump's missing fields.
+      if (ctx.ipcOnly) return void lost(ctx.report, `pid ${pid}`, 'SEM_UNDO list', text.trim(), '', '--ipc-only restores no process to hold it');
       const by = ctx.procSys(pid);
       if (!by) throw new CrError('restore', 'ipc-semundo', `pid ${pid}`, 'no such restored process');
       writeProcFile(by, '/proc/self/semundo', text);

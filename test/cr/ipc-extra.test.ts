@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel, constants as C } from '../../src/index.js';
-import { dump, restore, CrError } from '../../src/cr/index.js';
+import { Kernel, Sys, constants as C } from '../../src/index.js';
+import { dump, restore, restoreIpcOnly, CrError } from '../../src/cr/index.js';
 import { pagemapPagesId, readNsdExtra, writeNsdExtra, type NsdExtraEntry } from '../../src/cr/image/index.js';
 import { MANIFEST, writeManifest } from '../../src/cr/manifest.js';
 import { decodePlain, encodePlain } from '../../src/cr/plain.js';
@@ -15,7 +15,7 @@ import { decodePlain, encodePlain } from '../../src/cr/plain.js';
 const EXTRA = 'nsd-extra-1.img';
 
 /** A container: init with a SEM_UNDO list, a child without one, a queue and a segment. */
-function checkpoint(): { k: Kernel; images: Map<string, Uint8Array>; entries: NsdExtraEntry[] } {
+function checkpoint(): { k: Kernel; images: Map<string, Uint8Array>; entries: NsdExtraEntry[]; semid: number } {
   const k = new Kernel();
   const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
   const id = c.sys.semget(C.IPC_PRIVATE, 2, C.IPC_CREAT | 0o600);
@@ -25,7 +25,7 @@ function checkpoint(): { k: Kernel; images: Map<string, Uint8Array>; entries: Ns
   k.taskIn(c, c.sys.fork());
   const d = dump(k, c.pid);
   k.init.sys.wait4(c.pid, 0);
-  return { k, images: new Map(d.images), entries: readNsdExtra(d.images.get(EXTRA)!, EXTRA).entries };
+  return { k, images: new Map(d.images), entries: readNsdExtra(d.images.get(EXTRA)!, EXTRA).entries, semid: id };
 }
 
 function resigned(images: Map<string, Uint8Array>, entries: NsdExtraEntry[]): Map<string, Uint8Array> {
@@ -101,4 +101,14 @@ test('a shm segment whose pages file is missing is refused naming the file', () 
   const snap = k.snapshot();
   assert.throws(() => restore(k, out), (e: unknown) => e instanceof CrError && e.message.includes(pages) && /missing image/.test(e.message));
   assert.deepEqual(k.snapshot(), snap);
+});
+
+test('--ipc-only of a model dump reports each SEM_UNDO list it has no process for, and restores the rest', () => {
+  const { images, semid } = checkpoint();
+  const k = new Kernel();
+  const r = restoreIpcOnly(k, images);
+  assert.deepEqual(r.report.filter((l) => l.field === 'SEM_UNDO list').map((l) => [l.object, l.restored]), [['pid 1', '']]);
+  assert.match(r.report.find((l) => l.field === 'SEM_UNDO list')!.saved, /^\d+ 0 -3$/);
+  const holder = k.t(r.holderPid);
+  assert.deepEqual(new Sys(k, holder.kid).semctl(semid, 0, C.GETALL), [0, 3], 'the set and its values are restored');
 });
