@@ -23,7 +23,8 @@ import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
 import { storeBytes } from '../kernel/mm/pages.js';
-import { canonLong, LONG_MAX, pidVnr, type IpcNs, type Long } from '../kernel/ipc/util.js';
+import { canonLong, IPCMNI, LONG_MAX, pidVnr, type IpcNs, type Long } from '../kernel/ipc/util.js';
+import { PID_MAX_LIMIT } from '../kernel/profile.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
@@ -33,6 +34,7 @@ import {
 import { decodePlain, encodePlain } from './plain.js';
 import { IPC_HOOKS, type IpcDumpContext, type IpcRestoreContext } from './ipc-hooks.js';
 import { CrError } from './errors.js';
+import { checkSchema, describeSchemaError, int, list, obj, str, type Schema } from './schema.js';
 import { readProcFile, writeProcFile, type IpcKind } from './strategy.js';
 import type { CkIpc, CrReportLine } from './model.js';
 
@@ -115,10 +117,10 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
   }
   const undo: [number, string][] = [];
   for (const kid of ctx.procKids) {
+    // Every process gets an entry (the reader requires one per process): "" for a zombie (exit_sem
+    // dropped its list) or a process without adjustments.
     const p = k.proc(kid);
-    if (!p.semUndo || k.t(kid).state === 'zombie') continue;
-    const text = readSemUndo(k, p, ipcnsId);
-    if (text) undo.push([ctx.ctid(kid), text]);
+    undo.push([ctx.ctid(kid), p.semUndo && k.t(kid).state !== 'zombie' ? readSemUndo(k, p, ipcnsId) : '']);
   }
   const ck: CkIpcNs = {
     var: v,
@@ -179,28 +181,51 @@ function need(images: ReadonlyMap<string, Uint8Array>, name: string): Uint8Array
   return b;
 }
 
-type FieldKind = 'int' | 'ints' | 'obj';
-const CURSOR_FIELDS: Record<keyof CkCursors, FieldKind> = { seq: 'int', lastIdx: 'int', cursor: 'int' };
-/** What nsd-extra-<n>.img holds per object: exactly these fields (they are spread into the object). */
-const EXTRA_FIELDS = {
-  msg: { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' },
-  sem: { otime: 'int', ctime: 'int', pids: 'ints' },
-  shm: { atime: 'int', dtime: 'int', ctime: 'int', cpid: 'int', lpid: 'int' },
-} as const satisfies Record<string, Record<string, FieldKind>>;
+/** A time as the images carry it (time64_t). */
+const TIME = int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+/** A last pid (0: none). */
+const LAST_PID = int(0, PID_MAX_LIMIT);
+/** An allocator's cursors: ids->seq (at most seq_max), the last index used (-1: none yet), the next one. */
+const CURSORS = obj({ seq: int(0, 0xffff), lastIdx: int(-1, IPCMNI - 1), cursor: int(0, IPCMNI) });
+/** /proc/<pid>/semundo text: `<semid> <adj>…` lines (the kernel checks the adjustments when written). */
+const UNDO_TEXT = str(1 << 24, (t) => (/^(\d+( -?\d+)+\n)*$/.test(t) ? null : 'is not /proc/<pid>/semundo text'));
 
-/** `v` as an object with exactly the given fields of the given kinds; ImageError otherwise. */
-function checkFields<T>(file: string, what: string, v: unknown, fields: Record<string, FieldKind>): T {
-  const names = Object.keys(fields);
-  const o = v as Record<string, unknown>;
-  const ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(o).length === names.length
-    && names.every((f) => {
-      const x = o[f];
-      if (fields[f] === 'int') return Number.isSafeInteger(x);
-      if (fields[f] === 'ints') return Array.isArray(x) && x.every((n) => Number.isSafeInteger(n));
-      return x !== null && typeof x === 'object';
-    });
-  if (!ok) throw new ImageError(file, 0, `${what}: expected exactly {${names.join(', ')}}`);
-  return v as T;
+/**
+ * Every section of nsd-extra-<n>.img, the shape of its entries' value, and the form of their key:
+ * msg/sem/shm (one per object of the ipcns images, keyed by id), semundo (one per process of
+ * pstree.img, keyed by pid, "" without an undo list) and cursors (one, key "").
+ */
+export const IPC_EXTRA_SECTIONS: Readonly<Record<string, { value: Schema; key: RegExp }>> = {
+  msg: { value: obj({ stime: TIME, rtime: TIME, ctime: TIME, lspid: LAST_PID, lrpid: LAST_PID }), key: /^(0|[1-9]\d{0,9})$/ },
+  sem: { value: obj({ otime: TIME, ctime: TIME, pids: list(LAST_PID, 1 << 20) }), key: /^(0|[1-9]\d{0,9})$/ },
+  shm: { value: obj({ atime: TIME, dtime: TIME, ctime: TIME, cpid: LAST_PID, lpid: LAST_PID }), key: /^(0|[1-9]\d{0,9})$/ },
+  semundo: { value: UNDO_TEXT, key: /^[1-9]\d{0,6}$/ },
+  cursors: { value: obj({ msg: CURSORS, sem: CURSORS, shm: CURSORS }), key: /^$/ },
+};
+
+/** No cursors saved (a CRIU or host dump): the allocator's are left as the restore leaves them. */
+const BLANK_CURSORS: Record<IpcKind, CkCursors> = { msg: { seq: -1, lastIdx: -2, cursor: -1 }, sem: { seq: -1, lastIdx: -2, cursor: -1 }, shm: { seq: -1, lastIdx: -2, cursor: -1 } };
+
+/** The entries of nsd-extra-<n>.img by `section/key`, each checked against IPC_EXTRA_SECTIONS. */
+function readIpcExtra(bytes: Uint8Array, file: string): Map<string, unknown> {
+  const extra = new Map<string, unknown>();
+  for (const e of readNsdExtra(bytes, file).entries) {
+    const what = `entry ${e.section}/${e.key}`;
+    const fail = (why: string): never => {
+      throw new ImageError(file, 0, `${what}: ${why}`);
+    };
+    const sec = Object.prototype.hasOwnProperty.call(IPC_EXTRA_SECTIONS, e.section) ? IPC_EXTRA_SECTIONS[e.section]! : fail(`unknown section ${JSON.stringify(e.section)}`);
+    if (!sec.key.test(e.key)) fail(`key ${JSON.stringify(e.key)} is not a ${e.section === 'semundo' ? 'pid' : e.section === 'cursors' ? '""' : 'ipc id'}`);
+    if (e.section === 'semundo' && Number(e.key) > PID_MAX_LIMIT) fail(`pid ${e.key} is above ${PID_MAX_LIMIT}`);
+    if (e.section !== 'semundo' && e.section !== 'cursors' && Number(e.key) > 0x7fffffff) fail(`id ${e.key} is above ${0x7fffffff}`);
+    if (extra.has(`${e.section}/${e.key}`)) fail('duplicate entry');
+    if (e.blob !== undefined) fail('unexpected blob');
+    const v = wrapDecode(file, 0, what, () => decodePlain(e.json ?? 'null'));
+    const bad = checkSchema(v, sec.value);
+    if (bad) fail(describeSchemaError(bad));
+    extra.set(`${e.section}/${e.key}`, v);
+  }
+  return extra;
 }
 
 /** A message type from an image (u64): a valid `long` type is 1..LONG_MAX; kept exactly. */
@@ -219,15 +244,14 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
   const shmImg = readImage(need(images, file('shm')), 'ipcns-shm', { file: file('shm') });
   const extraName = `nsd-extra-${n}.img`;
   const extraBytes = images.get(extraName);
-  const extra = new Map<string, unknown>();
-  if (extraBytes) {
-    for (const e of readNsdExtra(extraBytes, extraName).entries) {
-      extra.set(`${e.section}/${e.key}`, wrapDecode(extraName, 0, `entry ${e.section}/${e.key}`, () => decodePlain(e.json ?? 'null')));
-    }
-  }
-  const x = <T>(section: keyof typeof EXTRA_FIELDS, id: number, dflt: T): T => {
+  // A CRIU dump has no nsd-extra: its objects come back with zero times and last pids. An nsd dump
+  // holds an entry for every object and every process: a missing one is refused, never defaulted.
+  const extra = extraBytes ? readIpcExtra(extraBytes, extraName) : undefined;
+  const x = <T>(section: 'msg' | 'sem' | 'shm', id: number, dflt: T): T => {
+    if (!extra) return dflt;
     const v = extra.get(`${section}/${id}`);
-    return v === undefined ? dflt : checkFields<T>(extraName, `${section} ${id}`, v, EXTRA_FIELDS[section]);
+    if (v === undefined) throw new ImageError(extraName, 0, `entry ${section}/${id} is missing (${file(section)} holds ${section} ${id})`);
+    return v as T;
   };
   const msg: CkMsg[] = msgImg.entries.map((e, i) => {
     const p = msgImg.payloads![i];
@@ -239,7 +263,7 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
     const p = semImg.payloads![i];
     const values = p?.kind === 'ipc-sem' ? p.values : [];
     const t = x('sem', e.desc.id, { otime: 0, ctime: 0, pids: new Array<number>(e.nsems).fill(0) });
-    if (t.pids.length !== e.nsems) throw new ImageError(`nsd-extra-${n}.img`, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
+    if (t.pids.length !== e.nsems) throw new ImageError(extraName, 0, `entry sem/${e.desc.id}: field pids holds ${t.pids.length} sempids for ${e.nsems} semaphores`);
     return { desc: e.desc, values, ...t };
   });
   const shm: CkShm[] = shmImg.entries.map((e, i) => {
@@ -249,25 +273,46 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
     else {
       const pm = need(images, `pagemap-shmem-${e.desc.id}.img`);
       const pagesId = pagemapPagesId(pm, `pagemap-shmem-${e.desc.id}.img`);
-      data = readShmemContents(pm, images.get(`pages-${pagesId}.img`) ?? new Uint8Array(0), e.size, `pagemap-shmem-${e.desc.id}.img`);
+      // CRIU writes the pages file with its pagemap, empty when no page is present.
+      const pages = images.get(`pages-${pagesId}.img`);
+      if (!pages) throw new ImageError(`pages-${pagesId}.img`, 0, `missing image (pagemap-shmem-${e.desc.id}.img of shm ${e.desc.id} names it)`);
+      data = readShmemContents(pm, pages, e.size, `pagemap-shmem-${e.desc.id}.img`);
     }
     const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 });
     return { desc: e.desc, size: Number(e.size), data, ...t };
   });
-  const known = new Set([...msg.map((q) => `msg/${q.desc.id}`), ...sem.map((x) => `sem/${x.desc.id}`), ...shm.map((x) => `shm/${x.desc.id}`)]);
-  for (const key of extra.keys()) {
-    if (/^(msg|sem|shm)\//.test(key) && !known.has(key)) throw new ImageError(`nsd-extra-${n}.img`, 0, `${key} names no object of the ipcns images`);
-  }
-  if (extraBytes && extra.size - [...extra.keys()].filter((x) => x.startsWith('semundo/') || x === 'cursors/').length !== known.size) {
-    throw new ImageError(`nsd-extra-${n}.img`, 0, 'ipcns images and nsd-extra disagree on the objects');
-  }
-  const undo: [number, string][] = [...extra].filter(([k]) => k.startsWith('semundo/')).map(([k, text]) => [Number(k.slice(8)), String(text)]);
-  const blank = { seq: -1, lastIdx: -2, cursor: -1 };
-  const saved = extra.get('cursors/');
-  const cursors = saved === undefined
-    ? { msg: blank, sem: blank, shm: blank }
-    : checkFields<Record<IpcKind, CkCursors>>(extraName, 'cursors', saved, { msg: 'obj', sem: 'obj', shm: 'obj' });
-  for (const kind of ['msg', 'sem', 'shm'] as const) checkFields(extraName, `${kind} cursors`, cursors[kind], CURSOR_FIELDS);
+  const undo: [number, string][] = [];
+  let cursors: Record<IpcKind, CkCursors>;
+  if (extra) {
+    const known = new Set([...msg.map((q) => `msg/${q.desc.id}`), ...sem.map((o) => `sem/${o.desc.id}`), ...shm.map((o) => `shm/${o.desc.id}`)]);
+    for (const key of extra.keys()) {
+      if (/^(msg|sem|shm)\//.test(key) && !known.has(key)) throw new ImageError(extraName, 0, `entry ${key} names no object of the ipcns images`);
+    }
+    // A model dump (pstree.img) holds one semundo entry per process of the tree and the cursors. A
+    // host dump (src/host/images.ts: IPC images only) holds the known undo lists of tasks that are
+    // not restored, and no cursors (a real kernel's cannot be read). Each undo line names a set of
+    // the sem image with its number of semaphores.
+    const pids = images.has('pstree.img') ? readImage(need(images, 'pstree.img'), 'pstree', { file: 'pstree.img' }).entries.map((e) => e.pid) : undefined;
+    for (const pid of pids ?? []) {
+      if (!extra.has(`semundo/${pid}`)) throw new ImageError(extraName, 0, `entry semundo/${pid} is missing (pstree.img holds pid ${pid})`);
+    }
+    const nsems = new Map(sem.map((o) => [o.desc.id, o.values.length]));
+    for (const [key, v] of extra) {
+      if (!key.startsWith('semundo/')) continue;
+      const pid = Number(key.slice(8));
+      if (pids && !pids.includes(pid)) throw new ImageError(extraName, 0, `entry ${key}: pid ${pid} is not in pstree.img`);
+      for (const line of (v as string).split('\n').filter(Boolean)) {
+        const [semid, ...adj] = line.split(' ').map(Number) as [number, ...number[]];
+        if (nsems.get(semid) !== adj.length) {
+          throw new ImageError(extraName, 0, `entry ${key}: ${nsems.has(semid) ? `${adj.length} adjustments for the ${nsems.get(semid)} semaphores of` : 'no'} sem ${semid}${nsems.has(semid) ? '' : ` in ${file('sem')}`}`);
+        }
+      }
+      undo.push([pid, v as string]);
+    }
+    const saved = extra.get('cursors/');
+    if (saved === undefined && pids) throw new ImageError(extraName, 0, 'entry cursors/ is missing (pstree.img: a dump of processes, which has them)');
+    cursors = (saved ?? BLANK_CURSORS) as Record<IpcKind, CkCursors>;
+  } else cursors = BLANK_CURSORS;
   for (const list of [msg, sem, shm] as { desc: IpcDescEntry }[][]) {
     const ids = new Set<number>();
     for (const o of list) {
@@ -275,7 +320,7 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
       ids.add(o.desc.id);
     }
   }
-  return { var: v, msg, sem, shm, undo, cursors, ...(extraBytes ? {} : { criuOnly: true }) };
+  return { var: v, msg, sem, shm, undo, cursors, ...(extra ? {} : { criuOnly: true }) };
 }
 
 function fromImages(images: ReadonlyMap<string, Uint8Array>): CkIpc | null {
@@ -429,8 +474,10 @@ export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
       });
     });
   }
-  for (const [pid, text] of full ? ck.undo : []) {
+  for (const [pid, text] of full ? ck.undo.filter(([, t]) => t !== '') : []) {
     ctx.step('ipc-semundo', `pid ${pid}`, () => {
+      // --ipc-only restores no process to hold the list: reported, as a CRIU dump's missing fields.
+      if (ctx.ipcOnly) return void lost(ctx.report, `pid ${pid}`, 'SEM_UNDO list', text.trim(), '', '--ipc-only restores no process to hold it');
       const by = ctx.procSys(pid);
       if (!by) throw new CrError('restore', 'ipc-semundo', `pid ${pid}`, 'no such restored process');
       writeProcFile(by, '/proc/self/semundo', text);

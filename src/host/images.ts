@@ -216,7 +216,8 @@ export function fromImages(images: ReadonlyMap<string, Uint8Array>): HostIpcNs {
     if (o.undoKnown === true) task(pid).undo = [];
   }
   for (const [k, val] of extra) {
-    if (!k.startsWith('semundo/')) continue;
+    // A model dump writes one per process, "" without adjustments: no task to hold a list.
+    if (!k.startsWith('semundo/') || val === '') continue;
     const pid = Number(k.slice(8));
     if (!isInt(pid) || pid <= 0 || typeof val !== 'string') throw new ImageError(extraName, 0, `${k}: bad SEM_UNDO entry`);
     task(pid).undo = parseUndo(extraName, pid, val);

@@ -97,6 +97,6 @@ test('a CRIU dump missing a pages-N.img is refused under --ipc-only naming that 
   images.delete('pages-24.img');
   const k = new Kernel();
   const before = k.snapshot();
-  assert.throws(() => restoreIpcOnly(k, images, { ns: 10 }), (e: Error) => /pages-24\.img@0: missing or empty, but pagemap-shmem-\d+\.img entry 1 needs \d+ bytes/.test(e.message));
+  assert.throws(() => restoreIpcOnly(k, images, { ns: 10 }), (e: Error) => /pages-24\.img@0: missing image \(pagemap-shmem-\d+\.img of shm \d+ names it\)/.test(e.message));
   assert.deepEqual(k.snapshot(), before);
 });

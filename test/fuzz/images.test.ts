@@ -21,10 +21,11 @@ test(`images campaign, scale ${SCALE}: every corrupted checkpoint (but the IPC e
   assert.ok(r.counts['distinct refusal messages']! > 20, 'the refusals are specific');
 });
 
-// The IPC namespace's own extra image (src/cr/ipc.ts): a removed `semundo/<pid>` or `cursors/`
-// entry is taken as "no SEM_UNDO list" / "no cursors" and restores a different state. Reported to
-// the owner of ipc.ts; kept visible here until fixed.
-test(`images campaign, scale ${SCALE}: corrupted ${IPC_EXTRA}`, { todo: 'ipc.ts: removed semundo/cursors entries are not detected' }, () => {
+// The IPC namespace's own extra image (src/cr/ipc.ts): every entry (an object's times, a process's
+// `semundo/<pid>`, the `cursors/`) is required and schema-checked, so a removed or edited one is
+// refused, never restored as "no SEM_UNDO list" / "no cursors".
+test(`images campaign, scale ${SCALE * 4}: corrupted ${IPC_EXTRA} (and the CRIU-format images) are refused by name or restored identically`, () => {
   const r = runImages(SEED, SCALE * 4, () => {}, { images: (n) => n === IPC_EXTRA || !n.startsWith('nsd-extra') });
   assert.deepEqual(r.failures, []);
+  for (const s of ['nsd', 'with-id', 'mainline']) assert.ok(r.counts[`${s} refused`]! > 100, `${s}: ${r.counts[`${s} refused`]} refused`);
 });
