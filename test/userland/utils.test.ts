@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import { check, type Case } from './helpers.js';
+import '../../src/syscalls/process-vm.js'; // process_vm_readv/writev are registered by this import (see issue 14)
 
 const UTILS: Case[] = [
   { cmd: 'printf "a\\nb\\nc\\n" > /tmp/f; cat /tmp/f - /tmp/f', input: 'IN\n', out: 'a\nb\nc\nIN\na\nb\nc\n' },
@@ -36,6 +37,8 @@ const UTILS: Case[] = [
   { cmd: 'sh -c \'echo "LONG1 5" > /proc/self/task/$$/next_syscall_data; sleep 2\' & sleep 1; ps -o pid,nsd -p $!', out: '    PID NSD\n      3 LONG1 5\n' },
   { cmd: 'syscall getpid; syscall kill 1 SIGKILL; syscall nosuch', out: '2\n0\n', err: 'syscall: nosuch: no such system call\n', status: 2 },
   { cmd: 'syscall open /nope O_RDONLY; echo $?', out: '-1 ENOENT (No such file or directory)\n1\n' },
+  // A buffer argument is bytes (process_vm_writev refused text with EFAULT); an address above 2^31 is taken whole.
+  { cmd: 'syscall mmap 0 4096 3 34 -1 0 > /tmp/a; read a < /tmp/a; syscall process_vm_writev $$ $a hello; syscall process_vm_readv $$ $a 5', out: '5\nhello\n' },
   { cmd: 'syscall msgget 0x10 "IPC_CREAT|0600"; syscall msgsnd 0 1 hello 0; syscall msgrcv 0 100 0 0', out: '0\n0\n{"mtype":1,"mtext":"hello"}\n' },
   { cmd: 'unshare --pid --fork sh -c \'echo $$; ps -o pid,comm\'', out: '1\n    PID COMMAND\n      1 sh\n      2 ps\n' },
   { cmd: 'unshare --ipc sh -c "ipcmk -Q >/dev/null; ipcs -q | grep -c 0x"; ipcs -q | grep -c 0x', out: '1\n0\n', status: 1 },

@@ -34,7 +34,10 @@ function wordValue(word: string, kind: ArgKind): number {
 }
 
 function numberArg(s: string, kind: ArgKind): number {
-  return s.split('|').reduce((acc, w) => acc | wordValue(w.trim(), kind), 0);
+  const words = s.split('|');
+  // One word is taken whole (an address above 2^31 must not go through 32-bit `|`); flag words are OR'd.
+  if (words.length === 1) return wordValue(s.trim(), kind);
+  return words.reduce((acc, w) => acc | wordValue(w.trim(), kind), 0);
 }
 
 /** A 64-bit argument (a message type, a size, a mask) exactly: sign, then 0x hex, 0 octal or decimal. */
@@ -64,8 +67,10 @@ function semFlagNames(v: unknown): unknown {
 export function parseArg(s: string, kind: ArgKind): unknown {
   switch (kind) {
     case 'str':
-    case 'buf':
       return s;
+    case 'buf':
+      // The bytes of the text (a syscall's buffer is bytes: process_vm_writev refuses a string).
+      return new TextEncoder().encode(s);
     case 'strv':
       if (s.startsWith('[')) return JSON.parse(s) as unknown;
       return s === '' ? [] : s.split(',');
