@@ -12,6 +12,7 @@ import { Session, defaultEnv } from './session.js';
 import { DEMO_SCRIPT } from './demo.js';
 import { addCrCommands, modelOptions, type ModelFlags } from './cr-commands.js';
 import { runDemo } from '../cr/demo.js';
+import { addMigrateCommands } from './migrate-commands.js';
 
 function version(): string {
   try {
@@ -210,6 +211,7 @@ export function buildProgram(): Command {
     process.exitCode = Object.values(r.verdicts).every((v) => v === 'OK') ? 0 : 1;
   });
   addCrCommands(program);
+  addMigrateCommands(program);
   return program;
 }
 

@@ -35,6 +35,8 @@ export interface MigrateOutOptions {
   /** Remote fork: keep the tree running here after B confirms. */
   leaveRunning?: boolean;
   onRound?: (round: number, st: RoundStats) => void;
+  /** Called once the tree is frozen with the bytes the last round may send at most. */
+  onFrozen?: (tx: PageSender, maxBytes: number) => void;
 }
 
 export interface MigrateOutResult {
@@ -65,8 +67,8 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
   const tx = new PageSender(sock);
   const sent: Sent = new Map();
   const rounds: RoundStats[] = [];
-  const max = opts.maxRounds ?? 0;
-  for (let r = 1; r <= max; r++) {
+  const maxRounds = opts.maxRounds ?? 0;
+  for (let r = 1; r <= maxRounds; r++) {
     const st = await sendRound(tx, readTreeMemory(k, rootPid), sent);
     rounds.push(st);
     opts.onRound?.(r, st);
@@ -79,6 +81,10 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
   const d = dump(k, rootPid, { leaveRunning: true, withFs: opts.withFs ?? true });
   const freezeMs = performance.now() - tFreeze;
   const { files, pagemaps } = splitImages(d.images);
+  let max = tx.bytes;
+  for (const b of files.values()) max += b.length + 64;
+  for (const pm of pagemaps) for (const m of pm.maps) max += m.data.length * (1 + 24 / 4096) + 64;
+  opts.onFrozen?.(tx, Math.ceil(max));
   const final = await sendRound(tx, pagemaps, sent);
   const b0 = tx.bytes;
   for (const [name, data] of files) await tx.file(name, data);
@@ -91,7 +97,6 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
     const t = k.task(rootPid);
     if (t && t.state.state !== 'zombie' && t.state.state !== 'dead') k.init.sys.kill(k.pidIn(t.state.kid, k.init.kid), SIGKILL);
   }
-  final.ms = tRunning - tFreeze;
   return { rounds, final, imageBytes, freezeMs, downtimeMs: tRunning - tFreeze, totalMs: performance.now() - t0, bytes: tx.bytes };
 }
 

@@ -30,6 +30,8 @@ export class PageSender {
   private broken: DestinationError | null = null;
   bytes = 0;
   frames = 0;
+  /** Called with the total bytes written after every write (progress bars). */
+  onWrite: ((bytes: number) => void) | null = null;
 
   constructor(private readonly sock: Socket) {
     sock.on('data', (b: Buffer) => {
@@ -74,6 +76,7 @@ export class PageSender {
     if (this.broken) throw this.broken;
     if (!nocrc) this.crc = crc32(b, this.crc);
     this.bytes += b.length;
+    this.onWrite?.(this.bytes);
     if (!this.sock.write(b)) {
       await new Promise<void>((resolve, reject) => {
         const ok = () => {
