@@ -14,7 +14,12 @@
  *       this terminal) and exits with its status; with CMD, restores detached, runs CMD with
  *       $CR_PID set to the restored init (or the IPC holder) and then waits for the restored init.
  *       --ipc-only without CMD shows the restored namespace with `nsenter -t $CR_PID --ipc ipcs`;
- *   nsd show FILE|DIR      decodes host image files to JSON, like `crit show` (no kernel);
+ *   nsd pre-dump -D DIR [--after 1s] [--rounds N] [--interval 1s] -- CMD [ARGS...]
+ *       as dump, with N `cr pre-dump` rounds (DIR/1 … DIR/N, each the parent of the next) before
+ *       the final `cr dump --prev-images-dir N --track-mem` into DIR: `nsd restore -D DIR` follows
+ *       the chain;
+ *   nsd show FILE|DIR      decodes host image files to JSON, like `crit show` (no kernel); a
+ *       directory that is part of a pre-dump chain shows `{ chain, images }`;
  *   nsd check              `cr check` in a fresh kernel of the chosen profile.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -96,13 +101,21 @@ export function runModelScript(script: string, hostDir: string | null, flags: Mo
 }
 
 /** The script `nsd dump` runs in the model. */
-export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean }): string {
-  const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : ''].join('');
+export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean; rounds?: number; interval?: string }): string {
+  const rounds = opts.rounds ?? 0;
+  const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : '', rounds > 0 ? ` --prev-images-dir ${rounds} --track-mem` : ''].join('');
+  // Pre-dump rounds (nsd pre-dump): DIR/1 … DIR/N, each the parent of the next, the tree running on.
+  const preDumps = Array.from({ length: rounds }, (_, i) => [
+    ...(i > 0 ? [`sleep ${shellQuote(opts.interval ?? '1')}`] : []),
+    `cr pre-dump -t $c -D ${IMAGES_PATH}/${i + 1}${i > 0 ? ` --prev-images-dir ../${i}` : ''}${opts.verbose ? ' -v' : ''} || exit 1`,
+  ]).flat();
+  if (rounds > 0) preDumps.push(`sleep ${shellQuote(opts.interval ?? '1')}`);
   return [
     `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &`,
     `sleep ${shellQuote(opts.after)}`,
     'c=$(cat /proc/$!/task/$!/children)',
     `[ -n "$c" ] || { echo "nsd dump: the container ended before the dump (try a shorter --after)" >&2; exit 1; }`,
+    ...preDumps,
     `cr dump -t $c -D ${IMAGES_PATH}${flags} || exit 1`,
     opts.leaveRunning ? 'wait $!' : 'wait $! 2>/dev/null; exit 0',
   ].join('\n');
@@ -136,6 +149,20 @@ export function showHost(path: string, io: CrCommandIo): number {
     io.stderr(`nsd show: ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
+  let chain: string[] = [];
+  if (isDir) {
+    // A pre-dump chain: follow the `parent` links (relative to each directory).
+    for (let d = path, seen = 0; seen < 64; seen++) {
+      let rel: string;
+      try {
+        rel = readFileSync(join(d, 'parent'), 'utf8').trim();
+      } catch {
+        break;
+      }
+      d = join(d, rel);
+      chain = [...chain, d];
+    }
+  }
   const shown = [];
   for (const f of files) {
     try {
@@ -145,11 +172,11 @@ export function showHost(path: string, io: CrCommandIo): number {
       return 1;
     }
   }
-  io.stdout(JSON.stringify(isDir ? shown : shown[0], null, 2) + '\n');
+  io.stdout(JSON.stringify(isDir ? (chain.length > 0 ? { chain, images: shown } : shown) : shown[0], null, 2) + '\n');
   return 0;
 }
 
-/** Adds `dump`, `restore`, `show` and `check` to the `nsd` program. */
+/** Adds `dump`, `pre-dump`, `restore`, `show` and `check` to the `nsd` program. */
 export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): Command {
   modelOptions(
     program
@@ -163,6 +190,26 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
       .argument('<cmd...>', 'the container\'s command (after --)')
       .passThroughOptions(),
   ).action((cmd: string[], o: { imagesDir: string; after: string; leaveRunning: boolean; withFs: boolean; verbose: boolean } & ModelFlags) => {
+    mkdirSync(o.imagesDir, { recursive: true });
+    io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, io, true));
+  });
+
+  modelOptions(
+    program
+      .command('pre-dump')
+      .description('as dump, with pre-copy: N memory-only rounds (DIR/1 … DIR/N) while CMD runs on, then a dump of what changed since into DIR')
+      .requiredOption('-D, --images-dir <dir>', 'host directory for the images (created if missing)')
+      .option('--after <duration>', 'virtual time the container runs before the first round (sleep syntax)', '1')
+      .option('--rounds <n>', 'pre-dump rounds before the final dump', (v: string) => {
+        if (!/^[1-9][0-9]*$/.test(v) || Number(v) > 64) throw new InvalidArgumentError('not an integer from 1 to 64');
+        return Number(v);
+      }, 2)
+      .option('--interval <duration>', 'virtual time between rounds (sleep syntax)', '1')
+      .option('-R, --leave-running', 'let the container run to its end after the dump', false)
+      .option('-v, --verbose', 'say what each round wrote', false)
+      .argument('<cmd...>', 'the container\'s command (after --)')
+      .passThroughOptions(),
+  ).action((cmd: string[], o: { imagesDir: string; after: string; rounds: number; interval: string; leaveRunning: boolean; verbose: boolean } & ModelFlags) => {
     mkdirSync(o.imagesDir, { recursive: true });
     io.exit(runModelScript(dumpScript(cmd, o), o.imagesDir, o, io, true));
   });

@@ -20,6 +20,8 @@ import { Sys } from '../syscalls/sys.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
+import { storeBytes } from '../kernel/mm/pages.js';
+import { memoryImages, PARENT_FILE } from './pagemap.js';
 import { CrError, unsupported } from './errors.js';
 import {
   CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
@@ -40,6 +42,12 @@ export interface DumpOptions {
   inject?: (step: string) => void;
   /** Progress callback: steps done out of total, and what is being done. */
   onProgress?: (done: number, total: number, what: string) => void;
+  /**
+   * Private memory as pagemap/pages images read through /proc/PID/pagemap (src/cr/pagemap.ts),
+   * not in nsd-extra: `parent` (the previous round's directory, relative) makes unchanged pages
+   * PE_PARENT; `trackMem` clears soft-dirty afterwards (criu --track-mem).
+   */
+  memory?: { parent: string | null; trackMem: boolean; lazy?: boolean };
 }
 
 export interface DumpResult {
@@ -355,7 +363,7 @@ class Dumper {
         mmapBase: mm.mmapBase,
         maps: mm.maps.map((m) => ({
           start: m.start, len: m.len, prot: m.prot, kind: m.kind, flags: m.flags, shmid: m.shmid,
-          data: m.kind === 'anon' ? m.data.slice(0, m.len) : null,
+          data: m.kind === 'anon' && !this.opts.memory ? storeBytes(m.pages, m.start, m.len) : null,
         })),
       });
     }
@@ -451,6 +459,12 @@ class Dumper {
       };
       this.step('encode');
       const images = checkpointToImages(ck);
+      if (this.opts.memory) {
+        const { parent, trackMem, lazy } = this.opts.memory;
+        const procs = this.procKids.filter((kid) => this.k.t(kid).state !== 'zombie').map((kid) => ({ kid, pid: this.ctid(kid) }));
+        memoryImages(this.k, procs, { hasParent: parent !== null, trackMem, lazy, dumper: this.opts.dumper }, images);
+        if (parent !== null) images.set(PARENT_FILE, new TextEncoder().encode(parent + '\n'));
+      }
       this.step('finish');
       this.finish(root);
       return { images, report: this.report, rootPid: this.rootKid, tasks: this.taskKids.length, processes: this.procKids.length };

@@ -22,6 +22,7 @@ import {
   type CkPipe, type CkProc, type CkPstree, type CkTask,
 } from './model.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
+import { fillMemory } from './pagemap.js';
 import { SYSCALLS } from '../syscalls/table.js';
 import { isErrnoCode } from '../abi/errno.js';
 import { validSignal } from '../kernel/task/signal.js';
@@ -128,7 +129,7 @@ function validProcState(p: CkProc): string | null {
 }
 
 /** Decodes and validates a checkpoint. Throws ImageError naming the file and the reason. */
-export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>): Checkpoint {
+export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>): Checkpoint {
   const inv = readImage(need(images, 'inventory.img'), 'inventory', { file: 'inventory.img' }).entries[0];
   check(inv?.img_version === IMG_VERSION, 'inventory.img', `img_version ${inv?.img_version} (expected ${IMG_VERSION})`);
   const pstree = readImage(need(images, 'pstree.img'), 'pstree', { file: 'pstree.img' }).entries.map((e) => ({
@@ -197,6 +198,7 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>): Che
   check(Array.isArray(meta.runq) && Array.isArray(meta.sleepers), F, 'meta lacks runq/sleepers');
   const ck: Checkpoint = { meta, pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc: null };
   validate(ck);
+  fillMemory(ck, images, lazy);
   for (const p of pstree) {
     const name = `ids-${p.pid}.img`;
     const ids = readImage(need(images, name), 'ids', { file: name }).entries[0];
@@ -278,7 +280,8 @@ function validate(ck: Checkpoint): void {
   ck.mms.forEach((m, i) => {
     for (const map of m.maps) {
       check(isInt(map.start, 0, Number.MAX_SAFE_INTEGER) && isInt(map.len, 1, 1 << 30) && map.start % 4096 === 0, F, `mm ${i}: bad mapping`);
-      check(map.kind === 'shm' || (map.data instanceof Uint8Array && map.data.length === map.len), F, `mm ${i}: anonymous content does not match its length`);
+      // data null: the content is in pagemap-<pid>.img (src/cr/pagemap.ts fills it below).
+      check(map.kind === 'shm' || map.data === null || (map.data instanceof Uint8Array && map.data.length === map.len), F, `mm ${i}: anonymous content does not match its length`);
     }
   });
   for (const n of ck.fs) check(typeof n.path === 'string' && n.path.startsWith('/') && (n.type === 'dir' || n.data instanceof Uint8Array), F, `fs ${n.path}: bad node`);

@@ -22,6 +22,7 @@ import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
+import { storeBytes } from '../kernel/mm/pages.js';
 import { pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
@@ -126,7 +127,7 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
     sem: byIdx(ns.sem.objs).map((s) => ({ desc: desc(s.perm), values: [...s.vals], otime: s.otime, ctime: s.ctime, pids: s.pids.map(pid) })),
     shm: byIdx(ns.shm.objs).map((s) => ({
       // The one copy of the contents: images may outlive the dump while the tree runs on.
-      desc: desc(s.perm), size: s.segsz, data: s.bytes ? s.bytes.slice(0, s.segsz) : new Uint8Array(s.segsz),
+      desc: desc(s.perm), size: s.segsz, data: storeBytes(s.store, 0, s.segsz),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
     })),
     undo,

@@ -20,6 +20,7 @@ import { SYSCALLS } from '../syscalls/table.js';
 import { CR_HOOKS, CrSyscallError, type CrCheckReply, type CrDumpArgs, type CrDumpReply, type CrRestoreArgs, type CrRestoreReply } from '../syscalls/cr.js';
 import { CrError } from './errors.js';
 import { dump } from './dump.js';
+import { preDump } from './predump.js';
 import { restore } from './restore.js';
 import { restoreIpcOnly } from './ipc-only.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
@@ -68,7 +69,13 @@ function crDump(k0: KernelCore, caller: TaskState, args: CrDumpArgs): CrDumpRepl
     throw new CrSyscallError('EINVAL', `dump failed at find-tree (pid ${args.pid}): the dumping process is inside the tree`);
   }
   return translate(() => {
-    const r = dump(k, root.tgid, { leaveRunning: args.leaveRunning, withFs: args.withFs, dumper: caller.kid });
+    const parent = args.parent ?? null;
+    if (args.preDump) {
+      const r = preDump(k, root.tgid, { parent, dumper: caller.kid });
+      return { images: [...r.images], report: [], tasks: 0, processes: r.processes, pids: [], pagesWritten: r.stats.written, pagesInParent: r.stats.inParent };
+    }
+    const memory = args.trackMem || parent !== null ? { parent, trackMem: args.trackMem === true } : undefined;
+    const r = dump(k, root.tgid, { leaveRunning: args.leaveRunning, withFs: args.withFs, dumper: caller.kid, memory });
     const pids = [...k.s.procs.values()]
       .filter((p) => inTree(k, p.tgid, root.tgid) && k.s.tasks.get(p.tgid)?.state !== 'zombie' && k.s.tasks.get(p.tgid)?.state !== 'dead')
       .map((p) => k.pidIn(p.tgid, caller.kid))

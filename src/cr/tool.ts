@@ -3,7 +3,8 @@
  * does its privileged work through the `nsd_cr` syscall (src/syscalls/cr.ts, engine in
  * src/cr/syscall.ts) and reads and writes images as files of the model's VFS:
  *
- *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [-v]
+ *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
+ *   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
  *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
  *   cr show FILE|DIR
  *   cr check
@@ -14,7 +15,9 @@
  * tree runs between the read and the kill. restore reads every `*.img` of DIR and hands them to the
  * kernel, which restores all or nothing with the caller as the restorer: the container's init
  * becomes cr's child. Without -d cr then waits for it (a blocking wait4, like criu) and exits with
- * its status; with -d it exits at once and init adopts the tree. `--ipc-only` recreates only an
+ * its status; with -d it exits at once and init adopts the tree. pre-dump writes only the tree's
+ * memory and leaves it running; a round (or a dump) with --prev-images-dir records its parent in
+ * the file `parent`, and restore reads the whole chain (src/cr/pagemap.ts). `--ipc-only` recreates only an
  * IPC namespace (a real CRIU dump): a child of cr holds it (it sleeps until killed), and cr lists
  * the fields CRIU's images have no place for. Errors name the image, object and reason; status 1.
  */
@@ -28,14 +31,16 @@ import { defineProgram, type Proc } from '../userland/lib/program.js';
 import { getopt, parseNumber, UsageError, type OptSpec } from '../userland/lib/args.js';
 import { exitCodeOf } from '../userland/lib/process.js';
 import { readDir } from '../userland/lib/files.js';
-import { showImage } from './image/index.js';
+import { ImageError, showImage } from './image/index.js';
+import { loadImageChain, PARENT_FILE } from './pagemap.js';
 import { STRATEGIES } from './strategy.js';
 import './syscall.js';
 
 export const CR_PATH = '/sbin/cr';
 
 const USAGE = `Usage:
-  cr dump -t PID -D DIR [--leave-running] [--with-fs] [-v]
+  cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
+  cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
   cr show FILE|DIR
   cr check
@@ -43,6 +48,7 @@ const USAGE = `Usage:
 
 Commands:
   dump           checkpoint a process tree identified by pid
+  pre-dump       save only the memory of a process tree, which keeps running (pre-copy)
   restore        restore a process tree (or, with --ipc-only, an IPC namespace) from images
   show           decode image files to JSON (like crit show)
   check          report which restore strategies and features this kernel supports
@@ -63,7 +69,27 @@ Options:
   -R, --leave-running    leave the tree running after the dump
       --with-fs          also save the files the tree has open and everything under its
                          working directories (the checkpoint can then be restored many times)
+      --prev-images-dir REL
+                         a previous pre-dump round, relative to DIR: pages unchanged since it
+                         are not written again (restore reads them from there)
+      --track-mem        write memory as pagemap images and reset dirty tracking
   -v, --verbose          print what was dumped and the fields that will not come back
+  -h, --help             show this text
+`,
+  'pre-dump': `Usage: cr pre-dump -t PID -D DIR [options]
+
+Save only the memory of the process tree rooted at PID into DIR (pagemap-*.img, pages-*.img) and
+leave the tree running. Dirty pages are read from /proc/PID/pagemap (soft-dirty) and tracking is
+reset through /proc/PID/clear_refs, so the next round writes only what changed since this one.
+Finish with cr dump --prev-images-dir REL --track-mem; restore follows the chain.
+
+Options:
+  -t, --tree PID         pre-dump the tree rooted at PID (as this process sees it)
+  -D, --images-dir DIR   directory to write images to (created if missing)
+      --prev-images-dir REL
+                         the previous round, relative to DIR (its unchanged pages are not written)
+      --track-mem        accepted for criu compatibility (a pre-dump always tracks memory)
+  -v, --verbose          print the pages written and left to the parent
   -h, --help             show this text
 `,
   restore: `Usage: cr restore -D DIR [options]
@@ -94,7 +120,12 @@ Report the kernel profile, which restore strategies it supports and the features
 };
 
 const SPECS: Record<string, OptSpec> = {
-  dump: { short: 't:D:Rvh', long: { 'tree=': 't', 'images-dir=': 'D', 'leave-running': 'R', 'with-fs': 'F', verbose: 'v', help: 'h' }, permute: true },
+  dump: {
+    short: 't:D:Rvh',
+    long: { 'tree=': 't', 'images-dir=': 'D', 'leave-running': 'R', 'with-fs': 'F', 'prev-images-dir=': 'p', 'track-mem': 'M', verbose: 'v', help: 'h' },
+    permute: true,
+  },
+  'pre-dump': { short: 't:D:vh', long: { 'tree=': 't', 'images-dir=': 'D', 'prev-images-dir=': 'p', 'track-mem': 'M', verbose: 'v', help: 'h' }, permute: true },
   restore: {
     short: 'D:s:dvh',
     long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', verbose: 'v', help: 'h' },
@@ -177,7 +208,7 @@ function opt(opts: Map<string, string[]>, key: string): string | undefined {
 
 // ---- dump ----
 
-function crDump(p: Proc<CrState>, opts: Map<string, string[]>): number {
+function crDump(p: Proc<CrState>, opts: Map<string, string[]>, preDump = false): number {
   const t = opt(opts, 't');
   const dir = opt(opts, 'D');
   if (t === undefined) throw new UsageError('dump: a tree to dump is required (-t PID)');
@@ -193,9 +224,11 @@ function crDump(p: Proc<CrState>, opts: Map<string, string[]>): number {
   const pr = p.attempt(() => p.sys.close(p.sys.open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)));
   if (!pr.ok) fail(`can't write to images directory ${dir}: ${strerror(pr.code)}`);
   p.attempt(() => p.sys.unlink(probe));
+  const parent = opt(opts, 'p') ?? null;
+  if (parent !== null && !isDir(p.sys, joinDir(dir, parent))) fail(`previous images directory ${parent} (relative to ${dir}) does not exist`);
   let reply;
   try {
-    reply = p.sys.nsd_cr('dump', { pid, leaveRunning: true, withFs: opts.has('F') });
+    reply = p.sys.nsd_cr('dump', { pid, leaveRunning: true, withFs: opts.has('F'), trackMem: opts.has('M'), parent, preDump });
   } catch (e) {
     fail(`${why(e)}; the tree keeps running`);
   }
@@ -205,6 +238,10 @@ function crDump(p: Proc<CrState>, opts: Map<string, string[]>): number {
     } catch (e) {
       fail(`writing ${dir}/${name}: ${why(e)}; the tree keeps running`);
     }
+  }
+  if (preDump) {
+    if (opts.has('v')) p.out(`Pre-dumped pid ${pid}: ${reply.processes} processes, ${reply.pagesWritten} pages written, ${reply.pagesInParent} in the parent, in ${dir}\n`);
+    return 0;
   }
   if (!opts.has('R')) {
     for (const victim of reply.pids) p.attempt(() => p.sys.kill(victim, SIGKILL));
@@ -218,26 +255,57 @@ function crDump(p: Proc<CrState>, opts: Map<string, string[]>): number {
 
 // ---- restore ----
 
-function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' {
-  const dir = opt(opts, 'D');
-  if (dir === undefined) throw new UsageError('restore: an images directory is required (-D DIR)');
-  const strategy = opt(opts, 's') ?? 'nsd';
-  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`restore: unknown strategy '${strategy}' (expected ${STRATEGIES.join(', ')})`);
+/** `rel` relative to `dir` (absolute stays absolute). */
+function joinDir(dir: string, rel: string): string {
+  return rel.startsWith('/') ? rel : `${dir}/${rel}`;
+}
+
+/** The *.img files of `dir` and its `parent` link, or undefined if `dir` is not a directory. */
+function readImagesDir(p: Proc<CrState>, dir: string): Map<string, Uint8Array> | undefined {
+  if (!isDir(p.sys, dir)) return undefined;
   let names: string[];
   try {
     names = imageNames(p.sys, dir);
   } catch (e) {
     fail(`can't read images directory ${dir}: ${why(e)}`);
   }
-  if (names.length === 0) fail(`no images (*.img) in ${dir}`);
-  const images: Array<[string, Uint8Array]> = [];
+  const out = new Map<string, Uint8Array>();
   for (const n of names) {
     try {
-      images.push([n, readFileBytes(p.sys, `${dir}/${n}`)]);
+      out.set(n, readFileBytes(p.sys, `${dir}/${n}`));
     } catch (e) {
       fail(`reading ${dir}/${n}: ${why(e)}`);
     }
   }
+  const link = p.attempt(() => readFileBytes(p.sys, `${dir}/${PARENT_FILE}`));
+  if (link.ok) out.set(PARENT_FILE, link.value);
+  return out;
+}
+
+/** A round and its parents (pre-dump chain), parents' images under `parent/` prefixes. */
+function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
+  try {
+    imageNames(p.sys, dir);
+  } catch (e) {
+    fail(`can't read images directory ${dir}: ${why(e)}`);
+  }
+  let images: Map<string, Uint8Array>;
+  try {
+    images = loadImageChain(dir, (d) => readImagesDir(p, d), joinDir);
+  } catch (e) {
+    if (e instanceof ImageError) fail(e.offset ? `${e.file}@${e.offset}: ${e.reason}` : `${e.file}: ${e.reason}`);
+    throw e;
+  }
+  if (![...images.keys()].some((n) => !n.includes('/') && n.endsWith('.img'))) fail(`no images (*.img) in ${dir}`);
+  return images;
+}
+
+function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' {
+  const dir = opt(opts, 'D');
+  if (dir === undefined) throw new UsageError('restore: an images directory is required (-D DIR)');
+  const strategy = opt(opts, 's') ?? 'nsd';
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`restore: unknown strategy '${strategy}' (expected ${STRATEGIES.join(', ')})`);
+  const images: Array<[string, Uint8Array]> = [...readChain(p, dir)];
   const ipcOnly = opts.has('I');
   // A child cloned during the restore starts as a copy of this program: with --ipc-only that child
   // is the namespace holder; otherwise the engine replaces its program with the saved one.
@@ -325,6 +393,8 @@ function run(p: Proc<CrState>): number | 'wait' {
   switch (cmd) {
     case 'dump':
       return crDump(p, opts);
+    case 'pre-dump':
+      return crDump(p, opts, true);
     case 'restore':
       return crRestore(p, opts);
     case 'show':

@@ -34,6 +34,13 @@ export interface Profile {
   readonly setns: boolean;
   /** /proc/<pid>/status has the NStgid/NSpid/NSpgid/NSsid lines (4.1+). */
   readonly procNsPid: boolean;
+  /**
+   * /proc/<pid>/pagemap's modern format (3.11+/4.2+): bit 55 soft-dirty, 56 exclusively mapped, 61
+   * file/shared, PFN hidden from the unprivileged (4.0+), clear_refs 4 clears soft-dirty. Without
+   * it (2.6.26): bits 55-60 hold the page shift, every reader sees PFNs, clear_refs takes any
+   * non-zero number.
+   */
+  readonly softDirty: boolean;
 
   // ---- files (fs/file.c) ----
   /** Default RLIMIT_NOFILE soft limit of init. */
@@ -102,6 +109,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     unshareNewPid: true,
     setns: true,
     procNsPid: true,
+    softDirty: true,
     nofileDefault: 1024,
     nrOpen: 1048576,
     ipc: {
@@ -145,6 +153,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     unshareNewPid: false,
     setns: false,
     procNsPid: false,
+    softDirty: false,
     nofileDefault: 1024,
     nrOpen: 1048576,
     ipc: {

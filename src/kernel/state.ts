@@ -288,8 +288,17 @@ export interface Mapping {
   /** PROT_READ 1 | PROT_WRITE 2 | PROT_EXEC 4. */
   prot: number;
   kind: 'anon' | 'shm';
-  /** Anonymous private content (length `len`); empty for shm. */
-  data: Uint8Array;
+  /**
+   * Anonymous private content, sparse (src/kernel/mm/pages.ts): virtual page number → 4096 bytes;
+   * absent pages read as zero. Empty for shm (the segment holds the pages).
+   */
+  pages: Map<number, Uint8Array>;
+  /** Virtual page numbers whose PTE is present (written, or for shm also read, through this mapping). */
+  present: Set<number>;
+  /** Soft-dirty PTE bits (virtual page numbers): set by a write, cleared by clear_refs 4. */
+  softDirty: Set<number>;
+  /** VM_SOFTDIRTY: set on a new mapping, cleared by clear_refs 4; while set every page reads as soft-dirty. */
+  vmSoftDirty: boolean;
   /** shm: IPC namespace id and shm id. */
   ipcns: number;
   shmid: number;

@@ -22,8 +22,11 @@ export interface Subsystem {
   dupMapping?(k: KernelCore, m: Mapping, childTgid: number): void;
   /** A mapping owned by this subsystem is being removed (munmap, exit, exec). */
   unmapMapping?(k: KernelCore, m: Mapping, tgid: number): void;
-  /** Backing bytes of a shared mapping owned by this subsystem (the mapping's `kind` is the name). */
-  mappingBytes?(k: KernelCore, m: Mapping): Uint8Array;
+  /**
+   * Backing page store of a shared mapping owned by this subsystem (the mapping's `kind` is the
+   * name): the store, the byte offset in it of the mapping's first byte, and the backing's size.
+   */
+  mappingStore?(k: KernelCore, m: Mapping): { store: Map<number, Uint8Array>; off: number; size: number };
   /** How /proc/<pid>/maps names a mapping owned by this subsystem. */
   describeMapping?(k: KernelCore, m: Mapping): { dev: string; ino: number; path: string };
   /** unshare(CLONE_NEWIPC) or unshare(CLONE_SYSVSEM): the process leaves its shared undo list. */

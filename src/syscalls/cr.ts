@@ -3,7 +3,8 @@
  * from ptrace, its parasite code and /proc in Linux, collapsed into one syscall so the in-model `cr`
  * tool can stay an ordinary program:
  *
- *   nsd_cr('dump',    { pid, leaveRunning?, withFs? })   → { images: [name, bytes][], report, tasks, processes, pids }
+ *   nsd_cr('dump',    { pid, leaveRunning?, withFs?, trackMem?, parent?, preDump? })
+ *                                                        → { images: [name, bytes][], report, tasks, processes, pids, pagesWritten?, pagesInParent? }
  *   nsd_cr('restore', { images, strategy?, ipcOnly? })   → { pid, report, missing }
  *   nsd_cr('check')                                      → { profile, strategies, features }
  *
@@ -29,6 +30,12 @@ export interface CrDumpArgs {
   pid: number;
   leaveRunning?: boolean;
   withFs?: boolean;
+  /** Memory as pagemap images, soft-dirty cleared afterwards (criu --track-mem). */
+  trackMem?: boolean;
+  /** The previous round's images directory relative to this one (criu --prev-images-dir). */
+  parent?: string | null;
+  /** Memory only, the tree keeps running (criu pre-dump; implies trackMem). */
+  preDump?: boolean;
 }
 
 /** A field a dump or restore could not carry over exactly: what was saved, what came back, why. */
@@ -47,6 +54,9 @@ export interface CrDumpReply {
   processes: number;
   /** The tree's live processes as the caller sees them, root first (left running for the caller to kill). */
   pids: number[];
+  /** With trackMem or preDump: pages written by this round, and pages left to the parent. */
+  pagesWritten?: number;
+  pagesInParent?: number;
 }
 
 export interface CrRestoreArgs {
@@ -118,7 +128,11 @@ defineSyscall({
         privileged(k, t);
         const a = argRecord(arg);
         if (!Number.isSafeInteger(a.pid) || (a.pid as number) <= 0) throw err('EINVAL', 'nsd_cr dump: bad pid');
-        return hook(CR_HOOKS.dump)(k, t, { pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true });
+        if (a.parent !== undefined && a.parent !== null && (typeof a.parent !== 'string' || a.parent === '')) throw err('EINVAL', 'nsd_cr dump: bad parent directory');
+        return hook(CR_HOOKS.dump)(k, t, {
+          pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true,
+          trackMem: a.trackMem === true, parent: (a.parent as string | undefined) ?? null, preDump: a.preDump === true,
+        });
       }
       case 'restore': {
         privileged(k, t);

@@ -22,6 +22,7 @@ import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
 import { formatCall, formatError, formatReturn } from './trace.js';
 import './core.js';
+import '../kernel/mm/procmm.js';
 import './ipc.js';
 
 /** A program step threw something that is not part of the model (a bug in program code). */
@@ -49,9 +50,9 @@ export interface RunResult {
 export class Task {
   readonly sys: Sys;
   readonly memory: {
-    /** Reads `len` bytes at `addr` (EFAULT and SIGSEGV outside a readable mapping). */
+    /** Reads `len` bytes at `addr` (EFAULT outside a readable mapping; the task is not signalled). */
     read(addr: number, len: number): Uint8Array;
-    /** Writes bytes at `addr` (EFAULT and SIGSEGV outside a writable mapping). */
+    /** Writes bytes at `addr` (EFAULT, nothing written, outside a writable mapping; the task is not signalled). */
     write(addr: number, bytes: Uint8Array | string): void;
   };
 

@@ -8,8 +8,10 @@
  *
  * `pid` is seen in the caller's pid namespace (0: the caller). Access to another process needs
  * PTRACE_MODE_ATTACH_REALCREDS, reduced here to: same thread group, or same real uid as the target,
- * or CAP_SYS_ADMIN (EPERM otherwise); a pid that is not visible is ESRCH; a bad address is EFAULT
- * (from the mm layer).
+ * or CAP_SYS_ADMIN (EPERM otherwise); a pid that is not visible is ESRCH. The remote range is
+ * copied up to its first unmapped (or not permitted) page: a partial transfer returns the bytes
+ * done, none at all is EFAULT, and the target is never signalled (mm/process_vm_access.c); the
+ * length is clamped to MAX_RW_COUNT as import_iovec does.
  */
 import { err } from '../abi/errno.js';
 import { CAP_SYS_ADMIN } from '../abi/constants.js';
@@ -17,7 +19,7 @@ import type { KernelCore } from '../kernel/kernel.js';
 import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { hasCap } from '../kernel/task/cred.js';
-import { readMemory, writeMemory } from '../kernel/mm/mm.js';
+import { processVmRead, processVmWrite } from '../kernel/mm/mm.js';
 import { defineSyscall } from './table.js';
 import { Sys } from './sys.js';
 
@@ -32,7 +34,7 @@ function target(k: KernelCore, t: TaskState, pid: number): TaskState {
 
 defineSyscall({
   name: 'process_vm_readv',
-  handler: (k: KernelCore, t: TaskState, pid: number, addr: number, len: number) => readMemory(k, target(k, t, pid), addr, len),
+  handler: (k: KernelCore, t: TaskState, pid: number, addr: number, len: number) => processVmRead(k, target(k, t, pid), addr, len),
   args: ['int', 'hex', 'int'],
   ret: 'buf',
 });
@@ -41,8 +43,7 @@ defineSyscall({
   name: 'process_vm_writev',
   handler: (k: KernelCore, t: TaskState, pid: number, addr: number, buf: Uint8Array) => {
     if (!(buf instanceof Uint8Array)) throw err('EFAULT');
-    writeMemory(k, target(k, t, pid), addr, buf);
-    return buf.length;
+    return processVmWrite(k, target(k, t, pid), addr, buf);
   },
   args: ['int', 'hex', 'buf'],
   ret: 'int',

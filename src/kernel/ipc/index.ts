@@ -14,7 +14,7 @@ import { initIpcNamespace, type IpcNs } from './util.js';
 import { freeAllQueues } from './msg.js';
 import { exitSem, forkSemUndo, freeAllSets } from './sem.js';
 import {
-  freeAllSegments, shmDescribeMapping, shmDupMapping, shmForkFixup, shmMappingBytes, shmUnmapMapping,
+  freeAllSegments, shmDescribeMapping, shmDupMapping, shmForkFixup, shmMappingStore, shmUnmapMapping,
 } from './shm.js';
 import './procfs.js';
 
@@ -40,7 +40,7 @@ registerSubsystem({
 
 registerSubsystem({
   name: 'shm',
-  mappingBytes: shmMappingBytes,
+  mappingStore: shmMappingStore,
   dupMapping: shmDupMapping,
   unmapMapping: shmUnmapMapping,
   describeMapping: shmDescribeMapping,

@@ -1,11 +1,11 @@
 /**
  * SysV shared memory (ipc/shm.c) with real shared bytes in the tasks' address spaces.
  *
- * Design note. A segment owns its bytes (`bytes`, page-rounded, allocated on first access: like
- * shmem, creation reserves nothing). An attachment is a core `Mapping` of kind `shm` naming the
+ * Design note. A segment owns its bytes (`store`, a sparse page store, src/kernel/mm/pages.ts:
+ * like shmem, creation reserves nothing and a page is allocated when first written). An attachment is a core `Mapping` of kind `shm` naming the
  * namespace and the id, plus `shmOff` (vm_pgoff in bytes: the segment offset of the mapping's
  * first byte, non-zero only for a fragment left by SHM_REMAP); the core's memory access asks this
- * module for the bytes (`mappingBytes`), so a write through one attachment is seen through every
+ * module for the bytes (`mappingStore`), so a write through one attachment is seen through every
  * other, and a write through a SHM_RDONLY attachment faults (SIGSEGV, EFAULT for the library).
  *
  * nattch counts mappings, as Linux's shm_open/shm_close do per vma: shmat, fork (dup) and a
@@ -21,7 +21,8 @@ import {
 import type { KernelCore } from '../kernel.js';
 import type { Mapping, MmState, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
-import { findFreeRange, insertMapping, munmap, pageAlign, removeMapping, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../mm/mm.js';
+import { findFreeRange, freshPtes, insertMapping, munmap, pageAlign, removeMapping, sliceMapping, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../mm/mm.js';
+import { nonZeroPages } from '../mm/pages.js';
 import { getIpcNs, putIpcNs } from '../ipcns.js';
 import {
   S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, findById, ipcget, maxIdxRet, newPerm, nsOf, obtainCheck,
@@ -41,7 +42,6 @@ export const SHMMIN = 1;
 /** The largest segment the model backs with memory (a larger one is refused with ENOMEM). */
 export const SHM_MODEL_MAX = 1 << 30;
 const S_IXUGO = 0o111;
-const EMPTY = new Uint8Array(0);
 
 /** struct shmid_kernel, as plain data. */
 export interface ShmSegment {
@@ -58,8 +58,8 @@ export interface ShmSegment {
   nattch: number;
   /** Pages accounted in ns.shmTot. */
   pages: number;
-  /** Backing bytes (page-rounded), allocated on first access. */
-  bytes: Uint8Array | null;
+  /** Backing pages by page index in the segment (absent pages read as zero). */
+  store: Map<number, Uint8Array>;
 }
 
 /** shmid_ds as shmctl(IPC_STAT) returns it. */
@@ -148,7 +148,7 @@ function newseg(k: KernelCore, t: TaskState, ns: IpcNs, key: number, size: bigin
     lpid: 0,
     nattch: 0,
     pages: Number(pages),
-    bytes: null,
+    store: new Map(),
   };
   const id = addId(k, t, ns.shm, shp, ns.shmCtlmni);
   ns.shmTot += shp.pages;
@@ -186,7 +186,7 @@ function shmClose(k: KernelCore, shp: ShmSegment, tgid: number): void {
 function shmDestroy(ns: IpcNs, shp: ShmSegment): void {
   ns.shmTot -= shp.pages;
   rmId(ns.shm, shp);
-  shp.bytes = null;
+  shp.store.clear();
 }
 
 /** Removes [start, end) from `mm` for a SHM_REMAP attach: shm mappings are split, anonymous ones unmapped. */
@@ -200,11 +200,11 @@ function clearRange(k: KernelCore, t: TaskState, mm: MmState, start: number, end
     const off = m.shmOff ?? 0;
     // split_vma() opens each piece that stays; the unmapped part is closed.
     if (m.start < start) {
-      insertMapping(mm, { ...m, len: start - m.start });
+      insertMapping(mm, sliceMapping(m, m.start, start - m.start));
       shmOpen(k, shp, t.tgid);
     }
     if (end < mEnd) {
-      insertMapping(mm, { ...m, start: end, len: mEnd - end, shmOff: off + (end - m.start) });
+      insertMapping(mm, sliceMapping(m, end, mEnd - end, { shmOff: off + (end - m.start) }));
       shmOpen(k, shp, t.tgid);
     }
     shmClose(k, shp, t.tgid);
@@ -269,7 +269,7 @@ export function shmat(k: KernelCore, t: TaskState, shmid: number, shmaddr: numbe
     throw e;
   }
   shp.nattch--;
-  insertMapping(mm, { start, len, prot, kind: 'shm', data: EMPTY, ipcns: ns.id, shmid: shp.perm.id, flags: flg, shmOff: 0 });
+  insertMapping(mm, { start, len, prot, kind: 'shm', ...freshPtes(), ipcns: ns.id, shmid: shp.perm.id, flags: flg, shmOff: 0 });
   shmOpen(k, shp, t.tgid);
   return start;
 }
@@ -310,12 +310,10 @@ function shmFragmentAt(m: Mapping, addr: number): boolean {
 
 // ---- subsystem hooks (the core calls them for mappings of kind 'shm') ----
 
-/** Bytes behind a mapping, from its offset in the segment. */
-export function shmMappingBytes(k: KernelCore, m: Mapping): Uint8Array {
+/** The segment's page store behind a mapping, and the mapping's offset in it. */
+export function shmMappingStore(k: KernelCore, m: Mapping): { store: Map<number, Uint8Array>; off: number; size: number } {
   const shp = segmentOf(k, m);
-  if (!shp.bytes) shp.bytes = new Uint8Array(pageAlign(shp.segsz));
-  const off = m.shmOff ?? 0;
-  return off ? shp.bytes.subarray(off) : shp.bytes;
+  return { store: shp.store, off: m.shmOff ?? 0, size: pageAlign(shp.segsz) };
 }
 
 export function shmDupMapping(k: KernelCore, m: Mapping, childTgid: number): void {
@@ -359,19 +357,7 @@ function shmidDs(k: KernelCore, t: TaskState, shp: ShmSegment): ShmidDs {
 
 /** Resident pages (SHM_INFO, /proc/sysvipc/shm): the model has no page faults, so a page counts once it holds a non-zero byte. */
 export function residentPages(shp: ShmSegment): number {
-  const b = shp.bytes;
-  if (!b) return 0;
-  let n = 0;
-  for (let off = 0; off < b.length; off += PAGE_SIZE) {
-    const end = Math.min(off + PAGE_SIZE, b.length);
-    for (let i = off; i < end; i++) {
-      if (b[i] !== 0) {
-        n++;
-        break;
-      }
-    }
-  }
-  return n;
+  return nonZeroPages(shp.store);
 }
 
 /**

@@ -3,16 +3,22 @@
  * and shared mappings owned by a subsystem (SysV shm attachments, see src/kernel/ipc/shm).
  *
  * Design note. A mapping is `{start, len, prot, kind}`; anonymous content is kept in the mapping
- * (copied at fork, as copy-on-write would end up), shared content is fetched from the owning
- * subsystem through `mappingBytes`, so a write through one attachment is seen through every other.
- * An access outside any mapping, or a write to a mapping without PROT_WRITE, is a fault: the task
- * gets SIGSEGV, and the library API reports EFAULT.
+ * as a sparse page store (pages.ts: absent pages read as zero; copied at fork, as copy-on-write
+ * would end up), shared content lives in the owning subsystem's store, reached through
+ * `mappingStore`, so a write through one attachment is seen through every other. Each mapping
+ * also carries its PTE state as data: which pages are present and which are soft-dirty, plus
+ * VM_SOFTDIRTY (see softdirty.ts for /proc/PID/{pagemap,clear_refs}).
+ *
+ * Access from outside the task (process_vm_readv/writev, the library's `task.memory`) never
+ * signals the target: an address outside any mapping, or without the needed permission, is EFAULT
+ * for the caller (mm/process_vm_access.c: a partial transfer returns the bytes done so far).
  */
 import { err } from '../../abi/errno.js';
-import { PAGE_SIZE, SIGSEGV } from '../../abi/constants.js';
+import { PAGE_SIZE } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { Mapping, MmState, TaskState } from '../state.js';
 import { SUBSYSTEMS } from '../subsystem.js';
+import { type PageStore, setSlice, storeRead, storeSlice, storeWrite } from './pages.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -36,12 +42,38 @@ export function pageAlign(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 }
 
-/** dup_mm(): fork's copy. Anonymous content is copied; shared mappings are re-attached. */
+/** MAX_RW_COUNT (include/linux/fs.h): INT_MAX & PAGE_MASK, the most one read/write transfers. */
+export const MAX_RW_COUNT = 0x7ffff000;
+
+/** PTE state of a fresh mapping: nothing present, VM_SOFTDIRTY set (as mmap_region does). */
+export function freshPtes(): Pick<Mapping, 'pages' | 'present' | 'softDirty' | 'vmSoftDirty'> {
+  return { pages: new Map(), present: new Set(), softDirty: new Set(), vmSoftDirty: true };
+}
+
+/**
+ * The part [start, start+len) of mapping `m` as a new mapping with its own PTE state (split_vma).
+ * `extra` overrides fields (shm: the fragment's segment offset).
+ */
+export function sliceMapping(m: Mapping, start: number, len: number, extra: Partial<Mapping> = {}): Mapping {
+  const first = start / PAGE_SIZE;
+  const count = len / PAGE_SIZE;
+  return {
+    ...m,
+    start,
+    len,
+    pages: m.kind === 'anon' ? storeSlice(m.pages, first, count) : new Map(),
+    present: setSlice(m.present, first, count),
+    softDirty: setSlice(m.softDirty, first, count),
+    ...extra,
+  };
+}
+
+/** dup_mm(): fork's copy. Anonymous content and its PTE state are copied; shared mappings are re-attached with no PTEs (dup_mmap skips them). */
 export function copyMm(k: KernelCore, src: MmState, childTgid: number): MmState {
   const mm = newMm(k);
   mm.mmapBase = src.mmapBase;
   for (const m of src.maps) {
-    const c: Mapping = { ...m, data: m.kind === 'anon' ? m.data.slice() : m.data };
+    const c: Mapping = m.kind === 'anon' ? sliceMapping(m, m.start, m.len) : { ...m, pages: new Map(), present: new Set(), softDirty: new Set() };
     mm.maps.push(c);
     if (m.kind !== 'anon') ownerOf(m).dupMapping?.(k, c, childTgid);
   }
@@ -49,7 +81,7 @@ export function copyMm(k: KernelCore, src: MmState, childTgid: number): MmState 
 }
 
 function ownerOf(m: Mapping) {
-  const sub = SUBSYSTEMS.find((s) => s.mappingBytes && s.name === m.kind);
+  const sub = SUBSYSTEMS.find((s) => s.mappingStore && s.name === m.kind);
   if (!sub) throw err('EFAULT', `no subsystem backs ${m.kind} mappings`);
   return sub;
 }
@@ -93,25 +125,29 @@ export function insertMapping(mm: MmState, m: Mapping): void {
   mm.maps.splice(i, 0, m);
 }
 
-/** mmap(2) of anonymous memory. Returns the address. */
+/** mmap(2) of anonymous memory. Returns the address. Nothing is allocated until a page is written. */
 export function mmapAnon(k: KernelCore, t: TaskState, addr: number, length: number, prot: number, flags: number): number {
   if (!Number.isInteger(length) || length <= 0) throw err('EINVAL');
   if (!(flags & MAP_ANONYMOUS)) throw err('ENODEV', 'only anonymous mappings are modelled');
   if (((flags & MAP_SHARED) !== 0) === ((flags & MAP_PRIVATE) !== 0)) throw err('EINVAL');
   if (addr % PAGE_SIZE !== 0 && flags & MAP_FIXED) throw err('EINVAL');
   const len = pageAlign(length);
+  // do_mmap(): a length beyond the address space is ENOMEM; so is a fixed range past TASK_SIZE
+  // (get_unmapped_area → -ENOMEM).
+  if (len > TASK_SIZE) throw err('ENOMEM');
+  if (flags & MAP_FIXED && (!Number.isInteger(addr) || addr < 0 || addr + len > TASK_SIZE)) throw err('ENOMEM');
   const mm = k.mm(t.mm);
   let start: number;
   if (flags & MAP_FIXED) {
     // MAP_FIXED replaces exactly [addr, addr+len): what else the overlapped mappings hold stays.
     start = addr;
     unmapRange(k, mm, start, len, t.tgid);
-  } else if (addr && addr % PAGE_SIZE === 0 && rangeFree(mm, addr, len)) {
+  } else if (addr && addr % PAGE_SIZE === 0 && addr + len <= TASK_SIZE && rangeFree(mm, addr, len)) {
     start = addr;
   } else {
     start = findFreeRange(mm, len);
   }
-  insertMapping(mm, { start, len, prot, kind: 'anon', data: new Uint8Array(len), ipcns: 0, shmid: 0, flags });
+  insertMapping(mm, { start, len, prot, kind: 'anon', ...freshPtes(), ipcns: 0, shmid: 0, flags });
   return start;
 }
 
@@ -131,59 +167,126 @@ function unmapRange(k: KernelCore, mm: MmState, addr: number, len: number, tgid:
     if (addr >= end || m.start >= addr + len) continue;
     removeMapping(k, mm, m, tgid);
     if (m.kind !== 'anon') continue;
-    if (m.start < addr) {
-      insertMapping(mm, { ...m, len: addr - m.start, data: m.data.slice(0, addr - m.start) });
-    }
-    if (addr + len < end) {
-      const off = addr + len - m.start;
-      insertMapping(mm, { ...m, start: addr + len, len: end - addr - len, data: m.data.slice(off) });
-    }
+    if (m.start < addr) insertMapping(mm, sliceMapping(m, m.start, addr - m.start));
+    if (addr + len < end) insertMapping(mm, sliceMapping(m, addr + len, end - addr - len));
   }
 }
 
-function findMapping(mm: MmState, addr: number): Mapping | undefined {
+export function findMapping(mm: MmState, addr: number): Mapping | undefined {
   for (const m of mm.maps) if (addr >= m.start && addr < m.start + m.len) return m;
   return undefined;
 }
 
-function bytesOf(k: KernelCore, m: Mapping): Uint8Array {
-  return m.kind === 'anon' ? m.data : ownerOf(m).mappingBytes!(k, m);
+/**
+ * Where a mapping's bytes live: `store` holds byte `off + (addr - m.start)` of the mapping at
+ * `addr`; bytes at or past `size` in the store do not exist (the tail of a shm segment whose size
+ * is not page-rounded reads as zeros and drops writes).
+ */
+export interface MappingStore {
+  store: PageStore;
+  off: number;
+  size: number;
 }
 
-/**
- * Copies between the task's memory and a buffer, mapping by mapping. A fault (no mapping, or no
- * permission) raises SIGSEGV on the task and EFAULT for the caller; nothing past the fault is done.
- */
-function access(k: KernelCore, t: TaskState, addr: number, len: number, write: Uint8Array | null): Uint8Array {
-  const mm = k.mm(t.mm);
-  const out = write ? write : new Uint8Array(len);
+export function storeOf(k: KernelCore, m: Mapping): MappingStore {
+  if (m.kind === 'anon') return { store: m.pages, off: m.start, size: Number.POSITIVE_INFINITY };
+  return ownerOf(m).mappingStore!(k, m);
+}
+
+/** How many bytes from `addr` (at most `len`) lie in mappings allowing `need` (PROT_READ/PROT_WRITE). */
+function accessiblePrefix(mm: MmState, addr: number, len: number, need: number): number {
+  let done = 0;
+  while (done < len) {
+    const m = findMapping(mm, addr + done);
+    if (!m || !(m.prot & need)) break;
+    done += Math.min(len - done, m.start + m.len - (addr + done));
+  }
+  return done;
+}
+
+/** Copies mapping by mapping; the range must be accessible (see accessiblePrefix). */
+function transfer(k: KernelCore, mm: MmState, addr: number, len: number, write: Uint8Array | null, out: Uint8Array): void {
   let done = 0;
   while (done < len) {
     const a = addr + done;
-    const m = findMapping(mm, a);
-    const need = write ? PROT_WRITE : PROT_READ;
-    if (!m || !(m.prot & need)) {
-      k.sendSignalToTask(t.kid, SIGSEGV);
-      throw err('EFAULT', `fault at 0x${a.toString(16)}`);
+    const m = findMapping(mm, a)!;
+    const n = Math.min(len - done, m.start + m.len - a);
+    const { store, off, size } = storeOf(k, m);
+    const at = off + (a - m.start);
+    const inStore = Math.max(0, Math.min(n, size - at));
+    const touch = (pn: number): void => {
+      const vpn = pn - Math.floor(off / PAGE_SIZE) + m.start / PAGE_SIZE;
+      m.present.add(vpn);
+      if (write) m.softDirty.add(vpn);
+    };
+    if (write) {
+      storeWrite(store, at, write.subarray(done, done + inStore), touch);
+    } else {
+      storeRead(store, at, inStore, out, done);
+      // A read faults a shared page in (shmem_fault); an absent private page stays unmapped
+      // (the zero page is not reported as present here).
+      if (m.kind !== 'anon') for (let p = Math.floor(a / PAGE_SIZE); p * PAGE_SIZE < a + n; p++) m.present.add(p);
     }
-    const off = a - m.start;
-    const n = Math.min(len - done, m.len - off);
-    const bytes = bytesOf(k, m);
-    // Shared backing may be shorter than the mapping's pages (segment size not page-rounded):
-    // the tail page reads as zeros and writes there are kept only up to the backing's length.
-    if (write) bytes.set(write.subarray(done, done + Math.min(n, Math.max(0, bytes.length - off))), off);
-    else out.set(bytes.subarray(off, Math.min(off + n, bytes.length)), done);
     done += n;
   }
+}
+
+function checkRange(addr: number, len: number): void {
+  if (!Number.isInteger(addr) || !Number.isInteger(len) || len < 0) throw err('EINVAL');
+  // access_ok(): a range outside the user address space is EFAULT.
+  if (addr < 0 || addr + len > 2 ** 64) throw err('EFAULT');
+}
+
+/**
+ * The library's whole-range read (`task.memory.read`): EFAULT unless all of [addr, addr+len) is
+ * readable; more than MAX_RW_COUNT bytes at once is EINVAL. Never signals the task.
+ */
+export function readMemory(k: KernelCore, t: TaskState, addr: number, len: number): Uint8Array {
+  checkRange(addr, len);
+  if (len > MAX_RW_COUNT) throw err('EINVAL', `${len} bytes is more than one transfer (MAX_RW_COUNT)`);
+  const mm = k.mm(t.mm);
+  if (accessiblePrefix(mm, addr, len, PROT_READ) < len) throw err('EFAULT', `no readable mapping at 0x${(addr + accessiblePrefix(mm, addr, len, PROT_READ)).toString(16)}`);
+  const out = new Uint8Array(len);
+  transfer(k, mm, addr, len, null, out);
   return out;
 }
 
-export function readMemory(k: KernelCore, t: TaskState, addr: number, len: number): Uint8Array {
-  if (!Number.isInteger(addr) || !Number.isInteger(len) || len < 0) throw err('EINVAL');
-  return access(k, t, addr, len, null);
+/** The library's whole-range write: EFAULT (nothing written) unless all of it is writable. */
+export function writeMemory(k: KernelCore, t: TaskState, addr: number, bytes: Uint8Array): void {
+  checkRange(addr, bytes.length);
+  if (bytes.length > MAX_RW_COUNT) throw err('EINVAL', `${bytes.length} bytes is more than one transfer (MAX_RW_COUNT)`);
+  const mm = k.mm(t.mm);
+  const ok = accessiblePrefix(mm, addr, bytes.length, PROT_WRITE);
+  if (ok < bytes.length) throw err('EFAULT', `no writable mapping at 0x${(addr + ok).toString(16)}`);
+  transfer(k, mm, addr, bytes.length, bytes, bytes);
 }
 
-export function writeMemory(k: KernelCore, t: TaskState, addr: number, bytes: Uint8Array): void {
-  if (!Number.isInteger(addr)) throw err('EINVAL');
-  access(k, t, addr, bytes.length, bytes);
+/**
+ * process_vm_readv() on one remote iovec (mm/process_vm_access.c process_vm_rw_core): the length
+ * is clamped to MAX_RW_COUNT (import_iovec); pages are copied until the first one that cannot be
+ * pinned; a partial transfer returns what was copied, none at all is EFAULT. The target is never
+ * signalled.
+ */
+export function processVmRead(k: KernelCore, t: TaskState, addr: number, len: number): Uint8Array {
+  checkRange(addr, Math.min(len, MAX_RW_COUNT));
+  const want = Math.min(len, MAX_RW_COUNT);
+  if (want === 0) return new Uint8Array(0);
+  const mm = k.mm(t.mm);
+  const n = accessiblePrefix(mm, addr, want, PROT_READ);
+  if (n === 0) throw err('EFAULT', `no readable mapping at 0x${addr.toString(16)}`);
+  const out = new Uint8Array(n);
+  transfer(k, mm, addr, n, null, out);
+  return out;
+}
+
+/** process_vm_writev() on one remote iovec: as processVmRead; returns the bytes written. */
+export function processVmWrite(k: KernelCore, t: TaskState, addr: number, bytes: Uint8Array): number {
+  const want = Math.min(bytes.length, MAX_RW_COUNT);
+  checkRange(addr, want);
+  if (want === 0) return 0;
+  const mm = k.mm(t.mm);
+  const n = accessiblePrefix(mm, addr, want, PROT_WRITE);
+  if (n === 0) throw err('EFAULT', `no writable mapping at 0x${addr.toString(16)}`);
+  transfer(k, mm, addr, n, bytes.subarray(0, n), bytes);
+  return n;
 }

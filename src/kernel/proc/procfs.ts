@@ -15,7 +15,7 @@
 import { err } from '../../abi/errno.js';
 import { PID_MAX_LIMIT, RESERVED_PIDS } from '../profile.js';
 import type { KernelCore } from '../kernel.js';
-import type { OpenFileState, ProcNode, TaskState } from '../state.js';
+import type { Mapping, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { formatNextSyscallData, setNextSyscallData, NSD_WRITE_MAX } from '../nsd/nsd.js';
 import { findKid, kidNrIn } from '../pid/pid.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
@@ -48,6 +48,8 @@ export interface PidFileDef {
   mode: number;
   /** Content for process `tgid` (kid of its leader), seen by `reader`. */
   read(k: KernelCore, reader: TaskState, tgid: number): string;
+  /** Binary files read at an offset (pagemap): `count` bytes at `pos`, instead of `read`'s text. */
+  readAt?(k: KernelCore, reader: TaskState, tgid: number, pos: number, count: number): Uint8Array;
   write?(k: KernelCore, writer: TaskState, tgid: number, text: string): void;
 }
 
@@ -264,6 +266,8 @@ export function procList(k: KernelCore, t: TaskState, n: ProcNode): string[] {
 export function procRead(k: KernelCore, t: TaskState, f: OpenFileState, count: number): Uint8Array {
   const n = f.proc!;
   if (procIsDir(n)) throw err('EISDIR');
+  const readAt = n.type === 'pidfile' ? PID_FILES.get(n.arg)!.readAt : undefined;
+  if (readAt) return readAt(k, t, n.kid, f.pos, count);
   const text = procContent(k, t, n);
   const bytes = enc.encode(text);
   if (f.pos >= bytes.length) return new Uint8Array(0);
@@ -454,8 +458,12 @@ function statText(k: KernelCore, n: ProcNode): string {
 function mapsText(k: KernelCore, n: ProcNode): string {
   const x = k.s.tasks.get(n.tid || n.kid);
   if (!x || !k.s.mms.has(x.mm)) return '';
-  const out: string[] = [];
-  for (const m of k.mm(x.mm).maps) {
+  return k.mm(x.mm).maps.map((m) => mapsLine(k, m) + '\n').join('');
+}
+
+/** One line of /proc/<pid>/maps (show_map_vma), without the newline; smaps starts each block with it. */
+export function mapsLine(k: KernelCore, m: Mapping): string {
+  {
     const perms = `${m.prot & 1 ? 'r' : '-'}${m.prot & 2 ? 'w' : '-'}${m.prot & 4 ? 'x' : '-'}${m.kind === 'anon' ? 'p' : 's'}`;
     let dev = '00:00';
     let ino = 0;
@@ -466,9 +474,8 @@ function mapsText(k: KernelCore, n: ProcNode): string {
     }
     const range = `${m.start.toString(16).padStart(8, '0')}-${(m.start + m.len).toString(16).padStart(8, '0')}`;
     const head = `${range} ${perms} 00000000 ${dev} ${ino}`;
-    out.push(path ? `${head.padEnd(73)}${path}` : `${head} `);
+    return path ? `${head.padEnd(73)}${path}` : `${head} `;
   }
-  return out.map((l) => l + '\n').join('');
 }
 
 // ---- the core's own sysctls ----
