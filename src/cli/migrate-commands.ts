@@ -174,7 +174,7 @@ function dial(address: string, p: number): Promise<Socket> {
 async function sendDir(dir: string, address: string, p: number): Promise<number> {
   const { files, pagemaps } = splitImages(readImagesDir(dir));
   const tx = new PageSender(await dial(address, p));
-  const st = await sendRound(tx, pagemaps, new Map());
+  const st = await sendRound(tx, pagemaps);
   for (const [n, b] of files) await tx.file(n, b);
   const status = await tx.close();
   process.stderr.write(`nsd dump: ${roundLine('sent', st)}; ${files.size} images; ${tx.bytes} bytes to ${address}:${p}, status ${status}\n`);

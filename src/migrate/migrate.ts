@@ -3,12 +3,14 @@
  * stream — the library under `nsd migrate` (docs/migration.md).
  *
  * Source (`migrateOut`):
- *   1. pre-copy (optional): rounds of the tree's anonymous memory while it keeps running
- *      (`advance` lets the workload run between rounds); the stop rule is go-criu phaul's: at most
- *      `maxRounds`, stop once a round sent fewer than 64 pages or more than 110% of the previous one;
+ *   1. pre-copy (optional): pre-dump rounds (src/cr/predump.ts: the pages soft-dirty since the last
+ *      round, read through /proc/PID/pagemap) while the tree keeps running (`advance` lets the
+ *      workload run between rounds); go-criu phaul's stop rule (`shouldStopIterating`), at most
+ *      `maxRounds`;
  *   2. freeze: `dump(…, leaveRunning)` — the tree is read frozen and thawed, but this kernel is not
  *      stepped again until B has answered, so it stays stopped (CRIU keeps it frozen the same way);
- *   3. the last round (only pages that changed since the rounds before, as HOLE/ZERO/ADD) and every
+ *   3. the last round (the final dump with --track-mem: pages dirtied since the last pre-dump as ADD,
+ *      the rest HOLE) and every
  *      image as FILE frames; CLOSE;
  *   4. B answers CLOSE once the tree runs there (status 0): A kills its copy, unless
  *      `leaveRunning` (remote fork). Any failure before that (B died, B refused, the stream broke)
@@ -22,7 +24,9 @@ import { SIGKILL } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import { dump } from '../cr/dump.js';
 import { PageSender } from './sender.js';
-import { readTreeMemory, sendRound, splitImages, joinImages, type RoundStats, type Sent } from './pages.js';
+import { preDump } from '../cr/predump.js';
+import { shouldStopIterating } from '../cr/pagemap.js';
+import { sendRound, splitImages, joinImages, type RoundStats } from './pages.js';
 import { receiveStream, type Received } from './receiver.js';
 
 export interface MigrateOutOptions {
@@ -51,9 +55,8 @@ export interface MigrateOutResult {
   bytes: number;
 }
 
-/** Pre-copy stop rule (go-criu phaul). */
-export const MIN_ROUND_PAGES = 64;
-export const MAX_GROWTH = 1.1;
+/** The name pre-dump rounds give their parent (the stream drops it: the parent is the earlier round). */
+const PARENT = 'parent-round';
 
 export class MigrationError extends Error {
   constructor(why: string) {
@@ -65,27 +68,30 @@ export class MigrationError extends Error {
 export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts: MigrateOutOptions = {}): Promise<MigrateOutResult> {
   const t0 = performance.now();
   const tx = new PageSender(sock);
-  const sent: Sent = new Map();
   const rounds: RoundStats[] = [];
   const maxRounds = opts.maxRounds ?? 0;
   for (let r = 1; r <= maxRounds; r++) {
-    const st = await sendRound(tx, readTreeMemory(k, rootPid), sent);
+    // A pre-dump round: pages soft-dirty since the last round (all present pages the first time).
+    const pd = preDump(k, rootPid, { parent: r === 1 ? null : PARENT });
+    const st = await sendRound(tx, splitImages(pd.images).pagemaps);
     rounds.push(st);
     opts.onRound?.(r, st);
-    const prev = rounds.at(-2);
-    if (st.pagesData < MIN_ROUND_PAGES || (prev && st.pagesData > prev.pagesData * MAX_GROWTH)) break;
     if (opts.advance && !opts.advance()) throw new MigrationError('the tree ended during pre-copy: nothing to migrate');
+    if (shouldStopIterating(rounds.map((x) => x.pagesData + x.pagesZero)) || r === maxRounds) break;
   }
-  if (opts.advance && rounds.length > 0 && !opts.advance()) throw new MigrationError('the tree ended during pre-copy: nothing to migrate');
   const tFreeze = performance.now();
-  const d = dump(k, rootPid, { leaveRunning: true, withFs: opts.withFs ?? true });
+  const d = dump(k, rootPid, {
+    leaveRunning: true,
+    withFs: opts.withFs ?? true,
+    memory: { parent: rounds.length > 0 ? PARENT : null, trackMem: true },
+  });
   const freezeMs = performance.now() - tFreeze;
   const { files, pagemaps } = splitImages(d.images);
   let max = tx.bytes;
   for (const b of files.values()) max += b.length + 64;
-  for (const pm of pagemaps) for (const m of pm.maps) max += m.data.length * (1 + 24 / 4096) + 64;
+  for (const pm of pagemaps) for (const r of pm.runs) max += (r.data?.length ?? 0) * (1 + 24 / 4096) + 64;
   opts.onFrozen?.(tx, Math.ceil(max));
-  const final = await sendRound(tx, pagemaps, sent);
+  const final = await sendRound(tx, pagemaps);
   const b0 = tx.bytes;
   for (const [name, data] of files) await tx.file(name, data);
   const imageBytes = tx.bytes - b0;

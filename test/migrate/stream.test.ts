@@ -11,7 +11,8 @@ import type { Socket } from 'node:net';
 import { dump, restore } from '../../src/cr/index.js';
 import { PageSender, DestinationError } from '../../src/migrate/sender.js';
 import { receiveStream, StreamReceiver } from '../../src/migrate/receiver.js';
-import { joinImages, splitImages, sendRound, type Sent } from '../../src/migrate/pages.js';
+import { joinImages, splitImages, sendRound } from '../../src/migrate/pages.js';
+import { preDump } from '../../src/cr/predump.js';
 import { migrateOut, serveMigration } from '../../src/migrate/migrate.js';
 import {
   IOV_SIZE, PAGE_SIZE, PS_IOV_CLOSE, PS_IOV_HOLE, PS_TYPE_PID, StreamError, encodeIov, encodePm, NSD_IOV_ZERO,
@@ -55,22 +56,29 @@ async function pair(): Promise<{ tx: PageSender; rx: Socket; sock: Socket; close
   return { tx: new PageSender(sock), rx, sock, close: c.close };
 }
 
-test('images survive the page-server stream byte for byte (pages as ADD/ZERO, the rest as FILE)', async () => {
+const MEM = { parent: null, trackMem: false };
+
+test('images survive the page-server stream: pages as ADD/ZERO frames, the rest as FILE byte for byte', async () => {
   const { k, root } = source();
-  const d = dump(k, root.pid, { leaveRunning: true, withFs: true });
+  const d = dump(k, root.pid, { leaveRunning: true, withFs: true, memory: MEM });
   const p = await pair();
   const got = receiveStream(p.rx);
   const { files, pagemaps } = splitImages(d.images);
   assert.equal(pagemaps.length, 1);
   assert.equal(pagemaps[0]!.dstId, encodePm(PS_TYPE_PID, 1));
-  const st = await sendRound(p.tx, pagemaps, new Map());
-  assert.ok(st.pagesData >= 1 && st.pagesZero >= 1, `data ${st.pagesData} zero ${st.pagesZero}`);
+  assert.ok(d.images.has('pagemap-1.img') && !files.has('pagemap-1.img'));
+  const st = await sendRound(p.tx, pagemaps);
+  assert.equal(st.pagesData, 1);
   for (const [n, b] of files) await p.tx.file(n, b);
   assert.equal(await p.tx.close(), 0);
-  const r = await got;
-  const back = joinImages(r);
+  const back = joinImages(await got);
   assert.deepEqual([...back.keys()].sort(), [...d.images.keys()].sort());
-  for (const [n, b] of d.images) assert.ok(Buffer.from(back.get(n)!).equals(Buffer.from(b)), `${n} differs`);
+  for (const [n, b] of files) assert.ok(Buffer.from(back.get(n)!).equals(Buffer.from(b)), `${n} differs`);
+  // The memory comes back: restore in a fresh kernel and read it.
+  const b = bootWl();
+  const r = restore(b, back, { strategy: 'nsd' });
+  const addr = splitImages(d.images).pagemaps[0]!.runs[0]!.vaddr;
+  assert.equal(new TextDecoder().decode(b.task(r.rootPid)!.memory.read(addr + 5, 6)), 'before');
   p.close();
 });
 
@@ -93,25 +101,27 @@ test('migration over TCP: restored in another kernel, the log equals an uninterr
   c.close();
 });
 
-test('pre-copy: an unchanged page travels as HOLE (in parent), a rewritten one as ADD', async () => {
+test('pre-copy: a pre-dump round, then the final dump sends the rewritten page as ADD and the rest as HOLE', async () => {
   const { k, root } = source();
   const p = await pair();
   const got = receiveStream(p.rx);
-  const sent: Sent = new Map();
-  const pm1 = splitImages(dump(k, root.pid, { leaveRunning: true, withFs: true }).images).pagemaps;
-  const r1 = await sendRound(p.tx, pm1, sent);
-  const mapStart = pm1[0]!.maps[0]!.start;
+  const pm1 = splitImages(preDump(k, root.pid, { parent: null }).images).pagemaps;
+  const r1 = await sendRound(p.tx, pm1);
+  const mapStart = pm1[0]!.runs[0]!.vaddr;
   root.memory.write(mapStart + 2 * PAGE_SIZE, new TextEncoder().encode('dirty'));
-  const { files, pagemaps } = splitImages(dump(k, root.pid, { leaveRunning: true, withFs: true }).images);
-  const r2 = await sendRound(p.tx, pagemaps, sent);
-  assert.deepEqual([r1.pagesData, r1.pagesZero], [1, 2]);
-  assert.deepEqual([r2.pagesData, r2.pagesZero, r2.pagesParent], [1, 0, 2]);
+  const { files, pagemaps } = splitImages(dump(k, root.pid, { leaveRunning: true, withFs: true, memory: { parent: 'p', trackMem: true } }).images);
+  assert.ok(!files.has('parent'), 'the chain link does not travel');
+  const r2 = await sendRound(p.tx, pagemaps);
+  assert.deepEqual([r1.pagesData, r1.pagesParent], [1, 0]);
+  assert.deepEqual([r2.pagesData, r2.pagesParent], [1, 1]);
   for (const [n, b] of files) await p.tx.file(n, b);
   assert.equal(await p.tx.close(), 0);
   const images = joinImages(await got);
   const b = bootWl();
   const r = restore(b, images, { strategy: 'with-id' });
-  assert.equal(new TextDecoder().decode(b.task(r.rootPid)!.memory.read(mapStart + 2 * PAGE_SIZE, 5)), 'dirty');
+  const mem = b.task(r.rootPid)!.memory;
+  assert.equal(new TextDecoder().decode(mem.read(mapStart + 2 * PAGE_SIZE, 5)), 'dirty');
+  assert.equal(new TextDecoder().decode(mem.read(mapStart + 5, 6)), 'before');
   p.close();
 });
 
@@ -147,14 +157,14 @@ test('malformed frames are refused, each with its own reason', () => {
 /** Sends a whole checkpoint with one byte of its wire form changed at `at` (counted from the end). */
 async function corrupted(fromEnd: (bytes: number) => number): Promise<Error> {
   const { k, root } = source();
-  const d = dump(k, root.pid, { leaveRunning: true });
+  const d = dump(k, root.pid, { leaveRunning: true, memory: MEM });
   // Record the wire bytes of a good transfer first.
   const wire: Buffer[] = [];
   const rec = await pair();
   rec.rx.on('data', (b: Buffer) => wire.push(Buffer.from(b)));
   const ok = receiveStream(rec.rx);
   const { files, pagemaps } = splitImages(d.images);
-  await sendRound(rec.tx, pagemaps, new Map());
+  await sendRound(rec.tx, pagemaps);
   for (const [n, b] of files) await rec.tx.file(n, b);
   assert.equal(await rec.tx.close(), 0);
   await ok;
