@@ -41,7 +41,8 @@ export interface Received {
   pagesParent: number;
 }
 
-type Pending = { kind: 'pages'; iov: Iov; need: number; flags: number } | { kind: 'file'; iov: Iov; need: number };
+/** A frame whose payload is still arriving: pages are taken one by one (`done` so far), a file whole. */
+type Pending = { kind: 'pages'; iov: Iov; need: number; flags: number; done: number; at: number } | { kind: 'file'; iov: Iov; need: number };
 
 export class StreamReceiver {
   private chunks: Buffer[] = [];
@@ -65,13 +66,24 @@ export class StreamReceiver {
     this.chunks.push(chunk);
     this.have += chunk.length;
     for (;;) {
-      const need = this.pending ? this.pending.need : IOV_SIZE;
+      const p = this.pending;
+      if (p?.kind === 'pages') {
+        // Page by page as they arrive: a page inside one socket chunk is kept without a copy.
+        if (this.have < PAGE_SIZE) break;
+        const page = this.take(PAGE_SIZE);
+        this.crc = crc32(page, this.crc);
+        this.page(p.iov, p.flags, p.done, page, p.at);
+        p.need -= PAGE_SIZE;
+        if (++p.done === p.iov.nrPages) this.pending = null;
+        continue;
+      }
+      const need = p ? p.need : IOV_SIZE;
       if (this.have < need || this.closed) break;
       const bytes = this.take(need);
       if (this.pending) {
         const p = this.pending;
         this.pending = null;
-        this.payload(p, bytes);
+        this.payload(p as Extract<Pending, { kind: 'file' }>, bytes);
       } else {
         this.header(bytes);
       }
@@ -173,10 +185,12 @@ export class StreamReceiver {
           this.open(iov.dstId);
         }
         if (flags & PE_PRESENT) {
-          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, flags };
+          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, flags, done: 0, at };
+          this.count(flags, iov.nrPages);
           return;
         }
-        this.record(iov, flags, null, at);
+        for (let i = 0; i < iov.nrPages; i++) this.page(iov, flags, i, null, at);
+        this.count(flags, iov.nrPages);
         return;
       }
       case NSD_IOV_FILE: {
@@ -207,40 +221,37 @@ export class StreamReceiver {
   private payload(p: Pending, bytes: Buffer): void {
     const at = this.offset - bytes.length;
     this.crc = crc32(bytes, this.crc);
-    if (p.kind === 'file') {
-      const nameBuf = bytes.subarray(0, p.iov.nrPages);
-      const data = bytes.subarray(p.iov.nrPages);
-      const name = nameBuf.toString('utf8');
-      if (!validFileName(name)) this.fail(at, `FILE: bad image name ${JSON.stringify(name)}`);
-      if (fileCrc(nameBuf, data) !== p.iov.dstId) this.fail(at, `FILE ${name}: CRC-32 mismatch (corrupted on the way)`);
-      if (this.got.files.has(name)) this.fail(at, `FILE ${name} sent twice`);
-      // Copy out of a possibly shared socket buffer.
-      this.got.files.set(name, new Uint8Array(data));
-      return;
-    }
-    this.record(p.iov, p.flags, bytes, at);
+    const nameBuf = bytes.subarray(0, p.iov.nrPages);
+    const data = bytes.subarray(p.iov.nrPages);
+    const name = nameBuf.toString('utf8');
+    if (!validFileName(name)) this.fail(at, `FILE: bad image name ${JSON.stringify(name)}`);
+    if (fileCrc(nameBuf, data) !== p.iov.dstId) this.fail(at, `FILE ${name}: CRC-32 mismatch (corrupted on the way)`);
+    if (this.got.files.has(name)) this.fail(at, `FILE ${name} sent twice`);
+    // Copy out of a possibly shared socket buffer.
+    this.got.files.set(name, new Uint8Array(data));
   }
 
-  private record(iov: Iov, flags: number, data: Buffer | null, at: number): void {
+  /** Page `i` of a frame: its bytes (PE_PRESENT), or what the flags say. */
+  private page(iov: Iov, flags: number, i: number, data: Buffer | null, at: number): void {
     const t = this.table(iov.dstId);
-    const first = Number(iov.vaddr / BigInt(PAGE_SIZE));
-    for (let i = 0; i < iov.nrPages; i++) {
-      const pg = first + i;
-      if (t.cover.has(pg)) this.fail(at, `${describePm(iov.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} described twice in one round`);
-      t.cover.add(pg);
-      if (flags & PE_PRESENT) {
-        t.pages.set(pg, data!.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
-      } else if (flags & PE_PARENT) {
-        if (!t.pages.has(pg)) this.fail(at, `${describePm(iov.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
-      } else if (flags & PE_LAZY) {
-        t.lazy.add(pg);
-      } else {
-        t.pages.set(pg, null);
-      }
+    const pg = Number(iov.vaddr / BigInt(PAGE_SIZE)) + i;
+    if (t.cover.has(pg)) this.fail(at, `${describePm(iov.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} described twice in one round`);
+    t.cover.add(pg);
+    if (flags & PE_PRESENT) {
+      t.pages.set(pg, data!);
+    } else if (flags & PE_PARENT) {
+      if (!t.pages.has(pg)) this.fail(at, `${describePm(iov.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
+    } else if (flags & PE_LAZY) {
+      t.lazy.add(pg);
+    } else {
+      t.pages.set(pg, null);
     }
-    if (flags & PE_PRESENT) this.got.pagesData += iov.nrPages;
-    else if (flags & PE_PARENT) this.got.pagesParent += iov.nrPages;
-    else if (!(flags & PE_LAZY)) this.got.pagesZero += iov.nrPages;
+  }
+
+  private count(flags: number, n: number): void {
+    if (flags & PE_PRESENT) this.got.pagesData += n;
+    else if (flags & PE_PARENT) this.got.pagesParent += n;
+    else if (!(flags & PE_LAZY)) this.got.pagesZero += n;
   }
 }
 
