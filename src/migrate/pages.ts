@@ -135,8 +135,10 @@ export function joinImages(got: Received): Map<string, Uint8Array> {
     let last: { e: PagemapEntry; end: number; lazy: boolean } | null = null;
     for (const pg of [...table.cover].sort((a, b) => a - b)) {
       const lazy = table.lazy.has(pg);
-      const content = lazy ? undefined : table.pages.get(pg);
-      if (!lazy && content === undefined) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} has no content`);
+      // No lazy-page mechanism to fetch it later (GET): refuse rather than restore zeros.
+      if (lazy) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
+      const content = table.pages.get(pg);
+      if (content === undefined) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} has no content`);
       if (content === null) continue; // a zero page: a hole
       if (content) chunks.push(content);
       if (last && last.end === pg && last.lazy === lazy) {

@@ -235,6 +235,19 @@ test('a refused restore answers CLOSE with -1 and the source keeps its tree', as
   c.close();
 });
 
+test('pages left at the source (ADD_F PE_LAZY) are refused: no lazy-page mechanism to fetch them', async () => {
+  const p = await pair();
+  const got = receiveStream(p.rx);
+  const pm = encodePm(PS_TYPE_PID, 3);
+  await p.tx.open2(pm);
+  await p.tx.lazy(pm, 0, 2);
+  assert.equal(await p.tx.close(), 0);
+  const r = await got;
+  assert.equal(r.pagemaps.get(pm)!.lazy.size, 2);
+  assert.throws(() => joinImages(r), /page 0x0 was left at the source \(PE_LAZY\) and this destination cannot fetch lazy pages/);
+  p.close();
+});
+
 test('OPEN2 answers has_parent: 0 for the first round, 1 after', async () => {
   const p = await pair();
   const got = receiveStream(p.rx);
