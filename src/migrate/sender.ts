@@ -19,6 +19,9 @@ export class DestinationError extends Error {
   }
 }
 
+/** Bytes queued in the socket before a write waits for 'drain'. */
+const BACKLOG = 8 << 20;
+
 /** Pages per ADD frame (1 MiB). */
 export const FRAME_PAGES = 256;
 
@@ -77,7 +80,8 @@ export class PageSender {
     if (!nocrc) this.crc = crc32(b, this.crc);
     this.bytes += b.length;
     this.onWrite?.(this.bytes);
-    if (!this.sock.write(b)) {
+    // Keep up to BACKLOG bytes queued before waiting, so the socket never runs dry between frames.
+    if (!this.sock.write(b) && this.sock.writableLength > BACKLOG) {
       await new Promise<void>((resolve, reject) => {
         const ok = () => {
           this.sock.off('close', ko);
