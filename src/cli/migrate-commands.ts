@@ -130,7 +130,13 @@ async function pageServer(o: ServerFlags): Promise<number> {
       restore: async (images) => {
         if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
         if (!o.restore) return 0;
-        const s = new Session({ profile: o.profile, seed: o.seed, stdout: (b) => process.stdout.write(b), stderr: (b) => process.stderr.write(b) });
+        const s = new Session({
+          profile: o.profile,
+          seed: o.seed,
+          stdout: (b) => process.stdout.write(b),
+          stderr: (b) => process.stderr.write(b),
+          trace: o.trace ? (line) => void process.stderr.write(`${line}\n`) : undefined,
+        });
         writeImagesIn(s.kernel, IMAGES_PATH, images);
         s.start(['/bin/sh', '-c', `exec cr restore -D ${IMAGES_PATH} --strategy ${shellQuote(o.strategy)} --pidfile /run-cr.pid`], defaultEnv());
         session = s;
@@ -195,7 +201,7 @@ async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
   const t0 = performance.now();
   // Kernel B: another OS process.
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const b = spawn(process.execPath, [main, 'page-server', '--address', '127.0.0.1', '--port', '0', '--restore', '-s', o.strategy, '--profile', o.profile], {
+  const b = spawn(process.execPath, [main, 'page-server', '--address', '127.0.0.1', '--port', '0', '--restore', '-s', o.strategy, '--profile', o.profile, '--seed', String(o.seed), ...(o.trace ? ['--trace'] : [])], {
     stdio: ['ignore', o.leaveRunning ? 'pipe' : 'inherit', 'pipe'],
   });
   const bOut: Buffer[] = [];
@@ -226,6 +232,7 @@ async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
     seed: o.seed,
     stdout: (d) => void (forward && process.stdout.write(d)),
     stderr: (d) => void (forward && process.stderr.write(d)),
+    trace: o.trace ? (line) => void process.stderr.write(`[A] ${line}\n`) : undefined,
   });
   // In the background like `nsd dump` (stdin /dev/null), then wait for it.
   a.start(['/bin/sh', '-c', `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &\nwait $!`], defaultEnv());
