@@ -22,6 +22,7 @@ import {
 
 /** What one pagemap holds: page number → content (null: zero page), and the last round's coverage. */
 export interface PageTable {
+  dstId: bigint;
   pages: Map<number, Uint8Array | null>;
   /** Pages the last round (the last OPEN/OPEN2 of this dst_id) described, by any command. */
   cover: Set<number>;
@@ -42,7 +43,9 @@ export interface Received {
 }
 
 /** A frame whose payload is still arriving: pages are taken one by one (`done` so far), a file whole. */
-type Pending = { kind: 'pages'; iov: Iov; need: number; flags: number; done: number; at: number } | { kind: 'file'; iov: Iov; need: number };
+type Pending =
+  | { kind: 'pages'; iov: Iov; need: number; flags: number; done: number; at: number; table: PageTable; first: number }
+  | { kind: 'file'; iov: Iov; need: number };
 
 export class StreamReceiver {
   private chunks: Buffer[] = [];
@@ -68,13 +71,17 @@ export class StreamReceiver {
     for (;;) {
       const p = this.pending;
       if (p?.kind === 'pages') {
-        // Page by page as they arrive: a page inside one socket chunk is kept without a copy.
+        // As the pages arrive: the whole pages lying in the first socket chunk are kept as views
+        // of it (one CRC call for them all); a page split across chunks is copied.
         if (this.have < PAGE_SIZE) break;
-        const page = this.take(PAGE_SIZE);
-        this.crc = crc32(page, this.crc);
-        this.page(p.iov, p.flags, p.done, page, p.at);
-        p.need -= PAGE_SIZE;
-        if (++p.done === p.iov.nrPages) this.pending = null;
+        const inFirst = Math.floor(this.chunks[0]!.length / PAGE_SIZE);
+        const n = Math.max(1, Math.min(inFirst, p.iov.nrPages - p.done));
+        const run = this.take(n * PAGE_SIZE);
+        this.crc = crc32(run, this.crc);
+        for (let i = 0; i < n; i++) this.page(p.table, p.first, p.flags, p.done + i, run.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), p.at);
+        p.need -= n * PAGE_SIZE;
+        p.done += n;
+        if (p.done === p.iov.nrPages) this.pending = null;
         continue;
       }
       const need = p ? p.need : IOV_SIZE;
@@ -129,7 +136,7 @@ export class StreamReceiver {
   private table(dstId: bigint): PageTable {
     let t = this.got.pagemaps.get(dstId);
     if (!t) {
-      t = { pages: new Map(), cover: new Set(), lazy: new Set(), rounds: 0 };
+      t = { dstId, pages: new Map(), cover: new Set(), lazy: new Set(), rounds: 0 };
       this.got.pagemaps.set(dstId, t);
     }
     return t;
@@ -184,12 +191,14 @@ export class StreamReceiver {
           if (!decodePm(iov.dstId)) this.fail(at, `${name}: unknown pagemap type in dst_id 0x${iov.dstId.toString(16)}`);
           this.open(iov.dstId);
         }
+        const table = this.table(iov.dstId);
+        const first = Number(iov.vaddr / BigInt(PAGE_SIZE));
         if (flags & PE_PRESENT) {
-          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, flags, done: 0, at };
+          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, flags, done: 0, at, table, first };
           this.count(flags, iov.nrPages);
           return;
         }
-        for (let i = 0; i < iov.nrPages; i++) this.page(iov, flags, i, null, at);
+        for (let i = 0; i < iov.nrPages; i++) this.page(table, first, flags, i, null, at);
         this.count(flags, iov.nrPages);
         return;
       }
@@ -232,15 +241,14 @@ export class StreamReceiver {
   }
 
   /** Page `i` of a frame: its bytes (PE_PRESENT), or what the flags say. */
-  private page(iov: Iov, flags: number, i: number, data: Buffer | null, at: number): void {
-    const t = this.table(iov.dstId);
-    const pg = Number(iov.vaddr / BigInt(PAGE_SIZE)) + i;
-    if (t.cover.has(pg)) this.fail(at, `${describePm(iov.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} described twice in one round`);
+  private page(t: PageTable, first: number, flags: number, i: number, data: Buffer | null, at: number): void {
+    const pg = first + i;
+    if (t.cover.has(pg)) this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} described twice in one round`);
     t.cover.add(pg);
     if (flags & PE_PRESENT) {
       t.pages.set(pg, data!);
     } else if (flags & PE_PARENT) {
-      if (!t.pages.has(pg)) this.fail(at, `${describePm(iov.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
+      if (!t.pages.has(pg)) this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
     } else if (flags & PE_LAZY) {
       t.lazy.add(pg);
     } else {
