@@ -358,6 +358,12 @@ class Dumper {
       const t = this.k.t(kid);
       if (t.state === 'zombie' || mmIndex.has(t.mm)) continue;
       const mm = this.k.mm(t.mm);
+      // Pages still missing after a lazy restore exist only in the page source: refuse, as criu
+      // cannot dump a task with an active userfaultfd either.
+      if (mm.maps.some((m) => m.missing?.size)) throw unsupported('dump', 'memory', `pid ${this.ctid(kid)}`, 'pages still missing (a lazy restore is in progress)');
+      // Memory is sparse in the kernel, but a checkpoint holds at most 1 GiB per mapping (images.ts).
+      const huge = mm.maps.find((m) => m.len > 1 << 30);
+      if (huge) throw unsupported('dump', 'memory', `pid ${this.ctid(kid)}`, `a mapping of ${huge.len} bytes at 0x${huge.start.toString(16)} (at most 1 GiB per mapping)`);
       mmIndex.set(mm.id, mms.length);
       mms.push({
         mmapBase: mm.mmapBase,

@@ -32,6 +32,7 @@ import { ImageError, readImage, writeImage } from './image/index.js';
 import { PE_LAZY, PE_PARENT, PE_PRESENT, pagemapFlags, pagemapPageCount } from './image/index.js';
 import type { PagemapEntry, PagemapHead } from './image/index.js';
 import type { Checkpoint } from './model.js';
+import type { Mapping } from '../kernel/state.js';
 
 export { PE_LAZY, PE_PARENT, PE_PRESENT };
 
@@ -94,6 +95,13 @@ function readPagemap(sys: Sys, pidSeen: number, vaddr: number, n: number): BigUi
   }
 }
 
+/** Adds page `vaddr` with `flags` to a pagemap, extending the last run when it continues it. */
+function appendPage(entries: PagemapEntry[], vaddr: number, flags: number): void {
+  const last = entries[entries.length - 1];
+  if (last && last.flags === flags && Number(last.vaddr) + Number(last.nr_pages) * PAGE_SIZE === vaddr) last.nr_pages = last.nr_pages! + 1n;
+  else entries.push({ vaddr: BigInt(vaddr), compat_nr_pages: 0, flags, nr_pages: 1n });
+}
+
 /**
  * Writes pagemap-<pid>.img and pages-<id>.img for every process in `procs` into `out`, reading
  * dirtiness through /proc/<pid>/pagemap, then (trackMem) clears it through clear_refs.
@@ -108,12 +116,8 @@ export function memoryImages(k: Kernel, procs: readonly MemoryProc[], opts: Memo
     const seen = k.pidIn(p.kid, dumper);
     const pagesId = PAGES_ID_BASE + i;
     const entries: PagemapEntry[] = [];
-    const chunks: Uint8Array[] = [];
-    const add = (vaddr: number, flags: number): void => {
-      const last = entries[entries.length - 1];
-      if (last && last.flags === flags && Number(last.vaddr) + Number(last.nr_pages) * PAGE_SIZE === vaddr) last.nr_pages = last.nr_pages! + 1n;
-      else entries.push({ vaddr: BigInt(vaddr), compat_nr_pages: 0, flags, nr_pages: 1n });
-    };
+    // First the pagemap entries (which pages, which flags), then the bytes in one buffer.
+    const toCopy: Array<[Mapping, number]> = [];
     for (const m of mm.maps) {
       if (m.kind !== 'anon') continue;
       const pm = readPagemap(sys, seen, m.start, m.len / PAGE_SIZE);
@@ -122,21 +126,19 @@ export function memoryImages(k: Kernel, procs: readonly MemoryProc[], opts: Memo
         if (!(e & PM_PRESENT)) continue;
         const vaddr = m.start + i * PAGE_SIZE;
         if (opts.hasParent && !(e & PM_SOFT_DIRTY)) {
-          add(vaddr, PE_PARENT | (opts.lazy ? PE_LAZY : 0));
+          appendPage(entries, vaddr, PE_PARENT | (opts.lazy ? PE_LAZY : 0));
           stats.inParent++;
           continue;
         }
-        const page = new Uint8Array(PAGE_SIZE);
-        storeRead(m.pages, vaddr, PAGE_SIZE, page, 0);
-        chunks.push(page);
-        add(vaddr, PE_PRESENT | (opts.lazy ? PE_LAZY : 0));
+        toCopy.push([m, vaddr]);
+        appendPage(entries, vaddr, PE_PRESENT | (opts.lazy ? PE_LAZY : 0));
         stats.written++;
       }
     }
     const head: PagemapHead = { pages_id: pagesId };
     out.set(pagemapName(p.pid), writeImage('pagemap', [head, ...entries]));
-    const pages = new Uint8Array(chunks.length * PAGE_SIZE);
-    chunks.forEach((c, j) => pages.set(c, j * PAGE_SIZE));
+    const pages = new Uint8Array(toCopy.length * PAGE_SIZE);
+    toCopy.forEach(([m, vaddr], j) => storeRead(m.pages, vaddr, PAGE_SIZE, pages, j * PAGE_SIZE));
     out.set(`pages-${pagesId}.img`, pages);
   });
   if (opts.trackMem) {
@@ -281,7 +283,12 @@ export function fillMemory(ck: Checkpoint, images: ReadonlyMap<string, Uint8Arra
 }
 
 /** Reads a round and its ancestors through `load` (directory → images, or undefined if it does not exist); refuses a broken chain by name. */
-export function loadImageChain(dir: string, load: (dir: string) => Map<string, Uint8Array> | undefined, join: (dir: string, rel: string) => string): Map<string, Uint8Array> {
+export function loadImageChain(
+  dir: string,
+  load: (dir: string) => Map<string, Uint8Array> | undefined,
+  join: (dir: string, rel: string) => string,
+  dirs: string[] = [],
+): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   let prefix = '';
   let cur = dir;
@@ -293,6 +300,7 @@ export function loadImageChain(dir: string, load: (dir: string) => Map<string, U
       throw new ImageError(`${prefix.slice(0, -PARENT_PREFIX.length)}${PARENT_FILE}`, 0, `broken image chain: parent images directory '${cur}' does not exist`);
     }
     for (const [n, b] of images) out.set(prefix + n, b);
+    dirs.push(cur);
     const link = images.get(PARENT_FILE);
     if (!link) return out;
     if (seen.has(cur) || depth > 64) throw new ImageError(`${prefix}${PARENT_FILE}`, 0, `image chain loops back to '${cur}'`);
@@ -300,6 +308,58 @@ export function loadImageChain(dir: string, load: (dir: string) => Map<string, U
     cur = join(cur, new TextDecoder().decode(link).trim());
     prefix += PARENT_PREFIX;
   }
+}
+
+/**
+ * `cr dedup` (criu dedup): a page a later round holds (PE_PRESENT) is never read from an earlier
+ * one, so it is dropped from every ancestor's pagemap and pages file. Works on a loaded chain;
+ * returns the rewritten files as [chain level (0 = the top), file name, bytes] and the pages freed.
+ * Restoring from the top gives the same memory before and after.
+ */
+export function dedupChain(images: ReadonlyMap<string, Uint8Array>): { files: Array<[number, string, Uint8Array]>; freed: number } {
+  const files: Array<[number, string, Uint8Array]> = [];
+  let freed = 0;
+  for (const name of images.keys()) {
+    const m = /^pagemap-(\d+)\.img$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const newer = new Set<number>();
+    let prefix = '';
+    for (let level = 0; ; level++) {
+      const pm = parsePagemap(images, prefix, pid);
+      if (!pm) break;
+      const keep: PagemapEntry[] = [];
+      const chunks: Uint8Array[] = [];
+      let dropped = 0;
+      const add = (vaddr: number, flags: number): void => appendPage(keep, vaddr, flags);
+      const present: number[] = [];
+      for (const r of pm.runs) {
+        for (let i = 0; i < r.pages; i++) {
+          const vaddr = r.start + i * PAGE_SIZE;
+          if (r.flags & PE_PRESENT) {
+            if (newer.has(vaddr)) {
+              dropped++;
+              continue;
+            }
+            chunks.push(pm.pages.subarray(r.at + i * PAGE_SIZE, r.at + (i + 1) * PAGE_SIZE));
+            present.push(vaddr);
+          }
+          add(vaddr, r.flags);
+        }
+      }
+      if (dropped > 0) {
+        const head = readImage(images.get(prefix + pagemapName(pid))!, 'pagemap').entries[0] as PagemapHead;
+        const pages = new Uint8Array(chunks.length * PAGE_SIZE);
+        chunks.forEach((c, j) => pages.set(c, j * PAGE_SIZE));
+        files.push([level, pagemapName(pid), writeImage('pagemap', [head, ...keep])], [level, `pages-${head.pages_id}.img`, pages]);
+        freed += dropped;
+      }
+      for (const v of present) newer.add(v);
+      if (!images.has(prefix + PARENT_FILE)) break;
+      prefix += PARENT_PREFIX;
+    }
+  }
+  return { files, freed };
 }
 
 /**

@@ -41,6 +41,7 @@ import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName 
 import { KernelTransaction } from './txn.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import * as restorer from './restorer.js';
+import { registerLazy } from './lazy.js';
 
 export interface RestoreOptions {
   strategy?: StrategyName;
@@ -49,6 +50,11 @@ export interface RestoreOptions {
   /** Test hook: called before every step with its running number; throwing fails the restore there. */
   inject?: (step: string, n: number) => void;
   onProgress?: (done: number, what: string) => void;
+  /**
+   * Lazy (post-copy) restore: private pages are not filled but registered missing (a
+   * userfaultfd-like registration, src/kernel/mm/uffd.ts); a page source serves them (src/cr/lazy.ts).
+   */
+  lazyPages?: boolean;
 }
 
 export interface RestoreResult {
@@ -62,12 +68,16 @@ export interface RestoreResult {
   report: CrReportLine[];
   /** Steps run (the failure-injection points). */
   steps: number;
+  /** With lazyPages: each restored process's missing-pages registration (container pid → uffd id). */
+  lazy: Map<number, number>;
 }
 
 const THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 
 class Restorer {
   readonly strat: Strategy;
+  /** lazyPages: container pid → uffd registration. */
+  readonly lazy = new Map<number, number>();
   readonly kids = new Map<number, number>();
   /** Checkpoint pid-namespace index → target namespace id. */
   readonly nsMap = new Map<number, number>();
@@ -345,7 +355,8 @@ class Restorer {
         for (const m of saved.maps) {
           const got = m.kind === 'anon' ? sys.mmap(m.start, m.len, m.prot, m.flags) : (sys.call('shmat', m.shmid, m.start, m.flags) as number);
           if (got !== m.start) throw new CrError('restore', 'memory', `pid ${this.procOf.get(tid)!.pid}`, `mapping at 0x${got.toString(16)}, wanted 0x${m.start.toString(16)}`);
-          if (m.kind === 'anon') restorer.fillAnon(this.k, kid, m.start, m.data!);
+          if (m.kind === 'anon' && this.opts.lazyPages) registerLazy(this.k, kid, m.start, m.data!, this.lazy, this.procOf.get(tid)!.pid);
+          else if (m.kind === 'anon') restorer.fillAnon(this.k, kid, m.start, m.data!);
         }
         restorer.setMmapBase(this.k, kid, saved.mmapBase);
       });
@@ -487,6 +498,7 @@ class Restorer {
       kids: this.kids,
       report: this.report,
       steps: this.stepNo,
+      lazy: this.lazy,
     };
   }
 }

@@ -17,7 +17,7 @@ import { CrError } from './errors.js';
 import type { CkBlocked, CkFsNode, CkProc, CkTask } from './model.js';
 import { lookupPath } from './dump.js';
 import { setRunQueue } from './kaccess.js';
-import { storeWrite } from '../kernel/mm/pages.js';
+import { fillAnonPages } from '../kernel/mm/mm.js';
 
 export function setDirPos(k: Kernel, fid: number, dirPos: number): void {
   k.file(fid).dirPos = dirPos;
@@ -26,7 +26,7 @@ export function setDirPos(k: Kernel, fid: number, dirPos: number): void {
 export function fillAnon(k: Kernel, kid: number, start: number, data: Uint8Array): void {
   const m = k.mm(k.t(kid).mm).maps.find((x) => x.start === start);
   if (!m) throw new CrError('restore', 'memory', `kid ${kid}`, `no mapping at 0x${start.toString(16)}`);
-  storeWrite(m.pages, m.start, data.subarray(0, m.len));
+  fillAnonPages(m, m.start, data.subarray(0, m.len));
 }
 
 export function setMmapBase(k: Kernel, kid: number, base: number): void {

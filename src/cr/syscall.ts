@@ -21,6 +21,7 @@ import { CR_HOOKS, CrSyscallError, type CrCheckReply, type CrDumpArgs, type CrDu
 import { CrError } from './errors.js';
 import { dump } from './dump.js';
 import { preDump } from './predump.js';
+import { ImagePageSource, serveLazy } from './lazy.js';
 import { restore } from './restore.js';
 import { restoreIpcOnly } from './ipc-only.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
@@ -110,8 +111,8 @@ function crRestore(k0: KernelCore, caller: TaskState, args: CrRestoreArgs): CrRe
       const r = restoreIpcOnly(k, images, { strategy, restorer: caller.kid, ns });
       return { pid: k.pidIn(r.holderPid, caller.kid), report: r.report, missing: [...r.missing] };
     }
-    const r = restore(k, images, { strategy, restorer: caller.kid });
-    return { pid: r.rootVpid, report: r.report, missing: [] };
+    const r = restore(k, images, { strategy, restorer: caller.kid, lazyPages: args.lazyPages === true });
+    return { pid: r.rootVpid, report: r.report, missing: [], ...(args.lazyPages ? { lazy: [...r.lazy] } : {}) };
   });
 }
 
@@ -141,4 +142,19 @@ function crCheck(k0: KernelCore): CrCheckReply {
 
 CR_HOOKS.dump = crDump;
 CR_HOOKS.restore = crRestore;
+CR_HOOKS.lazy = (k0, _caller, args) => {
+  const k = kernelOf(k0);
+  return translate(() => serveLazy(k, args.lazy, imageSource(args.images), args.push));
+};
+
+/** The page source of an image list, decoded once per list (the cr tool passes the same list every round). */
+const SOURCES = new WeakMap<object, ImagePageSource>();
+function imageSource(images: Array<[string, Uint8Array]>): ImagePageSource {
+  let s = SOURCES.get(images);
+  if (!s) {
+    s = new ImagePageSource(new Map(images));
+    SOURCES.set(images, s);
+  }
+  return s;
+}
 CR_HOOKS.check = (k) => crCheck(k);

@@ -5,7 +5,8 @@
  *
  *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
  *   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
- *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
+ *   cr dedup -D DIR
+ *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
  *   cr show FILE|DIR
  *   cr check
  *
@@ -17,8 +18,10 @@
  * becomes cr's child. Without -d cr then waits for it (a blocking wait4, like criu) and exits with
  * its status; with -d it exits at once and init adopts the tree. pre-dump writes only the tree's
  * memory and leaves it running; a round (or a dump) with --prev-images-dir records its parent in
- * the file `parent`, and restore reads the whole chain (src/cr/pagemap.ts). `--ipc-only` recreates only an
- * IPC namespace (a real CRIU dump): a child of cr holds it (it sleeps until killed), and cr lists
+ * the file `parent`, and restore reads the whole chain (src/cr/pagemap.ts). restore --lazy-pages
+ * leaves private memory missing and cr serves it (src/cr/lazy.ts): each step answers the pending
+ * page faults and pushes 16 more pages until none is missing, then waits (with -d: exits).
+ * `--ipc-only` recreates only an IPC namespace (a real CRIU dump): a child of cr holds it (it sleeps until killed), and cr lists
  * the fields CRIU's images have no place for. Errors name the image, object and reason; status 1.
  */
 import { ErrnoError, strerror } from '../abi/errno.js';
@@ -32,7 +35,7 @@ import { getopt, parseNumber, UsageError, type OptSpec } from '../userland/lib/a
 import { exitCodeOf } from '../userland/lib/process.js';
 import { readDir } from '../userland/lib/files.js';
 import { ImageError, showImage } from './image/index.js';
-import { loadImageChain, PARENT_FILE } from './pagemap.js';
+import { dedupChain, loadImageChain, PARENT_FILE } from './pagemap.js';
 import { STRATEGIES } from './strategy.js';
 import './syscall.js';
 
@@ -41,7 +44,8 @@ export const CR_PATH = '/sbin/cr';
 const USAGE = `Usage:
   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
-  cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--pidfile FILE] [-v]
+  cr dedup -D DIR
+  cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
   cr show FILE|DIR
   cr check
   cr COMMAND --help
@@ -49,6 +53,7 @@ const USAGE = `Usage:
 Commands:
   dump           checkpoint a process tree identified by pid
   pre-dump       save only the memory of a process tree, which keeps running (pre-copy)
+  dedup          drop from the parent images of DIR the pages DIR's chain holds again
   restore        restore a process tree (or, with --ipc-only, an IPC namespace) from images
   show           decode image files to JSON (like crit show)
   check          report which restore strategies and features this kernel supports
@@ -103,10 +108,21 @@ Options:
                          (the *_with_id syscalls) or mainline (clone3 set_tid, *_next_id; IPC
                          times and last pids cannot be restored and are reported)
   -d, --restore-detached detach after restore: do not wait for the restored init
+      --lazy-pages       post-copy: the tree starts with its private memory missing; cr serves
+                         each page fault from DIR and pushes the rest in the background
       --pidfile FILE     write the pid of the restored init (or IPC holder) to FILE
       --ipc-only         restore only the IPC namespace (e.g. a dump written by CRIU); a child
                          of cr holds it, and the fields CRIU's images lack are listed
   -v, --verbose          print every field the strategy could not restore
+  -h, --help             show this text
+`,
+  dedup: `Usage: cr dedup -D DIR
+
+Remove from the parent rounds of the image chain ending in DIR every page a later round holds
+again (criu dedup). Restoring DIR gives the same memory; the parents take less space.
+
+Options:
+  -D, --images-dir DIR   the newest round of the chain
   -h, --help             show this text
 `,
   show: `Usage: cr show FILE|DIR
@@ -128,17 +144,20 @@ const SPECS: Record<string, OptSpec> = {
   'pre-dump': { short: 't:D:vh', long: { 'tree=': 't', 'images-dir=': 'D', 'prev-images-dir=': 'p', 'track-mem': 'M', verbose: 'v', help: 'h' }, permute: true },
   restore: {
     short: 'D:s:dvh',
-    long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', verbose: 'v', help: 'h' },
+    long: { 'images-dir=': 'D', 'strategy=': 's', 'restore-detached': 'd', 'pidfile=': 'P', 'ipc-only': 'I', 'lazy-pages': 'L', verbose: 'v', help: 'h' },
     permute: true,
   },
+  dedup: { short: 'D:h', long: { 'images-dir=': 'D', help: 'h' }, permute: true },
   show: { short: 'h', long: { help: 'h' }, permute: true },
   check: { short: 'h', long: { help: 'h' }, permute: true },
 };
 
 interface CrState {
-  /** `run`: not started; `wait`: waiting for the restored init; `hold`: the --ipc-only holder. */
-  phase: 'run' | 'wait' | 'hold' | 'holding';
+  /** `run`: not started; `wait`: waiting for the restored init; `hold`: the --ipc-only holder; `lazy`: serving pages. */
+  phase: 'run' | 'wait' | 'hold' | 'holding' | 'lazy';
   pid: number;
+  /** --lazy-pages: the images pages come from, the registrations, and -d. */
+  lazy?: { images: Array<[string, Uint8Array]>; regs: Array<[number, number]>; detach: boolean };
 }
 
 class CrFailure extends Error {}
@@ -282,8 +301,25 @@ function readImagesDir(p: Proc<CrState>, dir: string): Map<string, Uint8Array> |
   return out;
 }
 
+/** cr dedup: rewrites the parents' pagemaps and pages files without the pages a later round holds. */
+function crDedup(p: Proc<CrState>, opts: Map<string, string[]>): number {
+  const dir = opt(opts, 'D');
+  if (dir === undefined) throw new UsageError('dedup: an images directory is required (-D DIR)');
+  const dirs: string[] = [];
+  const { files, freed } = dedupChain(readChain(p, dir, dirs));
+  for (const [level, name, bytes] of files) {
+    try {
+      writeFileBytes(p.sys, `${dirs[level]}/${name}`, bytes);
+    } catch (e) {
+      fail(`writing ${dirs[level]}/${name}: ${why(e)}`);
+    }
+  }
+  p.out(`Deduplicated ${dir}: ${freed} pages freed in ${new Set(files.map(([l]) => l)).size} parent rounds\n`);
+  return 0;
+}
+
 /** A round and its parents (pre-dump chain), parents' images under `parent/` prefixes. */
-function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
+function readChain(p: Proc<CrState>, dir: string, dirs: string[] = []): Map<string, Uint8Array> {
   try {
     imageNames(p.sys, dir);
   } catch (e) {
@@ -291,7 +327,7 @@ function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
   }
   let images: Map<string, Uint8Array>;
   try {
-    images = loadImageChain(dir, (d) => readImagesDir(p, d), joinDir);
+    images = loadImageChain(dir, (d) => readImagesDir(p, d), joinDir, dirs);
   } catch (e) {
     if (e instanceof ImageError) fail(e.offset ? `${e.file}@${e.offset}: ${e.reason}` : `${e.file}: ${e.reason}`);
     throw e;
@@ -300,7 +336,7 @@ function readChain(p: Proc<CrState>, dir: string): Map<string, Uint8Array> {
   return images;
 }
 
-function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' {
+function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wait' | 'lazy' {
   const dir = opt(opts, 'D');
   if (dir === undefined) throw new UsageError('restore: an images directory is required (-D DIR)');
   const strategy = opt(opts, 's') ?? 'nsd';
@@ -312,7 +348,7 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
   p.state.phase = 'hold';
   let reply;
   try {
-    reply = p.sys.nsd_cr('restore', { images, strategy, ipcOnly });
+    reply = p.sys.nsd_cr('restore', { images, strategy, ipcOnly, lazyPages: opts.has('L') });
   } catch (e) {
     p.state.phase = 'run';
     fail(`${why(e)}; nothing was restored`);
@@ -335,7 +371,11 @@ function crRestore(p: Proc<CrState>, opts: Map<string, string[]>): number | 'wai
     if (opts.has('v')) for (const r of reply.report) p.err(`cr: not restored: ${reportLine(r)}\n`);
     else p.err(`cr: ${strategy}: ${reply.report.length} saved fields could not be restored (cr restore -v lists them)\n`);
   }
-  if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})\n`);
+  if (opts.has('v') && !ipcOnly) p.out(`Restored pid ${reply.pid} (${strategy})${reply.lazy ? ', memory lazy' : ''}\n`);
+  if (reply.lazy && reply.lazy.length > 0) {
+    p.state.lazy = { images, regs: reply.lazy, detach: opts.has('d') };
+    return 'lazy';
+  }
   return opts.has('d') ? 0 : 'wait';
 }
 
@@ -377,7 +417,7 @@ function crCheck(p: Proc<CrState>): number {
   return 0;
 }
 
-function run(p: Proc<CrState>): number | 'wait' {
+function run(p: Proc<CrState>): number | 'wait' | 'lazy' {
   const [cmd, ...rest] = p.argv.slice(1);
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     (cmd === undefined ? p.err.bind(p) : p.out.bind(p))(USAGE);
@@ -395,6 +435,8 @@ function run(p: Proc<CrState>): number | 'wait' {
       return crDump(p, opts);
     case 'pre-dump':
       return crDump(p, opts, true);
+    case 'dedup':
+      return crDedup(p, opts);
     case 'restore':
       return crRestore(p, opts);
     case 'show':
@@ -411,7 +453,7 @@ export const CR = defineProgram<CrState>({
     const s = p.state;
     switch (s.phase) {
       case 'run': {
-        let r: number | 'wait';
+        let r: number | 'wait' | 'lazy';
         try {
           r = run(p);
         } catch (e) {
@@ -424,6 +466,10 @@ export const CR = defineProgram<CrState>({
             return p.exit(1);
           }
           throw e;
+        }
+        if (r === 'lazy') {
+          s.phase = 'lazy';
+          return p.call('sched_yield');
         }
         if (r !== 'wait') return p.exit(r);
         s.phase = 'wait';
@@ -446,6 +492,20 @@ export const CR = defineProgram<CrState>({
       }
       case 'holding':
         return p.call('read', s.pid, 1);
+      case 'lazy': {
+        // One round of the lazy-pages daemon, then let the tree run.
+        const l = s.lazy!;
+        const r = p.attempt(() => p.sys.nsd_cr('lazy', { images: l.images, lazy: l.regs, push: 16 }));
+        if (!r.ok) {
+          p.err(`cr: restore: serving lazy pages: ${strerror(r.code)}\n`);
+          return p.exit(1);
+        }
+        if (r.value.remaining > 0 || r.value.served + r.value.pushed > 0) return p.call('sched_yield');
+        delete s.lazy;
+        if (l.detach) return p.exit(0);
+        s.phase = 'wait';
+        return p.call('wait4', s.pid, 0);
+      }
     }
   },
 });

@@ -299,6 +299,8 @@ export interface Mapping {
   softDirty: Set<number>;
   /** VM_SOFTDIRTY: set on a new mapping, cleared by clear_refs 4; while set every page reads as soft-dirty. */
   vmSoftDirty: boolean;
+  /** userfaultfd MISSING mode (src/kernel/mm/uffd.ts): virtual page numbers not filled yet; absent when none. */
+  missing?: Set<number>;
   /** shm: IPC namespace id and shm id. */
   ipcns: number;
   shmid: number;
@@ -314,4 +316,6 @@ export interface MmState {
   maps: Mapping[];
   /** Next address tried by mmap/shmat with a NULL address (top-down in Linux; bottom-up here). */
   mmapBase: number;
+  /** userfaultfd registration this address space's missing pages belong to (kept across fork); absent when none. */
+  uffd?: number;
 }

@@ -5,7 +5,8 @@
  *
  *   nsd_cr('dump',    { pid, leaveRunning?, withFs?, trackMem?, parent?, preDump? })
  *                                                        → { images: [name, bytes][], report, tasks, processes, pids, pagesWritten?, pagesInParent? }
- *   nsd_cr('restore', { images, strategy?, ipcOnly? })   → { pid, report, missing }
+ *   nsd_cr('restore', { images, strategy?, ipcOnly?, lazyPages? }) → { pid, report, missing, lazy? }
+ *   nsd_cr('lazy',    { images, lazy, push? })          → { served, pushed, remaining }  (one lazy-pages round)
  *   nsd_cr('check')                                      → { profile, strategies, features }
  *
  * `pid` is seen in the caller's pid namespace; a restored container's init becomes the caller's
@@ -64,6 +65,21 @@ export interface CrRestoreArgs {
   strategy?: string;
   /** Recreate only the IPC namespace (a real CRIU dump). */
   ipcOnly?: boolean;
+  /** Post-copy: private pages stay missing until served (nsd_cr('lazy')). */
+  lazyPages?: boolean;
+}
+
+/** One round of the lazy-pages daemon: the images the pages come from, the registrations ([container pid, uffd id]). */
+export interface CrLazyArgs {
+  images: Array<[string, Uint8Array]>;
+  lazy: Array<[number, number]>;
+  push?: number;
+}
+
+export interface CrLazyReply {
+  served: number;
+  pushed: number;
+  remaining: number;
 }
 
 export interface CrRestoreReply {
@@ -72,6 +88,8 @@ export interface CrRestoreReply {
   report: CrReportEntry[];
   /** With ipcOnly: the fields the images have no place for. */
   missing: string[];
+  /** With lazyPages: the missing-pages registrations, [container pid, uffd id]. */
+  lazy?: Array<[number, number]>;
 }
 
 export interface CrCheckReply {
@@ -86,6 +104,7 @@ export interface CrCheckReply {
 export interface CrHooks {
   dump: ((k: KernelCore, caller: TaskState, args: CrDumpArgs) => CrDumpReply) | null;
   restore: ((k: KernelCore, caller: TaskState, args: CrRestoreArgs) => CrRestoreReply) | null;
+  lazy?: ((k: KernelCore, caller: TaskState, args: CrLazyArgs) => CrLazyReply) | null;
   check: ((k: KernelCore, caller: TaskState) => CrCheckReply) | null;
 }
 
@@ -142,7 +161,16 @@ defineSyscall({
           images: a.images as Array<[string, Uint8Array]>,
           strategy: typeof a.strategy === 'string' ? a.strategy : undefined,
           ipcOnly: a.ipcOnly === true,
+          lazyPages: a.lazyPages === true,
         });
+      }
+      case 'lazy': {
+        privileged(k, t);
+        const a = argRecord(arg);
+        if (!Array.isArray(a.images) || !Array.isArray(a.lazy)) throw err('EFAULT', 'nsd_cr lazy: images or lazy is not a list');
+        const push = a.push === undefined ? 16 : a.push;
+        if (!Number.isSafeInteger(push) || (push as number) < 0) throw err('EINVAL', 'nsd_cr lazy: bad push count');
+        return hook(CR_HOOKS.lazy ?? null)(k, t, { images: a.images as Array<[string, Uint8Array]>, lazy: a.lazy as Array<[number, number]>, push: push as number });
       }
       default:
         throw err('EINVAL', `nsd_cr: unknown operation ${typeof op === 'string' ? `'${op}'` : `(a ${typeof op})`}`);
@@ -157,6 +185,7 @@ declare module './sys.js' {
     nsd_cr(op: 'check'): CrCheckReply;
     nsd_cr(op: 'dump', args: CrDumpArgs): CrDumpReply;
     nsd_cr(op: 'restore', args: CrRestoreArgs): CrRestoreReply;
+    nsd_cr(op: 'lazy', args: CrLazyArgs): CrLazyReply;
   }
 }
 

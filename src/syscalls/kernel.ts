@@ -8,7 +8,7 @@
  * can run, the clock jumps to the earliest deadline; with none, `run()` returns. Same inputs give
  * the same interleaving; a non-zero seed permutes tie-breaks deterministically.
  */
-import { ErrnoError, KernelBug, WouldBlockError } from '../abi/errno.js';
+import { ErrnoError, KernelBug, WouldBlockError, err } from '../abi/errno.js';
 import { KernelCore, STEP_NS, type KernelOptions } from '../kernel/kernel.js';
 import type { KernelState, SysResult, TaskState } from '../kernel/state.js';
 import { Block } from '../kernel/sched/block.js';
@@ -46,6 +46,23 @@ export interface RunResult {
   reason: 'idle' | 'maxSteps' | 'until';
 }
 
+/** A page still missing under lazy restore (src/kernel/mm/uffd.ts) makes a library access WouldBlockError. */
+function notBlocking<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Block) throw new WouldBlockError(what, e.wchan);
+    throw e;
+  }
+}
+
+/** The task `kid` if it still has an address space; a reaped task or a zombie is ESRCH (process_vm_rw_core: no mm). */
+function withMm(kernel: Kernel, kid: number): TaskState {
+  const t = kernel.s.tasks.get(kid);
+  if (!t || t.state === 'dead' || t.state === 'zombie' || !kernel.s.mms.has(t.mm)) throw err('ESRCH');
+  return t;
+}
+
 /** Library handle for a task: its syscalls, memory and identity. */
 export class Task {
   readonly sys: Sys;
@@ -59,8 +76,8 @@ export class Task {
   constructor(private readonly kernel: Kernel, readonly kid: number) {
     this.sys = new Sys(kernel, kid);
     this.memory = {
-      read: (addr, len) => readMemory(kernel, kernel.t(kid), addr, len),
-      write: (addr, bytes) => writeMemory(kernel, kernel.t(kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes),
+      read: (addr, len) => notBlocking('memory.read', () => readMemory(kernel, withMm(kernel, kid), addr, len)),
+      write: (addr, bytes) => notBlocking('memory.write', () => writeMemory(kernel, withMm(kernel, kid), addr, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes)),
     };
   }
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dump, restore, CrError } from '../../src/cr/index.js';
 import { preDump } from '../../src/cr/predump.js';
-import { PARENT_PREFIX, PE_PARENT, PE_PRESENT, shouldStopIterating } from '../../src/cr/pagemap.js';
+import { dedupChain, PARENT_PREFIX, PE_PARENT, PE_PRESENT, shouldStopIterating } from '../../src/cr/pagemap.js';
 import { readImage } from '../../src/cr/image/index.js';
 import type { PagemapEntry } from '../../src/cr/image/index.js';
 import type { Kernel, Task } from '../../src/index.js';
@@ -94,6 +94,17 @@ test('property: a chain (pre-dumps + dump --prev-images-dir --track-mem) restore
   );
 });
 
+test("a restored tree's memory is present and soft-dirty: the first pre-dump after a restore writes it all", () => {
+  const { k, root, addr } = container();
+  root.memory.write(addr + 2 * PAGE, 'two');
+  root.memory.write(addr + 9 * PAGE, 'nine');
+  const images = dump(k, root.pid).images;
+  const k2 = bootWl();
+  const r = restore(k2, images);
+  assert.deepEqual(preDump(k2, r.rootPid, { parent: null }).stats, { written: 2, inParent: 0 });
+  assert.deepEqual(preDump(k2, r.rootPid, { parent: '../1' }).stats, { written: 0, inParent: 2 });
+});
+
 test('a broken chain is refused by name, and nothing is restored', () => {
   const { k, root, addr } = container();
   const r1 = preDump(k, root.pid, { parent: null }).images;
@@ -110,6 +121,34 @@ test('a broken chain is refused by name, and nothing is restored', () => {
   missingPages.delete(`${PARENT_PREFIX}pages-100000.img`);
   assert.throws(() => restore(k2, missingPages), /parent\/pages-100000\.img.*missing image/);
   assert.equal(restore(bootWl(), whole).rootPid > 0, true);
+});
+
+test('a mapping larger than a checkpoint holds (1 GiB) is refused by name at dump; the tree keeps running', () => {
+  const { k, root } = container();
+  const big = root.sys.mmap(0, 2 ** 31, 3, 0x22);
+  root.memory.write(big + 2 ** 30 + 7, 'x');
+  assert.throws(() => dump(k, root.pid, { memory: { parent: null, trackMem: true } }), (e: unknown) => e instanceof CrError && /a mapping of 2147483648 bytes/.test(e.message));
+  assert.equal(root.alive, true);
+});
+
+test('dedup drops from the parents the pages a later round holds again; the chain restores the same memory', () => {
+  const { k, root, addr } = container();
+  root.memory.write(addr, 'a');
+  root.memory.write(addr + PAGE, 'b');
+  const r1 = preDump(k, root.pid, { parent: null }).images;
+  root.memory.write(addr, 'A');
+  const r2 = preDump(k, root.pid, { parent: '../1' }).images;
+  root.memory.write(addr, 'Z');
+  const top = dump(k, root.pid, { memory: { parent: '../2', trackMem: true } }).images;
+  const whole = chain(top, [r1, r2]);
+  const before = restoredMemory(whole, addr);
+  const { files, freed } = dedupChain(whole);
+  assert.equal(freed, 2, 'page 0 from both parents');
+  const deduped = new Map(whole);
+  for (const [level, name, bytes] of files) deduped.set(PARENT_PREFIX.repeat(level) + name, bytes);
+  assert.equal(deduped.get(`${PARENT_PREFIX}${PARENT_PREFIX}pages-100000.img`)!.length, PAGE, 'round 1 keeps only page 1');
+  assert.deepEqual(restoredMemory(deduped, addr), before);
+  assert.equal(dedupChain(deduped).freed, 0, 'idempotent');
 });
 
 test('phaul stop rule: at most 8 rounds; stop under 64 pages or on more than 10% growth', () => {
@@ -149,6 +188,7 @@ sleep 2
 cr pre-dump -t $c -D /img/2 --prev-images-dir ../1 -v || exit 9
 cr dump -t $c -D /img/3 --prev-images-dir ../2 --track-mem || exit 9
 cat /img/3/parent
+cr dedup -D /img/3 || exit 9
 cr pre-dump -t 1 -D /img/bad --prev-images-dir ../nope; echo "missing parent: $?"
 cr restore -D /img/3; echo "restore: $?"
 echo ==log
@@ -161,6 +201,7 @@ cr restore -D /img/3; echo "broken: $?"
   assert.match(r.out, /^Pre-dumped pid \d+: 1 processes, 1 pages written, 0 in the parent, in \/img\/1$/m);
   assert.match(r.out, /^Pre-dumped pid \d+: 1 processes, 1 pages written, 1 in the parent, in \/img\/2$/m);
   assert.match(r.out, /^\.\.\/2$/m);
+  assert.match(r.out, /^Deduplicated \/img\/3: 0 pages freed in 0 parent rounds$/m, 'nothing was rewritten after round 2');
   assert.match(r.err, /previous images directory \.\.\/nope \(relative to \/img\/bad\) does not exist/);
   assert.match(r.out, /^missing parent: 1$/m);
   assert.match(r.out, /^restore: 0$/m);

@@ -74,6 +74,11 @@ test('huge lengths: memory.read/write of 2^40 bytes is EINVAL, process_vm_readv 
   const big = t.sys.mmap(0, 2 ** 39, RW, ANON); // 512 GiB: nothing is allocated
   assert.equal(k.init.sys.process_vm_writev(t.pid, big + 2 ** 38, new Uint8Array([9])), 1);
   expectErrno(() => t.sys.mmap(0, 2 ** 48, RW, ANON), 'ENOMEM');
+  // C21: a reaped task's memory is ESRCH, not a kernel bug.
+  t.sys.exit(0);
+  expectErrno(() => t.memory.read(a, 1), 'ESRCH');
+  k.init.sys.wait4(t.pid, 0);
+  expectErrno(() => t.memory.write(a, 'x'), 'ESRCH');
 });
 
 test('A7: process_vm_readv/writev and task.memory of an unmapped or read-only address give EFAULT and never signal the target', () => {
@@ -112,6 +117,12 @@ test('pagemap: a fresh mapping is soft-dirty; clear_refs 4 clears it; a write se
   t.memory.read(a, 4 * PAGE);
   assert.equal(pagemap(t, 'self', a, 1)[0], 0n);
   assert.deepEqual(pagemap(t, 'self', 0x10000, 1), [0n]);
+  // A huge count is clamped; reads stop at the end of the address space (TASK_SIZE).
+  const top = t.sys.open('/proc/self/pagemap', C.O_RDONLY);
+  t.sys.lseek(top, (0x7ffffffff000 / PAGE - 2) * 8, C.SEEK_SET);
+  assert.equal(t.sys.read(top, 2 ** 40).length, 16);
+  assert.equal(t.sys.read(top, 8).length, 0);
+  t.sys.close(top);
   // Position and count must be whole entries.
   const fd = t.sys.open('/proc/self/pagemap', C.O_RDONLY);
   expectErrno(() => t.sys.read(fd, 7), 'EINVAL');

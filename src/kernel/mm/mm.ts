@@ -18,6 +18,7 @@ import { PAGE_SIZE } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { Mapping, MmState, TaskState } from '../state.js';
 import { SUBSYSTEMS } from '../subsystem.js';
+import { block } from '../sched/block.js';
 import { type PageStore, setSlice, storeRead, storeSlice, storeWrite } from './pages.js';
 
 export const PROT_READ = 1;
@@ -64,6 +65,7 @@ export function sliceMapping(m: Mapping, start: number, len: number, extra: Part
     pages: m.kind === 'anon' ? storeSlice(m.pages, first, count) : new Map(),
     present: setSlice(m.present, first, count),
     softDirty: setSlice(m.softDirty, first, count),
+    ...(m.missing ? { missing: setSlice(m.missing, first, count) } : {}),
     ...extra,
   };
 }
@@ -72,6 +74,9 @@ export function sliceMapping(m: Mapping, start: number, len: number, extra: Part
 export function copyMm(k: KernelCore, src: MmState, childTgid: number): MmState {
   const mm = newMm(k);
   mm.mmapBase = src.mmapBase;
+  // The child's missing pages stay missing and are served by the same page source (as criu's
+  // lazy-pages daemon does with UFFD_FEATURE_EVENT_FORK).
+  if (src.uffd !== undefined) mm.uffd = src.uffd;
   for (const m of src.maps) {
     const c: Mapping = m.kind === 'anon' ? sliceMapping(m, m.start, m.len) : { ...m, pages: new Map(), present: new Set(), softDirty: new Set() };
     mm.maps.push(c);
@@ -204,8 +209,29 @@ function accessiblePrefix(mm: MmState, addr: number, len: number, need: number):
   return done;
 }
 
+/**
+ * A fault on a page still missing under userfaultfd (uffd.ts) puts the caller to sleep on
+ * `uffd:<mm id>:<page>` before anything is copied; the page source's UFFDIO_COPY wakes it and the
+ * call runs again.
+ */
+function faultMissing(mm: MmState, addr: number, len: number): void {
+  if (mm.uffd === undefined) return;
+  for (const m of mm.maps) {
+    if (!m.missing || m.missing.size === 0 || m.start >= addr + len || m.start + m.len <= addr) continue;
+    const first = Math.floor(Math.max(addr, m.start) / PAGE_SIZE);
+    const last = Math.ceil(Math.min(addr + len, m.start + m.len) / PAGE_SIZE);
+    for (let vpn = first; vpn < last; vpn++) if (m.missing.has(vpn)) block(uffdChannel(mm.id, vpn));
+  }
+}
+
+/** The wait channel of a fault on page `vpn` of address space `mmId`. */
+export function uffdChannel(mmId: number, vpn: number): string {
+  return `uffd:${mmId}:${vpn}`;
+}
+
 /** Copies mapping by mapping; the range must be accessible (see accessiblePrefix). */
 function transfer(k: KernelCore, mm: MmState, addr: number, len: number, write: Uint8Array | null, out: Uint8Array): void {
+  faultMissing(mm, addr, len);
   let done = 0;
   while (done < len) {
     const a = addr + done;
@@ -229,6 +255,18 @@ function transfer(k: KernelCore, mm: MmState, addr: number, len: number, write: 
     }
     done += n;
   }
+}
+
+/**
+ * Fills private memory from outside (a restore): the pages that receive non-zero bytes become
+ * present and soft-dirty, as pages the restorer writes are in Linux; all-zero pages stay holes.
+ */
+export function fillAnonPages(m: Mapping, addr: number, bytes: Uint8Array): void {
+  storeWrite(m.pages, addr, bytes, (vpn) => {
+    if (!m.pages.has(vpn)) return;
+    m.present.add(vpn);
+    m.softDirty.add(vpn);
+  });
 }
 
 function checkRange(addr: number, len: number): void {

@@ -31,7 +31,7 @@ import type { KernelCore } from '../kernel.js';
 import type { Mapping, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
 import { mapsLine, registerPidFile } from '../proc/procfs.js';
-import { TASK_SIZE } from './mm.js';
+import { MAX_RW_COUNT, TASK_SIZE } from './mm.js';
 
 /** Bits of a pagemap entry (fs/proc/task_mmu.c PM_*), as bigints and as bits of the high word. */
 export const PM_PRESENT = 1n << 63n;
@@ -90,8 +90,9 @@ export function pagemapRead(k: KernelCore, reader: TaskState, tgid: number, pos:
   if (pos % 8 !== 0 || count % 8 !== 0) throw err('EINVAL', 'pagemap reads are whole 8-byte entries');
   const modern = k.profile.softDirty;
   const showPfn = !modern || hasCap(k, reader, CAP_SYS_ADMIN);
+  // vfs_read(): at most MAX_RW_COUNT bytes per read (a whole number of entries).
   const first = pos / 8;
-  const last = Math.min(first + count / 8, TASK_SIZE / PAGE_SIZE);
+  const last = Math.min(first + Math.min(count, MAX_RW_COUNT) / 8, TASK_SIZE / PAGE_SIZE);
   if (last <= first) return new Uint8Array(0);
   const out = new Uint8Array((last - first) * 8);
   const dv = new DataView(out.buffer);
