@@ -216,8 +216,10 @@ test('the source (a real OS process) dies mid-stream: the destination discards e
   const child = spawn(process.execPath, ['-e', `
     const s = require('net').connect(${c.port}, '127.0.0.1', () => s.write(Buffer.from('${hdr.toString('base64')}', 'base64'), () => process.kill(process.pid, 'SIGKILL')));
   `], { stdio: 'ignore' });
+  // Listen for the exit now: the child may be gone before the server has settled.
+  const exited = new Promise((r) => child.once('exit', r));
   const e = await served.then(() => null, (x: Error) => x);
-  await new Promise((r) => child.once('exit', r));
+  await exited;
   assert.ok(e instanceof StreamError, String(e));
   assert.match(e.message, /truncated \(the source died\?\); nothing received is kept/);
   assert.equal(restored, false);
