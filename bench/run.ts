@@ -205,7 +205,7 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
         verdict: f.mode !== 'pre-copy' ? 'n/a' : ratio !== null && ratio <= 0.1 ? 'met' : 'missed',
       });
     }
-    results.table.push({ section: 'migrate', name: 'lazy (post-copy)', model: 'not measured: the model has no lazy-page fault mechanism yet', native: '', ratio: '', target: '', verdict: 'n/a' });
+    results.table.push({ section: 'migrate', name: 'lazy (post-copy)', model: 'not measured: faults in B are not yet turned into GETs to A', native: '', ratio: '', target: '', verdict: 'n/a' });
     const tp = await streamThroughput(mo.streamMiB).catch((e: Error) => e);
     results.table.push({
       section: 'migrate',
