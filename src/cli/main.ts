@@ -15,6 +15,7 @@ import { addHostCommands } from './host-commands.js';
 import { runDemo } from '../cr/demo.js';
 import { addRacesCommands } from './races-commands.js';
 import { addWebCommands, crViewOf, endWeb, startWebFor } from './web-commands.js';
+import { addMigrateCommands } from './migrate-commands.js';
 
 function version(): string {
   try {
@@ -226,6 +227,7 @@ export function buildProgram(): Command {
   addHostCommands(program);
   addRacesCommands(program);
   addWebCommands(program);
+  addMigrateCommands(program);
   return program;
 }
 

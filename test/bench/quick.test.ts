@@ -21,7 +21,9 @@ test('quick model-only run: every section, one row per figure, a well-formed tab
     assert.match(c.nativeUnavailable ?? '', /model-only/);
   }
   for (const f of r.cr) assert.equal(f.error, null, `${f.id} [${f.strategy}]: ${f.error}`);
-  assert.equal(r.table.length, 5 + 4 + 6 + 12 + 6);
+  // migrate: cold, pre-copy, lazy (not measured), stream throughput.
+  for (const row of r.table.filter((x) => x.section === 'migrate')) assert.doesNotMatch(row.model, /failed/, row.name);
+  assert.equal(r.table.length, 5 + 4 + 6 + 12 + 6 + 4);
   const lines = renderTable(r.table).split('\n');
   assert.equal(lines.length, r.table.length + 2);
   const width = [...lines[0]!].length;

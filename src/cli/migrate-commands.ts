@@ -1,0 +1,347 @@
+/**
+ * The host-side migration verbs (docs/migration.md):
+ *
+ *   nsd page-server --port N [--address 127.0.0.1] [-D DIR] [--restore [-s S]]
+ *       waits for one page-server stream; with -D writes the images it carried into host DIR
+ *       (restorable with `nsd restore -D DIR`); with --restore restores them in this process's
+ *       kernel and runs the tree to its end (what `nsd migrate` starts as kernel B);
+ *   nsd dump ... --page-server [--address A] --port N
+ *       after the dump, sends the images to a page server (pages as page frames, the rest as FILE
+ *       frames); DIR keeps its copy;
+ *   nsd migrate [-s S] [--after T] [--pre-copy [--rounds N] [--interval T]] [--leave-running] -- CMD
+ *       starts CMD as a container in this process's kernel (A), starts kernel B as a child process
+ *       (`nsd page-server --restore`), lets CMD run, (pre-copies,) freezes, streams, restores in B,
+ *       kills A's copy; CMD's output goes to stdout from A then from B; figures go to stderr.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
+import type { Kernel } from '../syscalls/kernel.js';
+import { STRATEGIES } from '../cr/strategy.js';
+import { lookupPath } from '../cr/dump.js';
+import { migrateOut, serveMigration, type MigrateOutResult } from '../migrate/migrate.js';
+import { PageSender } from '../migrate/sender.js';
+import { sendRound, splitImages, type RoundStats } from '../migrate/pages.js';
+import { validFileName } from '../migrate/protocol.js';
+import { Session, defaultEnv } from './session.js';
+import { IMAGES_PATH, modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
+
+const port = (v: string): number => {
+  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('not a port number (0-65535)');
+  return Number(v);
+};
+
+/** `sleep`'s duration syntax (N, Ns, Nm, Nh; fractions allowed) → ns. */
+export function parseDuration(v: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)([smh]?)$/.exec(v);
+  if (!m) throw new InvalidArgumentError('not a duration (e.g. 2, 1.5s, 1m)');
+  return Math.round(Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600 }[m[2] as '' | 's' | 'm' | 'h'] * 1e9);
+}
+
+const mib = (b: number): string => `${(b / 1048576).toFixed(2)} MiB`;
+const ms = (t: number): string => `${t.toFixed(1)} ms`;
+
+export function roundLine(name: string, st: RoundStats): string {
+  return `${name}: ${st.pagesData} pages sent, ${st.pagesParent} unchanged, ${st.pagesZero} zero, ${mib(st.bytes)} in ${ms(st.ms)}`;
+}
+
+/** Writes image files into the model at `dir` (as root). */
+export function writeImagesIn(k: Kernel, dir: string, images: ReadonlyMap<string, Uint8Array>): void {
+  const sys = k.init.sys;
+  if (!lookupPath(k, dir)) sys.mkdir(dir, 0o700);
+  for (const [name, data] of images) {
+    const fd = sys.open(`${dir}/${name}`, O_WRONLY | O_CREAT | O_TRUNC, 0o600);
+    try {
+      for (let off = 0; off < data.length; ) off += sys.write(fd, data.subarray(off, off + (1 << 24)));
+    } finally {
+      sys.close(fd);
+    }
+  }
+}
+
+/** Runs a session's scheduler until `until()` or the end, yielding to the event loop between slices. */
+async function drive(s: Session, until: () => boolean = () => false): Promise<'done' | 'until'> {
+  s.endInput();
+  for (;;) {
+    if (until()) return 'until';
+    const r = s.runSlice();
+    if (r === 'done') return until() ? 'until' : 'done';
+    if (r === 'timer') s.advance();
+    else if (r === 'stuck' || r === 'input') throw new Error('session stuck: every task sleeps and nothing can wake it');
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+/** Runs until virtual time `ns` has passed (or the session ends): true if it is still running. */
+function runFor(s: Session, ns: number): boolean {
+  const k = s.kernel;
+  const end = k.now + ns;
+  for (let i = 0; i < 100000; i++) {
+    const r = s.runSlice();
+    if (r === 'done') return false;
+    if (r === 'busy') continue;
+    if (r !== 'timer') return false;
+    const d = k.nextDeadline()!;
+    if (d > end) {
+      k.advanceTo(end);
+      return true;
+    }
+    s.advance();
+  }
+  return true;
+}
+
+/** The container `unshare --pid --fork` started: the init of a level-1 pid namespace. */
+function containerRoot(k: Kernel): number | null {
+  for (const t of k.s.tasks.values()) {
+    if (t.kid === t.tgid && t.pids.length === 2 && t.state !== 'zombie' && t.state !== 'dead' && k.pidNs(t.pidns).reaper === t.tgid) return t.kid;
+  }
+  return null;
+}
+
+interface ServerFlags extends ModelFlags {
+  port: number;
+  address: string;
+  imagesDir?: string;
+  restore: boolean;
+  strategy: string;
+}
+
+async function pageServer(o: ServerFlags): Promise<number> {
+  if (o.imagesDir) mkdirSync(o.imagesDir, { recursive: true });
+  const say = (t: string) => process.stderr.write(`nsd page-server: ${t}\n`);
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.address, () => resolve());
+  });
+  const addr = server.address() as { address: string; port: number };
+  say(`listening on ${addr.address}:${addr.port}`);
+  const sock = await new Promise<Socket>((resolve) => server.once('connection', resolve));
+  server.close();
+  let session: Session | null = null;
+  try {
+    const got = await serveMigration(sock, {
+      restore: async (images) => {
+        if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
+        if (!o.restore) return 0;
+        const s = new Session({
+          profile: o.profile,
+          seed: o.seed,
+          stdout: (b) => process.stdout.write(b),
+          stderr: (b) => process.stderr.write(b),
+          trace: o.trace ? (line) => void process.stderr.write(`${line}\n`) : undefined,
+        });
+        writeImagesIn(s.kernel, IMAGES_PATH, images);
+        s.start(['/bin/sh', '-c', `exec cr restore -D ${IMAGES_PATH} --strategy ${shellQuote(o.strategy)} --pidfile /run-cr.pid`], defaultEnv());
+        session = s;
+        // Running in B once the restored tree exists (cr writes the pidfile after the restore).
+        const r = await drive(s, () => lookupPath(s.kernel, '/run-cr.pid') !== undefined);
+        return r === 'until' ? 0 : -1;
+      },
+    });
+    say(`received ${got.pagesData} pages, ${got.pagesZero} zero, ${got.pagesParent} unchanged, ${got.files.size} images, ${got.bytes} bytes`);
+  } catch (e) {
+    say(`${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  if (!session) return 0;
+  const s = session as Session;
+  await drive(s);
+  return s.status ?? 1;
+}
+
+/** Reads a host images directory (the *.img files). */
+function readImagesDir(dir: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const n of readdirSync(dir).sort()) {
+    if (!validFileName(n) || !statSync(join(dir, n)).isFile()) continue;
+    out.set(n, new Uint8Array(readFileSync(join(dir, n))));
+  }
+  return out;
+}
+
+function dial(address: string, p: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(p, address, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** `nsd dump --page-server`: sends DIR's images to a page server. */
+async function sendDir(dir: string, address: string, p: number): Promise<number> {
+  const { files, pagemaps } = splitImages(readImagesDir(dir));
+  const tx = new PageSender(await dial(address, p));
+  const st = await sendRound(tx, pagemaps);
+  for (const [n, b] of files) await tx.file(n, b);
+  const status = await tx.close();
+  process.stderr.write(`nsd dump: ${roundLine('sent', st)}; ${files.size} images; ${tx.bytes} bytes to ${address}:${p}, status ${status}\n`);
+  return status === 0 ? 0 : 1;
+}
+
+interface MigrateFlags extends ModelFlags {
+  strategy: string;
+  after: string;
+  preCopy: boolean;
+  rounds: number;
+  interval: string;
+  leaveRunning: boolean;
+}
+
+async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
+  const err = (t: string) => process.stderr.write(t);
+  const t0 = performance.now();
+  // Kernel B: another OS process.
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const b = spawn(process.execPath, [main, 'page-server', '--address', '127.0.0.1', '--port', '0', '--restore', '-s', o.strategy, '--profile', o.profile, '--seed', String(o.seed), ...(o.trace ? ['--trace'] : [])], {
+    stdio: ['ignore', o.leaveRunning ? 'pipe' : 'inherit', 'pipe'],
+  });
+  const bOut: Buffer[] = [];
+  b.stdout?.on('data', (d: Buffer) => bOut.push(d));
+  const bExit = new Promise<number>((resolve) => b.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+  const bPort = new Promise<number>((resolve, reject) => {
+    let buf = '';
+    let found = false;
+    b.stderr!.on('data', (d: Buffer) => {
+      if (found) return void process.stderr.write(d);
+      buf += d.toString('utf8');
+      const m = /listening on [^\n]*:([0-9]+)\n/.exec(buf);
+      if (m) {
+        found = true;
+        process.stderr.write(buf.slice(m.index + m[0].length));
+        resolve(Number(m[1]));
+      }
+    });
+    b.once('exit', () => {
+      if (!found) reject(new Error(`kernel B exited before listening: ${buf.trim()}`));
+    });
+  });
+
+  // Kernel A: this process.
+  let forward = true;
+  const a = new Session({
+    profile: o.profile,
+    seed: o.seed,
+    stdout: (d) => void (forward && process.stdout.write(d)),
+    stderr: (d) => void (forward && process.stderr.write(d)),
+    trace: o.trace ? (line) => void process.stderr.write(`[A] ${line}\n`) : undefined,
+  });
+  // In the background like `nsd dump` (stdin /dev/null), then wait for it.
+  a.start(['/bin/sh', '-c', `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &\nwait $!`], defaultEnv());
+  a.endInput();
+  const alive = runFor(a, parseDuration(o.after));
+  const root = alive ? containerRoot(a.kernel) : null;
+  if (root === null) {
+    b.kill('SIGKILL');
+    err('nsd migrate: the container ended before the migration (try a shorter --after)\n');
+    return 1;
+  }
+  const interval = parseDuration(o.interval);
+  let bar: cliProgress.SingleBar | null = null;
+  let res: MigrateOutResult;
+  try {
+    const sock = await dial('127.0.0.1', await bPort);
+    res = await migrateOut(a.kernel, root, sock, {
+      maxRounds: o.preCopy ? o.rounds : 0,
+      advance: () => runFor(a, interval) && containerRoot(a.kernel) === root,
+      leaveRunning: o.leaveRunning,
+      onRound: (r, st) => err(`${roundLine(`pre-copy round ${r}`, st)}\n`),
+      onFrozen: (tx, max) => {
+        if (!process.stderr.isTTY || max < 16 << 20) return;
+        bar = new cliProgress.SingleBar({ format: 'transfer [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+        bar.start(max, 0);
+        const b0 = tx.bytes;
+        tx.onWrite = (n) => bar!.update(n - b0);
+      },
+    });
+  } catch (e) {
+    (bar as cliProgress.SingleBar | null)?.stop();
+    err(`nsd migrate: ${e instanceof Error ? e.message : String(e)}\n`);
+    err('nsd migrate: the container goes on in kernel A\n');
+    b.kill('SIGKILL');
+    await drive(a);
+    return 1;
+  }
+  (bar as cliProgress.SingleBar | null)?.stop();
+  err(`${roundLine('stop-and-copy', res.final)} (+ ${mib(res.imageBytes)} of other images)\n`);
+  err(`freeze (dump) ${ms(res.freezeMs)}, downtime ${ms(res.downtimeMs)} (frozen in A → running in B), total ${ms(performance.now() - t0)}, ${mib(res.bytes)} on the wire\n`);
+  if (o.leaveRunning) {
+    // Remote fork: both run to their end; A's output first, then B's.
+    await drive(a);
+    const st = await bExit;
+    err('nsd migrate: --- the copy in kernel B:\n');
+    process.stdout.write(Buffer.concat(bOut));
+    return Math.max(a.status ?? 1, st);
+  }
+  forward = false;
+  return bExit;
+}
+
+/** Adds `page-server` and `migrate`, and `--page-server` to `dump`. */
+export function addMigrateCommands(program: Command): Command {
+  modelOptions(
+    program
+      .command('page-server')
+      .description('receive one page-server stream; write its images to DIR and/or restore them here (--restore)')
+      .requiredOption('--port <n>', 'TCP port (0: any; the port is printed on stderr)', port)
+      .option('--address <addr>', 'address to listen on', '127.0.0.1')
+      .option('-D, --images-dir <dir>', 'host directory to write the received images to')
+      .option('--restore', 'restore the received tree in this kernel and run it to its end', false)
+      .addOption(new Option('-s, --strategy <name>', 'restore strategy (with --restore)').choices([...STRATEGIES]).default('nsd')),
+  ).action(async (o: ServerFlags) => {
+    process.exitCode = await pageServer(o);
+  });
+
+  modelOptions(
+    program
+      .command('migrate')
+      .description('run CMD as a container in this kernel (A), migrate it to a new kernel process (B) over a page-server stream, and let it finish there')
+      .addOption(new Option('-s, --strategy <name>', 'restore strategy in B').choices([...STRATEGIES]).default('nsd'))
+      .option('--after <duration>', 'virtual time CMD runs in A before the migration starts', '1')
+      .option('--pre-copy', 'send memory in rounds while CMD runs, then only what changed while frozen', false)
+      .option('--rounds <n>', 'at most N pre-copy rounds', (v: string) => {
+        if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError('not a positive integer');
+        return Number(v);
+      }, 8)
+      .option('--interval <duration>', 'virtual time CMD runs between pre-copy rounds', '0.5')
+      .option('-R, --leave-running', 'remote fork: keep the original running in A too; both run to their end', false)
+      .argument('<cmd...>', "the container's command (after --)")
+      .passThroughOptions(),
+  ).action(async (cmd: string[], o: MigrateFlags) => {
+    parseDuration(o.after);
+    parseDuration(o.interval);
+    process.exitCode = await migrate(cmd, o);
+  });
+
+  const dumpCmd = program.commands.find((c) => c.name() === 'dump');
+  if (dumpCmd) {
+    dumpCmd
+      .option('--page-server', 'also send the images to a page server (nsd page-server)', false)
+      .option('--address <addr>', 'page server address (with --page-server)', '127.0.0.1')
+      .option('--port <n>', 'page server port (with --page-server)', port);
+    dumpCmd.hook('postAction', async (_t, c) => {
+      const o = c.opts() as { pageServer?: boolean; address: string; port?: number; imagesDir: string };
+      if (!o.pageServer || (process.exitCode !== undefined && process.exitCode !== 0)) return;
+      if (o.port === undefined) {
+        process.stderr.write('nsd dump: --page-server needs --port\n');
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        process.exitCode = await sendDir(o.imagesDir, o.address, o.port);
+      } catch (e) {
+        process.stderr.write(`nsd dump: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+      }
+    });
+  }
+  return program;
+}

@@ -1,0 +1,160 @@
+/**
+ * Design note: which bytes of a checkpoint travel as pages, and how the destination writes them
+ * back as images — what CRIU's page server does with pagemap-<pid>.img / pages-<id>.img.
+ *
+ * Source (`splitImages`): the dump (or a pre-dump round) writes each process's private memory as
+ * pagemap-<pid>.img + pages-<id>.img (src/cr/pagemap.ts, soft-dirty tracked). Those two images do
+ * not travel as files: each pagemap becomes the frames of one dst_id, `encode_pm(PS_TYPE_PID, pid)`
+ * (pid: the container's), and each run one frame per up to 256 pages: PE_PRESENT → ADD (or ZERO
+ * when the bytes are all zero), PE_PARENT → HOLE (the destination has it from an earlier round of
+ * this stream), PE_LAZY without data → ADD_F(PE_LAZY). The round's `parent` link is dropped (the
+ * parent is the earlier round of the stream). Every other image — shm contents included
+ * (pagemap-shmem/pages images of the IPC namespace) — travels as a FILE frame.
+ *
+ * Destination (`joinImages`): for each pagemap, the pages its LAST round described are resolved
+ * (in-parent pages from earlier rounds, which the receiver already checked exist) and written as
+ * one self-contained pagemap-<pid>.img (all PE_PRESENT; zero pages left as holes, which restore as
+ * zeros) and pages-<PAGES_ID_BASE+i>.img. The result needs no chain.
+ */
+import { readImage, writeImage, pagemapFlags, pagemapPageCount, type PagemapEntry, type PagemapHead } from '../cr/image/index.js';
+import { PAGES_ID_BASE, PARENT_FILE, pagemapName } from '../cr/pagemap.js';
+import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, PS_TYPE_PID, StreamError, decodePm, encodePm } from './protocol.js';
+import type { Received } from './receiver.js';
+import { FRAME_PAGES, type PageSender } from './sender.js';
+
+/** One run of a pagemap: `nrPages` pages at `vaddr`, CRIU's PE_* flags, the bytes when present. */
+export interface PageRun {
+  vaddr: number;
+  nrPages: number;
+  flags: number;
+  data: Uint8Array | null;
+}
+
+export interface Pagemap {
+  dstId: bigint;
+  runs: PageRun[];
+}
+
+const PAGEMAP_RE = /^pagemap-(\d+)\.img$/;
+
+/** Images → the files to send as FILE frames and the private memory to send as page frames. */
+export function splitImages(images: ReadonlyMap<string, Uint8Array>): { files: Map<string, Uint8Array>; pagemaps: Pagemap[] } {
+  const files = new Map(images);
+  files.delete(PARENT_FILE);
+  const pagemaps: Pagemap[] = [];
+  for (const [name, bytes] of images) {
+    const m = PAGEMAP_RE.exec(name);
+    if (!m) continue;
+    const img = readImage(bytes, 'pagemap', { file: name });
+    const head = img.entries[0] as PagemapHead;
+    const pagesName = `pages-${head.pages_id}.img`;
+    const pages = images.get(pagesName);
+    if (!pages) throw new StreamError(0, `${pagesName} (named by ${name}) is missing`);
+    const runs: PageRun[] = [];
+    let at = 0;
+    for (const e of img.entries.slice(1) as PagemapEntry[]) {
+      const flags = pagemapFlags(e);
+      const nrPages = Number(pagemapPageCount(e));
+      const len = nrPages * PAGE_SIZE;
+      runs.push({ vaddr: Number(e.vaddr), nrPages, flags, data: flags & PE_PRESENT ? pages.subarray(at, at + len) : null });
+      if (flags & PE_PRESENT) at += len;
+    }
+    files.delete(name);
+    files.delete(pagesName);
+    pagemaps.push({ dstId: encodePm(PS_TYPE_PID, Number(m[1])), runs });
+  }
+  return { files, pagemaps };
+}
+
+export interface RoundStats {
+  /** Pages sent with their bytes, as ZERO, as in-parent (HOLE), left at the source (lazy). */
+  pagesData: number;
+  pagesZero: number;
+  pagesParent: number;
+  pagesLazy: number;
+  bytes: number;
+  ms: number;
+}
+
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+/** Sends one round: OPEN2 then the runs of every pagemap. */
+export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[]): Promise<RoundStats> {
+  const t0 = performance.now();
+  const b0 = tx.bytes;
+  const st: RoundStats = { pagesData: 0, pagesZero: 0, pagesParent: 0, pagesLazy: 0, bytes: 0, ms: 0 };
+  for (const pm of pagemaps) {
+    await tx.open2(pm.dstId);
+    for (const r of pm.runs) {
+      if (r.flags & PE_PRESENT) {
+        // Split the run into data and zero stretches.
+        const data = r.data!;
+        let i = 0;
+        while (i < r.nrPages) {
+          const zero = isZeroPage(data, i);
+          let j = i + 1;
+          while (j < r.nrPages && j - i < FRAME_PAGES && isZeroPage(data, j) === zero) j++;
+          const vaddr = r.vaddr + i * PAGE_SIZE;
+          if (zero) {
+            await tx.zero(pm.dstId, vaddr, j - i);
+            st.pagesZero += j - i;
+          } else {
+            await tx.add(pm.dstId, vaddr, data.subarray(i * PAGE_SIZE, j * PAGE_SIZE));
+            st.pagesData += j - i;
+          }
+          i = j;
+        }
+      } else if (r.flags & PE_PARENT) {
+        for (let i = 0; i < r.nrPages; i += FRAME_PAGES) await tx.hole(pm.dstId, r.vaddr + i * PAGE_SIZE, Math.min(FRAME_PAGES, r.nrPages - i));
+        st.pagesParent += r.nrPages;
+      } else if (r.flags & PE_LAZY) {
+        for (let i = 0; i < r.nrPages; i += FRAME_PAGES) await tx.lazy(pm.dstId, r.vaddr + i * PAGE_SIZE, Math.min(FRAME_PAGES, r.nrPages - i));
+        st.pagesLazy += r.nrPages;
+      }
+    }
+  }
+  st.bytes = tx.bytes - b0;
+  st.ms = performance.now() - t0;
+  return st;
+}
+
+function isZeroPage(data: Uint8Array, i: number): boolean {
+  return ZERO_PAGE.equals(Buffer.from(data.buffer, data.byteOffset + i * PAGE_SIZE, PAGE_SIZE));
+}
+
+/** What the stream carried → images a restore reads (each pagemap resolved to its last round). */
+export function joinImages(got: Received): Map<string, Uint8Array> {
+  const images = new Map(got.files);
+  let i = 0;
+  for (const [dstId, table] of got.pagemaps) {
+    const pm = decodePm(dstId);
+    if (!pm || pm.type !== PS_TYPE_PID) throw new StreamError(got.bytes, `pagemap type ${pm?.type} is not supported here (shm travels as images)`);
+    const pagesId = PAGES_ID_BASE + i++;
+    const entries: PagemapEntry[] = [];
+    const chunks: Uint8Array[] = [];
+    let last: { e: PagemapEntry; end: number; lazy: boolean } | null = null;
+    for (const pg of [...table.cover].sort((a, b) => a - b)) {
+      const lazy = table.lazy.has(pg);
+      // No lazy-page mechanism to fetch it later (GET): refuse rather than restore zeros.
+      if (lazy) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
+      const content = table.pages.get(pg);
+      if (content === undefined) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} has no content`);
+      if (content === null) continue; // a zero page: a hole
+      if (content) chunks.push(content);
+      if (last && last.end === pg && last.lazy === lazy) {
+        last.e.nr_pages = last.e.nr_pages! + 1n;
+        last.end++;
+      } else {
+        const e: PagemapEntry = { vaddr: BigInt(pg * PAGE_SIZE), compat_nr_pages: 0, flags: lazy ? PE_LAZY : PE_PRESENT, nr_pages: 1n };
+        entries.push(e);
+        last = { e, end: pg + 1, lazy };
+      }
+    }
+    const head: PagemapHead = { pages_id: pagesId };
+    images.set(pagemapName(pm.id), writeImage('pagemap', [head, ...entries]));
+    const pages = new Uint8Array(chunks.length * PAGE_SIZE);
+    chunks.forEach((c, j) => pages.set(c, j * PAGE_SIZE));
+    images.set(`pages-${pagesId}.img`, pages);
+  }
+  return images;
+}

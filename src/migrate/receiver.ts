@@ -1,0 +1,332 @@
+/**
+ * Design note: the receiving end of a page-server stream (`nsd page-server`, kernel B).
+ *
+ * `StreamReceiver` is a pure parser: bytes in (`push`, any chunking), answers out (`reply`), and
+ * at CLOSE a `Received` — the image files and, per pagemap (dst_id), the pages of the last round
+ * that opened it. It checks everything before it keeps anything: the command, the pagemap type,
+ * page alignment, frame and file sizes, file names and CRCs, that a page "in parent" (HOLE,
+ * PE_PARENT) exists in an earlier round of the same stream, and the CRC-32 of the whole stream
+ * carried by CLOSE. Any violation is a `StreamError` naming the byte offset; nothing received is
+ * used unless CLOSE arrived and checked out (a truncated stream — the source died — is discarded
+ * whole: the caller restores only from a complete `Received`).
+ *
+ * `receiveStream(socket)` drives it on a socket: it resolves once CLOSE is answered, after the
+ * optional `onComplete` (e.g. restore the tree) has given the status CLOSE is answered with.
+ */
+import type { Duplex } from 'node:stream';
+import {
+  COMMAND_NAMES, IOV_SIZE, MAX_FILE_BYTES, MAX_FRAME_PAGES, MAX_NAME_BYTES, NSD_IOV_FILE, NSD_IOV_ZERO, PAGE_SIZE, PE_LAZY, PE_PARENT,
+  PE_PRESENT, PS_IOV_ADD, PS_IOV_ADD_F, PS_IOV_CLOSE, PS_IOV_FORCE_CLOSE, PS_IOV_GET, PS_IOV_HOLE, PS_IOV_OPEN, PS_IOV_OPEN2, PS_IOV_PARENT,
+  StreamError, crc32, decodeIov, decodePm, describePm, fileCrc, validFileName, type Iov,
+} from './protocol.js';
+
+/** What one pagemap holds: page number → content (null: zero page), and the last round's coverage. */
+export interface PageTable {
+  dstId: bigint;
+  pages: Map<number, Uint8Array | null>;
+  /** Pages the last round (the last OPEN/OPEN2 of this dst_id) described, by any command. */
+  cover: Set<number>;
+  /** Pages of the last round left at the source (PE_LAZY without PE_PRESENT). */
+  lazy: Set<number>;
+  rounds: number;
+}
+
+export interface Received {
+  files: Map<string, Uint8Array>;
+  pagemaps: Map<bigint, PageTable>;
+  /** Bytes and frames read, pages carried as data, as zero, as in-parent. */
+  bytes: number;
+  frames: number;
+  pagesData: number;
+  pagesZero: number;
+  pagesParent: number;
+}
+
+/** A frame whose payload is still arriving: pages are taken one by one (`done` so far), a file whole. */
+type Pending =
+  | { kind: 'pages'; iov: Iov; need: number; flags: number; done: number; at: number; table: PageTable; first: number }
+  | { kind: 'file'; iov: Iov; need: number };
+
+export class StreamReceiver {
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private offset = 0;
+  private crc = 0;
+  private pending: Pending | null = null;
+  private current: bigint | null = null;
+  closed = false;
+  readonly got: Received = { files: new Map(), pagemaps: new Map(), bytes: 0, frames: 0, pagesData: 0, pagesZero: 0, pagesParent: 0 };
+
+  /** `reply` sends an answer back (OPEN2, PARENT, CLOSE). */
+  constructor(private readonly reply: (b: Buffer) => void) {}
+
+  /** Feeds bytes; throws StreamError on the first violation. Bytes after CLOSE are refused. */
+  push(chunk: Buffer): void {
+    if (this.closed) {
+      if (chunk.length > 0) throw new StreamError(this.offset, 'data after CLOSE');
+      return;
+    }
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    for (;;) {
+      const p = this.pending;
+      if (p?.kind === 'pages') {
+        // As the pages arrive: the whole pages lying in the first socket chunk are kept as views
+        // of it (one CRC call for them all); a page split across chunks is copied.
+        if (this.have < PAGE_SIZE) break;
+        const inFirst = Math.floor(this.chunks[0]!.length / PAGE_SIZE);
+        const n = Math.max(1, Math.min(inFirst, p.iov.nrPages - p.done));
+        const run = this.take(n * PAGE_SIZE);
+        this.crc = crc32(run, this.crc);
+        for (let i = 0; i < n; i++) this.page(p.table, p.first, p.flags, p.done + i, run.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), p.at);
+        p.need -= n * PAGE_SIZE;
+        p.done += n;
+        if (p.done === p.iov.nrPages) this.pending = null;
+        continue;
+      }
+      const need = p ? p.need : IOV_SIZE;
+      if (this.have < need || this.closed) break;
+      const bytes = this.take(need);
+      if (this.pending) {
+        const p = this.pending;
+        this.pending = null;
+        this.payload(p as Extract<Pending, { kind: 'file' }>, bytes);
+      } else {
+        this.header(bytes);
+      }
+    }
+    if (this.closed && this.have > 0) throw new StreamError(this.offset, 'data after CLOSE');
+  }
+
+  /** Says why the stream is incomplete (call at end of input). */
+  endError(how = 'the stream ended'): StreamError | null {
+    if (this.closed) return null;
+    const where = this.pending ? `inside a ${COMMAND_NAMES[this.pending.iov.cmd]} frame (${this.pending.need - this.have} bytes missing)` : this.have > 0 ? 'inside a frame header' : 'before CLOSE';
+    return new StreamError(this.offset + this.have, `${how} ${where}: truncated (the source died?); nothing received is kept`);
+  }
+
+  private take(n: number): Buffer {
+    let out: Buffer;
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const c = this.chunks[0]!;
+        const k = Math.min(c.length, n - at);
+        c.copy(out, at, 0, k);
+        at += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    }
+    this.have -= n;
+    this.offset += n;
+    return out;
+  }
+
+  private fail(at: number, why: string): never {
+    throw new StreamError(at, why);
+  }
+
+  private table(dstId: bigint): PageTable {
+    let t = this.got.pagemaps.get(dstId);
+    if (!t) {
+      t = { dstId, pages: new Map(), cover: new Set(), lazy: new Set(), rounds: 0 };
+      this.got.pagemaps.set(dstId, t);
+    }
+    return t;
+  }
+
+  private open(dstId: bigint): boolean {
+    const t = this.got.pagemaps.get(dstId);
+    const hasParent = t !== undefined && t.rounds > 0;
+    const now = this.table(dstId);
+    now.cover = new Set();
+    now.lazy = new Set();
+    now.rounds++;
+    this.current = dstId;
+    return hasParent;
+  }
+
+  private header(b: Buffer): void {
+    const at = this.offset - IOV_SIZE;
+    const iov = decodeIov(b);
+    const name = COMMAND_NAMES[iov.cmd];
+    this.got.frames++;
+    if (iov.cmd !== PS_IOV_CLOSE && iov.cmd !== PS_IOV_FORCE_CLOSE) this.crc = crc32(b, this.crc);
+    switch (iov.cmd) {
+      case PS_IOV_OPEN:
+      case PS_IOV_OPEN2:
+      case PS_IOV_PARENT: {
+        if (!decodePm(iov.dstId)) this.fail(at, `${name}: unknown pagemap type in dst_id 0x${iov.dstId.toString(16)}`);
+        if (iov.cmd === PS_IOV_PARENT) {
+          const t = this.got.pagemaps.get(iov.dstId);
+          const r = Buffer.alloc(4);
+          r.writeInt32LE(t && t.rounds > 0 ? 1 : 0);
+          this.reply(r);
+          return;
+        }
+        const hasParent = this.open(iov.dstId);
+        if (iov.cmd === PS_IOV_OPEN2) this.reply(Buffer.from([hasParent ? 1 : 0]));
+        return;
+      }
+      case PS_IOV_ADD:
+      case PS_IOV_ADD_F:
+      case PS_IOV_HOLE:
+      case NSD_IOV_ZERO: {
+        const flags = iov.cmd === PS_IOV_ADD_F ? iov.flags : iov.cmd === PS_IOV_ADD ? PE_PRESENT : iov.cmd === PS_IOV_HOLE ? PE_PARENT : 0;
+        if (iov.cmd !== PS_IOV_ADD_F && iov.flags !== 0) this.fail(at, `${name} with flags 0x${iov.flags.toString(16)}`);
+        if (flags & ~(PE_PARENT | PE_LAZY | PE_PRESENT)) this.fail(at, `${name}: unknown flags 0x${flags.toString(16)}`);
+        if ((flags & PE_PRESENT) && (flags & PE_PARENT)) this.fail(at, `${name}: pages both present and in parent`);
+        if (iov.nrPages === 0 || iov.nrPages > MAX_FRAME_PAGES) this.fail(at, `${name}: nr_pages ${iov.nrPages} (1..${MAX_FRAME_PAGES})`);
+        if (iov.vaddr % BigInt(PAGE_SIZE) !== 0n) this.fail(at, `${name}: vaddr 0x${iov.vaddr.toString(16)} is not page aligned`);
+        if (iov.vaddr / BigInt(PAGE_SIZE) + BigInt(iov.nrPages) > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(at, `${name}: vaddr out of range`);
+        // CRIU's prep_loc_xfer: I/O without OPEN opens the dst_id ("deprecated IO w/o open").
+        if (this.current !== iov.dstId) {
+          if (!decodePm(iov.dstId)) this.fail(at, `${name}: unknown pagemap type in dst_id 0x${iov.dstId.toString(16)}`);
+          this.open(iov.dstId);
+        }
+        const table = this.table(iov.dstId);
+        const first = Number(iov.vaddr / BigInt(PAGE_SIZE));
+        if (flags & PE_PRESENT) {
+          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, flags, done: 0, at, table, first };
+          this.count(flags, iov.nrPages);
+          return;
+        }
+        for (let i = 0; i < iov.nrPages; i++) this.page(table, first, flags, i, null, at);
+        this.count(flags, iov.nrPages);
+        return;
+      }
+      case NSD_IOV_FILE: {
+        const nameLen = iov.nrPages;
+        if (nameLen === 0 || nameLen > MAX_NAME_BYTES) this.fail(at, `FILE: name length ${nameLen} (1..${MAX_NAME_BYTES})`);
+        if (iov.vaddr > BigInt(MAX_FILE_BYTES)) this.fail(at, `FILE: ${iov.vaddr} bytes (at most ${MAX_FILE_BYTES})`);
+        this.pending = { kind: 'file', iov, need: nameLen + Number(iov.vaddr) };
+        return;
+      }
+      case PS_IOV_CLOSE:
+      case PS_IOV_FORCE_CLOSE: {
+        const sent = Number(iov.dstId & 0xffffffffn);
+        if (iov.dstId >> 32n !== 0n || sent !== this.crc) {
+          this.fail(at, `CLOSE: stream CRC-32 0x${this.crc.toString(16).padStart(8, '0')} does not match the source's 0x${iov.dstId.toString(16).padStart(8, '0')} (corrupted on the way)`);
+        }
+        this.got.bytes = this.offset;
+        this.closed = true;
+        return;
+      }
+      case PS_IOV_GET:
+        this.fail(at, 'GET sent to a receiving page server (GET asks a source for lazy pages)');
+      // falls through (fail never returns)
+      default:
+        this.fail(at, `unknown command 0x${iov.cmd.toString(16)} (cmd word 0x${b.readUInt32LE(0).toString(16)})`);
+    }
+  }
+
+  private payload(p: Pending, bytes: Buffer): void {
+    const at = this.offset - bytes.length;
+    this.crc = crc32(bytes, this.crc);
+    const nameBuf = bytes.subarray(0, p.iov.nrPages);
+    const data = bytes.subarray(p.iov.nrPages);
+    const name = nameBuf.toString('utf8');
+    if (!validFileName(name)) this.fail(at, `FILE: bad image name ${JSON.stringify(name)}`);
+    if (fileCrc(nameBuf, data) !== p.iov.dstId) this.fail(at, `FILE ${name}: CRC-32 mismatch (corrupted on the way)`);
+    if (this.got.files.has(name)) this.fail(at, `FILE ${name} sent twice`);
+    // Copy out of a possibly shared socket buffer.
+    this.got.files.set(name, new Uint8Array(data));
+  }
+
+  /** Page `i` of a frame: its bytes (PE_PRESENT), or what the flags say. */
+  private page(t: PageTable, first: number, flags: number, i: number, data: Buffer | null, at: number): void {
+    const pg = first + i;
+    if (t.cover.has(pg)) this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} described twice in one round`);
+    t.cover.add(pg);
+    if (flags & PE_PRESENT) {
+      t.pages.set(pg, data!);
+    } else if (flags & PE_PARENT) {
+      if (!t.pages.has(pg)) this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
+    } else if (flags & PE_LAZY) {
+      t.lazy.add(pg);
+    } else {
+      t.pages.set(pg, null);
+    }
+  }
+
+  private count(flags: number, n: number): void {
+    if (flags & PE_PRESENT) this.got.pagesData += n;
+    else if (flags & PE_PARENT) this.got.pagesParent += n;
+    else if (!(flags & PE_LAZY)) this.got.pagesZero += n;
+  }
+}
+
+export interface ReceiveOptions {
+  /** Runs once the stream is complete; its number answers CLOSE (0: done). A throw answers -1. */
+  onComplete?: (r: Received) => number | Promise<number>;
+  /** Progress: bytes received so far. */
+  onBytes?: (n: number) => void;
+}
+
+/**
+ * Serves one page-server connection. Resolves with what was received (after `onComplete`), or
+ * rejects with a StreamError (bad or truncated stream; the socket is destroyed) or what
+ * `onComplete` threw.
+ */
+export function receiveStream(sock: Duplex, opts: ReceiveOptions = {}): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let total = 0;
+    const rx = new StreamReceiver((b) => void sock.write(b));
+    const done = (e: Error | null, r?: Received): void => {
+      if (settled) return;
+      settled = true;
+      if (e) {
+        sock.destroy();
+        reject(e);
+      } else resolve(r!);
+    };
+    sock.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      total += chunk.length;
+      opts.onBytes?.(total);
+      try {
+        rx.push(chunk);
+      } catch (e) {
+        done(e as Error);
+        return;
+      }
+      if (rx.closed) {
+        sock.pause();
+        sock.removeAllListeners('data');
+        void complete();
+      }
+    });
+    const complete = async (): Promise<void> => {
+      let status = 0;
+      let err: Error | null = null;
+      try {
+        status = opts.onComplete ? await opts.onComplete(rx.got) : 0;
+      } catch (e) {
+        err = e as Error;
+        status = -1;
+      }
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(status);
+      sock.end(b);
+      if (err) done(err);
+      else done(null, rx.got);
+    };
+    sock.on('end', () => {
+      if (!rx.closed) done(rx.endError()!);
+    });
+    sock.on('close', () => {
+      if (!rx.closed) done(rx.endError()!);
+    });
+    sock.on('error', (e) => {
+      if (!rx.closed) done(rx.endError(`the connection failed (${e.message})`)!);
+    });
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * `nsd migrate`, `nsd page-server` and `nsd dump --page-server` as a user runs them: the built CLI
+ * spawned with node; kernel A and kernel B are separate OS processes talking TCP on 127.0.0.1.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runShell } from '../../src/cli/session.js';
+import { STRATEGIES } from '../../src/cr/index.js';
+
+const CLI = 'dist/src/cli/main.js';
+const W = 'i=0; while [ $i -lt 5 ]; do echo tick $i; i=$((i+1)); sleep 1; done; echo done; exit 3';
+
+function nsd(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const uninterrupted = runShell(`unshare --pid --ipc --fork sh -c '${W}'`);
+
+test('nsd migrate: the output across A and B equals an uninterrupted run, with every strategy', () => {
+  assert.equal(uninterrupted.stdout, 'tick 0\ntick 1\ntick 2\ntick 3\ntick 4\ndone\n');
+  for (const s of STRATEGIES) {
+    const r = nsd(['migrate', '-s', s, '--after', '2.5', '--', 'sh', '-c', W]);
+    assert.equal(r.stdout, uninterrupted.stdout, `${s}: ${r.stderr}`);
+    assert.equal(r.status, 3, `${s}: the exit status comes from B: ${r.stderr}`);
+    assert.match(r.stderr, /freeze \(dump\) [0-9.]+ ms, downtime [0-9.]+ ms \(frozen in A → running in B\), total [0-9.]+ ms/);
+    assert.match(r.stderr, /nsd page-server: received .* 9 images/);
+  }
+});
+
+test('nsd migrate --pre-copy reports its rounds; --leave-running (remote fork) runs both to the end', () => {
+  const p = nsd(['migrate', '--pre-copy', '--after', '1.5', '--', 'sh', '-c', W]);
+  assert.equal(p.stdout, uninterrupted.stdout, p.stderr);
+  assert.match(p.stderr, /pre-copy round 1: \d+ pages sent/);
+  const f = nsd(['migrate', '--leave-running', '--after', '2.5', '--', 'sh', '-c', W]);
+  // A's whole run, then B's part (what came after the checkpoint).
+  assert.equal(f.stdout, uninterrupted.stdout + 'tick 3\ntick 4\ndone\n', f.stderr);
+  assert.match(f.stderr, /the copy in kernel B/);
+});
+
+test('nsd migrate: a container that ends before the migration is reported', () => {
+  const r = nsd(['migrate', '--after', '10', '--', 'sh', '-c', W]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, uninterrupted.stdout);
+  assert.match(r.stderr, /the container ended before the migration/);
+});
+
+test('nsd dump --page-server → nsd page-server -D DIR → nsd restore -D DIR', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-ps-'));
+  const local = mkdtempSync(join(tmpdir(), 'nsd-local-'));
+  try {
+    const server = spawn(process.execPath, [CLI, 'page-server', '--port', '0', '-D', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    const portP = new Promise<number>((resolve, reject) => {
+      server.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /listening on .*:(\d+)/.exec(err);
+        if (m) resolve(Number(m[1]));
+      });
+      server.once('exit', () => reject(new Error(err)));
+    });
+    const port = await portP;
+    const exited = new Promise<number | null>((r) => server.once('exit', (c) => r(c)));
+    const d = await new Promise<{ status: number | null; stderr: string; stdout: string }>((resolve) => {
+      const c = spawn(process.execPath, [CLI, 'dump', '-D', local, '--after', '2.5', '--page-server', '--port', String(port), '--', 'sh', '-c', W]);
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (x: Buffer) => (stdout += x.toString()));
+      c.stderr.on('data', (x: Buffer) => (stderr += x.toString()));
+      c.once('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stderr, /nsd dump: sent: .* status 0/);
+    assert.equal(await exited, 0, err);
+    assert.deepEqual(readdirSync(dir).sort(), readdirSync(local).sort());
+    const r = nsd(['restore', '-D', dir]);
+    assert.equal(d.stdout + r.stdout, uninterrupted.stdout);
+    assert.equal(r.status, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(local, { recursive: true, force: true });
+  }
+});
