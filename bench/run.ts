@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one table, and bench/results.json.
  *
- *   node dist/bench/run.js [--quick] [--model-only] [--only=ipc,proc,scaling,cr,memory,host] [--out=FILE]
+ *   node dist/bench/run.js [--quick] [--model-only] [--only=ipc,proc,scaling,cr,memory,host,migrate] [--out=FILE]
  *
  * --quick shrinks every repetition count and size (a smoke run; figures are not meaningful) and
  * writes no results file unless --out is given; --model-only skips the native side (its figures
