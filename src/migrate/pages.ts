@@ -18,6 +18,7 @@
  */
 import { readImage, writeImage, pagemapFlags, pagemapPageCount, type PagemapEntry, type PagemapHead } from '../cr/image/index.js';
 import { PAGES_ID_BASE, PARENT_FILE, pagemapName } from '../cr/pagemap.js';
+import { MANIFEST, writeManifest } from '../cr/manifest.js';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, PS_TYPE_PID, StreamError, decodePm, encodePm } from './protocol.js';
 import type { Received } from './receiver.js';
 import { FRAME_PAGES, type PageSender } from './sender.js';
@@ -156,5 +157,10 @@ export function joinImages(got: Received): Map<string, Uint8Array> {
     chunks.forEach((c, j) => pages.set(c, j * PAGE_SIZE));
     images.set(`pages-${pagesId}.img`, pages);
   }
+  // The source's manifest named its pagemap/pages images and its round's `parent` link, which were
+  // re-encoded here from page frames (the stream's CRC-32 checked every byte of them): the joined
+  // set, self-contained, gets a manifest of its own, so a restore still refuses a changed image.
+  images.delete(PARENT_FILE);
+  images.set(MANIFEST, writeManifest(images));
   return images;
 }
