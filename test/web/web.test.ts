@@ -237,8 +237,8 @@ test('nsd web as a process: prints its address, serves the running kernel, ends 
       child.on('exit', () => reject(new Error(`nsd web exited: ${err}`)));
     });
     let v: { processes: { argv: string[] }[] } = { processes: [] };
-    // sleep is a shell builtin: the shell running `sleep 3600` is the process to see.
-    const running = () => v.processes.some((p) => p.argv.join(' ') === 'sh -c sleep 3600');
+    // The container's command, as its own process (`sleep 3600`, forked and exec'd by the shell).
+    const running = () => v.processes.some((p) => p.argv.join(' ') === 'sleep 3600');
     for (let i = 0; i < 50 && !running(); i++) {
       v = JSON.parse((await get(url + 'view.json')).body);
       if (!running()) await new Promise((r) => setTimeout(r, 100));
