@@ -231,6 +231,15 @@ export function buildProgram(): Command {
   return program;
 }
 
+// A reader that goes away (`nsd sh … | head`): end as a process killed by SIGPIPE would
+// (status 128+13, silently), not with Node's unhandled 'error' event and a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 buildProgram()
   .parseAsync(process.argv)
   .catch((e: unknown) => {

@@ -116,3 +116,11 @@ describe('nsd command', () => {
     assert.match(nsd(['--help']).stdout, /dump[\s\S]*restore[\s\S]*show[\s\S]*check/);
   });
 });
+
+describe('nsd and a reader that goes away', () => {
+  it('nsd sh … | head: ends with status 141 (SIGPIPE) and no stack trace', () => {
+    const r = spawnSync('bash', ['-c', `node ${CLI} sh -c 'i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done' | head -2; echo "status \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(r.stdout, 'line 0\nline 1\n');
+    assert.equal(r.stderr, 'status 141\n');
+  });
+});
