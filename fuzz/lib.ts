@@ -36,3 +36,6 @@ export interface Campaign {
 export function mixSeed(seed: number, i: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(i + 1, 0xc2b2ae35)) | 0;
 }
+
+/** mulberry32, the small seeded PRNG the campaigns replay from (one implementation, the explorer's). */
+export { rng } from '../src/races/explore.js';

@@ -29,24 +29,13 @@ import { CrError, dump, restore, STRATEGIES, MANIFEST, writeManifest, type Strat
 import { readNsdExtra, writeNsdExtra, type NsdExtraEntry } from '../../src/cr/image/index.js';
 import { decodePlain, encodePlain } from '../../src/cr/plain.js';
 import { DEMO_JOB, DEMO_JOB_PATH } from '../../src/cr/demo-workload.js';
-import type { Campaign, CampaignFailure } from '../lib.js';
+import { rng, type Campaign, type CampaignFailure } from '../lib.js';
 
 export const KINDS = ['flip', 'truncate', 'delete', 'duplicate', 'rename', 'remove', 'range'] as const;
 type Kind = (typeof KINDS)[number];
 /** Cases per kind and restore strategy at scale 1 (7 kinds: 1,400 per strategy). */
 const PER_KIND = 200;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Base {
   name: string;
@@ -246,7 +235,7 @@ export interface ImagesOptions {
 
 export function runImages(seed: number, scale: number, log: (l: string) => void, only: ImagesOptions = {}): { counts: ImagesCounts; failures: CampaignFailure[] } {
   const bs = bases();
-  const r = prng(seed);
+  const r = rng(seed);
   const failures: CampaignFailure[] = [];
   const counts: ImagesCounts = {};
   const refusals = new Set<string>();

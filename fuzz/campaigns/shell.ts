@@ -9,7 +9,7 @@
  * (characters inserted, deleted, duplicated; splices of two scripts; nesting repeated).
  */
 import { Session } from '../../src/cli/session.js';
-import type { Campaign, CampaignFailure } from '../lib.js';
+import { rng, type Campaign, type CampaignFailure } from '../lib.js';
 
 /** Scripts at scale 1. */
 const SCRIPTS = 2400;
@@ -23,17 +23,6 @@ const MAX_MS = 3000;
 /** Output kept per stream (a script printing forever is cut off at the bound anyway). */
 const OUT_CAP = 1 << 20;
 
-/** mulberry32: a small seeded PRNG (the campaign must replay exactly from its seed). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly r: () => number) {}
