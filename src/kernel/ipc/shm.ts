@@ -161,8 +161,8 @@ function newseg(k: KernelCore, t: TaskState, ns: IpcNs, key: number, size: bigin
   ns.shmTot += shp.pages;
   // list_add(&shp->shm_clist, &current->sysvshm.shm_clist).
   const list = clists(k).get(t.kid);
-  if (list) list.push([ns.id, id]);
-  else clists(k).set(t.kid, [[ns.id, id]]);
+  if (list) list.add(clistKey(ns.id, id));
+  else clists(k).set(t.kid, new Set([clistKey(ns.id, id)]));
   return id;
 }
 
@@ -201,20 +201,26 @@ function shmMayDestroy(ns: IpcNs, shp: ShmSegment): boolean {
   return shp.nattch === 0 && (ns.shmRmidForced !== 0 || (shp.perm.mode & SHM_DEST) !== 0);
 }
 
-/** The creators' lists (task->sysvshm.shm_clist): kid → [ns, id] of the segments it created, in `k.s.ext.shmClist`. */
-function clists(k: KernelCore): Map<number, [number, number][]> {
-  let m = k.s.ext['shmClist'] as Map<number, [number, number][]> | undefined;
+/**
+ * The creators' lists (task->sysvshm.shm_clist): kid → the segments it created, in
+ * `k.s.ext.shmClist`. A Set of `clistKey(ns, id)` numbers, so that shm_clist_rm is O(1) as Linux's
+ * list_del is (an array scan made creating and removing N segments O(N²)).
+ */
+function clists(k: KernelCore): Map<number, Set<number>> {
+  let m = k.s.ext['shmClist'] as Map<number, Set<number>> | undefined;
   if (!m) k.s.ext['shmClist'] = m = new Map();
   return m;
 }
+
+/** One number for (IPC namespace, shmid): ids are below 2^31, namespace numbers far below 2^21. */
+const clistKey = (ns: number, id: number): number => ns * 0x80000000 + id;
 
 /** shm_destroy() (with shm_clist_rm()). */
 function shmDestroy(k: KernelCore, ns: IpcNs, shp: ShmSegment): void {
   if (shp.creator !== 0) {
     const list = clists(k).get(shp.creator);
-    const i = list ? list.findIndex(([n, id]) => n === ns.id && id === shp.perm.id) : -1;
-    if (i >= 0) list!.splice(i, 1);
-    if (list && list.length === 0) clists(k).delete(shp.creator);
+    list?.delete(clistKey(ns.id, shp.perm.id));
+    if (list && list.size === 0) clists(k).delete(shp.creator);
     shp.creator = 0;
   }
   ns.shmTot -= shp.pages;
@@ -243,7 +249,9 @@ export function exitShm(k: KernelCore, t: TaskState): void {
   const list = m.get(t.kid);
   if (!list) return;
   m.delete(t.kid);
-  for (const [nsId, id] of list) {
+  for (const key of list) {
+    const nsId = Math.floor(key / 0x80000000);
+    const id = key - nsId * 0x80000000;
     const ns = k.s.ipcns.get(nsId) as IpcNs | undefined;
     const shp = ns && findById(ns.shm, id);
     if (!ns || !shp || shp.creator !== t.kid) continue;
