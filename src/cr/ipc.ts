@@ -28,8 +28,8 @@ import { PID_MAX_LIMIT } from '../kernel/profile.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
-  ImageError, isZero, readImage, wrapDecode, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents, pagemapPagesId,
-  type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
+  ImageError, isZero, readImage, wrapDecode, readNsdExtra, readShmemContents, writeIpcNsImages, writeNsdExtra, pagemapPagesId,
+  type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
 } from './image/index.js';
 import { decodePlain, encodePlain } from './plain.js';
 import { IPC_HOOKS, type IpcDumpContext, type IpcRestoreContext } from './ipc-hooks.js';
@@ -154,17 +154,12 @@ const EXTRA = `nsd-extra-${N}.img`;
 
 function toImages(ipc: CkIpc, out: Map<string, Uint8Array>): void {
   const ck = ipc as unknown as CkIpcNs;
-  out.set(`ipcns-var-${N}.img`, writeImage('ipcns-var', [ck.var]));
-  out.set(`ipcns-msg-${N}.img`, writeImage('ipcns-msg', ck.msg.map((q): IpcMsgEntry => ({ desc: q.desc, qbytes: q.qbytes, qnum: q.messages.length })),
-    ck.msg.map((q) => ({ kind: 'ipc-msg' as const, messages: q.messages.map((m) => ({ mtype: BigInt(m.mtype), msize: m.text.length, body: m.text })) }))));
-  out.set(`ipcns-sem-${N}.img`, writeImage('ipcns-sem', ck.sem.map((s): IpcSemEntry => ({ desc: s.desc, nsems: s.values.length })),
-    ck.sem.map((s) => ({ kind: 'ipc-sem' as const, values: s.values }))));
-  out.set(`ipcns-shm-${N}.img`, writeImage('ipcns-shm', ck.shm.map((s): IpcShmEntry => ({ desc: s.desc, size: BigInt(s.size), in_pagemaps: true })), ck.shm.map(() => null)));
-  ck.shm.forEach((s, i) => {
-    const { pagemap, pages } = writeShmemContents(s.data, i + 1);
-    out.set(`pagemap-shmem-${s.desc.id}.img`, pagemap);
-    out.set(`pages-${i + 1}.img`, pages);
-  });
+  writeIpcNsImages({
+    var: ck.var,
+    msg: ck.msg.map((q) => ({ desc: q.desc, qbytes: q.qbytes, messages: q.messages.map((m) => ({ mtype: BigInt(m.mtype), body: m.text })) })),
+    sem: ck.sem,
+    shm: ck.shm,
+  }, N, out);
   const extra: NsdExtraEntry[] = [
     ...ck.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: encodePlain({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
     ...ck.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: encodePlain({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),

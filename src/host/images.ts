@@ -12,8 +12,8 @@
  * e.g. 10).
  */
 import {
-  ImageError, pagemapPagesId, readImage, readNsdExtra, readShmemContents, writeImage, writeNsdExtra, writeShmemContents,
-  type IpcMsgEntry, type IpcSemEntry, type IpcShmEntry, type IpcVarEntry, type NsdExtraEntry,
+  ImageError, pagemapPagesId, readImage, readNsdExtra, readShmemContents, writeIpcNsImages, writeNsdExtra,
+  type IpcVarEntry, type NsdExtraEntry,
 } from '../cr/image/index.js';
 import { decodePlain, encodePlain } from '../cr/plain.js';
 import { MANIFEST, verifyManifest, writeManifest } from '../cr/manifest.js';
@@ -83,18 +83,12 @@ export function sysctlsOf(v: IpcVarEntry): HostIpcNs['sysctls'] {
 /** The images of a namespace, by file name. */
 export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  out.set(`ipcns-var-${N}.img`, writeImage('ipcns-var', [varEntry(ns.sysctls)]));
-  out.set(`ipcns-msg-${N}.img`, writeImage('ipcns-msg',
-    ns.msg.map((q): IpcMsgEntry => ({ desc: q.desc, qbytes: q.qbytes, qnum: q.messages.length })),
-    ns.msg.map((q) => ({ kind: 'ipc-msg' as const, messages: q.messages.map((m) => ({ mtype: m.mtype, msize: m.body.byteLength, body: m.body })) }))));
-  out.set(`ipcns-sem-${N}.img`, writeImage('ipcns-sem', ns.sem.map((s): IpcSemEntry => ({ desc: s.desc, nsems: s.values.length })),
-    ns.sem.map((s) => ({ kind: 'ipc-sem' as const, values: s.values }))));
-  out.set(`ipcns-shm-${N}.img`, writeImage('ipcns-shm', ns.shm.map((s): IpcShmEntry => ({ desc: s.desc, size: BigInt(s.size), in_pagemaps: true })), ns.shm.map(() => null)));
-  ns.shm.forEach((s, i) => {
-    const { pagemap, pages } = writeShmemContents(s.data, i + 1);
-    out.set(`pagemap-shmem-${s.desc.id}.img`, pagemap);
-    out.set(`pages-${i + 1}.img`, pages);
-  });
+  writeIpcNsImages({
+    var: varEntry(ns.sysctls),
+    msg: ns.msg.map((q) => ({ desc: q.desc, qbytes: q.qbytes, messages: q.messages })),
+    sem: ns.sem,
+    shm: ns.shm,
+  }, N, out);
   const extra: NsdExtraEntry[] = [
     ...ns.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: intsJson({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
     ...ns.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: intsJson({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),

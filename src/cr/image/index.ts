@@ -11,6 +11,7 @@ export { detectImageKind, encodeImage, readImage, writeImage, type ReadOptions }
 export { IMAGE_KINDS, IMAGE_KIND_LIST, type ImageKindName, type ImageKindSpec } from './kinds.js';
 export { CRIU_MAGICS, IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, NSD_EXTRA_MAGIC, NSD_HEAD_MAGIC } from './magic.js';
 export { NSD_EXTRA_VERSION, readNsdExtra, writeNsdExtra } from './nsd-extra.js';
+export { writeIpcNsImages, type IpcNsImagesInput } from './ipcns.js';
 export {
   PE_LAZY,
   PE_PARENT,
