@@ -19,14 +19,18 @@ import { parseSyscallCommand, printSyscallResult } from '../utils/syscall.js';
 import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
 import { sleepChunk, sleepOperands } from '../utils/duration.js';
 import { Parser, ShSyntaxError } from './parse.js';
-import { SH_HANDLER, jobStateText, type Interp } from './interp.js';
+import { SH_HANDLER, type Shell } from './shell.js';
+import { jobStateText } from './text.js';
+import { noteReaped, reapJobs } from './jobs.js';
+import { execFailed, lookup } from './external.js';
+import { unwindLoop, unwindReturn } from './compound.js';
 import type { Frame, ShState } from './state.js';
 
 type SimpleFrame = Extract<Frame, { k: 'simple' }>;
 /** A status, or a step outcome (a yielded call, an exit), or undefined after pushing a frame. */
-export type Builtin = (sh: Interp, argv: string[], f: SimpleFrame) => number | StepOutcome;
+export type Builtin = (sh: Shell, argv: string[], f: SimpleFrame) => number | StepOutcome;
 
-function io(sh: Interp): AppletIo {
+function io(sh: Shell): AppletIo {
   return { sys: sh.p.sys, out: (t) => sh.p.out(t), err: (t) => sh.p.err(t), getenv: (n) => sh.getVar(n) };
 }
 
@@ -35,7 +39,7 @@ function applet(fn: Applet, usageStatus = 1): Builtin {
 }
 
 /** Pushes a frame that yields `name(args)`; its result decides the status. */
-function yieldCall(sh: Interp, name: string, args: unknown[], mode: 'print' | 'status', label: string): StepOutcome {
+function yieldCall(sh: Shell, name: string, args: unknown[], mode: 'print' | 'status', label: string): StepOutcome {
   const f: Frame = { k: 'bi-call', name, args, mode, label };
   sh.push(f);
   return sh.call(f, name, ...args);
@@ -247,7 +251,7 @@ export const BUILTINS: Record<string, Builtin> = {
 
   return(sh, argv) {
     const st = argv[1] === undefined ? sh.s.status : Number(argv[1]) & 0xff;
-    if (!sh.unwindReturn(st)) {
+    if (!unwindReturn(sh, st)) {
       sh.error("return: can only `return' from a function or sourced script");
       return 1;
     }
@@ -265,7 +269,7 @@ export const BUILTINS: Record<string, Builtin> = {
       sh.error('.: filename argument required');
       return 2;
     }
-    const full = path.includes('/') ? path : sh.lookup(path) ?? path;
+    const full = path.includes('/') ? path : lookup(sh, path) ?? path;
     const text = readText(sh.p.sys, full);
     if (text === null) {
       sh.error(`${path}: No such file or directory`);
@@ -311,23 +315,23 @@ export const BUILTINS: Record<string, Builtin> = {
   },
 
   jobs(sh) {
-    sh.reapJobs(false);
+    reapJobs(sh, false);
     for (const j of sh.s.jobs) sh.p.out(`[${j.id}]  ${jobStateText(j.status).padEnd(24)}${j.cmd}\n`);
     return 0;
   },
 };
 
-function loopControl(sh: Interp, argv: string[], cont: boolean): number | StepOutcome {
+function loopControl(sh: Shell, argv: string[], cont: boolean): number | StepOutcome {
   const n = argv[1] === undefined ? 1 : Number(argv[1]);
   if (!Number.isInteger(n) || n < 1) {
     sh.error(`${argv[0]}: ${argv[1]}: loop count out of range`);
     return 1;
   }
-  if (!sh.unwindLoop(n, cont)) return 0;
+  if (!unwindLoop(sh, n, cont)) return 0;
   return undefined;
 }
 
-function pushScript(sh: Interp, text: string): number | StepOutcome {
+function pushScript(sh: Shell, text: string): number | StepOutcome {
   try {
     sh.pushNode(Parser.parseAll(text, sh.s.line));
   } catch (e) {
@@ -339,7 +343,7 @@ function pushScript(sh: Interp, text: string): number | StepOutcome {
 }
 
 /** `%N` job specs → pids. */
-function resolveJobs(sh: Interp, argv: string[]): string[] {
+function resolveJobs(sh: Shell, argv: string[]): string[] {
   return argv.map((a, i) => {
     if (i === 0 || !/^%[0-9]+$/.test(a)) return a;
     const j = sh.s.jobs.find((x) => x.id === Number(a.slice(1)));
@@ -349,7 +353,7 @@ function resolveJobs(sh: Interp, argv: string[]): string[] {
 
 // ---- frames of builtins that sleep ----
 
-export function execBuiltinFrame(sh: Interp, f: Frame): StepOutcome {
+export function execBuiltinFrame(sh: Shell, f: Frame): StepOutcome {
   switch (f.k) {
     case 'bi-call':
       return execCall(sh, f);
@@ -361,9 +365,9 @@ export function execBuiltinFrame(sh: Interp, f: Frame): StepOutcome {
   throw new Error(`shell: unknown frame ${f.k}`);
 }
 
-function execCall(sh: Interp, f: Extract<Frame, { k: 'bi-call' }>): StepOutcome {
+function execCall(sh: Shell, f: Extract<Frame, { k: 'bi-call' }>): StepOutcome {
   const r = sh.take(f);
-  if (f.mode === 'exec') return sh.execFailed(f.label, r.ok ? 'ENOEXEC' : r.code);
+  if (f.mode === 'exec') return execFailed(sh, f.label, r.ok ? 'ENOEXEC' : r.code);
   if (f.mode === 'print') printSyscallResult(r, (t) => sh.p.out(t));
   if (r.ok && f.left) {
     // A sleep longer than one nanosleep takes: the next part.
@@ -375,7 +379,7 @@ function execCall(sh: Interp, f: Extract<Frame, { k: 'bi-call' }>): StepOutcome 
   return undefined;
 }
 
-function execWait(sh: Interp, f: Extract<Frame, { k: 'bi-wait' }>): StepOutcome {
+function execWait(sh: Shell, f: Extract<Frame, { k: 'bi-wait' }>): StepOutcome {
   const s: ShState = sh.s;
   if (f.res) {
     const r = sh.take(f);
@@ -393,7 +397,7 @@ function execWait(sh: Interp, f: Extract<Frame, { k: 'bi-wait' }>): StepOutcome 
       f.i++;
     } else {
       const { pid, status } = r.value as { pid: number; status: number };
-      sh.noteReaped(pid, status);
+      noteReaped(sh, pid, status);
       s.jobs = s.jobs.filter((j) => j.pid !== pid);
       if (!f.any) {
         f.status = exitCodeOf(status);
@@ -417,7 +421,7 @@ function execWait(sh: Interp, f: Extract<Frame, { k: 'bi-wait' }>): StepOutcome 
   return undefined;
 }
 
-function execRead(sh: Interp, f: Extract<Frame, { k: 'bi-read' }>): StepOutcome {
+function execRead(sh: Shell, f: Extract<Frame, { k: 'bi-read' }>): StepOutcome {
   const sys = sh.p.sys;
   let eof = false;
   for (;;) {

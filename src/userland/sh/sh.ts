@@ -6,6 +6,7 @@
 import { defineProgram } from '../lib/program.js';
 import { readText } from '../lib/files.js';
 import { Interp } from './interp.js';
+import { setupInteractive } from './jobs.js';
 import type { ShState } from './state.js';
 
 export const SH_PATH = '/bin/sh';
@@ -108,7 +109,7 @@ defineProgram<State>({
         }
         s.src = { text, pos: 0, line: 1, eof: true };
       }
-      if (s.interactive) sh.setupInteractive();
+      if (s.interactive) setupInteractive(sh);
       return sh.run();
     }
     return new Interp(p).run();
