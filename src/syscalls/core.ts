@@ -158,7 +158,7 @@ def('unlinkat', fs.unlinkat, ['fd', 'str', 'int']);
 def('rename', (k: K, t: T, a: string, b: string) => fs.renameat(k, t, AT_FDCWD, a, AT_FDCWD, b), ['str', 'str']);
 def('renameat', fs.renameat, ['fd', 'str', 'fd', 'str']);
 def('stat', fs.stat, ['str'], 'any');
-def('lstat', fs.stat, ['str'], 'any');
+def('lstat', fs.lstat, ['str'], 'any');
 def('fstat', fs.fstat, ['fd'], 'any');
 def('access', fs.access, ['str', 'int']);
 def('getdents64', (k: K, t: T, fd: number, count = 32768) => fs.getdents(k, t, fd, count), ['fd', 'int'], 'any');

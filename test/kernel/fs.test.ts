@@ -219,3 +219,44 @@ test('procfs names: create, mkdir, unlink, rmdir and rename fail as Linux does (
   expectErrno(() => u.sys.rmdir('/proc/self'), 'EACCES');
   expectErrno(() => u.sys.mkdir('/proc/self/fd'), 'EEXIST');
 });
+
+test('/dev/full (drivers/char/mem.c): reads zeros, every write is ENOSPC, seeks to 0; device numbers', () => {
+  const k = boot();
+  const t = k.init;
+  const fd = t.sys.open('/dev/full', C.O_RDWR);
+  assert.deepEqual([...t.sys.read(fd, 4)], [0, 0, 0, 0]);
+  expectErrno(() => t.sys.write(fd, new Uint8Array([1])), 'ENOSPC');
+  expectErrno(() => t.sys.write(fd, new Uint8Array(0)), 'ENOSPC');
+  assert.equal(t.sys.lseek(fd, 100, C.SEEK_SET), 0);
+  const rdev = (p: string) => t.sys.stat(p).st_rdev;
+  // new_encode_dev(MKDEV(1, 3)) … MKDEV(5, 1), as `stat -c %t:%T` shows 1:3, 1:5, 1:7, 5:1.
+  assert.deepEqual(['/dev/null', '/dev/zero', '/dev/full', '/dev/console'].map(rdev), [0x103, 0x105, 0x107, 0x501]);
+});
+
+test('/proc/PID/fd links: lstat shows the link with its open mode, stat follows it', () => {
+  const k = boot();
+  const t = k.init;
+  writeFile(t, '/tmp/f', 'abc', C.O_WRONLY | C.O_CREAT);
+  const r = t.sys.open('/tmp/f', C.O_RDONLY);
+  const w = t.sys.open('/tmp/f', C.O_WRONLY);
+  const rw = t.sys.open('/dev/null', C.O_RDWR);
+  const [pr, pw] = t.sys.pipe2(0);
+  const link = (fd: number) => t.sys.lstat(`/proc/self/fd/${fd}`).st_mode;
+  // tid_fd_update_inode: S_IFLNK | r-x for FMODE_READ | -wx for FMODE_WRITE.
+  assert.deepEqual([r, w, rw, pr, pw].map(link), [0o120500, 0o120300, 0o120700, 0o120500, 0o120300]);
+  const file = t.sys.stat('/tmp/f');
+  const viaLink = t.sys.stat(`/proc/self/fd/${r}`);
+  assert.equal(viaLink.st_ino, file.st_ino);
+  assert.equal(viaLink.st_mode, file.st_mode);
+  assert.equal(viaLink.st_size, 3);
+  assert.equal(t.sys.stat(`/proc/self/fd/${rw}`).st_rdev, 0x103);
+  assert.equal(t.sys.stat(`/proc/self/fd/${pr}`).st_mode & C.S_IFMT, C.S_IFIFO);
+  assert.equal(t.sys.stat(`/proc/self/fd/${pr}`).st_ino, t.sys.fstat(pw).st_ino);
+  // The namespace links lead to nsfs inodes whose number is the one readlink shows.
+  const ns = t.sys.stat('/proc/self/ns/ipc');
+  assert.equal(ns.st_mode, C.S_IFREG | 0o444);
+  assert.equal(`ipc:[${ns.st_ino}]`, t.sys.readlink('/proc/self/ns/ipc'));
+  assert.equal(t.sys.lstat('/proc/self/ns/ipc').st_mode & C.S_IFMT, C.S_IFLNK);
+  t.sys.close(r);
+  expectErrno(() => t.sys.stat(`/proc/self/fd/${r}`), 'ENOENT');
+});

@@ -80,7 +80,8 @@ export function fileRead(k: KernelCore, t: TaskState, f: OpenFileState, count: n
     }
     case 'dev': {
       const dev = k.inode(f.ino).dev;
-      if (dev === 'zero') return new Uint8Array(count);
+      // read_zero: /dev/zero and /dev/full read as zeros.
+      if (dev === 'zero' || dev === 'full') return new Uint8Array(count);
       const ops = k.devices.get(dev);
       if (!ops?.read) return new Uint8Array(0);
       const got = ops.read(k, count);
@@ -113,7 +114,10 @@ export function fileWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
       // procWrite moves the position itself (next_syscall_data never does).
       return procWrite(k, t, f, bytes);
     case 'dev': {
-      const ops = k.devices.get(k.inode(f.ino).dev);
+      const dev = k.inode(f.ino).dev;
+      // write_full: every write to /dev/full fails with ENOSPC.
+      if (dev === 'full') throw err('ENOSPC');
+      const ops = k.devices.get(dev);
       return ops?.write ? ops.write(k, bytes) : bytes.length;
     }
     case 'vfs': {

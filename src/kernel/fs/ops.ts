@@ -13,7 +13,7 @@ import { ErrnoError, err } from '../../abi/errno.js';
 import {
   AT_FDCWD, AT_REMOVEDIR, FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
-  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET,
+  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET, S_IFREG,
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
@@ -23,7 +23,7 @@ import {
   MAY_EXEC, MAY_READ, MAY_WRITE, absPath, checkPathArg, fileTypeBits, link, mayAccess, maybeFreeInode, newInode,
   permission, resolve, resolveParent, type Node,
 } from './vfs.js';
-import { procAttr, procFileAccess, procIsDir, procList, procReadlink } from '../proc/procfs.js';
+import { procAttr, procFileAccess, procIsDir, procLinkTarget, procList, procReadlink } from '../proc/procfs.js';
 import { MAX_FILE_SIZE, fileBlocks, seekHoleData, setFileSize } from './filedata.js';
 import { takeNsd } from '../nsd/nsd.js';
 
@@ -188,7 +188,7 @@ export function lseek(k: KernelCore, t: TaskState, fd: number, offset: number, w
   if (f.kind === 'pipe') throw err('ESPIPE');
   if (f.kind === 'dev') {
     const dev = k.inode(f.ino).dev;
-    if (dev === 'null' || dev === 'zero') return (f.pos = 0);
+    if (dev === 'null' || dev === 'zero' || dev === 'full') return (f.pos = 0);
     throw err('ESPIPE');
   }
   const dir = isDirFile(k, f);
@@ -506,7 +506,7 @@ function statNode(k: KernelCore, node: Node, fileSize?: number): Stat {
     st_nlink: ino.nlink,
     st_uid: ino.uid,
     st_gid: ino.gid,
-    st_rdev: ino.type === 'chr' ? (ino.dev === 'null' ? 0x103 : 0x105) : 0,
+    st_rdev: ino.type === 'chr' ? DEVICE_NUMBERS[ino.dev ?? ''] ?? 0 : 0,
     st_size: ino.type === 'reg' ? ino.size : ino.type === 'dir' ? 4096 : fileSize ?? 0,
     st_blksize: 4096,
     st_blocks: ino.type === 'reg' ? fileBlocks(ino) : 0,
@@ -515,10 +515,46 @@ function statNode(k: KernelCore, node: Node, fileSize?: number): Stat {
   };
 }
 
+/**
+ * stat(2) follows a final symbolic link; the model's only links are procfs' magic ones. A
+ * /proc/PID/fd/N link leads to the open file itself (proc_fd_link: its dentry, so a pipe's
+ * inode, a device, a tmpfs file); a /proc/PID/ns/X link to the namespace's nsfs inode (S_IFREG,
+ * 0444, st_ino the namespace's inum, ns_get_path).
+ */
 export function stat(k: KernelCore, t: TaskState, path: unknown): Stat {
+  const p = checkPathArg(path);
+  const node = resolve(k, t, p).node;
+  if (node.kind === 'proc' && (node.proc.type === 'fd' || node.proc.type === 'ns')) return statLinkTarget(k, node.proc);
+  return statNode(k, node);
+}
+
+/** lstat(2): the final link itself (S_IFLNK, its mode from proc_fd_link's f_mode rule). */
+export function lstat(k: KernelCore, t: TaskState, path: unknown): Stat {
   const p = checkPathArg(path);
   return statNode(k, resolve(k, t, p).node);
 }
+
+/** What a procfs magic link leads to (ENOENT once the fd is closed or the task is gone). */
+function statLinkTarget(k: KernelCore, n: ProcNode): Stat {
+  const target = procLinkTarget(k, n);
+  if (target.kind === 'file') {
+    const f = target.file;
+    return f.kind === 'proc' ? statNode(k, { kind: 'proc', proc: f.proc! }) : statNode(k, { kind: 'vfs', ino: f.ino });
+  }
+  const sec = Math.floor(k.s.clockNs / 1e9);
+  return {
+    st_dev: NSFS_DEV, st_ino: target.inum, st_mode: S_IFREG | 0o444, st_nlink: 1, st_uid: 0, st_gid: 0, st_rdev: 0,
+    st_size: 0, st_blksize: 4096, st_blocks: 0, st_mtime: sec, st_ctime: sec,
+  };
+}
+
+/**
+ * st_rdev of the character devices in /dev: new_encode_dev(MKDEV(major, minor)) of
+ * drivers/char/mem.c's null 1:3, zero 1:5, full 1:7 and the console 5:1.
+ */
+const DEVICE_NUMBERS: Record<string, number> = { null: 0x103, zero: 0x105, full: 0x107, console: 0x501 };
+/** The nsfs superblock's device (an anonymous device; the model's proc is 4, tmpfs 1, pipefs 12). */
+const NSFS_DEV = 3;
 
 export function fstat(k: KernelCore, t: TaskState, fd: number): Stat {
   const f = getFile(k, t, fd);

@@ -66,7 +66,7 @@ export function mkRootFs(k: KernelCore): number {
     mkdirAt(k, root, name, perm, 0, 0);
   }
   const dev = k.inode(root.entries!.get('dev')!);
-  for (const name of ['null', 'zero', 'console']) {
+  for (const name of ['null', 'zero', 'full', 'console']) {
     const n = newInode(k, 'chr', name === 'console' ? 0o600 : 0o666, 0, 0);
     n.dev = name;
     link(k, dev, name, n);

@@ -14,7 +14,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { PID_MAX_LIMIT, POSSIBLE_CPUS, RESERVED_PIDS } from '../profile.js';
-import { CAP_SYS_ADMIN } from '../../abi/constants.js';
+import { CAP_SYS_ADMIN, O_ACCMODE, O_RDONLY, O_WRONLY } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { Mapping, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { formatNextSyscallData, setNextSyscallData, NSD_WRITE_MAX } from '../nsd/nsd.js';
@@ -182,21 +182,27 @@ export function procIsDir(n: ProcNode): boolean {
   return ['root', 'pid-dir', 'tid-dir', 'task-dir', 'fd-dir', 'fdinfo-dir', 'ns-dir', 'dir'].includes(n.type);
 }
 
-/** Symlink-like nodes and their targets (readlink). */
-export function procReadlink(k: KernelCore, n: ProcNode): string {
+/** Where a magic link leads: the open file of /proc/PID/fd/N, or the namespace (its inum) of /proc/PID/ns/X. */
+export function procLinkTarget(k: KernelCore, n: ProcNode): { kind: 'file'; file: OpenFileState } | { kind: 'ns'; type: string; inum: number } {
   if (n.type === 'fd') {
     const t = liveTask(k, n.tid);
     const fid = t ? k.fdtable(t.fdtable).fds.get(Number(n.arg)) : undefined;
     if (fid === undefined) throw err('ENOENT');
-    return describeFile(k, k.file(fid));
+    return { kind: 'file', file: k.file(fid) };
   }
   if (n.type === 'ns') {
     const t = k.s.tasks.get(n.tid);
     if (!t) throw err('ENOENT');
-    if (n.arg === 'ipc') return `ipc:[${4026531839 + t.ipcns}]`;
-    return `pid:[${4026531836 + (n.arg === 'pid' ? t.pidns : t.pidnsForChildren)}]`;
+    if (n.arg === 'ipc') return { kind: 'ns', type: 'ipc', inum: 4026531839 + t.ipcns };
+    return { kind: 'ns', type: 'pid', inum: 4026531836 + (n.arg === 'pid' ? t.pidns : t.pidnsForChildren) };
   }
   throw err('EINVAL');
+}
+
+/** Symlink-like nodes and their targets (readlink). */
+export function procReadlink(k: KernelCore, n: ProcNode): string {
+  const target = procLinkTarget(k, n);
+  return target.kind === 'file' ? describeFile(k, target.file) : `${target.type}:[${target.inum}]`;
 }
 
 /** What /proc/<pid>/fd/N points at. */
@@ -213,10 +219,22 @@ export function procAttr(k: KernelCore, n: ProcNode): { mode: number; uid: numbe
   if (procIsDir(n)) return { mode: 0o555, uid: n.kid ? uid : 0, gid: n.kid ? gid : 0 };
   if (n.type === 'nsd') return { mode: 0o644, uid, gid };
   if (n.type === 'pidfile') return { mode: PID_FILES.get(n.arg)?.mode ?? 0o444, uid, gid };
-  if (n.type === 'fd') return { mode: 0o700, uid, gid };
+  if (n.type === 'fd') return { mode: fdLinkMode(k, n), uid, gid };
   if (n.type === 'ns') return { mode: 0o777, uid, gid };
   if (n.type === 'file') return { mode: REGISTRY.get(n.arg)?.mode ?? 0o444, uid: 0, gid: 0 };
   return { mode: 0o444, uid, gid };
+}
+
+/**
+ * A /proc/PID/fd/N link's permission bits follow the file's open mode (tid_fd_update_inode):
+ * r-x for FMODE_READ, -wx for FMODE_WRITE, so `ls -l` shows lr-x, l-wx or lrwx.
+ */
+function fdLinkMode(k: KernelCore, n: ProcNode): number {
+  const t = liveTask(k, n.tid);
+  const fid = t ? k.fdtable(t.fdtable).fds.get(Number(n.arg)) : undefined;
+  if (fid === undefined) return 0o700;
+  const acc = k.file(fid).flags & O_ACCMODE;
+  return (acc !== O_WRONLY ? 0o500 : 0) | (acc !== O_RDONLY ? 0o300 : 0);
 }
 
 /** Names in a proc directory (for getdents), in Linux's order: fixed entries, then numbers. */
