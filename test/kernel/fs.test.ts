@@ -260,3 +260,41 @@ test('/proc/PID/fd links: lstat shows the link with its open mode, stat follows 
   t.sys.close(r);
   expectErrno(() => t.sys.stat(`/proc/self/fd/${r}`), 'ENOENT');
 });
+
+test('opening /proc/PID/fd/N opens the file it leads to (proc_fd_link), with the new open mode', () => {
+  const k = boot();
+  const t = k.init;
+  writeFile(t, '/tmp/g', 'hello', C.O_WRONLY | C.O_CREAT);
+  const r = t.sys.open('/tmp/g', C.O_RDONLY);
+  t.sys.unlink('/tmp/g');
+  // The file is unlinked, yet reachable through the link; the new description has its own offset and mode.
+  const w = t.sys.open(`/proc/self/fd/${r}`, C.O_WRONLY | C.O_APPEND);
+  t.sys.write(w, new TextEncoder().encode('!'));
+  assert.equal(new TextDecoder().decode(t.sys.read(r, 100)), 'hello!');
+  assert.equal(t.sys.fstat(w).st_ino, t.sys.fstat(r).st_ino);
+  assert.equal(t.sys.readlink(`/proc/self/fd/${w}`), '/tmp/g (deleted)');
+  expectErrno(() => t.sys.open(`/proc/self/fd/${r}`, C.O_RDONLY | C.O_NOFOLLOW), 'ELOOP');
+  // A pipe: one more read end (CRIU's reopen of a pipe), and a write end through the read end's link.
+  const [pr, pw] = t.sys.pipe2(0);
+  const pr2 = t.sys.open(`/proc/self/fd/${pr}`, C.O_RDONLY);
+  const pw2 = t.sys.open(`/proc/self/fd/${pr}`, C.O_WRONLY);
+  t.sys.write(pw2, new Uint8Array([7, 8]));
+  assert.deepEqual([...t.sys.read(pr2, 1)], [7]);
+  assert.deepEqual([...t.sys.read(pr, 1)], [8]);
+  t.sys.close(pw);
+  t.sys.close(pw2);
+  // No writer left: O_RDONLY would wait for one (fifo_open); O_NONBLOCK does not; O_RDWR never waits.
+  assert.throws(() => t.sys.open(`/proc/self/fd/${pr}`, C.O_RDONLY), (e: Error) => e.name === 'WouldBlockError' || /would block/i.test(e.message));
+  const pr3 = t.sys.open(`/proc/self/fd/${pr}`, C.O_RDONLY | C.O_NONBLOCK);
+  assert.equal(t.sys.read(pr3, 10).length, 0);
+  t.sys.close(pr);
+  t.sys.close(pr2);
+  t.sys.close(pr3);
+  const [qr, qw] = t.sys.pipe2(0);
+  t.sys.close(qr);
+  // No reader: O_WRONLY|O_NONBLOCK is ENXIO.
+  expectErrno(() => t.sys.open(`/proc/self/fd/${qw}`, C.O_WRONLY | C.O_NONBLOCK), 'ENXIO');
+  const both = t.sys.open(`/proc/self/fd/${qw}`, C.O_RDWR);
+  t.sys.write(both, new Uint8Array([1]));
+  assert.deepEqual([...t.sys.read(both, 1)], [1]);
+});

@@ -230,3 +230,69 @@ test('a thread exiting does not hand its result to the leader (regression: clone
   assert.match(out, /^\d+,\d+,\d+$/, `the leader saw only tids: ${out}`);
   assert.ok(!out.split(',').includes('0'));
 });
+
+interface ReopenState {
+  pc: string;
+  r: number;
+  child: number;
+}
+
+/**
+ * fifo_open through /proc/PID/fd/N: the child opens its parent's pipe read end for reading while
+ * the pipe has no writer, and sleeps until the parent opens a write end the same way.
+ */
+const reopenDemo = registerProgram<ReopenState>({
+  name: '/bin/reopen-demo',
+  start: () => ({ pc: 'pipe', r: -1, child: 0 }),
+  step(ctx) {
+    const s = ctx.state;
+    switch (s.pc) {
+      case 'pipe': {
+        const [r, w] = ctx.sys.pipe2(0);
+        ctx.sys.close(w);
+        s.r = r;
+        s.pc = 'forked';
+        return { call: 'fork' };
+      }
+      case 'forked': {
+        const pid = ctx.result!.ok ? (ctx.result!.value as number) : -1;
+        if (pid === 0) {
+          s.pc = 'child-read';
+          return { call: 'open', args: [`/proc/${ctx.sys.getppid()}/fd/${s.r}`, C.O_RDONLY] };
+        }
+        s.child = pid;
+        s.pc = 'parent-open';
+        // Let the child run first and fall asleep in its open.
+        return { call: 'sched_yield' };
+      }
+      case 'child-read': {
+        const fd = ctx.result!.ok ? (ctx.result!.value as number) : -1;
+        ctx.sys.write(1, `child opened:${fd >= 0};`);
+        s.pc = 'child-done';
+        return { call: 'read', args: [fd, 10] };
+      }
+      case 'child-done': {
+        const r = ctx.result!;
+        ctx.sys.write(1, `child read:${r.ok ? dec.decode(r.value as Uint8Array) : r.code};`);
+        return { exit: 0 };
+      }
+      case 'parent-open': {
+        ctx.sys.write(1, 'parent opens writer;');
+        const w = ctx.sys.open(`/proc/self/fd/${s.r}`, C.O_WRONLY);
+        ctx.sys.write(w, 'x');
+        ctx.sys.close(w);
+        s.pc = 'wait';
+        return { call: 'wait4', args: [s.child, 0] };
+      }
+      case 'wait':
+        return { exit: 0 };
+    }
+    return { exit: 99 };
+  },
+});
+
+test('an open of a pipe end through /proc/PID/fd sleeps until the other end is opened (fifo_open, wake_up_partner)', () => {
+  const k = boot();
+  k.installProgram(reopenDemo);
+  assert.equal(runProgram(k, ['/bin/reopen-demo']), 'parent opens writer;child opened:true;child read:x;');
+});

@@ -13,7 +13,7 @@ import { ErrnoError, err } from '../../abi/errno.js';
 import {
   AT_FDCWD, AT_REMOVEDIR, FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
-  O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET, S_IFREG,
+  O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET, S_IFREG,
 } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
@@ -26,6 +26,7 @@ import {
 import { procAttr, procFileAccess, procIsDir, procLinkTarget, procList, procReadlink } from '../proc/procfs.js';
 import { MAX_FILE_SIZE, fileBlocks, seekHoleData, setFileSize } from './filedata.js';
 import { takeNsd } from '../nsd/nsd.js';
+import { block } from '../sched/block.js';
 
 const O_ASYNC = 0o20000;
 /** Status flags F_SETFL may change (SETFL_MASK). */
@@ -111,7 +112,20 @@ function doFilpOpen(k: KernelCore, t: TaskState, base: string, path: string, fla
   } else {
     ({ node, path: full } = resolve(k, t, path, base));
   }
-  const statusFlags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | 0o400 /* O_NOCTTY */);
+  const statusFlags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | 0o400 /* O_NOCTTY */);
+  if (node.kind === 'proc' && node.proc.type === 'fd') {
+    // A /proc/PID/fd/N magic link (proc_fd_link): the open goes on with the file it leads to —
+    // its tmpfs inode even when unlinked, its device, its procfs node, or its pipe. O_NOFOLLOW
+    // refuses the link itself (ELOOP, as for any final symlink).
+    if (flags & O_NOFOLLOW) throw err('ELOOP');
+    const target = procLinkTarget(k, node.proc);
+    if (target.kind === 'file') {
+      const tf = target.file;
+      if (tf.kind === 'pipe') return openPipeEnd(k, t, tf.ino, acc, statusFlags);
+      full = tf.path;
+      node = tf.kind === 'proc' ? { kind: 'proc', proc: tf.proc! } : { kind: 'vfs', ino: tf.ino };
+    }
+  }
   if (node.kind === 'proc') {
     const attr = procAttr(k, node.proc);
     const dir = procIsDir(node.proc);
@@ -282,6 +296,33 @@ export function fcntl(k: KernelCore, t: TaskState, fd: number, cmd: number, arg 
 }
 
 /** pipe2(): returns [read fd, write fd]. */
+/**
+ * Opens one more end of an existing pipe (through /proc/PID/fd/N, as CRIU reopens pipes): the
+ * pipe inode's permission, then fifo_open — O_RDWR never waits; O_RDONLY waits for a writer
+ * unless O_NONBLOCK; O_WRONLY without a reader is ENXIO with O_NONBLOCK, else waits for one.
+ * (The wait is a sleep on `pipe:<ino>:open`; woken, the open runs again, so an fd it had
+ * reserved — and a next_syscall_data value it consumed — is not kept across the sleep, as after
+ * an interrupted fifo_open.)
+ */
+function openPipeEnd(k: KernelCore, t: TaskState, pipeIno: number, acc: number, statusFlags: number): OpenFileState {
+  const ino = k.inode(pipeIno);
+  checkAccess(k, t, ino.perm, ino.uid, ino.gid, acc, false);
+  const nonblock = (statusFlags & O_NONBLOCK) !== 0;
+  // wait_for_partner: sleep until the other end's open counter moves (a partner that opened and
+  // closed again while we slept still counts).
+  const waited = k.resuming?.data as { counter: number } | null | undefined;
+  if (acc === O_RDONLY && ino.writers === 0 && !nonblock) {
+    const counter = ino.wCounter ?? 0;
+    if (!waited || waited.counter === counter) block(`pipe:${pipeIno}:open`, null, { counter: waited?.counter ?? counter });
+  }
+  if (acc === O_WRONLY && ino.readers === 0) {
+    if (nonblock) throw err('ENXIO');
+    const counter = ino.rCounter ?? 0;
+    if (!waited || waited.counter === counter) block(`pipe:${pipeIno}:open`, null, { counter: waited?.counter ?? counter });
+  }
+  return newFile(k, 'pipe', statusFlags, pipeIno, `pipe:[${pipeIno}]`, null);
+}
+
 export function pipe2(k: KernelCore, t: TaskState, flags: number): [number, number] {
   if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) !== 0) throw err('EINVAL');
   const ino = newInode(k, 'fifo', 0o600, t.cred.fsuid, t.cred.fsgid);

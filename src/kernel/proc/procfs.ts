@@ -208,6 +208,8 @@ export function procReadlink(k: KernelCore, n: ProcNode): string {
 /** What /proc/<pid>/fd/N points at. */
 export function describeFile(k: KernelCore, f: OpenFileState): string {
   if (f.kind === 'pipe') return `pipe:[${f.ino}]`;
+  // d_path() of an unlinked dentry: the name it had, with " (deleted)" (prepend_path / d_unlinked).
+  if (f.ino && f.kind === 'vfs' && k.inode(f.ino).nlink === 0) return `${f.path} (deleted)`;
   return f.path;
 }
 
