@@ -32,7 +32,6 @@ import {
 import { checkpointToImages } from './images.js';
 import { IPC_HOOKS } from './ipc-hooks.js';
 import { sessionProblem } from './sessions.js';
-import { setRunQueue, timers, waitQueues } from './kaccess.js';
 
 export interface DumpOptions {
   /** Thaw and keep the tree running instead of killing it. */
@@ -168,13 +167,13 @@ class Dumper {
   freeze(): void {
     const tree = new Set(this.taskKids);
     this.frozen = { runq: [...this.s.runq] };
-    setRunQueue(this.k, this.s.runq.filter((kid) => !tree.has(kid)));
+    this.k.setRunQueue(this.s.runq.filter((kid) => !tree.has(kid)));
   }
 
   thaw(): void {
     if (!this.frozen) return;
     // Put the tree back where it was in the run queue (nothing ran meanwhile).
-    setRunQueue(this.k, this.frozen.runq);
+    this.k.setRunQueue(this.frozen.runq);
     this.frozen = null;
   }
 
@@ -414,13 +413,21 @@ class Dumper {
     return [...out.values()];
   }
 
-  sleepers(): number[][] {
-    const out: number[][] = [];
-    for (const set of waitQueues(this.k).values()) {
-      const tids = [...set].filter((kid) => this.tidOf.has(kid) && this.k.t(kid).state === 'blocked').map((kid) => this.ctid(kid));
-      if (tids.length > 0) out.push(tids);
+  /**
+   * The tree's sleepers in sleep order (their `BlockState.seq`), read from the state: per wait
+   * channel (the order they wake in), and those with a deadline (the order equal deadlines fire in).
+   */
+  sleepOrders(): { sleepers: number[][]; timed: number[] } {
+    const asleep = this.taskKids.map((kid) => this.k.t(kid)).filter((t) => t.state === 'blocked' && t.blocked);
+    asleep.sort((a, b) => a.blocked!.seq - b.blocked!.seq || a.kid - b.kid);
+    const byChannel = new Map<string, number[]>();
+    for (const t of asleep) {
+      const list = byChannel.get(t.blocked!.wchan);
+      if (list) list.push(this.ctid(t.kid));
+      else byChannel.set(t.blocked!.wchan, [this.ctid(t.kid)]);
     }
-    return out;
+    const timed = asleep.filter((t) => t.blocked!.deadlineNs !== null).map((t) => this.ctid(t.kid));
+    return { sleepers: [...byChannel.values()], timed };
   }
 
   run(): DumpResult {
@@ -464,8 +471,7 @@ class Dumper {
           withFs: !!this.opts.withFs,
           order: this.taskKids.map((kid) => this.ctid(kid)),
           runq: (this.frozen?.runq ?? []).filter((kid) => this.tidOf.has(kid)).map((kid) => this.ctid(kid)),
-          sleepers: this.sleepers(),
-          timed: [...timers(this.k)].filter((kid) => this.tidOf.has(kid)).map((kid) => this.ctid(kid)),
+          ...this.sleepOrders(),
         },
         pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc,
       };

@@ -16,7 +16,6 @@ import type { BlockState } from '../kernel/state.js';
 import { CrError } from './errors.js';
 import type { CkBlocked, CkFsNode, CkProc, CkTask } from './model.js';
 import { lookupPath } from './dump.js';
-import { setRunQueue } from './kaccess.js';
 import { fillAnonPages } from '../kernel/mm/mm.js';
 
 export function setDirPos(k: Kernel, fid: number, dirPos: number): void {
@@ -63,7 +62,7 @@ export function installTask(k: Kernel, kid: number, t: CkTask, proc: CkProc | nu
   task.exitCode = t.exitCode;
   if (t.blocked && t.state !== 'blocked') {
     // Woken (or completed) but not yet run: it re-runs the call (or takes the result) at its turn.
-    task.blocked = { call: structuredClone(t.blocked.call), wchan: '', deadlineNs: deadline(k, t.blocked.remainNs), result: structuredClone(t.blocked.result), data: structuredClone(t.blocked.data) };
+    task.blocked = { call: structuredClone(t.blocked.call), wchan: '', deadlineNs: deadline(k, t.blocked.remainNs), result: structuredClone(t.blocked.result), data: structuredClone(t.blocked.data), seq: 0 };
   }
   if (proc) {
     const p = k.proc(task.tgid);
@@ -85,7 +84,7 @@ export function repark(k: Kernel, kid: number, b: CkBlocked, what: string): void
   // too: the call is re-run with a far deadline to learn its wait channel, then parked with the
   // saved one.
   const due = deadline(k, b.remainNs);
-  const resuming: BlockState = { call: structuredClone(b.call), wchan: '', deadlineNs: due === null ? null : Number.MAX_VALUE, result: null, data: structuredClone(b.data) };
+  const resuming: BlockState = { call: structuredClone(b.call), wchan: '', deadlineNs: due === null ? null : Number.MAX_VALUE, result: null, data: structuredClone(b.data), seq: 0 };
   k.resuming = resuming;
   try {
     k.invoke(kid, b.call.name, structuredClone(b.call.args), false);
@@ -112,7 +111,7 @@ export function orderRunQueue(k: Kernel, restored: number[], order: number[]): v
       runq.push(kid);
     }
   }
-  setRunQueue(k, runq);
+  k.setRunQueue(runq);
 }
 
 /** --with-fs: writes the saved tree of files (through syscalls), then their owners and modes. */

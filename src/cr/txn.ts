@@ -1,22 +1,20 @@
 /**
  * Design note: all-or-nothing restores. Before a restore creates anything, the target kernel's
  * state (plain data) is copied; if any step fails, the state is put back and the derived indexes
- * (wait queues) rebuilt, so the kernel is exactly as before — also the counters a real teardown
+ * (wait queues, timers, run-queue membership) rebuilt from it in sleep order, which the state
+ * holds (`BlockState.seq`), so the kernel is exactly as before — also the counters a real teardown
  * would leave moved in Linux (pid cursors, id counters, the clock is never moved by a restore).
  * Task objects that existed before keep their identity, so a program step that is running the
  * restore (the `cr` program) keeps its own state object.
  */
 import type { Kernel } from '../syscalls/kernel.js';
 import type { KernelState } from '../kernel/state.js';
-import { restoreIndexes, saveIndexes } from './kaccess.js';
 
 export class KernelTransaction {
   private readonly snap: KernelState;
-  private readonly indexes: ReturnType<typeof saveIndexes>;
 
   constructor(private readonly k: Kernel) {
     this.snap = structuredClone(k.s);
-    this.indexes = saveIndexes(k);
   }
 
   rollback(): void {
@@ -31,6 +29,6 @@ export class KernelTransaction {
       } else tasks.set(kid, t);
     }
     Object.assign(live, snap, { tasks });
-    restoreIndexes(this.k, this.indexes);
+    this.k.rebuildIndexes();
   }
 }

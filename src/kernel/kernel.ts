@@ -47,12 +47,14 @@ export class KernelCore {
   s: KernelState;
   /** The BlockState of the syscall being re-invoked after a wake-up, else null. */
   resuming: BlockState | null = null;
-  /** Derived: wait channel → sleeping kids (in sleep order). Rebuilt from tasks on restore. */
-  protected waiters = new Map<string, Set<number>>();
-  /** Derived: kids of sleeping tasks with a deadline. */
-  protected timed = new Set<number>();
+  /** Derived: wait channel → sleeping kids in sleep order (`BlockState.seq`). Rebuilt from tasks on restore. */
+  private waiters = new Map<string, Set<number>>();
+  /** Derived: kids of sleeping tasks with a deadline, in sleep order (the order equal deadlines fire in). */
+  private timed = new Set<number>();
+  /** Derived: how many tasks are in `waiters` (when it drops to 0, `s.sleepSeq` restarts). */
+  private sleeping = 0;
   /** Derived: members of `s.runq`, for O(1) membership. */
-  protected queued = new Set<number>();
+  private queued = new Set<number>();
   /** kid of the task the scheduler is stepping (not in the run queue meanwhile), else 0. */
   current = 0;
   /** Optional syscall trace sink (strace-like lines). */
@@ -84,6 +86,7 @@ export class KernelCore {
       rootIno: 0,
       mms: new Map(),
       runq: [],
+      sleepSeq: 0,
       sched: { steps: 0, seed: opts.seed ?? 0 },
       panicked: null,
       ext: {},
@@ -197,6 +200,12 @@ export class KernelCore {
     if (i >= 0) this.s.runq.splice(i, 1);
   }
 
+  /** Replaces the run queue (kids in scheduling order) and its membership index. */
+  setRunQueue(runq: number[]): void {
+    this.s.runq = runq;
+    this.queued = new Set(runq);
+  }
+
   /** Takes the task at position `i` (0: the head) off the run queue. */
   protected takeQueued(i: number): number {
     const kid = i === 0 ? this.s.runq.shift()! : this.s.runq.splice(i, 1)[0]!;
@@ -214,28 +223,42 @@ export class KernelCore {
     this.enqueue(kid);
   }
 
-  /** Parks a task in a blocking syscall. */
-  park(t: TaskState, b: BlockState): void {
-    t.blocked = b;
+  /**
+   * Parks a task in a blocking syscall, at the tail of its wait queue: it gets the next sleep
+   * sequence number, which orders it after every task already asleep.
+   */
+  park(t: TaskState, b: Omit<BlockState, 'seq'>): void {
+    const blocked: BlockState = { call: b.call, wchan: b.wchan, deadlineNs: b.deadlineNs, result: b.result, data: b.data, seq: this.s.sleepSeq++ };
+    t.blocked = blocked;
     t.state = 'blocked';
-    this.addWaiter(t.kid, b);
+    this.addWaiter(t.kid, blocked);
     this.unqueue(t.kid);
   }
 
-  /** Indexes a sleeper under its wait channel (and its deadline). */
+  /** Indexes a sleeper under its wait channel (and its deadline), after those indexed before it. */
   private addWaiter(kid: number, b: BlockState): void {
     let set = this.waiters.get(b.wchan);
     if (!set) this.waiters.set(b.wchan, (set = new Set()));
+    if (set.has(kid)) return;
     set.add(kid);
+    this.sleeping++;
     if (b.deadlineNs !== null) this.timed.add(kid);
   }
 
+  /** `n` sleepers left the wait queues; once none is left the sleep sequence restarts. */
+  private dropSleepers(n: number): void {
+    this.sleeping -= n;
+    if (this.sleeping === 0) this.s.sleepSeq = 0;
+  }
+
   /** Removes a task from its wait queue (keeps `t.blocked` so the call is re-invoked). */
-  protected unpark(t: TaskState): void {
+  private unpark(t: TaskState): void {
     if (t.blocked) {
       const set = this.waiters.get(t.blocked.wchan);
-      set?.delete(t.kid);
-      if (set && set.size === 0) this.waiters.delete(t.blocked.wchan);
+      if (set?.delete(t.kid)) {
+        if (set.size === 0) this.waiters.delete(t.blocked.wchan);
+        this.dropSleepers(1);
+      }
       this.timed.delete(t.kid);
     }
   }
@@ -245,6 +268,7 @@ export class KernelCore {
     const set = this.waiters.get(wchan);
     if (!set) return;
     this.waiters.delete(wchan);
+    this.dropSleepers(set.size);
     for (const kid of set) {
       const t = this.s.tasks.get(kid);
       if (!t || t.state !== 'blocked') continue;
@@ -299,14 +323,20 @@ export class KernelCore {
     }
   }
 
-  /** Rebuilds the derived indexes from the state (after a restore or a direct edit of `s.runq`). */
+  /**
+   * Rebuilds the derived indexes from the state (after a restore, a rollback, or a direct edit of
+   * `s.runq`): wait queues and timers in sleep order (`BlockState.seq`, ties by kid), so the
+   * rebuilt kernel wakes tasks in exactly the order the original would have.
+   */
   rebuildIndexes(): void {
     this.waiters.clear();
     this.timed.clear();
+    this.sleeping = 0;
     this.queued = new Set(this.s.runq);
-    for (const t of this.s.tasks.values()) {
-      if (t.state === 'blocked' && t.blocked) this.addWaiter(t.kid, t.blocked);
-    }
+    const asleep: TaskState[] = [];
+    for (const t of this.s.tasks.values()) if (t.state === 'blocked' && t.blocked) asleep.push(t);
+    asleep.sort((a, b) => a.blocked!.seq - b.blocked!.seq || a.kid - b.kid);
+    for (const t of asleep) this.addWaiter(t.kid, t.blocked!);
   }
 
   // ---- signals (the mechanism is in task/signal.ts) ----

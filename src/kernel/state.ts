@@ -8,8 +8,10 @@
  * - Objects refer to each other by id (a number), never by reference. Ids come from
  *   `KernelState.nextId` except task ids, which are the task's pid in the initial namespace
  *   (its "kid": unique for the task's whole life).
- * - Derived indexes (wait queues by channel, the task-handle cache) are not here; they are rebuilt
- *   from this state (see `Kernel.fromState`).
+ * - Derived indexes (wait queues by channel, the set of sleepers with a deadline, run-queue
+ *   membership, the task-handle cache) are not here; they are rebuilt from this state (see
+ *   `Kernel.fromState`), and exactly: wait queues and timers are ordered by each sleeper's
+ *   `BlockState.seq`, so a kernel resumed from a copy of the state wakes tasks in the same order.
  */
 import type { ErrnoCode } from '../abi/errno.js';
 import type { ProfileName } from './profile.js';
@@ -40,6 +42,12 @@ export interface KernelState {
   mms: Map<number, MmState>;
   /** Runnable tasks in scheduling order (kids). */
   runq: number[];
+  /**
+   * The sleep sequence number the next task to sleep gets (`BlockState.seq`). Back to 0 whenever
+   * no task sleeps (the numbers only order tasks asleep at the same time), so that two histories
+   * that end in the same state also end with the same counter.
+   */
+  sleepSeq: number;
   /** Scheduler statistics; also the tie-break seed. */
   sched: { steps: number; seed: number };
   /** Set once the initial namespace's init has died. */
@@ -87,8 +95,13 @@ export interface BlockState {
   deadlineNs: number | null;
   /** Set by a waker that completed the call on the sleeper's behalf (pipelined hand-off). */
   result: SysResult | null;
-  /** Mechanism-private data kept while asleep (e.g. a queued semop's position). */
+  /** Mechanism-private data kept while asleep (e.g. a queued semop's blocking op, a msgrcv's msg_receiver). */
   data: unknown;
+  /**
+   * Sleep sequence number, from `KernelState.sleepSeq` when the task was parked: its place in its
+   * wait queue (FIFO) and among timers with the same deadline. Stale once the task is woken.
+   */
+  seq: number;
 }
 
 /** The running program of a task: which registered program, and its whole state. */

@@ -30,8 +30,8 @@ import { block } from '../sched/block.js';
 import { hasCap } from '../task/cred.js';
 import { kidNrIn } from '../pid/pid.js';
 import {
-  LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
-  obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, sleepersInOrder,
+  LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nsOf,
+  obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId,
   type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type Long, type PermIn,
 } from './util.js';
 
@@ -213,16 +213,15 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: Long, 
 }
 
 /** The arguments a sleeping msgrcv was called with (its BlockState keeps the call). */
-function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: Long; flg: number; seq: number } {
+function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: Long; flg: number } {
   const b = k.t(kid).blocked!;
   const [, msgsz, msgtyp, msgflg] = b.call.args as [number, number, Long, number];
-  const seq = (b.data as { seq?: number } | null)?.seq ?? 0;
-  return { msgsz: cLong(msgsz), typ: cLong64(msgtyp), flg: cInt(msgflg), seq };
+  return { msgsz: cLong(msgsz), typ: cLong64(msgtyp), flg: cInt(msgflg) };
 }
 
 /** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
 function pipelinedSend(k: KernelCore, sender: TaskState, q: MsgQueue, type: Long, text: Uint8Array): boolean {
-  for (const kid of sleepersInOrder(k, q.rwchan)) {
+  for (const kid of k.sleepers(q.rwchan)) {
     const r = receiverArgs(k, kid);
     const { mode, typ } = convertMode(k, r.typ, r.flg);
     if (!testmsg(type, typ, mode)) continue;
@@ -387,7 +386,7 @@ export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number
   const seq = findMsg(q, typ, mode);
   if (seq < 0) {
     if (flg & IPC_NOWAIT) throw err('ENOMSG');
-    block(q.rwchan, null, { seq: nextWaitSeq(k, q.rwchan) });
+    block(q.rwchan);
   }
   const m = q.ring[seq - q.base]!;
   const size = m.text.length;

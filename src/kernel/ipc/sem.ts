@@ -30,8 +30,8 @@ import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import {
-  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, findById, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
-  obtainCheck, obtainForDown, obtainForStat, permDs, pidVnr, recordPid, rmId, sleepersInOrder,
+  S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, findById, ipcSetCommon, ipcget, maxIdxRet, newPerm, nsOf,
+  obtainCheck, obtainForDown, obtainForStat, permDs, pidVnr, recordPid, rmId,
   type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
 } from './util.js';
 
@@ -118,7 +118,6 @@ interface SemUndoState {
 
 /** What a sleeping semop keeps in its BlockState. */
 interface SemWait {
-  seq: number;
   /** Index of the op that blocked (q->blocking). */
   blocking: number;
 }
@@ -356,7 +355,6 @@ export function semtimedop(k: KernelCore, t: TaskState, semid: number, sopsIn: u
   const sma = obtainCheck(k, ns.sem, id);
   if (max >= sma.nsems) throw err('EFBIG');
   checkPerms(k, t, sma.perm, alter ? S_IWUGO : S_IRUGO);
-  const resumed = k.resuming?.data as SemWait | null | undefined;
   const deadline = k.resuming ? k.resuming.deadlineNs : timeoutNs === null ? null : k.now + timeoutNs;
   if (k.resuming && deadline !== null && k.now >= deadline) throw err('EAGAIN');
   const adj = undos ? findAllocUndo(k, t, ns, sma).adj : null;
@@ -368,7 +366,7 @@ export function semtimedop(k: KernelCore, t: TaskState, semid: number, sopsIn: u
   }
   if (r === RANGE) throw err('ERANGE');
   if (sops[r]!.sem_flg & IPC_NOWAIT) throw err('EAGAIN');
-  const wait: SemWait = { seq: resumed?.seq ?? nextWaitSeq(k, sma.wchan), blocking: r };
+  const wait: SemWait = { blocking: r };
   block(sma.wchan, deadline, wait);
 }
 
@@ -380,7 +378,7 @@ function updateQueue(k: KernelCore, ns: IpcNs, sma: SemArray): void {
   if (!k.hasSleepers(sma.wchan)) return;
   for (let restart = true; restart; ) {
     restart = false;
-    for (const kid of sleepersInOrder(k, sma.wchan)) {
+    for (const kid of k.sleepers(sma.wchan)) {
       const w = k.t(kid);
       const b = w.blocked!;
       const sops = readSops(b.call.args[1]);

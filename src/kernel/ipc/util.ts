@@ -608,32 +608,12 @@ export function pidFromUser(k: KernelCore, caller: TaskState, nr: number): numbe
 }
 
 // ---- sleepers (msg and sem wait channels) ----
-
-/**
- * The FIFO position for a new sleeper on `wchan`: one past the last sleeper's. Derived from the
- * sleepers themselves (their BlockState data), so a call that ends up not sleeping (a direct call
- * refused with WouldBlockError) has changed nothing.
- */
-export function nextWaitSeq(k: KernelCore, wchan: string): number {
-  let max = 0;
-  if (k.hasSleepers(wchan)) for (const kid of k.sleepers(wchan)) max = Math.max(max, waitSeqOf(k, kid));
-  return max + 1;
-}
-
-/** The FIFO position a sleeper was given by nextWaitSeq (kept in its BlockState's data). */
-function waitSeqOf(k: KernelCore, kid: number): number {
-  return (k.t(kid).blocked?.data as { seq?: number } | null | undefined)?.seq ?? 0;
-}
-
-/** Sleepers of a channel in FIFO order (the order survives a restore through their seq). */
-export function sleepersInOrder(k: KernelCore, wchan: string): number[] {
-  const kids = k.sleepers(wchan);
-  if (kids.length > 1) kids.sort((a, b) => waitSeqOf(k, a) - waitSeqOf(k, b));
-  return kids;
-}
+// A wait channel's sleepers are in FIFO order (Linux's list_add_tail on q_receivers, q_senders,
+// pending_alter…): the kernel keeps them in sleep order (`BlockState.seq`, see KernelCore.park),
+// which is state, so the order survives a snapshot and a checkpoint.
 
 /** Completes every sleeper of a channel with `code`, in FIFO order (IPC_RMID: EIDRM). */
 export function completeAll(k: KernelCore, wchan: string, code: 'EIDRM'): void {
   if (!k.hasSleepers(wchan)) return;
-  for (const kid of sleepersInOrder(k, wchan)) k.complete(kid, { ok: false, code });
+  for (const kid of k.sleepers(wchan)) k.complete(kid, { ok: false, code });
 }
