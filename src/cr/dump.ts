@@ -24,13 +24,13 @@ import { fileContent } from '../kernel/fs/filedata.js';
 import { storeBytes } from '../kernel/mm/pages.js';
 import { memoryImages, PARENT_FILE } from './pagemap.js';
 import { MANIFEST, writeManifest } from './manifest.js';
-import { CrError, unsupported } from './errors.js';
+import { CrError, noSuchProcess, unsupported } from './errors.js';
 import {
   CHECKPOINT_FORMAT, type Checkpoint, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs, type CkProc,
   type CkPstree, type CkTask, type CrReportLine,
 } from './model.js';
 import { checkpointToImages } from './images.js';
-import { IPC_HOOKS } from './ipc-hooks.js';
+import { dumpIpc } from './ipc.js';
 import { sessionProblem } from './sessions.js';
 
 export interface DumpOptions {
@@ -109,7 +109,7 @@ class Dumper {
 
   findTree(): void {
     const root = this.s.tasks.get(this.rootKid);
-    if (!root || root.state === 'zombie' || root.state === 'dead') throw new CrError('dump', 'find-tree', `pid ${this.rootKid}`, 'no such live process');
+    if (!root || root.state === 'zombie' || root.state === 'dead') throw noSuchProcess('dump', `pid ${this.rootKid}`, 'no such live process');
     if (root.kid !== root.tgid) throw unsupported('dump', 'find-tree', `pid ${this.rootKid}`, 'the root must be a thread-group leader');
     this.containerNs = root.pidns;
     this.level = this.k.pidNs(root.pidns).level;
@@ -456,8 +456,7 @@ class Dumper {
       this.step('ipc');
       let ipc = null;
       if (ownIpcNs) {
-        if (!IPC_HOOKS.dump) throw unsupported('dump', 'ipc', 'ipc namespace', 'SysV IPC is not available in this build');
-        ipc = IPC_HOOKS.dump(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report });
+        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report });
       }
       this.step('fs');
       const fs = this.opts.withFs ? this.fsNodes(files, [...tasks.values()].map((t) => t.cwd)) : [];
@@ -511,6 +510,6 @@ class Dumper {
 /** Checkpoints the tree rooted at `rootPid` (a pid in the initial namespace). */
 export function dump(kernel: Kernel, rootPid: number, opts: DumpOptions = {}): DumpResult {
   const kid = kernel.pidNs(kernel.s.rootPidNs).pids.get(rootPid);
-  if (kid === undefined) throw new CrError('dump', 'find-tree', `pid ${rootPid}`, 'no such process');
+  if (kid === undefined) throw noSuchProcess('dump', `pid ${rootPid}`);
   return new Dumper(kernel, kid, opts).run();
 }

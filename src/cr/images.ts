@@ -10,7 +10,7 @@
  *   mm-*, pages-* images and more that the model needs exactly (program state and a parked syscall,
  *   signal state, an armed next_syscall_data, ns_last_pid, open file descriptions, pipe buffers,
  *   anonymous memory, --with-fs file contents), one entry per object, plain data as JSON.
- * - the IPC namespace's images come from src/cr/ipc.ts through IPC_HOOKS.
+ * - the IPC namespace's images come from src/cr/ipc.ts (ipcToImages/ipcFromImages).
  * Reading validates everything (references, counts, uniqueness, versions) and throws ImageError
  * before a restore creates anything.
  */
@@ -21,7 +21,7 @@ import {
   CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs,
   type CkPipe, type CkProc, type CkPstree, type CkTask,
 } from './model.js';
-import { IPC_HOOKS } from './ipc-hooks.js';
+import { ipcFromImages, ipcToImages } from './ipc.js';
 import { fillMemory } from './pagemap.js';
 import { SECTIONS, checkSchema, describeSchemaError } from './schema.js';
 import { MANIFEST, isNsdDump, verifyManifest, writeManifest } from './manifest.js';
@@ -62,10 +62,7 @@ export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
   ck.mms.forEach((m, i) => extra.push(entry('mm', i, m)));
   for (const n of ck.fs) extra.push(entry('fs', n.path, n));
   out.set(TASKS_EXTRA, writeNsdExtra(extra));
-  if (ck.ipc) {
-    if (!IPC_HOOKS.toImages) throw new TypeError('checkpoint has an IPC namespace but SysV IPC is not loaded');
-    IPC_HOOKS.toImages(ck.ipc, out);
-  }
+  if (ck.ipc) ipcToImages(ck.ipc, out);
   // Last: the manifest lists every image above with its size and SHA-256 (manifest.ts).
   out.set(MANIFEST, writeManifest(out));
   return out;
@@ -181,8 +178,7 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
     check(ids !== undefined && ids.vm_id === leader.mm + 1 && ids.files_id === leader.fdtable + 1 && ids.pid_ns_id === leader.pidns + 1, name, 'does not match the process in nsd-extra.img');
   }
   if (meta.ownIpcNs) {
-    check(IPC_HOOKS.fromImages !== null, 'ipcns-var', 'checkpoint has an IPC namespace but SysV IPC is not available');
-    ck.ipc = IPC_HOOKS.fromImages(images);
+    ck.ipc = ipcFromImages(images);
     check(ck.ipc !== null, 'ipcns-var', 'checkpoint has an IPC namespace but no ipcns images');
   }
   return ck;

@@ -10,8 +10,8 @@ import { CLONE_NEWIPC, SIGCHLD } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import { Sys } from '../syscalls/sys.js';
 import { CrError } from './errors.js';
-import { readIpcImages, restoreIpcLate, restoreIpcObjects } from './ipc.js';
-import type { CkIpc, CrReportLine } from './model.js';
+import { readIpcImages, restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipc.js';
+import type { CrReportLine } from './model.js';
 import { getStrategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
 
@@ -49,7 +49,7 @@ export function restoreIpcOnly(k: Kernel, images: ReadonlyMap<string, Uint8Array
     const pid = parent.clone(CLONE_NEWIPC | SIGCHLD);
     const kid = k.pidNs(k.t(parent.kid).pidns).pids.get(pid)!;
     const sys = new Sys(k, kid);
-    const ctx = {
+    const ctx: IpcRestoreContext = {
       kernel: k, strategy, sys, report, ipcOnly: true,
       procSys: (): Sys | undefined => undefined,
       step: <T>(name: string, object: string, fn: () => T): T => {
@@ -60,8 +60,8 @@ export function restoreIpcOnly(k: Kernel, images: ReadonlyMap<string, Uint8Array
         }
       },
     };
-    restoreIpcObjects(ck as unknown as CkIpc, ctx);
-    restoreIpcLate(ck as unknown as CkIpc, ctx);
+    restoreIpcObjects(ck, ctx);
+    restoreIpcLate(ck, ctx);
     return { holderPid: kid, ipcns: k.t(kid).ipcns, missing: ck.criuOnly ? CRIU_MISSING_FIELDS : [], report };
   } catch (e) {
     txn.rollback();

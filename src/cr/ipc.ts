@@ -32,13 +32,38 @@ import {
   type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
 } from './image/index.js';
 import { decodePlain, encodePlain } from './plain.js';
-import { IPC_HOOKS, type IpcDumpContext, type IpcRestoreContext } from './ipc-hooks.js';
 import { CrError } from './errors.js';
 import { checkSchema, describeSchemaError, int, list, obj, str, type Schema } from './schema.js';
-import { readProcFile, writeProcFile, type IpcKind } from './strategy.js';
-import type { CkIpc, CrReportLine } from './model.js';
+import { readProcFile, writeProcFile, type IpcKind, type Strategy } from './strategy.js';
+import type { CrReportLine } from './model.js';
 
 export const IPC_NS_IMAGE_ID = 1;
+
+/** What the dump engine (dump.ts) gives `dumpIpc`. */
+export interface IpcDumpContext {
+  /** Container tid of a kid (0 if outside the tree). */
+  ctid(kid: number): number;
+  procKids: number[];
+  report: CrReportLine[];
+}
+
+/** What the restore engines (restore.ts, ipc-only.ts) give `restoreIpcObjects`/`restoreIpcLate`. */
+export interface IpcRestoreContext {
+  kernel: Kernel;
+  strategy: Strategy;
+  /** The container's init, in the new IPC namespace: it creates the objects. */
+  sys: Sys;
+  /** Handle of a restored process by container pid (undefined if it is not alive). */
+  procSys(pid: number): Sys | undefined;
+  /** Runs one named, failure-injectable step. */
+  step<T>(name: string, object: string, fn: () => T): T;
+  report: CrReportLine[];
+  /**
+   * No processes are restored (`--ipc-only`): `sys` is the namespace's holder task, and it attaches
+   * what must stay attached to exist (SHM_DEST segments).
+   */
+  ipcOnly?: boolean;
+}
 
 export interface CkMsg {
   desc: IpcDescEntry;
@@ -95,7 +120,8 @@ function desc(perm: { key: number; uid: number; gid: number; cuid: number; cgid:
 
 // ---- dump ----
 
-function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
+/** Reads IPC namespace `ipcnsId` as checkpoint data (called by dump.ts for a tree with its own IPC namespace). */
+export function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpcNs {
   const ns = k.ipcNs(ipcnsId) as IpcNs;
   const viewer = k.t(ctx.procKids[0]!);
   const pid = (stored: number): number => pidVnr(k, viewer, stored);
@@ -144,7 +170,7 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
       shm: { seq: ns.shm.seq, lastIdx: ns.shm.lastIdx, cursor: ns.shm.cursor },
     },
   };
-  return ck as unknown as CkIpc;
+  return ck;
 }
 
 // ---- images ----
@@ -152,8 +178,8 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
 const N = IPC_NS_IMAGE_ID;
 const EXTRA = `nsd-extra-${N}.img`;
 
-function toImages(ipc: CkIpc, out: Map<string, Uint8Array>): void {
-  const ck = ipc as unknown as CkIpcNs;
+/** Encodes the IPC part as image files (added to the image set). */
+export function ipcToImages(ck: CkIpcNs, out: Map<string, Uint8Array>): void {
   writeIpcNsImages({
     var: ck.var,
     msg: ck.msg.map((q) => ({ desc: q.desc, qbytes: q.qbytes, messages: q.messages.map((m) => ({ mtype: BigInt(m.mtype), body: m.text })) })),
@@ -318,9 +344,10 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
   return { var: v, msg, sem, shm, undo, cursors, ...(extra ? {} : { criuOnly: true }) };
 }
 
-function fromImages(images: ReadonlyMap<string, Uint8Array>): CkIpc | null {
+/** Decodes and validates the IPC part of an image set, null if it has none (throws ImageError). */
+export function ipcFromImages(images: ReadonlyMap<string, Uint8Array>): CkIpcNs | null {
   if (!images.has(`ipcns-var-${N}.img`)) return null;
-  return readIpcImages(images) as unknown as CkIpc;
+  return readIpcImages(images);
 }
 
 // ---- restore ----
@@ -393,8 +420,8 @@ function ipcLimits(ck: CkIpcNs, roomy: boolean): [string, string][] {
   return out;
 }
 
-export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
-  const ck = ipc as unknown as CkIpcNs;
+/** Creates the objects, before the tree (ids, keys, owners, contents). */
+export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
   const sys = ctx.sys;
   const k = ctx.kernel;
   // Limits may have been lowered below what the namespace holds (Linux allows it): the objects are
@@ -452,8 +479,8 @@ export function restoreIpcObjects(ipc: CkIpc, ctx: IpcRestoreContext): void {
   }
 }
 
-export function restoreIpcLate(ipc: CkIpc, ctx: IpcRestoreContext): void {
-  const ck = ipc as unknown as CkIpcNs;
+/** After the tree exists: sempid through SETVAL, SEM_UNDO lists, then full-state IPC_SET. */
+export function restoreIpcLate(ck: CkIpcNs, ctx: IpcRestoreContext): void {
   const k = ctx.kernel;
   const sys = ctx.sys;
   const ns = k.ipcNs(k.t(sys.kid).ipcns) as IpcNs;
@@ -581,9 +608,3 @@ function otherSysctls(k: Kernel, v: IpcVarEntry): [string, number | undefined, b
     ['kernel/shm_rmid_forced', v.shm_rmid_forced, p.shmRmidForced, 0],
   ];
 }
-
-IPC_HOOKS.dump = dumpIpc;
-IPC_HOOKS.toImages = toImages;
-IPC_HOOKS.fromImages = fromImages;
-IPC_HOOKS.restoreObjects = restoreIpcObjects;
-IPC_HOOKS.restoreLate = restoreIpcLate;

@@ -62,7 +62,7 @@ function parseManifest(bytes: Uint8Array, prefix = ''): ManifestEntry[] {
     if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) bad(`images[${i}]: bad sha256 ${JSON.stringify(o.sha256)}`);
     if (names.has(o.name as string)) bad(`images[${i}]: ${String(o.name)} listed twice`);
     names.add(o.name as string);
-    return o as unknown as ManifestEntry;
+    return { name: o.name as string, size: o.size as number, sha256: o.sha256 as string };
   });
 }
 

@@ -10,6 +10,7 @@
 import type { SysCall, SysResult, TaskState, ProcState, FileKind, ProcNode } from '../kernel/state.js';
 import type { ProfileName } from '../kernel/profile.js';
 import type { CrReportEntry } from '../syscalls/cr.js';
+import type { CkIpcNs } from './ipc.js';
 
 /** Version of the checkpoint layout inside nsd-extra (bumped on any incompatible change). */
 export const CHECKPOINT_FORMAT = 1;
@@ -127,8 +128,8 @@ export interface CkFsNode {
   data: Uint8Array | null;
 }
 
-/** SysV IPC namespace content, filled by src/cr/ipc.ts (opaque to the task engine). */
-export type CkIpc = Record<string, unknown>;
+/** SysV IPC namespace content: read by src/cr/ipc.ts's `dumpIpc`, recreated by its `restoreIpcObjects`/`restoreIpcLate`. */
+export type CkIpc = CkIpcNs;
 
 export interface Checkpoint {
   meta: CheckpointMeta;

@@ -8,7 +8,7 @@
  * closes the chain; restore follows it.
  */
 import type { Kernel } from '../syscalls/kernel.js';
-import { CrError, unsupported } from './errors.js';
+import { CrError, noSuchProcess, unsupported } from './errors.js';
 import { MANIFEST, writeManifest } from './manifest.js';
 import { memoryImages, PARENT_FILE, treeProcesses, type MemoryStats } from './pagemap.js';
 
@@ -29,7 +29,7 @@ export interface PreDumpResult {
 export function preDump(k: Kernel, rootPid: number, opts: PreDumpOptions): PreDumpResult {
   const kid = k.pidNs(k.s.rootPidNs).pids.get(rootPid);
   const root = kid === undefined ? undefined : k.s.tasks.get(kid);
-  if (!root || root.state === 'zombie' || root.state === 'dead') throw new CrError('dump', 'find-tree', `pid ${rootPid}`, 'no such process');
+  if (!root || root.state === 'zombie' || root.state === 'dead') throw noSuchProcess('dump', `pid ${rootPid}`);
   if (root.kid !== root.tgid) throw unsupported('dump', 'find-tree', `pid ${rootPid}`, 'the root must be a thread-group leader');
   const procs = treeProcesses(k, root.kid);
   const images = new Map<string, Uint8Array>();

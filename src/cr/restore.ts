@@ -40,7 +40,7 @@ import { imagesToCheckpoint } from './images.js';
 import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
 import { sessionProblem } from './sessions.js';
-import { IPC_HOOKS } from './ipc-hooks.js';
+import { restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipc.js';
 import * as restorer from './restorer.js';
 import { registerLazy } from './lazy.js';
 
@@ -130,7 +130,7 @@ class Restorer {
       return fn();
     } catch (e) {
       if (e instanceof CrError && e.phase === 'restore' && !e.object.includes('.img')) {
-        throw new CrError(e.phase, e.step, withImage(e.step, e.object), e.reason, e.cause);
+        throw new CrError(e.phase, e.step, withImage(e.step, e.object), e.reason, e.cause, e.code);
       }
       throw CrError.wrap('restore', name, withImage(name, object), e);
     }
@@ -530,7 +530,7 @@ class Restorer {
     if (this.ck.fs.length > 0) this.step('fs', 'files', () => restorer.writeFs(this.k, restorerKid, this.ck.fs));
     this.createRoot(restorerKid);
     const root = this.ck.pstree[0]!.pid;
-    const ctx = {
+    const ctx: IpcRestoreContext = {
       kernel: this.k,
       strategy: this.strat,
       sys: this.sys(root),
@@ -542,10 +542,7 @@ class Restorer {
       step: <T>(name: string, object: string, fn: () => T): T => this.step(name, object, fn),
       report: this.report,
     };
-    if (this.ck.ipc) {
-      if (!IPC_HOOKS.restoreObjects) throw new CrError('restore', 'ipc', 'ipc namespace', 'SysV IPC is not available');
-      IPC_HOOKS.restoreObjects(this.ck.ipc, ctx);
-    }
+    if (this.ck.ipc) restoreIpcObjects(this.ck.ipc, ctx);
     this.openOwned(root);
     this.createOthers();
     this.groups();
@@ -553,7 +550,7 @@ class Restorer {
     this.unsharePending();
     this.finalizeFds();
     this.restoreMemory();
-    if (this.ck.ipc) IPC_HOOKS.restoreLate?.(this.ck.ipc, ctx);
+    if (this.ck.ipc) restoreIpcLate(this.ck.ipc, ctx);
     this.taskState();
     this.nsLastPid();
     this.armNsd();

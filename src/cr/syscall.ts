@@ -7,11 +7,11 @@
  *   - restore: the caller is the restorer, so the container's init becomes its child (criu restore
  *     without -d waits for it; with -d it exits and init adopts the tree); with ipcOnly a child of
  *     the caller, in a new IPC namespace, holds the restored objects;
- *   - every CrError becomes a CrSyscallError: an errno (the kernel's when one caused the failure,
+ *   - every CrError becomes a CrSyscallError: its `code` (errors.ts: the kernel's when one caused the failure,
  *     EINVAL for refused images, ESRCH for a missing root, EOPNOTSUPP for an unsupported feature,
  *     EBUSY otherwise) and the engine's message, which names the image, object and reason.
  */
-import { ErrnoError, type ErrnoCode } from '../abi/errno.js';
+import { ErrnoError } from '../abi/errno.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
@@ -26,29 +26,18 @@ import { preDump } from './predump.js';
 import { ImagePageSource, serveLazy } from './lazy.js';
 import { restore } from './restore.js';
 import { restoreIpcOnly } from './ipc-only.js';
-import { IPC_HOOKS } from './ipc-hooks.js';
 import { STRATEGIES, getStrategy, type StrategyName } from './strategy.js';
-import './ipc.js';
 
 function kernelOf(k: KernelCore): Kernel {
   if (!(k instanceof Kernel)) throw new CrSyscallError('ENOSYS', 'nsd_cr: this kernel has no scheduler (not a Kernel)');
   return k;
 }
 
-/** The errno a CrError is reported with. */
-function errnoOf(e: CrError): ErrnoCode {
-  if (e.cause instanceof ErrnoError) return e.cause.code;
-  if (e.phase === 'images') return 'EINVAL';
-  if (e.reason === 'no such process') return 'ESRCH';
-  if (e.reason.startsWith('unsupported')) return 'EOPNOTSUPP';
-  return 'EBUSY';
-}
-
 function translate<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof CrError) throw new CrSyscallError(errnoOf(e), e.message);
+    if (e instanceof CrError) throw new CrSyscallError(e.code, e.message);
     if (e instanceof ErrnoError) throw e;
     throw new CrSyscallError('EINVAL', e instanceof Error ? e.message : String(e));
   }
@@ -141,7 +130,7 @@ function crCheck(k0: KernelCore): CrCheckReply {
       f('ns_last_pid', p.nsLastPid, '/proc/sys/kernel/ns_last_pid (Linux 3.3+)'),
       f('ipc next_id sysctls', p.ipc.nextIdSysctls, 'kernel.{msg,sem,shm}_next_id (Linux 3.8+)'),
       f('CAP_CHECKPOINT_RESTORE', p.capCheckpointRestore, 'else only CAP_SYS_ADMIN (Linux 5.9+)'),
-      f('SysV IPC namespaces', IPC_HOOKS.dump !== null, 'ipcns-var/msg/sem/shm images'),
+      f('SysV IPC namespaces', true, 'ipcns-var/msg/sem/shm images'),
       f('/proc/<pid>/semundo', SYSCALLS.has('ipc_set_all'), 'SEM_UNDO adjustments read and written'),
       f('MSG_COPY', p.ipc.msgCopy, 'non-destructive queue reads (Linux 3.8+); the model reads queues directly'),
     ],

@@ -34,13 +34,22 @@ function scalarFromWire(field: protobuf.Field, v: unknown): FieldValue {
   return v as number | boolean | string;
 }
 
+/**
+ * A decoded entry (or an image's entries) as the typed view of its message (types.ts: `EntryTypes`, `NsdExtraHead`…).
+ * The one cast of the decoder, and why it holds: `messageToEntry` yields exactly the fields the
+ * message's schema (schema/*.ts) declares, present ones only, with the value types above, and the
+ * typed views mirror those messages field for field (optional where the proto says optional).
+ */
+export function entryAs<T extends object>(decoded: Entry | Entry[]): T {
+  return decoded as unknown as T;
+}
+
 /** A decoded message as plain data (present fields only). */
 export function messageToEntry(type: protobuf.Type, msg: protobuf.Message): Entry {
   const out: Entry = {};
-  const rec = msg as unknown as Record<string, unknown>;
   for (const field of type.fieldsArray) {
-    if (!Object.prototype.hasOwnProperty.call(rec, field.name)) continue;
-    const v = rec[field.name];
+    if (!Object.prototype.hasOwnProperty.call(msg, field.name)) continue;
+    const v: unknown = Reflect.get(msg, field.name);
     if (v === null || v === undefined) continue;
     if (field.repeated) {
       const list = v as unknown[];
@@ -78,11 +87,12 @@ function entryToPlain(type: protobuf.Type, entry: Entry): Record<string, unknown
 }
 
 /**
- * Plain data -> protobuf bytes. Throws TypeError naming the field when the
- * data does not fit the message (missing required field, wrong type).
+ * Plain data (an `Entry` or a typed view of the message, types.ts) -> protobuf bytes. Throws
+ * TypeError naming the field when the data does not fit the message (missing required field,
+ * wrong type).
  */
-export function encodeEntry(type: protobuf.Type, entry: Entry): Uint8Array {
-  const plain = entryToPlain(type, entry);
+export function encodeEntry(type: protobuf.Type, entry: object): Uint8Array {
+  const plain = entryToPlain(type, entry as Entry);
   const problem = type.verify(plain);
   if (problem !== null) throw new TypeError(`${type.name}: ${problem}`);
   return type.encode(type.create(plain)).finish();

@@ -8,14 +8,14 @@
  */
 import { basename } from 'node:path';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { encodeEntry, type Entry, messageToEntry } from './convert.js';
+import { encodeEntry, entryAs, type Entry, messageToEntry } from './convert.js';
 import { ImageError, wrapDecode } from './errors.js';
 import { findKindByFileName, IMAGE_KIND_LIST, IMAGE_KINDS, type ImageKindName, type ImageKindSpec } from './kinds.js';
 import { MAX_ENTRIES, MAX_ENTRY_BYTES } from './limits.js';
 import { CRIU_MAGICS, IMG_COMMON_MAGIC, NSD_HEAD_MAGIC } from './magic.js';
 import { readPayload, writePayload } from './payloads.js';
 import { messageType } from './schema/index.js';
-import type { CriuImage, EntryOf, Payload } from './types.js';
+import type { CriuImage, EntriesOf, EntryOf, Payload } from './types.js';
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
@@ -63,7 +63,8 @@ export function readImage<K extends ImageKindName>(bytes: Uint8Array, kind: K, o
     payloads.push(readPayload(r, spec.payload, entry));
   }
   if (spec.firstType !== undefined && entries.length === 0) r.fail(`missing ${spec.firstType}`);
-  const image: CriuImage<K> = { kind, entries: entries as unknown as EntryOf<K>[] };
+  // entries.length > 0 where the kind has a first type (refused above), as EntriesOf<K> says.
+  const image: CriuImage<K> = { kind, entries: entryAs<EntriesOf<K>>(entries) };
   if (spec.payload !== 'none') image.payloads = payloads;
   return image;
 }
@@ -88,7 +89,7 @@ export function writeImage<K extends ImageKindName>(
   writeMagic(w, spec);
   entries.forEach((e, i) => {
     const typeName = i === 0 && spec.firstType !== undefined ? spec.firstType : spec.entryType;
-    const body = encodeEntry(messageType(typeName), e as Entry);
+    const body = encodeEntry(messageType(typeName), e);
     w.u32(body.byteLength);
     w.bytes(body);
     writePayload(w, spec.payload, e as Entry, payloads?.[i], i);

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { encodeEntry, type Entry } from './convert.js';
+import { encodeEntry, entryAs } from './convert.js';
 import { ImageError } from './errors.js';
 import { readEntry, writeMagic } from './image.js';
 import { IMAGE_KINDS } from './kinds.js';
@@ -30,7 +30,7 @@ export function writeNsdExtra(entries: readonly NsdExtraEntry[], producer = 'nex
   const body = new ByteWriter();
   const type = messageType('nsd_extra_entry');
   for (const e of entries) {
-    const b = encodeEntry(type, e as unknown as Entry);
+    const b = encodeEntry(type, e);
     body.u32(b.byteLength);
     body.bytes(b);
   }
@@ -43,7 +43,7 @@ export function writeNsdExtra(entries: readonly NsdExtraEntry[], producer = 'nex
   };
   const w = new ByteWriter();
   writeMagic(w, IMAGE_KINDS['nsd-extra']);
-  const h = encodeEntry(messageType('nsd_extra_head'), head as unknown as Entry);
+  const h = encodeEntry(messageType('nsd_extra_head'), head);
   w.u32(h.byteLength);
   w.bytes(h);
   w.bytes(bodyBytes);
@@ -57,7 +57,7 @@ export function readNsdExtra(bytes: Uint8Array, file = '<nsd-extra>'): { head: N
   const head0 = r.u32('head magic');
   const magic = r.u32('image magic');
   if (head0 !== spec.head || magic !== spec.magic) r.fail('not an nsd-extra image (bad magic)', 0);
-  const head = readEntry(r, 'nsd_extra_head', 0) as unknown as NsdExtraHead;
+  const head = entryAs<NsdExtraHead>(readEntry(r, 'nsd_extra_head', 0));
   if (head.format_version !== NSD_EXTRA_VERSION) {
     r.fail(`unsupported nsd-extra format_version ${head.format_version} (this reader knows ${NSD_EXTRA_VERSION})`);
   }
@@ -67,7 +67,7 @@ export function readNsdExtra(bytes: Uint8Array, file = '<nsd-extra>'): { head: N
   const entries: NsdExtraEntry[] = [];
   while (r.remaining > 0) {
     if (entries.length >= head.entry_count) r.fail(`more entries than entry_count ${head.entry_count}`);
-    entries.push(readEntry(r, 'nsd_extra_entry', entries.length + 1) as unknown as NsdExtraEntry);
+    entries.push(entryAs<NsdExtraEntry>(readEntry(r, 'nsd_extra_entry', entries.length + 1)));
   }
   if (entries.length !== head.entry_count) {
     throw new ImageError(file, r.offset, `entry_count ${head.entry_count} but ${entries.length} entries`);

@@ -55,10 +55,10 @@ function showValue(type: protobuf.Type, field: protobuf.Field, v: FieldValue): J
 }
 
 /** One decoded entry, readable. */
-export function showEntry(type: protobuf.Type, entry: Entry): { [k: string]: Json } {
+export function showEntry(type: protobuf.Type, entry: object): { [k: string]: Json } {
   const out: { [k: string]: Json } = {};
   for (const field of type.fieldsArray) {
-    const v = entry[field.name];
+    const v = (entry as Entry)[field.name];
     if (v === undefined) continue;
     out[field.name] = field.repeated
       ? (v as FieldValue[]).map((x) => showValue(type, field, x))
@@ -100,13 +100,13 @@ export function showImage(bytes: Uint8Array, fileName: string): { [k: string]: J
   if (kind === 'nsd-extra') {
     const { head, entries } = readNsdExtra(bytes, fileName);
     const shown = [
-      showEntry(messageType('nsd_extra_head'), head as unknown as Entry),
-      ...entries.map((e) => showEntry(messageType('nsd_extra_entry'), e as unknown as Entry)),
+      showEntry(messageType('nsd_extra_head'), head),
+      ...entries.map((e) => showEntry(messageType('nsd_extra_entry'), e)),
     ];
     return { file, magic: spec.magicName, entries: shown };
   }
   const image = readImage(bytes, kind, { file: fileName });
-  const entries = (image.entries as unknown as Entry[]).map((e, i) => {
+  const entries = (image.entries as readonly object[]).map((e, i) => {
     const typeName = i === 0 && spec.firstType !== undefined ? spec.firstType : spec.entryType;
     const payload = image.payloads?.[i];
     return { ...showEntry(messageType(typeName), e), ...(payload ? showPayload(payload) : {}) };

@@ -5,6 +5,7 @@
  * exactly these shapes (see convert.ts); `EntryOf` maps an image kind to its
  * entry type.
  */
+import type { Entry } from './convert.js';
 import type { ImageKindName } from './kinds.js';
 
 /** criu images/ipc-desc.proto */
@@ -130,7 +131,11 @@ export interface NsdExtraEntry {
   blob?: Uint8Array;
 }
 
-/** Entry type per image kind; kinds without a typed view use a plain record. */
+/**
+ * The decoded entry type of every image kind (`readImage<K>` returns `CriuImage<K>`). Kinds the
+ * engine does not read field by field decode to a plain `Entry` (convert.ts). A kind whose first
+ * entry is another message (pagemaps: pagemap_head; nsd-extra: nsd_extra_head) is in `FirstEntryTypes`.
+ */
 export interface EntryTypes {
   inventory: InventoryEntry;
   pstree: PstreeEntry;
@@ -139,12 +144,28 @@ export interface EntryTypes {
   'ipcns-msg': IpcMsgEntry;
   'ipcns-sem': IpcSemEntry;
   'ipcns-shm': IpcShmEntry;
-  'pagemap-shmem': PagemapHead | PagemapEntry;
-  pagemap: PagemapHead | PagemapEntry;
-  'nsd-extra': NsdExtraHead | NsdExtraEntry;
+  'pagemap-shmem': PagemapEntry;
+  pagemap: PagemapEntry;
+  'ns-files': Entry;
+  creds: Entry;
+  fs: Entry;
+  pipes: Entry;
+  'pipes-data': Entry;
+  'nsd-extra': NsdExtraEntry;
 }
 
-export type EntryOf<K extends ImageKindName> = K extends keyof EntryTypes ? EntryTypes[K] : Record<string, unknown>;
+/** The first entry of the kinds whose spec has a `firstType` (kinds.ts); readImage refuses them without it. */
+export interface FirstEntryTypes {
+  'pagemap-shmem': PagemapHead;
+  pagemap: PagemapHead;
+  'nsd-extra': NsdExtraHead;
+}
+
+/** The type of every entry of kind `K` but a distinct first one. */
+export type EntryOf<K extends ImageKindName> = EntryTypes[K];
+
+/** The entries of a decoded image of kind `K`: `[head, ...entries]` where the first entry differs. */
+export type EntriesOf<K extends ImageKindName> = K extends keyof FirstEntryTypes ? [FirstEntryTypes[K], ...EntryTypes[K][]] : EntryTypes[K][];
 
 /** One queued System V message (criu/ipc_ns.c dump_ipc_msg_queue_messages). */
 export interface IpcMessage {
@@ -163,6 +184,6 @@ export type Payload =
 /** A decoded image. `payloads[i]` belongs to `entries[i]` (null: none). */
 export interface CriuImage<K extends ImageKindName = ImageKindName> {
   kind: K;
-  entries: EntryOf<K>[];
+  entries: EntriesOf<K>;
   payloads?: (Payload | null)[];
 }
