@@ -356,6 +356,51 @@ const lost = (report: CrReportLine[], object: string, field: string, saved: unkn
   if (String(saved) !== String(restored)) report.push({ object, field, saved: String(saved), restored: String(restored), why });
 };
 
+/** `lost` for numbers: compared as numbers, made strings only when reported. */
+const lostNum = (report: CrReportLine[], object: string, field: string, saved: number, restored: number, why: string): void => {
+  if (saved !== restored) report.push({ object, field, saved: String(saved), restored: String(restored), why });
+};
+
+/** The fields the full-state IPC_SET restores beyond IPC_SET's own, per kind, in a fixed order. */
+const MSG_SET_FIELDS = ['stime', 'rtime', 'ctime', 'lspid', 'lrpid'] as const;
+const SEM_SET_FIELDS = ['otime', 'ctime'] as const;
+const SHM_SET_FIELDS = ['atime', 'dtime', 'ctime', 'cpid', 'lpid'] as const;
+
+/** Reports each field the object does not hold as saved after the full-state IPC_SET. */
+function lostFields(ctx: IpcRestoreContext, kind: IpcKind, id: number, fields: readonly string[], saved: number[], now: number[], all: boolean): void {
+  for (let i = 0; i < fields.length; i++) {
+    if (saved[i] !== now[i]) lostNum(ctx.report, `${kind} ${id}`, fields[i]!, saved[i]!, now[i]!, all ? 'restore did not bring it back' : `${ctx.strategy.name} has no way to set it`);
+  }
+}
+
+const SET_STEP: Record<IpcKind, string> = { msg: 'ipc-set-msg', sem: 'ipc-set-sem', shm: 'ipc-set-shm' };
+
+/** IPC_SET of one object with the strategy's full state, then the fields it did not bring back. */
+function fullSet(ctx: IpcRestoreContext, kind: IpcKind, id: number, buf: object, fields: readonly string[], saved: number[], now: () => number[]): void {
+  ctx.step(SET_STEP[kind], `${kind} ${id}`, () => {
+    const set = (x: Sys): void => {
+      if (kind === 'sem') x.semctl(id, 0, IPC_SET, buf as never);
+      else if (kind === 'msg') x.msgctl(id, IPC_SET, buf as never);
+      else x.shmctl(id, IPC_SET, buf as never);
+    };
+    const all = ctx.strategy.ipcSetAll(ctx.sys, kind, set, (x) => void x.ipc_set_all(kind, id, buf as never));
+    lostFields(ctx, kind, id, fields, saved, now(), all);
+  });
+}
+
+/** No semaphore of the set is still as created (value 0, sempid 0): each is set, none left alone. */
+function everySemSet(s: CkSem): boolean {
+  for (let num = 0; num < s.values.length; num++) if (s.values[num] === 0 && s.pids[num] === 0) return false;
+  return true;
+}
+
+/** The one pid every semaphore of the set was last operated by, or 0 when they differ (or none). */
+function oneSempid(s: CkSem): number {
+  const p = s.pids[0] ?? 0;
+  for (let num = 1; num < s.pids.length; num++) if (s.pids[num] !== p) return 0;
+  return p;
+}
+
 /** Creates an object as its creator (so cuid/cgid are right), through the strategy. */
 function create(ctx: IpcRestoreContext, kind: IpcKind, d: IpcDescEntry, make: (s: Sys, flg: number) => number, withId: (s: Sys, flg: number) => number): void {
   const sys = ctx.sys;
@@ -431,6 +476,8 @@ export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
   ctx.step('ipc-sysctls', 'ipcns-var', () => {
     for (const [name, v] of roomy) writeProcFile(sys, `/proc/sys/kernel/${name}`, v);
   });
+  // Every object is created armed through one held next_syscall_data file (nsd; strategy.hold).
+  ctx.strategy.hold(sys, () => {
   for (const q of ck.msg) {
     ctx.step('ipc-msg', `msg ${q.desc.id}`, () => {
       create(ctx, 'msg', q.desc, (s, flg) => s.msgget(q.desc.key | 0, flg), (s, flg) => s.msgget_with_id(q.desc.id, q.desc.key | 0, flg));
@@ -449,14 +496,17 @@ export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
     ctx.step('ipc-sem', `sem ${s.desc.id}`, () => {
       create(ctx, 'sem', s.desc, (x, flg) => x.semget(s.desc.key | 0, s.values.length, flg), (x, flg) => x.semget_with_id(s.desc.id, s.desc.key | 0, s.values.length, flg));
       setOwner(ctx, 'sem', s.desc);
-      if (k.profile.ipc.setallSetsSempid) {
-        // Modern SETALL stamps every sempid with the caller: set only the semaphores that are not
+      if (k.profile.ipc.setallSetsSempid && !everySemSet(s)) {
+        // Modern SETALL stamps every sempid with the caller (semctl_main since v4.5, a5f4db877177
+        // "ipc/sem: make semctl setting sempid consistent"): set only the semaphores that are not
         // still as created (value 0, never operated on), so their sempid stays 0.
         s.values.forEach((v, num) => {
           if (v !== 0 || s.pids[num] !== 0) sys.semctl(s.desc.id, num, SETVAL, v);
         });
       } else {
-        sys.semctl(s.desc.id, 0, SETALL, s.values); // 2.6.26's SETALL leaves sempid alone
+        // 2.6.26's SETALL leaves sempid alone; a modern one stamps the restorer on every semaphore,
+        // as the SETVAL of each would (none is still as created): one call either way.
+        sys.semctl(s.desc.id, 0, SETALL, s.values);
       }
     });
   }
@@ -471,6 +521,7 @@ export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
       }
     });
   }
+  });
   const lowered = saved.filter(([, v], i) => v !== roomy[i]![1]);
   if (lowered.length > 0) {
     ctx.step('ipc-limits', 'ipcns-var', () => {
@@ -486,14 +537,28 @@ export function restoreIpcLate(ck: CkIpcNs, ctx: IpcRestoreContext): void {
   const ns = k.ipcNs(k.t(sys.kid).ipcns) as IpcNs;
   // A CRIU dump holds no sempid, SEM_UNDO list, time or last pid: nothing of those to restore.
   const full = !ck.criuOnly;
+  const restorer = k.t(sys.kid);
   for (const s of full ? ck.sem : []) {
     ctx.step('ipc-sempid', `sem ${s.desc.id}`, () => {
-      s.pids.forEach((pid, num) => {
-        const by = pid ? ctx.procSys(pid) : undefined;
-        if (by) by.semctl(s.desc.id, num, SETVAL, s.values[num]);
-        const now = pidVnr(k, k.t(sys.kid), ns.sem.objs.get(s.desc.id & 32767)!.pids[num]!);
-        lost(ctx.report, `sem ${s.desc.id}[${num}]`, 'sempid', pid, now, pid ? 'the process that last operated is not in the checkpoint' : 'setting its value stamped the restorer as sempid');
-      });
+      const one = oneSempid(s);
+      const oneBy = one ? ctx.procSys(one) : undefined;
+      if (oneBy && k.profile.ipc.setallSetsSempid) {
+        // One process last operated on every semaphore: its SETALL stamps it on all of them, as
+        // its SETVAL of each would (semctl_main, v4.5+); the values are the ones already there.
+        oneBy.semctl(s.desc.id, 0, SETALL, s.values);
+      } else {
+        for (let num = 0; num < s.pids.length; num++) {
+          const pid = s.pids[num]!;
+          const by = pid ? ctx.procSys(pid) : undefined;
+          if (by) by.semctl(s.desc.id, num, SETVAL, s.values[num]);
+        }
+      }
+      const now = ns.sem.objs.get(s.desc.id & 32767)!.pids;
+      for (let num = 0; num < s.pids.length; num++) {
+        const pid = s.pids[num]!;
+        const got = pidVnr(k, restorer, now[num]!);
+        if (got !== pid) lostNum(ctx.report, `sem ${s.desc.id}[${num}]`, 'sempid', pid, got, pid ? 'the process that last operated is not in the checkpoint' : 'setting its value stamped the restorer as sempid');
+      }
     });
   }
   for (const [pid, text] of full ? ck.undo.filter(([, t]) => t !== '') : []) {
@@ -523,39 +588,39 @@ export function restoreIpcLate(ck: CkIpcNs, ctx: IpcRestoreContext): void {
       sys.shmctl(m.desc.id, IPC_RMID);
     });
   }
-  // The full state last: nothing after this touches the objects' times or last pids.
-  const setAll = (kind: IpcKind, id: number, buf: Record<string, unknown>, fields: [string, unknown, () => unknown][]): void => {
-    ctx.step(`ipc-set-${kind}`, `${kind} ${id}`, () => {
-      const ctl = (s: Sys): void => void s.call(`${kind}ctl`, ...(kind === 'sem' ? [id, 0, IPC_SET, buf] : [id, IPC_SET, buf]));
-      const full = ctx.strategy.ipcSetAll(sys, kind, ctl, (s) => void s.ipc_set_all(kind, id, buf as never));
-      for (const [field, saved, now] of fields) {
-        lost(ctx.report, `${kind} ${id}`, field, saved, now(), full ? 'restore did not bring it back' : `${ctx.strategy.name} has no way to set it`);
-      }
-    });
-  };
-  for (const q of full ? ck.msg : []) {
-    const o = () => ns.msg.objs.get(q.desc.id & 32767)!;
-    const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
-    setAll('msg', q.desc.id, {
-      msg_perm: { uid: q.desc.uid, gid: q.desc.gid, mode: q.desc.mode }, msg_qbytes: q.qbytes,
-      msg_stime: q.stime, msg_rtime: q.rtime, msg_ctime: q.ctime, msg_lspid: q.lspid, msg_lrpid: q.lrpid,
-    }, [['stime', q.stime, () => o().stime], ['rtime', q.rtime, () => o().rtime], ['ctime', q.ctime, () => o().ctime],
-      ['lspid', q.lspid, () => pid(o().lspid)], ['lrpid', q.lrpid, () => pid(o().lrpid)]]);
-  }
-  for (const s of full ? ck.sem : []) {
-    const o = () => ns.sem.objs.get(s.desc.id & 32767)!;
-    setAll('sem', s.desc.id, { sem_perm: { uid: s.desc.uid, gid: s.desc.gid, mode: s.desc.mode }, sem_otime: s.otime, sem_ctime: s.ctime },
-      [['otime', s.otime, () => o().otime], ['ctime', s.ctime, () => o().ctime]]);
-  }
-  for (const m of full ? ck.shm.filter((x) => !gone.has(x.desc.id)) : []) {
-    const o = () => ns.shm.objs.get(m.desc.id & 32767)!;
-    const pid = (stored: number) => pidVnr(k, k.t(sys.kid), stored);
-    setAll('shm', m.desc.id, {
-      shm_perm: { uid: m.desc.uid, gid: m.desc.gid, mode: m.desc.mode }, shm_atime: m.atime, shm_dtime: m.dtime, shm_ctime: m.ctime,
-      shm_cpid: m.cpid, shm_lpid: m.lpid,
-    }, [['atime', m.atime, () => o().atime], ['dtime', m.dtime, () => o().dtime], ['ctime', m.ctime, () => o().ctime],
-      ['cpid', m.cpid, () => pid(o().cpid)], ['lpid', m.lpid, () => pid(o().lpid)]]);
-  }
+  // The full state last: nothing after this touches the objects' times or last pids. One held
+  // next_syscall_data file arms every IPC_SET (nsd); each object's fields are compared as numbers.
+  ctx.strategy.hold(sys, () => {
+    const pid = (stored: number): number => pidVnr(k, restorer, stored);
+    for (const q of full ? ck.msg : []) {
+      const buf = {
+        msg_perm: { uid: q.desc.uid, gid: q.desc.gid, mode: q.desc.mode }, msg_qbytes: q.qbytes,
+        msg_stime: q.stime, msg_rtime: q.rtime, msg_ctime: q.ctime, msg_lspid: q.lspid, msg_lrpid: q.lrpid,
+      };
+      fullSet(ctx, 'msg', q.desc.id, buf, MSG_SET_FIELDS, [q.stime, q.rtime, q.ctime, q.lspid, q.lrpid], () => {
+        const o = ns.msg.objs.get(q.desc.id & 32767)!;
+        return [o.stime, o.rtime, o.ctime, pid(o.lspid), pid(o.lrpid)];
+      });
+    }
+    for (const s of full ? ck.sem : []) {
+      const buf = { sem_perm: { uid: s.desc.uid, gid: s.desc.gid, mode: s.desc.mode }, sem_otime: s.otime, sem_ctime: s.ctime };
+      fullSet(ctx, 'sem', s.desc.id, buf, SEM_SET_FIELDS, [s.otime, s.ctime], () => {
+        const o = ns.sem.objs.get(s.desc.id & 32767)!;
+        return [o.otime, o.ctime];
+      });
+    }
+    for (const m of full ? ck.shm : []) {
+      if (gone.has(m.desc.id)) continue;
+      const buf = {
+        shm_perm: { uid: m.desc.uid, gid: m.desc.gid, mode: m.desc.mode }, shm_atime: m.atime, shm_dtime: m.dtime, shm_ctime: m.ctime,
+        shm_cpid: m.cpid, shm_lpid: m.lpid,
+      };
+      fullSet(ctx, 'shm', m.desc.id, buf, SHM_SET_FIELDS, [m.atime, m.dtime, m.ctime, m.cpid, m.lpid], () => {
+        const o = ns.shm.objs.get(m.desc.id & 32767)!;
+        return [o.atime, o.dtime, o.ctime, pid(o.cpid), pid(o.lpid)];
+      });
+    }
+  });
   ctx.step('ipc-next-id', 'ipcns-var', () => {
     for (const kind of ['msg', 'sem', 'shm'] as const) {
       const v = ck.var[`${kind}_next_id`];

@@ -35,15 +35,34 @@ export interface Strategy {
   ipcCreate(sys: Sys, kind: IpcKind, id: number, create: (sys: Sys) => number, viaSyscall: (sys: Sys) => number): number;
   /** Applies IPC_SET with the full state; false when the strategy cannot set times and last pids. */
   ipcSetAll(sys: Sys, kind: IpcKind, set: (sys: Sys) => void, viaSyscall: (sys: Sys) => void): boolean;
+  /**
+   * Runs `fn`, a run of ipcCreate/ipcSetAll calls by `sys` that opens no file of its own, with
+   * what the strategy keeps per thread held open. nsd opens the thread's next_syscall_data once
+   * and arms each call by a write to it: next_syscall_data_write() never touches *ppos, so every
+   * write is at offset 0 and accepted (NSD-SPEC §1) — still one real write per object.
+   */
+  hold<T>(sys: Sys, fn: () => T): T;
 }
 
 const enc = new TextEncoder();
+
+/** A short ASCII line's bytes without a TextEncoder call (which costs more than the write). */
+function textBytes(text: string): Uint8Array {
+  if (text.length > 64) return enc.encode(text);
+  const b = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return enc.encode(text);
+    b[i] = c;
+  }
+  return b;
+}
 
 /** Writes one line to a /proc file through open/write/close (how a restorer talks to procfs). */
 export function writeProcFile(sys: Sys, path: string, text: string): void {
   const fd = sys.open(path, O_WRONLY);
   try {
-    sys.write(fd, enc.encode(text));
+    sys.write(fd, textBytes(text));
   } finally {
     sys.close(fd);
   }
@@ -69,6 +88,21 @@ export function armNsd(sys: Sys, values: readonly (number | bigint)[]): void {
   writeNsd(sys, `LONG${values.length} ${values.join(' ')}`);
 }
 
+/** The next_syscall_data files held open by `hold` (nsd): restorer thread → its fd. */
+const heldNsd = new WeakMap<Sys, number>();
+
+/** Arms `LONG1 v` through the held file when there is one, else by open/write/close. */
+function armOne(sys: Sys, v: number): void {
+  const fd = heldNsd.get(sys);
+  if (fd === undefined) armNsd(sys, [v]);
+  else sys.write(fd, textBytes(`LONG1 ${v}`));
+}
+
+/** Runs `fn` with nothing held (with-id, mainline: each call is one syscall already). */
+function holdNothing<T>(_sys: Sys, fn: () => T): T {
+  return fn();
+}
+
 const nsd: Strategy = {
   name: 'nsd',
   unsupported: () => null,
@@ -81,13 +115,32 @@ const nsd: Strategy = {
     return sys.open(path, flags);
   },
   ipcCreate(sys, _kind, id, create) {
-    armNsd(sys, [id]);
+    armOne(sys, id);
     return create(sys);
   },
   ipcSetAll(sys, _kind, set) {
-    armNsd(sys, [1]);
+    armOne(sys, 1);
     set(sys);
     return true;
+  },
+  hold(sys, fn) {
+    if (heldNsd.has(sys)) return fn();
+    const fd = sys.open(`/proc/self/task/${sys.gettid()}/next_syscall_data`, O_WRONLY);
+    heldNsd.set(sys, fd);
+    let ok = false;
+    try {
+      const out = fn();
+      ok = true;
+      return out;
+    } finally {
+      heldNsd.delete(sys);
+      // After a failure the close is best effort: the failure is what the caller must see.
+      try {
+        sys.close(fd);
+      } catch (e) {
+        if (ok) throw e;
+      }
+    }
   },
 };
 
@@ -107,6 +160,7 @@ const withId: Strategy = {
     viaSyscall(sys);
     return true;
   },
+  hold: holdNothing,
 };
 
 const mainline: Strategy = {
@@ -140,6 +194,7 @@ const mainline: Strategy = {
     set(sys);
     return false;
   },
+  hold: holdNothing,
 };
 
 export function getStrategy(name: StrategyName): Strategy {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { constants as C, ErrnoError } from '../../src/index.js';
 import { boot, expectErrno, nsdPath, readFile } from '../helpers.js';
 import { nsdWriteInput } from './arbitraries.js';
+import { simpleStrtol } from '../../src/kernel/nsd/nsd.js';
 
 const dec = new TextDecoder();
 const PRIOR = 'LONG1 777\n';
@@ -218,4 +219,44 @@ test('reading with a small count returns the first bytes (model of the intent; s
   assert.equal(dec.decode(init.sys.read(fd, 5)), 'LONG2');
   assert.equal(dec.decode(init.sys.read(fd, 100)), ' 12345 678\n');
   assert.equal(init.sys.read(fd, 100).length, 0);
+});
+
+/** simple_strtol(cp, &end, 0) digit by digit in BigInt: the reference the number-based parser must equal. */
+function strtolReference(s: string): { value: bigint; end: number } {
+  let i = 0;
+  let neg = false;
+  if (s[i] === '-') {
+    neg = true;
+    i++;
+  }
+  const hex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-F]$/.test(c);
+  let base = 10n;
+  if (s[i] === '0') {
+    base = 8n;
+    i++;
+    if ((s[i] === 'x' || s[i] === 'X') && hex(s[i + 1])) {
+      i++;
+      base = 16n;
+    }
+  }
+  let result = 0n;
+  while (hex(s[i]) && BigInt(parseInt(s[i]!, 16)) < base) {
+    result = BigInt.asUintN(64, result * base + BigInt(parseInt(s[i]!, 16)));
+    i++;
+  }
+  return { value: BigInt.asIntN(64, neg ? -result : result), end: i };
+}
+
+test('simple_strtol: the number-based parser equals the BigInt reference, past 2^53 and 2^64 wrap-around', () => {
+  const digits = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFxX-g '), maxLength: 40 });
+  const prefixed = fc.tuple(fc.constantFrom('', '-', '0', '0x', '-0x', '0X'), digits).map(([p, d]) => p + d);
+  fc.assert(
+    fc.property(prefixed, (s) => {
+      assert.deepEqual(simpleStrtol(s), strtolReference(s));
+    }),
+    { seed: 1313, numRuns: 3000 },
+  );
+  for (const s of ['9007199254740991', '9007199254740993', '18446744073709551615', '18446744073709551617', '0xffffffffffffffff1', '-9223372036854775808', '01777777777777777777777']) {
+    assert.deepEqual(simpleStrtol(s), strtolReference(s), s);
+  }
 });

@@ -39,39 +39,53 @@ function isSpace(c: string | undefined): boolean {
 /**
  * simple_strtol(cp, &end, 0) of lib/vsprintf.c (2.6.26): optional '-', then base auto-detection
  * ("0x" + hex digit → 16, leading 0 → 8, else 10), digits while valid. Returns the value wrapped to
- * a signed 64-bit long and the index where parsing stopped.
+ * a signed 64-bit long and the index where parsing stopped. Digits accumulate in a number while the
+ * result stays exact (below 2^53, every id and pid); only longer numbers continue in BigInt.
  */
 export function simpleStrtol(s: string, start = 0): { value: bigint; end: number } {
   let i = start;
   let neg = false;
-  if (s[i] === '-') {
+  if (s.charCodeAt(i) === 45 /* - */) {
     neg = true;
     i++;
   }
-  let base = 10n;
-  if (s[i] === '0') {
-    base = 8n;
+  let base = 10;
+  if (s.charCodeAt(i) === 48 /* 0 */) {
+    base = 8;
     i++;
-    if ((s[i] === 'x' || s[i] === 'X') && isHexDigit(s[i + 1])) {
+    const x = s.charCodeAt(i);
+    if ((x === 120 || x === 88) /* x X */ && hexValue(s.charCodeAt(i + 1)) >= 0) {
       i++;
-      base = 16n;
+      base = 16;
     }
   }
-  let result = 0n;
-  for (;;) {
-    const c = s[i];
-    if (c === undefined || !isHexDigit(c)) break;
-    const v = BigInt(parseInt(c, 16));
-    if (v >= base) break;
-    result = BigInt.asUintN(64, result * base + v);
-    i++;
+  let acc = 0;
+  let big: bigint | null = null;
+  for (; i < s.length; i++) {
+    const v = hexValue(s.charCodeAt(i));
+    if (v < 0 || v >= base) break;
+    if (big === null) {
+      // acc * base + v is below 2^57: compared exactly enough to know it left the safe range.
+      const next = acc * base + v;
+      if (next <= Number.MAX_SAFE_INTEGER) {
+        acc = next;
+        continue;
+      }
+      big = BigInt(acc);
+    }
+    big = BigInt.asUintN(64, big * BigInt(base) + BigInt(v));
   }
+  const result = big ?? BigInt(acc);
   const value = BigInt.asIntN(64, neg ? -result : result);
   return { value, end: i };
 }
 
-function isHexDigit(c: string | undefined): boolean {
-  return c !== undefined && /^[0-9a-fA-F]$/.test(c);
+/** The value of a hex digit's char code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
 /** strsep(&s, " "): returns [token, rest] where rest is null when no space was found. */

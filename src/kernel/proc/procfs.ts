@@ -67,6 +67,21 @@ export function registerPidFile(def: PidFileDef): void {
 }
 
 const latin1 = new TextDecoder('latin1');
+
+/**
+ * A written buffer as the C sees its bytes. Short ASCII writes (an nsd arming is ~8 bytes) are
+ * converted char by char: a TextDecoder call costs more than the parse that follows.
+ */
+function writtenText(bytes: Uint8Array): string {
+  if (bytes.length > 32) return latin1.decode(bytes);
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return latin1.decode(bytes);
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
 const enc = new TextEncoder();
 
 function node(type: string, ns: number, kid = 0, tid = 0, arg = ''): ProcNode {
@@ -372,7 +387,7 @@ export function procWrite(k: KernelCore, t: TaskState, f: OpenFileState, bytes: 
     if (!target || target.kid !== t.kid || target.state === 'dead') throw err('EPERM');
     const count = Math.min(bytes.length, NSD_WRITE_MAX);
     if (f.pos !== 0) throw err('EINVAL', 'no partial writes');
-    setNextSyscallData(t, latin1.decode(bytes.subarray(0, count)));
+    setNextSyscallData(t, writtenText(bytes.subarray(0, count)));
     return count;
   }
   if (n.type === 'file') {
