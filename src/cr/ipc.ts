@@ -22,7 +22,7 @@ import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
-import { storeBytes } from '../kernel/mm/pages.js';
+import { storeRuns, type PageRuns } from '../kernel/mm/pages.js';
 import { canonLong, IPCMNI, LONG_MAX, pidVnr, type IpcNs, type Long } from '../kernel/ipc/util.js';
 import { PID_MAX_LIMIT } from '../kernel/profile.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
@@ -89,6 +89,8 @@ export interface CkShm {
   desc: IpcDescEntry;
   size: number;
   data: Uint8Array;
+  /** A dump's form of the contents (then `data` is empty): the segment's non-zero pages (storeRuns). */
+  runs?: PageRuns;
   atime: number;
   dtime: number;
   ctime: number;
@@ -159,8 +161,9 @@ export function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpcN
     })),
     sem: byIdx(ns.sem.objs).map((s) => ({ desc: desc(s.perm), values: [...s.vals], otime: s.otime, ctime: s.ctime, pids: s.pids.map(pid) })),
     shm: byIdx(ns.shm.objs).map((s) => ({
-      // The one copy of the contents: images may outlive the dump while the tree runs on.
-      desc: desc(s.perm), size: s.segsz, data: storeBytes(s.store, 0, s.segsz),
+      // The one copy of the contents (only the pages the segment has, in blocks): images may
+      // outlive the dump while the tree runs on.
+      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE)),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
     })),
     undo,

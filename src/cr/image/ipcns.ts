@@ -4,14 +4,15 @@
  * (src/cr/ipc.ts) and the host backend (src/host/images.ts), which may not share anything else.
  */
 import { writeImage } from './image.js';
-import { writeShmemContents } from './shmem.js';
+import { writeShmemContents, writeShmemRuns } from './shmem.js';
 import type { IpcDescEntry, IpcMsgEntry, IpcSemEntry, IpcShmEntry, IpcVarEntry } from './types.js';
 
 export interface IpcNsImagesInput {
   var: IpcVarEntry;
   msg: readonly { desc: IpcDescEntry; qbytes: number; messages: readonly { mtype: bigint; body: Uint8Array }[] }[];
   sem: readonly { desc: IpcDescEntry; values: readonly number[] }[];
-  shm: readonly { desc: IpcDescEntry; size: number; data: Uint8Array }[];
+  /** Contents as `data` (the whole segment) or, from the model's page store, as `runs` of non-zero pages and their bytes. */
+  shm: readonly { desc: IpcDescEntry; size: number; data: Uint8Array; runs?: { runs: ReadonlyArray<readonly [number, number]>; bytes: Uint8Array } }[];
 }
 
 /** Adds the namespace's CRIU images, numbered `n` (ipcns-var-<n>.img …), to `out`. */
@@ -24,7 +25,7 @@ export function writeIpcNsImages(ns: IpcNsImagesInput, n: number, out: Map<strin
     ns.sem.map((s) => ({ kind: 'ipc-sem' as const, values: [...s.values] }))));
   out.set(`ipcns-shm-${n}.img`, writeImage('ipcns-shm', ns.shm.map((s): IpcShmEntry => ({ desc: s.desc, size: BigInt(s.size), in_pagemaps: true })), ns.shm.map(() => null)));
   ns.shm.forEach((s, i) => {
-    const { pagemap, pages } = writeShmemContents(s.data, i + 1);
+    const { pagemap, pages } = s.runs ? writeShmemRuns(s.runs.runs, s.runs.bytes, i + 1) : writeShmemContents(s.data, i + 1);
     out.set(`pagemap-shmem-${s.desc.id}.img`, pagemap);
     out.set(`pages-${i + 1}.img`, pages);
   });

@@ -116,6 +116,20 @@ export function writeShmemContents(data: Uint8Array, pagesId: number): { pagemap
     pages.set(data.subarray(from, to), off);
     off += Math.ceil((to - from) / PAGE_SIZE) * PAGE_SIZE;
   }
+  return { pagemap: shmemPagemap(runs, pagesId), pages };
+}
+
+function shmemPagemap(runs: PagemapEntry[], pagesId: number): Uint8Array {
   const head: PagemapHead = { pages_id: pagesId };
-  return { pagemap: writeImage('pagemap-shmem', [head, ...runs]), pages };
+  return writeImage('pagemap-shmem', [head, ...runs]);
+}
+
+/**
+ * The same two files from a segment's runs of non-zero pages ([first page, count], ascending) and
+ * their bytes back to back (the page store's own layout, src/kernel/mm/pages.ts storeRuns): no
+ * scan of the contents, `pages` is the pages file as given.
+ */
+export function writeShmemRuns(runs: ReadonlyArray<readonly [number, number]>, pages: Uint8Array, pagesId: number): { pagemap: Uint8Array; pages: Uint8Array } {
+  const entries = runs.map(([first, n]): PagemapEntry => ({ vaddr: BigInt(first * PAGE_SIZE), compat_nr_pages: 0, flags: PE_PRESENT, nr_pages: BigInt(n) }));
+  return { pagemap: shmemPagemap(entries, pagesId), pages };
 }
