@@ -6,7 +6,7 @@
  * bind.ts) and run the in-model `cr` through the model's shell, so one `nsd` process can restore
  * what another dumped:
  *
- *   nsd dump -D DIR [--after 2s] [--leave-running] [--with-fs] -- CMD [ARGS...]
+ *   nsd dump -D DIR [--after 2s] [--leave-running] [--with-fs] [--track-mem] -- CMD [ARGS...]
  *       starts CMD as a container (`unshare --pid --ipc --fork CMD ARGS`; on linux-2.6.26, which has
  *       no unshare(CLONE_NEWPID), /sbin/nsd-container: clone(CLONE_NEWPID|CLONE_NEWIPC)), lets it
  *       run for --after of virtual time (refused unless sleep syntax), then
@@ -137,9 +137,9 @@ function durationArg(v: string): string {
 }
 
 /** The script `nsd dump` runs in the model. */
-export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean; rounds?: number; interval?: string; profile?: ProfileName }): string {
+export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean; rounds?: number; interval?: string; trackMem?: boolean; profile?: ProfileName }): string {
   const rounds = opts.rounds ?? 0;
-  const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : '', rounds > 0 ? ` --prev-images-dir ${rounds} --track-mem` : ''].join('');
+  const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : '', rounds > 0 ? ` --prev-images-dir ${rounds} --track-mem` : opts.trackMem ? ' --track-mem' : ''].join('');
   // unshare(CLONE_NEWPID) exists from Linux 3.8; before, a pid namespace is only made by clone().
   const start = PROFILES[opts.profile ?? 'linux-6'].unshareNewPid ? 'unshare --pid --ipc --fork' : CONTAINER_PATH;
   // Pre-dump rounds (nsd pre-dump): DIR/1 … DIR/N, each the parent of the next, the tree running on.
@@ -270,10 +270,11 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
       .option('--after <duration>', 'virtual time the container runs before the dump (sleep syntax: 2, 1.5s, 1m)', durationArg, '1')
       .option('-R, --leave-running', 'let the container run to its end after the dump', false)
       .option('--with-fs', 'also save the files it has open and its working directories', false)
+      .option('--track-mem', 'write private memory as pagemap/pages images (soft-dirty tracked, like cr dump --track-mem)', false)
       .option('-v, --verbose', 'say what was dumped', false)
       .argument('<cmd...>', 'the container\'s command (after --)')
       .passThroughOptions(),
-  ).action((cmd: string[], o: { imagesDir: string; after: string; leaveRunning: boolean; withFs: boolean; verbose: boolean } & ModelFlags) => {
+  ).action((cmd: string[], o: { imagesDir: string; after: string; leaveRunning: boolean; withFs: boolean; trackMem: boolean; verbose: boolean } & ModelFlags) => {
     const bad = makeImagesDir(o.imagesDir);
     if (bad !== null) {
       io.stderr(`nsd dump: ${bad}\n`);

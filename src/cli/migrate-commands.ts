@@ -127,6 +127,7 @@ async function pageServer(o: ServerFlags): Promise<number> {
   let session: Session | null = null;
   try {
     const got = await serveMigration(sock, {
+      join: o.imagesDir !== undefined || o.restore,
       restore: async (images) => {
         if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
         if (!o.restore) return 0;

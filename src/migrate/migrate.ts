@@ -110,9 +110,14 @@ export interface ServeOptions {
   /** Restores the joined images; its number answers CLOSE (0: running). */
   restore: (images: Map<string, Uint8Array>, got: Received) => number | Promise<number>;
   onBytes?: (n: number) => void;
+  /**
+   * Join the pages into images (default true). A server that neither keeps nor restores them
+   * (`nsd page-server` without -D or --restore) skips it: joining copies every page once.
+   */
+  join?: boolean;
 }
 
 /** Serves one migration stream on `sock`. Rejects (and restores nothing) on a bad or broken stream. */
 export function serveMigration(sock: Duplex, opts: ServeOptions): Promise<Received> {
-  return receiveStream(sock, { onBytes: opts.onBytes, onComplete: (got) => opts.restore(joinImages(got), got) });
+  return receiveStream(sock, { onBytes: opts.onBytes, onComplete: (got) => opts.restore(opts.join === false ? new Map(got.files) : joinImages(got), got) });
 }

@@ -20,7 +20,7 @@ import { readImage, writeImage, pagemapFlags, pagemapPageCount, type PagemapEntr
 import { PAGES_ID_BASE, PARENT_FILE, pagemapName } from '../cr/pagemap.js';
 import { MANIFEST, writeManifest } from '../cr/manifest.js';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, PS_TYPE_PID, StreamError, decodePm, encodePm } from './protocol.js';
-import type { Received } from './receiver.js';
+import type { Received, Segment } from './receiver.js';
 import { FRAME_PAGES, type PageSender } from './sender.js';
 
 /** One run of a pagemap: `nrPages` pages at `vaddr`, CRIU's PE_* flags, the bytes when present. */
@@ -119,6 +119,19 @@ export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[]): P
   return st;
 }
 
+/** The bytes of the data segments, in order: one allocation, one copy per run (none for a single whole buffer). */
+function concatData(segs: readonly Segment[], pages: number): Uint8Array {
+  const data = segs.filter((s) => s.kind === 'data');
+  if (data.length === 1 && data[0]!.off === 0 && data[0]!.data!.length === pages * PAGE_SIZE) return data[0]!.data!;
+  const out = Buffer.allocUnsafe(pages * PAGE_SIZE);
+  let at = 0;
+  for (const s of data) {
+    out.set(s.data!.subarray(s.off, s.off + s.n * PAGE_SIZE), at);
+    at += s.n * PAGE_SIZE;
+  }
+  return out;
+}
+
 function isZeroPage(data: Uint8Array, i: number): boolean {
   return ZERO_PAGE.equals(Buffer.from(data.buffer, data.byteOffset + i * PAGE_SIZE, PAGE_SIZE));
 }
@@ -132,30 +145,25 @@ export function joinImages(got: Received): Map<string, Uint8Array> {
     if (!pm || pm.type !== PS_TYPE_PID) throw new StreamError(got.bytes, `pagemap type ${pm?.type} is not supported here (shm travels as images)`);
     const pagesId = PAGES_ID_BASE + i++;
     const entries: PagemapEntry[] = [];
-    const chunks: Uint8Array[] = [];
-    let last: { e: PagemapEntry; end: number; lazy: boolean } | null = null;
-    for (const pg of [...table.cover].sort((a, b) => a - b)) {
-      const lazy = table.lazy.has(pg);
+    let pages = 0;
+    let last: { e: PagemapEntry; end: number } | null = null;
+    for (const s of table.pages) {
       // No lazy-page mechanism to fetch it later (GET): refuse rather than restore zeros.
-      if (lazy) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
-      const content = table.pages.get(pg);
-      if (content === undefined) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(pg * PAGE_SIZE).toString(16)} has no content`);
-      if (content === null) continue; // a zero page: a hole
-      if (content) chunks.push(content);
-      if (last && last.end === pg && last.lazy === lazy) {
-        last.e.nr_pages = last.e.nr_pages! + 1n;
-        last.end++;
+      if (s.kind === 'lazy') throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(s.first * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
+      if (s.kind !== 'data') continue; // a zero page: a hole
+      pages += s.n;
+      if (last && last.end === s.first) {
+        last.e.nr_pages = last.e.nr_pages! + BigInt(s.n);
+        last.end += s.n;
       } else {
-        const e: PagemapEntry = { vaddr: BigInt(pg * PAGE_SIZE), compat_nr_pages: 0, flags: lazy ? PE_LAZY : PE_PRESENT, nr_pages: 1n };
+        const e: PagemapEntry = { vaddr: BigInt(s.first * PAGE_SIZE), compat_nr_pages: 0, flags: PE_PRESENT, nr_pages: BigInt(s.n) };
         entries.push(e);
-        last = { e, end: pg + 1, lazy };
+        last = { e, end: s.first + s.n };
       }
     }
     const head: PagemapHead = { pages_id: pagesId };
     images.set(pagemapName(pm.id), writeImage('pagemap', [head, ...entries]));
-    const pages = new Uint8Array(chunks.length * PAGE_SIZE);
-    chunks.forEach((c, j) => pages.set(c, j * PAGE_SIZE));
-    images.set(`pages-${pagesId}.img`, pages);
+    images.set(`pages-${pagesId}.img`, concatData(table.pages, pages));
   }
   // The source's manifest named its pagemap/pages images and its round's `parent` link, which were
   // re-encoded here from page frames (the stream's CRC-32 checked every byte of them): the joined

@@ -20,15 +20,68 @@ import {
   StreamError, crc32, decodeIov, decodePm, describePm, fileCrc, validFileName, type Iov,
 } from './protocol.js';
 
-/** What one pagemap holds: page number → content (null: zero page), and the last round's coverage. */
+/**
+ * A stretch of pages with one content: `data` (the bytes of page `first` start at byte `off`),
+ * `zero` (zero-filled), `lazy` (left at the source: a lazy restore fetches them with GET) or,
+ * in a round only, `parent` (the content of the previous round).
+ */
+export interface Segment {
+  first: number;
+  n: number;
+  kind: 'data' | 'zero' | 'lazy' | 'parent';
+  data: Buffer | null;
+  off: number;
+  /** Byte offset of the frame that described it (errors). */
+  at: number;
+}
+
+/**
+ * What one pagemap holds, as runs (never per page): `pages` is the content as of the last
+ * finished round (sorted, disjoint segments; a page it lacks is not in that round); `round` the
+ * runs of the round in progress, in arrival order. At CLOSE every table is finished, so `pages`
+ * is the last round resolved against the earlier ones.
+ */
 export interface PageTable {
   dstId: bigint;
-  pages: Map<number, Uint8Array | null>;
-  /** Pages the last round (the last OPEN/OPEN2 of this dst_id) described, by any command. */
-  cover: Set<number>;
-  /** Pages of the last round left at the source (PE_LAZY without PE_PRESENT). */
-  lazy: Set<number>;
+  pages: Segment[];
+  round: Segment[];
+  /** The highest end page of `round` so far (runs in increasing order need no overlap scan). */
+  roundEnd: number;
   rounds: number;
+}
+
+/** The pages of `segs` (sorted, disjoint) in [first, first+n), as slices, appended to `out`; false if one is missing. */
+export function sliceSegments(segs: readonly Segment[], first: number, n: number, out: Segment[] | null): boolean {
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (segs[m]!.first + segs[m]!.n <= first) lo = m + 1;
+    else hi = m;
+  }
+  const end = first + n;
+  let pg = first;
+  for (let i = lo; pg < end; i++) {
+    const s = segs[i];
+    if (!s || s.first > pg) return false;
+    const b = Math.min(end, s.first + s.n);
+    out?.push({ first: pg, n: b - pg, kind: s.kind, data: s.data, off: s.off + (pg - s.first) * PAGE_SIZE, at: s.at });
+    pg = b;
+  }
+  return true;
+}
+
+/** Ends the round in progress: its runs, in-parent ones taken from the previous round, become `pages`. */
+function finishRound(t: PageTable): void {
+  const runs = t.round.slice().sort((a, b) => a.first - b.first);
+  const out: Segment[] = [];
+  for (const r of runs) {
+    if (r.kind === 'parent') sliceSegments(t.pages, r.first, r.n, out); // checked when the HOLE arrived
+    else out.push(r);
+  }
+  t.pages = out;
+  t.round = [];
+  t.roundEnd = 0;
 }
 
 export interface Received {
@@ -42,9 +95,9 @@ export interface Received {
   pagesParent: number;
 }
 
-/** A frame whose payload is still arriving: pages are taken one by one (`done` so far), a file whole. */
+/** A frame whose payload is still arriving: pages as they come (`need` bytes left), a file whole. */
 type Pending =
-  | { kind: 'pages'; iov: Iov; need: number; flags: number; done: number; at: number; table: PageTable; first: number }
+  | { kind: 'pages'; iov: Iov; need: number; at: number; table: PageTable; first: number }
   | { kind: 'file'; iov: Iov; need: number };
 
 export class StreamReceiver {
@@ -71,26 +124,25 @@ export class StreamReceiver {
     for (;;) {
       const p = this.pending;
       if (p?.kind === 'pages') {
-        // As the pages arrive: the whole pages lying in the first socket chunk are kept as views
-        // of it (one CRC call for them all); a page split across chunks is copied.
+        // As the pages arrive: the whole pages lying in the first socket chunk are kept as one run
+        // viewing it (no copy, no allocation: fresh memory costs page faults), one CRC call for
+        // them; only a page split across two chunks is copied.
         if (this.have < PAGE_SIZE) break;
-        const inFirst = Math.floor(this.chunks[0]!.length / PAGE_SIZE);
-        const n = Math.max(1, Math.min(inFirst, p.iov.nrPages - p.done));
+        const n = Math.max(1, Math.min(Math.floor(this.chunks[0]!.length / PAGE_SIZE), p.need / PAGE_SIZE));
         const run = this.take(n * PAGE_SIZE);
         this.crc = crc32(run, this.crc);
-        for (let i = 0; i < n; i++) this.page(p.table, p.first, p.flags, p.done + i, run.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), p.at);
+        this.run(p.table, p.first + p.iov.nrPages - p.need / PAGE_SIZE, n, 'data', run, p.at);
         p.need -= n * PAGE_SIZE;
-        p.done += n;
-        if (p.done === p.iov.nrPages) this.pending = null;
+        if (p.need === 0) this.pending = null;
         continue;
       }
       const need = p ? p.need : IOV_SIZE;
       if (this.have < need || this.closed) break;
       const bytes = this.take(need);
-      if (this.pending) {
-        const p = this.pending;
+      if (p) {
         this.pending = null;
-        this.payload(p as Extract<Pending, { kind: 'file' }>, bytes);
+        this.crc = crc32(bytes, this.crc);
+        this.payload(p, bytes);
       } else {
         this.header(bytes);
       }
@@ -136,19 +188,17 @@ export class StreamReceiver {
   private table(dstId: bigint): PageTable {
     let t = this.got.pagemaps.get(dstId);
     if (!t) {
-      t = { dstId, pages: new Map(), cover: new Set(), lazy: new Set(), rounds: 0 };
+      t = { dstId, pages: [], round: [], roundEnd: 0, rounds: 0 };
       this.got.pagemaps.set(dstId, t);
     }
     return t;
   }
 
   private open(dstId: bigint): boolean {
-    const t = this.got.pagemaps.get(dstId);
-    const hasParent = t !== undefined && t.rounds > 0;
-    const now = this.table(dstId);
-    now.cover = new Set();
-    now.lazy = new Set();
-    now.rounds++;
+    const t = this.table(dstId);
+    const hasParent = t.rounds > 0;
+    if (hasParent) finishRound(t);
+    t.rounds++;
     this.current = dstId;
     return hasParent;
   }
@@ -194,11 +244,11 @@ export class StreamReceiver {
         const table = this.table(iov.dstId);
         const first = Number(iov.vaddr / BigInt(PAGE_SIZE));
         if (flags & PE_PRESENT) {
-          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, flags, done: 0, at, table, first };
+          this.pending = { kind: 'pages', iov, need: iov.nrPages * PAGE_SIZE, at, table, first };
           this.count(flags, iov.nrPages);
           return;
         }
-        for (let i = 0; i < iov.nrPages; i++) this.page(table, first, flags, i, null, at);
+        this.run(table, first, iov.nrPages, flags & PE_PARENT ? 'parent' : flags & PE_LAZY ? 'lazy' : 'zero', null, at);
         this.count(flags, iov.nrPages);
         return;
       }
@@ -217,6 +267,7 @@ export class StreamReceiver {
         }
         this.got.bytes = this.offset;
         this.closed = true;
+        for (const t of this.got.pagemaps.values()) finishRound(t);
         return;
       }
       case PS_IOV_GET:
@@ -227,9 +278,8 @@ export class StreamReceiver {
     }
   }
 
-  private payload(p: Pending, bytes: Buffer): void {
+  private payload(p: Extract<Pending, { kind: 'file' }>, bytes: Buffer): void {
     const at = this.offset - bytes.length;
-    this.crc = crc32(bytes, this.crc);
     const nameBuf = bytes.subarray(0, p.iov.nrPages);
     const data = bytes.subarray(p.iov.nrPages);
     const name = nameBuf.toString('utf8');
@@ -240,20 +290,21 @@ export class StreamReceiver {
     this.got.files.set(name, new Uint8Array(data));
   }
 
-  /** Page `i` of a frame: its bytes (PE_PRESENT), or what the flags say. */
-  private page(t: PageTable, first: number, flags: number, i: number, data: Buffer | null, at: number): void {
-    const pg = first + i;
-    if (t.cover.has(pg)) this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} described twice in one round`);
-    t.cover.add(pg);
-    if (flags & PE_PRESENT) {
-      t.pages.set(pg, data!);
-    } else if (flags & PE_PARENT) {
-      if (!t.pages.has(pg)) this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
-    } else if (flags & PE_LAZY) {
-      t.lazy.add(pg);
-    } else {
-      t.pages.set(pg, null);
+  /** A run of `n` pages from `first` in the round in progress: no page twice; in-parent pages must exist. */
+  private run(t: PageTable, first: number, n: number, kind: Segment['kind'], data: Buffer | null, at: number): void {
+    if (first < t.roundEnd) {
+      for (const r of t.round) {
+        const a = Math.max(first, r.first);
+        if (a < Math.min(first + n, r.first + r.n)) this.fail(at, `${describePm(t.dstId)}: page 0x${(a * PAGE_SIZE).toString(16)} described twice in one round`);
+      }
     }
+    if (kind === 'parent' && !sliceSegments(t.pages, first, n, null)) {
+      let pg = first;
+      while (sliceSegments(t.pages, pg, 1, null)) pg++;
+      this.fail(at, `${describePm(t.dstId)}: page 0x${(pg * PAGE_SIZE).toString(16)} is "in parent" but no earlier round sent it`);
+    }
+    t.round.push({ first, n, kind, data, off: 0, at });
+    t.roundEnd = Math.max(t.roundEnd, first + n);
   }
 
   private count(flags: number, n: number): void {

@@ -47,3 +47,27 @@ test('nsd pre-dump: rounds in DIR/1..N, final dump in DIR; nsd restore follows t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('nsd dump --track-mem: private memory as pagemap-*.img + pages-*.img (cr dump --track-mem); nsd restore reads them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-trackmem-'));
+  try {
+    const d = await nsd('dump', '-D', dir, '--after', '1', '--track-mem', '--', ...WORKLOAD);
+    assert.equal(d.status, 0, d.stderr);
+    const files = readdirSync(dir);
+    assert.ok(files.some((f) => /^pagemap-\d+\.img$/.test(f)), files.join(' '));
+    assert.ok(files.some((f) => /^pages-\d+\.img$/.test(f)), files.join(' '));
+    assert.ok(!files.includes('parent'), 'no chain without pre-dump rounds');
+    const plain = mkdtempSync(join(tmpdir(), 'nsd-trackmem-plain-'));
+    try {
+      assert.equal((await nsd('dump', '-D', plain, '--after', '1', '--', ...WORKLOAD)).status, 0);
+      assert.ok(!readdirSync(plain).some((f) => /^pagemap-\d+\.img$/.test(f)), 'without --track-mem memory stays in nsd-extra.img');
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+    const r = await nsd('restore', '-D', dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.endsWith(TAIL), r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
