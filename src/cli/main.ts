@@ -14,7 +14,8 @@ import { addCrCommands, modelOptions, type ModelFlags } from './cr-commands.js';
 import { addHostCommands } from './host-commands.js';
 import { runDemo } from '../cr/demo.js';
 import { addRacesCommands } from './races-commands.js';
-import { addWebCommands, crViewOf, endWeb, startWebFor } from './web-commands.js';
+import { addWebCommands, endWeb, startWebFor } from './web-commands.js';
+import { runDemoLive } from '../web/demo-live.js';
 import { addMigrateCommands } from './migrate-commands.js';
 
 function version(): string {
@@ -218,10 +219,13 @@ export function buildProgram(): Command {
       return;
     }
     const web = opts.web ? await startWebFor(null) : null;
-    let text = '';
-    const r = runDemo((s) => ((text += s), process.stdout.write(s)), { tty: process.stdout.isTTY === true && !web, profile: opts.profile });
+    // With --web the demo runs in a worker thread, so its progress reaches the page as it happens
+    // (each dump/restore step held 25 ms so it can be followed).
+    const r = web
+      ? await runDemoLive(web, (s) => void process.stdout.write(s), { profile: opts.profile }, 25)
+      : runDemo((s) => void process.stdout.write(s), { tty: process.stdout.isTTY === true, profile: opts.profile });
     process.exitCode = Object.values(r.verdicts).every((v) => v === 'OK') ? 0 : 1;
-    if (web) await endWeb(web, 'the demo has finished', crViewOf(text, r), text);
+    if (web) await endWeb(web, 'the demo has finished');
   });
   addCrCommands(program);
   addHostCommands(program);

@@ -30,6 +30,8 @@ import { sendRound, splitImages, type RoundStats } from '../migrate/pages.js';
 import { validFileName } from '../migrate/protocol.js';
 import { Session, defaultEnv } from './session.js';
 import { IMAGES_PATH, modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
+import { endWeb, startWebFor } from './web-commands.js';
+import type { LiveView } from '../web/live.js';
 
 const port = (v: string): number => {
   if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('not a port number (0-65535)');
@@ -195,9 +197,10 @@ interface MigrateFlags extends ModelFlags {
   rounds: number;
   interval: string;
   leaveRunning: boolean;
+  web?: boolean;
 }
 
-async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
+async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = null): Promise<number> {
   const err = (t: string) => process.stderr.write(t);
   const t0 = performance.now();
   // Kernel B: another OS process.
@@ -231,10 +234,11 @@ async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
   const a = new Session({
     profile: o.profile,
     seed: o.seed,
-    stdout: (d) => void (forward && process.stdout.write(d)),
-    stderr: (d) => void (forward && process.stderr.write(d)),
+    stdout: (d) => void (web?.output(Buffer.from(d).toString('utf8')), forward && process.stdout.write(d)),
+    stderr: (d) => void (web?.output(Buffer.from(d).toString('utf8')), forward && process.stderr.write(d)),
     trace: o.trace ? (line) => void process.stderr.write(`[A] ${line}\n`) : undefined,
   });
+  web?.follow(a.kernel);
   // In the background like `nsd dump` (stdin /dev/null), then wait for it.
   a.start(['/bin/sh', '-c', `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &\nwait $!`], defaultEnv());
   a.endInput();
@@ -248,19 +252,26 @@ async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
   const interval = parseDuration(o.interval);
   let bar: cliProgress.SingleBar | null = null;
   let res: MigrateOutResult;
+  let frozenAt = 0;
   try {
     const sock = await dial('127.0.0.1', await bPort);
     res = await migrateOut(a.kernel, root, sock, {
       maxRounds: o.preCopy ? o.rounds : 0,
       advance: () => runFor(a, interval) && containerRoot(a.kernel) === root,
       leaveRunning: o.leaveRunning,
-      onRound: (r, st) => err(`${roundLine(`pre-copy round ${r}`, st)}\n`),
+      onRound: (r, st) => {
+        err(`${roundLine(`pre-copy round ${r}`, st)}\n`);
+        web?.progress({ phase: 'pre-copy', done: r, total: o.rounds, what: roundLine(`round ${r}`, st) });
+      },
       onFrozen: (tx, max) => {
+        const b0 = (frozenAt = tx.bytes);
+        const sent = (n: number) => web?.progress({ phase: 'frozen: transfer', done: n - b0, total: max - b0, what: 'bytes sent (of at most)' });
+        sent(b0);
+        if (web) tx.onWrite = sent;
         if (!process.stderr.isTTY || max < 16 << 20) return;
         bar = new cliProgress.SingleBar({ format: 'transfer [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
         bar.start(max, 0);
-        const b0 = tx.bytes;
-        tx.onWrite = (n) => bar!.update(n - b0);
+        tx.onWrite = (n) => (bar!.update(n - b0), sent(n));
       },
     });
   } catch (e) {
@@ -272,6 +283,8 @@ async function migrate(cmd: string[], o: MigrateFlags): Promise<number> {
     return 1;
   }
   (bar as cliProgress.SingleBar | null)?.stop();
+  web?.progress({ phase: 'frozen: transfer', done: res.bytes - frozenAt, total: res.bytes - frozenAt, what: 'bytes sent' });
+  web?.progress({ phase: 'restore in B', done: 1, total: 1, what: `running in kernel B after ${ms(res.downtimeMs)} of downtime` });
   err(`${roundLine('stop-and-copy', res.final)} (+ ${mib(res.imageBytes)} of other images)\n`);
   err(`freeze (dump) ${ms(res.freezeMs)}, downtime ${ms(res.downtimeMs)} (frozen in A → running in B), total ${ms(performance.now() - t0)}, ${mib(res.bytes)} on the wire\n`);
   if (o.leaveRunning) {
@@ -314,12 +327,15 @@ export function addMigrateCommands(program: Command): Command {
       }, 8)
       .option('--interval <duration>', 'virtual time CMD runs between pre-copy rounds', '0.5')
       .option('-R, --leave-running', 'remote fork: keep the original running in A too; both run to their end', false)
+      .option('--web', 'serve a live view of kernel A and the migration progress on 127.0.0.1 (docs/web.md)')
       .argument('<cmd...>', "the container's command (after --)")
       .passThroughOptions(),
   ).action(async (cmd: string[], o: MigrateFlags) => {
     parseDuration(o.after);
     parseDuration(o.interval);
-    process.exitCode = await migrate(cmd, o);
+    const web = o.web ? await startWebFor(null) : null;
+    process.exitCode = await migrate(cmd, o, web);
+    if (web) await endWeb(web, `the migration ended (status ${process.exitCode})`);
   });
 
   const dumpCmd = program.commands.find((c) => c.name() === 'dump');

@@ -7,7 +7,6 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { Kernel } from '../syscalls/kernel.js';
-import type { DemoResult } from '../cr/demo.js';
 import { LiveView } from '../web/live.js';
 import type { CrView } from '../web/view.js';
 import { Session, defaultEnv } from './session.js';
@@ -122,21 +121,6 @@ export async function runWebSession(argv: string[], opts: { port?: number; linge
   await linger(opts.linger);
   await live.close();
   return status;
-}
-
-/** The c/r part of the view from `nsd demo`'s output and result. */
-export function crViewOf(lines: string, result: DemoResult | null): CrView {
-  const progress: CrView['progress'] = [];
-  for (const m of lines.matchAll(/^dump: \[(\d+)\/(\d+)\] (.*)$/gm)) {
-    const last = progress[0];
-    const p = { phase: 'dump', done: Number(m[1]), total: Number(m[2]), what: m[3]! };
-    if (last) Object.assign(last, p);
-    else progress.push(p);
-  }
-  for (const m of lines.matchAll(/^\$ cr restore -D \/images --strategy (\S+)\n(restored as pid \d+[^\n]*)/gm)) {
-    progress.push({ phase: `restore --strategy ${m[1]}`, done: 1, total: 1, what: m[2]! });
-  }
-  return { progress, table: result?.table ?? [], verdicts: result?.verdicts ?? {} };
 }
 
 function nonNegative(name: string) {

@@ -33,6 +33,16 @@ export interface DemoOptions {
   /** Jobs the producer sends (default 12). */
   jobs?: number;
   profile?: ProfileName;
+  /** Progress of the dump and of each restore as it happens (the web view sends it live). */
+  onProgress?: (p: DemoProgress) => void;
+}
+
+/** One step of the dump or of a restore: `total` 0 while a restore runs (its step count is known at the end). */
+export interface DemoProgress {
+  phase: string;
+  done: number;
+  total: number;
+  what: string;
 }
 
 export type Verdict = 'OK' | 'DIFFERENT';
@@ -194,6 +204,7 @@ export function runDemo(out: (s: string) => void, opts: DemoOptions = {}): DemoR
     onProgress: (done, total, what) => {
       if (bar) bar.update(done, { step: what });
       else out(`dump: [${done}/${total}] ${what}\n`);
+      opts.onProgress?.({ phase: 'dump', done, total, what });
     },
   });
   bar?.update(DUMP_STEPS.length, { step: 'done' });
@@ -217,7 +228,9 @@ export function runDemo(out: (s: string) => void, opts: DemoOptions = {}): DemoR
       out(`\n$ cr restore -D /images --strategy ${strategy}\n# not on ${profile}: ${why}\n`);
       continue;
     }
-    const r = restore(kk, d.images, { strategy });
+    const phase = `restore --strategy ${strategy}`;
+    const r = restore(kk, d.images, { strategy, onProgress: opts.onProgress && ((done, what) => opts.onProgress!({ phase, done, total: 0, what })) });
+    opts.onProgress?.({ phase, done: r.steps, total: r.steps, what: `restored as pid ${r.rootPid}` });
     out(`\n$ cr restore -D /images --strategy ${strategy}\n`);
     out(`restored as pid ${r.rootPid}; ${r.report.length === 0 ? 'every saved field restored' : `${r.report.length} saved fields could not be restored:`}\n`);
     for (const line of r.report) out(`  ${line.object} ${line.field}: saved ${line.saved}, got ${line.restored}\n`);

@@ -49,6 +49,15 @@ export class LiveView {
     return v;
   }
 
+  /** Shows a step of a dump, restore or migration (one progress row per phase) at once. */
+  progress(p: CrView['progress'][number]): void {
+    const cr = (this.cr ??= { progress: [], table: [], verdicts: {} });
+    const row = cr.progress.find((r) => r.phase === p.phase);
+    if (row) Object.assign(row, p);
+    else cr.progress.push({ ...p });
+    this.publish();
+  }
+
   publish(): void {
     this.web.publish(this.view());
   }

@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants as C, Kernel, installUserland, runDemo } from '../../src/index.js';
+import { constants as C, Kernel, installUserland } from '../../src/index.js';
 import { LiveView } from '../../src/web/live.js';
 import { buildView } from '../../src/web/view.js';
 import { STATIC_DIR } from '../../src/web/server.js';
-import { crViewOf } from '../../src/cli/web-commands.js';
+import { runDemoLive } from '../../src/web/demo-live.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = join(process.cwd(), 'test-output', 'web');
@@ -68,6 +68,24 @@ function get(url: string): Promise<{ status: number; type: string; body: string 
   });
 }
 
+/** The server-sent event stream at `url`/events, read until it contains `marker`. */
+function eventsUntil(url: string, marker: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let text = '';
+    const req = request(url + 'events', (res) => {
+      res.on('data', (d) => {
+        text += d;
+        if (text.includes(marker)) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 test('the server: page files from the package, view.json, server-sent events, errors', async () => {
   assert.ok(existsSync(join(STATIC_DIR, 'index.html')), `page files found at ${STATIC_DIR}`);
   const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { files: string[] };
@@ -86,21 +104,8 @@ test('the server: page files from the package, view.json, server-sent events, er
     const v = JSON.parse((await get(live.url + 'view.json')).body);
     assert.ok(v.processes.length >= 4);
     // The event stream: a view at once, then a new one after a change made through a syscall.
-    const events = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const req = request(live.url + 'events', (res) => {
-        res.on('data', (d) => {
-          text += d;
-          if (text.includes('"msg":[{"id"')) {
-            req.destroy();
-            resolve(text);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end();
-      setTimeout(() => k.init.sys.msgget(0x4321, C.IPC_CREAT | 0o600), 100);
-    });
+    setTimeout(() => k.init.sys.msgget(0x4321, C.IPC_CREAT | 0o600), 100);
+    const events = await eventsUntil(live.url, '"msg":[{"id"');
     assert.match(events, /^event: view\ndata: \{/);
     assert.match(events, /"key":17185/);
   } finally {
@@ -160,12 +165,26 @@ test('in chromium: process tree, armed values, an IPC object appearing after msg
     assert.match((await page.textContent('[data-ipcns] table'))!, /0x00001234/);
     await page.screenshot({ path: join(OUT, 'web-live.png'), fullPage: true });
 
-    // The c/r part: the demo's before/after table with the lost fields marked.
+    // The c/r part, live: the demo runs in a worker; its dump and restore steps reach the page as they
+    // happen (before the before/after table exists), then the table with the lost fields marked.
     let text = '';
-    const r = runDemo((s) => void (text += s), { jobs: 4 });
-    live.cr = crViewOf(text, r);
-    live.publish();
+    let finished = false;
+    const running = runDemoLive(live, (s) => void (text += s), { jobs: 4 }, 10).then((x) => ((finished = true), x));
+    await page.waitForSelector('#progress .progress-row[data-phase="dump"]');
+    assert.equal(finished, false, 'the dump is on the page while the demo still runs');
+    const r = await running;
     await page.waitForSelector('#cr-table');
+    const seen = await page.evaluate(() => (globalThis as unknown as { nsdProgressSeen: string[] }).nsdProgressSeen);
+    const dumpSteps = seen.filter((x) => /^dump \d+\/10$/.test(x));
+    assert.ok(dumpSteps.length >= 5, `dump steps shown one by one before the end: ${seen.join(', ')}`);
+    assert.ok(dumpSteps.includes('dump 1/10'), 'the first dump step was shown');
+    for (const s of ['nsd', 'with-id', 'mainline']) {
+      const running = seen.filter((x) => x.startsWith(`restore --strategy ${s} `) && / \d+\/0$/.test(x));
+      assert.ok(running.length >= 3, `restore --strategy ${s}: steps shown while it ran: ${seen.join(', ')}`);
+    }
+    assert.match(text, /restored as pid/);
+    const rows = await page.$$eval('#progress .progress-row.done', (els) => els.map((e) => e.getAttribute('data-phase')));
+    assert.deepEqual(rows, ['dump', 'restore --strategy nsd', 'restore --strategy with-id', 'restore --strategy mainline']);
     const heads = await page.$$eval('#cr-table th', (els) => els.map((e) => e.textContent));
     for (const h of ['original', 'nsd', 'with-id', 'mainline']) assert.ok(heads.includes(h), heads.join(','));
     const lost = await page.$$eval('#cr-table td.lost', (els) => els.map((e) => e.textContent));
@@ -244,6 +263,38 @@ test('nsd web as a process: prints its address, serves the running kernel, ends 
       if (!running()) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(running(), JSON.stringify(v.processes.map((p) => p.argv)));
+  } finally {
+    child.kill();
+  }
+});
+
+test('nsd migrate --web: the migration progress over the server-sent events, then the end', async () => {
+  const { spawn } = await import('node:child_process');
+  const main = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+  const W = 'i=0; while [ $i -lt 4 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 3';
+  const child = spawn(process.execPath, [main, 'migrate', '--web', '--pre-copy', '--rounds', '2', '--after', '1.5', '--', 'sh', '-c', W], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        err += d;
+        const m = /web view at (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', () => reject(new Error(`nsd migrate exited: ${err}`)));
+    });
+    const events = await eventsUntil(url, 'event: end\n');
+    const views = [...events.matchAll(/^event: view\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { cr: { progress: { phase: string; done: number; total: number }[] } | null });
+    const last = views[views.length - 1]!;
+    assert.deepEqual(last.cr!.progress.map((p) => p.phase), ['pre-copy', 'frozen: transfer', 'restore in B'], err);
+    const transfer = last.cr!.progress[1]!;
+    assert.ok(transfer.total > 0 && transfer.done === transfer.total, `every byte of the last round sent: ${JSON.stringify(transfer)}`);
+    assert.match(events, /event: end\ndata: \{"status":"ended","message":"the migration ended \(status 3\)"\}/);
+    assert.equal(await exited, 3, err);
+    assert.equal(out, 'tick 0\ntick 1\ntick 2\ntick 3\n', err);
   } finally {
     child.kill();
   }

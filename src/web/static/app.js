@@ -14,6 +14,9 @@ const h = (tag, attrs = {}, ...kids) => {
 };
 
 let last = null;
+/** The progress states the page has shown, in order (window.nsdProgressSeen). */
+const progressSeen = [];
+window.nsdProgressSeen = progressSeen;
 
 function showError(text) {
   const e = $('error');
@@ -157,8 +160,14 @@ function renderCr(v) {
   const prog = $('progress');
   prog.replaceChildren();
   for (const p of v.cr.progress) {
-    const bar = h('progress', { max: String(p.total), value: String(p.done) });
-    prog.append(h('div', { class: 'progress-row' }, h('span', { text: p.phase }), bar, h('span', { text: `${p.done}/${p.total} ${p.what}` })));
+    // total 0: a restore still running (its number of steps is known when it ends).
+    const bar = p.total > 0 ? h('progress', { max: String(p.total), value: String(p.done) }) : h('progress', {});
+    const state = p.total > 0 && p.done >= p.total ? 'done' : 'running';
+    prog.append(h('div', { class: `progress-row ${state}`, 'data-phase': p.phase }, h('span', { text: p.phase }), bar,
+      h('span', { text: p.total > 0 ? `${p.done}/${p.total} ${p.what}` : `step ${p.done}: ${p.what}` })));
+    // Every state seen, in order (for tests and the console): phase done/total, and whether the table was there yet.
+    const seen = `${p.phase} ${p.done}/${p.total}${v.cr.table.length ? ' +table' : ''}`;
+    if (progressSeen[progressSeen.length - 1] !== seen && !progressSeen.includes(seen)) progressSeen.push(seen);
   }
   const cr = $('cr');
   cr.replaceChildren();
