@@ -1,16 +1,16 @@
 /**
  * IPC namespaces as the core sees them: creation (CLONE_NEWIPC, unshare), reference counting by
  * tasks, and release. Their contents (queues, sets, segments, limits) belong to src/kernel/ipc,
- * which fills them in through the Subsystem hooks.
+ * which creates them with the profile's limits and frees them through the Subsystem hook.
  */
 import type { KernelCore } from './kernel.js';
 import type { IpcNsState } from './state.js';
 import { SUBSYSTEMS } from './subsystem.js';
+import { newIpcNamespace } from './ipc/util.js';
 
 export function newIpcNs(k: KernelCore): IpcNsState {
-  const ns: IpcNsState = { id: k.newId(), refs: 0 };
+  const ns = newIpcNamespace(k, k.newId());
   k.s.ipcns.set(ns.id, ns);
-  for (const sub of SUBSYSTEMS) sub.initIpcNs?.(k, ns);
   return ns;
 }
 

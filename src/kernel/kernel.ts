@@ -89,7 +89,7 @@ export class KernelCore {
       sleepSeq: 0,
       sched: { steps: 0, seed: opts.seed ?? 0 },
       panicked: null,
-      ext: {},
+      ipc: { semUndo: new Map(), pids: new Map() },
     };
     this.boot();
   }

@@ -15,6 +15,7 @@
  */
 import type { ErrnoCode } from '../abi/errno.js';
 import type { ProfileName } from './profile.js';
+import type { IpcNsFields, SysvIpcState } from './ipc/util.js';
 
 export interface KernelState {
   profile: ProfileName;
@@ -52,8 +53,8 @@ export interface KernelState {
   sched: { steps: number; seed: number };
   /** Set once the initial namespace's init has died. */
   panicked: string | null;
-  /** Extension state owned by subsystems outside the core (e.g. SysV IPC undo lists). */
-  ext: Record<string, unknown>;
+  /** SysV IPC state that is not per namespace (SEM_UNDO lists, the pids IPC records hold); see src/kernel/ipc. */
+  ipc: SysvIpcState;
 }
 
 /** Credentials (struct cred). Capabilities as a bit set over CAP_* numbers (bigint, 64 bits). */
@@ -214,11 +215,11 @@ export interface PidNsState {
   refs: number;
 }
 
-/** Per-namespace SysV IPC state; shaped by src/kernel/ipc (kept opaque to the core). */
-export interface IpcNsState {
+/** An IPC namespace (struct ipc_namespace): its SysV IPC limits, id spaces and objects are src/kernel/ipc's fields. */
+export interface IpcNsState extends IpcNsFields {
   id: number;
+  /** Tasks and shm attachments holding the namespace. */
   refs: number;
-  [key: string]: unknown;
 }
 
 export interface FdTableState {

@@ -10,8 +10,6 @@ export interface Subsystem {
   readonly name: string;
   /** Once, at boot, before init exists. */
   boot?(k: KernelCore): void;
-  /** A new IPC namespace (the initial one at boot, or CLONE_NEWIPC/unshare): fill in its state. */
-  initIpcNs?(k: KernelCore, ns: IpcNsState): void;
   /** The last reference to an IPC namespace is gone: free what it holds. */
   freeIpcNs?(k: KernelCore, ns: IpcNsState): void;
   /** A new process is created by fork/clone (not a thread). */

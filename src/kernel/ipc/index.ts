@@ -2,8 +2,8 @@
  * SysV IPC: plugs the mechanisms into the kernel's life cycle (the Subsystem hooks) and registers
  * the procfs files. Importing this module is what makes IPC exist in a kernel.
  *
- * - `ipc`: fills a new IPC namespace (limits, id spaces) and frees one (free_ipcs: every queue,
- *   set and segment).
+ * - `ipc`: frees an IPC namespace (free_ipcs: every queue, set and segment); util.ts's
+ *   newIpcNamespace fills a new one (limits, id spaces).
  * - `sem`: SEM_UNDO lists follow fork (CLONE_SYSVSEM shares), exit (the last one applies them) and
  *   unshare/setns (the process leaves its list: exit_sem).
  * - `shm`: the owner of `shm` mappings (bytes, fork, unmap, /proc/<pid>/maps naming); a thread's
@@ -11,7 +11,6 @@
  */
 import { CLONE_SYSVSEM } from '../../abi/constants.js';
 import { registerSubsystem } from '../subsystem.js';
-import { initIpcNamespace, type IpcNs } from './util.js';
 import { freeAllQueues } from './msg.js';
 import { exitSem, forkSemUndo, freeAllSets } from './sem.js';
 import {
@@ -21,11 +20,7 @@ import './procfs.js';
 
 registerSubsystem({
   name: 'ipc',
-  initIpcNs: (k, ns) => {
-    initIpcNamespace(k, ns);
-  },
-  freeIpcNs: (k, state) => {
-    const ns = state as IpcNs;
+  freeIpcNs: (k, ns) => {
     freeAllQueues(k, ns);
     freeAllSets(k, ns);
     freeAllSegments(k, ns);

@@ -30,7 +30,7 @@ import { block } from '../sched/block.js';
 import { hasCap } from '../task/cred.js';
 import { kidNrIn } from '../pid/pid.js';
 import {
-  LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nsOf,
+  INT_MAX, LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId,
   type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type Long, type PermIn,
 } from './util.js';
@@ -118,6 +118,22 @@ export interface MsqidDsIn {
 export interface MsgBuf {
   mtype: Long;
   mtext: Uint8Array;
+}
+
+/**
+ * What a sleeping msgrcv keeps in its BlockState's data: Linux's `struct msg_receiver` (r_mode,
+ * r_msgtype, r_maxsize), which pipelined_send() matches an arriving message against, plus the
+ * receiver's buffer size, since here the sender also does the receiver's copy-out (do_msg_fill).
+ */
+export interface MsgReceiver {
+  /** SEARCH_* mode from convert_mode(). */
+  mode: number;
+  /** The type the mode compares with (after convert_mode). */
+  type: Long;
+  /** INT_MAX with MSG_NOERROR, else the buffer size: a longer message completes the call with E2BIG. */
+  maxsize: number;
+  /** The receiver's msgsz: how many bytes of the message it gets. */
+  bufsz: number;
 }
 
 export type { CtlResult } from './util.js';
@@ -212,20 +228,12 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: Long, 
   return 0;
 }
 
-/** The arguments a sleeping msgrcv was called with (its BlockState keeps the call). */
-function receiverArgs(k: KernelCore, kid: number): { msgsz: number; typ: Long; flg: number } {
-  const b = k.t(kid).blocked!;
-  const [, msgsz, msgtyp, msgflg] = b.call.args as [number, number, Long, number];
-  return { msgsz: cLong(msgsz), typ: cLong64(msgtyp), flg: cInt(msgflg) };
-}
-
-/** pipelined_send(): hands the message to the first sleeping receiver that wants it. */
+/** pipelined_send(): hands the message to the first sleeping receiver (in FIFO order) that wants it. */
 function pipelinedSend(k: KernelCore, sender: TaskState, q: MsgQueue, type: Long, text: Uint8Array): boolean {
   for (const kid of k.sleepers(q.rwchan)) {
-    const r = receiverArgs(k, kid);
-    const { mode, typ } = convertMode(k, r.typ, r.flg);
-    if (!testmsg(type, typ, mode)) continue;
-    if (!(r.flg & MSG_NOERROR) && r.msgsz < text.length) {
+    const r = k.t(kid).blocked!.data as MsgReceiver;
+    if (!testmsg(type, r.type, r.mode)) continue;
+    if (r.maxsize < text.length) {
       k.complete(kid, { ok: false, code: 'E2BIG' });
       continue;
     }
@@ -233,7 +241,7 @@ function pipelinedSend(k: KernelCore, sender: TaskState, q: MsgQueue, type: Long
     // task_pid_vnr(receiver): its number as the *sender* sees it, kept as a raw number.
     q.lrpid = k.profile.ipc.ipcPidsPerReader ? recordPid(k, kid) : -kidNrIn(k, kid, sender.pidns);
     q.rtime = k.seconds;
-    const mtext = r.msgsz < text.length ? text.slice(0, r.msgsz) : text;
+    const mtext = r.bufsz < text.length ? text.slice(0, r.bufsz) : text;
     k.complete(kid, { ok: true, value: { mtype: type, mtext } satisfies MsgBuf });
     return true;
   }
@@ -386,7 +394,9 @@ export function msgrcv(k: KernelCore, t: TaskState, msqid: number, msgsz: number
   const seq = findMsg(q, typ, mode);
   if (seq < 0) {
     if (flg & IPC_NOWAIT) throw err('ENOMSG');
-    block(q.rwchan);
+    // do_msgrcv(): r_maxsize is INT_MAX with MSG_NOERROR, else bufsz.
+    const receiver: MsgReceiver = { mode, type: typ, maxsize: flg & MSG_NOERROR ? INT_MAX : bufsz, bufsz };
+    block(q.rwchan, null, receiver);
   }
   const m = q.ring[seq - q.base]!;
   const size = m.text.length;

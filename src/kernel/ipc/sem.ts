@@ -16,7 +16,7 @@
  * with EIDRM; a signal is the core's business (EINTR).
  *
  * SEM_UNDO: one undo list per process (`ProcState.semUndo`, shared through CLONE_SYSVSEM), holding
- * one adjustment array per set; the lists live in `k.s.ext.semUndo`, and each set remembers which
+ * one adjustment array per set; the lists live in `k.s.ipc.semUndo`, and each set remembers which
  * lists have an entry for it (sma->list_id), so SETVAL/SETALL clear them and IPC_RMID drops them
  * without a global scan. At the last exit (exit_sem) each adjustment is added with the value
  * clamped to [0, SEMVMX], sempid set to the exiting tgid, otime set, and sleepers are woken.
@@ -112,21 +112,15 @@ export interface SemUndoList {
   entries: Map<string, SemUndoEntry>;
 }
 
-interface SemUndoState {
-  lists: Map<number, SemUndoList>;
-}
-
 /** What a sleeping semop keeps in its BlockState. */
 interface SemWait {
   /** Index of the op that blocked (q->blocking). */
   blocking: number;
 }
 
-/** Every undo list of the kernel by id, kept in `k.s.ext.semUndo` (plain data). */
+/** Every undo list of the kernel by id, kept in `k.s.ipc.semUndo` (plain data). */
 export function undoLists(k: KernelCore): Map<number, SemUndoList> {
-  let s = k.s.ext['semUndo'] as SemUndoState | undefined;
-  if (!s) k.s.ext['semUndo'] = s = { lists: new Map() };
-  return s.lists;
+  return k.s.ipc.semUndo;
 }
 
 // ---- semget ----
@@ -215,7 +209,7 @@ export function exitSem(k: KernelCore, proc: ProcState): void {
   lists.delete(list.id);
   const pid = recordPid(k, proc.tgid);
   for (const e of list.entries.values()) {
-    const ns = k.s.ipcns.get(e.ns) as IpcNs | undefined;
+    const ns = k.s.ipcns.get(e.ns);
     const sma = ns && findById(ns.sem, e.semid);
     if (!ns || !sma) continue;
     sma.undos.delete(list.id);

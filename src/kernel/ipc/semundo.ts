@@ -17,7 +17,7 @@ import type { ProcState } from '../state.js';
 import { registerPidFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
 import { SEMAEM, undoListOf, undoLists, type SemUndoEntry } from './sem.js';
-import { findById, type IpcNs } from './util.js';
+import { findById } from './util.js';
 
 export function readSemUndo(k: KernelCore, proc: ProcState, nsId: number): string {
   const list = proc.semUndo ? undoLists(k).get(proc.semUndo) : undefined;
@@ -29,7 +29,7 @@ export function readSemUndo(k: KernelCore, proc: ProcState, nsId: number): strin
 }
 
 export function writeSemUndo(k: KernelCore, proc: ProcState, nsId: number, text: string): void {
-  const ns = k.ipcNs(nsId) as IpcNs;
+  const ns = k.ipcNs(nsId);
   const parsed: SemUndoEntry[] = [];
   for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
     const nums = line.split(/\s+/).map((x) => (/^-?\d+$/.test(x) ? Number(x) : NaN));

@@ -160,9 +160,9 @@ function newseg(k: KernelCore, t: TaskState, ns: IpcNs, key: number, size: bigin
   const id = addId(k, t, ns.shm, shp, ns.shmCtlmni);
   ns.shmTot += shp.pages;
   // list_add(&shp->shm_clist, &current->sysvshm.shm_clist).
-  const list = clists(k).get(t.kid);
-  if (list) list.add(clistKey(ns.id, id));
-  else clists(k).set(t.kid, new Set([clistKey(ns.id, id)]));
+  const list = ns.shmClist.get(t.kid);
+  if (list) list.add(id);
+  else ns.shmClist.set(t.kid, new Set([id]));
   return id;
 }
 
@@ -170,7 +170,7 @@ function newseg(k: KernelCore, t: TaskState, ns: IpcNs, key: number, size: bigin
 
 /** The segment a mapping is attached to. */
 function segmentOf(k: KernelCore, m: Mapping): ShmSegment {
-  const shp = findById((k.ipcNs(m.ipcns) as IpcNs).shm, m.shmid);
+  const shp = findById(k.ipcNs(m.ipcns).shm, m.shmid);
   if (!shp) throw err('EFAULT', `shm mapping of a destroyed segment ${m.shmid}`);
   return shp;
 }
@@ -191,7 +191,7 @@ function shmClose(k: KernelCore, shp: ShmSegment, tgid: number): void {
   shp.lpid = recordPid(k, tgid);
   shp.dtime = k.seconds;
   shp.nattch--;
-  const ns = k.ipcNs(shp.ns) as IpcNs;
+  const ns = k.ipcNs(shp.ns);
   if (shmMayDestroy(ns, shp)) shmDestroy(k, ns, shp);
   putIpcNs(k, shp.ns);
 }
@@ -202,25 +202,14 @@ function shmMayDestroy(ns: IpcNs, shp: ShmSegment): boolean {
 }
 
 /**
- * The creators' lists (task->sysvshm.shm_clist): kid → the segments it created, in
- * `k.s.ext.shmClist`. A Set of `clistKey(ns, id)` numbers, so that shm_clist_rm is O(1) as Linux's
- * list_del is (an array scan made creating and removing N segments O(N²)).
+ * shm_destroy() (with shm_clist_rm(): O(1), the creators' lists being Sets in `IpcNs.shmClist`; an
+ * array scan made creating and removing N segments O(N²)).
  */
-function clists(k: KernelCore): Map<number, Set<number>> {
-  let m = k.s.ext['shmClist'] as Map<number, Set<number>> | undefined;
-  if (!m) k.s.ext['shmClist'] = m = new Map();
-  return m;
-}
-
-/** One number for (IPC namespace, shmid): ids are below 2^31, namespace numbers far below 2^21. */
-const clistKey = (ns: number, id: number): number => ns * 0x80000000 + id;
-
-/** shm_destroy() (with shm_clist_rm()). */
 function shmDestroy(k: KernelCore, ns: IpcNs, shp: ShmSegment): void {
   if (shp.creator !== 0) {
-    const list = clists(k).get(shp.creator);
-    list?.delete(clistKey(ns.id, shp.perm.id));
-    if (list && list.size === 0) clists(k).delete(shp.creator);
+    const list = ns.shmClist.get(shp.creator);
+    list?.delete(shp.perm.id);
+    if (list && list.size === 0) ns.shmClist.delete(shp.creator);
     shp.creator = 0;
   }
   ns.shmTot -= shp.pages;
@@ -245,18 +234,18 @@ export function shmDestroyOrphaned(k: KernelCore, ns: IpcNs): void {
  * kernel.shm_rmid_forced those without attachments are destroyed.
  */
 export function exitShm(k: KernelCore, t: TaskState): void {
-  const m = clists(k);
-  const list = m.get(t.kid);
-  if (!list) return;
-  m.delete(t.kid);
-  for (const key of list) {
-    const nsId = Math.floor(key / 0x80000000);
-    const id = key - nsId * 0x80000000;
-    const ns = k.s.ipcns.get(nsId) as IpcNs | undefined;
-    const shp = ns && findById(ns.shm, id);
-    if (!ns || !shp || shp.creator !== t.kid) continue;
-    shp.creator = 0;
-    if (ns.shmRmidForced && shmMayDestroy(ns, shp)) shmDestroy(k, ns, shp);
+  // The thread may have created segments in namespaces it has left (unshare/setns): each
+  // namespace keeps the lists of its own segments.
+  for (const ns of k.s.ipcns.values()) {
+    const list = ns.shmClist.get(t.kid);
+    if (!list) continue;
+    ns.shmClist.delete(t.kid);
+    for (const id of list) {
+      const shp = findById(ns.shm, id);
+      if (!shp || shp.creator !== t.kid) continue;
+      shp.creator = 0;
+      if (ns.shmRmidForced && shmMayDestroy(ns, shp)) shmDestroy(k, ns, shp);
+    }
   }
 }
 
@@ -397,7 +386,7 @@ export function shmUnmapMapping(k: KernelCore, m: Mapping, tgid: number): void {
 
 /** /proc/<pid>/maps: `00:01 <shmid> /SYSV<key> (deleted)`, as the shmem file of newseg. */
 export function shmDescribeMapping(k: KernelCore, m: Mapping): { dev: string; ino: number; path: string } {
-  const shp = findById((k.ipcNs(m.ipcns) as IpcNs).shm, m.shmid);
+  const shp = findById(k.ipcNs(m.ipcns).shm, m.shmid);
   const key = shp ? shp.nameKey : 0;
   return { dev: '00:01', ino: m.shmid, path: `/SYSV${(key >>> 0).toString(16).padStart(8, '0')} (deleted)` };
 }

@@ -4,8 +4,10 @@
  * the `*_next_id` sysctls), lookups by id and by index, the IPC_SET/IPC_RMID ownership rule, and
  * pid bookkeeping for the `*_lspid`-style fields.
  *
- * Design note. An IPC namespace (`IpcNs`, the core's opaque `IpcNsState` cast to our shape) holds
- * its limits, counters and three id spaces (`IpcIds`). An id space is plain data: objects by index
+ * Design note. An IPC namespace (`IpcNs`: the core's `IpcNsState`, whose fields are declared here
+ * as `IpcNsFields`) holds its limits, counters, three id spaces (`IpcIds`) and the shm creators'
+ * lists. What is not per namespace (SEM_UNDO lists, pid records) is `KernelState.ipc`
+ * (`SysvIpcState`). An id space is plain data: objects by index
  * (`objs`, a Map: O(1) lookup by id), non-private keys by value (`keys`), and the allocator's
  * cursors (`seq`, `lastIdx`, `cursor`, `maxIdx`, `nextId`). A free-index bitmap for allocation is
  * a derived index kept in a WeakMap keyed by the id space object, rebuilt from `objs` the first
@@ -69,8 +71,8 @@ export interface IpcIds<T extends { perm: IpcPerm }> {
   keys: Map<number, number>;
 }
 
-/** The per-namespace state (struct ipc_namespace), stored in `KernelState.ipcns`. */
-export interface IpcNs extends IpcNsState {
+/** The per-namespace state (struct ipc_namespace), stored in `KernelState.ipcns` (id and refs are the core's). */
+export interface IpcNsFields {
   msgCtlmax: number;
   msgCtlmnb: number;
   msgCtlmni: number;
@@ -101,6 +103,22 @@ export interface IpcNs extends IpcNsState {
   msg: IpcIds<import('./msg.js').MsgQueue>;
   sem: IpcIds<import('./sem.js').SemArray>;
   shm: IpcIds<import('./shm.js').ShmSegment>;
+  /**
+   * The creators' lists (task->sysvshm.shm_clist) of this namespace's segments: kid → ids of the
+   * segments it created. A Set, so that shm_clist_rm is O(1) as Linux's list_del is.
+   */
+  shmClist: Map<number, Set<number>>;
+}
+
+/** An IPC namespace as the mechanisms see it. */
+export type IpcNs = IpcNsState;
+
+/** SysV IPC state of the whole kernel (`KernelState.ipc`). */
+export interface SysvIpcState {
+  /** SEM_UNDO lists by id (struct sem_undo_list: shared through CLONE_SYSVSEM, may span namespaces). */
+  semUndo: Map<number, import('./sem.js').SemUndoList>;
+  /** kid → the task's numbers, for the pids IPC objects record (see recordPid). */
+  pids: Map<number, PidRecord>;
 }
 
 export type IpcKind = 'msg' | 'sem' | 'shm';
@@ -109,42 +127,45 @@ export function newIds<T extends { perm: IpcPerm }>(): IpcIds<T> {
   return { inUse: 0, seq: 0, lastIdx: -1, cursor: 0, maxIdx: -1, nextId: -1, objs: new Map(), keys: new Map() };
 }
 
-/** Fills a fresh namespace with the profile's default limits (ipc/namespace.c create_ipc_ns). */
-export function initIpcNamespace(k: KernelCore, state: IpcNsState): IpcNs {
+/** A fresh namespace with the profile's default limits (ipc/namespace.c create_ipc_ns), no references yet. */
+export function newIpcNamespace(k: KernelCore, id: number): IpcNs {
   const p = k.profile.ipc;
-  const ns = state as IpcNs;
-  ns.msgCtlmax = p.msgmax;
-  ns.msgCtlmnb = p.msgmnb;
-  ns.msgCtlmni = p.msgmni;
-  ns.semCtls = [p.semmsl, p.semmns, p.semopm, p.semmni];
-  ns.shmCtlmax = p.shmmax;
-  ns.shmCtlall = p.shmall;
-  ns.shmCtlmni = p.shmmni;
-  ns.shmRmidForced = 0;
-  // mq_init_ns(): DFLT_QUEUESMAX, DFLT_MSGMAX, DFLT_MSGSIZEMAX, DFLT_MSG, DFLT_MSGSIZE.
-  ns.mqQueuesMax = 256;
-  ns.mqMsgMax = 10;
-  ns.mqMsgsizeMax = 8192;
-  ns.mqMsgDefault = 10;
-  ns.mqMsgsizeDefault = 8192;
-  ns.usedSems = 0;
-  ns.shmTot = 0;
-  ns.msgHdrs = 0;
-  ns.msgBytes = 0;
-  ns.msg = newIds();
-  ns.sem = newIds();
-  ns.shm = newIds();
-  return ns;
+  return {
+    id,
+    refs: 0,
+    msgCtlmax: p.msgmax,
+    msgCtlmnb: p.msgmnb,
+    msgCtlmni: p.msgmni,
+    semCtls: [p.semmsl, p.semmns, p.semopm, p.semmni],
+    shmCtlmax: p.shmmax,
+    shmCtlall: p.shmall,
+    shmCtlmni: p.shmmni,
+    shmRmidForced: 0,
+    // mq_init_ns(): DFLT_QUEUESMAX, DFLT_MSGMAX, DFLT_MSGSIZEMAX, DFLT_MSG, DFLT_MSGSIZE.
+    mqQueuesMax: 256,
+    mqMsgMax: 10,
+    mqMsgsizeMax: 8192,
+    mqMsgDefault: 10,
+    mqMsgsizeDefault: 8192,
+    usedSems: 0,
+    shmTot: 0,
+    msgHdrs: 0,
+    msgBytes: 0,
+    msg: newIds(),
+    sem: newIds(),
+    shm: newIds(),
+    shmClist: new Map(),
+  };
 }
 
 /** The IPC namespace of a task. */
 export function nsOf(k: KernelCore, t: TaskState): IpcNs {
-  return k.ipcNs(t.ipcns) as IpcNs;
+  return k.ipcNs(t.ipcns);
 }
 
 /** Where the fs/mqueue limits in force for a task live: its IPC namespace (2.6.30+), or the initial one (global before). */
 export function mqNsOf(k: KernelCore, t: TaskState): IpcNs {
-  return k.ipcNs(k.profile.ipc.mqueuePerNs ? t.ipcns : k.s.rootIpcNs) as IpcNs;
+  return k.ipcNs(k.profile.ipc.mqueuePerNs ? t.ipcns : k.s.rootIpcNs);
 }
 
 // ---- the free-index bitmap (a derived index) ----
@@ -533,7 +554,7 @@ export function cLong(v: unknown): number {
  * index 0 being the initial namespace. Copied when recorded, so it never needs a namespace that
  * may be gone by the time it is read.
  */
-interface PidRecord {
+export interface PidRecord {
   /** Pid namespace id per level. */
   nss: readonly number[];
   pids: readonly number[];
@@ -542,12 +563,10 @@ interface PidRecord {
 /**
  * Kernel-wide registry kid → the task's numbers, so a pid recorded in an IPC object can still be
  * translated after the task (or its pid namespace) is gone (Linux keeps the struct pid alive with
- * get_pid()). Stored in `k.s.ext.ipcPids` (plain data).
+ * get_pid()). It is `k.s.ipc.pids` (plain data).
  */
 function pidRegistry(k: KernelCore): Map<number, PidRecord> {
-  let m = k.s.ext['ipcPids'] as Map<number, PidRecord> | undefined;
-  if (!m) k.s.ext['ipcPids'] = m = new Map();
-  return m;
+  return k.s.ipc.pids;
 }
 
 /**

@@ -195,3 +195,36 @@ test('a sleeping msgrcv survives a snapshot and is completed after restore', () 
   assert.equal(text(results('sleeper')[0]), 'after restore');
   assert.equal(k2.init.sys.msgctl(q, C.IPC_STAT).msg_qnum, 0);
 });
+
+for (const profile of PROFILES) {
+  test(`${profile}: a sleeping msgrcv keeps Linux's msg_receiver (mode, type, maxsize) and is matched by it, not by its raw arguments`, () => {
+    const k = boot(profile);
+    const sys = k.init.sys;
+    const q = sys.msgget(C.IPC_PRIVATE, 0o600);
+    const LONG_MIN = -(2n ** 63n);
+    const except = spawn(k, 'except', [['msgrcv', [q, 100, 5, C.MSG_EXCEPT]]]);
+    const noerror = spawn(k, 'noerror', [['msgrcv', [q, 3, -4, C.MSG_NOERROR]]]);
+    const longmin = spawn(k, 'longmin', [['msgrcv', [q, 100, -(2 ** 63), 0]]]); // LONG_MIN, exact as a double
+    k.run();
+    const receiver = (t: typeof except) => k.t(t.kid).blocked?.data;
+    // convert_mode(): SEARCH_NOTEQUAL 3, SEARCH_LESSEQUAL 4; r_maxsize INT_MAX under MSG_NOERROR.
+    assert.deepEqual(receiver(except), { mode: 3, type: 5, maxsize: 100, bufsz: 100 });
+    assert.deepEqual(receiver(noerror), { mode: 4, type: 4, maxsize: 0x7fffffff, bufsz: 3 });
+    // -LONG_MIN is LONG_MAX since 3.x; 2.6.26 kept LONG_MIN, which no type matches.
+    assert.deepEqual(receiver(longmin), { mode: 4, type: profile === 'linux-6' ? 2n ** 63n - 1n : LONG_MIN, maxsize: 100, bufsz: 100 });
+    // The parked calls' arguments no longer decide anything.
+    for (const t of [except, noerror, longmin]) k.t(t.kid).blocked!.call.args = [q, 0, 0, 0];
+    // (Read from the tampered arguments, `except` would take the first message, with E2BIG.)
+    sys.msgsnd(q, 5, 'five', 0); // not for `except`, too high for `noerror`; `longmin` on linux-6
+    sys.msgsnd(q, 1, 'one', 0); // `except`, first in FIFO order
+    sys.msgsnd(q, 2, 'two, truncated', 0); // `noerror` (type <= 4), cut to its 3 bytes
+    k.run();
+    assert.equal(text(results('except')[0]), 'one');
+    assert.equal(text(results('noerror')[0]), 'two');
+    if (profile === 'linux-6') assert.equal(text(results('longmin')[0]), 'five');
+    else {
+      assert.deepEqual(results('longmin'), []);
+      assert.equal(sys.msgctl(q, C.IPC_STAT).msg_qnum, 1);
+    }
+  });
+}

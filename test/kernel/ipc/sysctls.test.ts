@@ -123,3 +123,28 @@ test('shm_rmid_forced: the creator\'s exit destroys its unattached segments (exi
   k2.task(r.pid)!.sys.exit(0);
   expectErrno(() => k2.task(q.pid)!.sys.shmctl(e, C.IPC_STAT), 'EINVAL');
 });
+
+test('the shm creators\' lists are typed state of each namespace (kid → ids); exit_shm finds a thread\'s segments in every namespace it created some in', () => {
+  const k = new Kernel();
+  const init = k.init;
+  const p = k.task(init.sys.fork())!;
+  const nsA = k.t(p.kid).ipcns;
+  const a = p.sys.shmget(C.IPC_PRIVATE, 4096, 0o600);
+  p.sys.unshare(C.CLONE_NEWIPC);
+  const nsB = k.t(p.kid).ipcns;
+  set(p, 'kernel/shm_rmid_forced', '1');
+  const b = p.sys.shmget(C.IPC_PRIVATE, 4096, 0o600);
+  assert.deepEqual(k.s.ipcns.get(nsA)!.shmClist, new Map([[p.kid, new Set([a])]]));
+  assert.deepEqual(k.s.ipcns.get(nsB)!.shmClist, new Map([[p.kid, new Set([b])]]));
+  assert.ok(!('ext' in k.s));
+  // A copy of the state is the same lists.
+  assert.deepEqual(Kernel.fromState(k.snapshot()).s.ipcns.get(nsB)!.shmClist, k.s.ipcns.get(nsB)!.shmClist);
+  p.sys.exit(0);
+  // B went with its last task; in A the thread's list is gone and its segment is an orphan.
+  assert.ok(!k.s.ipcns.has(nsB));
+  assert.equal(k.s.ipcns.get(nsA)!.shmClist.size, 0);
+  assert.equal(k.s.ipcns.get(nsA)!.shm.objs.get(a & 32767)!.creator, 0);
+  assert.equal(init.sys.shmctl(a, C.IPC_STAT).shm_nattch, 0);
+  set(init, 'kernel/shm_rmid_forced', '1');
+  expectErrno(() => init.sys.shmctl(a, C.IPC_STAT), 'EINVAL');
+});

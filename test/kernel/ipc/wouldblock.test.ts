@@ -66,12 +66,11 @@ for (const profile of PROFILES) {
     assert.deepEqual([...list.entries.values()].map((e) => [e.semid, e.adj]), [[sem, [0, 0, 0]]]);
     // Remove exactly that from the new state: what is left is the old state.
     const strip = structuredClone(after);
-    const ns = strip.ipcns.get(k.t(k.init.kid).ipcns) as unknown as { sem: { objs: Map<number, { undos: Set<number> }> } };
+    const ns = strip.ipcns.get(k.t(k.init.kid).ipcns)!;
     ns.sem.objs.get(sem & 32767)!.undos.delete(proc.semUndo);
-    (strip.ext['semUndo'] as { lists: Map<number, unknown> }).lists.delete(proc.semUndo);
+    strip.ipc.semUndo.delete(proc.semUndo);
     strip.procs.get(k.init.kid)!.semUndo = 0;
     strip.nextId = before.nextId;
-    if (!(before.ext['semUndo'] as object | undefined)) delete strip.ext['semUndo'];
     assert.deepEqual(strip, before);
     // A second refusal changes nothing more.
     refused(k, () => sys.semop(sem, [{ sem_num: 2, sem_op: -1, sem_flg: C.SEM_UNDO }]), 'semop again');
