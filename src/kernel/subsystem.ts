@@ -31,6 +31,8 @@ export interface Subsystem {
   describeMapping?(k: KernelCore, m: Mapping): { dev: string; ino: number; path: string };
   /** unshare(CLONE_NEWIPC) or unshare(CLONE_SYSVSEM): the process leaves its shared undo list. */
   unshareSysvsem?(k: KernelCore, proc: ProcState): void;
+  /** unshare(CLONE_NEWIPC): the calling thread leaves its old IPC namespace (ksys_unshare's exit_shm). */
+  unshareIpc?(k: KernelCore, t: TaskState): void;
 }
 
 export const SUBSYSTEMS: Subsystem[] = [];

@@ -42,6 +42,8 @@ registerSubsystem({
   describeMapping: shmDescribeMapping,
   forkProcess: (k, parent, child) => shmForkFixup(k, parent.tgid, child.tgid),
   exitTask: (k, t) => exitShm(k, t),
+  // ksys_unshare: "Orphan segments in old ns" — exit_shm(current), then an empty list.
+  unshareIpc: (k, t) => exitShm(k, t),
 });
 
 export type { IpcNs, IpcIds, IpcPerm, IpcPermDs, CtlResult } from './util.js';

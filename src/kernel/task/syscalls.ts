@@ -167,6 +167,7 @@ export function unshare(k: KernelCore, t: TaskState, flags: number): number {
     t.ipcns = ns.id;
   }
   if (flags & CLONE_SYSVSEM) for (const sub of SUBSYSTEMS) sub.unshareSysvsem?.(k, proc);
+  if (flags & CLONE_NEWIPC) for (const sub of SUBSYSTEMS) sub.unshareIpc?.(k, t);
   if (flags & CLONE_FILES) {
     const table = k.fdtable(t.fdtable);
     if (table.refs > 1) {

@@ -134,7 +134,9 @@ test('the shm creators\' lists are typed state of each namespace (kid → ids); 
   const nsB = k.t(p.kid).ipcns;
   set(p, 'kernel/shm_rmid_forced', '1');
   const b = p.sys.shmget(C.IPC_PRIVATE, 4096, 0o600);
-  assert.deepEqual(k.s.ipcns.get(nsA)!.shmClist, new Map([[p.kid, new Set([a])]]));
+  // ksys_unshare orphaned `a` in A (exit_shm); B lists `b`.
+  assert.equal(k.s.ipcns.get(nsA)!.shmClist.size, 0);
+  assert.equal(k.s.ipcns.get(nsA)!.shm.objs.get(a & 32767)!.creator, 0);
   assert.deepEqual(k.s.ipcns.get(nsB)!.shmClist, new Map([[p.kid, new Set([b])]]));
   assert.ok(!('ext' in k.s));
   // A copy of the state is the same lists.
@@ -147,4 +149,19 @@ test('the shm creators\' lists are typed state of each namespace (kid → ids); 
   assert.equal(init.sys.shmctl(a, C.IPC_STAT).shm_nattch, 0);
   set(init, 'kernel/shm_rmid_forced', '1');
   expectErrno(() => init.sys.shmctl(a, C.IPC_STAT), 'EINVAL');
+});
+
+test('unshare(CLONE_NEWIPC) orphans the caller\'s segments in the namespace it leaves (ksys_unshare: exit_shm): under shm_rmid_forced the unattached ones go at once', () => {
+  const k = new Kernel();
+  const init = k.init;
+  set(init, 'kernel/shm_rmid_forced', '1');
+  const p = k.task(init.sys.fork())!;
+  const loose = p.sys.shmget(C.IPC_PRIVATE, 4096, 0o600);
+  const held = p.sys.shmget(C.IPC_PRIVATE, 4096, 0o600);
+  init.sys.shmat(held, 0, 0);
+  p.sys.unshare(C.CLONE_NEWIPC);
+  // Linux destroys `loose` inside unshare; `held` stays (attached by init), now an orphan.
+  expectErrno(() => init.sys.shmctl(loose, C.IPC_STAT), 'EINVAL');
+  assert.equal(init.sys.shmctl(held, C.IPC_STAT).shm_nattch, 1);
+  assert.equal(k.s.ipcns.get(k.t(init.kid).ipcns)!.shm.objs.get(held & 32767)!.creator, 0);
 });
