@@ -32,8 +32,9 @@ import { kidNrIn } from '../pid/pid.js';
 import {
   LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nextWaitSeq, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, sleepersInOrder,
-  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type Long, type PermIn,
+  type IpcNs, type IpcPerm,
 } from './util.js';
+import type { CtlResult, Long, MsgBuf, MsgInfo, MsqidDs, MsqidDsIn } from '../../abi/ipc.js';
 
 /** One message: its type (a C long, exactly: see Long) and its bytes (exactly `text.length` bytes, m_ts). */
 export interface Msg {
@@ -77,50 +78,6 @@ export interface MsgQueue {
   rwchan: string;
   swchan: string;
 }
-
-/** msqid_ds as msgctl(IPC_STAT) returns it. */
-export interface MsqidDs {
-  msg_perm: IpcPermDs;
-  msg_stime: number;
-  msg_rtime: number;
-  msg_ctime: number;
-  msg_cbytes: number;
-  msg_qnum: number;
-  msg_qbytes: number;
-  msg_lspid: number;
-  msg_lrpid: number;
-}
-
-/** struct msginfo (IPC_INFO / MSG_INFO). */
-export interface MsgInfo {
-  msgpool: number;
-  msgmap: number;
-  msgmax: number;
-  msgmnb: number;
-  msgmni: number;
-  msgssz: number;
-  msgtql: number;
-  msgseg: number;
-}
-
-/** What msgctl's IPC_SET reads from the caller's buffer (full-state fields for patch 4). */
-export interface MsqidDsIn {
-  msg_perm?: PermIn;
-  msg_qbytes?: number;
-  msg_stime?: number;
-  msg_rtime?: number;
-  msg_ctime?: number;
-  msg_lspid?: number;
-  msg_lrpid?: number;
-}
-
-/** A received message. */
-export interface MsgBuf {
-  mtype: Long;
-  mtext: Uint8Array;
-}
-
-export type { CtlResult } from './util.js';
 
 const enc = new TextEncoder();
 
