@@ -160,6 +160,9 @@ export const SETALL = 17;
 export const SEM_STAT = 18;
 export const SEM_INFO = 19;
 export const SEM_STAT_ANY = 20;
+/** SEMVMX: the largest semaphore value; SEMAEM: the largest adjustment (sem.h). */
+export const SEMVMX = 32767;
+export const SEMAEM = SEMVMX;
 
 // shm.h
 export const SHM_RDONLY = 0o10000;

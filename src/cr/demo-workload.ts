@@ -19,7 +19,7 @@ import {
 } from '../abi/constants.js';
 import '../syscalls/ipc.js';
 import '../syscalls/process-vm.js';
-import type { MsgBuf } from '../kernel/ipc/msg.js';
+import type { MsgBuf } from '../abi/ipc.js';
 import { defineProgram, toText, type Proc } from '../userland/lib/program.js';
 
 export const DEMO_JOB_PATH = '/bin/cr-demo-job';

@@ -15,9 +15,7 @@ import {
 } from '../abi/constants.js';
 import { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
-import type { MsqidDs } from '../kernel/ipc/msg.js';
-import type { SemidDs } from '../kernel/ipc/sem.js';
-import type { ShmidDs } from '../kernel/ipc/shm.js';
+import type { MsqidDs, SemidDs, ShmidDs } from '../abi/ipc.js';
 import type { ProfileName } from '../kernel/profile.js';
 import { installUserland } from '../userland/index.js';
 import { readDir } from '../userland/lib/files.js';

@@ -29,13 +29,8 @@ import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
 import { KIND, type Request } from './protocol.js';
-import { PAGE, SEMVMX, SHM_DEST, SHM_LOCKED, type HostIpcNs, type IpcSysctl } from './state.js';
-
-const IPC_CREAT = 0o1000;
-const IPC_EXCL = 0o2000;
-const IPC_RMID = 0;
-const SHM_LOCK = 11;
-const SEM_UNDO = 0x1000;
+import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
+import type { HostIpcNs, IpcSysctl } from './state.js';
 
 interface Step {
   req: Request;

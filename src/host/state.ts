@@ -2,19 +2,15 @@
  * Design note: a System V IPC namespace as plain data, the way `nsd host` sees it — what a dump
  * reads from the real kernel, what a restore is asked to recreate, and what the field-by-field
  * comparison walks. Independent of the model kernel (src/kernel): images are the only thing the
- * host backend and the model share.
+ * host backend and the model share. Linux's constants come from src/abi (no kernel model in them).
  */
+import type { IpcDescEntry } from '../cr/image/index.js';
 
-/** ipc64_perm as IPC_STAT reports it (mode includes SHM_DEST/SHM_LOCKED for shm). */
-export interface HostDesc {
-  id: number;
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  mode: number;
-}
+/**
+ * ipc64_perm as IPC_STAT reports it, with the full id (mode includes SHM_DEST/SHM_LOCKED for shm):
+ * the fields of CRIU's ipc_desc_entry, which the images carry.
+ */
+export type HostDesc = IpcDescEntry;
 
 export interface HostMessage {
   mtype: bigint;
@@ -97,10 +93,3 @@ export interface HostIpcNs {
   /** What the dump could not read (e.g. an attach that failed). */
   notes: string[];
 }
-
-/** SHM_DEST and SHM_LOCKED, the state bits shm mode carries (include/linux/shm.h). */
-export const SHM_DEST = 0o1000;
-export const SHM_LOCKED = 0o2000;
-/** SEMVMX, SEMAEM (include/uapi/linux/sem.h). */
-export const SEMVMX = 32767;
-export const PAGE = 4096;

@@ -11,9 +11,12 @@
  */
 import * as C from '../abi/constants.js';
 import '../kernel/ipc/index.js';
-import { msgctl, msgget, msgrcv, msgsnd, type CtlResult, type MsgBuf, type MsgInfo, type MsqidDs, type MsqidDsIn } from '../kernel/ipc/msg.js';
-import { semctl, semget, semop, semtimedop, type Sembuf, type SemidDs, type SemidDsIn, type SemInfo, type Timespec } from '../kernel/ipc/sem.js';
-import { shmat, shmctl, shmdt, shmget, type ShmidDs, type ShmidDsIn, type ShmInfo, type ShmInfoUsage } from '../kernel/ipc/shm.js';
+import type {
+  CtlResult, MsgBuf, MsgInfo, MsqidDs, MsqidDsIn, Sembuf, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn, ShmInfo, ShmInfoUsage,
+} from '../abi/ipc.js';
+import { msgctl, msgget, msgrcv, msgsnd } from '../kernel/ipc/msg.js';
+import { semctl, semget, semop, semtimedop, type Timespec } from '../kernel/ipc/sem.js';
+import { shmat, shmctl, shmdt, shmget } from '../kernel/ipc/shm.js';
 import { defineSyscall, type ArgKind, type Handler } from './table.js';
 import { registerFlagTable } from './trace.js';
 import { Sys } from './sys.js';

@@ -8,9 +8,8 @@
  * nothing; under the scheduler, a program yields such calls and really sleeps.
  * SysV IPC methods are added by src/syscalls/ipc.ts.
  */
-import type { Stat, Dirent } from '../kernel/fs/ops.js';
-import type { WaitResult } from '../kernel/task/wait.js';
-import type { Rlimit } from '../kernel/task/syscalls.js';
+import type { Stat, Dirent } from '../abi/fs.js';
+import type { Rlimit, WaitResult } from '../abi/task.js';
 import type { Clone3Args } from './core.js';
 
 /** What a Sys needs from its kernel: dispatch by name on behalf of a task. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Kernel, constants as C, type Task } from '../../src/index.js';
 import { dump, restore, restoreIpcOnly, STRATEGIES } from '../../src/cr/index.js';
 import { Sys } from '../../src/syscalls/sys.js';
-import type { IpcPermDs } from '../../src/kernel/ipc/util.js';
+import type { IpcPermDs } from '../../src/abi/ipc.js';
 
 interface Objs {
   msg: number[];

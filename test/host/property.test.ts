@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { after, before } from 'node:test';
 import { Agent, compareNs, dumpWith, fromImages, restoreHost, toImages, wrongLines, LOST_FIELDS } from '../../src/host/index.js';
 import type { HostIpcNs, HostReportLine, HostTask } from '../../src/host/index.js';
-import { SEMVMX, SHM_DEST, SHM_LOCKED } from '../../src/host/state.js';
+import { SEMVMX, SHM_DEST, SHM_LOCKED } from '../../src/abi/constants.js';
 import { HOST_SKIP, desc, emptyNs, hostTest } from './helpers.js';
 
 const RUNS = 200;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { Agent, compareNs, dumpHost, dumpWith, fromImages, restoreHost, toImages, wrongLines, LOST_FIELDS } from '../../src/host/index.js';
 import type { HostIpcNs, HostReportLine } from '../../src/host/index.js';
-import { SHM_DEST, SHM_LOCKED } from '../../src/host/state.js';
+import { SHM_DEST, SHM_LOCKED } from '../../src/abi/constants.js';
 import { Kernel, constants as C } from '../../src/index.js';
 import { dump, restoreIpcOnly } from '../../src/cr/index.js';
 import { queuedMessages } from '../../src/kernel/ipc/msg.js';

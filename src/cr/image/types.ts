@@ -6,16 +6,14 @@
  * entry type.
  */
 import type { Entry } from './convert.js';
+import type { IpcPermDs } from '../../abi/ipc.js';
 import type { ImageKindName } from './kinds.js';
 
-/** criu images/ipc-desc.proto */
-export interface IpcDescEntry {
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  mode: number;
+/**
+ * criu images/ipc-desc.proto: Linux's ipc64_perm (src/abi/ipc.ts) with the full id in place of seq;
+ * `key` is the uint32 on the wire (IPC_STAT's C int read unsigned).
+ */
+export interface IpcDescEntry extends Omit<IpcPermDs, 'seq'> {
   id: number;
 }
 

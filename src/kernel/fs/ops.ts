@@ -15,6 +15,7 @@ import {
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NONBLOCK,
   O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET, S_IFREG,
 } from '../../abi/constants.js';
+import type { Dirent, Stat } from '../../abi/fs.js';
 import type { KernelCore } from '../kernel.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
 import { allocFd, closeFd, getFile, installFd, nofileLimit, putUnusedFd } from './fdtable.js';
@@ -513,21 +514,6 @@ export function renameat(k: KernelCore, t: TaskState, olddirfd: number, oldpath:
   return 0;
 }
 
-export interface Stat {
-  st_dev: number;
-  st_ino: number;
-  st_mode: number;
-  st_nlink: number;
-  st_uid: number;
-  st_gid: number;
-  st_rdev: number;
-  st_size: number;
-  st_blksize: number;
-  st_blocks: number;
-  st_mtime: number;
-  st_ctime: number;
-}
-
 function statNode(k: KernelCore, node: Node, fileSize?: number): Stat {
   if (node.kind === 'proc') {
     const a = procAttr(k, node.proc);
@@ -627,13 +613,6 @@ export function access(k: KernelCore, caller: TaskState, path: unknown, mode: nu
   }
   permission(k, t, k.inode(node.ino), mask);
   return 0;
-}
-
-export interface Dirent {
-  d_ino: number;
-  d_off: number;
-  d_type: number;
-  d_name: string;
 }
 
 const DT = { dir: 4, reg: 8, fifo: 1, chr: 2, lnk: 10 } as const;

@@ -46,7 +46,11 @@ registerSubsystem({
   unshareIpc: (k, t) => exitShm(k, t),
 });
 
-export type { IpcNs, IpcIds, IpcPerm, IpcPermDs, CtlResult } from './util.js';
-export type { MsgQueue, MsqidDs, MsqidDsIn, MsgInfo, MsgBuf } from './msg.js';
-export type { SemArray, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, SemUndoList } from './sem.js';
-export type { ShmSegment, ShmidDs, ShmidDsIn, ShmInfo, ShmInfoUsage } from './shm.js';
+export type { IpcNs, IpcIds, IpcPerm } from './util.js';
+export type { MsgQueue } from './msg.js';
+export type { SemArray, Timespec, SemUndoList } from './sem.js';
+export type { ShmSegment } from './shm.js';
+// The syscalls' records live in src/abi/ipc.ts (kept here for src/index.ts's public surface).
+export type {
+  IpcPermDs, CtlResult, MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, Sembuf, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn, ShmInfo, ShmInfoUsage,
+} from '../../abi/ipc.js';

@@ -32,8 +32,9 @@ import { kidNrIn } from '../pid/pid.js';
 import {
   INT_MAX, LONG_MAX, LONG_MIN, S_IRUGO, S_IWUGO, addId, cInt, cLong, cLong64, checkPerms, completeAll, ipcSetCommon, ipcget, maxIdxRet, newPerm, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId,
-  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type Long, type PermIn,
+  type IpcNs, type IpcPerm,
 } from './util.js';
+import type { CtlResult, Long, MsgBuf, MsgInfo, MsqidDs, MsqidDsIn } from '../../abi/ipc.js';
 
 /** One message: its type (a C long, exactly: see Long) and its bytes (exactly `text.length` bytes, m_ts). */
 export interface Msg {
@@ -78,48 +79,6 @@ export interface MsgQueue {
   swchan: string;
 }
 
-/** msqid_ds as msgctl(IPC_STAT) returns it. */
-export interface MsqidDs {
-  msg_perm: IpcPermDs;
-  msg_stime: number;
-  msg_rtime: number;
-  msg_ctime: number;
-  msg_cbytes: number;
-  msg_qnum: number;
-  msg_qbytes: number;
-  msg_lspid: number;
-  msg_lrpid: number;
-}
-
-/** struct msginfo (IPC_INFO / MSG_INFO). */
-export interface MsgInfo {
-  msgpool: number;
-  msgmap: number;
-  msgmax: number;
-  msgmnb: number;
-  msgmni: number;
-  msgssz: number;
-  msgtql: number;
-  msgseg: number;
-}
-
-/** What msgctl's IPC_SET reads from the caller's buffer (full-state fields for patch 4). */
-export interface MsqidDsIn {
-  msg_perm?: PermIn;
-  msg_qbytes?: number;
-  msg_stime?: number;
-  msg_rtime?: number;
-  msg_ctime?: number;
-  msg_lspid?: number;
-  msg_lrpid?: number;
-}
-
-/** A received message. */
-export interface MsgBuf {
-  mtype: Long;
-  mtext: Uint8Array;
-}
-
 /**
  * What a sleeping msgrcv keeps in its BlockState's data: Linux's `struct msg_receiver` (r_mode,
  * r_msgtype, r_maxsize), which pipelined_send() matches an arriving message against, plus the
@@ -135,8 +94,6 @@ export interface MsgReceiver {
   /** The receiver's msgsz: how many bytes of the message it gets. */
   bufsz: number;
 }
-
-export type { CtlResult } from './util.js';
 
 const enc = new TextEncoder();
 

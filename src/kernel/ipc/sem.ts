@@ -24,20 +24,17 @@
 import { err } from '../../abi/errno.js';
 import {
   GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, SEM_INFO, SEM_STAT,
-  SEM_STAT_ANY, SEM_UNDO, SETALL, SETVAL,
+  SEM_STAT_ANY, SEM_UNDO, SEMAEM, SEMVMX, SETALL, SETVAL,
 } from '../../abi/constants.js';
+import type { CtlResult, Sembuf, SemidDs, SemidDsIn, SemInfo } from '../../abi/ipc.js';
 import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import {
   S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, completeAll, findById, ipcSetCommon, ipcget, maxIdxRet, newPerm, nsOf,
   obtainCheck, obtainForDown, obtainForStat, permDs, pidVnr, recordPid, rmId,
-  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+  type IpcNs, type IpcPerm,
 } from './util.js';
-
-/** SEMVMX: the largest semaphore value; SEMAEM: the largest adjustment. */
-export const SEMVMX = 32767;
-export const SEMAEM = SEMVMX;
 
 /** struct sem_array, as plain data. */
 export interface SemArray {
@@ -55,46 +52,10 @@ export interface SemArray {
   wchan: string;
 }
 
-/** struct sembuf. */
-export interface Sembuf {
-  sem_num: number;
-  sem_op: number;
-  sem_flg: number;
-}
-
 /** A semtimedop timeout. */
 export interface Timespec {
   tv_sec: number;
   tv_nsec: number;
-}
-
-/** semid_ds as semctl(IPC_STAT) returns it. */
-export interface SemidDs {
-  sem_perm: IpcPermDs;
-  sem_otime: number;
-  sem_ctime: number;
-  sem_nsems: number;
-}
-
-/** What semctl's IPC_SET reads (full-state fields for patch 4). */
-export interface SemidDsIn {
-  sem_perm?: PermIn;
-  sem_otime?: number;
-  sem_ctime?: number;
-}
-
-/** struct seminfo (IPC_INFO / SEM_INFO). */
-export interface SemInfo {
-  semmap: number;
-  semmni: number;
-  semmns: number;
-  semmnu: number;
-  semmsl: number;
-  semopm: number;
-  semume: number;
-  semusz: number;
-  semvmx: number;
-  semaem: number;
 }
 
 /** One set's adjustments in an undo list (struct sem_undo). */

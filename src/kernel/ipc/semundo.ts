@@ -16,7 +16,8 @@ import type { KernelCore } from '../kernel.js';
 import type { ProcState } from '../state.js';
 import { registerPidFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
-import { SEMAEM, undoListOf, undoLists, type SemUndoEntry } from './sem.js';
+import { SEMAEM } from '../../abi/constants.js';
+import { undoListOf, undoLists, type SemUndoEntry } from './sem.js';
 import { findById } from './util.js';
 
 export function readSemUndo(k: KernelCore, proc: ProcState, nsId: number): string {

@@ -18,6 +18,7 @@ import {
   CAP_IPC_LOCK, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, SHM_DEST, SHM_EXEC, SHM_HUGETLB, SHM_INFO,
   SHM_LOCK, SHM_LOCKED, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA,
 } from '../../abi/constants.js';
+import type { CtlResult, ShmidDs, ShmidDsIn, ShmInfo, ShmInfoUsage } from '../../abi/ipc.js';
 import type { KernelCore } from '../kernel.js';
 import type { Mapping, MmState, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
@@ -27,7 +28,7 @@ import { getIpcNs, putIpcNs } from '../ipcns.js';
 import {
   S_IRUGO, S_IWUGO, addId, cInt, cLong, checkPerms, findById, ipcget, maxIdxRet, newPerm, nsOf, obtainCheck,
   obtainForDown, obtainForStat, permDs, pidFromUser, pidVnr, recordPid, rmId, setKeyPrivate, ipcSetCommon,
-  type CtlResult, type IpcNs, type IpcPerm, type IpcPermDs, type PermIn,
+  type IpcNs, type IpcPerm,
 } from './util.js';
 
 declare module '../state.js' {
@@ -66,47 +67,6 @@ export interface ShmSegment {
   pages: number;
   /** Backing pages by page index in the segment (absent pages read as zero). */
   store: Map<number, Uint8Array>;
-}
-
-/** shmid_ds as shmctl(IPC_STAT) returns it. */
-export interface ShmidDs {
-  shm_perm: IpcPermDs;
-  shm_segsz: number;
-  shm_atime: number;
-  shm_dtime: number;
-  shm_ctime: number;
-  shm_cpid: number;
-  shm_lpid: number;
-  shm_nattch: number;
-}
-
-/** What shmctl's IPC_SET reads (full-state fields for patch 4). */
-export interface ShmidDsIn {
-  shm_perm?: PermIn;
-  shm_atime?: number;
-  shm_dtime?: number;
-  shm_ctime?: number;
-  shm_cpid?: number;
-  shm_lpid?: number;
-}
-
-/** struct shminfo64 (IPC_INFO). shmmax and shmall are unsigned longs (bigint). */
-export interface ShmInfo {
-  shmmax: bigint;
-  shmmin: number;
-  shmmni: number;
-  shmseg: number;
-  shmall: bigint;
-}
-
-/** struct shm_info (SHM_INFO). */
-export interface ShmInfoUsage {
-  used_ids: number;
-  shm_tot: number;
-  shm_rss: number;
-  shm_swp: number;
-  swap_attempts: number;
-  swap_successes: number;
 }
 
 // ---- shmget ----

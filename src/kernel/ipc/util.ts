@@ -17,6 +17,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { CAP_IPC_OWNER, CAP_SYS_ADMIN, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_STAT } from '../../abi/constants.js';
+import type { IpcPermDs, Long, PermIn } from '../../abi/ipc.js';
 import type { KernelCore } from '../kernel.js';
 import type { IpcNsState, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
@@ -34,18 +35,6 @@ export const S_IRUGO = 0o444;
 export const S_IWUGO = 0o222;
 export const S_IRWXUGO = 0o777;
 export const INT_MAX = 0x7fffffff;
-
-/** The perm part of a `*_ds` record, with Linux's field names. `key` is a C int. */
-export interface IpcPermDs {
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  /** Permission bits plus the mechanism's own flags (SHM_DEST, SHM_LOCKED). */
-  mode: number;
-  seq: number;
-}
 
 /** struct kern_ipc_perm, as plain data: the record's fields plus the full id (seq * 32768 + idx). */
 export interface IpcPerm extends IpcPermDs {
@@ -338,13 +327,6 @@ export function updatePerm(perm: IpcPerm, uid: number, gid: number, mode: number
   perm.mode = (perm.mode & ~S_IRWXUGO) | ((mode | 0) & S_IRWXUGO);
 }
 
-/** The perm fields IPC_SET reads from the caller's buffer. */
-export interface PermIn {
-  uid?: number;
-  gid?: number;
-  mode?: number;
-}
-
 /**
  * IPC_SET's common part: ipc_update_perm(), ctime = now, then next_syscall_data patch 4: when
  * armed with data[0] != 0, `restore` copies the full state from the buffer and nsd is cleared
@@ -461,13 +443,6 @@ export function maxIdxRet(ids: IpcIds<{ perm: IpcPerm }>): number {
   return ids.maxIdx < 0 ? 0 : ids.maxIdx;
 }
 
-/** A `*ctl` result for the commands that return both a value and a record. */
-export interface CtlResult<T> {
-  /** What the syscall returns: the full id (`*_STAT`) or the highest index in use (`*_INFO`). */
-  ret: number;
-  buf: T;
-}
-
 /** A mechanism's part of `*get` (struct ipc_ops + the ipc_params it needs). */
 export interface GetOps<T extends { perm: IpcPerm }> {
   /** ops->getnew: creates the object (calls addId) and returns its id. */
@@ -508,12 +483,6 @@ export function cInt(v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw err('EINVAL');
   return Math.trunc(v) | 0;
 }
-
-/**
- * A C `long` that must be carried exactly (a message type): a JS number when it is a safe integer,
- * a bigint otherwise. This is the one canonical form, so `===` and Map keys compare values.
- */
-export type Long = number | bigint;
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

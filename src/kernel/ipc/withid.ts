@@ -16,9 +16,10 @@ import { IPC_CREAT, IPC_EXCL, IPC_SET } from '../../abi/constants.js';
 import type { KernelCore } from '../kernel.js';
 import type { NsdState, TaskState } from '../state.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
-import { msgctl, msgget, type MsqidDsIn } from './msg.js';
-import { semctl, semget, type SemidDsIn } from './sem.js';
-import { shmctl, shmget, type ShmidDsIn } from './shm.js';
+import type { MsqidDsIn, SemidDsIn, ShmidDsIn } from '../../abi/ipc.js';
+import { msgctl, msgget } from './msg.js';
+import { semctl, semget } from './sem.js';
+import { shmctl, shmget } from './shm.js';
 
 function withPreset<T>(k: KernelCore, t: TaskState, value: number, fn: () => T): T {
   if (!checkpointRestoreCapable(k, t)) throw err('EPERM');

@@ -8,6 +8,7 @@ import {
   CAP_KILL, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID,
   CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, RLIMIT_MEMLOCK, RLIMIT_NOFILE, RLIM_INFINITY,
 } from '../../abi/constants.js';
+import type { Rlimit } from '../../abi/task.js';
 import type { KernelCore } from '../kernel.js';
 import type { TaskState } from '../state.js';
 import { createPidNs, findKid, kidNrIn, pidNsWithin, putPidNs } from '../pid/pid.js';
@@ -205,11 +206,6 @@ export function setns(k: KernelCore, t: TaskState, fd: number, nstype: number): 
   t.pidnsForChildren = target;
   putPidNs(k);
   return 0;
-}
-
-export interface Rlimit {
-  rlim_cur: number;
-  rlim_max: number;
 }
 
 export function getrlimit(k: KernelCore, t: TaskState, resource: number): Rlimit {

@@ -11,18 +11,12 @@
  */
 import { err } from '../../abi/errno.js';
 import { SIGCHLD, WCONTINUED, WNOHANG, WUNTRACED, __WALL, __WCLONE, __WNOTHREAD } from '../../abi/constants.js';
+import type { WaitResult } from '../../abi/task.js';
 import type { KernelCore } from '../kernel.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { findKid, kidNrIn } from '../pid/pid.js';
 import { reap } from './exit.js';
-
-export interface WaitResult {
-  /** Pid of the child in the caller's namespace (0 with WNOHANG and nothing ready). */
-  pid: number;
-  /** Wait status (WIFEXITED/WEXITSTATUS… encoding). */
-  status: number;
-}
 
 const VALID = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
 

@@ -9,7 +9,7 @@
 import { IPC_CREAT } from '../../abi/constants.js';
 import { strerror } from '../../abi/errno.js';
 import '../../syscalls/ipc.js';
-import type { MsgBuf } from '../../kernel/ipc/msg.js';
+import type { MsgBuf } from '../../abi/ipc.js';
 import { parseNumber } from '../lib/args.js';
 import { defineProgram, toText, type Proc } from '../lib/program.js';
 

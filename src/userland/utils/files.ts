@@ -6,7 +6,7 @@ import { ErrnoError, strerror } from '../../abi/errno.js';
 import {
   O_CLOEXEC, O_CREAT, O_WRONLY, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFSOCK,
 } from '../../abi/constants.js';
-import type { Stat } from '../../kernel/fs/ops.js';
+import type { Stat } from '../../abi/fs.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { newInput, pumpInput, type InputState } from '../lib/input.js';

@@ -14,10 +14,7 @@ import {
   SHM_DEST, SHM_INFO, SHM_LOCKED, SHM_STAT,
 } from '../../abi/constants.js';
 import '../../syscalls/ipc.js';
-import type { MsgInfo, MsqidDs, CtlResult } from '../../kernel/ipc/msg.js';
-import type { SemidDs, SemInfo } from '../../kernel/ipc/sem.js';
-import type { ShmidDs, ShmInfo, ShmInfoUsage } from '../../kernel/ipc/shm.js';
-import type { IpcPermDs } from '../../kernel/ipc/util.js';
+import type { CtlResult, IpcPermDs, MsgInfo, MsqidDs, SemidDs, SemInfo, ShmidDs, ShmInfo, ShmInfoUsage } from '../../abi/ipc.js';
 import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
