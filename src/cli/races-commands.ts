@@ -36,6 +36,7 @@ interface RacesFlags {
   seed?: number;
   depth?: number;
   limit: number;
+  cache: boolean;
   replay?: string;
   save?: string;
   traces?: boolean;
@@ -55,7 +56,7 @@ export function racesMain(scenario: string | undefined, f: RacesFlags, io: CrCom
   }
   if (f.pct !== undefined && f.bound !== undefined) throw new Error('--bound and --pct exclude each other');
   if (f.pct === undefined && (f.seed !== undefined || f.depth !== undefined)) throw new Error('--seed and --depth go with --pct');
-  const mode: Mode = f.pct !== undefined ? { kind: 'pct', runs: f.pct, seed: f.seed ?? 1, depth: f.depth } : { kind: 'exhaustive', bound: f.bound ?? 1, limit: f.limit };
+  const mode: Mode = f.pct !== undefined ? { kind: 'pct', runs: f.pct, seed: f.seed ?? 1, depth: f.depth } : { kind: 'exhaustive', bound: f.bound ?? 1, limit: f.limit, cache: f.cache };
   const scenarios = scenario === undefined ? [...SCENARIOS] : [findScenario(scenario)];
   const wanted: RaceStrategy[] = f.strategy?.length ? f.strategy.map(parseStrategy) : [...RACE_STRATEGIES];
   const cells: Cell[] = [];
@@ -67,7 +68,7 @@ export function racesMain(scenario: string | undefined, f: RacesFlags, io: CrCom
       const c = strategiesFor(sc, [st]).length === 0 ? { scenario: sc.name, strategy: st, result: null } : exploreCell(sc, st, mode);
       cells.push(c);
       const r = c.result;
-      const extra = r ? `${mode.kind === 'exhaustive' ? `, ${r.states} states` : ''}${r.truncated ? `, stopped at --limit ${f.limit}` : ''}` : ' (restores nothing here)';
+      const extra = r ? `${mode.kind === 'exhaustive' && r.states > 0 ? `, ${r.states} states, ${r.pruned} runs pruned at a cached state` : ''}${r.truncated ? `, stopped at --limit ${f.limit}` : ''}` : ' (restores nothing here)';
       io.stdout(`${STRATEGY_LABEL[st].padEnd(12)} ${cellText(c).padStart(9)}${extra}\n`);
       for (const [what, n] of Object.entries(r?.classes ?? {}).sort((a, b) => b[1] - a[1])) io.stdout(`  ${String(n).padStart(6)} × ${what}\n`);
       if (!r?.shortest) continue;
@@ -94,7 +95,8 @@ export function addRacesCommands(program: Command, io: CrCommandIo = PROCESS_IO)
     .option('--pct <n>', 'instead: N PCT runs', nonNegative('--pct'))
     .option('--seed <s>', 'first PCT seed (run i uses S+i; default 1)', nonNegative('--seed'))
     .option('--depth <d>', 'PCT bug depth (default 3)', nonNegative('--depth'))
-    .option('--limit <n>', 'at most N schedules per cell in exhaustive search', nonNegative('--limit'), 20000)
+    .option('--limit <n>', 'at most N runs per cell in exhaustive search', nonNegative('--limit'), 20000)
+    .option('--no-cache', 'exhaustive search without the state cache: every schedule run to its end')
     .option('--traces', 'print the shortest violating trace of every cell (default: only with one SCENARIO)')
     .option('--save <dir>', 'write each shortest violating trace to DIR/SCENARIO-STRATEGY.trace')
     .option('--replay <file>', 'run the schedule of a saved trace again and print its trace')

@@ -10,8 +10,8 @@
  *   the task that ran last while it can; switching away from a task that could still run is a
  *   preemption, deferring a deliverable signal counts as one too, and switches forced by a task
  *   blocking or exiting are free. Every schedule with at most `bound` preemptions is run, except
- *   below a choice point whose state (a hash of `snapshot()`, with the last task) was already
- *   reached with at least as much budget left: that subtree was explored from there.
+ *   below a choice point whose state (`raceStateKey`, with the last task) was already reached
+ *   with at least as much budget left: that subtree was explored from there.
  * - PCT (Burckhardt et al. 2010): random distinct task priorities and `depth - 1` random points where
  *   the running task drops to the lowest priority; the highest-priority runnable task steps.
  *   Pinned seeds: run i uses seed + i.
@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { KernelBug } from '../abi/errno.js';
 import { signalName } from '../syscalls/trace.js';
 import { Kernel, ProgramCrash, type SchedChoice, type SchedulePolicy } from '../syscalls/kernel.js';
+import type { KernelState } from '../kernel/state.js';
 import { check, describeViolation, type Violation } from './oracle.js';
 import type { Prepared } from './scenarios.js';
 import { restoreOnce, type AdversaryChoice, type PreparedRestore } from './restore-scenario.js';
@@ -44,9 +45,15 @@ interface Point {
   costBefore: number;
   /** The task that stepped last (0: none yet). */
   last: number;
-  /** Cache key of the state at this point (exhaustive search only). */
-  key: string | null;
+  /** The state here was reached earlier in the same run with no more preemptions: no branches from here on. */
+  repeat: boolean;
 }
+
+/** The exhaustive search's cache: state key → the fewest preemptions it was reached with, and in which run. */
+export type StateCache = Map<string, { cost: number; run: number }>;
+
+/** Thrown out of `kernel.run` when a run reaches a state an earlier run reached with as much budget. */
+class Pruned extends Error {}
 
 export interface RunOutcome {
   decisions: number[];
@@ -56,44 +63,106 @@ export interface RunOutcome {
   steps: number;
   /** strace-like lines with the scheduler's non-default choices (when traced). */
   trace: string[];
+  /** Stopped at a cached state (its continuations were explored from there): no verdict. */
+  pruned: boolean;
 }
 
 type Fallback = (c: Choice, options: number[], last: number, index: number) => number;
 
-/** A stable hash of a kernel state (Maps, Sets, bigints and byte arrays included). */
-export function stateHash(state: unknown): string {
-  const h = createHash('sha1');
+/**
+ * A stable hash of a kernel state (Maps, Sets, bigints and byte arrays included). Object fields
+ * whose name matches `skip` are left out.
+ */
+export function stateHash(state: unknown, skip: RegExp | null = null): string {
+  // One string, hashed once: far cheaper than an update per field (a state has thousands).
+  let out = '';
   const walk = (v: unknown): void => {
-    if (v === null || v === undefined) h.update(String(v) + ';');
-    else if (typeof v === 'bigint') h.update(`${v}n;`);
-    else if (typeof v !== 'object') h.update(JSON.stringify(v) + ';');
-    else if (v instanceof Uint8Array) h.update(`b${v.length}:`).update(v);
+    if (v === null || v === undefined) out += `${String(v)};`;
+    else if (typeof v === 'number') out += `${v};`;
+    else if (typeof v === 'bigint') out += `${v}n;`;
+    else if (typeof v !== 'object') out += `${JSON.stringify(v)};`;
+    else if (v instanceof Uint8Array) out += `b${v.length}:${Buffer.from(v.buffer, v.byteOffset, v.length).toString('latin1')}`;
     else if (v instanceof Map) {
-      h.update('M{');
+      out += 'M{';
       for (const [a, b] of v) {
         walk(a);
         walk(b);
       }
-      h.update('}');
+      out += '}';
     } else if (v instanceof Set) {
-      h.update('S{');
+      out += 'S{';
       for (const a of v) walk(a);
-      h.update('}');
+      out += '}';
     } else if (Array.isArray(v)) {
-      h.update('[');
+      out += '[';
       for (const a of v) walk(a);
-      h.update(']');
+      out += ']';
     } else {
-      h.update('{');
+      out += '{';
       for (const key of Object.keys(v)) {
-        h.update(key + ':');
+        if (skip?.test(key)) continue;
+        out += `${key}:`;
         walk((v as Record<string, unknown>)[key]);
       }
-      h.update('}');
+      out += '}';
     }
   };
   walk(state);
-  return h.digest('hex');
+  return createHash('sha1').update(out, 'latin1').digest('hex');
+}
+
+/**
+ * Timestamps (inode mtime/ctime, IPC stime/rtime/ctime/otime/atime/dtime, and the same in a
+ * program's copies of msqid_ds & co.): no race scenario reads the clock, so they cannot change
+ * what happens from a state on. Deadlines are kept, relative to the clock.
+ */
+const TIMESTAMP = /^(?:(?:msg|sem|shm)_)?[a-z]time(?:Ns)?$/;
+
+/**
+ * The key of a state for the exhaustive search's cache: two states with the same key behave the
+ * same from here on for every schedule. It leaves out what differs between interleavings that
+ * reach the same situation but cannot change what follows — the virtual clock (deadlines are
+ * taken relative to it), timestamps, the scheduler's step count, the next internal id — orders
+ * the run queue (every runnable task is an option at each point, at the same cost), and numbers
+ * the fd tables, mms and open file descriptions by first use from the tasks (their ids are
+ * internal: no syscall shows them) instead of by allocation. Pids, fds, IPC ids, inode numbers and
+ * the id allocators' cursors are kept: programs see those.
+ */
+export function raceStateKey(s: KernelState): string {
+  const fdt = new Map<number, number>();
+  const mm = new Map<number, number>();
+  const file = new Map<number, number>();
+  const num = (m: Map<number, number>, id: number): number => {
+    let n = m.get(id);
+    if (n === undefined) m.set(id, (n = m.size));
+    return n;
+  };
+  const tasks = [...s.tasks.values()].map((t) => ({
+    ...t,
+    fdtable: num(fdt, t.fdtable),
+    mm: num(mm, t.mm),
+    blocked: t.blocked && { ...t.blocked, deadlineNs: t.blocked.deadlineNs === null ? null : t.blocked.deadlineNs - s.clockNs },
+  }));
+  const fdtables = [...fdt].map(([id, n]) => {
+    const ft = s.fdtables.get(id);
+    return ft && { ...ft, id: n, fds: [...ft.fds].map(([fd, f]) => [fd, num(file, f)]) };
+  });
+  const mms = [...mm].map(([id, n]) => {
+    const m = s.mms.get(id);
+    return m && { ...m, id: n };
+  });
+  const files = [...file].map(([id, n]) => {
+    const f = s.files.get(id)!;
+    return { ...f, id: n };
+  });
+  // What no task reaches (kept with its own ids: only less pruning if it differs).
+  const rest = {
+    fdtables: [...s.fdtables.values()].filter((x) => !fdt.has(x.id)),
+    mms: [...s.mms.values()].filter((x) => !mm.has(x.id)),
+    files: [...s.files.values()].filter((x) => !file.has(x.id)),
+  };
+  const runq = [...s.runq].sort((a, b) => a - b);
+  return stateHash({ profile: s.profile, pidMax: s.pidMax, tasks, procs: s.procs, pidns: s.pidns, ipcns: s.ipcns, fdtables, mms, files, rest, inodes: s.inodes, runq, panicked: s.panicked, ext: s.ext }, TIMESTAMP);
 }
 
 /** Keeps the last task running while it can; delivers signals at once. */
@@ -107,7 +176,8 @@ class Director implements SchedulePolicy {
   constructor(
     private readonly prefix: readonly number[],
     private readonly fallback: Fallback,
-    private readonly hashing: boolean,
+    private readonly cache: StateCache | null,
+    private readonly run: number,
     private readonly trace: string[] | null,
   ) {}
 
@@ -122,8 +192,19 @@ class Director implements SchedulePolicy {
     const index = this.points.length;
     const pick = index < this.prefix.length ? this.prefix[index]! : this.fallback(c, options, this.last, index);
     if (!options.includes(pick)) throw new KernelBug(`replay diverged at decision ${index}: ${pick} is not one of ${options.join(',')}`);
-    const key = this.hashing ? `${c.kind}|${c.kind !== 'task' ? c.kid : this.last}|${stateHash(k.snapshot())}` : null;
-    this.points.push({ kind: c.kind, options, pick, costBefore: this.preemptions, last: this.last, key });
+    let repeat = false;
+    // Past the prefix (where this run's branches start), look the state up.
+    if (this.cache && index >= this.prefix.length) {
+      const key = `${c.kind}|${c.kind !== 'task' ? c.kid : this.last}|${raceStateKey(k.s)}`;
+      const before = this.cache.get(key);
+      if (before && before.cost <= this.preemptions) {
+        if (before.run !== this.run) throw new Pruned();
+        repeat = true;
+      } else {
+        this.cache.set(key, { cost: this.preemptions, run: this.run });
+      }
+    }
+    this.points.push({ kind: c.kind, options, pick, costBefore: this.preemptions, last: this.last, repeat });
     return this.taken(k, c, pick, options.indexOf(pick));
   }
 
@@ -154,17 +235,21 @@ class Director implements SchedulePolicy {
 }
 
 /** Runs one schedule of a prepared scenario: `prefix` first, then `fallback`. */
-export function runSchedule(p: Explorable, prefix: readonly number[], opts: { fallback?: Fallback; hashing?: boolean; trace?: boolean; maxSteps?: number } = {}): RunOutcome {
+export function runSchedule(
+  p: Explorable,
+  prefix: readonly number[],
+  opts: { fallback?: Fallback; cache?: StateCache | null; run?: number; trace?: boolean; maxSteps?: number } = {},
+): RunOutcome {
   const trace: string[] | null = opts.trace ? [] : null;
   if ('restore' in p) {
     // No state cache here: the engine's own progress is not in the kernel state.
-    const d = new Director(prefix, opts.fallback ?? CONTINUE, false, trace);
+    const d = new Director(prefix, opts.fallback ?? CONTINUE, null, 0, trace);
     const why = restoreOnce(p.restore, p.strategy, d, trace ? (line) => trace.push(line) : null);
     const violations: Violation[] = why === null ? [] : [{ kind: 'restore', want: 0, got: why, holder: '' }];
-    return { decisions: d.points.map((x) => x.pick), points: d.points, violations, preemptions: d.preemptions, steps: d.points.length, trace: trace ?? [] };
+    return { decisions: d.points.map((x) => x.pick), points: d.points, violations, preemptions: d.preemptions, steps: d.points.length, trace: trace ?? [], pruned: false };
   }
   const k = Kernel.fromState(p.state);
-  const d = new Director(prefix, opts.fallback ?? CONTINUE, opts.hashing ?? false, trace);
+  const d = new Director(prefix, opts.fallback ?? CONTINUE, opts.cache ?? null, opts.run ?? 0, trace);
   k.policy = d;
   if (trace) k.tracer = (line) => trace.push(line);
   let violations: Violation[];
@@ -173,10 +258,11 @@ export function runSchedule(p: Explorable, prefix: readonly number[], opts: { fa
     steps = k.run({ maxSteps: opts.maxSteps ?? 5000 }).steps;
     violations = check(k, p.restorer, p.objs);
   } catch (e) {
+    if (e instanceof Pruned) return { decisions: d.points.map((x) => x.pick), points: d.points, violations: [], preemptions: d.preemptions, steps, trace: trace ?? [], pruned: true };
     if (!(e instanceof ProgramCrash)) throw e;
     violations = [{ kind: 'lost', want: 0, got: e.message.split('\n')[0]!, holder: '' }];
   }
-  return { decisions: d.points.map((x) => x.pick), points: d.points, violations, preemptions: d.preemptions, steps, trace: trace ?? [] };
+  return { decisions: d.points.map((x) => x.pick), points: d.points, violations, preemptions: d.preemptions, steps, trace: trace ?? [], pruned: false };
 }
 
 export interface ExploreResult {
@@ -185,6 +271,11 @@ export interface ExploreResult {
   violating: number;
   /** Distinct states seen at choice points (exhaustive search). */
   states: number;
+  /**
+   * Runs stopped by the cache at a state an earlier run reached with at least as much budget (its
+   * continuations were explored from there); not counted in `schedules` (exhaustive search).
+   */
+  pruned: number;
   /** The shortest violating schedule (fewest preemptions, then fewest steps). */
   shortest: RunOutcome | null;
   /** The schedule limit stopped the search before it was complete. */
@@ -207,33 +298,38 @@ function better(a: RunOutcome, b: RunOutcome | null): boolean {
   return !b || a.preemptions < b.preemptions || (a.preemptions === b.preemptions && (a.steps < b.steps || (a.steps === b.steps && a.decisions.length < b.decisions.length)));
 }
 
-/** Every schedule with at most `bound` preemptions (up to `limit` runs; `cache` false: no state cache). */
+/**
+ * Every schedule with at most `bound` preemptions (up to `limit` runs; `cache` false: no state
+ * cache). `schedules` counts the runs that went to their end; a run that reaches a cached state
+ * stops there (`pruned`).
+ */
 export function exhaustive(p: Explorable, bound: number, limit = 20000, cache = true): Omit<ExploreResult, 'strategy'> {
-  const seen = new Map<string, number>();
+  const seen: StateCache | null = cache && !('restore' in p) ? new Map() : null;
   const stack: number[][] = [[]];
   let schedules = 0;
   let violating = 0;
+  let pruned = 0;
   let shortest: RunOutcome | null = null;
   const classes: Record<string, number> = {};
+  const result = (truncated: boolean) => ({ schedules, violating, states: seen?.size ?? 0, pruned, shortest, truncated, classes });
   while (stack.length > 0) {
-    if (schedules >= limit) return { schedules, violating, states: seen.size, shortest, truncated: true, classes };
+    if (schedules + pruned >= limit) return result(true);
     const prefix = stack.pop()!;
-    const r = runSchedule(p, prefix, { hashing: cache && !('restore' in p) });
-    schedules++;
-    if (r.violations.length > 0) {
-      violating++;
-      tally(classes, r);
-      if (better(r, shortest)) shortest = r;
+    const r = runSchedule(p, prefix, { cache: seen, run: schedules + pruned });
+    if (r.pruned) pruned++;
+    else {
+      schedules++;
+      if (r.violations.length > 0) {
+        violating++;
+        tally(classes, r);
+        if (better(r, shortest)) shortest = r;
+      }
     }
     // Alternatives at the points past the prefix (earlier ones were branched by an ancestor).
     const branches: number[][] = [];
     for (let i = prefix.length; i < r.points.length; i++) {
       const pt = r.points[i]!;
-      if (pt.key !== null) {
-        const before = seen.get(pt.key!);
-        if (before !== undefined && before <= pt.costBefore) break;
-        seen.set(pt.key!, pt.costBefore);
-      }
+      if (pt.repeat) break;
       for (const opt of pt.options) {
         if (opt === pt.pick) continue;
         const cost = pt.costBefore + preemptionCost(pt, opt);
@@ -242,7 +338,7 @@ export function exhaustive(p: Explorable, bound: number, limit = 20000, cache = 
     }
     for (let j = branches.length - 1; j >= 0; j--) stack.push(branches[j]!);
   }
-  return { schedules, violating, states: seen.size, shortest, truncated: false, classes };
+  return result(false);
 }
 
 /** What taking `opt` costs: a deferred signal, or leaving the last task while it can still run. */
@@ -289,5 +385,5 @@ export function pct(p: Explorable, runs: number, seed: number, depth = 3): Omit<
       if (better(out, shortest)) shortest = out;
     }
   }
-  return { schedules: runs, violating, states: 0, shortest, truncated: false, classes };
+  return { schedules: runs, violating, states: 0, pruned: 0, shortest, truncated: false, classes };
 }

@@ -16,7 +16,7 @@ import type { Explorable } from './explore.js';
 
 export { SCENARIOS, findScenario, prepare } from './scenarios.js';
 export { RACE_STRATEGIES, type RaceStrategy } from './programs.js';
-export { exhaustive, pct, runSchedule, stateHash } from './explore.js';
+export { exhaustive, pct, raceStateKey, runSchedule, stateHash } from './explore.js';
 export { check, describeViolation } from './oracle.js';
 
 /** How strategies are named in tables and on the command line. */
@@ -32,7 +32,7 @@ export function parseStrategy(s: string): RaceStrategy {
   return name as RaceStrategy;
 }
 
-export type Mode = { kind: 'exhaustive'; bound: number; limit?: number } | { kind: 'pct'; runs: number; seed: number; depth?: number };
+export type Mode = { kind: 'exhaustive'; bound: number; limit?: number; cache?: boolean } | { kind: 'pct'; runs: number; seed: number; depth?: number };
 
 export interface Cell {
   scenario: string;
@@ -55,12 +55,12 @@ export function target(sc: Scenario, strategy: RaceStrategy): Explorable | null 
 export function exploreCell(sc: Scenario, strategy: RaceStrategy, mode: Mode): Cell {
   const p = target(sc, strategy);
   if (p === null) return { scenario: sc.name, strategy, result: null };
-  const r = mode.kind === 'exhaustive' ? exhaustive(p, mode.bound, mode.limit) : pct(p, mode.runs, mode.seed, mode.depth);
+  const r = mode.kind === 'exhaustive' ? exhaustive(p, mode.bound, mode.limit, mode.cache ?? true) : pct(p, mode.runs, mode.seed, mode.depth);
   return { scenario: sc.name, strategy, result: { strategy, ...r } };
 }
 
 export function modeText(mode: Mode): string {
-  return mode.kind === 'exhaustive' ? `--bound ${mode.bound}` : `--pct ${mode.runs} --seed ${mode.seed}`;
+  return mode.kind === 'exhaustive' ? `--bound ${mode.bound}${mode.cache === false ? ' --no-cache' : ''}` : `--pct ${mode.runs} --seed ${mode.seed}`;
 }
 
 /** `violating/schedules` (with `+` when the schedule limit cut the search), or `n/a`. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { constants as C, Kernel, installUserland } from '../../src/index.js';
 import { DEFAULT_POLICY, type SchedChoice } from '../../src/syscalls/kernel.js';
 import {
-  exhaustive, exploreCell, findScenario, formatTable, parseTraceFile, pct, prepare, runSchedule, stateHash, traceFile,
+  exhaustive, exploreCell, findScenario, formatTable, parseTraceFile, pct, prepare, raceStateKey, runSchedule, stateHash, traceFile,
 } from '../../src/races/index.js';
 
 /** A shell workload with pipes, a background job, a signal, a fork and IPC; returns its trace and state hash. */
@@ -71,15 +71,63 @@ test('exhaustive search: bound 0 finds no handler race, bound 1 finds it (CHESS)
   assert.match(b1.shortest!.violations.map((v) => `${v.kind} ${v.want} ${String(v.got)}`).join(';'), /^pid 300 /);
 });
 
-test('the state cache prunes: fewer schedules than without it, same verdict', () => {
-  const p = prepare(findScenario('handler'), 'nsd');
-  const r = exhaustive(p, 1);
-  const plain = exhaustive(p, 1, 20000, false);
-  assert.ok(r.states > 0);
-  assert.ok(r.schedules < plain.schedules, `with cache ${r.schedules}, without ${plain.schedules}`);
-  assert.ok(r.violating > 0 && r.violating < r.schedules, `${r.violating}/${r.schedules}`);
-  assert.ok(plain.violating > 0);
-  assert.equal(r.shortest!.preemptions, plain.shortest!.preemptions, 'the shortest race needs as many preemptions either way');
+test('the state cache prunes: fewer runs than without it, the same kinds of violation found', () => {
+  for (const [sc, st, bound] of [['handler', 'nsd', 1], ['vfork', 'nsd', 1], ['fork', 'ns_last_pid', 1], ['thread', 'ns_last_pid', 2]] as const) {
+    const p = prepare(findScenario(sc), st);
+    const r = exhaustive(p, bound);
+    const plain = exhaustive(p, bound, 20000, false);
+    const what = `${sc}/${st} --bound ${bound}: with cache ${r.schedules} + ${r.pruned} pruned, without ${plain.schedules}`;
+    assert.ok(r.states > 0 && r.pruned > 0, what);
+    assert.ok(r.schedules + r.pruned < plain.schedules, what);
+    assert.equal(plain.pruned, 0);
+    assert.ok(r.violating > 0 && r.violating < r.schedules, `${r.violating}/${r.schedules}`);
+    assert.deepEqual(Object.keys(r.classes).sort(), Object.keys(plain.classes).sort(), what);
+    assert.equal(r.shortest!.preemptions, plain.shortest!.preemptions, 'the shortest race needs as many preemptions either way');
+  }
+});
+
+test('the cache key leaves out the clock, timestamps and internal ids, and keeps what programs see', () => {
+  // A forked process with a pipe, and a blocked sleeper with a deadline.
+  const k = new Kernel();
+  installUserland(k);
+  const a = k.task(k.init.sys.fork())!;
+  a.sys.pipe();
+  const state = k.snapshot();
+  const copy = () => Kernel.fromState(state).snapshot();
+  const base = raceStateKey(state);
+  // The same situation later, with its internal ids allocated differently.
+  const s = copy();
+  s.clockNs += 5e9;
+  s.nextId += 100;
+  s.sched.steps += 7;
+  for (const i of s.inodes.values()) i.mtimeNs += 3;
+  const [id, ft] = [...s.fdtables].find(([, x]) => x.fds.size > 0)!;
+  s.fdtables.delete(id);
+  s.fdtables.set(id + 1000, { ...ft, id: id + 1000 });
+  for (const t of s.tasks.values()) if (t.fdtable === id) t.fdtable = id + 1000;
+  const fileIds = [...ft.fds.values()];
+  for (const fid of fileIds) {
+    const f = s.files.get(fid)!;
+    s.files.delete(fid);
+    s.files.set(fid + 1000, { ...f, id: fid + 1000 });
+  }
+  for (const x of s.fdtables.values()) for (const [fd, fid] of x.fds) if (fileIds.includes(fid)) x.fds.set(fd, fid + 1000);
+  s.runq.reverse();
+  assert.equal(raceStateKey(s), base);
+  // An armed value, an fd number or a pipe's inode is not left out.
+  const armed = copy();
+  armed.tasks.get(a.kid)!.nsd = { ndata: 1, data: [1n] };
+  assert.notEqual(raceStateKey(armed), base);
+  const fd = copy();
+  const t0 = [...fd.fdtables.values()].find((x) => x.fds.size > 0)!;
+  const [n, f] = [...t0.fds].at(-1)!;
+  t0.fds.delete(n);
+  t0.fds.set(n + 10, f);
+  assert.notEqual(raceStateKey(fd), base);
+  const ino = copy();
+  const pipe = [...ino.files.values()].find((x) => x.kind === 'pipe')!;
+  pipe.ino += 1;
+  assert.notEqual(raceStateKey(ino), base);
 });
 
 test('the figures of docs/races.md (bound 1): which strategies lose ids where', () => {
