@@ -162,7 +162,7 @@ export function raceStateKey(s: KernelState): string {
     files: [...s.files.values()].filter((x) => !file.has(x.id)),
   };
   const runq = [...s.runq].sort((a, b) => a - b);
-  return stateHash({ profile: s.profile, pidMax: s.pidMax, tasks, procs: s.procs, pidns: s.pidns, ipcns: s.ipcns, fdtables, mms, files, rest, inodes: s.inodes, runq, panicked: s.panicked, ext: s.ext }, TIMESTAMP);
+  return stateHash({ profile: s.profile, pidMax: s.pidMax, tasks, procs: s.procs, pidns: s.pidns, ipcns: s.ipcns, fdtables, mms, files, rest, inodes: s.inodes, runq, panicked: s.panicked, ipc: s.ipc }, TIMESTAMP);
 }
 
 /** Keeps the last task running while it can; delivers signals at once. */
