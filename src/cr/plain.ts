@@ -70,5 +70,21 @@ export function encodePlain(v: unknown): string {
 
 /** JSON text → plain data. Throws SyntaxError/TypeError for text `encodePlain` did not write. */
 export function decodePlain<T = unknown>(text: string): T {
-  return fromJsonable(JSON.parse(text)) as T;
+  const v: unknown = JSON.parse(text);
+  // Untagged JSON (no `$t`, no `__proto__` key, not too deep) is already the plain data
+  // fromJsonable would rebuild: taken as parsed, without a second tree.
+  return (untagged(v, 0) ? v : fromJsonable(v)) as T;
+}
+
+function untagged(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== 'object') return true;
+  if (depth > 64) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!untagged(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const k in v) {
+    if (k === '$t' || k === '__proto__' || !untagged((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }

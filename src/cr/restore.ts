@@ -35,7 +35,7 @@ import { findProgram } from '../syscalls/program.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { formatNextSyscallData } from '../kernel/nsd/nsd.js';
 import { CrError, unsupported } from './errors.js';
-import type { Checkpoint, CkPstree, CkTask, CrReportLine } from './model.js';
+import type { Checkpoint, CkFile, CkPstree, CkTask, CrReportLine } from './model.js';
 import { imagesToCheckpoint } from './images.js';
 import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
@@ -116,6 +116,11 @@ class Restorer {
   readonly fileFid = new Map<number, number>();
   /** Files a holder other than the owner's own fd table needs (they get a temporary fd). */
   readonly shared = new Set<number>();
+  /** Planning indexes: per fd table, file index → its first fd; per pid, the files it opens (in
+   * file order); per pipe, its ends (in file order). Built once instead of scanned per file. */
+  fdOf: Map<number, number>[] = [];
+  readonly ownedBy = new Map<number, number[]>();
+  readonly pipeEnds = new Map<number, [CkFile, number][]>();
   tempBase = 0;
 
   constructor(readonly k: Kernel, readonly ck: Checkpoint, readonly opts: RestoreOptions) {
@@ -162,12 +167,19 @@ class Restorer {
     }
     // Who opens each file: the nearest common ancestor of every process holding it.
     const holders = new Map<number, Set<number>>();
-    this.ck.fdtables.forEach((table, j) => {
+    /** File index → how many fd tables hold it. */
+    const tablesHolding = new Map<number, number>();
+    this.fdOf = this.ck.fdtables.map((table, j) => {
       const pid = this.procOf.get(this.tableUser.get(j)!)!.pid;
-      for (const [, file] of table.fds) {
+      const fdOf = new Map<number, number>();
+      for (const [fd, file] of table.fds) {
         if (!holders.has(file)) holders.set(file, new Set());
         holders.get(file)!.add(pid);
+        if (fdOf.has(file)) continue;
+        fdOf.set(file, fd);
+        tablesHolding.set(file, (tablesHolding.get(file) ?? 0) + 1);
       }
+      return fdOf;
     });
     const pipeHolders = new Map<number, Set<number>>();
     for (const [file, hs] of holders) {
@@ -183,10 +195,20 @@ class Restorer {
       const owner = f.kind === 'pipe' ? this.pipeOwner.get(f.pipe)! : this.lca([...hs]);
       this.owner.set(file, owner);
       const ownTable = this.task(owner).fdtable;
-      const tablesHolding = this.ck.fdtables.filter((t) => t.fds.some(([, i]) => i === file)).length;
-      const ownerHolds = this.ck.fdtables[ownTable]!.fds.some(([, i]) => i === file);
-      if (tablesHolding > (ownerHolds ? 1 : 0)) this.shared.add(file);
+      const ownerHolds = this.fdOf[ownTable]!.has(file);
+      if (tablesHolding.get(file)! > (ownerHolds ? 1 : 0)) this.shared.add(file);
     }
+    this.ck.files.forEach((f, i) => {
+      const owner = this.owner.get(i);
+      if (owner !== undefined) {
+        if (!this.ownedBy.has(owner)) this.ownedBy.set(owner, []);
+        this.ownedBy.get(owner)!.push(i);
+      }
+      if (f.kind === 'pipe') {
+        if (!this.pipeEnds.has(f.pipe)) this.pipeEnds.set(f.pipe, []);
+        this.pipeEnds.get(f.pipe)!.push([f, i]);
+      }
+    });
     const sessions = sessionProblem(this.ck.pstree);
     if (sessions) throw unsupported('restore', 'check', 'pstree.img', sessions);
     let maxFd = -1;
@@ -319,20 +341,20 @@ class Restorer {
 
   /** The fd `pid`'s own table holds `file` at, if any. */
   finalFd(pid: number, file: number): number | undefined {
-    return this.ck.fdtables[this.task(pid).fdtable]!.fds.find(([, i]) => i === file)?.[0];
+    return this.fdOf[this.task(pid).fdtable]!.get(file);
   }
 
   openOwned(pid: number): void {
     const sys = this.sys(pid);
     const table = (): Map<number, number> => this.k.fdtable(this.k.t(this.kids.get(pid)!).fdtable).fds;
     const pipesDone = new Set<number>();
-    this.ck.files.forEach((f, i) => {
-      if (this.owner.get(i) !== pid) return;
+    for (const i of this.ownedBy.get(pid) ?? []) {
+      const f = this.ck.files[i]!;
       if (f.kind === 'pipe') {
-        if (pipesDone.has(f.pipe)) return;
+        if (pipesDone.has(f.pipe)) continue;
         pipesDone.add(f.pipe);
         this.step('open-pipe', `pid ${pid} pipe ${f.pipe}`, () => this.openPipe(sys, pid, f.pipe, table));
-        return;
+        continue;
       }
       this.step('open-file', `pid ${pid} ${f.path}`, () => {
         const final = this.finalFd(pid, i);
@@ -344,11 +366,11 @@ class Restorer {
         restorer.setDirPos(this.k, table().get(at)!, f.dirPos);
         if (final !== undefined && this.shared.has(i)) sys.fcntl(at, F_DUPFD, this.temp(i));
       });
-    });
+    }
   }
 
   openPipe(sys: Sys, pid: number, pipe: number, table: () => Map<number, number>): void {
-    const ends = this.ck.files.map((f, i) => [f, i] as const).filter(([f]) => f.kind === 'pipe' && f.pipe === pipe);
+    const ends = this.pipeEnds.get(pipe) ?? [];
     const [a, b] = sys.pipe2(0);
     // Park both new fds on temporaries first so neither can be in the way of a final fd.
     const parked: Record<'r' | 'w', number> = { r: this.tempBase + this.ck.files.length, w: this.tempBase + this.ck.files.length + 1 };

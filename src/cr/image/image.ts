@@ -9,6 +9,7 @@
 import { basename } from 'node:path';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { encodeEntry, entryAs, type Entry, messageToEntry } from './convert.js';
+import { FAST_TYPES, fastDecode } from './fast.js';
 import { ImageError, wrapDecode } from './errors.js';
 import { findKindByFileName, IMAGE_KIND_LIST, IMAGE_KINDS, type ImageKindName, type ImageKindSpec } from './kinds.js';
 import { MAX_ENTRIES, MAX_ENTRY_BYTES } from './limits.js';
@@ -41,6 +42,9 @@ export function readEntry(r: ByteReader, typeName: string, index: number): Entry
   const len = r.u32(`entry ${index} length`);
   if (len > MAX_ENTRY_BYTES) r.fail(`entry ${index} length ${len} exceeds limit ${MAX_ENTRY_BYTES}`, at);
   const raw = r.take(len, `entry ${index} (${len} bytes)`);
+  const fast = FAST_TYPES.get(typeName);
+  const entry = fast ? fastDecode(fast, raw, 0, raw.length) : null;
+  if (entry) return entry;
   const type = messageType(typeName);
   return wrapDecode(r.file, at + 4, typeName, () => messageToEntry(type, type.decode(raw)));
 }

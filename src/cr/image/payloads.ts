@@ -13,6 +13,7 @@
 import { ByteReader, ByteWriter, roundUp } from './bytes.js';
 import { encodeEntry, type Entry, messageToEntry } from './convert.js';
 import { wrapDecode } from './errors.js';
+import { FAST_TYPES, fastDecode } from './fast.js';
 import type { PayloadKind } from './kinds.js';
 import { MAX_ENTRY_BYTES, MAX_MESSAGE_BYTES, MAX_QUEUE_MESSAGES, MAX_SEMS } from './limits.js';
 import { messageType } from './schema/index.js';
@@ -21,18 +22,21 @@ import type { IpcMessage, Payload } from './types.js';
 function readIpcMessages(r: ByteReader, qnum: number): IpcMessage[] {
   if (qnum > MAX_QUEUE_MESSAGES) r.fail(`qnum ${qnum} exceeds limit ${MAX_QUEUE_MESSAGES}`);
   const type = messageType('ipc_msg');
+  const fast = FAST_TYPES.get('ipc_msg')!;
   const messages: IpcMessage[] = [];
   for (let i = 0; i < qnum; i++) {
     const at = r.offset;
     const len = r.u32(`message ${i} header length`);
     if (len > MAX_ENTRY_BYTES) r.fail(`message ${i} header length ${len} exceeds limit`, at);
     const raw = r.take(len, `message ${i} header`);
-    const head = wrapDecode(r.file, at + 4, 'ipc_msg', () => messageToEntry(type, type.decode(raw)));
+    const head = fastDecode(fast, raw, 0, raw.length) ?? wrapDecode(r.file, at + 4, 'ipc_msg', () => messageToEntry(type, type.decode(raw)));
     const msize = head.msize as number;
     if (msize > MAX_MESSAGE_BYTES) r.fail(`message ${i} msize ${msize} exceeds limit ${MAX_MESSAGE_BYTES}`, at);
     const body = r.take(msize, `message ${i} body`);
     r.skip(roundUp(msize, 8) - msize, `message ${i} padding`);
-    messages.push({ mtype: head.mtype as bigint, msize, body: new Uint8Array(body) });
+    // A view into the image, not a copy: msgsnd copies what it queues, and so does every writer.
+    // (A plain Uint8Array view even when the image is a Buffer.)
+    messages.push({ mtype: head.mtype as bigint, msize, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
   }
   return messages;
 }

@@ -1,0 +1,119 @@
+/**
+ * Design note: hand-specialized decoders for the entries a restore reads by the thousand (ipc_msg
+ * headers, the ipcns-{msg,sem,shm} entries, nsd_extra_entry). They read in place from the image
+ * buffer and build the same plain Entry `messageToEntry(type, type.decode(raw))` builds — but only
+ * for the plain, well-formed case: each known field at most once with its wire type, uint32 in at
+ * most 5 bytes, uint64 below 2^49, bool 0/1, ASCII strings, every required field present. Anything
+ * else returns null and the caller decodes with protobufjs, so every refusal (and its message) and
+ * every unusual-but-valid encoding goes through the one generic decoder.
+ */
+import type { Entry, FieldValue } from './convert.js';
+
+type Kind = 'u32' | 'u64' | 'bool' | 'str' | 'bytes' | FastType;
+
+interface FastField {
+  no: number;
+  name: string;
+  kind: Kind;
+  required: boolean;
+}
+
+export interface FastType {
+  fields: FastField[];
+  /** Field number → index in `fields`. */
+  byNo: number[];
+}
+
+function fastType(fields: [no: number, name: string, kind: Kind, required: boolean][]): FastType {
+  const byNo: number[] = [];
+  fields.forEach(([no], i) => (byNo[no] = i));
+  return { fields: fields.map(([no, name, kind, required]) => ({ no, name, kind, required })), byNo };
+}
+
+const IPC_DESC = fastType([
+  [1, 'key', 'u32', true], [2, 'uid', 'u32', true], [3, 'gid', 'u32', true], [4, 'cuid', 'u32', true],
+  [5, 'cgid', 'u32', true], [6, 'mode', 'u32', true], [7, 'id', 'u32', true],
+]);
+
+/** The message types with a fast decoder, by protobuf name (schema/ipc.ts, schema/nsd.ts). */
+export const FAST_TYPES: ReadonlyMap<string, FastType> = new Map([
+  ['ipc_msg', fastType([[1, 'mtype', 'u64', true], [2, 'msize', 'u32', true]])],
+  ['ipc_msg_entry', fastType([[1, 'desc', IPC_DESC, true], [2, 'qbytes', 'u32', true], [3, 'qnum', 'u32', true]])],
+  ['ipc_sem_entry', fastType([[1, 'desc', IPC_DESC, true], [2, 'nsems', 'u32', true]])],
+  ['ipc_shm_entry', fastType([[1, 'desc', IPC_DESC, true], [2, 'size', 'u64', true], [3, 'in_pagemaps', 'bool', false]])],
+  ['nsd_extra_entry', fastType([[1, 'section', 'str', true], [2, 'key', 'str', true], [3, 'json', 'str', false], [4, 'blob', 'bytes', false]])],
+]);
+
+/** Where the last varint ended (module state: the decoders are synchronous and not re-entered). */
+let pos = 0;
+
+/** A varint of at most `maxBytes` bytes at b[p…end), or -1 (longer, or truncated). */
+function varint(b: Uint8Array, p: number, end: number, maxBytes: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < maxBytes; i++) {
+    if (p >= end) return -1;
+    const x = b[p++]!;
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) {
+      pos = p;
+      return v;
+    }
+    mul *= 128;
+  }
+  return -1;
+}
+
+/** Decodes b[start…end) as `t`, or null when it is not the plain case (see the design note). */
+export function fastDecode(t: FastType, b: Uint8Array, start: number, end: number): Entry | null {
+  const vals: (FieldValue | undefined)[] = new Array<FieldValue | undefined>(t.fields.length);
+  let p = start;
+  while (p < end) {
+    const tag = varint(b, p, end, 5);
+    if (tag < 0) return null;
+    p = pos;
+    const idx = t.byNo[tag >>> 3];
+    if (idx === undefined || vals[idx] !== undefined) return null;
+    const kind = t.fields[idx]!.kind;
+    const wire = tag & 7;
+    if (kind === 'u32' || kind === 'u64' || kind === 'bool') {
+      if (wire !== 0) return null;
+      const v = varint(b, p, end, kind === 'u32' ? 5 : 7);
+      if (v < 0 || (kind === 'u32' && v > 0xffffffff) || (kind === 'bool' && v > 1)) return null;
+      p = pos;
+      vals[idx] = kind === 'u32' ? v : kind === 'u64' ? BigInt(v) : v === 1;
+      continue;
+    }
+    if (wire !== 2) return null;
+    const len = varint(b, p, end, 5);
+    if (len < 0 || pos + len > end) return null;
+    p = pos;
+    const to = p + len;
+    if (kind === 'str') {
+      let s = '';
+      for (let i = p; i < to; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return null;
+        s += String.fromCharCode(c);
+      }
+      vals[idx] = s;
+    } else if (kind === 'bytes') {
+      vals[idx] = new Uint8Array(b.subarray(p, to)); // a copy, and a plain Uint8Array even from a Buffer
+    } else {
+      const sub = fastDecode(kind, b, p, to);
+      if (sub === null) return null;
+      vals[idx] = sub;
+    }
+    p = to;
+  }
+  const out: Entry = {};
+  for (let i = 0; i < t.fields.length; i++) {
+    const v = vals[i];
+    if (v === undefined) {
+      if (t.fields[i]!.required) return null;
+      continue;
+    }
+    out[t.fields[i]!.name] = v;
+  }
+  return out;
+}
