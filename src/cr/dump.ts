@@ -51,6 +51,13 @@ export interface DumpOptions {
    * PE_PARENT; `trackMem` clears soft-dirty afterwards (criu --track-mem).
    */
   memory?: { parent: string | null; trackMem: boolean; lazy?: boolean };
+  /**
+   * Zero-copy (opt-in): a shm segment's image is a view of the segment's pages where they lie in
+   * one block, not a copy. Honoured only when it is safe: the tree is killed (not `leaveRunning`)
+   * and no task outside it is in its IPC namespace, so the segments die with the tree and nothing
+   * writes them after the dump. The caller must not write the kernel's segment memory otherwise.
+   */
+  zeroCopy?: boolean;
 }
 
 export interface DumpResult {
@@ -414,6 +421,16 @@ class Dumper {
     return [...out.values()];
   }
 
+  /** No live task outside the tree is in IPC namespace `ns` or has one of its segments attached (it dies with the tree). */
+  ipcNsIsTreeOnly(ns: number): boolean {
+    if (ns === this.s.rootIpcNs) return false;
+    for (const t of this.s.tasks.values()) {
+      if (this.tidOf.has(t.kid) || t.state === 'zombie' || t.state === 'dead') continue;
+      if (t.ipcns === ns || this.k.mm(t.mm).maps.some((m) => m.kind === 'shm' && m.ipcns === ns)) return false;
+    }
+    return true;
+  }
+
   sleepers(): number[][] {
     const out: number[][] = [];
     for (const set of waitQueues(this.k).values()) {
@@ -450,7 +467,8 @@ class Dumper {
       let ipc = null;
       if (ownIpcNs) {
         if (!IPC_HOOKS.dump) throw unsupported('dump', 'ipc', 'ipc namespace', 'SysV IPC is not available in this build');
-        ipc = IPC_HOOKS.dump(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report });
+        const share = !!this.opts.zeroCopy && !this.opts.leaveRunning && this.ipcNsIsTreeOnly(root.ipcns);
+        ipc = IPC_HOOKS.dump(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share });
       }
       this.step('fs');
       const fs = this.opts.withFs ? this.fsNodes(files, [...tasks.values()].map((t) => t.cwd)) : [];

@@ -13,6 +13,8 @@ export interface IpcDumpContext {
   ctid(kid: number): number;
   procKids: number[];
   report: CrReportLine[];
+  /** Shm contents may be views of the segments' pages, not copies (DumpOptions.zeroCopy, when safe). */
+  share?: boolean;
 }
 
 export interface IpcRestoreContext {

@@ -137,7 +137,7 @@ function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpc {
     shm: byIdx(ns.shm.objs).map((s) => ({
       // The one copy of the contents (only the pages the segment has, in blocks): images may
       // outlive the dump while the tree runs on.
-      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE)),
+      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE), ctx.share),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
     })),
     undo,
