@@ -21,6 +21,7 @@ import { IPC_CASES } from './suites/ipc.js';
 import { PROC_CASES } from './suites/proc.js';
 import { runScaling, SCALING_CASES, type ScalingOptions } from './suites/scaling.js';
 import { CR_SCENARIOS, runCr, STRATEGIES, type CrOptions } from './suites/cr.js';
+import { runCrHugepages } from './cr-child.js';
 import { measureMemory, MEMORY_CASES } from './suites/memory.js';
 import { runHost } from './suites/host.js';
 import { MIGRATE_FULL, MIGRATE_QUICK, runMigrate, streamThroughput, type MigrateFigure } from './suites/migrate.js';
@@ -165,14 +166,22 @@ export async function runBenchmarks(opts: BenchOptions): Promise<Results> {
     log('4. checkpoint/restart');
     const copt = crOptions(opts.quick);
     // JIT warm-up over every scenario and strategy, on containers a tenth of the size.
-    if (!opts.quick) for (const sc of CR_SCENARIOS) for (const st of STRATEGIES) runCr(sc, st, { reps: 1, warmup: 0, shrink: 10 });
+    if (!opts.quick) for (const sc of CR_SCENARIOS) for (const st of sc.strategies ?? STRATEGIES) runCr(sc, st, { reps: 1, warmup: 0, shrink: 10 });
     for (const sc of CR_SCENARIOS) {
-      for (const st of STRATEGIES) {
+      for (const st of sc.strategies ?? STRATEGIES) {
         const f = runCr(sc, st, copt);
         log(`  ${f.label} [${st}]: ${f.error ?? `dump ${fmtMs(f.dumpMs)}, restore ${fmtMs(f.restoreMs)}`}`);
         results.cr.push(f);
         results.table.push(crRow(f));
       }
+    }
+    // Large memory with huge pages for malloc (what `nsd dump`/`restore` do, src/cli/hugepages.ts):
+    // the 256 MiB rows again in a child started with GLIBC_TUNABLES=glibc.malloc.hugetlb=1.
+    for (const id of ['big-shm', 'big-shm-zero-copy']) {
+      const f = runCrHugepages(id, 'nsd', copt);
+      log(`  ${f.label} [nsd]: ${f.error ?? `dump ${fmtMs(f.dumpMs)}, restore ${fmtMs(f.restoreMs)}`}`);
+      results.cr.push(f);
+      results.table.push(crRow(f));
     }
   }
   if (opts.only.includes('memory')) {

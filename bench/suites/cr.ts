@@ -11,7 +11,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dump, restore, STRATEGIES, type StrategyName } from '../../src/cr/index.js';
+import { dump, restore, STRATEGIES, type DumpOptions, type StrategyName } from '../../src/cr/index.js';
 import { median } from '../lib/stats.js';
 import { bootKernel, C, raiseNofile, writeSysctl, type Kernel, type Task } from '../lib/model.js';
 import type { CrFigure, Verdict } from '../lib/types.js';
@@ -35,6 +35,10 @@ export interface CrScenario {
   shape: Shape;
   /** Upper limits in ms (dump, restore) and lower limit in MB/s, where the issue sets them. */
   targets: { dumpMs?: number; restoreMs?: number; minMBps?: number };
+  /** Options of the dump (e.g. zeroCopy). */
+  dumpOptions?: DumpOptions;
+  /** Strategies to run it with (default: all). */
+  strategies?: StrategyName[];
 }
 
 const NONE: Shape = {
@@ -65,6 +69,15 @@ export const CR_SCENARIOS: CrScenario[] = [
     label: 'one 256 MiB shm segment',
     shape: { ...NONE, shmSegments: 1, shmBytes: 256 << 20 },
     targets: { minMBps: 1000 },
+  },
+  {
+    // The tree dies with the dump, so the segment's image may be a view of its pages (zeroCopy).
+    id: 'big-shm-zero-copy',
+    label: 'one 256 MiB shm segment, zeroCopy dump',
+    shape: { ...NONE, shmSegments: 1, shmBytes: 256 << 20 },
+    targets: { minMBps: 1000 },
+    dumpOptions: { zeroCopy: true },
+    strategies: ['nsd'],
   },
 ];
 
@@ -163,7 +176,7 @@ function once(sc: CrScenario, strategy: StrategyName): Sample {
   const dir = imageRoot();
   try {
     const t0 = nowMs();
-    const d = dump(k, root.pid);
+    const d = dump(k, root.pid, sc.dumpOptions);
     const t1 = nowMs();
     const bytes = writeImages(dir, d.images);
     const t2 = nowMs();

@@ -3,6 +3,8 @@
  * The `nsd` command: `nsd sh` (interactive shell in a fresh kernel), `nsd sh -c CMDS`,
  * `nsd sh SCRIPT [ARGS…]`, `nsd demo`. See docs/cli.md.
  */
+// First, before the rest loads: dump/restore/migrate re-exec with huge pages for malloc (hugepages.ts).
+import './hugepages.js';
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SIGINT } from '../abi/constants.js';

@@ -50,6 +50,13 @@ export interface DumpOptions {
    * PE_PARENT; `trackMem` clears soft-dirty afterwards (criu --track-mem).
    */
   memory?: { parent: string | null; trackMem: boolean; lazy?: boolean };
+  /**
+   * Zero-copy (opt-in): a shm segment's image is a view of the segment's pages where they lie in
+   * one block, not a copy. Honoured only when it is safe: the tree is killed (not `leaveRunning`)
+   * and no task outside it is in its IPC namespace, so the segments die with the tree and nothing
+   * writes them after the dump. The caller must not write the kernel's segment memory otherwise.
+   */
+  zeroCopy?: boolean;
 }
 
 export interface DumpResult {
@@ -413,6 +420,16 @@ class Dumper {
     return [...out.values()];
   }
 
+  /** No live task outside the tree is in IPC namespace `ns` or has one of its segments attached (it dies with the tree). */
+  ipcNsIsTreeOnly(ns: number): boolean {
+    if (ns === this.s.rootIpcNs) return false;
+    for (const t of this.s.tasks.values()) {
+      if (this.tidOf.has(t.kid) || t.state === 'zombie' || t.state === 'dead') continue;
+      if (t.ipcns === ns || this.k.mm(t.mm).maps.some((m) => m.kind === 'shm' && m.ipcns === ns)) return false;
+    }
+    return true;
+  }
+
   /**
    * The tree's sleepers in sleep order (their `BlockState.seq`), read from the state: per wait
    * channel (the order they wake in), and those with a deadline (the order equal deadlines fire in).
@@ -456,7 +473,8 @@ class Dumper {
       this.step('ipc');
       let ipc = null;
       if (ownIpcNs) {
-        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report });
+        const share = !!this.opts.zeroCopy && !this.opts.leaveRunning && this.ipcNsIsTreeOnly(root.ipcns);
+        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share });
       }
       this.step('fs');
       const fs = this.opts.withFs ? this.fsNodes(files, [...tasks.values()].map((t) => t.cwd)) : [];

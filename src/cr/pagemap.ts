@@ -182,6 +182,24 @@ interface ParsedPagemap {
   runs: Run[];
   pages: Uint8Array;
   file: string;
+  /** The runs are ascending and do not overlap: a page's run is found by binary search. */
+  ordered: boolean;
+}
+
+/** The first run of `pm` holding page `vaddr` (the one a linear scan would find), or undefined. */
+function runOf(pm: ParsedPagemap, vaddr: number): Run | undefined {
+  const runs = pm.runs;
+  if (!pm.ordered) return runs.find((r) => vaddr >= r.start && vaddr < r.start + r.pages * PAGE_SIZE);
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = runs[mid]!;
+    if (vaddr < r.start) hi = mid - 1;
+    else if (vaddr >= r.start + r.pages * PAGE_SIZE) lo = mid + 1;
+    else return r;
+  }
+  return undefined;
 }
 
 function parsePagemap(images: ReadonlyMap<string, Uint8Array>, prefix: string, pid: number): ParsedPagemap | undefined {
@@ -209,7 +227,8 @@ function parsePagemap(images: ReadonlyMap<string, Uint8Array>, prefix: string, p
     if (flags & PE_PRESENT) at += count * PAGE_SIZE;
   });
   if (at !== pages.length) throw new ImageError(pagesFile, 0, `has ${pages.length} bytes, ${file} accounts for ${at}`);
-  return { runs, pages, file };
+  const ordered = runs.every((r, i) => i === 0 || r.start >= runs[i - 1]!.start + runs[i - 1]!.pages * PAGE_SIZE);
+  return { runs, pages, file, ordered };
 }
 
 /** Depth of the chain (0: no parent) and the parent's name, from the `parent` files of a loaded set. */
@@ -237,8 +256,8 @@ function pageFromChain(images: ReadonlyMap<string, Uint8Array>, cache: Map<strin
     const name = link ? new TextDecoder().decode(link).trim() : prefix || '.';
     throw new ImageError(prefix + pagemapName(pid), 0, `broken image chain: page 0x${vaddr.toString(16)} is in the parent images '${name}', which are missing`);
   }
-  for (const r of pm.runs) {
-    if (vaddr < r.start || vaddr >= r.start + r.pages * PAGE_SIZE) continue;
+  const r = runOf(pm, vaddr);
+  if (r) {
     if (r.flags & PE_LAZY && lazy) {
       lazy.add(vaddr / PAGE_SIZE);
       return true;

@@ -13,7 +13,9 @@ test('quick model-only run: every section, one row per figure, a well-formed tab
   assert.equal(r.proc.length, 4);
   assert.equal(r.scaling.length, 6);
   for (const s of r.scaling) assert.ok(s.controlGrowth > 0 && Number.isFinite(s.excess), `${s.id}: control measured beside it`);
-  assert.equal(r.cr.length, 12);
+  // 4 scenarios × 3 strategies, the zero-copy one with nsd, and the two 256 MiB ones with huge pages (a child).
+  assert.equal(r.cr.length, 15);
+  assert.deepEqual(r.cr.filter((f) => f.id.endsWith('+hugetlb')).map((f) => f.id), ['big-shm+hugetlb', 'big-shm-zero-copy+hugetlb']);
   assert.equal(r.memory.length, 6);
   for (const c of [...r.ipc, ...r.proc]) {
     assert.ok(c.modelNsPerOp > 0, c.id);
@@ -23,7 +25,7 @@ test('quick model-only run: every section, one row per figure, a well-formed tab
   for (const f of r.cr) assert.equal(f.error, null, `${f.id} [${f.strategy}]: ${f.error}`);
   // migrate: cold, pre-copy, lazy (not measured), stream throughput.
   for (const row of r.table.filter((x) => x.section === 'migrate')) assert.doesNotMatch(row.model, /failed/, row.name);
-  assert.equal(r.table.length, 5 + 4 + 6 + 12 + 6 + 4);
+  assert.equal(r.table.length, 5 + 4 + 6 + 15 + 6 + 4);
   const lines = renderTable(r.table).split('\n');
   assert.equal(lines.length, r.table.length + 2);
   const width = [...lines[0]!].length;
