@@ -158,9 +158,10 @@ async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void
   sock.resume();
   try {
     const st = await fetchLazy(s.kernel, regs, tx, {
+      // Virtual time does not jump while pages are missing: the tree runs as far as it can, and
+      // idle rounds push pages in the background.
       step: () => {
         const r = s.runSlice(2000);
-        if (r === 'timer') s.advance();
         const t = s.kernel.s.tasks.get(rootKid);
         return r !== 'done' && t !== undefined && t.state !== 'zombie' && t.state !== 'dead';
       },
