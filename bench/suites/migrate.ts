@@ -8,7 +8,9 @@
  * `dirtyMiB` of the private memory (through task.memory, which sets soft-dirty as a store would).
  *
  *   cold      stop-and-copy: freeze, dump, send everything, restore in B;
- *   pre-copy  pre-dump rounds while running (phaul's stop rule), then freeze and send what changed.
+ *   pre-copy  pre-dump rounds while running (phaul's stop rule), then freeze and send what changed;
+ *   lazy      freeze, send everything but the pages (left at the source), restore in B, which runs
+ *             at once and fetches the pages (GET) in the background; "all in B" is when it has them.
  * Downtime: freeze in A → B answered CLOSE (the tree is restored and running there). Total: first
  * byte → B running. Stream throughput: raw ADD frames of `streamMiB` into `nsd page-server`.
  */
@@ -34,6 +36,9 @@ export const MIGRATE_QUICK: MigrateOptions = { anonMiB: 6, shmMiB: 2, dirtyMiB: 
 
 export interface MigrateFigure {
   mode: 'cold' | 'pre-copy' | 'lazy';
+  /** lazy: ms from B running to B holding every page, and the GETs it took. */
+  lazyMs?: number;
+  lazyGets?: number;
   memMiB: number;
   rounds: { pages: number; bytes: number; ms: number }[];
   finalPages: number | null;
@@ -86,16 +91,17 @@ function build(o: MigrateOptions): { k: Kernel; root: Task; addr: number } {
   return { k, root, addr };
 }
 
-/** Migrates one container, cold or with pre-copy. */
-export async function runMigrate(mode: 'cold' | 'pre-copy', o: MigrateOptions): Promise<MigrateFigure> {
+/** Migrates one container: cold, with pre-copy, or lazy (post-copy: B runs at once and fetches the pages). */
+export async function runMigrate(mode: 'cold' | 'pre-copy' | 'lazy', o: MigrateOptions): Promise<MigrateFigure> {
   const fig: MigrateFigure = { mode, memMiB: o.anonMiB + o.shmMiB, rounds: [], finalPages: null, freezeMs: null, downtimeMs: null, totalMs: null, wireBytes: null, error: null };
   const { k, root, addr } = build(o);
-  const b = await pageServer(['--restore']);
+  const b = await pageServer(mode === 'lazy' ? ['--restore', '--lazy-pages'] : ['--restore']);
   try {
     const chunk = new Uint8Array(1 << 20);
     let round = 0;
     const r = await migrateOut(k, root.pid, await dial(b.port), {
       maxRounds: mode === 'pre-copy' ? 8 : 0,
+      lazy: mode === 'lazy',
       // The workload rewrites dirtyMiB at a different place each round.
       advance: () => {
         round++;
@@ -104,7 +110,11 @@ export async function runMigrate(mode: 'cold' | 'pre-copy', o: MigrateOptions): 
       },
       onRound: (_n, st) => fig.rounds.push({ pages: st.pagesData, bytes: st.bytes, ms: st.ms }),
     });
-    fig.finalPages = r.final.pagesData;
+    fig.finalPages = r.final.pagesData + r.final.pagesLazy;
+    if (r.lazy) {
+      fig.lazyMs = r.lazy.ms;
+      fig.lazyGets = r.lazy.gets;
+    }
     fig.freezeMs = r.freezeMs;
     fig.downtimeMs = r.downtimeMs;
     fig.totalMs = r.totalMs;

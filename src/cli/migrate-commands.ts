@@ -1,14 +1,14 @@
 /**
  * The host-side migration verbs (docs/migration.md):
  *
- *   nsd page-server --port N [--address 127.0.0.1] [-D DIR] [--restore [-s S]]
+ *   nsd page-server --port N [--address 127.0.0.1] [-D DIR] [--restore [-s S] [--lazy-pages]]
  *       waits for one page-server stream; with -D writes the images it carried into host DIR
  *       (restorable with `nsd restore -D DIR`); with --restore restores them in this process's
  *       kernel and runs the tree to its end (what `nsd migrate` starts as kernel B);
  *   nsd dump ... --page-server [--address A] --port N
  *       after the dump, sends the images to a page server (pages as page frames, the rest as FILE
  *       frames); DIR keeps its copy;
- *   nsd migrate [-s S] [--after T] [--pre-copy [--rounds N] [--interval T]] [--leave-running] -- CMD
+ *   nsd migrate [-s S] [--after T] [--pre-copy [--rounds N] [--interval T]] [--leave-running | --lazy-pages] -- CMD
  *       starts CMD as a container in this process's kernel (A), starts kernel B as a child process
  *       (`nsd page-server --restore`), lets CMD run, (pre-copies,) freezes, streams, restores in B,
  *       kills A's copy; CMD's output goes to stdout from A then from B; figures go to stderr.
@@ -20,13 +20,15 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
+import { O_CREAT, O_TRUNC, O_WRONLY, SIGKILL } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import { STRATEGIES } from '../cr/strategy.js';
 import { lookupPath } from '../cr/dump.js';
 import { migrateOut, serveMigration, type MigrateOutResult } from '../migrate/migrate.js';
 import { PageSender } from '../migrate/sender.js';
-import { sendRound, splitImages, type RoundStats } from '../migrate/pages.js';
+import { joinImages, sendRound, splitImages, type RoundStats } from '../migrate/pages.js';
+import { receiveStream } from '../migrate/receiver.js';
+import { fetchLazy, registerStreamLazy } from '../migrate/lazy.js';
 import { validFileName } from '../migrate/protocol.js';
 import { Session, defaultEnv } from './session.js';
 import { IMAGES_PATH, modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
@@ -112,6 +114,72 @@ interface ServerFlags extends ModelFlags {
   imagesDir?: string;
   restore: boolean;
   strategy: string;
+  lazyPages: boolean;
+}
+
+/**
+ * `page-server --restore --lazy-pages`: the in-model `cr restore` restores the tree with the lazy
+ * pages left out; the kernel is run step by step until the restored init exists (the restore is
+ * one system call, so the tree has not run yet) and the lazy pages are registered missing; CLOSE
+ * is answered; then faults become GETs to the source while the session runs (fetchLazy).
+ */
+async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void): Promise<number> {
+  let session: Session | null = null;
+  let regs = new Map<number, number>();
+  let rootKid = 0;
+  try {
+    await receiveStream(sock, {
+      keepOpen: true,
+      onComplete: (got) => {
+        const images = joinImages(got, true);
+        if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
+        const s = new Session({ profile: o.profile, seed: o.seed, stdout: (b) => process.stdout.write(b), stderr: (b) => process.stderr.write(b) });
+        session = s;
+        writeImagesIn(s.kernel, IMAGES_PATH, images);
+        s.start(['/bin/sh', '-c', `exec cr restore -D ${IMAGES_PATH} --strategy ${shellQuote(o.strategy)}`], defaultEnv());
+        s.endInput();
+        const k = s.kernel;
+        for (let i = 0; i < 100000; i++) {
+          k.run({ maxSteps: 20000, until: () => containerRoot(k) !== null || s.waitStatus !== null || k.s.runq.length === 0 });
+          if (containerRoot(k) !== null || s.waitStatus !== null) break;
+          if (k.s.runq.length === 0) s.advance();
+        }
+        const root = containerRoot(k);
+        if (root === null) return -1;
+        rootKid = root;
+        regs = registerStreamLazy(k, root, got);
+        return 0;
+      },
+    });
+  } catch (e) {
+    say(`${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const s = session as unknown as Session;
+  const tx = new PageSender(sock);
+  sock.resume();
+  try {
+    const st = await fetchLazy(s.kernel, regs, tx, {
+      // Virtual time does not jump while pages are missing: the tree runs as far as it can, and
+      // idle rounds push pages in the background.
+      step: () => {
+        const r = s.runSlice(2000);
+        const t = s.kernel.s.tasks.get(rootKid);
+        return r !== 'done' && t !== undefined && t.state !== 'zombie' && t.state !== 'dead';
+      },
+    });
+    say(`lazy pages: ${st.faults} faults served, ${st.pushed} pages pushed, ${st.gets} GETs, ${mib(st.bytes)} in ${ms(st.ms)}`);
+  } catch (e) {
+    const t = s.kernel.s.tasks.get(rootKid);
+    if (t && t.state !== 'zombie' && t.state !== 'dead') s.kernel.init.sys.kill(s.kernel.pidIn(rootKid, s.kernel.init.kid), SIGKILL);
+    sock.destroy();
+    const why = e instanceof Error ? e.message : String(e);
+    say(`lazy pages: ${why}; the restored tree is killed (it cannot be completed)`);
+    await drive(s).catch(() => 'done');
+    return 1;
+  }
+  await drive(s);
+  return s.status ?? 1;
 }
 
 async function pageServer(o: ServerFlags): Promise<number> {
@@ -126,6 +194,7 @@ async function pageServer(o: ServerFlags): Promise<number> {
   say(`listening on ${addr.address}:${addr.port}`);
   const sock = await new Promise<Socket>((resolve) => server.once('connection', resolve));
   server.close();
+  if (o.lazyPages) return lazyServer(sock, o, say);
   let session: Session | null = null;
   try {
     const got = await serveMigration(sock, {
@@ -198,6 +267,7 @@ interface MigrateFlags extends ModelFlags {
   interval: string;
   leaveRunning: boolean;
   web?: boolean;
+  lazyPages: boolean;
 }
 
 async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = null): Promise<number> {
@@ -205,7 +275,7 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
   const t0 = performance.now();
   // Kernel B: another OS process.
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const b = spawn(process.execPath, [main, 'page-server', '--address', '127.0.0.1', '--port', '0', '--restore', '-s', o.strategy, '--profile', o.profile, '--seed', String(o.seed), ...(o.trace ? ['--trace'] : [])], {
+  const b = spawn(process.execPath, [main, 'page-server', '--address', '127.0.0.1', '--port', '0', '--restore', ...(o.lazyPages ? ['--lazy-pages'] : []), '-s', o.strategy, '--profile', o.profile, '--seed', String(o.seed), ...(o.trace ? ['--trace'] : [])], {
     stdio: ['ignore', o.leaveRunning ? 'pipe' : 'inherit', 'pipe'],
   });
   const bOut: Buffer[] = [];
@@ -259,6 +329,7 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
       maxRounds: o.preCopy ? o.rounds : 0,
       advance: () => runFor(a, interval) && containerRoot(a.kernel) === root,
       leaveRunning: o.leaveRunning,
+      lazy: o.lazyPages,
       onRound: (r, st) => {
         err(`${roundLine(`pre-copy round ${r}`, st)}\n`);
         web?.progress({ phase: 'pre-copy', done: r, total: o.rounds, what: roundLine(`round ${r}`, st) });
@@ -285,7 +356,8 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
   (bar as cliProgress.SingleBar | null)?.stop();
   web?.progress({ phase: 'frozen: transfer', done: res.bytes - frozenAt, total: res.bytes - frozenAt, what: 'bytes sent' });
   web?.progress({ phase: 'restore in B', done: 1, total: 1, what: `running in kernel B after ${ms(res.downtimeMs)} of downtime` });
-  err(`${roundLine('stop-and-copy', res.final)} (+ ${mib(res.imageBytes)} of other images)\n`);
+  err(`${roundLine('stop-and-copy', res.final)}${res.lazy ? `, ${res.final.pagesLazy} left at the source (lazy)` : ''} (+ ${mib(res.imageBytes)} of other images)\n`);
+  if (res.lazy) err(`lazy pages: ${res.lazy.gets} GETs served, ${res.lazy.pages} pages, all in B ${ms(res.lazy.ms)} after it started running\n`);
   err(`freeze (dump) ${ms(res.freezeMs)}, downtime ${ms(res.downtimeMs)} (frozen in A → running in B), total ${ms(performance.now() - t0)}, ${mib(res.bytes)} on the wire\n`);
   if (o.leaveRunning) {
     // Remote fork: both run to their end; A's output first, then B's.
@@ -309,8 +381,10 @@ export function addMigrateCommands(program: Command): Command {
       .option('--address <addr>', 'address to listen on', '127.0.0.1')
       .option('-D, --images-dir <dir>', 'host directory to write the received images to')
       .option('--restore', 'restore the received tree in this kernel and run it to its end', false)
-      .addOption(new Option('-s, --strategy <name>', 'restore strategy (with --restore)').choices([...STRATEGIES]).default('nsd')),
+      .addOption(new Option('-s, --strategy <name>', 'restore strategy (with --restore)').choices([...STRATEGIES]).default('nsd'))
+      .option('--lazy-pages', 'with --restore: pages left at the source are fetched (GET) on fault and in the background', false),
   ).action(async (o: ServerFlags) => {
+    if (o.lazyPages && !o.restore) throw new InvalidArgumentError('--lazy-pages needs --restore');
     process.exitCode = await pageServer(o);
   });
 
@@ -327,12 +401,14 @@ export function addMigrateCommands(program: Command): Command {
       }, 8)
       .option('--interval <duration>', 'virtual time CMD runs between pre-copy rounds', '0.5')
       .option('-R, --leave-running', 'remote fork: keep the original running in A too; both run to their end', false)
+      .option('--lazy-pages', 'post-copy: B runs at once and fetches the pages from A on fault and in the background (with or without --pre-copy)', false)
       .option('--web', 'serve a live view of kernel A and the migration progress on 127.0.0.1 (docs/web.md)')
       .argument('<cmd...>', "the container's command (after --)")
       .passThroughOptions(),
   ).action(async (cmd: string[], o: MigrateFlags) => {
     parseDuration(o.after);
     parseDuration(o.interval);
+    if (o.lazyPages && o.leaveRunning) throw new InvalidArgumentError('--lazy-pages and --leave-running do not combine (A stays frozen while B fetches its pages)');
     const web = o.web ? await startWebFor(null) : null;
     process.exitCode = await migrate(cmd, o, web);
     if (web) await endWeb(web, `the migration ended (status ${process.exitCode})`);

@@ -28,6 +28,7 @@ import { preDump } from '../cr/predump.js';
 import { shouldStopIterating } from '../cr/pagemap.js';
 import { sendRound, splitImages, joinImages, type RoundStats } from './pages.js';
 import { receiveStream, type Received } from './receiver.js';
+import { LazySource, serveGets, type GetStats } from './lazy.js';
 
 export interface MigrateOutOptions {
   /** Pre-copy rounds before the freeze (0: cold stop-and-copy). */
@@ -41,6 +42,14 @@ export interface MigrateOutOptions {
   onRound?: (round: number, st: RoundStats) => void;
   /** Called once the tree is frozen with the bytes the last round may send at most. */
   onFrozen?: (tx: PageSender, maxBytes: number) => void;
+  /**
+   * Post-copy (`--lazy-pages`): the last round leaves the pages that hold data at the source
+   * (PE_LAZY); once B runs the tree, this serves B's GETs from the frozen tree's pages until B has
+   * them all (src/migrate/lazy.ts). Combines with pre-copy rounds.
+   */
+  lazy?: boolean;
+  /** With `lazy`: called when B runs the tree, before the GETs are served. */
+  onRunning?: () => void;
 }
 
 export interface MigrateOutResult {
@@ -53,6 +62,8 @@ export interface MigrateOutResult {
   downtimeMs: number;
   totalMs: number;
   bytes: number;
+  /** With `lazy`: the GETs served after B started running, and how long until B had every page. */
+  lazy?: GetStats & { ms: number };
 }
 
 /** The name pre-dump rounds give their parent (the stream drops it: the parent is the earlier round). */
@@ -91,19 +102,30 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
   for (const b of files.values()) max += b.length + 64;
   for (const pm of pagemaps) for (const r of pm.runs) max += (r.data?.length ?? 0) * (1 + 24 / 4096) + 64;
   opts.onFrozen?.(tx, Math.ceil(max));
-  const final = await sendRound(tx, pagemaps);
+  const final = await sendRound(tx, pagemaps, opts.lazy === true);
   const b0 = tx.bytes;
   for (const [name, data] of files) await tx.file(name, data);
   const imageBytes = tx.bytes - b0;
-  const status = await tx.close();
+  const status = await tx.close(opts.lazy === true);
   const tRunning = performance.now();
   if (status !== 0) throw new MigrationError(`the destination could not restore (status ${status}); the tree goes on here`);
+  let lazy: MigrateOutResult['lazy'];
+  if (opts.lazy) {
+    opts.onRunning?.();
+    // B runs the tree and fetches the rest from here; this kernel is not stepped meanwhile, so the
+    // tree stays frozen. If B goes away now, its copy has already run: A's copy is not resumed.
+    try {
+      lazy = { ...(await serveGets(tx, new LazySource(pagemaps))), ms: performance.now() - tRunning };
+    } catch (e) {
+      throw new MigrationError(`the destination went away during the lazy restore (${e instanceof Error ? e.message : String(e)}); the tree had already run there, so it is not resumed here`);
+    }
+  }
   if (!opts.leaveRunning) {
     // B runs the tree: end A's copy (its init; the namespace goes with it).
     const t = k.task(rootPid);
     if (t && t.state.state !== 'zombie' && t.state.state !== 'dead') k.init.sys.kill(k.pidIn(t.state.kid, k.init.kid), SIGKILL);
   }
-  return { rounds, final, imageBytes, freezeMs, downtimeMs: tRunning - tFreeze, totalMs: performance.now() - t0, bytes: tx.bytes };
+  return { rounds, final, imageBytes, freezeMs, downtimeMs: tRunning - tFreeze, totalMs: performance.now() - t0, bytes: tx.bytes, ...(lazy ? { lazy } : {}) };
 }
 
 export interface ServeOptions {

@@ -79,8 +79,11 @@ export interface RoundStats {
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 
-/** Sends one round: OPEN2 then the runs of every pagemap. */
-export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[]): Promise<RoundStats> {
+/**
+ * Sends one round: OPEN2 then the runs of every pagemap. With `lazy` (post-copy) the pages that
+ * hold data are not sent but left at the source (ADD_F PE_LAZY); zero pages still go as ZERO.
+ */
+export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[], lazy = false): Promise<RoundStats> {
   const t0 = performance.now();
   const b0 = tx.bytes;
   const st: RoundStats = { pagesData: 0, pagesZero: 0, pagesParent: 0, pagesLazy: 0, bytes: 0, ms: 0 };
@@ -99,6 +102,9 @@ export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[]): P
           if (zero) {
             await tx.zero(pm.dstId, vaddr, j - i);
             st.pagesZero += j - i;
+          } else if (lazy) {
+            await tx.lazy(pm.dstId, vaddr, j - i);
+            st.pagesLazy += j - i;
           } else {
             await tx.add(pm.dstId, vaddr, data.subarray(i * PAGE_SIZE, j * PAGE_SIZE));
             st.pagesData += j - i;
@@ -136,8 +142,12 @@ function isZeroPage(data: Uint8Array, i: number): boolean {
   return ZERO_PAGE.equals(Buffer.from(data.buffer, data.byteOffset + i * PAGE_SIZE, PAGE_SIZE));
 }
 
-/** What the stream carried → images a restore reads (each pagemap resolved to its last round). */
-export function joinImages(got: Received): Map<string, Uint8Array> {
+/**
+ * What the stream carried → images a restore reads (each pagemap resolved to its last round).
+ * Pages left at the source (PE_LAZY) are refused, unless `lazy`: then they are left out (holes)
+ * and a lazy restore registers them missing (`lazyPages`, src/migrate/lazy.ts).
+ */
+export function joinImages(got: Received, lazy = false): Map<string, Uint8Array> {
   const images = new Map(got.files);
   let i = 0;
   for (const [dstId, table] of got.pagemaps) {
@@ -149,7 +159,7 @@ export function joinImages(got: Received): Map<string, Uint8Array> {
     let last: { e: PagemapEntry; end: number } | null = null;
     for (const s of table.pages) {
       // No lazy-page mechanism to fetch it later (GET): refuse rather than restore zeros.
-      if (s.kind === 'lazy') throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(s.first * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
+      if (s.kind === 'lazy' && !lazy) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(s.first * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
       if (s.kind !== 'data') continue; // a zero page: a hole
       pages += s.n;
       if (last && last.end === s.first) {

@@ -15,7 +15,8 @@
  *   PARENT 5   answer an int32: has this dst_id a parent round
  *   ADD_F 6    ADD with explicit PE_* flags in cmd's high bits (PE_PRESENT: pages follow;
  *              PE_PARENT: in parent; PE_LAZY without PE_PRESENT: left at the source)
- *   GET 7      (lazy restore asks the source) answered by ADD_F(PE_PRESENT)+pages, or nr_pages 0
+ *   GET 7      (lazy restore asks the source) answered by ADD_F(PE_PRESENT)+pages (+ this project's
+ *              u32 CRC-32 of the pages, src/migrate/lazy.ts), or nr_pages 0
  *   CLOSE 0x1023 (older CRIU: PS_IOV_FLUSH), FORCE_CLOSE 0x1024 (PS_IOV_FLUSH_N_CLOSE): end of
  *              stream, answered by an int32 status (0: everything received)
  * This project's extensions (commands CRIU does not use, in 0x4e00–0x4eff, 'N'):

@@ -319,6 +319,11 @@ export interface ReceiveOptions {
   onComplete?: (r: Received) => number | Promise<number>;
   /** Progress: bytes received so far. */
   onBytes?: (n: number) => void;
+  /**
+   * Leave the connection open after answering CLOSE (lazy migration: the destination's GETs go
+   * over it). Only when `onComplete` answered 0; the socket is left paused, without listeners.
+   */
+  keepOpen?: boolean;
 }
 
 /**
@@ -366,7 +371,12 @@ export function receiveStream(sock: Duplex, opts: ReceiveOptions = {}): Promise<
       }
       const b = Buffer.alloc(4);
       b.writeInt32LE(status);
-      sock.end(b);
+      if (opts.keepOpen && status === 0) {
+        sock.removeAllListeners('end');
+        sock.removeAllListeners('close');
+        sock.removeAllListeners('error');
+        sock.write(b);
+      } else sock.end(b);
       if (err) done(err);
       else done(null, rx.got);
     };

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import {
-  IOV_SIZE, NSD_IOV_FILE, NSD_IOV_ZERO, PAGE_SIZE, PE_LAZY, PS_IOV_ADD, PS_IOV_ADD_F, PS_IOV_CLOSE, PS_IOV_HOLE, PS_IOV_OPEN2, PS_IOV_PARENT,
+  IOV_SIZE, NSD_IOV_FILE, NSD_IOV_ZERO, PAGE_SIZE, PE_LAZY, PE_PRESENT, PS_IOV_ADD, PS_IOV_ADD_F, PS_IOV_CLOSE, PS_IOV_HOLE, PS_IOV_OPEN2, PS_IOV_PARENT,
   crc32, encodeIov, fileCrc, validFileName,
 } from './protocol.js';
 
@@ -64,6 +64,11 @@ export class PageSender {
     this.inboxLen = all.length - w.n;
     this.waiting = null;
     w.resolve(all.subarray(0, w.n));
+  }
+
+  /** The next `n` bytes the other end sends (answers; the GETs of a lazy restore). */
+  read(n: number): Promise<Buffer> {
+    return this.answer(n);
   }
 
   private answer(n: number): Promise<Buffer> {
@@ -147,13 +152,32 @@ export class PageSender {
     await this.write(data);
   }
 
-  /** CLOSE with the stream's CRC; resolves with the server's int32 status (0: all received). */
-  async close(): Promise<number> {
+  /**
+   * CLOSE with the stream's CRC; resolves with the server's int32 status (0: all received). With
+   * `keepOpen` (lazy migration) the connection stays open: the destination's GETs follow.
+   */
+  async close(keepOpen = false): Promise<number> {
     this.frames++;
     await this.write(encodeIov(PS_IOV_CLOSE, 0, 0, 0, BigInt(this.crc >>> 0)), true);
     const status = (await this.answer(4)).readInt32LE(0);
-    this.sock.end();
+    if (!keepOpen) this.sock.end();
     return status;
+  }
+
+  /** A GET's answer: ADD_F(PE_PRESENT) with the pages and their CRC-32 after them (nr_pages 0: none). */
+  async getReply(dstId: bigint, vaddr: bigint, pages: Uint8Array | null): Promise<void> {
+    const nr = pages ? pages.length / PAGE_SIZE : 0;
+    await this.write(encodeIov(PS_IOV_ADD_F, PE_PRESENT, nr, vaddr, dstId), true);
+    if (!pages) return;
+    await this.write(pages, true);
+    const c = Buffer.allocUnsafe(4);
+    c.writeUInt32LE(crc32(pages) >>> 0);
+    await this.write(c, true);
+  }
+
+  /** Ends the connection (after a lazy migration's last answer). */
+  end(b: Uint8Array): void {
+    this.sock.end(b);
   }
 
   /** Raw bytes, for tests that corrupt or truncate a stream. */

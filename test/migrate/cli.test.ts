@@ -42,6 +42,21 @@ test('nsd migrate --pre-copy reports its rounds; --leave-running (remote fork) r
   assert.match(f.stderr, /the copy in kernel B/);
 });
 
+test('nsd migrate --lazy-pages (alone and after pre-copy): B runs at once and fetches from A; the output equals an uninterrupted run', () => {
+  // The shell workloads keep no private memory, so no page is left lazy here: test/migrate/lazy.test.ts
+  // covers faults, GETs and the background push; this checks the verbs and the lazy session's ending.
+  for (const extra of [[], ['--pre-copy']]) {
+    const r = nsd(['migrate', '--lazy-pages', ...extra, '--after', '2.5', '--', 'sh', '-c', W]);
+    assert.equal(r.stdout, uninterrupted.stdout, r.stderr);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /lazy pages: \d+ GETs served, \d+ pages, all in B [0-9.]+ ms after it started running/);
+    assert.match(r.stderr, /nsd page-server: lazy pages: \d+ faults served, \d+ pages pushed/);
+  }
+  const bad = nsd(['migrate', '--lazy-pages', '--leave-running', '--', 'true']);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--lazy-pages and --leave-running do not combine/);
+});
+
 test('nsd migrate: a container that ends before the migration is reported', () => {
   const r = nsd(['migrate', '--after', '10', '--', 'sh', '-c', W]);
   assert.equal(r.status, 1);
