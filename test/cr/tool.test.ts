@@ -95,6 +95,7 @@ cr check
 
 test('cr check on linux-2.6.26 says mainline is unavailable', () => {
   const k = new Kernel({ profile: 'linux-2.6.26' });
+  installCr(k);
   const c = k.init.sys.nsd_cr('check');
   assert.equal(c.profile, 'linux-2.6.26');
   assert.equal(c.strategies.nsd, null);

@@ -29,6 +29,7 @@ import { ExpandError, expandFields, expandPattern, expandString, globComponents,
 import { Parser, ShSyntaxError } from './parse.js';
 import type { Frame, ShState } from './state.js';
 import { BUILTINS, EXEC_WHEN_LAST, SPECIAL_BUILTINS, execBuiltinFrame } from './builtins.js';
+import { untypedCall } from '../../syscalls/table.js';
 
 /** Frames run per step before the shell yields the CPU (a loop of builtins stays fair). */
 const BUDGET = 2000;
@@ -546,7 +547,7 @@ export class Interp {
   /** Yields a syscall on behalf of frame `f` (its result comes back as `f.res`). */
   call(f: Frame, name: string, ...args: unknown[]): Outcome {
     delete f.res;
-    return { call: name, args };
+    return untypedCall(name, args);
   }
 
   glob(pat: string): string[] {
