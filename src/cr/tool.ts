@@ -57,7 +57,7 @@ Commands:
   dedup          drop from the parent images of DIR the pages DIR's chain holds again
   restore        restore a process tree (or, with --ipc-only, an IPC namespace) from images
   show           decode image files to JSON (like crit show)
-  check          report which restore strategies and features this kernel supports
+  check          report which restore strategies, features and syscalls this kernel supports
 
 cr needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN for dump and restore.
 `;
@@ -134,7 +134,7 @@ Decode an image file (or every *.img file of a directory) to JSON, like crit sho
 `,
   check: `Usage: cr check
 
-Report the kernel profile, which restore strategies it supports and the features cr uses.
+Report the kernel profile, which restore strategies it supports, the features cr uses and each syscall's support.
 `,
 };
 

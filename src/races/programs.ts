@@ -128,7 +128,7 @@ function use(sys: Sys, strategy: RaceStrategy, o: RestoredObj): { got: number | 
   try {
     if (o.kind === 'pid') {
       if (strategy === 'with-id') return { call: 'fork_with_id', args: [[o.want]] };
-      if (strategy === 'set_tid') return { call: 'clone3', args: [{ flags: 0, exit_signal: SIGCHLD, set_tid: [o.want] }] };
+      if (strategy === 'set_tid') return { call: 'clone3', args: [{ flags: 0, exit_signal: SIGCHLD, set_tid: [o.want], set_tid_size: 1 }] };
       return { call: 'fork' };
     }
     if (o.kind === 'msg') {

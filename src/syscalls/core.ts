@@ -53,7 +53,7 @@ export function clone(k: K, t: T, flags: number): number {
  * (EINVAL: not modelled); a field Linux's struct does not have is E2BIG, as a larger struct with
  * non-zero trailing bytes (copy_struct_from_user).
  */
-export interface Clone3Args {
+export interface Clone3ArgsBase {
   flags?: number;
   pidfd?: number;
   child_tid?: number;
@@ -62,17 +62,18 @@ export interface Clone3Args {
   stack?: number;
   stack_size?: number;
   tls?: number;
-  set_tid?: number[] | null;
-  set_tid_size?: number;
   cgroup?: number;
 }
+
+/** struct clone_args: `set_tid` and `set_tid_size` together (the type asks for both, the call checks them). */
+export type Clone3Args = Clone3ArgsBase & ({ set_tid?: null; set_tid_size?: 0 } | { set_tid: number[]; set_tid_size: number });
 
 const CLONE_ARGS_FIELDS: ReadonlySet<string> = new Set([
   'flags', 'pidfd', 'child_tid', 'parent_tid', 'exit_signal', 'stack', 'stack_size', 'tls', 'set_tid', 'set_tid_size', 'cgroup',
 ]);
 const CLONE_ARGS_UNMODELLED = ['pidfd', 'child_tid', 'parent_tid', 'tls', 'cgroup'] as const;
 
-function u64(args: Clone3Args, field: keyof Clone3Args): number {
+function u64(args: Clone3Args, field: keyof Clone3ArgsBase | 'set_tid_size'): number {
   const v = args[field] ?? 0;
   if (!Number.isSafeInteger(v) || (v as number) < 0) throw err('EINVAL', `clone3: clone_args.${field} is not an unsigned integer`);
   return v as number;
@@ -193,4 +194,49 @@ export function time(k: K): number {
 export function gettimeofday(k: K): { tv_sec: number; tv_usec: number } {
   const ns = k.now;
   return { tv_sec: Math.floor(ns / 1e9), tv_usec: Math.floor((ns % 1e9) / 1000) };
+}
+
+// ---- sleeping ----
+
+export const TIMER_ABSTIME = 1;
+
+/** The request as nanoseconds: EFAULT if it is not a timespec, EINVAL unless timespec64_valid. */
+function timespecNs(ts: unknown): number {
+  if (ts === null || typeof ts !== 'object') throw err('EFAULT', 'the request is not a timespec');
+  const { tv_sec: sec, tv_nsec: nsec } = ts as Partial<Timespec64>;
+  if (!Number.isSafeInteger(sec) || !Number.isSafeInteger(nsec)) throw err('EFAULT', 'tv_sec or tv_nsec is not an integer');
+  if ((sec as number) < 0 || (nsec as number) < 0 || (nsec as number) >= 1e9) throw err('EINVAL', `bad timespec {${sec}, ${nsec}}`);
+  return (sec as number) * 1e9 + (nsec as number);
+}
+
+/**
+ * clock_nanosleep(2) (kernel/time/posix-timers.c): sleeps on the model clock until the deadline,
+ * relative or absolute (TIMER_ABSTIME), and returns 0. A clock without nsleep (MONOTONIC_RAW, the
+ * coarse clocks, THREAD_CPUTIME) is EOPNOTSUPP, an unknown clock EINVAL, a bad timespec EINVAL
+ * (timespec64_valid). A handled signal ends the sleep with EINTR (the remaining time is not
+ * returned: the model has no `rem` out-parameter yet). The alarm clocks have no RTC: EOPNOTSUPP
+ * (alarm_timer_nsleep); PROCESS_CPUTIME sleeps are not modelled (EINVAL, said in the detail).
+ */
+export function clock_nanosleep(k: K, _t: T, clk: number, flags: number, request: Timespec64): number {
+  switch (clk) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME: case CLOCK_TAI:
+      break;
+    case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE: case CLOCK_MONOTONIC_COARSE: case CLOCK_THREAD_CPUTIME_ID:
+      throw err('EOPNOTSUPP', `clock ${clk} cannot be slept on`);
+    case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
+      throw err('EOPNOTSUPP', `clock ${clk}: the machine has no RTC wake alarm`);
+    case CLOCK_PROCESS_CPUTIME_ID:
+      throw err('EINVAL', `clock ${clk}: CPU-time clocks are not modelled`);
+    default:
+      throw err('EINVAL', `clock ${clk}: no such clock`);
+  }
+  const ns = timespecNs(request);
+  const deadline = k.resuming?.deadlineNs ?? ((flags & TIMER_ABSTIME) !== 0 ? ns : k.now + ns);
+  if (k.now >= deadline) return 0;
+  block('sleep', deadline);
+}
+
+/** pause(2): sleeps until a signal runs a handler (EINTR) or ends the process. */
+export function pause(): number {
+  block('pause');
 }

@@ -31,6 +31,7 @@ import * as withid from './withid.js';
 import * as ipcWithId from './ipc-withid.js';
 import { process_vm_readv, process_vm_writev } from './process-vm.js';
 import { nsd_cr, type NsdCrMethod } from './cr.js';
+import { mprotect } from './mprotect.js';
 import './ipc.js'; // SysV IPC's kernel parts (src/kernel/ipc/index.ts) and its trace flag tables
 import type { MsgctlMethod, MsgrcvMethod, MsgsndMethod, SemctlMethod, SemopMethod, SemtimedopMethod, ShmctlMethod } from './ipc.js';
 
@@ -136,6 +137,8 @@ export const TABLE = {
   prctl: sc((k: K, t: T, option: number, arg2 = 0) => proc.prctl(k, t, option, arg2), ['int', 'int'], 'int', { support: PartiallySupported('PR_SET_CHILD_SUBREAPER and PR_GET_CHILD_SUBREAPER') }),
   nanosleep: sc(proc.nanosleep, ['int']),
   clock_gettime: sc(core.clock_gettime, ['int'], 'any', { support: PartiallySupported('one model clock for every wall and monotonic clock; no CPU-time or alarm clocks (EINVAL)') }),
+  clock_nanosleep: sc(core.clock_nanosleep, ['int', 'int', 'any'], 'int', { support: PartiallySupported('the remaining time of an interrupted sleep is not returned; no CPU-time clock sleeps') }),
+  pause: sc(core.pause, []),
   time: sc(core.time, [], 'int', { support: PartiallySupported('tloc is not written: the result is the time') }),
   gettimeofday: sc(core.gettimeofday, [], 'any', { support: PartiallySupported('the timezone is not written: the result is the timeval') }),
   sched_yield: sc(() => 0, []),
@@ -195,6 +198,7 @@ export const TABLE = {
 
   // ---- memory ----
   mmap: sc((k: K, t: T, addr: number, length: number, prot: number, flags: number) => mmapAnon(k, t, addr, length, prot, flags), ['hex', 'int', 'int', 'hex'], 'hex', { support: PartiallySupported('anonymous mappings only') }),
+  mprotect: sc(mprotect, ['hex', 'int', 'hex'], 'int', { support: PartiallySupported('no PROT_GROWSDOWN/PROT_GROWSUP mappings; PROT_SEM is accepted and ignored') }),
   munmap: sc((k: K, t: T, addr: number, length: number) => (munmap(k, t, addr, length), 0), ['hex', 'int']),
 
   // ---- SysV IPC (src/kernel/ipc) ----

@@ -90,6 +90,9 @@ cr check
   assert.deepEqual(pstree.entries.map((e) => e.pid), [1, 2, 3]);
   for (const s of STRATEGIES) assert.match(r.stdout, new RegExp(`^Strategy ${s}\\s+supported$`, 'm'));
   assert.match(r.stdout, /^Feature  clone3 set_tid\s+yes/m);
+  // The syscall list comes from the syscall table (docs/syscalls.md).
+  assert.match(r.stdout, /^Syscall  clone3\s+supported$/m);
+  assert.match(r.stdout, /^Syscall  clone_with_id\s+the model's own: /m);
   assert.match(r.stdout, /^Looks good\.$/m);
 });
 

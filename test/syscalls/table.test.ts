@@ -3,18 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel } from '../../src/syscalls/kernel.js';
 import { SYSCALLS, TABLE, supportIn, untypedCall, type SyscallCall } from '../../src/syscalls/table.js';
-import { ErrnoError } from '../../src/abi/errno.js';
 import type { StepOutcome } from '../../src/syscalls/program.js';
+import { expectErrno } from '../helpers.js';
 
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ErrnoError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 test('every table entry is dispatched and is a task.sys method; the dispatcher knows nothing else', () => {
   const k = new Kernel();
@@ -39,15 +30,15 @@ test('with-id, process_vm, IPC and nsd_cr exist without importing the c/r engine
 
 test('nsd_cr: ENOSYS on a kernel without an engine; the engine is given per kernel, not by loading it', async () => {
   const k = new Kernel();
-  assert.equal(errno(() => k.init.sys.nsd_cr('check')), 'ENOSYS');
+  expectErrno(() => k.init.sys.nsd_cr('check'), 'ENOSYS');
   const { installCrEngine } = await import('../../src/cr/syscall.js');
   // Loading the engine gives it to no kernel.
-  assert.equal(errno(() => k.init.sys.nsd_cr('check')), 'ENOSYS');
+  expectErrno(() => k.init.sys.nsd_cr('check'), 'ENOSYS');
   installCrEngine(k);
   assert.equal(k.init.sys.nsd_cr('check').profile, 'linux-6');
   // A kernel made from its state is another kernel: code is not state.
-  assert.equal(errno(() => Kernel.fromState(k.snapshot()).init.sys.nsd_cr('check')), 'ENOSYS');
-  assert.equal(errno(() => new Kernel().init.sys.nsd_cr('check')), 'ENOSYS');
+  expectErrno(() => Kernel.fromState(k.snapshot()).init.sys.nsd_cr('check'), 'ENOSYS');
+  expectErrno(() => new Kernel().init.sys.nsd_cr('check'), 'ENOSYS');
 });
 
 test('a call the support notes mark unsupported in a profile is ENOSYS there', () => {
@@ -57,8 +48,8 @@ test('a call the support notes mark unsupported in a profile is ENOSYS there', (
     assert.equal(supportIn(TABLE.clone3, profile).level === 'none', profile === 'linux-2.6.26');
     assert.equal(supportIn(TABLE.setns, profile).level === 'none', profile === 'linux-2.6.26');
     if (profile === 'linux-2.6.26') {
-      assert.equal(errno(() => sys.call('clone3', {})), 'ENOSYS');
-      assert.equal(errno(() => sys.setns(0, 0)), 'ENOSYS');
+      expectErrno(() => sys.call('clone3', {}), 'ENOSYS');
+      expectErrno(() => sys.setns(0, 0), 'ENOSYS');
     }
   }
 });
@@ -75,5 +66,5 @@ test('program calls are checked against the table at compile time', () => {
   // And task.sys's methods have the handlers' types (a string where a number goes is a compile error).
   const k = new Kernel();
   // @ts-expect-error getpgid takes a number
-  assert.equal(errno(() => k.init.sys.getpgid('x')), 'EINVAL');
+  expectErrno(() => k.init.sys.getpgid('x'), 'EINVAL');
 });
