@@ -38,6 +38,10 @@ function mayProtect(m: Mapping, prot: number): boolean {
 }
 
 export function mprotect(k: KernelCore, t: TaskState, addr: number, len: number, prot: number): number {
+  // An argument left out reads as 0 (the dispatcher has checked the others are integers).
+  addr ??= 0;
+  len ??= 0;
+  prot ??= 0;
   const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
   if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) throw err('EINVAL', 'PROT_GROWSDOWN and PROT_GROWSUP');
