@@ -30,3 +30,12 @@ export type { DumpOptions, DumpResult, RestoreOptions, RestoreResult, StrategyNa
 export { runDemo } from './cr/demo.js';
 // The CLI's session machinery, in-process.
 export { Session, runShell } from './cli/session.js';
+// The syscall table (src/syscalls/table.ts, docs/syscalls.md): typed calls, clocks, clone3, dispositions.
+export { TABLE as SYSCALL_TABLE, untypedCall } from './syscalls/table.js';
+export type { SyscallName, SyscallCall, SysMethods, Support } from './syscalls/table.js';
+export {
+  SIG_DFL, SIG_IGN, SIG_HANDLER, CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+  CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_TAI,
+} from './syscalls/core.js';
+export type { Clone3Args, SigDisposition, Timespec64 } from './syscalls/core.js';
+export { installCrEngine } from './cr/syscall.js';

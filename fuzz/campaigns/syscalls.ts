@@ -20,6 +20,7 @@ import type { KernelState } from '../../src/kernel/state.js';
 import type { ProfileName } from '../../src/kernel/profile.js';
 import { syscallArg } from '../../test/kernel/arbitraries.js';
 import { mixSeed, type Campaign, type CampaignFailure, type CampaignOptions, type CampaignResult } from '../lib.js';
+import { untypedCall } from '../../src/syscalls/table.js';
 
 const CALLS_PER_EPISODE = 2000;
 const ROUND_TRIP_EVERY = 1000;
@@ -222,7 +223,7 @@ const fuzzProgram: ProgramDef<FuzzProgState> = {
     const st = ctx.state;
     if (st.i >= st.plans.length) return { exit: 0 };
     const [name, args] = st.plans[st.i++]!;
-    return { call: name, args };
+    return untypedCall(name, args);
   },
 };
 registerProgram(fuzzProgram);

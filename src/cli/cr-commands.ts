@@ -342,7 +342,7 @@ export function addCrCommands(program: Command, io: CrCommandIo = PROCESS_IO): C
     .argument('<path>', 'image file or directory')
     .action((path: string) => io.exit(showHost(path, io)));
 
-  modelOptions(program.command('check').description('which restore strategies and features a kernel profile supports')).action((o: ModelFlags) => {
+  modelOptions(program.command('check').description('which restore strategies, features and syscalls a kernel profile supports')).action((o: ModelFlags) => {
     io.exit(runModelScript('exec cr check', null, o, io));
   });
   return program;

@@ -172,7 +172,7 @@ const mainline: Strategy = {
   },
   clone(k, parent, flags, exitSignal, pids) {
     if (k.profile.clone3) {
-      return parent.clone3({ flags: flags & ~CSIGNAL, exit_signal: flags & CLONE_THREAD ? 0 : exitSignal, set_tid: pids });
+      return parent.clone3({ flags: flags & ~CSIGNAL, exit_signal: flags & CLONE_THREAD ? 0 : exitSignal, set_tid: pids, set_tid_size: pids.length });
     }
     // ns_last_pid: only the level the parent's own namespace allocates can be steered.
     const outer = pids.length === 1 ? pids[0]! : pids[1]!;

@@ -1,6 +1,6 @@
 /**
- * Design note: the engine behind the `nsd_cr` syscall (src/syscalls/cr.ts declares it; loading
- * this file plugs the handlers in). The caller is the checkpointer — the in-model `cr` tool:
+ * Design note: the engine behind the `nsd_cr` syscall (src/syscalls/cr.ts declares it;
+ * `installCrEngine(k)` provides this engine to one kernel — loading this file changes nothing). The caller is the checkpointer — the in-model `cr` tool:
  *   - dump: the pid is looked up in the caller's pid namespace; a caller inside the tree it dumps
  *     is refused (the dump would kill it); the caller is the dumper, so with the default the tree
  *     is killed from the caller's namespace;
@@ -17,9 +17,10 @@ import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { Kernel } from '../syscalls/kernel.js';
 import { SYSCALLS } from '../syscalls/table.js';
+import { syscallSupport } from '../syscalls/support.js';
 import { verifyManifest } from './manifest.js';
 import { ImageError } from './image/index.js';
-import { CR_HOOKS, CrSyscallError, type CrCheckReply, type CrDumpArgs, type CrDumpReply, type CrRestoreArgs, type CrRestoreReply } from '../syscalls/cr.js';
+import { provideCrEngine, CrSyscallError, type CrEngine, type CrCheckReply, type CrDumpArgs, type CrDumpReply, type CrRestoreArgs, type CrRestoreReply } from '../syscalls/cr.js';
 import { CrError } from './errors.js';
 import { dump } from './dump.js';
 import { preDump } from './predump.js';
@@ -134,15 +135,9 @@ function crCheck(k0: KernelCore): CrCheckReply {
       f('/proc/<pid>/semundo', SYSCALLS.has('ipc_set_all'), 'SEM_UNDO adjustments read and written'),
       f('MSG_COPY', p.ipc.msgCopy, 'non-destructive queue reads (Linux 3.8+); the model reads queues directly'),
     ],
+    syscalls: syscallSupport(p.name),
   };
 }
-
-CR_HOOKS.dump = crDump;
-CR_HOOKS.restore = crRestore;
-CR_HOOKS.lazy = (k0, _caller, args) => {
-  const k = kernelOf(k0);
-  return translate(() => serveLazy(k, args.lazy, imageSource(args.images), args.push));
-};
 
 /** The page source of an image list, decoded once per list (the cr tool passes the same list every round). */
 const SOURCES = new WeakMap<object, ImagePageSource>();
@@ -154,4 +149,18 @@ function imageSource(images: Array<[string, Uint8Array]>): ImagePageSource {
   }
   return s;
 }
-CR_HOOKS.check = (k) => crCheck(k);
+/** The engine, as nsd_cr calls it. */
+export const CR_ENGINE: CrEngine = {
+  dump: crDump,
+  restore: crRestore,
+  lazy: (k0, _caller, args) => {
+    const k = kernelOf(k0);
+    return translate(() => serveLazy(k, args.lazy, imageSource(args.images), args.push));
+  },
+  check: (k) => crCheck(k),
+};
+
+/** Gives kernel `k` this c/r engine: its nsd_cr works from now on (ENOSYS before). */
+export function installCrEngine(k: Kernel): void {
+  provideCrEngine(k, CR_ENGINE);
+}

@@ -28,7 +28,6 @@ import { ErrnoError, strerror } from '../abi/errno.js';
 import { O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFMT, S_IFREG, SIGKILL } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
-import '../syscalls/cr.js';
 import type { CrReportEntry } from '../syscalls/cr.js';
 import { defineProgram, type Proc } from '../userland/lib/program.js';
 import { getopt, parseNumber, UsageError, type OptSpec } from '../userland/lib/args.js';
@@ -38,7 +37,8 @@ import { ImageError, showImage } from './image/index.js';
 import { dedupChain, loadImageChain, PARENT_FILE } from './pagemap.js';
 import { STRATEGIES } from './strategy.js';
 import { MANIFEST } from './manifest.js';
-import './syscall.js';
+import { installCrEngine } from './syscall.js';
+import { formatSyscallSupport } from '../syscalls/support.js';
 
 export const CR_PATH = '/sbin/cr';
 
@@ -57,7 +57,7 @@ Commands:
   dedup          drop from the parent images of DIR the pages DIR's chain holds again
   restore        restore a process tree (or, with --ipc-only, an IPC namespace) from images
   show           decode image files to JSON (like crit show)
-  check          report which restore strategies and features this kernel supports
+  check          report which restore strategies, features and syscalls this kernel supports
 
 cr needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN for dump and restore.
 `;
@@ -134,7 +134,7 @@ Decode an image file (or every *.img file of a directory) to JSON, like crit sho
 `,
   check: `Usage: cr check
 
-Report the kernel profile, which restore strategies it supports and the features cr uses.
+Report the kernel profile, which restore strategies it supports, the features cr uses and each syscall's support.
 `,
 };
 
@@ -438,6 +438,7 @@ function crCheck(p: Proc<CrState>): number {
   p.out(`Kernel profile: ${c.profile}\n`);
   for (const [name, reason] of Object.entries(c.strategies)) p.out(`Strategy ${name.padEnd(9)}${reason === null ? 'supported' : `unsupported: ${reason}`}\n`);
   for (const f of c.features) p.out(`Feature  ${f.name.padEnd(24)}${f.ok ? 'yes' : 'no '}  ${f.note}\n`);
+  for (const s of c.syscalls) p.out(`Syscall  ${s.name.padEnd(24)}${formatSyscallSupport(s)}\n`);
   const bad = Object.entries(c.strategies).filter(([, r]) => r !== null).map(([n]) => n);
   p.out(bad.length === 0 ? 'Looks good.\n' : `Looks good, but not for: ${bad.join(', ')}.\n`);
   return 0;
@@ -536,8 +537,12 @@ export const CR = defineProgram<CrState>({
   },
 });
 
-/** Installs /sbin/cr in a kernel (installUserland does it too once this module is loaded). */
+/**
+ * Installs /sbin/cr in a kernel and gives the kernel the c/r engine behind nsd_cr (installUserland
+ * installs the program too once this module is loaded, but only this provides the engine).
+ */
 export function installCr(k: Kernel): void {
+  installCrEngine(k);
   try {
     k.init.sys.mkdir('/sbin', 0o755);
   } catch {

@@ -16,6 +16,7 @@ import { registerProgram, type ProgramContext, type StepOutcome } from '../sysca
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/withid.js';
 import '../syscalls/ipc-withid.js';
+import type { SyscallCall } from '../syscalls/table.js';
 
 /** How a restorer sets the id of the object it creates. */
 export type RaceStrategy = 'nsd' | 'with-id' | 'ns_last_pid' | 'set_tid' | 'next_id';
@@ -123,11 +124,11 @@ function arm(sys: Sys, strategy: RaceStrategy, o: RestoredObj): void {
 }
 
 /** The use step: a direct call's result, or the call to yield (fork family). */
-function use(sys: Sys, strategy: RaceStrategy, o: RestoredObj): { got: number | string } | { call: string; args?: unknown[] } {
+function use(sys: Sys, strategy: RaceStrategy, o: RestoredObj): { got: number | string } | SyscallCall {
   try {
     if (o.kind === 'pid') {
       if (strategy === 'with-id') return { call: 'fork_with_id', args: [[o.want]] };
-      if (strategy === 'set_tid') return { call: 'clone3', args: [{ flags: 0, exit_signal: SIGCHLD, set_tid: [o.want] }] };
+      if (strategy === 'set_tid') return { call: 'clone3', args: [{ flags: 0, exit_signal: SIGCHLD, set_tid: [o.want], set_tid_size: 1 }] };
       return { call: 'fork' };
     }
     if (o.kind === 'msg') {

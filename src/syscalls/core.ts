@@ -1,41 +1,35 @@
 /**
- * Thin handlers for the core syscalls (processes, files, memory, signals, credentials), registered
- * in the syscall table. Each decodes its arguments and delegates to the mechanism in src/kernel.
+ * The core syscalls' handlers that are more than one line (process creation, exec, exit, clocks);
+ * the table (src/syscalls/table.ts) lists them with the one-line ones. Each decodes its arguments
+ * and delegates to the mechanism in src/kernel.
  */
 import { err } from '../abi/errno.js';
-import { CLONE_VFORK, CLONE_VM, CSIGNAL, SIGCHLD, AT_FDCWD, AT_REMOVEDIR, O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
+import { CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, SIGCHLD } from '../abi/constants.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { TaskState } from '../kernel/state.js';
 import { copyProcess, checkClone3Args } from '../kernel/task/fork.js';
+import { MAX_PID_NS_LEVEL } from '../kernel/profile.js';
 import { exitGroup, exitStatus, exitThread } from '../kernel/task/exit.js';
 import { execve } from '../kernel/task/exec.js';
-import { wait4 } from '../kernel/task/wait.js';
-import * as cred from '../kernel/task/cred.js';
-import * as fs from '../kernel/fs/ops.js';
 import * as proc from '../kernel/task/syscalls.js';
-import { sigaction, sigprocmask } from '../kernel/task/signal.js';
-import { mmapAnon, munmap } from '../kernel/mm/mm.js';
 import { block } from '../kernel/sched/block.js';
-import { defineSyscall, type ArgKind, type Handler } from './table.js';
-
-function def(name: string, handler: Handler, args: ArgKind[], ret: ArgKind = 'int', control = false): void {
-  defineSyscall({ name, handler, args, ret, control });
-}
 
 type K = KernelCore;
 type T = TaskState;
 
-// ---- process creation, exec, exit, wait ----
+// ---- process creation, exec, exit ----
 
 function forkCommon(k: K, t: T, flags: number, exitSignal: number, setTid: number[] | null): number {
   const kid = copyProcess(k, t, { flags, exitSignal, setTid });
   return proc.vnr(k, t, kid);
 }
 
-def('fork', (k: K, t: T) => forkCommon(k, t, SIGCHLD, SIGCHLD, null), [], 'int', true);
+export function fork(k: K, t: T): number {
+  return forkCommon(k, t, SIGCHLD, SIGCHLD, null);
+}
 
 /** vfork: the parent sleeps until the child execs or exits (a direct call returns at once). */
-def('vfork', (k: K, t: T) => {
+export function vfork(k: K, t: T): number {
   const resumed = k.resuming?.data as { pid: number; kid: number } | null | undefined;
   if (resumed) {
     if (k.s.tasks.get(resumed.kid)?.vforkParent === t.kid) block(`vfork:${resumed.kid}`, null, resumed);
@@ -44,133 +38,205 @@ def('vfork', (k: K, t: T) => {
   const kid = copyProcess(k, t, { flags: CLONE_VM | CLONE_VFORK | SIGCHLD, exitSignal: SIGCHLD, setTid: null });
   const pid = proc.vnr(k, t, kid);
   block(`vfork:${kid}`, null, { pid, kid }, pid);
-}, [], 'int', true);
-
-def('clone', (k: K, t: T, flags: number) => {
-  if (!Number.isInteger(flags)) throw err('EINVAL');
-  return forkCommon(k, t, flags & ~CSIGNAL, flags & CSIGNAL, null);
-}, ['clone'], 'int', true);
-
-export interface Clone3Args {
-  flags?: number;
-  exit_signal?: number;
-  set_tid?: number[];
 }
 
-def('clone3', (k: K, t: T, args: Clone3Args) => {
-  if (!k.profile.clone3) throw err('ENOSYS');
-  if (!args || typeof args !== 'object') throw err('EFAULT');
-  const flags = args.flags ?? 0;
-  const exitSignal = args.exit_signal ?? 0;
-  const setTid = args.set_tid ?? null;
+export function clone(k: K, t: T, flags: number): number {
   if (!Number.isInteger(flags)) throw err('EINVAL');
+  return forkCommon(k, t, flags & ~CSIGNAL, flags & CSIGNAL, null);
+}
+
+/**
+ * Linux's `struct clone_args` (include/uapi/linux/sched.h, CLONE_ARGS_SIZE_VER2), as clone3 takes
+ * it: `set_tid` is the array and `set_tid_size` its length, separately, so `{ set_tid: [..],
+ * set_tid_size: 0 }` is expressible (EINVAL, as copy_clone_args_from_user). Pointers the model has
+ * no user memory for (`pidfd`, `child_tid`, `parent_tid`, `tls`) and `cgroup` must be 0 or absent
+ * (EINVAL: not modelled); a field Linux's struct does not have is E2BIG, as a larger struct with
+ * non-zero trailing bytes (copy_struct_from_user).
+ */
+export interface Clone3ArgsBase {
+  flags?: number;
+  pidfd?: number;
+  child_tid?: number;
+  parent_tid?: number;
+  exit_signal?: number;
+  stack?: number;
+  stack_size?: number;
+  tls?: number;
+  cgroup?: number;
+}
+
+/** struct clone_args: `set_tid` and `set_tid_size` together (the type asks for both, the call checks them). */
+export type Clone3Args = Clone3ArgsBase & ({ set_tid?: null; set_tid_size?: 0 } | { set_tid: number[]; set_tid_size: number });
+
+const CLONE_ARGS_FIELDS: ReadonlySet<string> = new Set([
+  'flags', 'pidfd', 'child_tid', 'parent_tid', 'exit_signal', 'stack', 'stack_size', 'tls', 'set_tid', 'set_tid_size', 'cgroup',
+]);
+const CLONE_ARGS_UNMODELLED = ['pidfd', 'child_tid', 'parent_tid', 'tls', 'cgroup'] as const;
+
+function u64(args: Clone3Args, field: keyof Clone3ArgsBase | 'set_tid_size'): number {
+  const v = args[field] ?? 0;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw err('EINVAL', `clone3: clone_args.${field} is not an unsigned integer`);
+  return v as number;
+}
+
+/** clone3(2): copy_clone_args_from_user then clone3_args_valid (kernel/fork.c), then copy_process. */
+export function clone3(k: K, t: T, args: Clone3Args): number {
+  if (!k.profile.clone3) throw err('ENOSYS');
+  if (!args || typeof args !== 'object' || Array.isArray(args)) throw err('EFAULT', 'clone3: clone_args is not a record');
+  for (const [key, v] of Object.entries(args)) {
+    if (!CLONE_ARGS_FIELDS.has(key) && v !== undefined && v !== 0) throw err('E2BIG', `clone3: struct clone_args has no field ${key}`);
+  }
+  const flags = u64(args, 'flags');
+  const exitSignal = u64(args, 'exit_signal');
+  const setTidSize = u64(args, 'set_tid_size');
+  const setTidPtr = args.set_tid ?? null;
+  // copy_clone_args_from_user: set_tid and set_tid_size go together, at most MAX_PID_NS_LEVEL.
+  if ((setTidPtr !== null && setTidSize === 0) || (setTidPtr === null && setTidSize !== 0)) {
+    throw err('EINVAL', 'clone3: set_tid and set_tid_size must both be given or both be absent');
+  }
+  if (setTidSize > MAX_PID_NS_LEVEL) throw err('EINVAL', `clone3: set_tid_size ${setTidSize} > MAX_PID_NS_LEVEL`);
+  // exit_signal & ~CSIGNAL, or not a valid signal: EINVAL.
+  if (exitSignal > CSIGNAL || exitSignal > NSIG) throw err('EINVAL', `clone3: bad exit_signal ${exitSignal}`);
+  for (const f of CLONE_ARGS_UNMODELLED) {
+    if (u64(args, f) !== 0) throw err('EINVAL', `clone3: clone_args.${f} is not modelled`);
+  }
+  // clone3_stack_valid: a stack needs a size and a size needs a stack (the model keeps neither).
+  if ((u64(args, 'stack') === 0) !== (u64(args, 'stack_size') === 0)) throw err('EINVAL', 'clone3: stack and stack_size go together');
+  let setTid: number[] | null = null;
+  if (setTidPtr !== null) {
+    // copy_from_user of set_tid_size pid_t's: EFAULT when the array is shorter or not integers.
+    if (!Array.isArray(setTidPtr) || setTidPtr.length < setTidSize) throw err('EFAULT', 'clone3: set_tid has fewer than set_tid_size entries');
+    setTid = setTidPtr.slice(0, setTidSize);
+    if (!setTid.every((x) => Number.isSafeInteger(x))) throw err('EFAULT', 'clone3: set_tid holds a non-integer');
+  }
   checkClone3Args(flags, exitSignal, setTid);
   return forkCommon(k, t, flags, exitSignal, setTid);
-}, ['any'], 'int', true);
+}
 
-def('execve', (k: K, t: T, path: string, argv: string[], envp: string[] = []) => {
+export function execve_(k: K, t: T, path: string, argv: string[], envp: string[] = []): number {
   execve(k, t, path, argv, envp);
   return 0;
-}, ['str', 'strv', 'strv'], 'int', true);
+}
 
-def('exit', (k: K, t: T, code: number) => {
+export function exit(k: K, t: T, code: number): number {
   exitThread(k, t, exitStatus(code | 0));
   return 0;
-}, ['int'], 'int', true);
+}
 
-def('exit_group', (k: K, t: T, code: number) => {
+export function exit_group(k: K, t: T, code: number): number {
   exitGroup(k, t.tgid, exitStatus(code | 0));
   return 0;
-}, ['int'], 'int', true);
+}
 
-def('wait4', (k: K, t: T, pid: number, options = 0) => wait4(k, t, pid, options), ['int', 'wait'], 'any');
-def('waitpid', (k: K, t: T, pid: number, options = 0) => wait4(k, t, pid, options), ['int', 'wait'], 'any');
+// ---- signal dispositions ----
 
-// ---- identity, groups, signals, namespaces ----
+export { SIG_DFL, SIG_IGN } from '../abi/constants.js';
+/**
+ * The disposition "run the program's handler": the signal is delivered to the program's next step
+ * (`ctx.signals`), as a handler would run before the program continues. The model's
+ * `rt_sigaction(sig, handler)` takes one of SIG_DFL, SIG_IGN or SIG_HANDLER and returns the old one.
+ */
+export { SIG_HANDLER } from '../kernel/task/signal.js';
+/** What `rt_sigaction` installs and returns: SIG_DFL (0), SIG_IGN (1) or SIG_HANDLER (2). */
+export type SigDisposition = 0 | 1 | 2;
 
-def('getpid', proc.getpid, []);
-def('gettid', proc.gettid, []);
-def('getppid', proc.getppid, []);
-def('getpgid', proc.getpgid, ['int']);
-def('getpgrp', (k: K, t: T) => proc.getpgid(k, t, 0), []);
-def('setpgid', proc.setpgid, ['int', 'int']);
-def('getsid', proc.getsid, ['int']);
-def('setsid', proc.setsid, []);
-def('kill', proc.kill, ['int', 'sig']);
-def('tgkill', proc.tgkill, ['int', 'int', 'sig']);
-def('tkill', (k: K, t: T, tid: number, sig: number) => proc.tgkill(k, t, -1, tid, sig), ['int', 'sig']);
-def('rt_sigaction', (k: K, t: T, sig: number, handler?: number) => sigaction(k, t, sig, handler), ['sig', 'int']);
-def('rt_sigprocmask', (_k: K, t: T, how: number, set: bigint | null) => sigprocmask(t, how, set), ['int', 'bigint'], 'bigint');
-def('unshare', proc.unshare, ['clone']);
-def('setns', proc.setns, ['fd', 'clone']);
-def('getrlimit', proc.getrlimit, ['int'], 'any');
-def('setrlimit', proc.setrlimit, ['int', 'any']);
-def('prctl', proc.prctl, ['int', 'int']);
-def('nanosleep', proc.nanosleep, ['int']);
-// clock_gettime(2) of CLOCK_REALTIME (0): the virtual clock (for `date`). Other clocks are not modelled.
-def('clock_gettime', (k: K, _t: T, clk: number) => {
-  if (clk !== 0) throw err('EINVAL', `clock ${clk}: only CLOCK_REALTIME is modelled`);
-  const ns = k.s.clockNs;
-  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
-}, ['int'], 'any');
-def('sched_yield', () => 0, []);
+// ---- clocks ----
 
-// ---- credentials ----
+/** Clock ids (include/uapi/linux/time.h). */
+export const CLOCK_REALTIME = 0;
+export const CLOCK_MONOTONIC = 1;
+export const CLOCK_PROCESS_CPUTIME_ID = 2;
+export const CLOCK_THREAD_CPUTIME_ID = 3;
+export const CLOCK_MONOTONIC_RAW = 4;
+export const CLOCK_REALTIME_COARSE = 5;
+export const CLOCK_MONOTONIC_COARSE = 6;
+export const CLOCK_BOOTTIME = 7;
+export const CLOCK_REALTIME_ALARM = 8;
+export const CLOCK_BOOTTIME_ALARM = 9;
+export const CLOCK_TAI = 11;
 
-def('getuid', (_k: K, t: T) => t.cred.uid, []);
-def('geteuid', (_k: K, t: T) => t.cred.euid, []);
-def('getgid', (_k: K, t: T) => t.cred.gid, []);
-def('getegid', (_k: K, t: T) => t.cred.egid, []);
-def('getgroups', (_k: K, t: T) => [...t.cred.groups], [], 'any');
-def('getresuid', (_k: K, t: T) => [t.cred.uid, t.cred.euid, t.cred.suid], [], 'any');
-def('getresgid', (_k: K, t: T) => [t.cred.gid, t.cred.egid, t.cred.sgid], [], 'any');
-def('setuid', (k: K, t: T, uid: number) => (cred.setuid(k, t, uid), 0), ['int']);
-def('setgid', (k: K, t: T, gid: number) => (cred.setgid(k, t, gid), 0), ['int']);
-def('setreuid', (k: K, t: T, r: number, e: number) => (cred.setreuid(k, t, r, e), 0), ['int', 'int']);
-def('setregid', (k: K, t: T, r: number, e: number) => (cred.setregid(k, t, r, e), 0), ['int', 'int']);
-def('setresuid', (k: K, t: T, r: number, e: number, s: number) => (cred.setresuid(k, t, r, e, s), 0), ['int', 'int', 'int']);
-def('setresgid', (k: K, t: T, r: number, e: number, s: number) => (cred.setresgid(k, t, r, e, s), 0), ['int', 'int', 'int']);
-def('setgroups', (k: K, t: T, groups: number[]) => (cred.setgroups(k, t, groups), 0), ['any']);
-def('setfsuid', cred.setfsuid, ['int']);
-def('capget', (_k: K, t: T) => ({ effective: t.cred.capEffective, permitted: t.cred.capPermitted }), [], 'any');
-def('capset', (_k: K, t: T, effective: bigint, permitted: bigint) => (cred.capset(t, effective, permitted), 0), ['bigint', 'bigint']);
+export interface Timespec64 {
+  tv_sec: number;
+  tv_nsec: number;
+}
 
-// ---- files ----
+/**
+ * The model's clocks (kernel/time/posix-timers.c posix_clocks[]). There is one clock, the model
+ * clock (`kernel.advance`, the scheduler's steps): nobody sets the time and the machine never
+ * suspends, so every wall and monotonic clock reads it (the coarse ones too: the model has no
+ * tick). CLOCK_TAI is realtime plus the TAI offset, 0 until adjtimex sets it, as at boot. The
+ * alarm clocks need an RTC with wakealarm (alarmtimer_get_rtcdev): the model has none, EINVAL as
+ * alarm_clock_get_timespec. CPU-time clocks (and the negative per-pid clock ids) are not modelled:
+ * EINVAL, said in the detail. Any other id is EINVAL (clockid_to_kclock returns NULL).
+ */
+export function clock_gettime(k: K, _t: T, clk: number): Timespec64 {
+  switch (clk) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
+    case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI: {
+      const ns = k.now;
+      return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
+    }
+    case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
+      throw err('EINVAL', `clock ${clk}: the machine has no RTC wake alarm`);
+    case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+      throw err('EINVAL', `clock ${clk}: CPU-time clocks are not modelled`);
+    default:
+      throw err('EINVAL', `clock ${clk}: ${clk < 0 ? 'CPU-time clocks are not modelled' : 'no such clock'}`);
+  }
+}
 
-def('open', (k: K, t: T, path: string, flags = 0, mode = 0o666) => fs.openat(k, t, AT_FDCWD, path, flags, mode), ['str', 'oflags', 'oct'], 'fd');
-def('openat', fs.openat, ['fd', 'str', 'oflags', 'oct'], 'fd');
-def('creat', (k: K, t: T, path: string, mode = 0o666) => fs.openat(k, t, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode), ['str', 'oct'], 'fd');
-def('close', fs.close, ['fd']);
-def('read', fs.read, ['fd', 'int'], 'buf');
-def('write', fs.write, ['fd', 'buf']);
-def('lseek', fs.lseek, ['fd', 'int', 'seek']);
-def('dup', fs.dup, ['fd'], 'fd');
-def('dup2', fs.dup2, ['fd', 'fd'], 'fd');
-def('dup3', fs.dup3, ['fd', 'fd', 'fdflags'], 'fd');
-def('fcntl', fs.fcntl, ['fd', 'fcntl', 'int']);
-def('pipe2', fs.pipe2, ['fdflags'], 'any');
-def('pipe', (k: K, t: T) => fs.pipe2(k, t, 0), [], 'any');
-def('mkdir', (k: K, t: T, path: string, mode = 0o777) => fs.mkdirat(k, t, AT_FDCWD, path, mode), ['str', 'oct']);
-def('mkdirat', fs.mkdirat, ['fd', 'str', 'oct']);
-def('rmdir', (k: K, t: T, path: string) => fs.unlinkat(k, t, AT_FDCWD, path, AT_REMOVEDIR), ['str']);
-def('unlink', (k: K, t: T, path: string) => fs.unlinkat(k, t, AT_FDCWD, path, 0), ['str']);
-def('unlinkat', fs.unlinkat, ['fd', 'str', 'int']);
-def('rename', (k: K, t: T, a: string, b: string) => fs.renameat(k, t, AT_FDCWD, a, AT_FDCWD, b), ['str', 'str']);
-def('renameat', fs.renameat, ['fd', 'str', 'fd', 'str']);
-def('stat', fs.stat, ['str'], 'any');
-def('lstat', fs.lstat, ['str'], 'any');
-def('fstat', fs.fstat, ['fd'], 'any');
-def('access', fs.access, ['str', 'int']);
-def('getdents64', (k: K, t: T, fd: number, count = 32768) => fs.getdents(k, t, fd, count), ['fd', 'int'], 'any');
-def('getdents', (k: K, t: T, fd: number, count = 32768) => fs.getdents(k, t, fd, count), ['fd', 'int'], 'any');
-def('chdir', fs.chdir, ['str']);
-def('fchdir', fs.fchdir, ['fd']);
-def('getcwd', fs.getcwd, [], 'str');
-def('readlink', fs.readlink, ['str'], 'str');
-def('umask', fs.umask, ['oct'], 'oct');
-def('ftruncate', fs.ftruncate, ['fd', 'int']);
+/** time(2) with a NULL tloc: seconds of CLOCK_REALTIME (ktime_get_real_seconds). */
+export function time(k: K): number {
+  return Math.floor(k.now / 1e9);
+}
 
-// ---- memory ----
+/** gettimeofday(2) with a NULL timezone: CLOCK_REALTIME in microseconds (ktime_get_real_ts64). */
+export function gettimeofday(k: K): { tv_sec: number; tv_usec: number } {
+  const ns = k.now;
+  return { tv_sec: Math.floor(ns / 1e9), tv_usec: Math.floor((ns % 1e9) / 1000) };
+}
 
-def('mmap', (k: K, t: T, addr: number, length: number, prot: number, flags: number) => mmapAnon(k, t, addr, length, prot, flags), ['hex', 'int', 'int', 'hex'], 'hex');
-def('munmap', (k: K, t: T, addr: number, length: number) => (munmap(k, t, addr, length), 0), ['hex', 'int']);
+// ---- sleeping ----
+
+export const TIMER_ABSTIME = 1;
+
+/** The request as nanoseconds: EFAULT if it is not a timespec, EINVAL unless timespec64_valid. */
+function timespecNs(ts: unknown): number {
+  if (ts === null || typeof ts !== 'object') throw err('EFAULT', 'the request is not a timespec');
+  const { tv_sec: sec, tv_nsec: nsec } = ts as Partial<Timespec64>;
+  if (!Number.isSafeInteger(sec) || !Number.isSafeInteger(nsec)) throw err('EFAULT', 'tv_sec or tv_nsec is not an integer');
+  if ((sec as number) < 0 || (nsec as number) < 0 || (nsec as number) >= 1e9) throw err('EINVAL', `bad timespec {${sec}, ${nsec}}`);
+  return (sec as number) * 1e9 + (nsec as number);
+}
+
+/**
+ * clock_nanosleep(2) (kernel/time/posix-timers.c): sleeps on the model clock until the deadline,
+ * relative or absolute (TIMER_ABSTIME), and returns 0. A clock without nsleep (MONOTONIC_RAW, the
+ * coarse clocks, THREAD_CPUTIME) is EOPNOTSUPP, an unknown clock EINVAL, a bad timespec EINVAL
+ * (timespec64_valid). A handled signal ends the sleep with EINTR (the remaining time is not
+ * returned: the model has no `rem` out-parameter yet). The alarm clocks have no RTC: EOPNOTSUPP
+ * (alarm_timer_nsleep); PROCESS_CPUTIME sleeps are not modelled (EINVAL, said in the detail).
+ */
+export function clock_nanosleep(k: K, _t: T, clk: number, flags: number, request: Timespec64): number {
+  switch (clk) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME: case CLOCK_TAI:
+      break;
+    case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE: case CLOCK_MONOTONIC_COARSE: case CLOCK_THREAD_CPUTIME_ID:
+      throw err('EOPNOTSUPP', `clock ${clk} cannot be slept on`);
+    case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
+      throw err('EOPNOTSUPP', `clock ${clk}: the machine has no RTC wake alarm`);
+    case CLOCK_PROCESS_CPUTIME_ID:
+      throw err('EINVAL', `clock ${clk}: CPU-time clocks are not modelled`);
+    default:
+      throw err('EINVAL', `clock ${clk}: no such clock`);
+  }
+  const ns = timespecNs(request);
+  const deadline = k.resuming?.deadlineNs ?? ((flags & TIMER_ABSTIME) !== 0 ? ns : k.now + ns);
+  if (k.now >= deadline) return 0;
+  block('sleep', deadline);
+}
+
+/** pause(2): sleeps until a signal runs a handler (EINTR) or ends the process. */
+export function pause(): number {
+  block('pause');
+}

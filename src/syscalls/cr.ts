@@ -14,17 +14,17 @@
  * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN (checkpoint_restore_ns_capable(), EPERM otherwise, as
  * for ns_last_pid); check needs nothing.
  *
- * The semantics live in src/cr (the engine), which sits above this layer: the engine plugs its
- * handlers into `CR_HOOKS` when it is loaded (src/cr/syscall.ts), and without it the call fails
- * with ENOSYS. A failure of the engine is an ErrnoError whose `detail` is the engine's message
+ * The semantics live in src/cr (the engine), which sits above this layer: the engine is provided
+ * to one kernel at a time with `provideCrEngine(kernel, engine)` (src/cr/syscall.ts's
+ * `installCrEngine`, called by `installCr`); a kernel without one fails the call with ENOSYS.
+ * Importing a module changes nothing: the syscall is always in the table. A failure of the engine is an ErrnoError whose `detail` is the engine's message
  * (which image, object and reason), so a program calling nsd_cr directly can print it.
  */
 import { ErrnoError, err, type ErrnoCode } from '../abi/errno.js';
 import type { KernelCore } from '../kernel/kernel.js';
 import type { TaskState } from '../kernel/state.js';
 import { checkpointRestoreCapable } from '../kernel/task/cred.js';
-import { defineSyscall } from './table.js';
-import { Sys } from './sys.js';
+import type { SyscallSupport } from './support.js';
 
 export interface CrDumpArgs {
   /** Root of the tree, in the caller's pid namespace. */
@@ -98,17 +98,30 @@ export interface CrCheckReply {
   strategies: Record<string, string | null>;
   /** Feature → supported (with a note). */
   features: Array<{ name: string; ok: boolean; note: string }>;
+  /** Every syscall and its support in the profile (from the syscall table). */
+  syscalls: SyscallSupport[];
 }
 
-/** Filled in by src/cr/syscall.ts. */
-export interface CrHooks {
-  dump: ((k: KernelCore, caller: TaskState, args: CrDumpArgs) => CrDumpReply) | null;
-  restore: ((k: KernelCore, caller: TaskState, args: CrRestoreArgs) => CrRestoreReply) | null;
-  lazy?: ((k: KernelCore, caller: TaskState, args: CrLazyArgs) => CrLazyReply) | null;
-  check: ((k: KernelCore, caller: TaskState) => CrCheckReply) | null;
+/** The c/r engine behind nsd_cr, provided per kernel by src/cr/syscall.ts. */
+export interface CrEngine {
+  dump(k: KernelCore, caller: TaskState, args: CrDumpArgs): CrDumpReply;
+  restore(k: KernelCore, caller: TaskState, args: CrRestoreArgs): CrRestoreReply;
+  lazy(k: KernelCore, caller: TaskState, args: CrLazyArgs): CrLazyReply;
+  check(k: KernelCore, caller: TaskState): CrCheckReply;
 }
 
-export const CR_HOOKS: CrHooks = { dump: null, restore: null, check: null };
+/** The engine of each kernel that has one (code, not state: a kernel made by fromState has none until given one). */
+const ENGINES = new WeakMap<KernelCore, CrEngine>();
+
+/** Provides the c/r engine to kernel `k` (nsd_cr fails with ENOSYS until then). */
+export function provideCrEngine(k: KernelCore, engine: CrEngine): void {
+  ENGINES.set(k, engine);
+}
+
+/** Whether kernel `k` has a c/r engine. */
+export function hasCrEngine(k: KernelCore): boolean {
+  return ENGINES.has(k);
+}
 
 /** An engine failure: an errno for the ABI, the engine's message for people. */
 export class CrSyscallError extends ErrnoError {
@@ -123,9 +136,10 @@ export class CrSyscallError extends ErrnoError {
   }
 }
 
-function hook<T>(h: T | null): T {
-  if (h === null) throw err('ENOSYS', 'the checkpoint/restart engine is not loaded');
-  return h;
+function engineOf(k: KernelCore): CrEngine {
+  const e = ENGINES.get(k);
+  if (!e) throw err('ENOSYS', 'this kernel has no checkpoint/restart engine (installCr provides it)');
+  return e;
 }
 
 function privileged(k: KernelCore, t: TaskState): void {
@@ -137,58 +151,49 @@ function argRecord(a: unknown): Record<string, unknown> {
   return a as Record<string, unknown>;
 }
 
-defineSyscall({
-  name: 'nsd_cr',
-  handler: (k: KernelCore, t: TaskState, op: string, arg?: unknown) => {
-    switch (op) {
-      case 'check':
-        return hook(CR_HOOKS.check)(k, t);
-      case 'dump': {
-        privileged(k, t);
-        const a = argRecord(arg);
-        if (!Number.isSafeInteger(a.pid) || (a.pid as number) <= 0) throw err('EINVAL', 'nsd_cr dump: bad pid');
-        if (a.parent !== undefined && a.parent !== null && (typeof a.parent !== 'string' || a.parent === '')) throw err('EINVAL', 'nsd_cr dump: bad parent directory');
-        return hook(CR_HOOKS.dump)(k, t, {
-          pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true,
-          trackMem: a.trackMem === true, parent: (a.parent as string | undefined) ?? null, preDump: a.preDump === true,
-        });
-      }
-      case 'restore': {
-        privileged(k, t);
-        const a = argRecord(arg);
-        if (!Array.isArray(a.images)) throw err('EFAULT', 'nsd_cr restore: images is not a list');
-        return hook(CR_HOOKS.restore)(k, t, {
-          images: a.images as Array<[string, Uint8Array]>,
-          strategy: typeof a.strategy === 'string' ? a.strategy : undefined,
-          ipcOnly: a.ipcOnly === true,
-          lazyPages: a.lazyPages === true,
-        });
-      }
-      case 'lazy': {
-        privileged(k, t);
-        const a = argRecord(arg);
-        if (!Array.isArray(a.images) || !Array.isArray(a.lazy)) throw err('EFAULT', 'nsd_cr lazy: images or lazy is not a list');
-        const push = a.push === undefined ? 16 : a.push;
-        if (!Number.isSafeInteger(push) || (push as number) < 0) throw err('EINVAL', 'nsd_cr lazy: bad push count');
-        return hook(CR_HOOKS.lazy ?? null)(k, t, { images: a.images as Array<[string, Uint8Array]>, lazy: a.lazy as Array<[number, number]>, push: push as number });
-      }
-      default:
-        throw err('EINVAL', `nsd_cr: unknown operation ${typeof op === 'string' ? `'${op}'` : `(a ${typeof op})`}`);
+/** The nsd_cr handler: checks the caller and the arguments, then asks the kernel's engine. */
+export function nsd_cr(k: KernelCore, t: TaskState, op: string, arg?: unknown): unknown {
+  switch (op) {
+    case 'check':
+      return engineOf(k).check(k, t);
+    case 'dump': {
+      privileged(k, t);
+      const a = argRecord(arg);
+      if (!Number.isSafeInteger(a.pid) || (a.pid as number) <= 0) throw err('EINVAL', 'nsd_cr dump: bad pid');
+      if (a.parent !== undefined && a.parent !== null && (typeof a.parent !== 'string' || a.parent === '')) throw err('EINVAL', 'nsd_cr dump: bad parent directory');
+      return engineOf(k).dump(k, t, {
+        pid: a.pid as number, leaveRunning: a.leaveRunning === true, withFs: a.withFs === true,
+        trackMem: a.trackMem === true, parent: (a.parent as string | undefined) ?? null, preDump: a.preDump === true,
+      });
     }
-  },
-  args: ['str', 'any'],
-  ret: 'any',
-});
-
-declare module './sys.js' {
-  interface Sys {
-    nsd_cr(op: 'check'): CrCheckReply;
-    nsd_cr(op: 'dump', args: CrDumpArgs): CrDumpReply;
-    nsd_cr(op: 'restore', args: CrRestoreArgs): CrRestoreReply;
-    nsd_cr(op: 'lazy', args: CrLazyArgs): CrLazyReply;
+    case 'restore': {
+      privileged(k, t);
+      const a = argRecord(arg);
+      if (!Array.isArray(a.images)) throw err('EFAULT', 'nsd_cr restore: images is not a list');
+      return engineOf(k).restore(k, t, {
+        images: a.images as Array<[string, Uint8Array]>,
+        strategy: typeof a.strategy === 'string' ? a.strategy : undefined,
+        ipcOnly: a.ipcOnly === true,
+        lazyPages: a.lazyPages === true,
+      });
+    }
+    case 'lazy': {
+      privileged(k, t);
+      const a = argRecord(arg);
+      if (!Array.isArray(a.images) || !Array.isArray(a.lazy)) throw err('EFAULT', 'nsd_cr lazy: images or lazy is not a list');
+      const push = a.push === undefined ? 16 : a.push;
+      if (!Number.isSafeInteger(push) || (push as number) < 0) throw err('EINVAL', 'nsd_cr lazy: bad push count');
+      return engineOf(k).lazy(k, t, { images: a.images as Array<[string, Uint8Array]>, lazy: a.lazy as Array<[number, number]>, push: push as number });
+    }
+    default:
+      throw err('EINVAL', `nsd_cr: unknown operation ${typeof op === 'string' ? `'${op}'` : `(a ${typeof op})`}`);
   }
 }
 
-(Sys.prototype as unknown as { nsd_cr: (op: string, arg?: unknown) => unknown }).nsd_cr = function (this: Sys, op: string, arg?: unknown): unknown {
-  return this.call('nsd_cr', op, arg);
-};
+/** `task.sys.nsd_cr`: the reply's type follows the operation. */
+export interface NsdCrMethod {
+  (op: 'check'): CrCheckReply;
+  (op: 'dump', args: CrDumpArgs): CrDumpReply;
+  (op: 'restore', args: CrRestoreArgs): CrRestoreReply;
+  (op: 'lazy', args: CrLazyArgs): CrLazyReply;
+}

@@ -21,9 +21,6 @@ import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
 import { formatTrace, type TraceOutcome } from './trace.js';
-import './core.js';
-import '../kernel/mm/procmm.js';
-import './ipc.js';
 
 /** A program step threw something that is not part of the model (a bug in program code). */
 export class ProgramCrash extends Error {

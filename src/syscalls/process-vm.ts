@@ -20,8 +20,6 @@ import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { hasCap } from '../kernel/task/cred.js';
 import { processVmRead, processVmWrite } from '../kernel/mm/mm.js';
-import { defineSyscall } from './table.js';
-import { Sys } from './sys.js';
 
 function target(k: KernelCore, t: TaskState, pid: number): TaskState {
   if (pid === 0) return t;
@@ -32,33 +30,11 @@ function target(k: KernelCore, t: TaskState, pid: number): TaskState {
   return tt;
 }
 
-defineSyscall({
-  name: 'process_vm_readv',
-  handler: (k: KernelCore, t: TaskState, pid: number, addr: number, len: number) => processVmRead(k, target(k, t, pid), addr, len),
-  args: ['int', 'hex', 'int'],
-  ret: 'buf',
-});
-
-defineSyscall({
-  name: 'process_vm_writev',
-  handler: (k: KernelCore, t: TaskState, pid: number, addr: number, buf: Uint8Array) => {
-    if (!(buf instanceof Uint8Array)) throw err('EFAULT');
-    return processVmWrite(k, target(k, t, pid), addr, buf);
-  },
-  args: ['int', 'hex', 'buf'],
-  ret: 'int',
-});
-
-declare module './sys.js' {
-  interface Sys {
-    process_vm_readv(pid: number, addr: number, len: number): Uint8Array;
-    process_vm_writev(pid: number, addr: number, buf: Uint8Array): number;
-  }
+export function process_vm_readv(k: KernelCore, t: TaskState, pid: number, addr: number, len: number): Uint8Array {
+  return processVmRead(k, target(k, t, pid), addr, len);
 }
 
-Sys.prototype.process_vm_readv = function (this: Sys, pid: number, addr: number, len: number): Uint8Array {
-  return this.call('process_vm_readv', pid, addr, len) as Uint8Array;
-};
-Sys.prototype.process_vm_writev = function (this: Sys, pid: number, addr: number, buf: Uint8Array): number {
-  return this.call('process_vm_writev', pid, addr, buf) as number;
-};
+export function process_vm_writev(k: KernelCore, t: TaskState, pid: number, addr: number, buf: Uint8Array): number {
+  if (!(buf instanceof Uint8Array)) throw err('EFAULT');
+  return processVmWrite(k, target(k, t, pid), addr, buf);
+}

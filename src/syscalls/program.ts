@@ -18,8 +18,9 @@
 import type { SysResult } from '../kernel/state.js';
 import { registerProgramName } from '../kernel/task/exec.js';
 import type { Sys } from './sys.js';
+import type { SyscallCall } from './table.js';
 
-export type StepOutcome = { call: string; args?: unknown[] } | { exit: number } | undefined | void;
+export type StepOutcome = SyscallCall | { exit: number } | undefined | void;
 
 export interface ProgramContext<S> {
   /** The program's state (mutable, plain data). */

@@ -178,7 +178,7 @@ export type TraceOutcome = { ok: unknown } | { errno: ErrnoCode } | { unfinished
  * One strace line. Calls whose C form writes through a pointer print what was written in that
  * argument's place (or the pointer's absence); the others print their arguments and result.
  */
-export function formatTrace(pid: number, name: string, kinds: ArgKind[], ret: ArgKind, args: unknown[], out: TraceOutcome): string {
+export function formatTrace(pid: number, name: string, kinds: readonly ArgKind[], ret: ArgKind, args: unknown[], out: TraceOutcome): string {
   const ok = 'ok' in out;
   const v = ok ? out.ok : undefined;
   const a = (i: number) => formatArg(kinds[i] ?? 'any', args[i]);
@@ -252,7 +252,7 @@ export function formatTrace(pid: number, name: string, kinds: ArgKind[], ret: Ar
   return line(shown, ok ? formatReturn(ret, v) : '');
 }
 
-export function formatCall(pid: number, name: string, kinds: ArgKind[], args: unknown[]): string {
+export function formatCall(pid: number, name: string, kinds: readonly ArgKind[], args: unknown[]): string {
   const shown = args.map((a, i) => formatArg(kinds[i] ?? 'any', a)).filter((s, i) => s !== '' || i < kinds.length);
   return `[pid ${pid}] ${name}(${shown.join(', ')})`;
 }

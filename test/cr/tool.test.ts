@@ -90,11 +90,15 @@ cr check
   assert.deepEqual(pstree.entries.map((e) => e.pid), [1, 2, 3]);
   for (const s of STRATEGIES) assert.match(r.stdout, new RegExp(`^Strategy ${s}\\s+supported$`, 'm'));
   assert.match(r.stdout, /^Feature  clone3 set_tid\s+yes/m);
+  // The syscall list comes from the syscall table (docs/syscalls.md).
+  assert.match(r.stdout, /^Syscall  clone3\s+supported$/m);
+  assert.match(r.stdout, /^Syscall  clone_with_id\s+the model's own: /m);
   assert.match(r.stdout, /^Looks good\.$/m);
 });
 
 test('cr check on linux-2.6.26 says mainline is unavailable', () => {
   const k = new Kernel({ profile: 'linux-2.6.26' });
+  installCr(k);
   const c = k.init.sys.nsd_cr('check');
   assert.equal(c.profile, 'linux-2.6.26');
   assert.equal(c.strategies.nsd, null);

@@ -8,7 +8,7 @@ import { IPC_PRIVATE, IPC_CREAT, SEM_UNDO, SETVAL } from '../../src/abi/constant
 import type { KernelCore } from '../../src/kernel/kernel.js';
 import type { TaskState } from '../../src/kernel/state.js';
 import { readMemory, writeMemory } from '../../src/kernel/mm/mm.js';
-import { defineSyscall } from '../../src/syscalls/table.js';
+import { defineSyscall, untypedCall } from '../../src/syscalls/table.js';
 import '../../src/syscalls/ipc.js';
 import { IPC_OPS, type Op } from './workload.js';
 
@@ -53,7 +53,7 @@ IPC_OPS.run = (ctx, op) => {
     case 'up':
       return { call: 'semop', args: [v.s ?? -1, [{ sem_num: 0, sem_op: 1, sem_flg: 0 }]] };
     case 'inc':
-      return { call: 'nsd_test_inc', args: [(v.shm ?? 0) + 16] };
+      return untypedCall('nsd_test_inc', [(v.shm ?? 0) + 16]);
     default:
       return undefined;
   }

@@ -15,7 +15,7 @@ import { registerProgram, type ProgramDef } from '../../src/syscalls/program.js'
 import type { SysResult, TaskState } from '../../src/kernel/state.js';
 import type { KernelCore } from '../../src/kernel/kernel.js';
 import { readMemory, writeMemory } from '../../src/kernel/mm/mm.js';
-import { defineSyscall } from '../../src/syscalls/table.js';
+import { defineSyscall, untypedCall, type SyscallCall } from '../../src/syscalls/table.js';
 
 /** One operation of a workload process. Vars name fds, ids and addresses. */
 export type Op =
@@ -60,7 +60,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Hooks for IPC ops, installed by the IPC part of the tests when SysV IPC exists. */
-export const IPC_OPS: { run: ((ctx: Parameters<ProgramDef<WlState>['step']>[0], op: Op) => { call: string; args: unknown[] } | undefined) | null } = { run: null };
+export const IPC_OPS: { run: ((ctx: Parameters<ProgramDef<WlState>['step']>[0], op: Op) => SyscallCall | undefined) | null } = { run: null };
 
 function logLine(ctx: Parameters<ProgramDef<WlState>['step']>[0], text: string): void {
   const fd = ctx.state.v.log;
@@ -205,10 +205,10 @@ export const WL: ProgramDef<WlState> = {
         return;
       case 'poke':
         s.want = 'poke';
-        return { call: 'nsd_test_poke', args: [(s.v[op[1]] ?? 0) + op[2], op[3]] };
+        return untypedCall('nsd_test_poke', [(s.v[op[1]] ?? 0) + op[2], op[3]]);
       case 'peek':
         s.want = 'peek';
-        return { call: 'nsd_test_peek', args: [(s.v[op[1]] ?? 0) + op[2], op[3]] };
+        return untypedCall('nsd_test_peek', [(s.v[op[1]] ?? 0) + op[2], op[3]]);
       case 'nsd': {
         // Opening the file is an open() too: an already armed value is consumed by it (and can fail).
         const fd = attempt(ctx, 'nsd open', () => ctx.sys.open(`/proc/self/task/${ctx.sys.gettid()}/next_syscall_data`, O_WRONLY));

@@ -139,23 +139,25 @@ test('preset pid with CLONE_NEWPID: LONG1 must be 1; LONG2 1 Q also picks the ou
 test('clone3 set_tid (linux-6): EEXIST, EINVAL, EPERM, and ENOSYS on 2.6.26', () => {
   const k = boot();
   const init = k.init;
-  assert.equal(init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3000] }), 3000);
-  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3000] }), 'EEXIST');
-  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [0] }), 'EINVAL');
-  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [40000] }), 'EINVAL');
-  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [1, 2] }), 'EINVAL');
-  expectErrno(() => init.sys.clone3({ flags: C.CLONE_NEWPID, exit_signal: C.SIGCHLD, set_tid: [2, 3001] }), 'EINVAL');
-  assert.equal(init.sys.clone3({ flags: C.CLONE_NEWPID, exit_signal: C.SIGCHLD, set_tid: [1, 3002] }), 3002);
-  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: new Array(33).fill(5) }), 'EINVAL');
+  assert.equal(init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3000], set_tid_size: 1 }), 3000);
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3000], set_tid_size: 1 }), 'EEXIST');
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [0], set_tid_size: 1 }), 'EINVAL');
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [40000], set_tid_size: 1 }), 'EINVAL');
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [1, 2], set_tid_size: 2 }), 'EINVAL');
+  expectErrno(() => init.sys.clone3({ flags: C.CLONE_NEWPID, exit_signal: C.SIGCHLD, set_tid: [2, 3001], set_tid_size: 2 }), 'EINVAL');
+  assert.equal(init.sys.clone3({ flags: C.CLONE_NEWPID, exit_signal: C.SIGCHLD, set_tid: [1, 3002], set_tid_size: 2 }), 3002);
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: new Array(33).fill(5), set_tid_size: 33 }), 'EINVAL');
   const user = k.task(init.sys.fork())!;
   user.sys.setuid(1000);
-  expectErrno(() => user.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3500] }), 'EPERM');
+  expectErrno(() => user.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3500], set_tid_size: 1 }), 'EPERM');
   // next_syscall_data and set_tid together are refused (the model's choice; see docs).
   arm(init, 'LONG1 3600');
-  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3601] }), 'EINVAL');
-  // An empty set_tid is no set_tid: the armed value applies.
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [3601], set_tid_size: 1 }), 'EINVAL');
+  // A set_tid array with set_tid_size 0 is EINVAL (copy_clone_args_from_user), the armed value kept;
+  // no set_tid at all: the armed value applies.
   arm(init, 'LONG1 3602');
-  assert.equal(init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [] }), 3602);
+  expectErrno(() => init.sys.clone3({ exit_signal: C.SIGCHLD, set_tid: [], set_tid_size: 0 }), 'EINVAL');
+  assert.equal(init.sys.clone3({ exit_signal: C.SIGCHLD }), 3602);
   expectErrno(() => boot('linux-2.6.26').init.sys.clone3({ exit_signal: C.SIGCHLD }), 'ENOSYS');
 });
 

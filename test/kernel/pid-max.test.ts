@@ -89,8 +89,8 @@ test('a new namespace inherits its parent pid_max (raised to 1024 × cpus); set_
   assert.equal(pidMax(b), 1024, 'PIDS_PER_CPU_DEFAULT × 1 cpu');
   setPidMax(a, 350);
   // set_tid: each level against its own pid_max.
-  expectErrno(() => a.sys.clone3({ flags: 0, exit_signal: C.SIGCHLD, set_tid: [360] }), 'EINVAL');
-  assert.equal(a.sys.clone3({ flags: 0, exit_signal: C.SIGCHLD, set_tid: [340] }), 340);
+  expectErrno(() => a.sys.clone3({ flags: 0, exit_signal: C.SIGCHLD, set_tid: [360], set_tid_size: 1 }), 'EINVAL');
+  assert.equal(a.sys.clone3({ flags: 0, exit_signal: C.SIGCHLD, set_tid: [340], set_tid_size: 1 }), 340);
   expectErrno(() => writeFile(a, '/proc/sys/kernel/ns_last_pid', '351'), 'EINVAL');
   writeFile(a, '/proc/sys/kernel/ns_last_pid', '350');
   // Range: pid_max_min..PID_MAX_LIMIT.

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import { check, type Case } from './helpers.js';
-import '../../src/syscalls/process-vm.js'; // process_vm_readv/writev are registered by this import (see issue 14)
 
 const UTILS: Case[] = [
   { cmd: 'printf "a\\nb\\nc\\n" > /tmp/f; cat /tmp/f - /tmp/f', input: 'IN\n', out: 'a\nb\nc\nIN\na\nb\nc\n' },

@@ -18,6 +18,7 @@ import { SIGSEGV, SIG_DFL, SIG_UNBLOCK } from '../../abi/constants.js';
 import type { SysResult } from '../../kernel/state.js';
 import { registerProgram, type ProgramDef, type StepOutcome } from '../../syscalls/program.js';
 import type { Sys } from '../../syscalls/sys.js';
+import { untypedCall } from '../../syscalls/table.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -164,7 +165,7 @@ export class Proc<S> {
 
   /** Yields syscall `name`. */
   call(name: string, ...args: unknown[]): StepOutcome {
-    return { call: name, args };
+    return untypedCall(name, args);
   }
 
   exit(code: number): StepOutcome {

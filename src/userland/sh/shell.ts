@@ -18,6 +18,7 @@
  */
 import { SIGSEGV, S_IFDIR, S_IFMT } from '../../abi/constants.js';
 import type { StepOutcome } from '../../syscalls/program.js';
+import { untypedCall } from '../../syscalls/table.js';
 import type { Proc } from '../lib/program.js';
 import { forceSignal } from '../lib/program.js';
 import { readDir } from '../lib/files.js';
@@ -239,7 +240,7 @@ export abstract class Shell {
   /** Yields a syscall on behalf of frame `f` (its result comes back as `f.res`). */
   call(f: Frame, name: string, ...args: unknown[]): Outcome {
     delete f.res;
-    return { call: name, args };
+    return untypedCall(name, args);
   }
 
   glob(pat: string): string[] {

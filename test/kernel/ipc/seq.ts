@@ -4,6 +4,7 @@
  */
 import { registerProgram, type Kernel, type Task } from '../../../src/index.js';
 import type { SysResult } from '../../../src/kernel/state.js';
+import { untypedCall } from '../../../src/syscalls/table.js';
 
 export const LOG = new Map<string, SysResult[]>();
 
@@ -21,7 +22,7 @@ export const SEQ = registerProgram<SeqState>({
     if (s.i > 0 && ctx.result) LOG.get(s.tag)!.push(ctx.result);
     if (s.i >= s.calls.length) return { exit: 0 };
     const [call, args] = s.calls[s.i++]!;
-    return { call, args };
+    return untypedCall(call, args);
   },
 });
 
