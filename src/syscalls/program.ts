@@ -19,8 +19,10 @@ import type { SysResult } from '../kernel/state.js';
 import { registerProgramName } from '../kernel/task/exec.js';
 import type { Sys } from './sys.js';
 
+/** What a step returns: a syscall to make (its result comes to the next step), an exit, or nothing (yield). */
 export type StepOutcome = { call: string; args?: unknown[] } | { exit: number } | undefined | void;
 
+/** What a step of a bare program (`ProgramDef`) gets. */
 export interface ProgramContext<S> {
   /** The program's state (mutable, plain data). */
   state: S;
@@ -34,11 +36,14 @@ export interface ProgramContext<S> {
   readonly signals: readonly number[];
 }
 
+/** A bare program: `start` makes its state from argv/envp, `step` advances it (see the module note). */
 export interface ProgramDef<S = unknown> {
   /** Registered name (conventionally the path it is installed at). */
   readonly name: string;
   start(ctx: Omit<ProgramContext<S>, 'state'>): S;
   step(ctx: ProgramContext<S>): StepOutcome;
+  /** What the program's last state means as its result (`task.exit.result`; default: the state itself). */
+  result?(state: S): unknown;
 }
 
 const PROGRAMS = new Map<string, ProgramDef<unknown>>();
