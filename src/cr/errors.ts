@@ -8,6 +8,7 @@ import { ImageError } from './image/index.js';
 
 export type CrPhase = 'dump' | 'restore' | 'images';
 
+/** A refused or failed dump/restore: the phase, the step, the object and what is wrong (nothing is left half done). */
 export class CrError extends Error {
   constructor(
     readonly phase: CrPhase,

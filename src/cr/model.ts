@@ -130,6 +130,7 @@ export interface CkFsNode {
 /** SysV IPC namespace content, filled by src/cr/ipc.ts (opaque to the task engine). */
 export type CkIpc = Record<string, unknown>;
 
+/** A decoded checkpoint (what the images hold), as `readCheckpoint` returns it. */
 export interface Checkpoint {
   meta: CheckpointMeta;
   pidns: CkPidNs[];

@@ -18,6 +18,7 @@ export interface SyscallInvoker {
   directCall(kid: number, name: string, args: unknown[], inStep: boolean): unknown;
 }
 
+/** The syscalls of one task, as methods (`task.sys.open(...)`); Linux errors throw ErrnoError, a call that would sleep WouldBlockError. */
 export class Sys {
   /** Set while a program step runs: task-creating and program-ending calls must be yielded. */
   private readonly inStep: boolean;

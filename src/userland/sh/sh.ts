@@ -8,6 +8,7 @@ import { readText } from '../lib/files.js';
 import { Interp } from './interp.js';
 import type { ShState } from './state.js';
 
+/** Where `installUserland` puts the shell (`/bin/sh`). */
 export const SH_PATH = '/bin/sh';
 
 interface Boot {
