@@ -9,7 +9,7 @@ export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
 // The kernel, its tasks and the scheduler.
 export { Kernel, Task, ProgramCrash } from './syscalls/kernel.js';
-export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit } from './syscalls/kernel.js';
+export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions } from './syscalls/kernel.js';
 export { DEFAULT_POLICY } from './syscalls/kernel.js';
 export type { SchedChoice, SchedulePolicy } from './syscalls/kernel.js';
 export { Sys } from './syscalls/sys.js';

@@ -18,6 +18,7 @@ import { installProgramFile } from '../kernel/task/exec.js';
 import { sigBit, takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
 import { registerSubsystem } from '../kernel/subsystem.js';
+import { O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY } from '../abi/constants.js';
 import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
@@ -82,6 +83,17 @@ export interface RunResult {
   steps: number;
   /** Why run() returned: nothing runnable (`idle`), the step budget, `until`, or `onStep` returned true. */
   reason: 'idle' | 'maxSteps' | 'until' | 'onStep';
+}
+
+/** Options of `kernel.spawn()`: the program's input and where its output goes. */
+export interface SpawnOptions {
+  /** Environment: typed values, passed as `NAME=value` strings (numbers, booleans, bigints as String() writes them). */
+  env?: Readonly<Record<string, string | number | boolean | bigint>>;
+  /** What the program reads on standard input (bytes, or text encoded as UTF-8). */
+  stdin?: Uint8Array | string;
+  /** Files created (truncated) for standard output and standard error. */
+  stdout?: string;
+  stderr?: string;
 }
 
 /** What a task is doing, in the words of ps's STAT column rather than the model's fields. */
@@ -306,6 +318,44 @@ export class Kernel extends KernelCore {
     let h = this.handles.get(kid);
     if (!h) this.handles.set(kid, (h = new Task(this, kid)));
     return h;
+  }
+
+  /**
+   * Starts a program in a new child of init, the way a shell would (fork, set up fds, execve), with
+   * input beyond argv strings: `env` (typed values, passed as `NAME=value` environment strings in
+   * key order) and `stdin` (bytes or text the program reads on fd 0: an unlinked file holding them).
+   * `stdout`/`stderr` name files to create (mode 0644) for fds 1 and 2 (default: init's). Returns
+   * the task; its program runs at the next `run()`. Errors (no such file, ENOEXEC…) are the
+   * syscalls' and leave no child behind.
+   */
+  spawn(path: string, argv: readonly string[] = [path], opts: SpawnOptions = {}): Task {
+    const init = this.init;
+    const pid = init.sys.fork();
+    const t = this.taskByKid(this.pidNs(this.s.rootPidNs).pids.get(pid)!);
+    try {
+      if (opts.stdin !== undefined) {
+        const tmp = `/tmp/.spawn-stdin-${pid}`;
+        const wfd = t.sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+        const data = typeof opts.stdin === 'string' ? new TextEncoder().encode(opts.stdin) : opts.stdin;
+        for (let off = 0; off < data.length; ) off += t.sys.write(wfd, data.subarray(off));
+        t.sys.close(wfd);
+        t.sys.dup2(t.sys.open(tmp, O_RDONLY), 0);
+        t.sys.unlink(tmp);
+      }
+      for (const [fd, file] of [[1, opts.stdout], [2, opts.stderr]] as const) {
+        if (file !== undefined) t.sys.dup2(t.sys.open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644), fd);
+      }
+      const envp = Object.entries(opts.env ?? {}).map(([name, v]) => {
+        if (name === '' || name.includes('=')) throw new ErrnoError('EINVAL', 'spawn', `environment name ${JSON.stringify(name)}`);
+        return `${name}=${String(v)}`;
+      });
+      t.sys.execve(path, [...argv], envp);
+    } catch (e) {
+      if (this.s.tasks.get(t.kid)?.state !== 'zombie') t.sys.exit(127);
+      init.sys.wait4(pid, 0);
+      throw e;
+    }
+    return t;
   }
 
   /** Registers program code and installs it as an executable file at `path` (default: its name). */

@@ -48,13 +48,21 @@ export interface ProgramDef<S = unknown> {
 
 const PROGRAMS = new Map<string, ProgramDef<unknown>>();
 
-/** Registers a program's code under its name (globally: like a binary format's loader). */
+/**
+ * Registers a program's code under its name (globally: like a binary format's loader) and returns
+ * it. Registering the same definition again is a no-op; another definition under a taken name is
+ * an error (the name would run one or the other depending on load order).
+ */
 export function registerProgram<S>(def: ProgramDef<S>): ProgramDef<S> {
+  const taken = PROGRAMS.get(def.name);
+  if (taken === (def as ProgramDef<unknown>)) return def;
+  if (taken) throw new Error(`registerProgram: the name ${JSON.stringify(def.name)} is taken by another program definition; give this one another name`);
   PROGRAMS.set(def.name, def as ProgramDef<unknown>);
   registerProgramName(def.name);
   return def;
 }
 
+/** The program registered under `name`, or undefined. */
 export function findProgram(name: string): ProgramDef<unknown> | undefined {
   return PROGRAMS.get(name);
 }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { registerProgram, type Task } from '../../src/index.js';
+import { ErrnoError, registerProgram, type Task } from '../../src/index.js';
 import { boot } from '../helpers.js';
 
 // Getters read through functions: assert.equal(x, null) would narrow the property to null for tsc.
@@ -96,4 +96,48 @@ test('run({ onStep }) sees every step and stops when it returns true; advance() 
   assert.equal(k.s.clockNs, t0 + 5000);
   assert.throws(() => k.advance(-1), /non-negative integer/);
   assert.throws(() => k.advance(0.5), /non-negative integer/);
+});
+
+interface Cat {
+  got: number[];
+}
+
+/** Reads fd 0 to EOF; its result is the bytes read and its environment. */
+const SLURP = registerProgram<Cat>({
+  name: '/bin/task-api-slurp',
+  start: () => ({ got: [] }),
+  step(ctx) {
+    const r = ctx.result as { ok: true; value: Uint8Array } | null;
+    if (r && r.value.length === 0) return { exit: 0 };
+    if (r) ctx.state.got.push(...r.value);
+    return { call: 'read', args: [0, 5000] };
+  },
+  result: (s) => s.got,
+});
+
+test('spawn() gives a program stdin bytes and a typed environment; a failed spawn leaves no child', () => {
+  const k = boot();
+  k.installProgram(SLURP);
+  const bytes = new Uint8Array(70000).map((_, i) => (i * 7) & 0xff); // more than a pipe holds
+  const t = k.spawn('/bin/task-api-slurp', ['slurp'], { stdin: bytes, env: { N: 3, ON: true, NAME: 'x=y', BIG: 2n ** 64n } });
+  assert.deepEqual(t.state.prog!.envp, ['N=3', 'ON=true', 'NAME=x=y', 'BIG=18446744073709551616']);
+  assert.deepEqual(t.state.prog!.argv, ['slurp']);
+  k.run();
+  assert.equal(t.exit?.code, 0);
+  assert.deepEqual(t.exit?.result, [...bytes]);
+  const before = [...k.s.tasks.keys()];
+  assert.throws(() => k.spawn('/bin/no-such', ['x']), (e: unknown) => e instanceof ErrnoError && e.code === 'ENOENT');
+  assert.throws(() => k.spawn('/bin/task-api-slurp', ['x'], { env: { 'A=B': 1 } }), (e: unknown) => e instanceof ErrnoError && e.code === 'EINVAL');
+  assert.deepEqual([...k.s.tasks.keys()], before, 'no child left behind');
+});
+
+test('registering another program under a taken name is an error; the same definition again is not', () => {
+  assert.equal(registerProgram(SLURP), SLURP);
+  assert.throws(
+    () => registerProgram({ name: '/bin/task-api-slurp', start: () => ({}), step: () => ({ exit: 0 }) }),
+    /the name "\/bin\/task-api-slurp" is taken by another program definition/,
+  );
+  const k = boot();
+  k.installProgram(SLURP);
+  k.installProgram(SLURP, '/bin/slurp2');
 });
