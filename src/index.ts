@@ -3,6 +3,10 @@
  * Public library surface (docs/api.md is the guide). Every export is documented where it is
  * declared; the CLI and the demos import their machinery from their own modules, not from here.
  */
+// Syscalls that exist once their module is loaded (until issue 14 §2's one table): the package
+// has them whatever else a user imports.
+import './syscalls/process-vm.js';
+import './cr/syscall.js';
 // Errors and constants.
 export { ErrnoError, WouldBlockError, KernelBug, KernelPanic, Errno, errnoName, strerror, isErrnoCode } from './abi/errno.js';
 export type { ErrnoCode } from './abi/errno.js';
