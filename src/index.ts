@@ -1,18 +1,22 @@
 /**
  * next-syscall-data: a Linux kernel model with the 2008 next_syscall_data interface.
- * Public library surface.
+ * Public library surface (docs/api.md is the guide). Every export is documented where it is
+ * declared; the CLI and the demos import their machinery from their own modules, not from here.
  */
+// Syscalls that exist once their module is loaded (until issue 14 §2's one table): the package
+// has them whatever else a user imports.
+import './syscalls/process-vm.js';
+import './cr/syscall.js';
+// Errors and constants.
 export { ErrnoError, WouldBlockError, KernelBug, KernelPanic, Errno, errnoName, strerror, isErrnoCode } from './abi/errno.js';
 export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
+// The kernel, its tasks and the scheduler.
 export { Kernel, Task, ProgramCrash } from './syscalls/kernel.js';
-export type { RunOptions, RunResult } from './syscalls/kernel.js';
-// The scheduler's choice points (src/races explores them).
+export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions } from './syscalls/kernel.js';
 export { DEFAULT_POLICY } from './syscalls/kernel.js';
 export type { SchedChoice, SchedulePolicy } from './syscalls/kernel.js';
 export { Sys } from './syscalls/sys.js';
-export { registerProgram, findProgram } from './syscalls/program.js';
-export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';
 export { PROFILES, getProfile } from './kernel/profile.js';
 export type { Profile, ProfileName } from './kernel/profile.js';
 export type { KernelState, TaskState, SysResult, NsdState } from './kernel/state.js';
@@ -21,15 +25,15 @@ export type {
   MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn,
   ShmInfo, ShmInfoUsage, IpcPermDs,
 } from './kernel/ipc/index.js';
-// The userland: programs, the shell and utilities (installUserland puts them into a kernel's VFS).
+// Programs: the bare program model, and the userland layer (installUserland puts the shell and
+// utilities into a kernel's VFS).
+export { registerProgram } from './syscalls/program.js';
+export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';
 export { installUserland, defineProgram, defineApplet, SH_PATH, INIT_PATH } from './userland/index.js';
-export type { UserProgram, Applet } from './userland/index.js';
+export type { UserProgram, Proc, StartContext, Applet } from './userland/index.js';
 // Checkpoint/restart.
 export { dump, restore, STRATEGIES, restoreIpcOnly, CRIU_MISSING_FIELDS, CrError } from './cr/index.js';
-export type { DumpOptions, DumpResult, RestoreOptions, RestoreResult, StrategyName, Checkpoint } from './cr/index.js';
-export { runDemo } from './cr/demo.js';
-// The CLI's session machinery, in-process.
-export { Session, runShell } from './cli/session.js';
+export type { DumpOptions, DumpResult, RestoreOptions, RestoreResult, StrategyName, Checkpoint, CrReportLine } from './cr/index.js';
 // The syscall table (src/syscalls/table.ts, docs/syscalls.md): typed calls, clocks, clone3, dispositions.
 export { TABLE as SYSCALL_TABLE, untypedCall } from './syscalls/table.js';
 export type { SyscallName, SyscallCall, SysMethods, Support } from './syscalls/table.js';

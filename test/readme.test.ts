@@ -21,7 +21,7 @@ const CHECKS = [
    const text = new TextDecoder().decode(k.init.sys.read(out, 100));
    if (text !== 'hello through a pipe\\n') throw new Error('unexpected output ' + JSON.stringify(text));`,
   `if (new TextDecoder().decode(mtext) !== 'hello' || back.sys.getpid() !== 1) throw new Error('restore');
-   if (back.state.blocked?.call.name !== 'nanosleep') throw new Error('the restored init is not asleep');`,
+   if (back.sleepingIn?.syscall !== 'nanosleep' || back.pid !== r.rootPid) throw new Error('the restored init is not asleep');`,
 ];
 
 test('README examples run as written', () => {

@@ -31,8 +31,10 @@ import {
 } from './model.js';
 import { checkpointToImages } from './images.js';
 import { dumpIpc } from './ipc.js';
+import type { IpcNs } from '../kernel/ipc/util.js';
 import { sessionProblem } from './sessions.js';
 
+/** Options of `dump()`. */
 export interface DumpOptions {
   /** Thaw and keep the tree running instead of killing it. */
   leaveRunning?: boolean;
@@ -59,6 +61,7 @@ export interface DumpOptions {
   zeroCopy?: boolean;
 }
 
+/** What `dump()` returns: the images (file name → bytes), the report and counts. */
 export interface DumpResult {
   images: Map<string, Uint8Array>;
   /** Fields saved but known not to come back identically (e.g. outer pids). */
@@ -236,6 +239,31 @@ class Dumper {
       });
     }
     return false;
+  }
+
+  /**
+   * The tree shares its IPC namespace with the dumper, so the namespace is not dumped (criu dumps
+   * a namespace only when the tree has its own). As criu's check_sysvipc_map_dump, a task with a
+   * SysV shm attachment is refused ("doesn't live in IPC ns"); other objects the namespace holds
+   * are named in the report (they stay in the dumper's namespace and are not restored).
+   */
+  private sharedIpcNs(nsId: number): void {
+    for (const tgid of this.procKids) {
+      const t = this.k.t(tgid);
+      if (t.state === 'zombie') continue;
+      const m = this.k.s.mms.get(t.mm)?.maps.find((x) => x.kind === 'shm');
+      if (m) {
+        throw unsupported('dump', 'ipc', `pid ${this.ctid(tgid)}`, `SysV shm mapping at 0x${m.start.toString(16)} but the tree does not live in its own IPC namespace (criu: "doesn't live in IPC ns"; start it with unshare --ipc)`);
+      }
+    }
+    const ns = this.k.s.ipcns.get(nsId) as IpcNs | undefined;
+    const n = ns ? { msg: ns.msg.inUse, sem: ns.sem.inUse, shm: ns.shm.inUse } : { msg: 0, sem: 0, shm: 0 };
+    if (n.msg + n.sem + n.shm === 0) return;
+    this.report.push({
+      object: `ipc namespace ${nsId}`, field: 'SysV IPC objects',
+      saved: `not dumped (${n.msg} message queues, ${n.sem} semaphore sets, ${n.shm} shm segments)`, restored: "the restorer's namespace",
+      why: 'the tree shares its IPC namespace with the dumper (criu dumps only a namespace of the tree\'s own: unshare --ipc)',
+    });
   }
 
   tasks(fdIndex: Map<number, number>, mmIndex: Map<number, number>): { pstree: CkPstree[]; procs: Map<number, CkProc>; tasks: Map<number, CkTask> } {
@@ -475,6 +503,8 @@ class Dumper {
       if (ownIpcNs) {
         const share = !!this.opts.zeroCopy && !this.opts.leaveRunning && this.ipcNsIsTreeOnly(root.ipcns);
         ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share });
+      } else {
+        this.sharedIpcNs(root.ipcns);
       }
       this.step('fs');
       const fs = this.opts.withFs ? this.fsNodes(files, [...tasks.values()].map((t) => t.cwd)) : [];
@@ -525,7 +555,13 @@ class Dumper {
   }
 }
 
-/** Checkpoints the tree rooted at `rootPid` (a pid in the initial namespace). */
+/**
+ * Checkpoints the tree rooted at `rootPid` (a pid in the initial namespace) and, by default,
+ * KILLS it afterwards (SIGKILL from the dumper, as `criu dump` without --leave-running): the
+ * dumper still has to reap the root (wait4) if it is its child. Pass `leaveRunning: true` to keep
+ * the tree running. On failure the tree is thawed, untouched, and a CrError says why. A tree that
+ * shares its IPC namespace with the dumper has no IPC images (see `DumpResult.report`).
+ */
 export function dump(kernel: Kernel, rootPid: number, opts: DumpOptions = {}): DumpResult {
   const kid = kernel.pidNs(kernel.s.rootPidNs).pids.get(rootPid);
   if (kid === undefined) throw noSuchProcess('dump', `pid ${rootPid}`);

@@ -21,6 +21,7 @@ function defaultCode(phase: CrPhase, cause: unknown): ErrnoCode {
   return 'EBUSY';
 }
 
+/** A refused or failed dump/restore: the phase, the step, the object and what is wrong (nothing is left half done). */
 export class CrError extends Error {
   /** The errno it is reported with: ESRCH (no such tree), EOPNOTSUPP (`unsupported`), EINVAL (images), the kernel's, or EBUSY. */
   readonly code: ErrnoCode;

@@ -32,6 +32,7 @@ export interface IpcOnlyResult {
   report: CrReportLine[];
 }
 
+/** Recreates only the SysV IPC namespace of a checkpoint (e.g. a real CRIU dump): `nsd restore --ipc-only`. */
 export function restoreIpcOnly(k: Kernel, images: ReadonlyMap<string, Uint8Array>, opts: { strategy?: StrategyName; restorer?: number; ns?: number } = {}): IpcOnlyResult {
   let ck;
   try {

@@ -131,6 +131,7 @@ export interface CkFsNode {
 /** SysV IPC namespace content: read by src/cr/ipc.ts's `dumpIpc`, recreated by its `restoreIpcObjects`/`restoreIpcLate`. */
 export type CkIpc = CkIpcNs;
 
+/** A decoded checkpoint (what the images hold), as `readCheckpoint` returns it. */
 export interface Checkpoint {
   meta: CheckpointMeta;
   pidns: CkPidNs[];

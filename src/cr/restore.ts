@@ -28,7 +28,7 @@ import {
   CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, F_DUPFD, F_SETFD, F_SETFL,
   FD_CLOEXEC, RLIMIT_MEMLOCK, RLIMIT_NOFILE, SEEK_SET, SIGKILL, SIGSTOP, SIG_SETMASK,
 } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel, Task } from '../syscalls/kernel.js';
 import { Sys } from '../syscalls/sys.js';
 import { SYSCALLS } from '../syscalls/table.js';
 import { findProgram } from '../syscalls/program.js';
@@ -44,6 +44,7 @@ import { restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipc
 import * as restorer from './restorer.js';
 import { registerLazy } from './lazy.js';
 
+/** Options of `restore()`: the strategy, the restorer task, lazy pages, test hooks. */
 export interface RestoreOptions {
   strategy?: StrategyName;
   /** kid of the task that restores (the container's init becomes its child); default: init. */
@@ -58,6 +59,7 @@ export interface RestoreOptions {
   lazyPages?: boolean;
 }
 
+/** What `restore()` returns: the recreated tasks, the root's pids and the report. */
 export interface RestoreResult {
   strategy: StrategyName;
   /** The restored root's pid in the initial namespace and in the restorer's. */
@@ -65,6 +67,11 @@ export interface RestoreResult {
   rootVpid: number;
   /** Container pid → kid of every restored thread. */
   kids: Map<number, number>;
+  /**
+   * Container pid → handle of every task the restore recreated (each thread, zombies included),
+   * e.g. `tasks.get(1)` is the restored root; `task.status` says whether it runs or sleeps.
+   */
+  tasks: Map<number, Task>;
   /** Fields this strategy could not restore (each says what was saved and what came back). */
   report: CrReportLine[];
   /** Steps run (the failure-injection points). */
@@ -548,7 +555,7 @@ class Restorer {
     });
   }
 
-  run(restorerKid: number): RestoreResult {
+  run(restorerKid: number): Omit<RestoreResult, 'tasks'> {
     if (this.ck.fs.length > 0) this.step('fs', 'files', () => restorer.writeFs(this.k, restorerKid, this.ck.fs));
     this.createRoot(restorerKid);
     const root = this.ck.pstree[0]!.pid;
@@ -628,7 +635,12 @@ export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>): Checkpo
   }
 }
 
-/** Restores a checkpoint into `kernel`. All or nothing: on failure the kernel is as before. */
+/**
+ * Restores a checkpoint into `kernel`, as children of the restorer (`opts.restorer`, default
+ * init). All or nothing: on failure the kernel is as before and a CrError says why. Returns
+ * every task it recreated (`tasks`: container pid → Task), the root's pids, and the report of
+ * saved fields that could not come back identically. The tasks run at the next `kernel.run()`.
+ */
 export function restore(kernel: Kernel, images: ReadonlyMap<string, Uint8Array>, opts: RestoreOptions = {}): RestoreResult {
   const ck = readCheckpoint(images);
   const restorerKid = opts.restorer ?? kernel.init.kid;
@@ -636,7 +648,10 @@ export function restore(kernel: Kernel, images: ReadonlyMap<string, Uint8Array>,
   r.plan(restorerKid);
   const txn = new KernelTransaction(kernel);
   try {
-    return r.run(restorerKid);
+    const res = r.run(restorerKid);
+    const tasks = new Map<number, Task>();
+    for (const [pid, kid] of res.kids) tasks.set(pid, kernel.task(kid)!);
+    return { ...res, tasks };
   } catch (e) {
     txn.rollback();
     throw CrError.wrap('restore', 'restore', '', e);

@@ -18,7 +18,9 @@ import type { Kernel } from '../syscalls/kernel.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/withid.js';
 
+/** How a restore gets its ids back: next_syscall_data, the with-id syscalls, or mainline (clone3 set_tid, *_next_id). */
 export type StrategyName = 'nsd' | 'with-id' | 'mainline';
+/** Every restore strategy, in the order the demo and `cr check` show them. */
 export const STRATEGIES: readonly StrategyName[] = ['nsd', 'with-id', 'mainline'];
 
 export type IpcKind = 'msg' | 'sem' | 'shm';

@@ -28,6 +28,7 @@ export interface DeviceOps {
   write?(k: KernelCore, bytes: Uint8Array): number;
 }
 
+/** Options of `new Kernel(opts)`: the Linux profile, the scheduler seed, … */
 export interface KernelOptions {
   /** Kernel profile; default `linux-6`. */
   profile?: ProfileName;

@@ -5,8 +5,10 @@
  */
 import type { ErrnoCode } from '../abi/errno.js';
 
+/** The Linux versions modelled: `linux-6` (default) and `linux-2.6.26` (the RFC's kernel). */
 export type ProfileName = 'linux-6' | 'linux-2.6.26';
 
+/** A Linux version the model behaves as (id allocation, limits, errno choices that changed). */
 export interface Profile {
   readonly name: ProfileName;
   /** What `uname -r` says. */
@@ -122,6 +124,7 @@ export interface IpcProfile {
 
 const ULONG_MAX = (1n << 64n) - 1n;
 
+/** The profiles by name. */
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   'linux-6': {
     name: 'linux-6',
@@ -231,6 +234,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   },
 };
 
+/** The profile named `name` (throws on an unknown name). */
 export function getProfile(name: ProfileName): Profile {
   const p = PROFILES[name];
   if (!p) throw new TypeError(`unknown kernel profile '${String(name)}' (expected linux-6 or linux-2.6.26)`);

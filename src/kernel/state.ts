@@ -17,6 +17,7 @@ import type { ErrnoCode } from '../abi/errno.js';
 import type { ProfileName } from './profile.js';
 import type { IpcNsFields, SysvIpcState } from './ipc/util.js';
 
+/** The whole kernel state, plain data (what `snapshot()` copies and `Kernel.fromState` resumes). */
 export interface KernelState {
   profile: ProfileName;
   /** Virtual clock in nanoseconds since the Unix epoch. */

@@ -14,7 +14,10 @@ export interface Subsystem {
   freeIpcNs?(k: KernelCore, ns: IpcNsState): void;
   /** A new process is created by fork/clone (not a thread). */
   forkProcess?(k: KernelCore, parent: ProcState, child: ProcState, flags: number): void;
-  /** A thread is exiting (do_exit: exit_shm), before the process hooks and before its mm is released. */
+  /**
+   * A thread is exiting (do_exit: exit_shm), before the process hooks and before its mm is
+   * released; `t.exitCode` is set and `t.prog` still holds the program's last state.
+   */
   exitTask?(k: KernelCore, t: TaskState): void;
   /** The last thread of a process is exiting (before its mm and files are released). */
   exitProcess?(k: KernelCore, proc: ProcState, last: TaskState): void;

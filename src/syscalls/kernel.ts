@@ -17,6 +17,8 @@ import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
 import { sigBit, takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
+import { registerSubsystem } from '../kernel/subsystem.js';
+import { O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY } from '../abi/constants.js';
 import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
 import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
@@ -49,17 +51,108 @@ export const DEFAULT_POLICY: SchedulePolicy = {
   choose: (k, c) => (c.kind === 'task' ? k.defaultTaskChoice() : 0),
 };
 
+/** Options of `kernel.run()`: a step budget, a stop condition, a per-step hook. */
 export interface RunOptions {
   /** Stop after this many steps (default: 1e7). */
   maxSteps?: number;
-  /** Stop as soon as this returns true (checked between steps). */
+  /** Stop as soon as this returns true (checked before each step). */
   until?: (k: Kernel) => boolean;
+  /**
+   * Called after every step with the task that stepped (its handle: `task.status` tells whether it
+   * is still running, sleeping in a syscall, or gone) and the number of steps this run has taken.
+   * Returning `true` stops the run (reason `onStep`). It may inspect anything and make direct
+   * calls of other tasks; it must not call `run()`.
+   */
+  onStep?: (step: StepInfo) => boolean | void;
 }
 
+/** What `RunOptions.onStep` is told after a step. */
+export interface StepInfo {
+  readonly kernel: Kernel;
+  /** The task that stepped. */
+  readonly task: Task;
+  /** Steps taken by this `run()` so far (1 at the first call). */
+  readonly steps: number;
+}
+
+/** What `kernel.run()` returns: the steps taken and why it stopped. */
 export interface RunResult {
   steps: number;
-  /** Why run() returned: nothing runnable (`idle`), the step budget, or `until`. */
-  reason: 'idle' | 'maxSteps' | 'until';
+  /** Why run() returned: nothing runnable (`idle`), the step budget, `until`, or `onStep` returned true. */
+  reason: 'idle' | 'maxSteps' | 'until' | 'onStep';
+}
+
+/** Options of `kernel.spawn()`: the program's input and where its output goes. */
+export interface SpawnOptions {
+  /** Environment: typed values, passed as `NAME=value` strings (numbers, booleans, bigints as String() writes them). */
+  env?: Readonly<Record<string, string | number | boolean | bigint>>;
+  /** What the program reads on standard input (bytes, or text encoded as UTF-8). */
+  stdin?: Uint8Array | string;
+  /** Files created (truncated) for standard output and standard error. */
+  stdout?: string;
+  stderr?: string;
+}
+
+/** What a task is doing, in the words of ps's STAT column rather than the model's fields. */
+export type TaskStatus = 'running' | 'sleeping' | 'stopped' | 'zombie' | 'dead';
+
+/** Where a sleeping task sleeps: the syscall it is parked in and its wait channel. */
+export interface SleepInfo {
+  /** The syscall the task is parked in (it is re-invoked when the channel is woken). */
+  readonly syscall: string;
+  /** The wait channel, as the kernel names it (`pipe:12:r`, `wait:7`, `msg:0:32768:r`, …). */
+  readonly channel: string;
+  /** The wait channel in words (`reading pipe inode 12`, `waiting for a child of 7`, …). */
+  readonly description: string;
+  /** Virtual time (ns) at which the sleep times out, or null. */
+  readonly deadlineNs: number | null;
+}
+
+/** How a task ended, kept by its handle after the task has been reaped. */
+export interface TaskExit {
+  /** The wait status, as wait4 reports it (W_EXITCODE / a signal number). */
+  readonly status: number;
+  /** WEXITSTATUS when it exited normally, else null. */
+  readonly code: number | null;
+  /** WTERMSIG when a signal killed it, else null. */
+  readonly signal: number | null;
+  /** The program it was running (null: none, a library-driven task). */
+  readonly program: string | null;
+  /**
+   * The program's result: its last state, or what the program's `result(state)` makes of it
+   * (null without a program).
+   */
+  readonly result: unknown;
+}
+
+function exitOf(status: number, program: string | null, result: unknown): TaskExit {
+  const sig = status & 0x7f;
+  return { status, code: sig === 0 ? (status >> 8) & 0xff : null, signal: sig === 0 ? null : sig, program, result };
+}
+
+/** The wait channel `wchan` of a sleeper in words (see the `block(...)` calls of the kernel). */
+export function describeWaitChannel(wchan: string): string {
+  const [kind, a, b, c] = wchan.split(':');
+  switch (kind) {
+    case 'pipe':
+      return `${b === 'w' ? 'writing to' : 'reading from'} pipe inode ${a}`;
+    case 'wait':
+      return `waiting for a child of process ${a} to change state (wait4)`;
+    case 'vfork':
+      return `waiting for vfork child ${a} to exec or exit`;
+    case 'sleep':
+      return 'sleeping until a deadline';
+    case 'dev':
+      return `waiting for input on device ${a}`;
+    case 'msg':
+      return `${c === 's' ? 'sending to' : 'receiving from'} message queue ${b} (IPC namespace ${a})`;
+    case 'sem':
+      return `waiting on semaphore set ${b} (IPC namespace ${a})`;
+    case 'uffd':
+      return `waiting for page ${b} of address space ${a} (lazy restore)`;
+    default:
+      return `waiting on ${wchan}`;
+  }
 }
 
 /** A page still missing under lazy restore (src/kernel/mm/uffd.ts) makes a library access WouldBlockError. */
@@ -72,7 +165,11 @@ function notBlocking<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Library handle for a task: its syscalls, memory and identity. */
+/**
+ * Library handle for a task: its syscalls, memory, identity and status. One handle per task per
+ * kernel (`kernel.task(pid)` returns the same object); it outlives the task, so `exit` can be read
+ * after the task has been reaped.
+ */
 export class Task {
   readonly sys: Sys;
   readonly memory: {
@@ -82,7 +179,27 @@ export class Task {
     write(addr: number, bytes: Uint8Array | string): void;
   };
 
-  constructor(private readonly kernel: Kernel, readonly kid: number) {
+  /**
+   * How the task ended, or null while it lives. Recorded when the task exits if this handle
+   * existed then (kept after the task is reaped); for a zombie whose handle was made after its
+   * exit, read from the zombie (program and result null).
+   */
+  get exit(): TaskExit | null {
+    if (this.exited) return this.exited;
+    const t = this.kernel.s.tasks.get(this.kid);
+    if (!t || t.state !== 'zombie') return null;
+    const proc = this.kernel.s.procs.get(t.tgid);
+    return exitOf(t.kid === t.tgid && proc ? proc.status : t.exitCode, null, null);
+  }
+
+  /** Set by the kernel when the task exits. */
+  exited: TaskExit | null = null;
+
+  /**
+   * @param kernel the kernel this task lives in.
+   * @param kid the task's kernel-wide id (its pid in the initial namespace).
+   */
+  constructor(readonly kernel: Kernel, readonly kid: number) {
     this.sys = new Sys(kernel, kid);
     this.memory = {
       read: (addr, len) => notBlocking('memory.read', () => readMemory(kernel, kernel.liveTask(kid, 'memory.read'), addr, len)),
@@ -97,9 +214,33 @@ export class Task {
     return t;
   }
 
+  /** Neither exited nor reaped. */
   get alive(): boolean {
     const t = this.kernel.s.tasks.get(this.kid);
     return !!t && t.state !== 'zombie' && t.state !== 'dead';
+  }
+
+  /**
+   * `running` (runnable or stepping), `sleeping` (parked in a syscall: see `sleepingIn`),
+   * `stopped` (SIGSTOP & co.), `zombie` (exited, not yet reaped) or `dead` (reaped).
+   */
+  get status(): TaskStatus {
+    const t = this.kernel.s.tasks.get(this.kid);
+    if (!t) return 'dead';
+    return t.state === 'blocked' ? 'sleeping' : t.state;
+  }
+
+  /** Where the task sleeps, or null when it is not sleeping. */
+  get sleepingIn(): SleepInfo | null {
+    const t = this.kernel.s.tasks.get(this.kid);
+    const b = t?.state === 'blocked' ? t.blocked : null;
+    if (!b) return null;
+    return { syscall: b.call.name, channel: b.wchan, description: describeWaitChannel(b.wchan), deadlineNs: b.deadlineNs };
+  }
+
+  /** The name of the program the task runs (null: none, a task driven from the library). */
+  get program(): string | null {
+    return this.kernel.s.tasks.get(this.kid)?.prog?.name ?? null;
   }
 
   /** Pid (tid) in the initial namespace. */
@@ -118,6 +259,11 @@ export class Task {
   }
 }
 
+/**
+ * The kernel: boots with init (pid 1) in the initial namespaces; `task(pid)` gives task handles,
+ * `installProgram` puts program code at a path, `run()` schedules the programs, `advance(ns)`
+ * moves the virtual clock, `snapshot()`/`fromState()` copy the whole state (plain data).
+ */
 export class Kernel extends KernelCore {
   private readonly handles = new Map<number, Task>();
   /** Who makes the scheduler's choices (null: the default, `DEFAULT_POLICY`). Not state: code. */
@@ -171,15 +317,73 @@ export class Kernel extends KernelCore {
     return h;
   }
 
+  /**
+   * Starts a program in a new child of init, the way a shell would (fork, set up fds, execve), with
+   * input beyond argv strings: `env` (typed values, passed as `NAME=value` environment strings in
+   * key order) and `stdin` (bytes or text the program reads on fd 0: an unlinked file holding them).
+   * `stdout`/`stderr` name files to create (mode 0644) for fds 1 and 2 (default: init's). Returns
+   * the task; its program runs at the next `run()`. Errors (no such file, ENOEXEC…) are the
+   * syscalls' and leave no child behind.
+   */
+  spawn(path: string, argv: readonly string[] = [path], opts: SpawnOptions = {}): Task {
+    const init = this.init;
+    const pid = init.sys.fork();
+    const t = this.taskByKid(this.pidNs(this.s.rootPidNs).pids.get(pid)!);
+    try {
+      if (opts.stdin !== undefined) {
+        const tmp = `/tmp/.spawn-stdin-${pid}`;
+        const wfd = t.sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+        const data = typeof opts.stdin === 'string' ? new TextEncoder().encode(opts.stdin) : opts.stdin;
+        for (let off = 0; off < data.length; ) off += t.sys.write(wfd, data.subarray(off));
+        t.sys.close(wfd);
+        t.sys.dup2(t.sys.open(tmp, O_RDONLY), 0);
+        t.sys.unlink(tmp);
+      }
+      for (const [fd, file] of [[1, opts.stdout], [2, opts.stderr]] as const) {
+        if (file !== undefined) t.sys.dup2(t.sys.open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644), fd);
+      }
+      const envp = Object.entries(opts.env ?? {}).map(([name, v]) => {
+        if (name === '' || name.includes('=')) throw new ErrnoError('EINVAL', 'spawn', `environment name ${JSON.stringify(name)}`);
+        return `${name}=${String(v)}`;
+      });
+      t.sys.execve(path, [...argv], envp);
+    } catch (e) {
+      if (this.s.tasks.get(t.kid)?.state !== 'zombie') t.sys.exit(127);
+      init.sys.wait4(pid, 0);
+      throw e;
+    }
+    return t;
+  }
+
   /** Registers program code and installs it as an executable file at `path` (default: its name). */
   installProgram<S>(def: ProgramDef<S>, path: string = def.name): void {
     registerProgram(def);
     installProgramFile(this, path, def.name, this.t(this.init.kid));
   }
 
-  /** Advances virtual time by `ns` (waking timed sleepers). */
+  /**
+   * Advances the virtual clock by `ns` nanoseconds and makes runnable every task whose sleep
+   * deadline has passed (a timed semop, a sleep); it runs nothing: `run()` does. The clock also
+   * moves by itself: each step takes STEP_NS (1 µs), and `run()` jumps to the next deadline when
+   * no task can run. `ns` must be a non-negative integer (the clock never goes back).
+   */
   advance(ns: number): void {
+    if (!Number.isSafeInteger(ns) || ns < 0) throw new RangeError(`advance: ns must be a non-negative integer, got ${ns}`);
     this.advanceTo(this.s.clockNs + ns);
+  }
+
+  /** Records a task's exit in its handle, if it has one (the subsystem hook below calls it). */
+  noteExit(t: TaskState, status: number, statusOnly = false): void {
+    const h = this.handles.get(t.kid);
+    if (!h) return;
+    if (statusOnly && h.exited) {
+      h.exited = exitOf(status, h.exited.program, h.exited.result);
+      return;
+    }
+    const prog = t.prog;
+    const def = prog ? findProgram(prog.name) : undefined;
+    const result = prog ? (def?.result ? def.result(prog.data) : prog.data) : null;
+    h.exited = exitOf(status, prog?.name ?? null, result);
   }
 
   // ---- the syscall entry point ----
@@ -253,6 +457,7 @@ export class Kernel extends KernelCore {
       }
       // `t` may have been re-keyed by a non-leader execve (it takes the leader's kid).
       if (this.s.tasks.get(t.kid) === t && t.state === 'running') this.enqueue(t.kid);
+      if (opts.onStep && opts.onStep({ kernel: this, task: this.taskByKid(t.kid), steps }) === true) return { steps, reason: 'onStep' };
     }
   }
 
@@ -387,3 +592,21 @@ export class Kernel extends KernelCore {
     return pidNrIn(this, t.pidns, t.pids, viewer.pidns);
   }
 }
+
+/**
+ * The library's view of exits: a task's handle keeps how it ended (status and program result).
+ * The process hook runs after the thread hooks and has the group's final wait status, which is
+ * what the leader's handle reports (as wait4 on the process would).
+ */
+registerSubsystem({
+  name: 'task-handles',
+  exitTask: (k, t) => {
+    if (k instanceof Kernel) k.noteExit(t, t.exitCode);
+  },
+  exitProcess: (k, proc, last) => {
+    if (!(k instanceof Kernel)) return;
+    k.noteExit(last, proc.status);
+    const leader = k.s.tasks.get(proc.tgid);
+    if (leader && leader !== last) k.noteExit(leader, proc.status, true);
+  },
+});

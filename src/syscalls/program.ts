@@ -20,8 +20,10 @@ import { registerProgramName } from '../kernel/task/exec.js';
 import type { Sys } from './sys.js';
 import type { SyscallCall } from './table.js';
 
+/** What a step returns: a syscall to make (its result comes to the next step), an exit, or nothing (yield). */
 export type StepOutcome = SyscallCall | { exit: number } | undefined | void;
 
+/** What a step of a bare program (`ProgramDef`) gets. */
 export interface ProgramContext<S> {
   /** The program's state (mutable, plain data). */
   state: S;
@@ -35,22 +37,33 @@ export interface ProgramContext<S> {
   readonly signals: readonly number[];
 }
 
+/** A bare program: `start` makes its state from argv/envp, `step` advances it (see the module note). */
 export interface ProgramDef<S = unknown> {
   /** Registered name (conventionally the path it is installed at). */
   readonly name: string;
   start(ctx: Omit<ProgramContext<S>, 'state'>): S;
   step(ctx: ProgramContext<S>): StepOutcome;
+  /** What the program's last state means as its result (`task.exit.result`; default: the state itself). */
+  result?(state: S): unknown;
 }
 
 const PROGRAMS = new Map<string, ProgramDef<unknown>>();
 
-/** Registers a program's code under its name (globally: like a binary format's loader). */
+/**
+ * Registers a program's code under its name (globally: like a binary format's loader) and returns
+ * it. Registering the same definition again is a no-op; another definition under a taken name is
+ * an error (the name would run one or the other depending on load order).
+ */
 export function registerProgram<S>(def: ProgramDef<S>): ProgramDef<S> {
+  const taken = PROGRAMS.get(def.name);
+  if (taken === (def as ProgramDef<unknown>)) return def;
+  if (taken) throw new Error(`registerProgram: the name ${JSON.stringify(def.name)} is taken by another program definition; give this one another name`);
   PROGRAMS.set(def.name, def as ProgramDef<unknown>);
   registerProgramName(def.name);
   return def;
 }
 
+/** The program registered under `name`, or undefined. */
 export function findProgram(name: string): ProgramDef<unknown> | undefined {
   return PROGRAMS.get(name);
 }

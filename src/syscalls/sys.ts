@@ -21,6 +21,8 @@ export interface SyscallInvoker {
 // The table's methods, merged into the class's type (their bodies are put on the prototype below).
 export interface Sys extends SysMethods {}
 
+/** The syscalls of one task, as methods (`task.sys.open(...)`); Linux errors throw ErrnoError, a call that would sleep WouldBlockError. */
+
 export class Sys {
   constructor(
     private readonly kernel: SyscallInvoker,

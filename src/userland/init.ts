@@ -9,6 +9,7 @@ import { O_CLOEXEC, SIGCHLD } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/kernel.js';
 import { appState, defineProgram } from './lib/program.js';
 
+/** Where `installUserland` puts init (`/sbin/init`). */
 export const INIT_PATH = '/sbin/init';
 
 interface InitState {

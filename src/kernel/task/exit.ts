@@ -63,10 +63,11 @@ export function exitThread(k: KernelCore, t: TaskState, status: number): void {
   t.nsd = null;
   dropFromQueues(k, t);
   releaseVfork(k, t);
-  t.prog = null;
   t.exitCode = status;
+  // The hooks still see the program's last state (the library keeps it as the task's result).
   for (const sub of SUBSYSTEMS) sub.exitTask?.(k, t);
   if (last) for (const sub of SUBSYSTEMS) sub.exitProcess?.(k, proc, t);
+  t.prog = null;
   // exit_mm, exit_files, exit_task_namespaces: each thread drops its own references.
   putMm(k, t.mm, t.tgid);
   putFdTable(k, t.fdtable);

@@ -201,6 +201,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A program for `defineProgram`: `start` makes its state, `step(p)` advances it through the `Proc` facade. */
 export interface UserProgram<S> {
   /** Registered name, conventionally the install path (`/bin/cat`). */
   name: string;
@@ -213,6 +214,8 @@ export interface UserProgram<S> {
    * prints `prog: write error: strerror` and exits with status 1.
    */
   ownsWriteErrors?: boolean;
+  /** What the program's last state means as its result (`task.exit.result`; default: the state). */
+  result?(state: S): unknown;
 }
 
 /** Drains queued output: undefined when empty, else the write call to yield. */
@@ -344,6 +347,7 @@ export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
       }
       return out;
     },
+    result: (st) => (def.result ? def.result(st.app) : st.app),
   };
   registerProgram(wrapped);
   DEFINED.set(def.name, wrapped as ProgramDef<unknown>);

@@ -9,6 +9,7 @@ import { Interp } from './interp.js';
 import { setupInteractive } from './jobs.js';
 import type { ShState } from './state.js';
 
+/** Where `installUserland` puts the shell (`/bin/sh`). */
 export const SH_PATH = '/bin/sh';
 
 interface Boot {
