@@ -23,7 +23,12 @@
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
- * (unless `verify: false`, for measurements).
+ * (unless `verify: false`, for measurements). The verification changes nothing: the re-dump reads
+ * no segment contents (an attachment would move the segment's lpid, atime and dtime, which the
+ * plan has just set); each segment's contents are compared instead by the agent when it writes
+ * them (OP_SHMWRITE re-attaches read-only and compares, before the holders' and the lpid task's
+ * attachments), and a segment the plan does not write is all zeros, as Linux makes every new one
+ * (newseg: shmem_kernel_file_setup, pages read as zeros until written).
  */
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
@@ -201,7 +206,7 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
   for (const m of ns.shm) {
     const id = m.desc.id;
     steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
-    if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents` });
+    if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents (written, then compared)` });
     let attached = false;
     for (const t of ns.tasks) {
       const bases = new Map<number, number>();
@@ -264,7 +269,13 @@ export async function restoreHost(ns: HostIpcNs, opts: { agent?: Agent; verify?:
     const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns });
     await runPlan(agent, steps);
     if (opts.verify === false) return { agent, restored: null, report: [], missing: [], ops: steps.length };
-    const restored = await dumpWith(agent, 0);
+    const restored = await dumpWith(agent, 0, { shmData: false });
+    // The contents were compared by the plan (see the design note): the saved ones are what is there.
+    const savedShm = new Map(ns.shm.map((m) => [m.desc.id, m]));
+    for (const m of restored.shm) {
+      const s = savedShm.get(m.desc.id);
+      m.data = s && s.size === m.size ? s.data : new Uint8Array(m.size);
+    }
     const report = compareNs(ns, restored);
     const missing: string[] = ns.source === 'criu' ? [...CRIU_MISSING] : [];
     for (const t of ns.tasks) if (t.undo === null) missing.push(`task ${t.pid}: SEM_UNDO adjustments (not in the images: a real kernel's cannot be read)`);
