@@ -8,9 +8,9 @@
  *  2. holder tasks at their saved pids (clone3 set_tid), children of the agent;
  *  3. each object at its saved id (`*_next_id` written just before its *get), created with
  *     euid/egid = the saved cuid/cgid (so cuid/cgid come back), then: messages in order with
- *     msgsnd (any size: msgmax was raised); semaphore values with SETVAL/SETALL, then each holder's
- *     SEM_UNDO adjustment by its own semop(−adj, SEM_UNDO) from a value pre-set to value + adj,
- *     then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
+ *     msgsnd (any size: msgmax was raised), a whole queue's in one operation (OP_MSGSNDV);
+ *     semaphore values with SETVAL/SETALL, then each holder's SEM_UNDO adjustment by its own
+ *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
  *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
  *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
  *     uid/gid/mode/qbytes;
@@ -33,7 +33,7 @@
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
-import { KIND, type Request } from './protocol.js';
+import { KIND, packMessages, type Request } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
 import type { HostIpcNs, IpcSysctl } from './state.js';
 
@@ -143,7 +143,18 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
       const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
       steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
     }
-    q.messages.forEach((m, i) => steps.push(send(i === n - 1 && can(q.lspid) ? q.lspid : 0, id, m.mtype, m.body, `message ${i} (${m.body.byteLength} bytes)`)));
+    // The messages in order, all in one operation (OP_MSGSNDV) but the last when the task at
+    // lspid sends it.
+    const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
+    if (last > 0) {
+      const msgs = last === n ? q.messages : q.messages.slice(0, last);
+      steps.push({
+        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data: packMessages(msgs) },
+        what: `msg ${id}: messages 0..${last - 1} (${sum(msgs.map((m) => m.body.byteLength))} bytes)`,
+        expect: last,
+      });
+    }
+    if (last < n) steps.push(send(q.lspid, id, q.messages[last]!.mtype, q.messages[last]!.body, `message ${last} (${q.messages[last]!.body.byteLength} bytes)`));
     steps.push(set('msg', q.desc, q.qbytes));
   }
   for (const s of ns.sem) {

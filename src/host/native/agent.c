@@ -84,6 +84,9 @@ enum {
     OP_SHMDT = 19,     /* (task, addr)                         → 0                                */
     OP_MSGRCV = 20,    /* (task, id, mtype, flg)               → size (the message is dropped)    */
     OP_SHMTOUCH = 21,  /* (task, id)                           → 0: attach read-only and detach   */
+    OP_MSGSNDV = 22,   /* (task, id, flg) data {i64 mtype, u32 size, body}… → messages sent: a
+                        * queue's messages in one operation, in order; on a failure -1 (errno), the
+                        * earlier ones sent                                                        */
 };
 
 /* OP_DUMP flags. */
@@ -394,6 +397,43 @@ static long op_msgsnd(const struct req *q)
     free(m);
     errno = e;
     return r;
+}
+
+/* OP_MSGSNDV: one msgsnd per message of the frame, through one reused struct msgbuf. */
+static long op_msgsndv(const struct req *q)
+{
+    static char *m;
+    static size_t cap;
+    size_t at = 0;
+    long sent = 0;
+    while (at < q->dlen) {
+        uint32_t size;
+        if (q->dlen - at < 12) {
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(&size, q->data + at + 8, 4);
+        if (q->dlen - at - 12 < size) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (cap < 8 + (size_t)size) {
+            free(m);
+            cap = 8 + (size_t)size;
+            if (!(m = malloc(cap))) {
+                cap = 0;
+                errno = ENOMEM;
+                return -1;
+            }
+        }
+        memcpy(m, q->data + at, 8); /* mtype */
+        memcpy(m + 8, q->data + at + 12, size);
+        if (syscall(SYS_msgsnd, (int)q->args[1], m, (size_t)size, (int)q->args[2]) < 0)
+            return -1;
+        at += 12 + (size_t)size;
+        sent++;
+    }
+    return sent;
 }
 
 static long op_shmwrite(const struct req *q)
@@ -970,6 +1010,8 @@ static long dispatch(const struct req *q, struct buf *out)
         return op_get(a);
     case OP_MSGSND:
         return op_msgsnd(q);
+    case OP_MSGSNDV:
+        return op_msgsndv(q);
     case OP_SETALL:
         return syscall(SYS_semctl, (int)a[1], 0, SETALL, q->data);
     case OP_SETVAL:
