@@ -25,8 +25,14 @@ function desc(a: bigint[]): HostDesc {
 
 export const UNDO_UNREADABLE = 'SEM_UNDO adjustments of the tasks: Linux has no interface to read them (not saved)';
 
-/** Turns the agent's dump records into a namespace. */
-export function parseDump(bytes: Uint8Array): HostIpcNs {
+/** OP_DUMP flags (agent.c). */
+export const DUMP_NO_SHM_DATA = 1;
+
+/**
+ * Turns the agent's dump records into a namespace. `shmData: false`: the dump was made with
+ * DUMP_NO_SHM_DATA, the segments' data are left empty (zero length) and no note is made.
+ */
+export function parseDump(bytes: Uint8Array, opts: { shmData?: boolean } = {}): HostIpcNs {
   const ns: HostIpcNs = { sysctls: {}, msg: [], sem: [], shm: [], tasks: [], source: 'host', notes: [] };
   let q: HostMsq | undefined;
   const tasks = new Map<number, HostTask>();
@@ -57,6 +63,10 @@ export function parseDump(bytes: Uint8Array): HostIpcNs {
       }
       case REC.SHM: {
         const size = n(a[7]!);
+        if (opts.shmData === false) {
+          ns.shm.push({ desc: desc(a), size, data: new Uint8Array(0), atime: n(a[8]!), dtime: n(a[9]!), ctime: n(a[10]!), cpid: n(a[11]!), lpid: n(a[12]!), nattch: n(a[13]!) });
+          break;
+        }
         if (r.data.byteLength !== size) ns.notes.push(`shm ${n(a[0]!)}: contents not read (saved as zeros)`);
         const data = r.data.byteLength === size ? r.data : new Uint8Array(size);
         ns.shm.push({ desc: desc(a), size, data, atime: n(a[8]!), dtime: n(a[9]!), ctime: n(a[10]!), cpid: n(a[11]!), lpid: n(a[12]!), nattch: n(a[13]!) });
@@ -83,10 +93,15 @@ export function parseDump(bytes: Uint8Array): HostIpcNs {
   return ns;
 }
 
-/** Reads the IPC namespace host pid `pid` is in (0: the agent's own, for an 'ns' agent). */
-export async function dumpWith(agent: Agent, pid: number): Promise<HostIpcNs> {
-  const r = await agent.call('DUMP', [0, pid], undefined, `dump of the IPC namespace of pid ${pid}`);
-  return parseDump(r.data);
+/**
+ * Reads the IPC namespace host pid `pid` is in (0: the agent's own, for an 'ns' agent).
+ * `shmData: false` reads no segment's contents, so attaches nothing: the namespace is left exactly
+ * as it was (a read-only attach would set the segment's lpid, atime and dtime).
+ */
+export async function dumpWith(agent: Agent, pid: number, opts: { shmData?: boolean } = {}): Promise<HostIpcNs> {
+  const flags = opts.shmData === false ? DUMP_NO_SHM_DATA : 0;
+  const r = await agent.call('DUMP', [0, pid, flags], undefined, `dump of the IPC namespace of pid ${pid}`);
+  return parseDump(r.data, opts);
 }
 
 /** Reads the IPC namespace of host pid `pid` with a short-lived agent. */

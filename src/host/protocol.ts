@@ -34,6 +34,7 @@ export const OP = {
   SHMDT: 19,
   MSGRCV: 20,
   SHMTOUCH: 21,
+  MSGSNDV: 22,
 } as const;
 export type OpName = keyof typeof OP;
 
@@ -57,31 +58,49 @@ export interface Response {
   data: Uint8Array;
 }
 
-/** Encodes requests back to back into one buffer. */
+/** Encodes requests back to back into one buffer (one allocation; numbers through a DataView). */
 export function encodeRequests(reqs: readonly Request[]): Buffer {
   let total = 0;
   for (const q of reqs) total += 12 + 8 * q.args.length + (q.data?.byteLength ?? 0);
   const b = Buffer.allocUnsafe(total);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let at = 0;
   for (const q of reqs) {
+    const args = q.args;
     const dlen = q.data?.byteLength ?? 0;
-    b.writeUInt32LE(8 + 8 * q.args.length + dlen, at);
-    b.writeUInt32LE(OP[q.op], at + 4);
-    b.writeUInt32LE(q.args.length, at + 8);
+    v.setUint32(at, 8 + 8 * args.length + dlen, true);
+    v.setUint32(at + 4, OP[q.op], true);
+    v.setUint32(at + 8, args.length, true);
     at += 12;
-    for (const a of q.args) {
-      if (typeof a === 'bigint') b.writeBigInt64LE(a, at);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (typeof a === 'bigint') v.setBigInt64(at, a, true);
       else {
-        // Two's complement in two 32-bit halves (no BigInt per argument: a restore sends ~10^5).
-        b.writeUInt32LE(a >>> 0, at);
-        b.writeInt32LE(Math.floor(a / 0x100000000), at + 4);
+        // Two's complement in two 32-bit halves (no BigInt per argument: a restore sends ~10^4).
+        v.setUint32(at, a >>> 0, true);
+        v.setInt32(at + 4, Math.floor(a / 0x100000000), true);
       }
       at += 8;
     }
-    if (q.data) {
-      b.set(q.data, at);
+    if (dlen > 0) {
+      b.set(q.data!, at);
       at += dlen;
     }
+  }
+  return b;
+}
+
+/** The data of an OP_MSGSNDV: each message as i64 mtype | u32 size | body. */
+export function packMessages(msgs: readonly { mtype: bigint; body: Uint8Array }[]): Buffer {
+  let total = 0;
+  for (const m of msgs) total += 12 + m.body.byteLength;
+  const b = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const m of msgs) {
+    b.writeBigInt64LE(m.mtype, at);
+    b.writeUInt32LE(m.body.byteLength, at + 8);
+    b.set(m.body, at + 12);
+    at += 12 + m.body.byteLength;
   }
   return b;
 }

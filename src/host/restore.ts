@@ -8,9 +8,9 @@
  *  2. holder tasks at their saved pids (clone3 set_tid), children of the agent;
  *  3. each object at its saved id (`*_next_id` written just before its *get), created with
  *     euid/egid = the saved cuid/cgid (so cuid/cgid come back), then: messages in order with
- *     msgsnd (any size: msgmax was raised); semaphore values with SETVAL/SETALL, then each holder's
- *     SEM_UNDO adjustment by its own semop(−adj, SEM_UNDO) from a value pre-set to value + adj,
- *     then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
+ *     msgsnd (any size: msgmax was raised), a whole queue's in one operation (OP_MSGSNDV);
+ *     semaphore values with SETVAL/SETALL, then each holder's SEM_UNDO adjustment by its own
+ *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
  *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
  *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
  *     uid/gid/mode/qbytes;
@@ -23,12 +23,17 @@
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
- * (unless `verify: false`, for measurements).
+ * (unless `verify: false`, for measurements). The verification changes nothing: the re-dump reads
+ * no segment contents (an attachment would move the segment's lpid, atime and dtime, which the
+ * plan has just set); each segment's contents are compared instead by the agent when it writes
+ * them (OP_SHMWRITE re-attaches read-only and compares, before the holders' and the lpid task's
+ * attachments), and a segment the plan does not write is all zeros, as Linux makes every new one
+ * (newseg: shmem_kernel_file_setup, pages read as zeros until written).
  */
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
-import { KIND, type Request } from './protocol.js';
+import { KIND, packMessages, type Request } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
 import type { HostIpcNs, IpcSysctl } from './state.js';
 
@@ -138,7 +143,18 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
       const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
       steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
     }
-    q.messages.forEach((m, i) => steps.push(send(i === n - 1 && can(q.lspid) ? q.lspid : 0, id, m.mtype, m.body, `message ${i} (${m.body.byteLength} bytes)`)));
+    // The messages in order, all in one operation (OP_MSGSNDV) but the last when the task at
+    // lspid sends it.
+    const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
+    if (last > 0) {
+      const msgs = last === n ? q.messages : q.messages.slice(0, last);
+      steps.push({
+        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data: packMessages(msgs) },
+        what: `msg ${id}: messages 0..${last - 1} (${sum(msgs.map((m) => m.body.byteLength))} bytes)`,
+        expect: last,
+      });
+    }
+    if (last < n) steps.push(send(q.lspid, id, q.messages[last]!.mtype, q.messages[last]!.body, `message ${last} (${q.messages[last]!.body.byteLength} bytes)`));
     steps.push(set('msg', q.desc, q.qbytes));
   }
   for (const s of ns.sem) {
@@ -201,7 +217,7 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
   for (const m of ns.shm) {
     const id = m.desc.id;
     steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
-    if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents` });
+    if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents (written, then compared)` });
     let attached = false;
     for (const t of ns.tasks) {
       const bases = new Map<number, number>();
@@ -264,7 +280,13 @@ export async function restoreHost(ns: HostIpcNs, opts: { agent?: Agent; verify?:
     const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns });
     await runPlan(agent, steps);
     if (opts.verify === false) return { agent, restored: null, report: [], missing: [], ops: steps.length };
-    const restored = await dumpWith(agent, 0);
+    const restored = await dumpWith(agent, 0, { shmData: false });
+    // The contents were compared by the plan (see the design note): the saved ones are what is there.
+    const savedShm = new Map(ns.shm.map((m) => [m.desc.id, m]));
+    for (const m of restored.shm) {
+      const s = savedShm.get(m.desc.id);
+      m.data = s && s.size === m.size ? s.data : new Uint8Array(m.size);
+    }
     const report = compareNs(ns, restored);
     const missing: string[] = ns.source === 'criu' ? [...CRIU_MISSING] : [];
     for (const t of ns.tasks) if (t.undo === null) missing.push(`task ${t.pid}: SEM_UNDO adjustments (not in the images: a real kernel's cannot be read)`);

@@ -74,8 +74,7 @@ hostTest('nsd host dump of a real process, crit decodes the images, host and mod
   assert.equal(h.status, 7, h.stderr);
   assert.match(h.stdout, new RegExp(`^\\s*${ns.shm[0]!.desc.key | 0}\\s+${ns.shm[0]!.desc.id}\\s+640\\s+5000\\b`, 'm'));
   assert.match(h.stderr, /restored 1 queues .* \(host images, \d+ operations\)/);
-  // --no-verify: the same restore without the comparing re-dump, said so. The re-dump reads the
-  // segment through an attachment, which moves its live lpid/atime/dtime; without it they stay as saved.
+  // --no-verify: the same restore without the comparing re-dump, said so; the same state either way.
   const nv = nsd(['host', 'restore', '--no-verify', '-D', out, '--', 'sh', '-c', 'cat /proc/sysvipc/shm; exit 7']);
   assert.equal(nv.status, 7, nv.stderr);
   assert.match(nv.stderr, /\(host images, \d+ operations\); not verified \(--no-verify\)/);
@@ -84,6 +83,8 @@ hostTest('nsd host dump of a real process, crit decodes the images, host and mod
   assert.deepEqual(n.slice(0, 5), v.slice(0, 5), 'key shmid perms size cpid');
   const saved = ns.shm[0]!;
   assert.deepEqual([n[5], n[11], n[12]].map(Number), [saved.lpid, saved.atime, saved.dtime], `lpid atime dtime as saved: ${nv.stdout}`);
+  // The default (verified) restore leaves them as saved too: its re-dump attaches nothing.
+  assert.deepEqual([v[5], v[11], v[12]].map(Number), [saved.lpid, saved.atime, saved.dtime], `verified: lpid atime dtime as saved: ${h.stdout}`);
 
   // Model: `nsd restore --ipc-only` reads the same images.
   const m = nsd(['restore', '-D', out, '--ipc-only']);

@@ -67,6 +67,12 @@ hostTest('host → host: ids, big messages, qbytes, cuid/cgid, SHM_LOCKED, SHM_D
     assert.deepEqual([q0.lspid, q0.lrpid], [77, 78]);
     assert.deepEqual(a.restored!.sem[0]!.pids, [42, 79, 42, 43], 'sem 3[0]: saved 0, but task 42 made its SEM_UNDO there');
     assert.deepEqual(a.restored!.shm.filter((m) => m.desc.id !== 10).map((m) => [m.cpid, m.lpid]), [[80, 42], [1, 81]]);
+    // The verification left the segments as the plan made them: a second look (attaching nothing)
+    // sees the lpid/atime/dtime the verifying re-dump read, the saved lpids among them.
+    const live = await dumpWith(a.agent, 0, { shmData: false });
+    const times = (ns: HostIpcNs) => ns.shm.map((m) => [m.desc.id, m.lpid, m.atime, m.dtime]);
+    assert.deepEqual(times(live), times(a.restored!), 'lpid atime dtime after the verified restore');
+    assert.deepEqual(live.shm.filter((m) => m.desc.id !== 10).map((m) => m.lpid), [42, 81]);
     // Read from outside, as `nsd host dump -t` does (setns into the agent's namespaces).
     const d = await dumpHost(a.agent.hostPid);
     assert.equal(d.sysctls['kernel/msg_next_id'], '1234');

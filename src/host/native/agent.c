@@ -66,13 +66,16 @@ enum {
     OP_MSGSND = 4,     /* (task, id, mtype, flg) data body     → 0                                */
     OP_SETALL = 5,     /* (task, id) data u16[nsems]           → 0                                */
     OP_SEMOP = 6,      /* (task, id, num, op, flg)             → 0                                */
-    OP_SHMWRITE = 7,   /* (task, id) data contents             → 0 (attach, copy, detach)         */
+    OP_SHMWRITE = 7,   /* (task, id) data contents             → 0 (attach, copy, detach; then a
+                        * read-only attach compares the segment with the data: EIO if it differs) */
     OP_SHMAT = 8,      /* (task, id, addr, flg)                → address; the task keeps it       */
     OP_CTL = 9,        /* (task, kind, id, cmd, arg)           → ctl result (SHM_LOCK, IPC_RMID…) */
     OP_SET = 10,       /* (task, kind, id, uid, gid, mode, qbytes) → 0 (IPC_SET)                  */
     OP_TASK = 11,      /* (0, pid)                             → pid; a holder task at pid        */
     OP_KILL = 12,      /* (0, pid)                             → 0; kill and reap a holder        */
-    OP_DUMP = 13,      /* (0, hostpid or 0 for this namespace) → 0, data: dump records            */
+    OP_DUMP = 13,      /* (0, hostpid or 0 for this namespace, flags) → 0, data: dump records;
+                        * flags DUMP_NO_SHM_DATA: shm contents not read (no attachment, so no
+                        * change to any segment's lpid/atime/dtime)                               */
     OP_EXEC = 14,      /* (0, capture) data argv\0…            → wait status (data: output)       */
     OP_HOLD = 15,      /* ()                                   → 0, then detach and stay          */
     OP_RESET = 16,     /* ()                                   → 0: kill holders, fresh IPC ns    */
@@ -81,7 +84,13 @@ enum {
     OP_SHMDT = 19,     /* (task, addr)                         → 0                                */
     OP_MSGRCV = 20,    /* (task, id, mtype, flg)               → size (the message is dropped)    */
     OP_SHMTOUCH = 21,  /* (task, id)                           → 0: attach read-only and detach   */
+    OP_MSGSNDV = 22,   /* (task, id, flg) data {i64 mtype, u32 size, body}… → messages sent: a
+                        * queue's messages in one operation, in order; on a failure -1 (errno), the
+                        * earlier ones sent                                                        */
 };
+
+/* OP_DUMP flags. */
+enum { DUMP_NO_SHM_DATA = 1 };
 
 /* Dump record kinds. */
 enum { R_VAR = 1, R_MSQ = 2, R_MSG = 3, R_SEM = 4, R_SHM = 5, R_TASK = 6, R_ATTACH = 7, R_NOTE = 8 };
@@ -390,13 +399,65 @@ static long op_msgsnd(const struct req *q)
     return r;
 }
 
+/* OP_MSGSNDV: one msgsnd per message of the frame, through one reused struct msgbuf. */
+static long op_msgsndv(const struct req *q)
+{
+    static char *m;
+    static size_t cap;
+    size_t at = 0;
+    long sent = 0;
+    while (at < q->dlen) {
+        uint32_t size;
+        if (q->dlen - at < 12) {
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(&size, q->data + at + 8, 4);
+        if (q->dlen - at - 12 < size) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (cap < 8 + (size_t)size) {
+            free(m);
+            cap = 8 + (size_t)size;
+            if (!(m = malloc(cap))) {
+                cap = 0;
+                errno = ENOMEM;
+                return -1;
+            }
+        }
+        memcpy(m, q->data + at, 8); /* mtype */
+        memcpy(m + 8, q->data + at + 12, size);
+        if (syscall(SYS_msgsnd, (int)q->args[1], m, (size_t)size, (int)q->args[2]) < 0)
+            return -1;
+        at += 12 + (size_t)size;
+        sent++;
+    }
+    return sent;
+}
+
 static long op_shmwrite(const struct req *q)
 {
     void *at = (void *)syscall(SYS_shmat, (int)q->args[1], NULL, 0);
     if (at == (void *)-1)
         return -1;
     memcpy(at, q->data, q->dlen);
-    return syscall(SYS_shmdt, at);
+    if (syscall(SYS_shmdt, at) < 0)
+        return -1;
+    /* The check a restore's verification makes of the contents, here, before the plan's later
+     * attachments (holders, the lpid task) set the segment's last pid and times: a re-dump would
+     * have to attach again after them (do_shmat and shm_close set shm_lprid/atim/dtim). */
+    at = (void *)syscall(SYS_shmat, (int)q->args[1], NULL, SHM_RDONLY);
+    if (at == (void *)-1)
+        return -1;
+    int same = memcmp(at, q->data, q->dlen) == 0;
+    if (syscall(SYS_shmdt, at) < 0)
+        return -1;
+    if (!same) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }
 
 static long op_ctl(const int64_t *a)
@@ -625,7 +686,7 @@ static void dump_sem(struct buf *b)
     free(per);
 }
 
-static void dump_shm(struct buf *b)
+static void dump_shm(struct buf *b, int flags)
 {
     struct shm_info info;
     int max = (int)syscall(SYS_shmctl, 0, SHM_INFO, &info);
@@ -644,6 +705,10 @@ static void dump_shm(struct buf *b)
         a[11] = d.shm_cpid;
         a[12] = d.shm_lpid;
         a[13] = (int64_t)d.shm_nattch;
+        if (flags & DUMP_NO_SHM_DATA) {
+            record(b, R_SHM, 14, a, NULL, 0);
+            continue;
+        }
         /* The contents through a read-only attachment (side effect on the live segment: its
          * atime, dtime and lpid; the values recorded are those read before). */
         void *at = (void *)syscall(SYS_shmat, id, NULL, SHM_RDONLY);
@@ -715,23 +780,23 @@ static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct sta
     closedir(d);
 }
 
-static void dump_here(struct buf *b)
+static void dump_here(struct buf *b, int flags)
 {
     struct stat ipcns, pidns;
     dump_sysctls(b);
     dump_msg(b);
     dump_sem(b);
-    dump_shm(b);
+    dump_shm(b, flags);
     if (stat("/proc/thread-self/ns/ipc", &ipcns) == 0 && stat("/proc/thread-self/ns/pid", &pidns) == 0)
         dump_tasks(b, &ipcns, &pidns);
 }
 
 /* Dumps the IPC namespace of host pid `target`: a child enters its IPC namespace and (for the pids
  * the kernel reports) its pid namespace, whose children see pids as the target does. */
-static long op_dump(pid_t target, struct buf *out)
+static long op_dump(pid_t target, int flags, struct buf *out)
 {
     if (target == 0) {
-        dump_here(out);
+        dump_here(out, flags);
         return 0;
     }
     char path[64];
@@ -759,7 +824,7 @@ static long op_dump(pid_t target, struct buf *out)
             _exit(100 + errno);
         if (g == 0) {
             struct buf b = {0};
-            dump_here(&b);
+            dump_here(&b, flags);
             _exit(write_full(mfd, b.p, b.len) < 0 ? 99 : 0);
         }
         int st;
@@ -945,6 +1010,8 @@ static long dispatch(const struct req *q, struct buf *out)
         return op_get(a);
     case OP_MSGSND:
         return op_msgsnd(q);
+    case OP_MSGSNDV:
+        return op_msgsndv(q);
     case OP_SETALL:
         return syscall(SYS_semctl, (int)a[1], 0, SETALL, q->data);
     case OP_SETVAL:
@@ -989,7 +1056,7 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_KILL:
         return op_kill((pid_t)a[1]);
     case OP_DUMP:
-        return op_dump((pid_t)a[1], out);
+        return op_dump((pid_t)a[1], (int)a[2], out);
     case OP_EXEC:
         return op_exec(q, out);
     case OP_CHECK:
