@@ -112,6 +112,7 @@ export const NSIG = 64;
 
 /** sigaction handler values; any other value means "a program handler". */
 export const SIG_DFL = 0;
+/** Ignore the signal (rt_sigaction handler value 1). */
 export const SIG_IGN = 1;
 
 export const SIG_BLOCK = 0;

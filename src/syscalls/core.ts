@@ -144,17 +144,24 @@ export type SigDisposition = 0 | 1 | 2;
 
 /** Clock ids (include/uapi/linux/time.h). */
 export const CLOCK_REALTIME = 0;
+/** Monotonic time since boot (stops in suspend; the model never suspends). */
 export const CLOCK_MONOTONIC = 1;
 export const CLOCK_PROCESS_CPUTIME_ID = 2;
 export const CLOCK_THREAD_CPUTIME_ID = 3;
+/** Monotonic time without NTP slewing. */
 export const CLOCK_MONOTONIC_RAW = 4;
+/** Wall-clock time at tick resolution. */
 export const CLOCK_REALTIME_COARSE = 5;
+/** Monotonic time at tick resolution. */
 export const CLOCK_MONOTONIC_COARSE = 6;
+/** Monotonic time that also counts suspend. */
 export const CLOCK_BOOTTIME = 7;
 export const CLOCK_REALTIME_ALARM = 8;
 export const CLOCK_BOOTTIME_ALARM = 9;
+/** International Atomic Time: realtime plus the TAI offset (0 until adjtimex sets it). */
 export const CLOCK_TAI = 11;
 
+/** struct __kernel_timespec: seconds and nanoseconds (0..999,999,999). */
 export interface Timespec64 {
   tv_sec: number;
   tv_nsec: number;

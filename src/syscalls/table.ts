@@ -106,6 +106,7 @@ type T = TaskState;
 
 const WITH_ID = ModelOnly('the 2008 RFC\'s with-id calls (never merged into Linux)');
 
+/** The syscall table: every syscall by Linux name, with its handler, argument kinds, result kind and support note. */
 export const TABLE = {
   // ---- process creation, exec, exit, wait; identity, signals, namespaces ----
   fork: sc(core.fork, [], 'int', CONTROL),
