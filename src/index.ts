@@ -12,15 +12,15 @@ export { ErrnoError, WouldBlockError, KernelBug, KernelPanic, Errno, errnoName, 
 export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
 // The kernel, its tasks and the scheduler.
-export { Kernel, Task, ProgramCrash } from './syscalls/kernel.js';
-export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions } from './syscalls/kernel.js';
-export { DEFAULT_POLICY } from './syscalls/kernel.js';
-export type { SchedChoice, SchedulePolicy } from './syscalls/kernel.js';
+export { Kernel, Task, ProgramCrash } from './syscalls/scheduler.js';
+export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions } from './syscalls/scheduler.js';
+export { DEFAULT_POLICY } from './syscalls/scheduler.js';
+export type { SchedChoice, SchedulePolicy } from './syscalls/scheduler.js';
 export { Sys } from './syscalls/sys.js';
 export { PROFILES, getProfile } from './kernel/profile.js';
 export type { Profile, ProfileName } from './kernel/profile.js';
 export type { KernelState, TaskState, SysResult, NsdState } from './kernel/state.js';
-export type { KernelOptions } from './kernel/kernel.js';
+export type { KernelOptions } from './kernel/core.js';
 export type {
   MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn,
   ShmInfo, ShmInfoUsage, IpcPermDs,

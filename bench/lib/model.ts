@@ -3,7 +3,7 @@
  * a root shell would raise a limit), and the SysV IPC entry points.
  */
 import { Kernel, constants as C, type Task } from '../../src/index.js';
-import '../../src/syscalls/ipc.js';
+import '../../src/syscalls/sysvipc.js';
 
 export { Kernel, C, type Task };
 

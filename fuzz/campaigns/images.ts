@@ -22,7 +22,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CLONE_NEWIPC, CLONE_NEWPID, O_RDWR, SIGCHLD } from '../../src/abi/constants.js';
-import { Kernel } from '../../src/syscalls/kernel.js';
+import { Kernel } from '../../src/syscalls/scheduler.js';
 import type { KernelState } from '../../src/kernel/state.js';
 import { installUserland } from '../../src/userland/index.js';
 import { CrError, dump, restore, STRATEGIES, MANIFEST, writeManifest, type StrategyName } from '../../src/cr/index.js';

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFMT, S_IFREG } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
 import { readDir } from '../userland/lib/files.js';
 

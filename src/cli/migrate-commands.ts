@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { O_CREAT, O_TRUNC, O_WRONLY, SIGKILL } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { STRATEGIES } from '../cr/strategy.js';
 import { lookupPath } from '../cr/dump.js';
 import { migrateOut, serveMigration, type MigrateOutResult } from '../migrate/migrate.js';

@@ -12,7 +12,7 @@
  * or the step budget is spent, and says which: the caller then waits for host input, lets virtual
  * time jump to the next deadline (`advance`), or follows wall-clock time (interactive).
  */
-import { Kernel } from '../syscalls/kernel.js';
+import { Kernel } from '../syscalls/scheduler.js';
 import type { KernelState } from '../kernel/state.js';
 import type { ProfileName } from '../kernel/profile.js';
 import { newInode, link, resolve } from '../kernel/fs/vfs.js';

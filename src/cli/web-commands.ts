@@ -6,7 +6,7 @@
  * `--web` on `nsd sh` and `nsd demo` use `startWebFor` / `endWeb` from here.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { LiveView } from '../web/live.js';
 import type { CrView } from '../web/view.js';
 import { Session, defaultEnv } from './session.js';

@@ -13,7 +13,7 @@ import cliProgress from 'cli-progress';
 import {
   CLONE_NEWIPC, CLONE_NEWPID, GETALL, GETPID, IPC_STAT, O_RDONLY, O_RDWR, SIGCHLD, WNOHANG,
 } from '../abi/constants.js';
-import { Kernel } from '../syscalls/kernel.js';
+import { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
 import type { MsqidDs, SemidDs, ShmidDs } from '../abi/ipc.js';
 import type { ProfileName } from '../kernel/profile.js';

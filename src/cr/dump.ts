@@ -15,9 +15,9 @@
  * /proc, ptrace and its parasite code. Names are the container's (see model.ts).
  */
 import { SIGKILL } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
 import { fileContent } from '../kernel/fs/filedata.js';
@@ -30,7 +30,7 @@ import {
   type CkPstree, type CkTask, type CrReportLine,
 } from './model.js';
 import { checkpointToImages } from './images.js';
-import { dumpIpc } from './ipc.js';
+import { dumpIpc } from './ipcns.js';
 import type { IpcNs } from '../kernel/ipc/util.js';
 import { sessionProblem } from './sessions.js';
 

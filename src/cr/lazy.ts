@@ -12,7 +12,7 @@
  * GET) implements the same interface.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { uffdCopy, uffdFaults, uffdMissing, uffdRegister } from '../kernel/mm/uffd.js';
 import { isZero } from './image/index.js';
 import type { Checkpoint } from './model.js';

@@ -7,7 +7,7 @@
  * round is atomic without freezing anyone. A final `dump --prev-images-dir REL --track-mem`
  * closes the chain; restore follows it.
  */
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { CrError, noSuchProcess, unsupported } from './errors.js';
 import { MANIFEST, writeManifest } from './manifest.js';
 import { memoryImages, PARENT_FILE, treeProcesses, type MemoryStats } from './pagemap.js';

@@ -28,7 +28,7 @@ import {
   CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, F_DUPFD, F_SETFD, F_SETFL,
   FD_CLOEXEC, RLIMIT_MEMLOCK, RLIMIT_NOFILE, SEEK_SET, SIGKILL, SIGSTOP, SIG_SETMASK,
 } from '../abi/constants.js';
-import type { Kernel, Task } from '../syscalls/kernel.js';
+import type { Kernel, Task } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
 import { SYSCALLS } from '../syscalls/table.js';
 import { findProgram } from '../syscalls/program.js';
@@ -40,7 +40,7 @@ import { imagesToCheckpoint } from './images.js';
 import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
 import { sessionProblem } from './sessions.js';
-import { restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipc.js';
+import { restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipcns.js';
 import * as restorer from './restorer.js';
 import { registerLazy } from './lazy.js';
 

@@ -9,7 +9,7 @@
  * on the wait channel it computes there (channels name kernel-internal ids).
  */
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
 import { Block } from '../kernel/sched/block.js';
 import type { BlockState } from '../kernel/state.js';

@@ -12,10 +12,10 @@
  *     EBUSY otherwise) and the engine's message, which names the image, object and reason.
  */
 import { ErrnoError } from '../abi/errno.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
-import { Kernel } from '../syscalls/kernel.js';
+import { Kernel } from '../syscalls/scheduler.js';
 import { SYSCALLS } from '../syscalls/table.js';
 import { syscallSupport } from '../syscalls/support.js';
 import { verifyManifest } from './manifest.js';

@@ -26,7 +26,7 @@
  */
 import { ErrnoError, strerror } from '../abi/errno.js';
 import { O_CLOEXEC, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFMT, S_IFREG, SIGKILL } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
 import type { CrReportEntry } from '../syscalls/cr.js';
 import { defineProgram, type Proc } from '../userland/lib/program.js';

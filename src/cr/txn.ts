@@ -7,7 +7,7 @@
  * Task objects that existed before keep their identity, so a program step that is running the
  * restore (the `cr` program) keeps its own state object.
  */
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import type { KernelState } from '../kernel/state.js';
 
 export class KernelTransaction {

@@ -3,7 +3,7 @@
  * tasks, and release. Their contents (queues, sets, segments, limits) belong to src/kernel/ipc,
  * which creates them with the profile's limits and frees them through the Subsystem hook.
  */
-import type { KernelCore } from './kernel.js';
+import type { KernelCore } from './core.js';
 import type { IpcNsState } from './state.js';
 import { SUBSYSTEMS } from './subsystem.js';
 import { newIpcNamespace } from './ipc/util.js';

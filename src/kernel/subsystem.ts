@@ -3,7 +3,7 @@
  * the way Linux's ipc/ plugs into fork (copy_semundo), exit (exit_sem, exit_shm) and exec. Hooks are
  * code registered at module load; the state they manage lives in `KernelState` (plain data).
  */
-import type { KernelCore } from './kernel.js';
+import type { KernelCore } from './core.js';
 import type { IpcNsState, Mapping, ProcState, TaskState } from './state.js';
 
 export interface Subsystem {

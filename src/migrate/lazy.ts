@@ -26,7 +26,7 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { SIGKILL } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { uffdFaults, uffdMissing, uffdRegister } from '../kernel/mm/uffd.js';
 import { serveLazy } from '../cr/lazy.js';
 import { treeProcesses } from '../cr/pagemap.js';

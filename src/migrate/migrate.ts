@@ -21,7 +21,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SIGKILL } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { dump } from '../cr/dump.js';
 import { PageSender } from './sender.js';
 import { preDump } from '../cr/predump.js';

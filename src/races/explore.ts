@@ -1,5 +1,5 @@
 /**
- * Explorers over the scheduler's choice points (SchedulePolicy, src/syscalls/kernel.ts).
+ * Explorers over the scheduler's choice points (SchedulePolicy, src/syscalls/scheduler.ts).
  *
  * A schedule is the list of decisions taken at the choice points that had more than one option:
  * for a `task` point the kid that steps, for a `signal` point 0 (deliver now) or 1 (defer). Runs are
@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { KernelBug } from '../abi/errno.js';
 import { signalName } from '../syscalls/trace.js';
-import { Kernel, ProgramCrash, type SchedChoice, type SchedulePolicy } from '../syscalls/kernel.js';
+import { Kernel, ProgramCrash, type SchedChoice, type SchedulePolicy } from '../syscalls/scheduler.js';
 import type { KernelState } from '../kernel/state.js';
 import { check, describeViolation, type Violation } from './oracle.js';
 import type { Prepared } from './scenarios.js';

@@ -5,7 +5,7 @@
  * the wanted id in the kernel now (the thief, when there is one).
  */
 import { IPC_STAT } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { restorerObjs, type ObjKind, type RestoredObj } from './programs.js';
 
 export interface Violation {

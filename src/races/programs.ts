@@ -14,7 +14,7 @@ import { CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLON
 import type { SysResult } from '../kernel/state.js';
 import { registerProgram, type ProgramContext, type StepOutcome } from '../syscalls/program.js';
 import type { Sys } from '../syscalls/sys.js';
-import '../syscalls/withid.js';
+import '../syscalls/fork-open-withid.js';
 import '../syscalls/ipc-withid.js';
 import type { SyscallCall } from '../syscalls/table.js';
 

@@ -13,7 +13,7 @@
  */
 import { CLONE_NEWIPC, CLONE_NEWPID, IPC_CREAT, IPC_PRIVATE, O_RDONLY, O_RDWR, SIGCHLD } from '../abi/constants.js';
 import type { KernelState } from '../kernel/state.js';
-import { Kernel, type SchedulePolicy } from '../syscalls/kernel.js';
+import { Kernel, type SchedulePolicy } from '../syscalls/scheduler.js';
 import { registerProgram } from '../syscalls/program.js';
 import { installUserland } from '../userland/index.js';
 import { dump } from '../cr/dump.js';
@@ -21,7 +21,7 @@ import { restore } from '../cr/restore.js';
 import type { StrategyName } from '../cr/strategy.js';
 import { installCr } from '../cr/tool.js';
 import { DEMO_JOB, DEMO_JOB_PATH, DEMO_LOG } from '../cr/demo-workload.js';
-import '../syscalls/ipc.js';
+import '../syscalls/sysvipc.js';
 
 export const JOINER_PATH = '/races/joiner';
 

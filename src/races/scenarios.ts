@@ -6,7 +6,7 @@
  */
 import { SIGCHLD, SIGUSR1 } from '../abi/constants.js';
 import type { KernelState } from '../kernel/state.js';
-import { Kernel } from '../syscalls/kernel.js';
+import { Kernel } from '../syscalls/scheduler.js';
 import {
   ADVERSARY, ADVERSARY_PATH, RESTORER, RESTORER_PATH, STRATEGY_KINDS, type NoiseAction, type RaceStrategy, type RestoredObj, type RestorerConfig,
 } from './programs.js';

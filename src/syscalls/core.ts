@@ -5,13 +5,13 @@
  */
 import { err } from '../abi/errno.js';
 import { CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, SIGCHLD } from '../abi/constants.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
 import { copyProcess, checkClone3Args } from '../kernel/task/fork.js';
 import { MAX_PID_NS_LEVEL } from '../kernel/profile.js';
 import { exitGroup, exitStatus, exitThread } from '../kernel/task/exit.js';
 import { execve } from '../kernel/task/exec.js';
-import * as proc from '../kernel/task/syscalls.js';
+import * as proc from '../kernel/task/misc.js';
 import { block } from '../kernel/sched/block.js';
 
 type K = KernelCore;

@@ -21,7 +21,7 @@
  * (which image, object and reason), so a program calling nsd_cr directly can print it.
  */
 import { ErrnoError, err, type ErrnoCode } from '../abi/errno.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
 import { checkpointRestoreCapable } from '../kernel/task/cred.js';
 import type { SyscallSupport } from './support.js';

@@ -1,10 +1,10 @@
 /**
- * Thin handlers for the IPC with-id syscalls (src/kernel/ipc/withid.ts), listed in the syscall
+ * Thin handlers for the IPC with-id syscalls (src/kernel/ipc/ipc-withid.ts), listed in the syscall
  * table (src/syscalls/table.ts), which also provides /proc/<pid>/semundo through this module.
  */
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
-import { ipcSetAll, msggetWithId, semgetWithId, shmgetWithId, type IpcSetAllBuf } from '../kernel/ipc/withid.js';
+import { ipcSetAll, msggetWithId, semgetWithId, shmgetWithId, type IpcSetAllBuf } from '../kernel/ipc/ipc-withid.js';
 import '../kernel/ipc/semundo.js';
 
 type K = KernelCore;

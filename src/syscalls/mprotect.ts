@@ -6,7 +6,7 @@
  * mapping is ENOMEM, a mapping that may not get the protection is EACCES.
  */
 import { err } from '../abi/errno.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { Mapping, MmState, TaskState } from '../kernel/state.js';
 import { insertMapping, pageAlign, sliceMapping, PROT_EXEC, PROT_READ, PROT_WRITE } from '../kernel/mm/mm.js';
 import { SUBSYSTEMS } from '../kernel/subsystem.js';

@@ -15,7 +15,7 @@
  */
 import { err } from '../abi/errno.js';
 import { CAP_SYS_ADMIN } from '../abi/constants.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { hasCap } from '../kernel/task/cred.js';

@@ -13,13 +13,13 @@
  */
 import { err } from '../abi/errno.js';
 import { AT_FDCWD, AT_REMOVEDIR, O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
 import type { ProfileName } from '../kernel/profile.js';
 import { wait4 } from '../kernel/task/wait.js';
 import * as cred from '../kernel/task/cred.js';
 import * as fs from '../kernel/fs/ops.js';
-import * as proc from '../kernel/task/syscalls.js';
+import * as proc from '../kernel/task/misc.js';
 import { sigaction, sigprocmask } from '../kernel/task/signal.js';
 import { mmapAnon, munmap } from '../kernel/mm/mm.js';
 import '../kernel/mm/procmm.js';
@@ -27,13 +27,13 @@ import { msgctl, msgget, msgrcv, msgsnd } from '../kernel/ipc/msg.js';
 import { semctl, semget, semop, semtimedop } from '../kernel/ipc/sem.js';
 import { shmat, shmctl, shmdt, shmget } from '../kernel/ipc/shm.js';
 import * as core from './core.js';
-import * as withid from './withid.js';
+import * as withid from './fork-open-withid.js';
 import * as ipcWithId from './ipc-withid.js';
 import { process_vm_readv, process_vm_writev } from './process-vm.js';
 import { nsd_cr, type NsdCrMethod } from './cr.js';
 import { mprotect } from './mprotect.js';
-import './ipc.js'; // SysV IPC's kernel parts (src/kernel/ipc/index.ts) and its trace flag tables
-import type { MsgctlMethod, MsgrcvMethod, MsgsndMethod, SemctlMethod, SemopMethod, SemtimedopMethod, ShmctlMethod } from './ipc.js';
+import './sysvipc.js'; // SysV IPC's kernel parts (src/kernel/ipc/index.ts) and its trace flag tables
+import type { MsgctlMethod, MsgrcvMethod, MsgsndMethod, SemctlMethod, SemopMethod, SemtimedopMethod, ShmctlMethod } from './sysvipc.js';
 
 /** How an argument (or result) is printed in traces and parsed by the `syscall` utility. */
 export type ArgKind =
@@ -221,7 +221,7 @@ export const TABLE = {
   process_vm_readv: sc(process_vm_readv, ['int', 'hex', 'int'], 'buf', { support: PartiallySupported('one local and one remote iovec, as arguments') }),
   process_vm_writev: sc(process_vm_writev, ['int', 'hex', 'buf'], 'int', { support: PartiallySupported('one local and one remote iovec, as arguments') }),
 
-  // ---- the seed RFC's with-id calls (src/kernel/withid.ts, src/kernel/ipc/withid.ts) ----
+  // ---- the seed RFC's with-id calls (src/kernel/fork-open-withid.ts, src/kernel/ipc/ipc-withid.ts) ----
   clone_with_id: sc(withid.clone_with_id, ['clone', 'any'], 'int', { control: true, support: WITH_ID }),
   fork_with_id: sc(withid.fork_with_id, ['any'], 'int', { control: true, support: WITH_ID }),
   open_with_id: sc(withid.open_with_id, ['fd', 'str', 'oflags', 'oct'], 'fd', { support: WITH_ID }),

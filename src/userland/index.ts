@@ -3,7 +3,7 @@
  * `installUserland`, which puts them in a kernel's file tree (/bin, /sbin, /etc).
  */
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { DEFINED } from './lib/program.js';
 import './sh/sh.js';
 import './init.js';

@@ -6,7 +6,7 @@
  */
 import { strerror } from '../abi/errno.js';
 import { O_CLOEXEC, SIGCHLD } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { appState, defineProgram } from './lib/program.js';
 
 /** Where `installUserland` puts init (`/sbin/init`). */

@@ -3,7 +3,7 @@
  * second (only when it changed), keeps the console's last output, and reports the end of the
  * session or a kernel panic. The kernel is read, never written.
  */
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { WebServer } from './server.js';
 import { buildView, type CrView, type View } from './view.js';
 

@@ -14,7 +14,7 @@
  * exercised under the scheduler in test/kernel/ipc/).
  */
 import { ErrnoError, WouldBlockError } from '../../src/abi/errno.js';
-import { Kernel, type Task } from '../../src/syscalls/kernel.js';
+import { Kernel, type Task } from '../../src/syscalls/scheduler.js';
 import type { ProfileName } from '../../src/kernel/profile.js';
 import * as C from '../../src/abi/constants.js';
 import { formatResult, parseResultLine, type NativeResult } from './results.js';

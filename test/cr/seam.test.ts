@@ -29,7 +29,7 @@ test('dump and restore carry the IPC namespace with only the engine modules load
   // A fresh process that imports the kernel and cr/dump.js + cr/restore.js, nothing else of src/cr.
   const src = (p: string): string => JSON.stringify(new URL(`../../src/${p}`, import.meta.url).href);
   const script = `
-    const { Kernel } = await import(${src('syscalls/kernel.js')});
+    const { Kernel } = await import(${src('syscalls/scheduler.js')});
     const C = await import(${src('abi/constants.js')});
     const { dump } = await import(${src('cr/dump.js')});
     const { restore } = await import(${src('cr/restore.js')});

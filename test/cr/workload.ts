@@ -13,7 +13,7 @@ import {
 import { Kernel, type Task } from '../../src/index.js';
 import { registerProgram, type ProgramDef } from '../../src/syscalls/program.js';
 import type { SysResult, TaskState } from '../../src/kernel/state.js';
-import type { KernelCore } from '../../src/kernel/kernel.js';
+import type { KernelCore } from '../../src/kernel/core.js';
 import { readMemory, writeMemory } from '../../src/kernel/mm/mm.js';
 import { defineSyscall, untypedCall, type SyscallCall } from '../../src/syscalls/table.js';
 

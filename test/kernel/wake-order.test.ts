@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { constants as C, Kernel, registerProgram, type SysResult } from '../../src/index.js';
-import { STEP_NS } from '../../src/kernel/kernel.js';
+import { STEP_NS } from '../../src/kernel/core.js';
 import { readFile } from '../helpers.js';
 
 const dec = new TextDecoder();

@@ -15,7 +15,7 @@ import { LazySource, LazySourceError, receiveLazy } from '../../src/migrate/lazy
 import { IOV_SIZE, PAGE_SIZE, PE_PRESENT, PS_IOV_ADD_F, PS_IOV_GET, decodeIov, encodeIov } from '../../src/migrate/protocol.js';
 import { crc32 } from 'node:zlib';
 import { WNOHANG } from '../../src/abi/constants.js';
-import type { Kernel } from '../../src/syscalls/kernel.js';
+import type { Kernel } from '../../src/syscalls/scheduler.js';
 import { bootWl, readLog, startContainer, type Op } from '../cr/workload.js';
 import { dial, oneConnection } from './helpers.js';
 

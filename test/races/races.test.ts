@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants as C, Kernel, installUserland } from '../../src/index.js';
-import { DEFAULT_POLICY, type SchedChoice } from '../../src/syscalls/kernel.js';
+import { DEFAULT_POLICY, type SchedChoice } from '../../src/syscalls/scheduler.js';
 import {
   exhaustive, exploreCell, findScenario, formatTable, parseTraceFile, pct, prepare, raceStateKey, runSchedule, stateHash, traceFile,
 } from '../../src/races/index.js';

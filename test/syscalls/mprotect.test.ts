@@ -1,7 +1,7 @@
 /** mprotect(2) on the model's mappings (do_mprotect_pkey): errnos, splits, shm SHM_RDONLY. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel } from '../../src/syscalls/kernel.js';
+import { Kernel } from '../../src/syscalls/scheduler.js';
 import * as C from '../../src/abi/constants.js';
 import { expectErrno } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 /** The syscall table: one declaration per syscall, no registration by import, typed calls. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel } from '../../src/syscalls/kernel.js';
+import { Kernel } from '../../src/syscalls/scheduler.js';
 import { SYSCALLS, TABLE, supportIn, untypedCall, type SyscallCall } from '../../src/syscalls/table.js';
 import type { StepOutcome } from '../../src/syscalls/program.js';
 import { expectErrno } from '../helpers.js';

@@ -1,7 +1,7 @@
 /** time, gettimeofday, clock_gettime on the model clock; clone3's struct clone_args. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel } from '../../src/syscalls/kernel.js';
+import { Kernel } from '../../src/syscalls/scheduler.js';
 import { WouldBlockError } from '../../src/abi/errno.js';
 import { registerProgram } from '../../src/syscalls/program.js';
 import { SIGCHLD } from '../../src/abi/constants.js';

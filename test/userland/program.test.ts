@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel } from '../../src/syscalls/kernel.js';
+import { Kernel } from '../../src/syscalls/scheduler.js';
 import { Session, runShell } from '../../src/cli/session.js';
 import { defineProgram, installUserland } from '../../src/userland/index.js';
 import { readDir } from '../../src/userland/lib/files.js';

@@ -8,7 +8,7 @@
  * Open file descriptions (`OpenFileState`) are reference-counted: dup and fork share them.
  */
 import { err } from '../../abi/errno.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { FdTableState, OpenFileState, TaskState } from '../state.js';
 import { releaseFile } from './file.js';
 

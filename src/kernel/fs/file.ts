@@ -10,7 +10,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, SIGPIPE } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { FileKind, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { ensureCapacity, maybeFreeInode } from './vfs.js';

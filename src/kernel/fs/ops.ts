@@ -16,7 +16,7 @@ import {
   O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_SET, S_IFREG,
 } from '../../abi/constants.js';
 import type { Dirent, Stat } from '../../abi/fs.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { OpenFileState, ProcNode, TaskState } from '../state.js';
 import { allocFd, closeFd, getFile, installFd, nofileLimit, putUnusedFd } from './fdtable.js';
 import { canRead, canWrite, fileRead, fileWrite, newFile, releaseFile } from './file.js';

@@ -11,7 +11,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { CAP_DAC_OVERRIDE } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { InodeState, InodeType, ProcNode, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
 import { procLookup } from '../proc/procfs.js';

@@ -24,7 +24,7 @@ import {
   CAP_SYS_RESOURCE, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_EXCEPT, MSG_INFO,
   MSG_NOERROR, MSG_STAT, MSG_STAT_ANY,
 } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { hasCap } from '../task/cred.js';

@@ -11,7 +11,7 @@
  * privilege); the 2.6.26 profile took any int (profile.ipc.sysctlBounds).
  */
 import { err } from '../../abi/errno.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { TaskState } from '../state.js';
 import { registerProcFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';

@@ -27,7 +27,7 @@ import {
   SEM_STAT_ANY, SEM_UNDO, SEMAEM, SEMVMX, SETALL, SETVAL,
 } from '../../abi/constants.js';
 import type { CtlResult, Sembuf, SemidDs, SemidDsIn, SemInfo } from '../../abi/ipc.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import {

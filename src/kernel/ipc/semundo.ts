@@ -12,7 +12,7 @@
  * sharing a list through CLONE_SYSVSEM see and change the same list.
  */
 import { err } from '../../abi/errno.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { ProcState } from '../state.js';
 import { registerPidFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';

@@ -19,7 +19,7 @@ import {
   SHM_LOCK, SHM_LOCKED, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, SHMLBA,
 } from '../../abi/constants.js';
 import type { CtlResult, ShmidDs, ShmidDsIn, ShmInfo, ShmInfoUsage } from '../../abi/ipc.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { Mapping, MmState, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
 import { findFreeRange, freshPtes, insertMapping, munmap, pageAlign, removeMapping, sliceMapping, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../mm/mm.js';

@@ -18,7 +18,7 @@
 import { err } from '../../abi/errno.js';
 import { CAP_IPC_OWNER, CAP_SYS_ADMIN, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_STAT } from '../../abi/constants.js';
 import type { IpcPermDs, Long, PermIn } from '../../abi/ipc.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { IpcNsState, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
 import { nsdIpcSetAll, takeNsd } from '../nsd/nsd.js';

@@ -15,7 +15,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { PAGE_SIZE } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { Mapping, MmState, TaskState } from '../state.js';
 import { SUBSYSTEMS } from '../subsystem.js';
 import { block } from '../sched/block.js';

@@ -27,7 +27,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { CAP_SYS_ADMIN, PAGE_SIZE } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { Mapping, TaskState } from '../state.js';
 import { hasCap } from '../task/cred.js';
 import { mapsLine, registerPidFile } from '../proc/procfs.js';

@@ -14,7 +14,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { PAGE_SIZE } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { MmState } from '../state.js';
 import { fillAnonPages, findMapping, uffdChannel } from './mm.js';
 

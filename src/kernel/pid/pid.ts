@@ -11,7 +11,7 @@
  * `idr_alloc(tid, tid+1)` and does not move the cursor.
  */
 import { err, type ErrnoCode } from '../../abi/errno.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { PidNsState } from '../state.js';
 import { MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, PID_MAX_LIMIT, POSSIBLE_CPUS, RESERVED_PIDS } from '../profile.js';
 

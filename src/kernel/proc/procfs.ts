@@ -15,7 +15,7 @@
 import { err } from '../../abi/errno.js';
 import { PID_MAX_LIMIT, POSSIBLE_CPUS, RESERVED_PIDS } from '../profile.js';
 import { CAP_SYS_ADMIN, O_ACCMODE, O_RDONLY, O_WRONLY } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { Mapping, OpenFileState, ProcNode, TaskState } from '../state.js';
 import { formatNextSyscallData, setNextSyscallData, NSD_WRITE_MAX } from '../nsd/nsd.js';
 import { findKid, kidNrIn, pidMaxOf } from '../pid/pid.js';

@@ -9,7 +9,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { CAP_CHECKPOINT_RESTORE, CAP_LAST_CAP, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { Cred, TaskState } from '../state.js';
 
 export const ALL_CAPS = (1n << BigInt(CAP_LAST_CAP + 1)) - 1n;

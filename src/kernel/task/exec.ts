@@ -12,7 +12,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { SIG_IGN, SIG_DFL } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { InodeState, TaskState } from '../state.js';
 import { setFileContent, readFileRange } from '../fs/filedata.js';
 import { checkPathArg, link, newInode, permission, resolve, resolveParent, MAY_EXEC } from '../fs/vfs.js';

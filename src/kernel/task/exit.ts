@@ -11,7 +11,7 @@
  * (fork into it fails with ENOMEM). The initial namespace's init exiting is a kernel panic.
  */
 import { SIGCHLD, SIGKILL, SIG_IGN } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { ProcState, TaskState } from '../state.js';
 import { freePid } from '../pid/pid.js';
 import { putFdTable } from '../fs/fdtable.js';

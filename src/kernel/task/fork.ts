@@ -15,7 +15,7 @@ import {
   CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_PARENT, CLONE_SIGHAND,
   CLONE_SYSVSEM, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL, CAP_SYS_ADMIN, NSIG,
 } from '../../abi/constants.js';
-import { newProc, type KernelCore } from '../kernel.js';
+import { newProc, type KernelCore } from '../core.js';
 import type { ProcState, TaskState } from '../state.js';
 import { allocPid, attachPid, createPidNs, freePid, type PidPreset } from '../pid/pid.js';
 import { copyFdTable } from '../fs/fdtable.js';

@@ -15,7 +15,7 @@ import { err } from '../../abi/errno.js';
 import {
   SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIG_DFL, SIG_IGN, NSIG,
 } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { TaskState } from '../state.js';
 import { pidNsWithin } from '../pid/pid.js';
 import { exitGroupBySignal } from './exit.js';

@@ -12,7 +12,7 @@
 import { err } from '../../abi/errno.js';
 import { SIGCHLD, WCONTINUED, WNOHANG, WUNTRACED, __WALL, __WCLONE, __WNOTHREAD } from '../../abi/constants.js';
 import type { WaitResult } from '../../abi/task.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { ProcState, TaskState } from '../state.js';
 import { block } from '../sched/block.js';
 import { findKid, kidNrIn } from '../pid/pid.js';

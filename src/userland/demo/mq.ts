@@ -8,7 +8,7 @@
  */
 import { IPC_CREAT } from '../../abi/constants.js';
 import { strerror } from '../../abi/errno.js';
-import '../../syscalls/ipc.js';
+import '../../syscalls/sysvipc.js';
 import type { MsgBuf } from '../../abi/ipc.js';
 import { parseNumber } from '../lib/args.js';
 import { defineProgram, toText, type Proc } from '../lib/program.js';

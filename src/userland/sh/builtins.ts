@@ -16,7 +16,7 @@ import { readText } from '../lib/files.js';
 import { exitCodeOf } from '../lib/process.js';
 import { echo, kill, printf, test } from '../utils/text.js';
 import { parseSyscallCommand, printSyscallResult } from '../utils/syscall.js';
-import { ipcmk, ipcrm, ipcs } from '../utils/ipc.js';
+import { ipcmk, ipcrm, ipcs } from '../utils/ipcs.js';
 import { sleepChunk, sleepOperands } from '../utils/duration.js';
 import { Parser, ShSyntaxError } from './parse.js';
 import { SH_HANDLER, type Shell } from './shell.js';

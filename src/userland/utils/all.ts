@@ -11,7 +11,7 @@ import './misc.js';
 import './xargs.js';
 import './procs.js';
 import './syscall.js';
-import './ipc.js';
+import './ipcs.js';
 
 defineApplet('/bin/echo', echo);
 defineApplet('/bin/printf', printf);

@@ -13,7 +13,7 @@
  */
 import { err } from '../../abi/errno.js';
 import { IPC_CREAT, IPC_EXCL, IPC_SET } from '../../abi/constants.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { NsdState, TaskState } from '../state.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
 import type { MsqidDsIn, SemidDsIn, ShmidDsIn } from '../../abi/ipc.js';

@@ -9,7 +9,7 @@ import {
   CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, RLIMIT_MEMLOCK, RLIMIT_NOFILE, RLIM_INFINITY,
 } from '../../abi/constants.js';
 import type { Rlimit } from '../../abi/task.js';
-import type { KernelCore } from '../kernel.js';
+import type { KernelCore } from '../core.js';
 import type { TaskState } from '../state.js';
 import { createPidNs, findKid, kidNrIn, pidNsWithin, putPidNs } from '../pid/pid.js';
 import { copyFdTable, getFile, putFdTable } from '../fs/fdtable.js';

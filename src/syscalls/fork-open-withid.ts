@@ -1,12 +1,12 @@
 /**
- * Thin handlers for the with-id syscalls (src/kernel/withid.ts; IPC ones in src/syscalls/ipc-withid.ts),
+ * Thin handlers for the with-id syscalls (src/kernel/fork-open-withid.ts; IPC ones in src/syscalls/ipc-withid.ts),
  * listed in the syscall table (src/syscalls/table.ts).
  */
 import { CSIGNAL, SIGCHLD } from '../abi/constants.js';
-import type { KernelCore } from '../kernel/kernel.js';
+import type { KernelCore } from '../kernel/core.js';
 import type { TaskState } from '../kernel/state.js';
-import { cloneWithId, openWithId } from '../kernel/withid.js';
-import { vnr } from '../kernel/task/syscalls.js';
+import { cloneWithId, openWithId } from '../kernel/fork-open-withid.js';
+import { vnr } from '../kernel/task/misc.js';
 
 type K = KernelCore;
 type T = TaskState;

@@ -18,7 +18,7 @@
 import {
   IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_SET, PAGE_SIZE, SETALL, SETVAL, SHM_DEST, SHM_LOCK, SHM_LOCKED, SHM_RDONLY,
 } from '../abi/constants.js';
-import type { Kernel } from '../syscalls/kernel.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';

@@ -9,7 +9,7 @@
  * the same interleaving; a non-zero seed permutes tie-breaks deterministically.
  */
 import { ErrnoError, KernelBug, KernelPanic, WouldBlockError } from '../abi/errno.js';
-import { KernelCore, STEP_NS, type KernelOptions } from '../kernel/kernel.js';
+import { KernelCore, STEP_NS, type KernelOptions } from '../kernel/core.js';
 import type { KernelState, SysResult, TaskState } from '../kernel/state.js';
 import { Block } from '../kernel/sched/block.js';
 import { pidNrIn } from '../kernel/pid/pid.js';

@@ -2,7 +2,7 @@
  * The "with id" syscalls the 2008 thread argued for instead of next_syscall_data (cover letter:
  * "sys_fork_with_id() would fork a process with a predefined id…"): one new syscall per creating
  * call, each taking the id to use. Process and file ones live here; the IPC ones in
- * src/kernel/ipc/withid.ts.
+ * src/kernel/ipc/ipc-withid.ts.
  *
  * Design note. They reuse the kernels' own preset paths, so their rules are those of clone3
  * `set_tid` (kernel/pid.c): `pids` is innermost first; each value in 1..pid_max-1 (EINVAL), a taken
@@ -13,7 +13,7 @@
  */
 import { err } from '../abi/errno.js';
 import { AT_FDCWD, O_CLOEXEC } from '../abi/constants.js';
-import type { KernelCore } from './kernel.js';
+import type { KernelCore } from './core.js';
 import type { TaskState } from './state.js';
 import { copyProcess } from './task/fork.js';
 import { checkpointRestoreCapable } from './task/cred.js';
