@@ -30,7 +30,7 @@ import {
   type CkPstree, type CkTask, type CrReportLine,
 } from './model.js';
 import { checkpointToImages } from './images.js';
-import { dumpIpc } from './ipcns.js';
+import { dumpIpc } from './ipc-checkpoint.js';
 import type { IpcNs } from '../kernel/ipc/util.js';
 import { sessionProblem } from './sessions.js';
 

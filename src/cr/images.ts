@@ -10,7 +10,7 @@
  *   mm-*, pages-* images and more that the model needs exactly (program state and a parked syscall,
  *   signal state, an armed next_syscall_data, ns_last_pid, open file descriptions, pipe buffers,
  *   anonymous memory, --with-fs file contents), one entry per object, plain data as JSON.
- * - the IPC namespace's images come from src/cr/ipcns.ts (ipcToImages/ipcFromImages).
+ * - the IPC namespace's images come from src/cr/ipc-checkpoint.ts (ipcToImages/ipcFromImages).
  * Reading validates everything (references, counts, uniqueness, versions) and throws ImageError
  * before a restore creates anything.
  */
@@ -21,7 +21,7 @@ import {
   CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta, type CkFdTable, type CkFile, type CkFsNode, type CkMm, type CkPidNs,
   type CkPipe, type CkProc, type CkPstree, type CkTask,
 } from './model.js';
-import { ipcFromImages, ipcToImages } from './ipcns.js';
+import { ipcFromImages, ipcToImages } from './ipc-checkpoint.js';
 import { fillMemory } from './pagemap.js';
 import { SECTIONS, checkSchema, describeSchemaError } from './schema.js';
 import { MANIFEST, isNsdDump, verifyManifest, writeManifest } from './manifest.js';

@@ -7,6 +7,6 @@ export { restore, readCheckpoint, type RestoreOptions, type RestoreResult } from
 export { STRATEGIES, getStrategy, type StrategyName } from './strategy.js';
 export { CrError } from './errors.js';
 export type { Checkpoint, CrReportLine } from './model.js';
-export { readIpcImages } from './ipcns.js';
+export { readIpcImages } from './ipc-checkpoint.js';
 export { restoreIpcOnly, CRIU_MISSING_FIELDS } from './ipc-only.js';
 export { MANIFEST, verifyManifest, writeManifest } from './manifest.js';

@@ -10,7 +10,7 @@ import { CLONE_NEWIPC, SIGCHLD } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
 import { CrError } from './errors.js';
-import { readIpcImages, restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipcns.js';
+import { readIpcImages, restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipc-checkpoint.js';
 import type { CrReportLine } from './model.js';
 import { getStrategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';

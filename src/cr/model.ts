@@ -10,7 +10,7 @@
 import type { SysCall, SysResult, TaskState, ProcState, FileKind, ProcNode } from '../kernel/state.js';
 import type { ProfileName } from '../kernel/profile.js';
 import type { CrReportEntry } from '../syscalls/cr.js';
-import type { CkIpcNs } from './ipcns.js';
+import type { CkIpcNs } from './ipc-checkpoint.js';
 
 /** Version of the checkpoint layout inside nsd-extra (bumped on any incompatible change). */
 export const CHECKPOINT_FORMAT = 1;
@@ -128,7 +128,7 @@ export interface CkFsNode {
   data: Uint8Array | null;
 }
 
-/** SysV IPC namespace content: read by src/cr/ipcns.ts's `dumpIpc`, recreated by its `restoreIpcObjects`/`restoreIpcLate`. */
+/** SysV IPC namespace content: read by src/cr/ipc-checkpoint.ts's `dumpIpc`, recreated by its `restoreIpcObjects`/`restoreIpcLate`. */
 export type CkIpc = CkIpcNs;
 
 /** A decoded checkpoint (what the images hold), as `readCheckpoint` returns it. */

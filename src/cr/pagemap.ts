@@ -13,7 +13,7 @@
  *   - a page that is not present is a hole: not recorded, it restores as zeros.
  * With `trackMem` the dumper then writes `4` to /proc/<pid>/clear_refs, so the next round sees
  * only what is written from now on. The head of each pagemap names its pages file; ids start at
- * PAGES_ID_BASE so they never meet the shm contents' pages-<n>.img (src/cr/ipcns.ts).
+ * PAGES_ID_BASE so they never meet the shm contents' pages-<n>.img (src/cr/ipc-checkpoint.ts).
  *
  * Chains. A round written with a parent carries the file `parent` (criu: a symlink named
  * `parent`) holding the parent directory relative to this one. Loaders (the cr tool, nsd) read a

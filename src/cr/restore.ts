@@ -40,7 +40,7 @@ import { imagesToCheckpoint } from './images.js';
 import { getStrategy, writeNsd, writeProcFile, type Strategy, type StrategyName } from './strategy.js';
 import { KernelTransaction } from './txn.js';
 import { sessionProblem } from './sessions.js';
-import { restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipcns.js';
+import { restoreIpcLate, restoreIpcObjects, type IpcRestoreContext } from './ipc-checkpoint.js';
 import * as restorer from './restorer.js';
 import { registerLazy } from './lazy.js';
 

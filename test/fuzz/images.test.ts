@@ -21,7 +21,7 @@ test(`images campaign, scale ${SCALE}: every corrupted checkpoint (but the IPC e
   assert.ok(r.counts['distinct refusal messages']! > 20, 'the refusals are specific');
 });
 
-// The IPC namespace's own extra image (src/cr/ipcns.ts): every entry (an object's times, a process's
+// The IPC namespace's own extra image (src/cr/ipc-checkpoint.ts): every entry (an object's times, a process's
 // `semundo/<pid>`, the `cursors/`) is required and schema-checked, so a removed or edited one is
 // refused, never restored as "no SEM_UNDO list" / "no cursors".
 test(`images campaign, scale ${SCALE * 4}: corrupted ${IPC_EXTRA} (and the CRIU-format images) are refused by name or restored identically`, () => {

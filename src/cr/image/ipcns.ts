@@ -1,7 +1,7 @@
 /**
  * The CRIU-format images of one IPC namespace, written from plain records: ipcns-var/msg/sem/shm
  * and each segment's pagemap-shmem + pages. Both writers of namespaces share it — the model's dump
- * (src/cr/ipcns.ts) and the host backend (src/host/images.ts), which may not share anything else.
+ * (src/cr/ipc-checkpoint.ts) and the host backend (src/host/images.ts), which may not share anything else.
  */
 import { writeImage } from './image.js';
 import { writeShmemContents, writeShmemRuns } from './shmem.js';
