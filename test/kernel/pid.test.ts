@@ -125,12 +125,16 @@ test('a namespace lives while pid_for_children names it: fork after its init was
   const init = k.init;
   const sh = k.task(init.sys.fork())!;
   sh.sys.unshare(C.CLONE_NEWPID);
+  // copy_pid_ns(): task_active_pid_ns(current) != pid_ns_for_children → EINVAL, before and after the first fork.
+  expectErrno(() => sh.sys.clone(C.CLONE_NEWPID | C.SIGCHLD), 'EINVAL');
   const first = sh.sys.fork();
   assert.equal(k.task(first)!.sys.getpid(), 1);
   k.task(first)!.sys.exit_group(0);
   assert.deepEqual(sh.sys.wait4(first, 0), { pid: first, status: 0 });
   expectErrno(() => sh.sys.fork(), 'ENOMEM');
   expectErrno(() => sh.sys.clone(C.SIGCHLD), 'ENOMEM');
+  // copy_pid_ns(): no new namespace below the dead one either (the parent is not in it).
+  expectErrno(() => sh.sys.clone(C.CLONE_NEWPID | C.SIGCHLD), 'EINVAL');
   // Still named: /proc/self/ns/pid_for_children reads, and the namespace goes when its last namer exits.
   const before = k.s.pidns.size;
   assert.equal(before, 2);

@@ -75,6 +75,10 @@ export function copyProcess(k: KernelCore, parent: TaskState, args: CloneArgs): 
   let childNs = parent.pidnsForChildren;
   let newPidNs = 0;
   if (flags & CLONE_NEWPID) {
+    // copy_pid_ns(): a new namespace only below the active one; after unshare(CLONE_NEWPID) or
+    // setns() into pid_for_children the parent must fork into that namespace first (v3.8+; 2.6.26
+    // has neither, so the two are always equal there).
+    if (childNs !== parent.pidns) throw err('EINVAL');
     newPidNs = createPidNs(k, childNs).id;
     childNs = newPidNs;
   }
