@@ -3,6 +3,8 @@
  * The page (src/web/static) draws this JSON; nothing here changes the kernel.
  */
 import type { KernelState, TaskState } from '../kernel/state.js';
+import type { IpcIds, IpcPerm } from '../kernel/ipc/util.js';
+import type { Msg } from '../kernel/ipc/msg.js';
 import { formatNextSyscallData } from '../kernel/nsd/nsd.js';
 
 export interface ThreadView {
@@ -33,7 +35,8 @@ export interface ProcessView {
   threads: ThreadView[];
 }
 
-export interface MsgQueueView { id: number; key: number; messages: { mtype: number; text: string }[]; lspid: number; lrpid: number; waiters: number[] }
+/** A message queue; `mtype` is decimal text, since a 64-bit mtype may exceed what a JSON number holds. */
+export interface MsgQueueView { id: number; key: number; messages: { mtype: string; text: string }[]; lspid: number; lrpid: number; waiters: number[] }
 export interface SemView { id: number; key: number; values: number[]; waiters: number[] }
 export interface ShmView { id: number; key: number; size: number; nattch: number; attached: number[] }
 export interface IpcNsView { id: number; msg: MsgQueueView[]; sem: SemView[]; shm: ShmView[] }
@@ -78,19 +81,18 @@ function threadView(t: TaskState): ThreadView {
   };
 }
 
-interface IdsLike<T> { objs: Map<number, T> }
-interface PermLike { perm: { id: number; key: number } }
-
-/** Objects of one IPC id space (empty when the subsystem is absent). */
-function objects<T extends PermLike>(ids: unknown): T[] {
-  const m = (ids as IdsLike<T> | undefined)?.objs;
-  return m instanceof Map ? [...m.values()].sort((a, b) => a.perm.id - b.perm.id) : [];
+/** Objects of one IPC id space, in id order. */
+function objects<T extends { perm: IpcPerm }>(ids: IpcIds<T>): T[] {
+  return [...ids.objs.values()].sort((a, b) => a.perm.id - b.perm.id);
 }
 
-/** Sleepers whose wait channel is `wchan`. */
-function sleepersOn(s: KernelState, wchan: string | undefined): number[] {
+/** Sleepers whose wait channel is `wchan`, in the order they will be woken (their sleep sequence). */
+function sleepersOn(s: KernelState, wchan: string): number[] {
   if (!wchan) return [];
-  return [...s.tasks.values()].filter((t) => t.state === 'blocked' && t.blocked?.wchan === wchan).map((t) => t.kid);
+  return [...s.tasks.values()]
+    .filter((t) => t.state === 'blocked' && t.blocked?.wchan === wchan)
+    .sort((a, b) => a.blocked!.seq - b.blocked!.seq)
+    .map((t) => t.kid);
 }
 
 export function buildView(s: KernelState, status: View['status'] = 'running', message = ''): View {
@@ -116,18 +118,15 @@ export function buildView(s: KernelState, status: View['status'] = 'running', me
       }
       return out;
     };
-    type Q = PermLike & { ring: ({ mtype: number; text: Uint8Array } | null)[]; lspid: number; lrpid: number; rwchan?: string; swchan?: string };
-    type S = PermLike & { vals: number[]; wchan?: string };
-    type M = PermLike & { segsz: number; nattch: number };
     ipc.push({
       id: ns.id,
-      msg: objects<Q>(ns['msg']).map((q) => ({
+      msg: objects(ns.msg).map((q) => ({
         id: q.perm.id, key: q.perm.key, lspid: q.lspid, lrpid: q.lrpid,
-        messages: q.ring.filter((m): m is { mtype: number; text: Uint8Array } => m !== null).map((m) => ({ mtype: m.mtype, text: dec.decode(m.text.subarray(0, 64)) })),
+        messages: q.ring.filter((m): m is Msg => m !== null).map((m) => ({ mtype: String(m.mtype), text: dec.decode(m.text.subarray(0, 64)) })),
         waiters: [...sleepersOn(s, q.rwchan), ...sleepersOn(s, q.swchan)],
       })),
-      sem: objects<S>(ns['sem']).map((x) => ({ id: x.perm.id, key: x.perm.key, values: [...x.vals], waiters: sleepersOn(s, x.wchan) })),
-      shm: objects<M>(ns['shm']).map((x) => ({ id: x.perm.id, key: x.perm.key, size: x.segsz, nattch: x.nattch, attached: mmsAttaching(x.perm.id) })),
+      sem: objects(ns.sem).map((x) => ({ id: x.perm.id, key: x.perm.key, values: [...x.vals], waiters: sleepersOn(s, x.wchan) })),
+      shm: objects(ns.shm).map((x) => ({ id: x.perm.id, key: x.perm.key, size: x.segsz, nattch: x.nattch, attached: mmsAttaching(x.perm.id) })),
     });
   }
 

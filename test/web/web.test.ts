@@ -299,3 +299,22 @@ test('nsd migrate --web: the migration progress over the server-sent events, the
     child.kill();
   }
 });
+
+test('the view model: queue waiters in wake order (sleep sequence, not task order); a 64-bit mtype survives JSON', async () => {
+  const { SEQ, spawn } = await import('../kernel/ipc/seq.js');
+  const k = new Kernel();
+  k.installProgram(SEQ);
+  const sys = k.init.sys;
+  const q = sys.msgget(C.IPC_PRIVATE, 0o600);
+  // `late` is forked first (lower task id) but sleeps on the queue only after a nanosleep.
+  const late = spawn(k, 'late', [['nanosleep', [1_000_000]], ['msgrcv', [q, 100, 5, 0]]]);
+  const early = spawn(k, 'early', [['msgrcv', [q, 100, 5, 0]]]);
+  k.run();
+  assert.ok(late.kid < early.kid);
+  sys.msgsnd(q, 2n ** 60n, 'big type', 0);
+  const v = buildView(k.snapshot());
+  const mq = v.ipc[0]!.msg.find((m) => m.id === q)!;
+  assert.deepEqual(mq.waiters, [early.kid, late.kid], 'the first to sleep is woken first');
+  assert.equal(mq.messages[0]!.mtype, String(2n ** 60n));
+  assert.doesNotThrow(() => JSON.stringify(v));
+});
