@@ -302,6 +302,8 @@ export function runSyscalls(opts: CampaignOptions): CampaignResult {
           if (failures.length > 50) return { counts, failures };
         }
       }
+      // A thread of init calling exit_group (or exit as the last thread) kills init: Linux panics
+      // there too (do_exit: is_global_init() once the group is dead), and the episode ends.
       if (w.k.panicked) counts.panics++;
       if (calls % RUN_EVERY === 0) {
         counts['scheduler runs']++;
