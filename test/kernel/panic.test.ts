@@ -77,3 +77,16 @@ test('init running a program that exits: run() throws KernelPanic, the program s
   assert.deepEqual(danglingIds(k.snapshot()), []);
   expectPanic(() => k.run(), /Attempted to kill init!/);
 });
+
+test("a thread of init: exit() ends only the thread; exit_group() kills init's group and panics", () => {
+  const k = boot();
+  const flags = C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_THREAD;
+  const t1 = k.task(k.init.sys.clone(flags))!;
+  t1.sys.exit(0);
+  assert.equal(k.panicked, false, 'one thread of init exiting is not init exiting');
+  assert.equal(k.init.alive, true);
+  const t2 = k.task(k.init.sys.clone(flags))!;
+  // do_group_exit from any thread takes the whole group down; the group of init dying panics (do_exit).
+  expectPanic(() => t2.sys.exit_group(5), /Attempted to kill init! exitcode=0x00000500/);
+  assert.deepEqual(danglingIds(k.snapshot()), []);
+});
