@@ -300,9 +300,6 @@ export interface InodeState {
   /** Pipes: open read/write ends. */
   readers: number;
   writers: number;
-  /** Pipes: opens of each end so far (pipe->r_counter, w_counter); fifo_open waits for a change. */
-  rCounter?: number;
-  wCounter?: number;
   /** Device id for character devices (`null`, `zero`…). */
   dev: string;
   mtimeNs: number;

@@ -28,16 +28,8 @@ export function newFile(k: KernelCore, kind: FileKind, flags: number, ino: numbe
     const node = k.inode(ino);
     node.openRefs++;
     if (kind === 'pipe') {
-      if (canRead(f)) {
-        node.readers++;
-        node.rCounter = (node.rCounter ?? 0) + 1;
-      }
-      if (canWrite(f)) {
-        node.writers++;
-        node.wCounter = (node.wCounter ?? 0) + 1;
-      }
-      // wake_up_partner: an open of the other end (openPipeEnd) may be waiting for this one.
-      k.wake(`pipe:${ino}:open`);
+      if (canRead(f)) node.readers++;
+      if (canWrite(f)) node.writers++;
     }
   }
   return f;

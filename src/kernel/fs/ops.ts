@@ -27,7 +27,6 @@ import {
 import { procAttr, procFileAccess, procIsDir, procLinkTarget, procList, procReadlink } from '../proc/procfs.js';
 import { MAX_FILE_SIZE, fileBlocks, seekHoleData, setFileSize } from './filedata.js';
 import { takeNsd } from '../nsd/nsd.js';
-import { block } from '../sched/block.js';
 
 const O_ASYNC = 0o20000;
 /** Status flags F_SETFL may change (SETFL_MASK). */
@@ -296,34 +295,21 @@ export function fcntl(k: KernelCore, t: TaskState, fd: number, cmd: number, arg 
   }
 }
 
-/** pipe2(): returns [read fd, write fd]. */
 /**
- * Opens one more end of an existing pipe (through /proc/PID/fd/N, as CRIU reopens pipes): the
- * pipe inode's permission, then fifo_open — O_RDWR never waits; O_RDONLY waits for a writer
- * unless O_NONBLOCK; O_WRONLY without a reader is ENXIO with O_NONBLOCK, else waits for one.
- * (The wait is a sleep on `pipe:<ino>:open`; woken, the open runs again, so an fd it had
- * reserved — and a next_syscall_data value it consumed — is not kept across the sleep, as after
- * an interrupted fifo_open.)
+ * Opens one more end of an existing pipe (through /proc/PID/fd/N, as CRIU reopens pipes): the pipe
+ * inode's permission, and nothing else. An anonymous pipe never waits for a partner and is never
+ * ENXIO: Linux 6.x's fifo_open skips wait_for_partner and the O_NONBLOCK ENXIO when `is_pipe`
+ * (the inode is on pipefs), and 2.6.26 opened a pipefs inode with pipe_rdwr_open, which only counts
+ * readers and writers. (Checked on a 6.x host: O_RDONLY with no writer, O_WRONLY and
+ * O_WRONLY|O_NONBLOCK with no reader all open at once.) Named FIFOs, which do wait, are not modelled.
  */
 function openPipeEnd(k: KernelCore, t: TaskState, pipeIno: number, acc: number, statusFlags: number): OpenFileState {
   const ino = k.inode(pipeIno);
   checkAccess(k, t, ino.perm, ino.uid, ino.gid, acc, false);
-  const nonblock = (statusFlags & O_NONBLOCK) !== 0;
-  // wait_for_partner: sleep until the other end's open counter moves (a partner that opened and
-  // closed again while we slept still counts).
-  const waited = k.resuming?.data as { counter: number } | null | undefined;
-  if (acc === O_RDONLY && ino.writers === 0 && !nonblock) {
-    const counter = ino.wCounter ?? 0;
-    if (!waited || waited.counter === counter) block(`pipe:${pipeIno}:open`, null, { counter: waited?.counter ?? counter });
-  }
-  if (acc === O_WRONLY && ino.readers === 0) {
-    if (nonblock) throw err('ENXIO');
-    const counter = ino.rCounter ?? 0;
-    if (!waited || waited.counter === counter) block(`pipe:${pipeIno}:open`, null, { counter: waited?.counter ?? counter });
-  }
   return newFile(k, 'pipe', statusFlags, pipeIno, `pipe:[${pipeIno}]`, null);
 }
 
+/** pipe2(): returns [read fd, write fd]. */
 export function pipe2(k: KernelCore, t: TaskState, flags: number): [number, number] {
   if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) !== 0) throw err('EINVAL');
   const ino = newInode(k, 'fifo', 0o600, t.cred.fsuid, t.cred.fsgid);
