@@ -15,7 +15,6 @@ import {
 } from '../abi/constants.js';
 import { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
-import type { MsqidDs, SemidDs, ShmidDs } from '../abi/ipc.js';
 import type { ProfileName } from '../kernel/profile.js';
 import { installUserland } from '../userland/index.js';
 import { readDir } from '../userland/lib/files.js';
@@ -138,16 +137,16 @@ function observe(k: Kernel, rootPid: number): Map<string, string> {
   const s = sys.semget(DEMO_KEY + 1, 0, 0);
   const shm = sys.shmget(DEMO_KEY + 2, 0, 0);
   m.set('ids msg/sem/shm', `${q}/${s}/${shm}`);
-  const mq = sys.msgctl(q, IPC_STAT) as MsqidDs;
+  const mq = sys.msgctl(q, IPC_STAT);
   m.set('msg qnum', String(mq.msg_qnum));
   m.set('msg lspid/lrpid', `${mq.msg_lspid}/${mq.msg_lrpid}`);
   m.set('msg stime/rtime', `${mq.msg_stime}/${mq.msg_rtime}`);
   m.set('msg ctime', String(mq.msg_ctime));
-  const sd = sys.semctl(s, 0, IPC_STAT) as SemidDs;
+  const sd = sys.semctl(s, 0, IPC_STAT);
   m.set('sem values', (sys.semctl(s, 0, GETALL) as number[]).join(','));
   m.set('sem sempid', [0, 1].map((i) => String(sys.semctl(s, i, GETPID))).join(','));
   m.set('sem otime', String(sd.sem_otime));
-  const sh = sys.shmctl(shm, IPC_STAT) as ShmidDs;
+  const sh = sys.shmctl(shm, IPC_STAT);
   m.set('shm nattch', String(sh.shm_nattch));
   m.set('shm cpid/lpid', `${sh.shm_cpid}/${sh.shm_lpid}`);
   m.set('shm atime', String(sh.shm_atime));

@@ -282,20 +282,20 @@ function printOne(io: AppletIo, kind: Kind, id: number, unit: Unit): number {
   const human = unit === 'human';
   try {
     if (kind === 'shm') {
-      const d = sys.shmctl(id, IPC_STAT) as ShmidDs;
+      const d = sys.shmctl(id, IPC_STAT);
       const p = d.shm_perm;
       io.out(`\nShared memory Segment shmid=${id}\nuid=${p.uid}\tgid=${p.gid}\tcuid=${p.cuid}\tcgid=${p.cgid}\nmode=${altOct(p.mode)}\taccess_perms=${altOct(p.mode & 0o777)}\n`
         + `${printSize(unit, human ? 'size=' : 'bytes=', d.shm_segsz, '\t')}lpid=${d.shm_lpid}\tcpid=${d.shm_cpid}\tnattch=${d.shm_nattch}\n`
         + `att_time=${t(d.shm_atime)}\ndet_time=${t(d.shm_dtime)}\nchange_time=${field(ctime(d.shm_ctime), 26, 24)}\n\n`);
     } else if (kind === 'msg') {
-      const d = sys.msgctl(id, IPC_STAT) as MsqidDs;
+      const d = sys.msgctl(id, IPC_STAT);
       const p = d.msg_perm;
       io.out(`\nMessage Queue msqid=${id}\nuid=${p.uid}\tgid=${p.gid}\tcuid=${p.cuid}\tcgid=${p.cgid}\tmode=${altOct(p.mode)}\n`
         + printSize(unit, human ? 'csize=' : 'cbytes=', d.msg_cbytes, '\t') + printSize(unit, human ? 'qsize=' : 'qbytes=', d.msg_qbytes, '\t')
         + `qnum=${d.msg_qnum}\tlspid=${d.msg_lspid}\tlrpid=${d.msg_lrpid}\n`
         + `send_time=${t(d.msg_stime)}\nrcv_time=${t(d.msg_rtime)}\nchange_time=${t(d.msg_ctime)}\n\n`);
     } else {
-      const d = sys.semctl(id, 0, IPC_STAT) as SemidDs;
+      const d = sys.semctl(id, 0, IPC_STAT);
       const p = d.sem_perm;
       let s = `\nSemaphore Array semid=${id}\nuid=${p.uid}\t gid=${p.gid}\t cuid=${p.cuid}\t cgid=${p.cgid}\nmode=${altOct(p.mode)}, access_perms=${altOct(p.mode & 0o777)}\n`
         + `nsems = ${d.sem_nsems}\notime = ${t(d.sem_otime)}\nctime = ${field(ctime(d.sem_ctime), 26, 24)}\n`
