@@ -3,17 +3,13 @@
  * Public library surface (docs/api.md is the guide). Every export is documented where it is
  * declared; the CLI and the demos import their machinery from their own modules, not from here.
  */
-// Syscalls that exist once their module is loaded (until issue 14 §2's one table): the package
-// has them whatever else a user imports.
-import './syscalls/process-vm.js';
-import './cr/syscall.js';
 // Errors and constants.
 export { ErrnoError, WouldBlockError, KernelBug, KernelPanic, Errno, errnoName, strerror, isErrnoCode } from './abi/errno.js';
 export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
 // The kernel, its tasks and the scheduler.
 export { Kernel, Task, ProgramCrash } from './syscalls/scheduler.js';
-export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions } from './syscalls/scheduler.js';
+export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions, FromStateOptions } from './syscalls/scheduler.js';
 export { DEFAULT_POLICY } from './syscalls/scheduler.js';
 export type { SchedChoice, SchedulePolicy } from './syscalls/scheduler.js';
 export { Sys } from './syscalls/sys.js';
@@ -27,7 +23,7 @@ export type {
 } from './kernel/ipc/index.js';
 // Programs: the bare program model, and the userland layer (installUserland puts the shell and
 // utilities into a kernel's VFS).
-export { registerProgram } from './syscalls/program.js';
+export { defineBareProgram } from './syscalls/program.js';
 export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';
 export { installUserland, defineProgram, defineApplet, SH_PATH, INIT_PATH } from './userland/index.js';
 export type { UserProgram, Proc, StartContext, Applet } from './userland/index.js';

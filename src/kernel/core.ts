@@ -184,6 +184,15 @@ export class KernelCore {
     return SUBSYSTEMS;
   }
 
+  /**
+   * Whether program code is installed under `name` in this kernel (execve's format check). The
+   * core has no program table (program code lives above the kernel): the public Kernel overrides
+   * this with its own table.
+   */
+  hasProgram(_name: string): boolean {
+    return false;
+  }
+
   // ---- run queue and wait queues ----
 
   /** Appends a task to the run queue (once). Tasks without a program are driven from outside. */

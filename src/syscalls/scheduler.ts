@@ -21,7 +21,7 @@ import { registerSubsystem } from '../kernel/subsystem.js';
 import { O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY } from '../abi/constants.js';
 import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
-import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
+import type { ProgramDef, StepOutcome } from './program.js';
 import { formatTrace, type TraceOutcome } from './trace.js';
 
 /** A program step threw something that is not part of the model (a bug in program code). */
@@ -259,18 +259,42 @@ export class Task {
   }
 }
 
+/** Options of `Kernel.fromState`. */
+export interface FromStateOptions {
+  /**
+   * The program code the resumed kernel has (the state only names programs): typically the
+   * userland's (`userlandPrograms()`) and the caller's own, or the table of the kernel the state
+   * came from (`kernel.programs.values()`). A live task running a program not given here refuses
+   * the resume; a file naming one fails execve with ENOEXEC, as a binary without its loader.
+   */
+  programs?: Iterable<ProgramDef<unknown>>;
+}
+
 /**
  * The kernel: boots with init (pid 1) in the initial namespaces; `task(pid)` gives task handles,
  * `installProgram` puts program code at a path, `run()` schedules the programs, `advance(ns)`
  * moves the virtual clock, `snapshot()`/`fromState()` copy the whole state (plain data).
+ * Program code is per kernel: each Kernel has its own program table (code, not state).
  */
 export class Kernel extends KernelCore {
   private readonly handles = new Map<number, Task>();
+  /** This kernel's program table: name → code. Not state (the state names programs). */
+  private readonly programTable = new Map<string, ProgramDef<unknown>>();
   /** Who makes the scheduler's choices (null: the default, `DEFAULT_POLICY`). Not state: code. */
   policy: SchedulePolicy | null = null;
 
-  constructor(opts: KernelOptions = {}, state?: KernelState) {
+  /**
+   * Boots a kernel (or, with `state`, resumes one: `fromState` is the public way) whose program
+   * table starts with `opts.programs`. A resumed state in which a live task runs a program not
+   * given is refused (an Error naming the task and the program): the kernel could not step it.
+   */
+  constructor(opts: KernelOptions & FromStateOptions = {}, state?: KernelState) {
     super(opts, state);
+    for (const def of opts.programs ?? []) this.addProgram(def);
+    for (const t of this.s.tasks.values()) {
+      if (!t.prog || t.state === 'zombie' || t.state === 'dead' || this.programTable.has(t.prog.name)) continue;
+      throw new Error(`Kernel.fromState: task ${t.pids[0]} runs program ${JSON.stringify(t.prog.name)}, which is not in options.programs`);
+    }
   }
 
   /**
@@ -284,9 +308,40 @@ export class Kernel extends KernelCore {
     return t;
   }
 
-  /** A kernel resumed from a saved state (a deep copy is taken). */
-  static fromState(state: KernelState): Kernel {
-    return new Kernel({}, structuredClone(state));
+  /**
+   * A kernel resumed from a saved state (a deep copy is taken), with the program code in
+   * `opts.programs` (refused when a live task runs a program not given: see the constructor).
+   */
+  static fromState(state: KernelState, opts: FromStateOptions = {}): Kernel {
+    return new Kernel({ programs: opts.programs }, structuredClone(state));
+  }
+
+  /** This kernel's program table (name → code), what `installProgram` and `fromState` filled. */
+  get programs(): ReadonlyMap<string, ProgramDef<unknown>> {
+    return this.programTable;
+  }
+
+  /** The program installed under `name` in this kernel, or undefined. */
+  findProgram(name: string): ProgramDef<unknown> | undefined {
+    return this.programTable.get(name);
+  }
+
+  override hasProgram(name: string): boolean {
+    return this.programTable.has(name);
+  }
+
+  /**
+   * Puts program code in this kernel's table. The same code again is a no-op; other code under a
+   * name this kernel already has is an error naming it (execve of the name would be ambiguous).
+   */
+  private addProgram(def: ProgramDef<unknown>): void {
+    if (typeof def?.name !== 'string' || def.name === '' || typeof def.start !== 'function' || typeof def.step !== 'function') {
+      throw new TypeError(`installProgram: not a program (define one with defineProgram): ${String(def?.name ?? def)}`);
+    }
+    const taken = this.programTable.get(def.name);
+    if (taken === def) return;
+    if (taken) throw new Error(`installProgram: the name ${JSON.stringify(def.name)} is taken in this kernel by another program; give this one another name`);
+    this.programTable.set(def.name, def);
   }
 
   /** A deep copy of the whole state (plain data). */
@@ -355,9 +410,13 @@ export class Kernel extends KernelCore {
     return t;
   }
 
-  /** Registers program code and installs it as an executable file at `path` (default: its name). */
+  /**
+   * Puts program code in this kernel's program table (see `addProgram`: another program under a
+   * taken name is an error) and installs an executable file at `path` (default: its name) that
+   * runs it.
+   */
   installProgram<S>(def: ProgramDef<S>, path: string = def.name): void {
-    registerProgram(def);
+    this.addProgram(def);
     installProgramFile(this, path, def.name, this.t(this.init.kid));
   }
 
@@ -381,7 +440,7 @@ export class Kernel extends KernelCore {
       return;
     }
     const prog = t.prog;
-    const def = prog ? findProgram(prog.name) : undefined;
+    const def = prog ? this.findProgram(prog.name) : undefined;
     const result = prog ? (def?.result ? def.result(prog.data) : prog.data) : null;
     h.exited = exitOf(status, prog?.name ?? null, result);
   }
@@ -505,7 +564,7 @@ export class Kernel extends KernelCore {
     const defer = this.policy !== null && this.hasDeliverable(live) && this.policy.choose(this, { kind: 'signal', kid }) === 1;
     const signals = defer ? [] : takeDeliverable(this, live);
     if (live.state !== 'running' || !live.prog) return;
-    const prog = findProgram(live.prog.name);
+    const prog = this.findProgram(live.prog.name);
     if (!prog) throw new KernelBug(`program ${live.prog.name} is not registered`);
     const sys = new Sys(this, kid, true);
     const base = { sys, result: live.prog.result, argv: live.prog.argv, envp: live.prog.envp, signals };

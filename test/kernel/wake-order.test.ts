@@ -13,7 +13,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { constants as C, Kernel, registerProgram, type SysResult } from '../../src/index.js';
+import { constants as C, Kernel, type SysResult } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import { STEP_NS } from '../../src/kernel/core.js';
 import { readFile } from '../helpers.js';
 
@@ -51,7 +52,7 @@ function show(r: SysResult | null): string {
  * n-step timeout, `f<n>` fork a child that sleeps n steps and exits with n, `W` wait4(-1).
  * Each completed op is logged as `<pid> <op> <result>`.
  */
-const worker = registerProgram<WorkerState>({
+const worker = defineBareProgram<WorkerState>({
   name: '/bin/wake-order-worker',
   start: (ctx) => ({ ...(JSON.parse(ctx.argv[1]!) as WorkerArgs), i: 0, pending: '' }),
   step(ctx) {

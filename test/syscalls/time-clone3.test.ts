@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel } from '../../src/syscalls/scheduler.js';
 import { WouldBlockError } from '../../src/abi/errno.js';
-import { registerProgram } from '../../src/syscalls/program.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import { SIGCHLD } from '../../src/abi/constants.js';
 import * as core from '../../src/syscalls/core.js';
 import { expectErrno } from '../helpers.js';
@@ -63,7 +63,7 @@ test('named dispositions: rt_sigaction takes SIG_DFL, SIG_IGN, SIG_HANDLER and r
 
 const LOG: string[] = [];
 interface NapState { pc: number }
-const NAPPER = registerProgram<NapState>({
+const NAPPER = defineBareProgram<NapState>({
   name: '/bin/napper',
   start: () => ({ pc: 0 }),
   step(ctx) {
