@@ -21,12 +21,12 @@ export type {
   MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn,
   ShmInfo, ShmInfoUsage, IpcPermDs,
 } from './kernel/ipc/index.js';
-// Programs: the bare program model, and the userland layer (installUserland puts the shell and
-// utilities into a kernel's VFS).
-export { defineBareProgram } from './syscalls/program.js';
-export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';
-export { installUserland, defineProgram, defineApplet, SH_PATH, INIT_PATH } from './userland/index.js';
-export type { UserProgram, Proc, StartContext, Applet } from './userland/index.js';
+// Programs: `defineProgram` is the one way to define one; `kernel.installProgram` installs it in
+// that kernel's program table; installUserland installs the shell and utilities, whose code
+// `userlandPrograms()` lists (for `Kernel.fromState`).
+export type { StepOutcome } from './syscalls/program.js';
+export { installUserland, userlandPrograms, defineProgram, SH_PATH, INIT_PATH } from './userland/index.js';
+export type { Program, UserProgram, Proc, StartContext } from './userland/index.js';
 // Checkpoint/restart.
 export { dump, restore, STRATEGIES, restoreIpcOnly, CRIU_MISSING_FIELDS, CrError } from './cr/index.js';
 export type { DumpOptions, DumpResult, RestoreOptions, RestoreResult, StrategyName, Checkpoint, CrReportLine } from './cr/index.js';

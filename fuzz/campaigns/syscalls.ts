@@ -335,7 +335,7 @@ function roundTrip(w: World): string | null {
   if (bad.length) return `dangling ids: ${bad.slice(0, 5).join('; ')}`;
   let k2: Kernel;
   try {
-    k2 = Kernel.fromState(snap);
+    k2 = Kernel.fromState(snap, { programs: w.k.programs.values() });
   } catch (e) {
     return `fromState() threw ${(e as Error)?.stack ?? e}`;
   }

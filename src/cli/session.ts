@@ -19,7 +19,7 @@ import { newInode, link, resolve } from '../kernel/fs/vfs.js';
 import { O_RDWR, O_WRONLY } from '../abi/constants.js';
 import { installUserland, sessionStatus, INIT_PATH } from '../userland/index.js';
 import { exitCodeOf } from '../userland/lib/process.js';
-import { installCrEngine } from '../cr/syscall.js';
+import { installCr } from '../cr/tool.js';
 
 export interface SessionOptions {
   profile?: ProfileName;
@@ -66,7 +66,7 @@ export class Session {
       },
     });
     installUserland(k);
-    installCrEngine(k); // the session's /sbin/cr does its work through nsd_cr
+    installCr(k); // /sbin/cr, and the nsd_cr engine it works through
     const init = k.t(k.init.kid);
     const { node } = resolve(k, init, '/dev');
     if (node.kind === 'vfs') {

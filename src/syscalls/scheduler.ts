@@ -15,7 +15,7 @@ import { Block } from '../kernel/sched/block.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
 import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
-import { sigBit, takeDeliverable } from '../kernel/task/signal.js';
+import { hasUnblockedPending, restoreSavedSigmask, takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
 import { registerSubsystem } from '../kernel/subsystem.js';
 import { O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY } from '../abi/constants.js';
@@ -142,6 +142,10 @@ export function describeWaitChannel(wchan: string): string {
       return `waiting for vfork child ${a} to exec or exit`;
     case 'sleep':
       return 'sleeping until a deadline';
+    case 'pause':
+      return 'waiting for a signal (pause)';
+    case 'sigsuspend':
+      return 'waiting for a signal with a temporary mask (rt_sigsuspend)';
     case 'dev':
       return `waiting for input on device ${a}`;
     case 'msg':
@@ -455,6 +459,7 @@ export class Kernel extends KernelCore {
   invoke(kid: number, name: string, args: unknown[], direct: boolean): unknown {
     const t = this.liveTask(kid, name);
     const def = getSyscall(name);
+    const hadSavedMask = t.savedSigmask !== null;
     try {
       if (def.intArgs!.length !== 0) checkIntArgs(def, args);
       if (def.ptrArgs!.length !== 0) checkPtrArgs(def, args);
@@ -463,6 +468,9 @@ export class Kernel extends KernelCore {
       if (this.tracer) this.trace(t, def, args, { ok: r });
       return r;
     } catch (e) {
+      // A direct call returns straight to its caller, with no step to set up handlers: a mask
+      // rt_sigsuspend replaced is put back now (on WouldBlockError nothing has changed).
+      if (direct && !hadSavedMask) restoreSavedSigmask(t);
       if (e instanceof Block) {
         if (this.tracer) this.trace(t, def, args, { unfinished: true });
         if (!direct) throw e;
@@ -561,9 +569,11 @@ export class Kernel extends KernelCore {
     const live = this.s.tasks.get(kid);
     if (!live || live.state !== 'running' || !live.prog) return;
     // Signals for the program's handlers go straight into this step's context.
-    const defer = this.policy !== null && this.hasDeliverable(live) && this.policy.choose(this, { kind: 'signal', kid }) === 1;
+    const defer = this.policy !== null && hasUnblockedPending(this, live) && this.policy.choose(this, { kind: 'signal', kid }) === 1;
     const signals = defer ? [] : takeDeliverable(this, live);
     if (live.state !== 'running' || !live.prog) return;
+    // Handlers set up: a mask rt_sigsuspend replaced comes back (a deferred signal waits under it).
+    if (!defer) restoreSavedSigmask(live);
     const prog = this.findProgram(live.prog.name);
     if (!prog) throw new KernelBug(`program ${live.prog.name} is not registered`);
     const sys = new Sys(this, kid, true);
@@ -589,12 +599,6 @@ export class Kernel extends KernelCore {
     if (out && 'call' in out) {
       if (!this.dispatch(cur, out.call, out.args ?? [])) return;
     }
-  }
-
-  /** Whether `t` has a pending signal it does not block (a `signal` choice point). */
-  private hasDeliverable(t: TaskState): boolean {
-    const open = (sig: number) => (t.sigmask & sigBit(sig)) === 0n;
-    return t.pending.some(open) || this.proc(t.tgid).pending.some(open);
   }
 
   /**

@@ -47,7 +47,7 @@ for (const profile of PROFILES) {
     expectPanic(() => k.run(), /Attempted to kill init!/);
     // The state is plain data, every id resolves: a snapshot round-trips and stays panicked.
     assert.deepEqual(danglingIds(k.snapshot()), []);
-    const k2 = Kernel.fromState(k.snapshot());
+    const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     assert.equal(k2.panicked, true);
     expectPanic(() => k2.task(grand.kid)!.sys.getppid(), /Attempted to kill init!/);
   });

@@ -115,7 +115,7 @@ test('state is plain data: a copy taken mid-run resumes to the same result, incl
     t.sys.dup2(t.sys.open('/tmp/out', C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644), 1);
     t.sys.execve('/bin/pipe-demo', ['/bin/pipe-demo', '5']);
     k.run({ maxSteps: cut });
-    const copy = Kernel.fromState(k.snapshot());
+    const copy = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     k.run();
     copy.run();
     assert.equal(readOut(copy), readOut(k), `cut at ${cut}`);

@@ -2,7 +2,7 @@
  * Property: the kernel's state is the whole truth about who wakes first. A random multi-task
  * workload that sleeps on pipes, a SysV message queue (receivers and, on a small queue, senders),
  * a semaphore (semop and semtimedop), wait4 and nanosleep (timers whose deadlines often coincide)
- * is run once without a break, and once copied with `Kernel.fromState(k.snapshot())` at a random
+ * is run once without a break, and once copied with `Kernel.fromState(k.snapshot(), { programs: k.programs.values() })` at a random
  * step and finished in the copy. Both must complete the same calls in the same order (the output
  * log), make the same syscalls (the trace) and end in the same state.
  *
@@ -154,7 +154,7 @@ test('wake order survives a snapshot: Kernel.fromState at any step finishes exac
       const b = setUp(scripts, seed, split);
       const first = b.run({ maxSteps: cut });
       if ([...b.s.tasks.values()].filter((t) => t.state === 'blocked').length > 1) cutWhileAsleep++;
-      const c = Kernel.fromState(b.snapshot());
+      const c = Kernel.fromState(b.snapshot(), { programs: b.programs.values() });
       c.tracer = (l) => split.push(l);
       c.run({ maxSteps: MAX_STEPS - first.steps });
 

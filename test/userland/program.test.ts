@@ -42,7 +42,7 @@ describe('program layer', () => {
     s.runSlice(40);
     const state = structuredClone(s.kernel.snapshot());
     // The clone is a different kernel: the console (code, not state) is attached again.
-    const k2 = Kernel.fromState(state);
+    const k2 = Kernel.fromState(state, { programs: s.kernel.programs.values() });
     const out2: string[] = [];
     k2.devices.set('console', { read: () => new Uint8Array(0), write: (_k, b) => (out2.push(Buffer.from(b).toString()), b.length) });
     k2.run();

@@ -100,6 +100,15 @@ export class Proc<S> {
     return this.result && !this.result.ok ? this.result.code : undefined;
   }
 
+  /**
+   * What the previous yielded call wrote back although it failed, or undefined: the time left of
+   * a sleep a signal interrupted (nanosleep: nanoseconds; clock_nanosleep: a timespec), as Linux
+   * writes `rem` and returns EINTR.
+   */
+  get writtenBack(): unknown {
+    return this.result && !this.result.ok ? this.result.out : undefined;
+  }
+
   /** The value of the previous yielded call; throws its errno as an ErrnoError. */
   value<T = unknown>(): T {
     const r = this.result;
