@@ -14,8 +14,6 @@ import { CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLON
 import type { SysResult } from '../kernel/state.js';
 import { defineBareProgram, type ProgramContext, type StepOutcome } from '../syscalls/program.js';
 import type { Sys } from '../syscalls/sys.js';
-import '../syscalls/fork-open-withid.js';
-import '../syscalls/ipc-withid.js';
 import type { SyscallCall } from '../syscalls/table.js';
 
 /** How a restorer sets the id of the object it creates. */

@@ -21,7 +21,6 @@ import { restore } from '../cr/restore.js';
 import type { StrategyName } from '../cr/strategy.js';
 import { installCr } from '../cr/tool.js';
 import { DEMO_JOB, DEMO_JOB_PATH, DEMO_LOG } from '../cr/demo-workload.js';
-import '../syscalls/sysvipc.js';
 
 export const JOINER_PATH = '/races/joiner';
 
