@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Kernel, WouldBlockError, defineProgram, constants as C, SIG_HANDLER, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME,
-  CLOCK_TAI, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_REALTIME_COARSE, type Task,
+  CLOCK_TAI, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_REALTIME_COARSE, dump, restore, type Task,
 } from '../../src/index.js';
 import { TIMER_ABSTIME } from '../../src/syscalls/core.js';
 import { expectErrno } from '../helpers.js';
@@ -76,6 +76,23 @@ test('rt_sigsuspend: the mask is replaced while parked, EINTR after the handler 
     ]);
   }
   assert.deepEqual(copy.snapshot(), k.snapshot());
+});
+
+test('rt_sigsuspend survives dump and restore: the restored task waits under the suspend mask and gets its own mask back', () => {
+  const k = new Kernel();
+  k.installProgram(suspender);
+  const c = k.task(k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD))!;
+  c.sys.execve('/bin/suspender', ['suspender']);
+  k.run({ until: () => c.status === 'sleeping' });
+  const { images } = dump(k, c.pid);
+  k.init.sys.wait4(c.pid, 0);
+  const back = restore(k, images, { strategy: 'nsd' }).tasks.get(1)!;
+  assert.equal(back.sleepingIn?.syscall, 'rt_sigsuspend');
+  assert.equal(back.state.sigmask, bit(C.SIGUSR2));
+  assert.equal(back.state.savedSigmask, bit(C.SIGUSR1));
+  k.init.sys.kill(back.pid, C.SIGUSR1);
+  k.run();
+  assert.deepEqual((back.exit?.result as string[])[0], `1: EINTR [${C.SIGUSR1}] mask=${bit(C.SIGUSR1).toString(16)}`);
 });
 
 test('rt_sigsuspend: a signal already pending and let through by the new mask ends it at once; SIGKILL and SIGSTOP stay unblocked', () => {
