@@ -113,7 +113,7 @@ export const TABLE = {
   vfork: sc(core.vfork, [], 'int', CONTROL),
   clone: sc(core.clone, ['clone'], 'int', CONTROL),
   clone3: sc(core.clone3, ['any'], 'int', { control: true, support: Supported, profiles: { 'linux-2.6.26': Unsupported('clone3 is Linux 5.3+ (set_tid 5.5+)') } }),
-  execve: sc(core.execve_, ['str', 'strv', 'strv'], 'int', { control: true, support: PartiallySupported('runs programs registered with the model, not ELF binaries') }),
+  execve: sc(core.execve_, ['str', 'strv', 'strv'], 'int', { control: true, support: PartiallySupported('runs programs installed in the kernel\'s program table, not ELF binaries') }),
   exit: sc(core.exit, ['int'], 'int', CONTROL),
   exit_group: sc(core.exit_group, ['int'], 'int', CONTROL),
   wait4: sc((k: K, t: T, pid: number, options = 0) => wait4(k, t, pid, options), ['int', 'wait'], 'any'),
