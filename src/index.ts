@@ -3,17 +3,13 @@
  * Public library surface (docs/api.md is the guide). Every export is documented where it is
  * declared; the CLI and the demos import their machinery from their own modules, not from here.
  */
-// Syscalls that exist once their module is loaded (until issue 14 §2's one table): the package
-// has them whatever else a user imports.
-import './syscalls/process-vm.js';
-import './cr/syscall.js';
 // Errors and constants.
 export { ErrnoError, WouldBlockError, KernelBug, KernelPanic, Errno, errnoName, strerror, isErrnoCode } from './abi/errno.js';
 export type { ErrnoCode } from './abi/errno.js';
 export * as constants from './abi/constants.js';
 // The kernel, its tasks and the scheduler.
 export { Kernel, Task, ProgramCrash } from './syscalls/scheduler.js';
-export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions } from './syscalls/scheduler.js';
+export type { RunOptions, RunResult, StepInfo, TaskStatus, SleepInfo, TaskExit, SpawnOptions, FromStateOptions } from './syscalls/scheduler.js';
 export { DEFAULT_POLICY } from './syscalls/scheduler.js';
 export type { SchedChoice, SchedulePolicy } from './syscalls/scheduler.js';
 export { Sys } from './syscalls/sys.js';
@@ -25,12 +21,12 @@ export type {
   MsqidDs, MsqidDsIn, MsgInfo, MsgBuf, CtlResult, Sembuf, Timespec, SemidDs, SemidDsIn, SemInfo, ShmidDs, ShmidDsIn,
   ShmInfo, ShmInfoUsage, IpcPermDs,
 } from './kernel/ipc/index.js';
-// Programs: the bare program model, and the userland layer (installUserland puts the shell and
-// utilities into a kernel's VFS).
-export { registerProgram } from './syscalls/program.js';
-export type { ProgramDef, ProgramContext, StepOutcome } from './syscalls/program.js';
-export { installUserland, defineProgram, defineApplet, SH_PATH, INIT_PATH } from './userland/index.js';
-export type { UserProgram, Proc, StartContext, Applet } from './userland/index.js';
+// Programs: `defineProgram` is the one way to define one; `kernel.installProgram` installs it in
+// that kernel's program table; installUserland installs the shell and utilities, whose code
+// `userlandPrograms()` lists (for `Kernel.fromState`).
+export type { StepOutcome } from './syscalls/program.js';
+export { installUserland, userlandPrograms, defineProgram, SH_PATH, INIT_PATH } from './userland/index.js';
+export type { Program, UserProgram, Proc, StartContext } from './userland/index.js';
 // Checkpoint/restart.
 export { dump, restore, STRATEGIES, restoreIpcOnly, CRIU_MISSING_FIELDS, CrError } from './cr/index.js';
 export type { DumpOptions, DumpResult, RestoreOptions, RestoreResult, StrategyName, Checkpoint, CrReportLine } from './cr/index.js';

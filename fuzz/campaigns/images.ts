@@ -24,6 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { CLONE_NEWIPC, CLONE_NEWPID, O_RDWR, SIGCHLD } from '../../src/abi/constants.js';
 import { Kernel } from '../../src/syscalls/scheduler.js';
 import type { KernelState } from '../../src/kernel/state.js';
+import type { ProgramDef } from '../../src/syscalls/program.js';
 import { installUserland } from '../../src/userland/index.js';
 import { CrError, dump, restore, STRATEGIES, MANIFEST, writeManifest, type StrategyName } from '../../src/cr/index.js';
 import { readNsdExtra, writeNsdExtra, type NsdExtraEntry } from '../../src/cr/image/index.js';
@@ -42,6 +43,8 @@ interface Base {
   images: Map<string, Uint8Array>;
   /** The target kernel right after the dump (the container killed and reaped). */
   state: KernelState;
+  /** Its program code (the state names programs). */
+  programs: ProgramDef<unknown>[];
   /** Per strategy, the state after restoring the intact images. */
   restored: Map<StrategyName, KernelState>;
 }
@@ -69,11 +72,11 @@ function makeBase(name: string, start: (k: Kernel) => number, steps: number): Ba
   const state = k.snapshot();
   const restored = new Map<StrategyName, KernelState>();
   for (const s of STRATEGIES) {
-    const kk = Kernel.fromState(state);
+    const kk = Kernel.fromState(state, { programs: k.programs.values() });
     restore(kk, d.images, { strategy: s });
     restored.set(s, kk.snapshot());
   }
-  return { name, images: d.images, state, restored };
+  return { name, images: d.images, state, programs: [...k.programs.values()], restored };
 }
 
 function container(k: Kernel, path: string, argv: string[]): number {
@@ -256,7 +259,7 @@ export function runImages(seed: number, scale: number, log: (l: string) => void,
           failures.push({ case: id, message: `mutation failed: ${e instanceof Error ? e.message : String(e)}` });
           continue;
         }
-        const k = Kernel.fromState(base.state);
+        const k = Kernel.fromState(base.state, { programs: base.programs });
         try {
           restore(k, m.out, { strategy });
         } catch (e) {

@@ -14,7 +14,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { ErrnoError, Kernel, KernelPanic, WouldBlockError, constants as C, registerProgram, type ProgramDef } from '../../src/index.js';
+import { ErrnoError, Kernel, KernelPanic, WouldBlockError, constants as C } from '../../src/index.js';
+import { defineBareProgram, type ProgramDef } from '../../src/syscalls/program.js';
 import { SYSCALLS, type ArgKind } from '../../src/syscalls/table.js';
 import type { KernelState } from '../../src/kernel/state.js';
 import type { ProfileName } from '../../src/kernel/profile.js';
@@ -226,7 +227,7 @@ const fuzzProgram: ProgramDef<FuzzProgState> = {
     return untypedCall(name, args);
   },
 };
-registerProgram(fuzzProgram);
+defineBareProgram(fuzzProgram);
 
 /** A fresh kernel with tasks of every shape (children of init; init itself is never a caller of exit). */
 function setUp(profile: ProfileName, seed: number): Kernel {
@@ -336,7 +337,7 @@ function roundTrip(w: World): string | null {
   if (bad.length) return `dangling ids: ${bad.slice(0, 5).join('; ')}`;
   let k2: Kernel;
   try {
-    k2 = Kernel.fromState(snap);
+    k2 = Kernel.fromState(snap, { programs: w.k.programs.values() });
   } catch (e) {
     return `fromState() threw ${(e as Error)?.stack ?? e}`;
   }

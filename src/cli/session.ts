@@ -19,7 +19,8 @@ import { newInode, link, resolve } from '../kernel/fs/vfs.js';
 import { O_RDWR, O_WRONLY } from '../abi/constants.js';
 import { installUserland, sessionStatus, INIT_PATH } from '../userland/index.js';
 import { exitCodeOf } from '../userland/lib/process.js';
-import { installCrEngine } from '../cr/syscall.js';
+import { installCr } from '../cr/tool.js';
+import type { ProgramDef } from '../syscalls/program.js';
 
 export interface SessionOptions {
   profile?: ProfileName;
@@ -29,6 +30,8 @@ export interface SessionOptions {
   stderr: (bytes: Uint8Array) => void;
   /** strace-like lines of every syscall. */
   trace?: (line: string) => void;
+  /** Programs to install (each at its name) beside the userland and /sbin/cr. */
+  programs?: readonly ProgramDef<unknown>[];
 }
 
 export type SliceResult =
@@ -66,7 +69,8 @@ export class Session {
       },
     });
     installUserland(k);
-    installCrEngine(k); // the session's /sbin/cr does its work through nsd_cr
+    installCr(k); // /sbin/cr, and the nsd_cr engine it works through
+    for (const p of opts.programs ?? []) k.installProgram(p);
     const init = k.t(k.init.kid);
     const { node } = resolve(k, init, '/dev');
     if (node.kind === 'vfs') {

@@ -191,7 +191,7 @@ export function runDemo(out: (s: string) => void, opts: DemoOptions = {}): DemoR
   for (const pid of procs) out(fdTable(k, pid));
 
   // The reference: the same kernel, never interrupted.
-  const reference = Kernel.fromState(k.snapshot());
+  const reference = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
   const original = observe(k, rootPid);
 
   out(`\n$ cr dump -t ${rootPid} -D /images     # freeze, read, write images, kill\n`);
@@ -219,7 +219,7 @@ export function runDemo(out: (s: string) => void, opts: DemoOptions = {}): DemoR
 
   const columns: Array<{ name: string; obs: Map<string, string>; log: string }> = [];
   for (const strategy of STRATEGIES) {
-    const kk = Kernel.fromState(afterDump);
+    const kk = Kernel.fromState(afterDump, { programs: k.programs.values() });
     const why = getStrategy(strategy).unsupported(kk);
     if (why !== null) {
       out(`\n$ cr restore -D /images --strategy ${strategy}\n# not on ${profile}: ${why}\n`);

@@ -320,7 +320,9 @@ class Dumper {
         cwd: t.cwd,
         umask: t.umask,
         nsd: t.nsd ? structuredClone(t.nsd) : null,
-        sigmask: t.sigmask,
+        // In rt_sigsuspend the caller's own mask is the saved one (PTRACE_GETSIGMASK reports
+        // saved_sigmask then); the restored call replaces the mask again when it is re-parked.
+        sigmask: t.savedSigmask ?? t.sigmask,
         pending: [...t.pending],
         blocked: t.blocked
           ? {

@@ -31,7 +31,6 @@ import {
 import type { Kernel, Task } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
 import { SYSCALLS } from '../syscalls/table.js';
-import { findProgram } from '../syscalls/program.js';
 import { findKid } from '../kernel/pid/pid.js';
 import { formatNextSyscallData } from '../kernel/nsd/nsd.js';
 import { CrError, unsupported } from './errors.js';
@@ -168,7 +167,7 @@ class Restorer {
     }
     for (const p of this.ck.pstree) for (const tid of p.threads) this.procOf.set(tid, p);
     for (const [tid, t] of this.ck.tasks) {
-      if (t.prog && !findProgram(t.prog.name)) throw new CrError('restore', 'check', `tid ${tid}`, `program ${t.prog.name} is not installed in this kernel`);
+      if (t.prog && !this.k.findProgram(t.prog.name)) throw new CrError('restore', 'check', `tid ${tid}`, `program ${t.prog.name} is not installed in this kernel`);
       if (t.blocked && !SYSCALLS.has(t.blocked.call.name)) throw new CrError('restore', 'check', `tid ${tid}`, `syscall ${t.blocked.call.name} does not exist here`);
       if (t.fdtable >= 0 && !this.tableUser.has(t.fdtable)) this.tableUser.set(t.fdtable, tid);
     }

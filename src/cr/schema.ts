@@ -59,7 +59,7 @@ const absPath = (s: string): string | null => (s.startsWith('/') ? null : 'is no
 const INDEX = int(0, 1 << 24);
 const SYS_RESULT = either(
   obj({ ok: oneOf(true), value: plain }),
-  obj({ ok: oneOf(false), code: str(32, (s) => (isErrnoCode(s) ? null : 'is not an errno name')) }),
+  obj({ ok: oneOf(false), code: str(32, (s) => (isErrnoCode(s) ? null : 'is not an errno name')), out: plain }, ['out']),
 );
 
 // ---- the sections of nsd-extra.img ----

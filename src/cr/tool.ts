@@ -537,10 +537,7 @@ export const CR = defineProgram<CrState>({
   },
 });
 
-/**
- * Installs /sbin/cr in a kernel and gives the kernel the c/r engine behind nsd_cr (installUserland
- * installs the program too once this module is loaded, but only this provides the engine).
- */
+/** Installs /sbin/cr in a kernel and gives the kernel the c/r engine behind nsd_cr. */
 export function installCr(k: Kernel): void {
   installCrEngine(k);
   try {

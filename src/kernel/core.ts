@@ -73,6 +73,7 @@ export class KernelCore {
     this.s = {
       profile: this.profile.name,
       clockNs: (opts.bootTime ?? DEFAULT_BOOT_TIME) * 1e9,
+      bootNs: (opts.bootTime ?? DEFAULT_BOOT_TIME) * 1e9,
       nextId: 1,
       pidMax: this.profile.pidMaxDefault,
       rootPidNs: 0,
@@ -111,7 +112,7 @@ export class KernelCore {
     const task: TaskState = {
       kid, tgid: kid, pids, pidns: pidns.id, pidnsForChildren: pidns.id, ipcns: this.s.rootIpcNs,
       state: 'running', comm: 'init', cred: rootCred(), fdtable: fdt.id, mm: mm.id, cwd: '/', umask: 0o022,
-      nsd: null, sigmask: 0n, pending: [], blocked: null, prog: null, vforkParent: 0, exitCode: 0,
+      nsd: null, sigmask: 0n, savedSigmask: null, pending: [], blocked: null, prog: null, vforkParent: 0, exitCode: 0,
     };
     this.s.tasks.set(kid, task);
     this.s.procs.set(kid, newProc(this, kid, 0));
@@ -182,6 +183,15 @@ export class KernelCore {
 
   subsystems(): readonly Subsystem[] {
     return SUBSYSTEMS;
+  }
+
+  /**
+   * Whether program code is installed under `name` in this kernel (execve's format check). The
+   * core has no program table (program code lives above the kernel): the public Kernel overrides
+   * this with its own table.
+   */
+  hasProgram(_name: string): boolean {
+    return false;
   }
 
   // ---- run queue and wait queues ----

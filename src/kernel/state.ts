@@ -20,8 +20,14 @@ import type { IpcNsFields, SysvIpcState } from './ipc/util.js';
 /** The whole kernel state, plain data (what `snapshot()` copies and `Kernel.fromState` resumes). */
 export interface KernelState {
   profile: ProfileName;
-  /** Virtual clock in nanoseconds since the Unix epoch. */
+  /** Virtual clock in nanoseconds since the Unix epoch (CLOCK_REALTIME). */
   clockNs: number;
+  /**
+   * The realtime clock at boot, in nanoseconds since the Unix epoch: CLOCK_MONOTONIC (and
+   * BOOTTIME) count from it (`clockNs - bootNs`), as Linux's count from boot. Nobody sets the
+   * time, so the two clocks keep their distance.
+   */
+  bootNs: number;
   /** Next id for namespaces, files, inodes, fd tables, mms… */
   nextId: number;
   /** kernel.pid_max when it is global (profiles before 6.14); see PidNsState.pidMax otherwise. */
@@ -80,7 +86,17 @@ export interface NsdState {
 }
 
 /** Result of a syscall as data: what a program step receives. */
-export type SysResult = { ok: true; value: unknown } | { ok: false; code: ErrnoCode };
+export type SysResult =
+  | { ok: true; value: unknown }
+  | {
+      ok: false;
+      code: ErrnoCode;
+      /**
+       * What the call wrote back to its out-parameters although it failed (absent: nothing), as
+       * Linux writes nanosleep's `rem` and returns EINTR: the time left, in the request's form.
+       */
+      out?: unknown;
+    };
 
 /** A syscall as data: name and arguments (all plain data). */
 export interface SysCall {
@@ -144,6 +160,11 @@ export interface TaskState {
   nsd: NsdState | null;
   /** Blocked signal mask (bit n-1 for signal n). */
   sigmask: bigint;
+  /**
+   * task->saved_sigmask with TIF_RESTORE_SIGMASK: the mask to restore once a signal handler has
+   * been set up, kept while rt_sigsuspend has replaced `sigmask` (null: nothing to restore).
+   */
+  savedSigmask: bigint | null;
   /** Thread-directed pending signals. */
   pending: number[];
   blocked: BlockState | null;

@@ -248,7 +248,7 @@ export function runSchedule(
     const violations: Violation[] = why === null ? [] : [{ kind: 'restore', want: 0, got: why, holder: '' }];
     return { decisions: d.points.map((x) => x.pick), points: d.points, violations, preemptions: d.preemptions, steps: d.points.length, trace: trace ?? [], pruned: false };
   }
-  const k = Kernel.fromState(p.state);
+  const k = Kernel.fromState(p.state, { programs: p.programs });
   const d = new Director(prefix, opts.fallback ?? CONTINUE, opts.cache ?? null, opts.run ?? 0, trace);
   k.policy = d;
   if (trace) k.tracer = (line) => trace.push(line);

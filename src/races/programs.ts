@@ -12,10 +12,8 @@
  */
 import { CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, IPC_CREAT, IPC_PRIVATE, O_RDONLY, SIGCHLD } from '../abi/constants.js';
 import type { SysResult } from '../kernel/state.js';
-import { registerProgram, type ProgramContext, type StepOutcome } from '../syscalls/program.js';
+import { defineBareProgram, type ProgramContext, type StepOutcome } from '../syscalls/program.js';
 import type { Sys } from '../syscalls/sys.js';
-import '../syscalls/fork-open-withid.js';
-import '../syscalls/ipc-withid.js';
 import type { SyscallCall } from '../syscalls/table.js';
 
 /** How a restorer sets the id of the object it creates. */
@@ -242,7 +240,7 @@ function parkCall(s: RestorerState): StepOutcome {
   return { call: 'read', args: [s.pipe[0], 1] };
 }
 
-export const RESTORER = registerProgram<RestorerState>({
+export const RESTORER = defineBareProgram<RestorerState>({
   name: RESTORER_PATH,
   start(ctx) {
     const cfg = JSON.parse(ctx.argv[1] ?? '{}') as RestorerConfig & Partial<RestorerState>;
@@ -267,7 +265,7 @@ interface AdversaryState {
   child: boolean;
 }
 
-export const ADVERSARY = registerProgram<AdversaryState>({
+export const ADVERSARY = defineBareProgram<AdversaryState>({
   name: ADVERSARY_PATH,
   start: (ctx) => ({ todo: ctx.argv.slice(1), child: false }),
   step(ctx) {

@@ -14,14 +14,13 @@
 import { CLONE_NEWIPC, CLONE_NEWPID, IPC_CREAT, IPC_PRIVATE, O_RDONLY, O_RDWR, SIGCHLD } from '../abi/constants.js';
 import type { KernelState } from '../kernel/state.js';
 import { Kernel, type SchedulePolicy } from '../syscalls/scheduler.js';
-import { registerProgram } from '../syscalls/program.js';
+import { defineBareProgram, type ProgramDef } from '../syscalls/program.js';
 import { installUserland } from '../userland/index.js';
 import { dump } from '../cr/dump.js';
 import { restore } from '../cr/restore.js';
 import type { StrategyName } from '../cr/strategy.js';
 import { installCr } from '../cr/tool.js';
 import { DEMO_JOB, DEMO_JOB_PATH, DEMO_LOG } from '../cr/demo-workload.js';
-import '../syscalls/sysvipc.js';
 
 export const JOINER_PATH = '/races/joiner';
 
@@ -31,7 +30,7 @@ interface JoinerState {
 }
 
 /** Finds a process in another IPC namespace and joins its IPC and pid namespaces; then makes noise. */
-export const JOINER = registerProgram<JoinerState>({
+export const JOINER = defineBareProgram<JoinerState>({
   name: JOINER_PATH,
   start: () => ({ joined: false, steps: 0 }),
   step(ctx) {
@@ -122,6 +121,8 @@ function adversaryStep(k: Kernel, adv: number): void {
 
 export interface PreparedRestore {
   state: KernelState;
+  /** The program code it runs. */
+  programs: ProgramDef<unknown>[];
   images: Map<string, Uint8Array>;
   adversary: number;
 }
@@ -169,13 +170,13 @@ export function prepareRestore(): PreparedRestore {
   sys.wait4(root, 0);
   const adversary = sys.fork();
   k.task(adversary)!.sys.execve(JOINER_PATH, [JOINER_PATH]);
-  cached = { state: k.snapshot(), images: d.images, adversary };
+  cached = { state: k.snapshot(), programs: [...k.programs.values()], images: d.images, adversary };
   return cached;
 }
 
 /** Runs one restore under `chooser`; returns null when it succeeded, else why it was refused. */
 export function restoreOnce(p: PreparedRestore, strategy: StrategyName, chooser: AdversaryPolicy | null, tracer: ((l: string) => void) | null): string | null {
-  const k = new RacingKernel({}, structuredClone(p.state));
+  const k = new RacingKernel({ programs: p.programs }, structuredClone(p.state));
   k.policy = chooser;
   k.tracer = tracer;
   // The choice points: before every step of the restore (the engine's `inject` hook) and before

@@ -7,6 +7,7 @@
 import { SIGCHLD, SIGUSR1 } from '../abi/constants.js';
 import type { KernelState } from '../kernel/state.js';
 import { Kernel } from '../syscalls/scheduler.js';
+import type { ProgramDef } from '../syscalls/program.js';
 import {
   ADVERSARY, ADVERSARY_PATH, RESTORER, RESTORER_PATH, STRATEGY_KINDS, type NoiseAction, type RaceStrategy, type RestoredObj, type RestorerConfig,
 } from './programs.js';
@@ -93,6 +94,8 @@ export function objectsFor(sc: Scenario, strategy: RaceStrategy): RestoredObj[] 
 export interface Prepared {
   /** The kernel state to start every schedule from. */
   state: KernelState;
+  /** The program code it runs (`Kernel.fromState`'s `programs`). */
+  programs: ProgramDef<unknown>[];
   /** kid of the restorer (its pid in the initial namespace). */
   restorer: number;
   objs: RestoredObj[];
@@ -116,5 +119,5 @@ export function prepare(sc: Scenario, strategy: RaceStrategy): Prepared {
     const adv = init.clone(SIGCHLD);
     k.task(adv)!.sys.execve(ADVERSARY_PATH, [ADVERSARY_PATH, ...sc.adversary.map((a) => a.replace('@', String(restorer)))]);
   }
-  return { state: k.snapshot(), restorer, objs };
+  return { state: k.snapshot(), programs: [...k.programs.values()], restorer, objs };
 }

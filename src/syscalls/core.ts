@@ -13,6 +13,7 @@ import { exitGroup, exitStatus, exitThread } from '../kernel/task/exit.js';
 import { execve } from '../kernel/task/exec.js';
 import * as proc from '../kernel/task/misc.js';
 import { block } from '../kernel/sched/block.js';
+import { sleepUntil } from '../kernel/task/sleep.js';
 
 type K = KernelCore;
 type T = TaskState;
@@ -168,21 +169,22 @@ export interface Timespec64 {
 }
 
 /**
- * The model's clocks (kernel/time/posix-timers.c posix_clocks[]). There is one clock, the model
- * clock (`kernel.advance`, the scheduler's steps): nobody sets the time and the machine never
- * suspends, so every wall and monotonic clock reads it (the coarse ones too: the model has no
- * tick). CLOCK_TAI is realtime plus the TAI offset, 0 until adjtimex sets it, as at boot. The
+ * The model's clocks (kernel/time/posix-timers.c posix_clocks[]). One model clock runs (`kernel.advance`,
+ * the scheduler's steps): the wall clocks (REALTIME, its coarse variant, TAI) read it as time since
+ * the epoch; the monotonic ones (MONOTONIC, MONOTONIC_RAW, MONOTONIC_COARSE, BOOTTIME) count from
+ * boot (`KernelState.bootNs`), as Linux's do. Nobody sets the time and the machine never suspends,
+ * so they keep their distance and BOOTTIME equals MONOTONIC; the coarse clocks read the same as
+ * the fine ones (the model has no tick). CLOCK_TAI is realtime plus the TAI offset, 0 until adjtimex sets it, as at boot. The
  * alarm clocks need an RTC with wakealarm (alarmtimer_get_rtcdev): the model has none, EINVAL as
  * alarm_clock_get_timespec. CPU-time clocks (and the negative per-pid clock ids) are not modelled:
  * EINVAL, said in the detail. Any other id is EINVAL (clockid_to_kclock returns NULL).
  */
 export function clock_gettime(k: K, _t: T, clk: number): Timespec64 {
   switch (clk) {
-    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
-    case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI: {
-      const ns = k.now;
-      return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
-    }
+    case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE: case CLOCK_TAI:
+      return nsToTimespec(k.now);
+    case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME:
+      return nsToTimespec(k.now - k.s.bootNs);
     case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
       throw err('EINVAL', `clock ${clk}: the machine has no RTC wake alarm`);
     case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
@@ -190,6 +192,10 @@ export function clock_gettime(k: K, _t: T, clk: number): Timespec64 {
     default:
       throw err('EINVAL', `clock ${clk}: ${clk < 0 ? 'CPU-time clocks are not modelled' : 'no such clock'}`);
   }
+}
+
+function nsToTimespec(ns: number): Timespec64 {
+  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
 }
 
 /** time(2) with a NULL tloc: seconds of CLOCK_REALTIME (ktime_get_real_seconds). */
@@ -218,15 +224,23 @@ function timespecNs(ts: unknown): number {
 
 /**
  * clock_nanosleep(2) (kernel/time/posix-timers.c): sleeps on the model clock until the deadline,
- * relative or absolute (TIMER_ABSTIME), and returns 0. A clock without nsleep (MONOTONIC_RAW, the
- * coarse clocks, THREAD_CPUTIME) is EOPNOTSUPP, an unknown clock EINVAL, a bad timespec EINVAL
- * (timespec64_valid). A handled signal ends the sleep with EINTR (the remaining time is not
- * returned: the model has no `rem` out-parameter yet). The alarm clocks have no RTC: EOPNOTSUPP
- * (alarm_timer_nsleep); PROCESS_CPUTIME sleeps are not modelled (EINVAL, said in the detail).
+ * relative or absolute (TIMER_ABSTIME: a time of that clock, so MONOTONIC and BOOTTIME deadlines
+ * count from boot), and returns 0. A clock without nsleep (MONOTONIC_RAW, the coarse clocks,
+ * THREAD_CPUTIME) is EOPNOTSUPP, an unknown clock EINVAL, a bad timespec EINVAL
+ * (timespec64_valid). A handled signal ends a relative sleep with EINTR and the time left as the
+ * result's `out` (a timespec: hrtimer_nanosleep's `rem`), an absolute one with EINTR alone
+ * (sys_clock_nanosleep drops rmtp for TIMER_ABSTIME); see kernel/task/sleep.ts. The alarm clocks
+ * have no RTC: EOPNOTSUPP (alarm_timer_nsleep); PROCESS_CPUTIME sleeps are not modelled (EINVAL,
+ * said in the detail).
  */
 export function clock_nanosleep(k: K, _t: T, clk: number, flags: number, request: Timespec64): number {
+  let epoch: number;
   switch (clk) {
-    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME: case CLOCK_TAI:
+    case CLOCK_REALTIME: case CLOCK_TAI:
+      epoch = 0;
+      break;
+    case CLOCK_MONOTONIC: case CLOCK_BOOTTIME:
+      epoch = k.s.bootNs;
       break;
     case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE: case CLOCK_MONOTONIC_COARSE: case CLOCK_THREAD_CPUTIME_ID:
       throw err('EOPNOTSUPP', `clock ${clk} cannot be slept on`);
@@ -238,9 +252,8 @@ export function clock_nanosleep(k: K, _t: T, clk: number, flags: number, request
       throw err('EINVAL', `clock ${clk}: no such clock`);
   }
   const ns = timespecNs(request);
-  const deadline = k.resuming?.deadlineNs ?? ((flags & TIMER_ABSTIME) !== 0 ? ns : k.now + ns);
-  if (k.now >= deadline) return 0;
-  block('sleep', deadline);
+  const abs = (flags & TIMER_ABSTIME) !== 0;
+  return sleepUntil(k, k.resuming?.deadlineNs ?? (abs ? epoch + ns : k.now + ns), abs ? null : 'timespec');
 }
 
 /** pause(2): sleeps until a signal runs a handler (EINTR) or ends the process. */

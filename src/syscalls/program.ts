@@ -1,8 +1,11 @@
 /**
  * The program model: resumable programs whose whole execution state is plain data.
  *
- * A program is code registered under a name (`/bin/sh`, `/bin/cat`…) and run by execve. It is a
- * state machine:
+ * A program is code installed in a kernel under a name (`/bin/sh`, `/bin/cat`…) and run by
+ * execve. Each kernel has its own program table (`Kernel.installProgram`); the kernel state only
+ * names programs, so a kernel resumed from a state is given the code again (`Kernel.fromState`'s
+ * `programs`). This bare form is internal: library users write programs with `defineProgram`
+ * (src/userland/lib/program.ts), which builds one of these. It is a state machine:
  *   - `start(ctx)` returns the initial state (plain data, never null) from argv/envp;
  *   - `step(ctx)` advances it. It may make *direct* calls through `ctx.sys` (any syscall that does
  *     not create a task, replace the program or end it), mutate `ctx.state`, and return what to do
@@ -16,7 +19,6 @@
  * A direct call that would block throws `WouldBlockError` into the step: yield such calls instead.
  */
 import type { SysResult } from '../kernel/state.js';
-import { registerProgramName } from '../kernel/task/exec.js';
 import type { Sys } from './sys.js';
 import type { SyscallCall } from './table.js';
 
@@ -39,7 +41,7 @@ export interface ProgramContext<S> {
 
 /** A bare program: `start` makes its state from argv/envp, `step` advances it (see the module note). */
 export interface ProgramDef<S = unknown> {
-  /** Registered name (conventionally the path it is installed at). */
+  /** The name it is installed under in a kernel's program table (conventionally its path). */
   readonly name: string;
   start(ctx: Omit<ProgramContext<S>, 'state'>): S;
   step(ctx: ProgramContext<S>): StepOutcome;
@@ -47,30 +49,17 @@ export interface ProgramDef<S = unknown> {
   result?(state: S): unknown;
 }
 
-const PROGRAMS = new Map<string, ProgramDef<unknown>>();
-
-/**
- * Registers a program's code under its name (globally: like a binary format's loader) and returns
- * it. Registering the same definition again is a no-op; another definition under a taken name is
- * an error (the name would run one or the other depending on load order).
- */
-export function registerProgram<S>(def: ProgramDef<S>): ProgramDef<S> {
-  const taken = PROGRAMS.get(def.name);
-  if (taken === (def as ProgramDef<unknown>)) return def;
-  if (taken) throw new Error(`registerProgram: the name ${JSON.stringify(def.name)} is taken by another program definition; give this one another name`);
-  PROGRAMS.set(def.name, def as ProgramDef<unknown>);
-  registerProgramName(def.name);
-  return def;
-}
-
-/** The program registered under `name`, or undefined. */
-export function findProgram(name: string): ProgramDef<unknown> | undefined {
-  return PROGRAMS.get(name);
-}
-
 /** Helpers for steps: unwrap a result or throw it. */
 export function resultValue<T = unknown>(r: SysResult | null): T {
   if (!r) throw new Error('no syscall result to read');
   if (!r.ok) throw new Error(`syscall failed with ${r.code}`);
   return r.value as T;
+}
+
+/**
+ * A bare program, typed (internal: the race explorer's and the kernel tests' programs, which
+ * work on `ctx` directly). It registers nothing: `kernel.installProgram` installs it.
+ */
+export function defineBareProgram<S>(def: ProgramDef<S>): ProgramDef<S> {
+  return def;
 }

@@ -15,13 +15,13 @@ import { Block } from '../kernel/sched/block.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
 import { readMemory, writeMemory } from '../kernel/mm/mm.js';
 import { installProgramFile } from '../kernel/task/exec.js';
-import { sigBit, takeDeliverable } from '../kernel/task/signal.js';
+import { hasUnblockedPending, restoreSavedSigmask, takeDeliverable } from '../kernel/task/signal.js';
 import { exitGroup, exitStatus } from '../kernel/task/exit.js';
 import { registerSubsystem } from '../kernel/subsystem.js';
 import { O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY } from '../abi/constants.js';
 import { checkIntArgs, checkPtrArgs, getSyscall, type SyscallDef } from './table.js';
 import { Sys } from './sys.js';
-import { findProgram, registerProgram, type ProgramDef, type StepOutcome } from './program.js';
+import type { ProgramDef, StepOutcome } from './program.js';
 import { formatTrace, type TraceOutcome } from './trace.js';
 
 /** A program step threw something that is not part of the model (a bug in program code). */
@@ -142,6 +142,10 @@ export function describeWaitChannel(wchan: string): string {
       return `waiting for vfork child ${a} to exec or exit`;
     case 'sleep':
       return 'sleeping until a deadline';
+    case 'pause':
+      return 'waiting for a signal (pause)';
+    case 'sigsuspend':
+      return 'waiting for a signal with a temporary mask (rt_sigsuspend)';
     case 'dev':
       return `waiting for input on device ${a}`;
     case 'msg':
@@ -259,18 +263,42 @@ export class Task {
   }
 }
 
+/** Options of `Kernel.fromState`. */
+export interface FromStateOptions {
+  /**
+   * The program code the resumed kernel has (the state only names programs): typically the
+   * userland's (`userlandPrograms()`) and the caller's own, or the table of the kernel the state
+   * came from (`kernel.programs.values()`). A live task running a program not given here refuses
+   * the resume; a file naming one fails execve with ENOEXEC, as a binary without its loader.
+   */
+  programs?: Iterable<ProgramDef<unknown>>;
+}
+
 /**
  * The kernel: boots with init (pid 1) in the initial namespaces; `task(pid)` gives task handles,
  * `installProgram` puts program code at a path, `run()` schedules the programs, `advance(ns)`
  * moves the virtual clock, `snapshot()`/`fromState()` copy the whole state (plain data).
+ * Program code is per kernel: each Kernel has its own program table (code, not state).
  */
 export class Kernel extends KernelCore {
   private readonly handles = new Map<number, Task>();
+  /** This kernel's program table: name → code. Not state (the state names programs). */
+  private readonly programTable = new Map<string, ProgramDef<unknown>>();
   /** Who makes the scheduler's choices (null: the default, `DEFAULT_POLICY`). Not state: code. */
   policy: SchedulePolicy | null = null;
 
-  constructor(opts: KernelOptions = {}, state?: KernelState) {
+  /**
+   * Boots a kernel (or, with `state`, resumes one: `fromState` is the public way) whose program
+   * table starts with `opts.programs`. A resumed state in which a live task runs a program not
+   * given is refused (an Error naming the task and the program): the kernel could not step it.
+   */
+  constructor(opts: KernelOptions & FromStateOptions = {}, state?: KernelState) {
     super(opts, state);
+    for (const def of opts.programs ?? []) this.addProgram(def);
+    for (const t of this.s.tasks.values()) {
+      if (!t.prog || t.state === 'zombie' || t.state === 'dead' || this.programTable.has(t.prog.name)) continue;
+      throw new Error(`Kernel.fromState: task ${t.pids[0]} runs program ${JSON.stringify(t.prog.name)}, which is not in options.programs`);
+    }
   }
 
   /**
@@ -284,9 +312,40 @@ export class Kernel extends KernelCore {
     return t;
   }
 
-  /** A kernel resumed from a saved state (a deep copy is taken). */
-  static fromState(state: KernelState): Kernel {
-    return new Kernel({}, structuredClone(state));
+  /**
+   * A kernel resumed from a saved state (a deep copy is taken), with the program code in
+   * `opts.programs` (refused when a live task runs a program not given: see the constructor).
+   */
+  static fromState(state: KernelState, opts: FromStateOptions = {}): Kernel {
+    return new Kernel({ programs: opts.programs }, structuredClone(state));
+  }
+
+  /** This kernel's program table (name → code), what `installProgram` and `fromState` filled. */
+  get programs(): ReadonlyMap<string, ProgramDef<unknown>> {
+    return this.programTable;
+  }
+
+  /** The program installed under `name` in this kernel, or undefined. */
+  findProgram(name: string): ProgramDef<unknown> | undefined {
+    return this.programTable.get(name);
+  }
+
+  override hasProgram(name: string): boolean {
+    return this.programTable.has(name);
+  }
+
+  /**
+   * Puts program code in this kernel's table. The same code again is a no-op; other code under a
+   * name this kernel already has is an error naming it (execve of the name would be ambiguous).
+   */
+  private addProgram(def: ProgramDef<unknown>): void {
+    if (typeof def?.name !== 'string' || def.name === '' || typeof def.start !== 'function' || typeof def.step !== 'function') {
+      throw new TypeError(`installProgram: not a program (define one with defineProgram): ${String(def?.name ?? def)}`);
+    }
+    const taken = this.programTable.get(def.name);
+    if (taken === def) return;
+    if (taken) throw new Error(`installProgram: the name ${JSON.stringify(def.name)} is taken in this kernel by another program; give this one another name`);
+    this.programTable.set(def.name, def);
   }
 
   /** A deep copy of the whole state (plain data). */
@@ -355,9 +414,13 @@ export class Kernel extends KernelCore {
     return t;
   }
 
-  /** Registers program code and installs it as an executable file at `path` (default: its name). */
+  /**
+   * Puts program code in this kernel's program table (see `addProgram`: another program under a
+   * taken name is an error) and installs an executable file at `path` (default: its name) that
+   * runs it.
+   */
   installProgram<S>(def: ProgramDef<S>, path: string = def.name): void {
-    registerProgram(def);
+    this.addProgram(def);
     installProgramFile(this, path, def.name, this.t(this.init.kid));
   }
 
@@ -381,7 +444,7 @@ export class Kernel extends KernelCore {
       return;
     }
     const prog = t.prog;
-    const def = prog ? findProgram(prog.name) : undefined;
+    const def = prog ? this.findProgram(prog.name) : undefined;
     const result = prog ? (def?.result ? def.result(prog.data) : prog.data) : null;
     h.exited = exitOf(status, prog?.name ?? null, result);
   }
@@ -396,6 +459,7 @@ export class Kernel extends KernelCore {
   invoke(kid: number, name: string, args: unknown[], direct: boolean): unknown {
     const t = this.liveTask(kid, name);
     const def = getSyscall(name);
+    const hadSavedMask = t.savedSigmask !== null;
     try {
       if (def.intArgs!.length !== 0) checkIntArgs(def, args);
       if (def.ptrArgs!.length !== 0) checkPtrArgs(def, args);
@@ -404,6 +468,9 @@ export class Kernel extends KernelCore {
       if (this.tracer) this.trace(t, def, args, { ok: r });
       return r;
     } catch (e) {
+      // A direct call returns straight to its caller, with no step to set up handlers: a mask
+      // rt_sigsuspend replaced is put back now (on WouldBlockError nothing has changed).
+      if (direct && !hadSavedMask) restoreSavedSigmask(t);
       if (e instanceof Block) {
         if (this.tracer) this.trace(t, def, args, { unfinished: true });
         if (!direct) throw e;
@@ -502,10 +569,12 @@ export class Kernel extends KernelCore {
     const live = this.s.tasks.get(kid);
     if (!live || live.state !== 'running' || !live.prog) return;
     // Signals for the program's handlers go straight into this step's context.
-    const defer = this.policy !== null && this.hasDeliverable(live) && this.policy.choose(this, { kind: 'signal', kid }) === 1;
+    const defer = this.policy !== null && hasUnblockedPending(this, live) && this.policy.choose(this, { kind: 'signal', kid }) === 1;
     const signals = defer ? [] : takeDeliverable(this, live);
     if (live.state !== 'running' || !live.prog) return;
-    const prog = findProgram(live.prog.name);
+    // Handlers set up: a mask rt_sigsuspend replaced comes back (a deferred signal waits under it).
+    if (!defer) restoreSavedSigmask(live);
+    const prog = this.findProgram(live.prog.name);
     if (!prog) throw new KernelBug(`program ${live.prog.name} is not registered`);
     const sys = new Sys(this, kid, true);
     const base = { sys, result: live.prog.result, argv: live.prog.argv, envp: live.prog.envp, signals };
@@ -530,12 +599,6 @@ export class Kernel extends KernelCore {
     if (out && 'call' in out) {
       if (!this.dispatch(cur, out.call, out.args ?? [])) return;
     }
-  }
-
-  /** Whether `t` has a pending signal it does not block (a `signal` choice point). */
-  private hasDeliverable(t: TaskState): boolean {
-    const open = (sig: number) => (t.sigmask & sigBit(sig)) === 0n;
-    return t.pending.some(open) || this.proc(t.tgid).pending.some(open);
   }
 
   /**

@@ -20,7 +20,7 @@ import { wait4 } from '../kernel/task/wait.js';
 import * as cred from '../kernel/task/cred.js';
 import * as fs from '../kernel/fs/ops.js';
 import * as proc from '../kernel/task/misc.js';
-import { sigaction, sigprocmask } from '../kernel/task/signal.js';
+import { sigaction, sigprocmask, sigsuspend } from '../kernel/task/signal.js';
 import { mmapAnon, munmap } from '../kernel/mm/mm.js';
 import '../kernel/mm/procmm.js';
 import { msgctl, msgget, msgrcv, msgsnd } from '../kernel/ipc/msg.js';
@@ -113,7 +113,7 @@ export const TABLE = {
   vfork: sc(core.vfork, [], 'int', CONTROL),
   clone: sc(core.clone, ['clone'], 'int', CONTROL),
   clone3: sc(core.clone3, ['any'], 'int', { control: true, support: Supported, profiles: { 'linux-2.6.26': Unsupported('clone3 is Linux 5.3+ (set_tid 5.5+)') } }),
-  execve: sc(core.execve_, ['str', 'strv', 'strv'], 'int', { control: true, support: PartiallySupported('runs programs registered with the model, not ELF binaries') }),
+  execve: sc(core.execve_, ['str', 'strv', 'strv'], 'int', { control: true, support: PartiallySupported('runs programs installed in the kernel\'s program table, not ELF binaries') }),
   exit: sc(core.exit, ['int'], 'int', CONTROL),
   exit_group: sc(core.exit_group, ['int'], 'int', CONTROL),
   wait4: sc((k: K, t: T, pid: number, options = 0) => wait4(k, t, pid, options), ['int', 'wait'], 'any'),
@@ -131,14 +131,15 @@ export const TABLE = {
   tkill: sc((k: K, t: T, tid: number, sig: number) => proc.tgkill(k, t, -1, tid, sig), ['int', 'sig']),
   rt_sigaction: sc((k: K, t: T, sig: number, handler?: number) => sigaction(k, t, sig, handler), ['sig', 'int'], 'int', { support: PartiallySupported('the disposition only (SIG_DFL, SIG_IGN or the program\'s handler); no sa_mask or sa_flags') }),
   rt_sigprocmask: sc((_k: K, t: T, how: number, set: bigint | null) => sigprocmask(t, how, set), ['int', 'bigint'], 'bigint'),
+  rt_sigsuspend: sc(sigsuspend, ['bigint'], 'int', { support: PartiallySupported('the mask as a 64-bit value (no sigsetsize); sigsuspend(3) is this call. Make it as a yielded call: a direct one puts the mask back at once') }),
   unshare: sc(proc.unshare, ['clone']),
   setns: sc(proc.setns, ['fd', 'clone'], 'int', { support: PartiallySupported('pid and ipc namespaces'), profiles: { 'linux-2.6.26': Unsupported('setns is Linux 3.0+') } }),
   getrlimit: sc(proc.getrlimit, ['int'], 'any', { support: PartiallySupported('RLIMIT_NOFILE and RLIMIT_MEMLOCK') }),
   setrlimit: sc(proc.setrlimit, ['int', 'any'], 'int', { support: PartiallySupported('RLIMIT_NOFILE and RLIMIT_MEMLOCK') }),
   prctl: sc((k: K, t: T, option: number, arg2 = 0) => proc.prctl(k, t, option, arg2), ['int', 'int'], 'int', { support: PartiallySupported('PR_SET_CHILD_SUBREAPER and PR_GET_CHILD_SUBREAPER') }),
-  nanosleep: sc(proc.nanosleep, ['int']),
+  nanosleep: sc(proc.nanosleep, ['int'], 'int', { support: PartiallySupported('the request in nanoseconds, not a timespec; the time left after EINTR is the failed result\'s out (no rem pointer)') }),
   clock_gettime: sc(core.clock_gettime, ['int'], 'any', { support: PartiallySupported('one model clock for every wall and monotonic clock; no CPU-time or alarm clocks (EINVAL)') }),
-  clock_nanosleep: sc(core.clock_nanosleep, ['int', 'int', 'any'], 'int', { support: PartiallySupported('the remaining time of an interrupted sleep is not returned; no CPU-time clock sleeps') }),
+  clock_nanosleep: sc(core.clock_nanosleep, ['int', 'int', 'any'], 'int', { support: PartiallySupported('the remaining time of an interrupted relative sleep is the failed result\'s out (no rmtp pointer); no CPU-time clock sleeps') }),
   pause: sc(core.pause, []),
   time: sc(core.time, [], 'int', { support: PartiallySupported('tloc is not written: the result is the time') }),
   gettimeofday: sc(core.gettimeofday, [], 'any', { support: PartiallySupported('the timezone is not written: the result is the timeval') }),

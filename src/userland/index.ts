@@ -4,13 +4,13 @@
  */
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
-import { DEFINED } from './lib/program.js';
+import { USERLAND, type Program } from './lib/program.js';
 import './sh/sh.js';
 import './init.js';
 import './utils/all.js';
 import './demo/mq.js';
 
-export { defineProgram, Proc, appState, type UserProgram, type StartContext } from './lib/program.js';
+export { defineProgram, Proc, appState, type UserProgram, type StartContext, type Program } from './lib/program.js';
 export { defineApplet, type Applet, type AppletIo } from './lib/applet.js';
 export { pumpInput, newInput, type InputState } from './lib/input.js';
 export { getopt, parseNumber, UsageError } from './lib/args.js';
@@ -23,6 +23,14 @@ const ETC: Record<string, string> = {
   '/etc/hostname': 'nsd\n',
 };
 
+/**
+ * The userland's programs (the shell, init, the utilities, the demo workloads): what
+ * `installUserland` installs, and the code to give `Kernel.fromState` for a state that runs them.
+ */
+export function userlandPrograms(): Program<unknown>[] {
+  return [...USERLAND.values()];
+}
+
 /** Installs every userland program at its path, plus /etc/passwd and /etc/group. */
 export function installUserland(k: Kernel): void {
   const sys = k.init.sys;
@@ -33,7 +41,7 @@ export function installUserland(k: Kernel): void {
       // exists
     }
   }
-  for (const [name, def] of DEFINED) if (name.startsWith('/')) k.installProgram(def, name);
+  for (const [name, def] of USERLAND) if (name.startsWith('/')) k.installProgram(def, name);
   for (const [path, text] of Object.entries(ETC)) {
     const fd = sys.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
     sys.write(fd, text);

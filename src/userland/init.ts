@@ -7,7 +7,7 @@
 import { strerror } from '../abi/errno.js';
 import { O_CLOEXEC, SIGCHLD } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
-import { appState, defineProgram } from './lib/program.js';
+import { appState, defineUserlandProgram } from './lib/program.js';
 
 /** Where `installUserland` puts init (`/sbin/init`). */
 export const INIT_PATH = '/sbin/init';
@@ -22,7 +22,7 @@ interface InitState {
   idle: [number, number] | null;
 }
 
-defineProgram<InitState>({
+defineUserlandProgram<InitState>({
   name: INIT_PATH,
   start: () => ({ phase: 'fork', main: 0, mainStatus: null, idle: null }),
   step(p) {

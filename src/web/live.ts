@@ -81,7 +81,7 @@ export class LiveView {
 /** A view with nothing in it (before a kernel exists). */
 function emptyState(): Parameters<typeof buildView>[0] {
   return {
-    profile: 'linux-6', clockNs: 0, nextId: 0, pidMax: 0, rootPidNs: 0, rootIpcNs: 0, tasks: new Map(), procs: new Map(), pidns: new Map(),
+    profile: 'linux-6', clockNs: 0, bootNs: 0, nextId: 0, pidMax: 0, rootPidNs: 0, rootIpcNs: 0, tasks: new Map(), procs: new Map(), pidns: new Map(),
     ipcns: new Map(), fdtables: new Map(), files: new Map(), inodes: new Map(), rootIno: 0, mms: new Map(), runq: [], sleepSeq: 0, sched: { steps: 0, seed: 0 },
     panicked: null, ipc: { semUndo: new Map(), pids: new Map() },
   };

@@ -42,7 +42,7 @@ for (const strategy of STRATEGIES) {
     const d = dump(k, pid);
     k.init.sys.wait4(pid, 0);
     let total = 0;
-    restore(Kernel.fromState(k.snapshot()), d.images, { strategy, inject: (_s, n) => { total = n; } });
+    restore(Kernel.fromState(k.snapshot(), { programs: k.programs.values() }), d.images, { strategy, inject: (_s, n) => { total = n; } });
     assert.ok(total > 20, `only ${total} steps`);
     for (let i = 1; i <= total; i++) {
       const snap = k.snapshot();

@@ -106,7 +106,7 @@ test('a SHM_DEST segment attached only by processes outside the checkpoint is re
   const d = dump(k, c.pid);
   k.init.sys.wait4(c.pid, 0);
   for (const strategy of STRATEGIES) {
-    const k2 = Kernel.fromState(k.snapshot());
+    const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     const r = restore(k2, d.images, { strategy });
     const rc = k2.task(r.rootPid)!;
     assert.throws(() => rc.sys.shmctl(id, C.IPC_STAT), /EINVAL/, strategy);

@@ -75,7 +75,7 @@ test('lazy restore: faults park the task (surviving snapshot/fromState), the pag
     if (pending.length === 0) continue;
     faults += pending.length;
     // The parked fault is data: a copy of the kernel still has it, and serving it there works too.
-    k = Kernel.fromState(k.snapshot());
+    k = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     assert.deepEqual(uffdFaults(k, uffd).map((f) => f.vaddr), pending.map((f) => f.vaddr));
     assert.equal(serveLazy(k, r.lazy, source, 0).served, pending.length);
   }

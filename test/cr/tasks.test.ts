@@ -71,7 +71,7 @@ test('a failed restore leaves the kernel exactly as before', () => {
   const d = dump(k, root.pid);
   k.init.sys.wait4(root.pid, 0);
   let total = 0;
-  restore(Kernel.fromState(k.snapshot()), d.images, { inject: (_s, n) => { total = n; } });
+  restore(Kernel.fromState(k.snapshot(), { programs: k.programs.values() }), d.images, { inject: (_s, n) => { total = n; } });
   for (let i = 1; i <= total; i++) {
     const snap = k.snapshot();
     assert.throws(() => restore(k, d.images, { inject: (_s, n) => { if (n === i) throw new Error('injected'); } }), CrError);

@@ -9,7 +9,6 @@ import type { KernelCore } from '../../src/kernel/core.js';
 import type { TaskState } from '../../src/kernel/state.js';
 import { readMemory, writeMemory } from '../../src/kernel/mm/mm.js';
 import { defineSyscall, untypedCall } from '../../src/syscalls/table.js';
-import '../../src/syscalls/sysvipc.js';
 import { IPC_OPS, type Op } from './workload.js';
 
 export const IPC_WORKLOAD: { ops: (() => fc.Arbitrary<Op>) | null; prologue: (() => Op[]) | null } = {

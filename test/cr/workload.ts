@@ -11,7 +11,7 @@ import {
   O_CREAT, O_RDWR, O_WRONLY, SIGCHLD, SEEK_SET,
 } from '../../src/abi/constants.js';
 import { Kernel, type Task } from '../../src/index.js';
-import { registerProgram, type ProgramDef } from '../../src/syscalls/program.js';
+import { defineBareProgram, type ProgramDef } from '../../src/syscalls/program.js';
 import type { SysResult, TaskState } from '../../src/kernel/state.js';
 import type { KernelCore } from '../../src/kernel/core.js';
 import { readMemory, writeMemory } from '../../src/kernel/mm/mm.js';
@@ -231,7 +231,7 @@ export const WL: ProgramDef<WlState> = {
   },
 };
 
-registerProgram(WL);
+defineBareProgram(WL);
 
 defineSyscall({
   name: 'nsd_test_poke',

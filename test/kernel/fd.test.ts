@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { constants as C, registerProgram } from '../../src/index.js';
+import { constants as C } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import type { ErrnoCode } from '../../src/abi/errno.js';
 import { boot, expectErrno } from '../helpers.js';
 
@@ -129,7 +130,7 @@ test('CLONE_FILES shares the table; unshare(CLONE_FILES) copies it', () => {
 
 test('execve closes close-on-exec fds and unshares a CLONE_FILES table', () => {
   const k = boot();
-  const prog = registerProgram({ name: '/bin/fd-exec-test', start: () => ({}), step: () => undefined });
+  const prog = defineBareProgram({ name: '/bin/fd-exec-test', start: () => ({}), step: () => undefined });
   k.installProgram(prog);
   const t = k.init;
   const c = k.task(t.sys.clone(C.CLONE_FILES | C.SIGCHLD))!;

@@ -218,7 +218,7 @@ test('property: snapshot/fromState preserves contents, present and soft-dirty bi
           if ((e as { code?: string }).code !== 'EFAULT') throw e;
         }
       }
-      const k2 = Kernel.fromState(k.snapshot());
+      const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
       const t2 = k2.task(t.kid)!;
       for (const base of [a, s]) {
         assert.deepEqual(pagemap(t2, 'self', base, 16), pagemap(t, 'self', base, 16));

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants as C, Kernel, registerProgram } from '../../src/index.js';
+import { constants as C, Kernel } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import { PROFILES, arm, boot, expectErrno, nsdPath, readFile, writeFile } from '../helpers.js';
 
 const readers = new WeakMap<Kernel, number>();
@@ -50,7 +51,7 @@ test('life cycle: a child armed by itself does not pass it on; exit frees it; ex
   arm(child, 'LONG1 6000');
   assert.equal(nsdOf(k, child.pid), 'LONG1 6000\n');
   // exec clears it (flush_old_exec). Install a trivial program to exec.
-  const prog = registerProgram({ name: '/bin/true-nsd-test', start: () => ({}), step: () => ({ exit: 0 }) });
+  const prog = defineBareProgram({ name: '/bin/true-nsd-test', start: () => ({}), step: () => ({ exit: 0 }) });
   k.installProgram(prog);
   child.sys.execve('/bin/true-nsd-test', ['true']);
   assert.equal(nsdOf(k, child.pid), 'UNSET\n');
@@ -254,7 +255,7 @@ test('hazard 3b: a signal handler that forks between arming and the intended cal
   // Under the scheduler: the program arms, then a handled signal arrives; its handler forks first.
   const k = boot();
   interface S { phase: number; got: number[] }
-  const prog = registerProgram<S>({
+  const prog = defineBareProgram<S>({
     name: '/bin/hazard-handler',
     start: () => ({ phase: 0, got: [] }),
     step: (ctx) => {

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrnoError, Kernel, KernelPanic, constants as C, registerProgram } from '../../src/index.js';
+import { ErrnoError, Kernel, KernelPanic, constants as C } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import { danglingIds } from '../../fuzz/campaigns/syscalls.js';
 import { PROFILES, boot } from '../helpers.js';
 
@@ -46,7 +47,7 @@ for (const profile of PROFILES) {
     expectPanic(() => k.run(), /Attempted to kill init!/);
     // The state is plain data, every id resolves: a snapshot round-trips and stays panicked.
     assert.deepEqual(danglingIds(k.snapshot()), []);
-    const k2 = Kernel.fromState(k.snapshot());
+    const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     assert.equal(k2.panicked, true);
     expectPanic(() => k2.task(grand.kid)!.sys.getppid(), /Attempted to kill init!/);
   });
@@ -65,7 +66,7 @@ test('init exiting through a fatal signal or exit(): the exit code is the wait s
 
 test('init running a program that exits: run() throws KernelPanic, the program sees nothing', () => {
   const k = boot();
-  const prog = registerProgram<{ n: number }>({
+  const prog = defineBareProgram<{ n: number }>({
     name: '/bin/panic-test',
     start: () => ({ n: 0 }),
     step: (ctx) => (ctx.state.n++ < 2 ? { call: 'getpid' } : { exit: 7 }),

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants as C, Kernel, registerProgram } from '../../src/index.js';
+import { constants as C, Kernel } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import { boot } from '../helpers.js';
 
 const dec = new TextDecoder();
@@ -19,7 +20,7 @@ interface PipeState {
 }
 
 /** A parent that forks a writer child; the writer sends `n` messages, the parent reads them all. */
-const pipeDemo = registerProgram<PipeState>({
+const pipeDemo = defineBareProgram<PipeState>({
   name: '/bin/pipe-demo',
   start: (ctx) => ({ pc: 'pipe', fds: [], n: Number(ctx.argv[1] ?? 5), got: '', child: 0 }),
   step(ctx) {
@@ -114,7 +115,7 @@ test('state is plain data: a copy taken mid-run resumes to the same result, incl
     t.sys.dup2(t.sys.open('/tmp/out', C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644), 1);
     t.sys.execve('/bin/pipe-demo', ['/bin/pipe-demo', '5']);
     k.run({ maxSteps: cut });
-    const copy = Kernel.fromState(k.snapshot());
+    const copy = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     k.run();
     copy.run();
     assert.equal(readOut(copy), readOut(k), `cut at ${cut}`);
@@ -129,7 +130,7 @@ interface SleepState {
 
 test('nanosleep sleeps in virtual time; a handled signal interrupts a blocked read with EINTR', () => {
   const k = boot();
-  const sleeper = registerProgram<SleepState>({
+  const sleeper = defineBareProgram<SleepState>({
     name: '/bin/sleeper',
     start: () => ({ pc: 0, t0: 0 }),
     step(ctx) {
@@ -171,8 +172,8 @@ test('nanosleep sleeps in virtual time; a handled signal interrupts a blocked re
 test('vfork: the parent sleeps until the child execs', () => {
   const k = boot();
   interface V { pc: number; order: string[] }
-  const exe = registerProgram({ name: '/bin/vfork-child', start: () => ({}), step: (ctx) => (ctx.sys.write(1, 'C'), { exit: 0 }) });
-  const vf = registerProgram<V>({
+  const exe = defineBareProgram({ name: '/bin/vfork-child', start: () => ({}), step: (ctx) => (ctx.sys.write(1, 'C'), { exit: 0 }) });
+  const vf = defineBareProgram<V>({
     name: '/bin/vforker',
     start: () => ({ pc: 0, order: [] }),
     step(ctx) {
@@ -203,7 +204,7 @@ test('vfork: the parent sleeps until the child execs', () => {
 test('a thread exiting does not hand its result to the leader (regression: clone result 0 in the leader)', () => {
   const k = boot();
   interface T { pc: number; got: string[] }
-  const prog = registerProgram<T>({
+  const prog = defineBareProgram<T>({
     name: '/bin/thread-exit',
     start: () => ({ pc: 0, got: [] }),
     step(ctx) {
@@ -242,7 +243,7 @@ interface ReopenState {
  * the pipe has no writer. An anonymous pipe does not wait for a partner (fifo_open's is_pipe;
  * pipe_rdwr_open in 2.6.26): the open returns at once and the read, made before the parent opens a writer, sees end of file.
  */
-const reopenDemo = registerProgram<ReopenState>({
+const reopenDemo = defineBareProgram<ReopenState>({
   name: '/bin/reopen-demo',
   start: () => ({ pc: 'pipe', r: -1, child: 0 }),
   step(ctx) {

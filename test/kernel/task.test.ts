@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants as C, registerProgram } from '../../src/index.js';
+import { constants as C } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import type { ErrnoCode } from '../../src/abi/errno.js';
 import { PROFILES, boot, expectErrno, readFile, writeFile } from '../helpers.js';
 
@@ -165,7 +166,7 @@ test('setfsuid: returns the old fsuid; an invalid uid changes nothing; leaving f
 
 test('execve: ENOENT, EACCES (mode, directory), ENOEXEC, scripts with #!, ELOOP', () => {
   const k = boot();
-  const prog = registerProgram({ name: '/bin/exec-test', start: () => ({}), step: () => undefined });
+  const prog = defineBareProgram({ name: '/bin/exec-test', start: () => ({}), step: () => undefined });
   k.installProgram(prog);
   const t = k.init;
   const c = k.task(t.sys.fork())!;
@@ -189,7 +190,7 @@ test('execve: ENOENT, EACCES (mode, directory), ENOEXEC, scripts with #!, ELOOP'
 
 test('execve from a non-leader thread: the other threads die and it takes over the pid', () => {
   const k = boot();
-  const prog = registerProgram({ name: '/bin/exec-thread', start: () => ({}), step: () => undefined });
+  const prog = defineBareProgram({ name: '/bin/exec-thread', start: () => ({}), step: () => undefined });
   k.installProgram(prog);
   const p = k.task(k.init.sys.fork())!;
   const other = p.sys.clone(THREAD);
@@ -204,10 +205,10 @@ test('execve from a non-leader thread: the other threads die and it takes over t
 
 test('execve from a non-leader thread while the leader sleeps: the leader leaves its wait queue', () => {
   const k = boot();
-  const done = registerProgram({ name: '/bin/exec-done', start: () => ({}), step: () => ({ exit: 0 }) });
+  const done = defineBareProgram({ name: '/bin/exec-done', start: () => ({}), step: () => ({ exit: 0 }) });
   k.installProgram(done);
   interface S { pc: 'start' | 'cloned' | 'child' }
-  const prog = registerProgram<S>({
+  const prog = defineBareProgram<S>({
     name: '/bin/exec-while-leader-sleeps',
     start: () => ({ pc: 'start' }),
     step(ctx) {

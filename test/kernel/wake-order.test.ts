@@ -2,7 +2,7 @@
  * Property: the kernel's state is the whole truth about who wakes first. A random multi-task
  * workload that sleeps on pipes, a SysV message queue (receivers and, on a small queue, senders),
  * a semaphore (semop and semtimedop), wait4 and nanosleep (timers whose deadlines often coincide)
- * is run once without a break, and once copied with `Kernel.fromState(k.snapshot())` at a random
+ * is run once without a break, and once copied with `Kernel.fromState(k.snapshot(), { programs: k.programs.values() })` at a random
  * step and finished in the copy. Both must complete the same calls in the same order (the output
  * log), make the same syscalls (the trace) and end in the same state.
  *
@@ -13,7 +13,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { constants as C, Kernel, registerProgram, type SysResult } from '../../src/index.js';
+import { constants as C, Kernel, type SysResult } from '../../src/index.js';
+import { defineBareProgram } from '../../src/syscalls/program.js';
 import { STEP_NS } from '../../src/kernel/core.js';
 import { readFile } from '../helpers.js';
 
@@ -51,7 +52,7 @@ function show(r: SysResult | null): string {
  * n-step timeout, `f<n>` fork a child that sleeps n steps and exits with n, `W` wait4(-1).
  * Each completed op is logged as `<pid> <op> <result>`.
  */
-const worker = registerProgram<WorkerState>({
+const worker = defineBareProgram<WorkerState>({
   name: '/bin/wake-order-worker',
   start: (ctx) => ({ ...(JSON.parse(ctx.argv[1]!) as WorkerArgs), i: 0, pending: '' }),
   step(ctx) {
@@ -153,7 +154,7 @@ test('wake order survives a snapshot: Kernel.fromState at any step finishes exac
       const b = setUp(scripts, seed, split);
       const first = b.run({ maxSteps: cut });
       if ([...b.s.tasks.values()].filter((t) => t.state === 'blocked').length > 1) cutWhileAsleep++;
-      const c = Kernel.fromState(b.snapshot());
+      const c = Kernel.fromState(b.snapshot(), { programs: b.programs.values() });
       c.tracer = (l) => split.push(l);
       c.run({ maxSteps: MAX_STEPS - first.steps });
 

@@ -40,7 +40,7 @@ test('the default policy gives the very same run as no policy (seeded and not)',
 
 test('a policy sees task and signal choice points and its choice is obeyed', () => {
   const p = prepare(findScenario('handler'), 'nsd');
-  const k = Kernel.fromState(p.state);
+  const k = Kernel.fromState(p.state, { programs: p.programs });
   const seen: SchedChoice['kind'][] = [];
   // Always the last task in the queue; always defer a signal once.
   let deferred = false;
@@ -54,7 +54,7 @@ test('a policy sees task and signal choice points and its choice is obeyed', () 
   k.run({ maxSteps: 1000 });
   assert.ok(seen.includes('task') && seen.includes('signal'), `choice points seen: ${[...new Set(seen)].join(',')}`);
   assert.throws(() => {
-    const k2 = Kernel.fromState(p.state);
+    const k2 = Kernel.fromState(p.state, { programs: p.programs });
     k2.policy = { choose: () => 99 };
     k2.run({ maxSteps: 10 });
   }, /schedule policy chose task 99/);
@@ -93,7 +93,7 @@ test('the cache key leaves out the clock, timestamps and internal ids, and keeps
   const a = k.task(k.init.sys.fork())!;
   a.sys.pipe();
   const state = k.snapshot();
-  const copy = () => Kernel.fromState(state).snapshot();
+  const copy = () => Kernel.fromState(state, { programs: k.programs.values() }).snapshot();
   const base = raceStateKey(state);
   // The same situation later, with its internal ids allocated differently.
   const s = copy();

@@ -37,7 +37,7 @@ test('nsd_cr: ENOSYS on a kernel without an engine; the engine is given per kern
   installCrEngine(k);
   assert.equal(k.init.sys.nsd_cr('check').profile, 'linux-6');
   // A kernel made from its state is another kernel: code is not state.
-  expectErrno(() => Kernel.fromState(k.snapshot()).init.sys.nsd_cr('check'), 'ENOSYS');
+  expectErrno(() => Kernel.fromState(k.snapshot(), { programs: k.programs.values() }).init.sys.nsd_cr('check'), 'ENOSYS');
   expectErrno(() => new Kernel().init.sys.nsd_cr('check'), 'ENOSYS');
 });
 

@@ -7,7 +7,7 @@ import { readDir } from '../../src/userland/lib/files.js';
 
 // A user program written with the helper layer: prints its arguments in reverse, one per step,
 // and a big burst of output that must wait for room in a pipe.
-defineProgram<{ i: number; burst: boolean }>({
+const REV_ARGS = defineProgram<{ i: number; burst: boolean }>({
   name: '/usr/bin/rev-args',
   start: ({ argv }) => ({ i: argv.length - 1, burst: argv[1] === '--burst' }),
   step(p) {
@@ -24,12 +24,12 @@ defineProgram<{ i: number; burst: boolean }>({
 
 describe('program layer', () => {
   it('a user program installed in a kernel runs under the shell', () => {
-    const r = runShell('/usr/bin/rev-args a b c');
+    const r = runShell('/usr/bin/rev-args a b c', { programs: [REV_ARGS] });
     assert.equal(r.stdout, 'c\nb\na\n');
   });
 
   it('output that does not fit in a pipe is queued in the state and drained in order', () => {
-    const r = runShell('/usr/bin/rev-args --burst | wc -c; /usr/bin/rev-args --burst | head -c 5; echo');
+    const r = runShell('/usr/bin/rev-args --burst | wc -c; /usr/bin/rev-args --burst | head -c 5; echo', { programs: [REV_ARGS] });
     assert.equal(r.stdout, '200001\nxxxxx\n');
     assert.equal(r.status, 0);
   });
@@ -42,7 +42,7 @@ describe('program layer', () => {
     s.runSlice(40);
     const state = structuredClone(s.kernel.snapshot());
     // The clone is a different kernel: the console (code, not state) is attached again.
-    const k2 = Kernel.fromState(state);
+    const k2 = Kernel.fromState(state, { programs: s.kernel.programs.values() });
     const out2: string[] = [];
     k2.devices.set('console', { read: () => new Uint8Array(0), write: (_k, b) => (out2.push(Buffer.from(b).toString()), b.length) });
     k2.run();

@@ -1,8 +1,9 @@
 /**
- * execve() (fs/exec.c) and the program registry.
+ * execve() (fs/exec.c).
  *
- * Design note. A program is code registered under a name; a file in the VFS whose content starts
- * with the magic `\x7fNSD <name>\n` runs it, the way an ELF header names a binary format. Files
+ * Design note. A program is code installed in a kernel's program table under a name (each Kernel
+ * has its own table: `Kernel.installProgram`); a file in the VFS whose content starts with the
+ * magic `\x7fNSD <name>\n` runs it, the way an ELF header names a binary format. Files
  * starting with `#!` are scripts (binfmt_script: interpreter, optional argument, the script path,
  * then argv[1..]; at most 4 levels, then ELOOP). Anything else is ENOEXEC.
  * The point of no return (flush_old_exec) kills the other threads (de_thread: an exec'ing
@@ -25,17 +26,6 @@ export const PROGRAM_MAGIC = '\x7fNSD ';
 const BINPRM_MAX_RECURSION = 4;
 /** TASK_COMM_LEN - 1. */
 const COMM_MAX = 15;
-
-/** Names of registered programs (the code lives in the syscalls/userland layers). */
-const REGISTERED = new Set<string>();
-
-export function registerProgramName(name: string): void {
-  REGISTERED.add(name);
-}
-
-export function isProgramRegistered(name: string): boolean {
-  return REGISTERED.has(name);
-}
 
 /** Creates (or replaces) an executable file at `path` that runs program `name`. */
 export function installProgramFile(k: KernelCore, path: string, name: string, root: TaskState): void {
@@ -67,7 +57,8 @@ function loadImage(k: KernelCore, t: TaskState, path: string, argv: string[], de
   const head = new TextDecoder().decode(readFileRange(ino, 0, Math.min(ino.size, 256)));
   if (head.startsWith(PROGRAM_MAGIC)) {
     const name = head.slice(PROGRAM_MAGIC.length).split('\n')[0]!.trim();
-    if (!REGISTERED.has(name)) throw err('ENOEXEC', `no program '${name}'`);
+    // No handler for the format in this kernel: search_binary_handler's -ENOEXEC.
+    if (!k.hasProgram(name)) throw err('ENOEXEC', `no program '${name}' is installed in this kernel`);
     return { program: name, argv, path: full };
   }
   if (head.startsWith('#!')) {

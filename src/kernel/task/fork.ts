@@ -128,6 +128,7 @@ export function copyProcess(k: KernelCore, parent: TaskState, args: CloneArgs): 
     umask: parent.umask,
     nsd: null, // p->nsd = NULL: never inherited.
     sigmask: parent.sigmask,
+    savedSigmask: null, // the restore flag is the parent's, for its own return to user space
     pending: [],
     blocked: null,
     prog: parent.prog ? structuredClone({ ...parent.prog, result: { ok: true as const, value: 0 }, signals: [] }) : null,

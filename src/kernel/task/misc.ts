@@ -17,7 +17,7 @@ import { getIpcNs, newIpcNs, putIpcNs } from '../ipcns.js';
 import { SUBSYSTEMS } from '../subsystem.js';
 import { hasCap } from './cred.js';
 import { deliverSignal, validSignal } from './signal.js';
-import { block } from '../sched/block.js';
+import { sleepUntil } from './sleep.js';
 
 /** The number of task `kid` as seen from `viewer`'s namespace (0 if invisible). */
 export function vnr(k: KernelCore, viewer: TaskState, kid: number): number {
@@ -235,12 +235,14 @@ export function setrlimit(k: KernelCore, t: TaskState, resource: number, lim: Rl
   throw err('EINVAL');
 }
 
-/** nanosleep(2) in virtual time: sleeps until the deadline; EINVAL on a bad timespec. */
+/**
+ * nanosleep(2) in virtual time, the request in nanoseconds: sleeps until the deadline; EINVAL on a
+ * bad request. Interrupted by a handled signal: EINTR with the nanoseconds left as the result's
+ * `out` (hrtimer_nanosleep's `rem`; see sleep.ts).
+ */
 export function nanosleep(k: KernelCore, _t: TaskState, ns: number): number {
   if (!Number.isFinite(ns) || ns < 0) throw err('EINVAL');
-  const deadline = (k.resuming?.deadlineNs ?? k.now + ns);
-  if (k.now >= deadline) return 0;
-  block('sleep', deadline);
+  return sleepUntil(k, k.resuming?.deadlineNs ?? k.now + ns, 'ns');
 }
 
 /** prctl(PR_SET_CHILD_SUBREAPER / PR_GET_CHILD_SUBREAPER). */

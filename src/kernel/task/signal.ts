@@ -19,6 +19,8 @@ import type { KernelCore } from '../core.js';
 import type { TaskState } from '../state.js';
 import { pidNsWithin } from '../pid/pid.js';
 import { exitGroupBySignal } from './exit.js';
+import { block } from '../sched/block.js';
+import { interruptedResult } from './sleep.js';
 
 /** Disposition value meaning "a program handler" (anything but SIG_DFL/SIG_IGN). */
 export const SIG_HANDLER = 2;
@@ -101,7 +103,7 @@ function interruptFor(k: KernelCore, threads: number[], sig: number, only: numbe
     const t = k.t(kid);
     if (t.sigmask & bit) continue;
     if (t.state === 'blocked' && t.blocked && !t.blocked.result) {
-      k.complete(kid, { ok: false, code: 'EINTR' });
+      k.complete(kid, interruptedResult(k, t.blocked));
     }
     if (!only) return;
   }
@@ -212,4 +214,37 @@ export function sigprocmask(t: TaskState, how: number, set: bigint | null): bigi
       throw err('EINVAL');
   }
   return old;
+}
+
+/**
+ * rt_sigsuspend(2) (kernel/signal.c sigsuspend): the caller's mask is kept in `savedSigmask`, `mask`
+ * replaces it (SIGKILL and SIGSTOP stay unblocked, as set_current_blocked) and the task sleeps until
+ * a signal the new mask lets through is pending. It returns EINTR (ERESTARTNOHAND once a handler
+ * is set up); the scheduler hands the signals to the program's handlers at the step that sees the
+ * EINTR, under the suspend mask, then restores the saved mask (restore_saved_sigmask). A signal
+ * already pending and unblocked by `mask` ends it at once. Re-invoked after a c/r restore, the
+ * restored mask is the saved one (dump records it, as PTRACE_GETSIGMASK does), so it is saved again.
+ */
+export function sigsuspend(k: KernelCore, t: TaskState, mask: bigint): never {
+  if (typeof mask !== 'bigint') throw err('EFAULT', 'the mask is not a sigset');
+  if (t.savedSigmask === null) t.savedSigmask = t.sigmask;
+  t.sigmask = mask & ~(sigBit(SIGKILL) | sigBit(SIGSTOP));
+  if (hasUnblockedPending(k, t)) throw err('EINTR');
+  block('sigsuspend');
+}
+
+/** signal_pending() for the model: a thread- or process-pending signal `t` does not block. */
+export function hasUnblockedPending(k: KernelCore, t: TaskState): boolean {
+  const open = (sig: number) => (t.sigmask & sigBit(sig)) === 0n;
+  return t.pending.some(open) || k.proc(t.tgid).pending.some(open);
+}
+
+/**
+ * After a step has taken its signals: the mask rt_sigsuspend replaced comes back (the handlers
+ * were set up under the suspend mask; restore_saved_sigmask / the sigreturn frame's mask).
+ */
+export function restoreSavedSigmask(t: TaskState): void {
+  if (t.savedSigmask === null) return;
+  t.sigmask = t.savedSigmask;
+  t.savedSigmask = null;
 }

@@ -11,7 +11,7 @@ import { strerror } from '../../abi/errno.js';
 import '../../syscalls/sysvipc.js';
 import type { MsgBuf } from '../../abi/ipc.js';
 import { parseNumber } from '../lib/args.js';
-import { defineProgram, toText, type Proc } from '../lib/program.js';
+import { defineUserlandProgram, toText, type Proc } from '../lib/program.js';
 
 /** msgget(key, IPC_CREAT|0600) as a direct call; -1 after reporting the error. */
 function openQueue<S>(p: Proc<S>, prog: string, key: number): number {
@@ -30,7 +30,7 @@ interface ProducerState {
   n: number;
 }
 
-export const mqProducer = defineProgram<ProducerState>({
+export const mqProducer = defineUserlandProgram<ProducerState>({
   name: '/bin/mq-producer',
   start: ({ argv }) => ({
     pc: 'open',
@@ -78,7 +78,7 @@ interface ConsumerState {
   n: number;
 }
 
-export const mqConsumer = defineProgram<ConsumerState>({
+export const mqConsumer = defineUserlandProgram<ConsumerState>({
   name: '/bin/mq-consumer',
   start: ({ argv }) => ({ pc: 'open', key: parseNumber(argv[1] ?? '0x1234'), count: Number(argv[2] ?? 10), qid: -1, n: 0 }),
   step(p) {

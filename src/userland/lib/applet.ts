@@ -8,7 +8,7 @@
 import * as C from '../../abi/constants.js';
 import type { Sys } from '../../syscalls/sys.js';
 import { UsageError } from './args.js';
-import { defineProgram } from './program.js';
+import { defineUserlandProgram } from './program.js';
 
 export interface AppletIo {
   readonly sys: Sys;
@@ -40,7 +40,7 @@ export function basename(path: string): string {
 
 /** Installs an applet as a program of its own. */
 export function defineApplet(name: string, applet: Applet, usageStatus = 1): void {
-  defineProgram<{ done: boolean }>({
+  defineUserlandProgram<{ done: boolean }>({
     name,
     start: () => ({ done: false }),
     step(p) {

@@ -1,6 +1,8 @@
 /**
- * The userland program layer: `defineProgram` wraps the kernel's bare program model
- * (src/syscalls/program.ts) so that programs read naturally although they are state machines.
+ * The userland program layer: `defineProgram` is the one way to define a program (the library's
+ * and the userland's own). It wraps the kernel's bare program model (src/syscalls/program.ts) so
+ * that programs read naturally although they are state machines. A defined program is code, not
+ * registered anywhere: `kernel.installProgram(p)` puts it in that kernel's program table.
  *
  * Design note. A program written with this layer gets a `Proc` facade at every step:
  *   - `p.state`: its own state (plain data, saved in the task between steps);
@@ -16,7 +18,7 @@
 import { ErrnoError, WouldBlockError, strerror, type ErrnoCode } from '../../abi/errno.js';
 import { SIGSEGV, SIG_DFL, SIG_UNBLOCK } from '../../abi/constants.js';
 import type { SysResult } from '../../kernel/state.js';
-import { registerProgram, type ProgramDef, type StepOutcome } from '../../syscalls/program.js';
+import type { ProgramDef, StepOutcome } from '../../syscalls/program.js';
 import type { Sys } from '../../syscalls/sys.js';
 import { untypedCall } from '../../syscalls/table.js';
 
@@ -96,6 +98,15 @@ export class Proc<S> {
   /** The errno of the previous yielded call, or undefined. */
   get errno(): ErrnoCode | undefined {
     return this.result && !this.result.ok ? this.result.code : undefined;
+  }
+
+  /**
+   * What the previous yielded call wrote back although it failed, or undefined: the time left of
+   * a sleep a signal interrupted (nanosleep: nanoseconds; clock_nanosleep: a timespec), as Linux
+   * writes `rem` and returns EINTR.
+   */
+  get writtenBack(): unknown {
+    return this.result && !this.result.ok ? this.result.out : undefined;
   }
 
   /** The value of the previous yielded call; throws its errno as an ErrnoError. */
@@ -203,7 +214,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** A program for `defineProgram`: `start` makes its state, `step(p)` advances it through the `Proc` facade. */
 export interface UserProgram<S> {
-  /** Registered name, conventionally the install path (`/bin/cat`). */
+  /** The name it is installed under, conventionally its install path (`/bin/cat`). */
   name: string;
   start(ctx: StartContext): S;
   step(p: Proc<S>): StepOutcome;
@@ -297,12 +308,18 @@ function resourceExhausted(st: Stored<unknown>, sys: Sys, argv: readonly string[
   return drain(io, sys) ?? (io.deferred = null, { exit: 2 });
 }
 
-/** Every program defined with this layer, by name (what `installUserland` puts in the tree). */
-export const DEFINED = new Map<string, ProgramDef<unknown>>();
+/**
+ * A program made by `defineProgram`: what `kernel.installProgram` takes and `Kernel.fromState`'s
+ * `programs` lists. Its `name` is the one it is installed under.
+ */
+export type Program<S = unknown> = ProgramDef<Stored<S>>;
 
-/** Turns a userland program into a kernel ProgramDef and registers it. */
-export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
-  const wrapped: ProgramDef<Stored<S>> = {
+/**
+ * Defines a program: `start` makes its state, `step(p)` advances it through the `Proc` facade.
+ * Returns the code, registered nowhere: install it in a kernel with `kernel.installProgram`.
+ */
+export function defineProgram<S>(def: UserProgram<S>): Program<S> {
+  const wrapped: Program<S> = {
     name: def.name,
     start(ctx) {
       return { io: { queue: [], draining: false, deferred: null }, app: def.start(ctx), res: null };
@@ -349,9 +366,18 @@ export function defineProgram<S>(def: UserProgram<S>): ProgramDef<Stored<S>> {
     },
     result: (st) => (def.result ? def.result(st.app) : st.app),
   };
-  registerProgram(wrapped);
-  DEFINED.set(def.name, wrapped as ProgramDef<unknown>);
   return wrapped;
+}
+
+/** The programs the userland ships (`installUserland` installs them), by name. */
+export const USERLAND = new Map<string, Program<unknown>>();
+
+/** `defineProgram` for a program of the userland itself: also lists it in `USERLAND`. */
+export function defineUserlandProgram<S>(def: UserProgram<S>): Program<S> {
+  const p = defineProgram(def);
+  if (USERLAND.has(def.name)) throw new Error(`defineUserlandProgram: two userland programs named ${JSON.stringify(def.name)}`);
+  USERLAND.set(def.name, p as Program<unknown>);
+  return p;
 }
 
 /** The program state of a task running a `defineProgram` program (for inspection and tests). */

@@ -3,7 +3,7 @@
  * from standard input). Options -e -x -u are accepted by `sh` and `set` (-x is honoured).
  * See docs/shell.md for the language and the NOFORK builtins.
  */
-import { defineProgram } from '../lib/program.js';
+import { defineUserlandProgram } from '../lib/program.js';
 import { readText } from '../lib/files.js';
 import { Interp } from './interp.js';
 import { setupInteractive } from './jobs.js';
@@ -79,7 +79,7 @@ function initialState(argv: readonly string[], envp: readonly string[]): State {
   return s;
 }
 
-defineProgram<State>({
+defineUserlandProgram<State>({
   name: SH_PATH,
   ownsWriteErrors: true,
   start({ argv, envp, sys }) {

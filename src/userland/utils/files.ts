@@ -10,14 +10,14 @@ import type { Stat } from '../../abi/fs.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { newInput, pumpInput, type InputState } from '../lib/input.js';
-import { defineProgram } from '../lib/program.js';
+import { defineUserlandProgram } from '../lib/program.js';
 import { idNames, readDir } from '../lib/files.js';
 
 export { readDir };
 
 // ---- cat ----
 
-defineProgram<{ inp: InputState | null }>({
+defineUserlandProgram<{ inp: InputState | null }>({
   name: '/bin/cat',
   start: () => ({ inp: null }),
   step(p) {

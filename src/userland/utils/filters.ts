@@ -6,7 +6,7 @@
 import { strerror } from '../../abi/errno.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { newInput, pumpInput, type InputState } from '../lib/input.js';
-import { defineProgram, toText, type Proc } from '../lib/program.js';
+import { defineUserlandProgram, toText, type Proc } from '../lib/program.js';
 import type { StepOutcome } from '../../syscalls/program.js';
 
 function countArg(v: string | undefined, what: string): number {
@@ -23,7 +23,7 @@ function countArg(v: string | undefined, what: string): number {
  */
 export function defineFilter<S>(name: string, usageStatus: number, parse: (args: string[]) => S, run: (p: Proc<S | null>, s: S) => StepOutcome, tryHelp = false): void {
   const prog = name.slice(name.lastIndexOf('/') + 1);
-  defineProgram<S | null>({
+  defineUserlandProgram<S | null>({
     name,
     start: () => null,
     step(p) {

@@ -7,7 +7,7 @@ import { ErrnoError, strerror } from '../../abi/errno.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { idNames, readText } from '../lib/files.js';
-import { defineProgram } from '../lib/program.js';
+import { defineUserlandProgram } from '../lib/program.js';
 
 /** Runs a coreutils-style applet: a UsageError prints `prog: msg` and the `Try` line, status `st`. */
 function coreutil(name: string, fn: (argv: string[], io: AppletIo) => number, st = 1): void {
@@ -66,7 +66,7 @@ function seqSetup(argv: readonly string[]): SeqState {
   return { first, step, last, i: 0, prec, width, sep: opts.get('s')?.[0] ?? '\n', done: false, error: null };
 }
 
-defineProgram<SeqState | null>({
+defineUserlandProgram<SeqState | null>({
   name: '/bin/seq',
   start: () => null,
   step(p) {

@@ -9,7 +9,7 @@ import { CLONE_NEWIPC, CLONE_NEWPID, O_CLOEXEC, O_RDONLY } from '../../abi/const
 import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';
 import { getopt, UsageError } from '../lib/args.js';
-import { defineProgram, envValue } from '../lib/program.js';
+import { defineUserlandProgram, envValue } from '../lib/program.js';
 import { newRunCommand, runCommand, type RunCommandState } from '../lib/process.js';
 import { sleepChunk, sleepOperands } from './duration.js';
 import { kill } from './text.js';
@@ -117,7 +117,7 @@ defineApplet('/bin/ps', ps);
 
 // ---- sleep ----
 
-defineProgram<{ left: number | null }>({
+defineUserlandProgram<{ left: number | null }>({
   name: '/bin/sleep',
   start: () => ({ left: null }),
   step(p) {
@@ -138,7 +138,7 @@ type Runner = { rc: RunCommandState | null };
 
 /** A program that parses its arguments (returning the command to run, or an exit status) and then runs it. */
 function defineRunner(name: string, prog: string, setup: (p: { argv: readonly string[]; envp: readonly string[]; sys: Sys; out: (t: string) => void; err: (t: string) => void }) => RunCommandState | number): void {
-  defineProgram<Runner>({
+  defineUserlandProgram<Runner>({
     name,
     start: () => ({ rc: null }),
     step(p) {

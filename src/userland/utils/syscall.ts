@@ -13,7 +13,7 @@ import * as C from '../../abi/constants.js';
 import { SYSCALLS, type ArgKind } from '../../syscalls/table.js';
 import { FLAG_TABLES } from '../../syscalls/trace.js';
 import { UsageError, parseNumber } from '../lib/args.js';
-import { defineProgram } from '../lib/program.js';
+import { defineUserlandProgram } from '../lib/program.js';
 import { signalNumber } from '../lib/applet.js';
 
 const CONSTANTS = C as unknown as Record<string, unknown>;
@@ -142,7 +142,7 @@ export function printSyscallResult(r: SysResult, out: (text: string) => void): n
   return 0;
 }
 
-defineProgram<{ called: boolean }>({
+defineUserlandProgram<{ called: boolean }>({
   name: '/bin/syscall',
   start: () => ({ called: false }),
   step(p) {

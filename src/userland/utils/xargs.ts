@@ -10,7 +10,7 @@ import { strerror } from '../../abi/errno.js';
 import { getopt, UsageError } from '../lib/args.js';
 import { newInput, pumpInput, type InputState } from '../lib/input.js';
 import { findExecutable } from '../lib/process.js';
-import { defineProgram, envValue, toText } from '../lib/program.js';
+import { defineUserlandProgram, envValue, toText } from '../lib/program.js';
 
 interface XargsState {
   inp: InputState;
@@ -66,7 +66,7 @@ export function xargsItems(text: string, nul: boolean, lines: boolean): { items:
   return { items, error: null };
 }
 
-defineProgram<XargsState | null>({
+defineUserlandProgram<XargsState | null>({
   name: '/bin/xargs',
   start: () => null,
   step(p) {

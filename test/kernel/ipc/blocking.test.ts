@@ -189,7 +189,7 @@ test('a sleeping msgrcv survives a snapshot and is completed after restore', () 
   const q = k.init.sys.msgget(0x42, C.IPC_CREAT | 0o600);
   spawn(k, 'sleeper', [['msgrcv', [q, 100, 0, 0]]]);
   k.run();
-  const k2 = Kernel.fromState(k.snapshot());
+  const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
   k2.init.sys.msgsnd(q, 3, 'after restore', 0);
   k2.run();
   assert.equal(text(results('sleeper')[0]), 'after restore');

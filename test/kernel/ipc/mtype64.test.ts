@@ -70,7 +70,7 @@ for (const profile of PROFILES) {
     k.run();
     assert.deepEqual(results('low'), []);
     assert.equal((results('except')[0] as { mtype: bigint }).mtype, P53 + 3n);
-    const k2 = Kernel.fromState(k.snapshot());
+    const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
     assert.equal(k2.init.sys.msgrcv(q, 10, P53 + 4n, C.IPC_NOWAIT).mtype, P53 + 4n);
   });
 }

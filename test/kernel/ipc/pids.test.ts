@@ -49,7 +49,7 @@ test('pids recorded by a task of a pid namespace that is gone: the initial names
   }
   assert.match(readFile(init, '/proc/sysvipc/msg'), new RegExp(` ${hostPid} +${hostPid} `));
   // A snapshot taken now resumes with the same answers.
-  const k2 = Kernel.fromState(k.snapshot());
+  const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
   assert.equal(k2.init.sys.msgctl(q, C.IPC_STAT).msg_lspid, hostPid);
 });
 

@@ -2,7 +2,8 @@
  * A tiny program for scheduler tests: it makes a fixed list of syscalls, one per step, and records
  * each result under a tag (the record is test-side memory, not kernel state).
  */
-import { registerProgram, type Kernel, type Task } from '../../../src/index.js';
+import { type Kernel, type Task } from '../../../src/index.js';
+import { defineBareProgram } from '../../../src/syscalls/program.js';
 import type { SysResult } from '../../../src/kernel/state.js';
 import { untypedCall } from '../../../src/syscalls/table.js';
 
@@ -14,7 +15,7 @@ interface SeqState {
   i: number;
 }
 
-export const SEQ = registerProgram<SeqState>({
+export const SEQ = defineBareProgram<SeqState>({
   name: '/bin/ipc-seq',
   start: (ctx) => ({ tag: ctx.argv[1]!, calls: JSON.parse(ctx.argv[2]!) as [string, unknown[]][], i: 0 }),
   step(ctx) {

@@ -118,7 +118,7 @@ test('shm_rmid_forced: the creator\'s exit destroys its unattached segments (exi
   const r = k.taskIn(q, q.sys.fork())!;
   const e = r.sys.shmget(C.IPC_PRIVATE, 4096, 0o600);
   set(q, 'kernel/shm_rmid_forced', '1');
-  const k2 = Kernel.fromState(k.snapshot());
+  const k2 = Kernel.fromState(k.snapshot(), { programs: k.programs.values() });
   assert.equal(k2.task(q.pid)!.sys.shmctl(e, C.IPC_STAT).shm_nattch, 0);
   k2.task(r.pid)!.sys.exit(0);
   expectErrno(() => k2.task(q.pid)!.sys.shmctl(e, C.IPC_STAT), 'EINVAL');
@@ -140,7 +140,7 @@ test('the shm creators\' lists are typed state of each namespace (kid → ids); 
   assert.deepEqual(k.s.ipcns.get(nsB)!.shmClist, new Map([[p.kid, new Set([b])]]));
   assert.ok(!('ext' in k.s));
   // A copy of the state is the same lists.
-  assert.deepEqual(Kernel.fromState(k.snapshot()).s.ipcns.get(nsB)!.shmClist, k.s.ipcns.get(nsB)!.shmClist);
+  assert.deepEqual(Kernel.fromState(k.snapshot(), { programs: k.programs.values() }).s.ipcns.get(nsB)!.shmClist, k.s.ipcns.get(nsB)!.shmClist);
   p.sys.exit(0);
   // B went with its last task; in A the thread's list is gone and its segment is an orphan.
   assert.ok(!k.s.ipcns.has(nsB));
