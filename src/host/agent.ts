@@ -5,7 +5,8 @@
  * its source so an edited agent is rebuilt and concurrent first uses do not collide (write to a
  * temporary name, then rename). `Agent.start('ns')` spawns it as init of a new pid + IPC namespace;
  * `Agent.start('plain')` leaves it in ours (to dump another namespace, or to probe the kernel).
- * Requests are pipelined (protocol.ts); `run` resolves with every answer in order.
+ * Requests are pipelined (protocol.ts) and written in one writev; `run` resolves with every answer
+ * in order.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { constants, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeRequests, OP, type OpName, type Request, type Response } from './protocol.js';
+import { encodeRequests, OP, readI64, type OpName, type Request, type Response } from './protocol.js';
 
 /** A failed agent operation or an agent that cannot run; names the operation, object and errno. */
 export class HostError extends Error {
@@ -153,7 +154,7 @@ export class Agent {
     while (this.buf.length - at >= 4) {
       const len = this.buf.readUInt32LE(at);
       if (this.buf.length - at - 4 < len) break;
-      const ret = this.buf.readBigInt64LE(at + 4);
+      const ret = readI64(this.buf, at + 4);
       const errno = this.buf.readInt32LE(at + 12);
       const data = this.buf.subarray(at + 20, at + 4 + len);
       at += 4 + len;
@@ -183,7 +184,11 @@ export class Agent {
     if (this.dead) return Promise.reject(this.dead);
     if (reqs.length === 0) return Promise.resolve([]);
     const answers = this.expect(reqs.length);
-    this.child.stdin!.write(encodeRequests(reqs));
+    // One writev of every chunk (the frames and, by reference, the large data).
+    const stdin = this.child.stdin!;
+    stdin.cork();
+    for (const chunk of encodeRequests(reqs)) stdin.write(chunk);
+    stdin.uncork();
     return answers;
   }
 
