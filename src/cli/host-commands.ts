@@ -82,16 +82,20 @@ export async function hostRestore(dir: string, cmd: string[], verbose: boolean, 
     return 1;
   }
   let ns: HostIpcNs;
+  // The agent starts while the images are read (restoreHost's `starting`).
+  const starting = Agent.start('ns', { passStdio: cmd.length > 0 });
+  starting.catch(() => undefined); // reported by restoreHost when awaited
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     ns = fromImages(readImagesDir(dir));
   } catch (e) {
     io.stderr(`nsd host restore: ${dir}: ${why(e)}; nothing was restored\n`);
+    await (await starting.catch(() => undefined))?.close();
     return 1;
   }
   let agent: Agent | undefined;
   try {
-    const r = await restoreHost(ns, { passStdio: cmd.length > 0, verify });
+    const r = await restoreHost(ns, { starting, verify });
     agent = r.agent;
     const wrong = wrongLines(r.report);
     if (wrong.length > 0) {

@@ -309,8 +309,13 @@ export async function runPlan(agent: Agent, steps: Step[]): Promise<void> {
  * existing 'ns' agent, whose holder tasks are killed first). Resolves with the agent, which holds
  * the namespaces; refuses (killing a new agent) on any failure.
  */
-export async function restoreHost(ns: HostIpcNs, opts: { agent?: Agent; verify?: boolean } & AgentOptions = {}): Promise<HostRestoreResult> {
-  const agent = opts.agent ?? (await Agent.start('ns', opts));
+export async function restoreHost(
+  ns: HostIpcNs,
+  opts: { agent?: Agent; starting?: Promise<Agent>; verify?: boolean } & AgentOptions = {},
+): Promise<HostRestoreResult> {
+  // `starting`: a new 'ns' agent the caller started before reading the images (its start, a
+  // process spawn and clone3, overlaps the reading); used and closed as one started here.
+  const agent = opts.agent ?? (await (opts.starting ?? Agent.start('ns', opts)));
   try {
     if (opts.agent) await agent.call('RESET', [], undefined, 'reset of the agent\'s IPC namespace');
     // Stand-ins for last pids, where their pid can be had (else the field is reported lost).
