@@ -114,19 +114,27 @@ export function readI64(b: Buffer, at: number): number {
   return b.readUInt32LE(at) + b.readInt32LE(at + 4) * 0x100000000;
 }
 
-/** The data of an OP_MSGSNDV: each message as i64 mtype | u32 size | body. */
-export function packMessages(msgs: readonly { mtype: bigint; body: Uint8Array }[]): Buffer {
+/**
+ * The data of each queue's OP_MSGSNDV: its messages as i64 mtype | u32 size | body, back to back,
+ * every queue's in one allocation (a restore packs ~10^4 messages).
+ */
+export function packQueues(queues: readonly (readonly { mtype: bigint; body: Uint8Array }[])[]): Buffer[] {
   let total = 0;
-  for (const m of msgs) total += 12 + m.body.byteLength;
+  for (const msgs of queues) for (const m of msgs) total += 12 + m.body.byteLength;
   const b = Buffer.allocUnsafe(total);
+  const out: Buffer[] = [];
   let at = 0;
-  for (const m of msgs) {
-    b.writeBigInt64LE(m.mtype, at);
-    b.writeUInt32LE(m.body.byteLength, at + 8);
-    b.set(m.body, at + 12);
-    at += 12 + m.body.byteLength;
+  for (const msgs of queues) {
+    const from = at;
+    for (const m of msgs) {
+      b.writeBigInt64LE(m.mtype, at);
+      b.writeUInt32LE(m.body.byteLength, at + 8);
+      b.set(m.body, at + 12);
+      at += 12 + m.body.byteLength;
+    }
+    out.push(b.subarray(from, at));
   }
-  return b;
+  return out;
 }
 
 /**

@@ -13,27 +13,29 @@
  *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
  *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
  *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
- *     uid/gid/mode/qbytes;
+ *     uid/gid/mode/qbytes where it changes something (uid/gid other than cuid/cgid, qbytes other
+ *     than the msgmnb the queue was created under);
  *  4. the saved limits and sysctls, then the saved `*_next_id`.
  * Last pids (lspid, lrpid, sempid, cpid, lpid) are set the only way Linux sets them: the task with
  * that pid makes the call — a holder, the agent (pid 1), or a stand-in task made at that pid
  * (clone3 set_tid) before the batch and killed after it: lrpid by a send and receive in the
- * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semops after
- * the values, cpid by creating the segment, lpid by an attach and detach after the holders'.
+ * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semop calls
+ * after the values (one pair per task and set, over all its semaphores whose sempid the values
+ * step did not already make its own), cpid by creating the segment, lpid by an attach and detach after the holders'.
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
  * (unless `verify: false`, for measurements). The verification changes nothing: the re-dump reads
  * no segment contents (an attachment would move the segment's lpid, atime and dtime, which the
  * plan has just set); each segment's contents are compared instead by the agent when it writes
- * them (OP_SHMWRITE re-attaches read-only and compares, before the holders' and the lpid task's
+ * them (OP_SHMWRITE reads the segment back through its attachment and compares, before the holders' and the lpid task's
  * attachments), and a segment the plan does not write is all zeros, as Linux makes every new one
  * (newseg: shmem_kernel_file_setup, pages read as zeros until written).
  */
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
-import { KIND, packMessages, type Request } from './protocol.js';
+import { KIND, packQueues, type Request } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
 import type { HostIpcNs, IpcSysctl } from './state.js';
 
@@ -155,7 +157,8 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
   // Operations per semop call: the semopm field of kernel/sem as it is during the batch (32 when
   // unknown, SEMOPM of 2.6.26; at most the 512 OP_SEMOPV takes).
   const semopm = Math.min(512, Math.max(1, Number((roomyOf.get('kernel/sem') ?? '').split(' ')[2]) || 32));
-  for (const q of ns.msg) {
+  const packed = packQueues(ns.msg.map((q) => q.messages));
+  for (const [qi, q] of ns.msg.entries()) {
     const id = q.desc.id;
     steps.push(get('msg', q.desc, 0));
     const n = q.messages.length;
@@ -168,10 +171,12 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
     // lspid sends it.
     const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
     if (last > 0) {
-      const msgs = last === n ? q.messages : q.messages.slice(0, last);
+      // All the packed messages, or all but the last (packed last, so a prefix).
+      const all = packed[qi]!;
+      const data = last === n ? all : all.subarray(0, all.byteLength - 12 - q.messages[n - 1]!.body.byteLength);
       steps.push({
-        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data: packMessages(msgs) },
-        what: () => `msg ${id}: messages 0..${last - 1} (${sum(msgs.map((m) => m.body.byteLength))} bytes)`,
+        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data },
+        what: () => `msg ${id}: messages 0..${last - 1} (${sum(q.messages.slice(0, last).map((m) => m.body.byteLength))} bytes)`,
         expect: last,
       });
     }
@@ -258,7 +263,13 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
   for (const m of ns.shm) {
     const id = m.desc.id;
     steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
-    if (!allZero(m.data)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: () => `shm ${id}: contents (written, then compared)` });
+    // The segment's lpid as the plan goes: 0 when new (newseg), then whoever attached last
+    // (do_shmat and shm_close record the caller).
+    let lpid = 0;
+    if (!allZero(m.data)) {
+      steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: () => `shm ${id}: contents (written, then compared)` });
+      lpid = 1;
+    }
     let attached = false;
     for (const t of ns.tasks) {
       const bases = new Map<number, number>();
@@ -266,12 +277,16 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
       for (const [base, flags] of bases) {
         steps.push({ req: { op: 'SHMAT', args: [t.pid, id, base, flags] }, what: () => `shm ${id}: attach at 0x${base.toString(16)} in task ${t.pid}`, expect: base });
         attached = true;
+        lpid = t.pid;
       }
     }
     // A destroyed segment lives while attached: the agent holds it when no saved task does.
-    if (m.desc.mode & SHM_DEST && !attached) steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: () => `shm ${id}: attach in the agent` });
-    if (can(m.lpid)) {
-      // lpid: the saved task attaches and detaches last.
+    if (m.desc.mode & SHM_DEST && !attached) {
+      steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: () => `shm ${id}: attach in the agent` });
+      lpid = 1;
+    }
+    if (can(m.lpid) && lpid !== m.lpid) {
+      // lpid: the saved task attaches and detaches last (unless the last attachment was its own).
       steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: () => `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
     }
     if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: () => `shm ${id}: SHM_LOCK` });
