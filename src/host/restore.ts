@@ -21,16 +21,18 @@
  * (clone3 set_tid) before the batch and killed after it: lrpid by a send and receive in the
  * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semop calls
  * after the values (one pair per task and set, over all its semaphores whose sempid the values
- * step did not already make its own), cpid by creating the segment, lpid by an attach and detach after the holders'.
+ * step did not already make its own), cpid by creating the segment, lpid by an attach and detach
+ * after the holders' (unless the last attachment was already that task's).
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
  * (unless `verify: false`, for measurements). The verification changes nothing: the re-dump reads
  * no segment contents (an attachment would move the segment's lpid, atime and dtime, which the
  * plan has just set); each segment's contents are compared instead by the agent when it writes
- * them (OP_SHMWRITE reads the segment back through its attachment and compares, before the holders' and the lpid task's
- * attachments), and a segment the plan does not write is all zeros, as Linux makes every new one
- * (newseg: shmem_kernel_file_setup, pages read as zeros until written).
+ * them (OP_SHMWRITE reads the segment back through its attachment and compares, before the
+ * holders' and the lpid task's attachments), and a segment the plan does not write is all zeros,
+ * as Linux makes every new one (newseg: shmem_kernel_file_setup, pages read as zeros until
+ * written).
  */
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
