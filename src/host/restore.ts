@@ -207,10 +207,13 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
     // The sempid each semaphore has so far: SETALL and SETVAL record the caller's (the agent,
     // pid 1; semctl_main and semctl_setval since Linux 4.5, a5f4db877177 "ipc/sem: make semctl
     // setting sempid consistent"; this backend needs 5.5 for set_tid), a semop its task's.
-    const lastPid = pre.map((v): number => (v !== 0 ? 1 : 0));
-    if (pre.every((v) => v !== 0)) {
-      const data = new Uint8Array(2 * pre.length);
-      pre.forEach((v, k) => new DataView(data.buffer).setUint16(2 * k, v, true));
+    // SETALL (one call) unless it would give a pid to a semaphore that must keep sempid 0: one
+    // whose value stays 0 and whose saved sempid is 0 (those get SETVALs of the others).
+    const setall = pre.every((v, k) => v !== 0 || s.pids[k] !== 0);
+    const lastPid = pre.map((v): number => (setall || v !== 0 ? 1 : 0));
+    if (setall) {
+      const data = Buffer.allocUnsafe(2 * pre.length);
+      pre.forEach((v, k) => data.writeUInt16LE(v, 2 * k));
       steps.push({ req: { op: 'SETALL', args: [0, id], data }, what: () => `sem ${id}: SETALL` });
     } else {
       pre.forEach((v, k) => {
@@ -218,6 +221,7 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
       });
     }
     s.values.forEach((want, k) => {
+      if (ops[k]!.length === 0 && pre[k] === want) return; // no adjustment: the value is set
       let cur = pre[k]!;
       const todo = [...ops[k]!];
       const plain = (x: number): void => {
