@@ -804,6 +804,10 @@ static int send_dump(int fd, struct buf *b)
     return r;
 }
 
+/* The host pid of op_dump's child that entered the IPC namespace to fork the reader into its pid
+ * namespace: a task of the agent's, not of the dumped namespaces (0 when dumping our own). */
+static pid_t entering;
+
 /* The tasks of the dumped namespaces (same IPC and pid namespace as `ipcns`/`pidns`), their pid
  * there (the last NSpid field) and their System V shm attachments (/proc/PID/maps: device 00:01
  * lines named /SYSV<key>, whose inode is the shmid). */
@@ -819,7 +823,7 @@ static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct sta
     while ((e = readdir(d))) {
         char *end;
         long hostpid = strtol(e->d_name, &end, 10);
-        if (*end || hostpid <= 0)
+        if (*end || hostpid <= 0 || hostpid == entering)
             continue;
         struct stat st;
         snprintf(path, sizeof path, "/proc/%ld/ns/ipc", hostpid);
@@ -912,6 +916,7 @@ static long op_dump(pid_t target, int flags)
     if (c == 0) {
         if (setns(ipcfd, CLONE_NEWIPC) < 0 || setns(pidfd, CLONE_NEWPID) < 0)
             _exit(100 + errno);
+        entering = getpid(); /* still a pid of our pid namespace, as /proc shows it */
         pid_t g = fork();
         if (g < 0)
             _exit(100 + errno);
