@@ -102,8 +102,10 @@ export async function runHost(opts: HostOptions): Promise<HostFigure> {
 
       t = performance.now();
       cpu = process.cpuUsage();
+      // As `nsd host restore` does: the agent starts while the images are read.
+      const starting = Agent.start('ns');
       const read = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
-      const r = await restoreHost(fromImages(read), { verify: false });
+      const r = await restoreHost(fromImages(read), { starting, verify: false });
       const restoreMs = performance.now() - t;
       const restoreCpu = cpuMs(process.cpuUsage(cpu)) + threadCpuMs(r.agent.hostPid);
       fig.ops = r.ops;

@@ -5,7 +5,8 @@
  * its source so an edited agent is rebuilt and concurrent first uses do not collide (write to a
  * temporary name, then rename). `Agent.start('ns')` spawns it as init of a new pid + IPC namespace;
  * `Agent.start('plain')` leaves it in ours (to dump another namespace, or to probe the kernel).
- * Requests are pipelined (protocol.ts); `run` resolves with every answer in order.
+ * Requests are pipelined (protocol.ts) and written in one writev; `run` resolves with every answer
+ * in order.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { constants, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeRequests, OP, type OpName, type Request, type Response } from './protocol.js';
+import { encodeRequests, OP, readI64, type OpName, type Request, type Response } from './protocol.js';
 
 /** A failed agent operation or an agent that cannot run; names the operation, object and errno. */
 export class HostError extends Error {
@@ -27,7 +28,8 @@ export class HostError extends Error {
 }
 
 const EMPTY = new Uint8Array(0);
-const EMPTY_BUF = Buffer.alloc(0);
+/** Frames at least this long are received into a buffer of their own (see Agent.large). */
+const LARGE = 1 << 20;
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** E.g. 22 → 'EINVAL'. */
@@ -96,7 +98,6 @@ export interface AgentOptions {
 
 /** A running agent. */
 export class Agent {
-  private buf: Buffer = EMPTY_BUF;
   /** Batches waiting for answers, oldest first (one promise per batch, not per request). */
   private readonly pending: { want: number; got: Response[]; resolve: (r: Response[]) => void; reject: (e: Error) => void }[] = [];
   private dead: Error | undefined;
@@ -139,37 +140,62 @@ export class Agent {
   /** Received bytes not yet parsed: chunks are joined only once a whole frame is there. */
   private chunks: Buffer[] = [];
   private have = 0;
+  /** A large frame (a dump's answer) being received: copied into its own buffer as it arrives,
+   *  not kept in chunks and joined at the end (one copy, while the agent is still writing). */
+  private large: { buf: Buffer; have: number } | undefined;
 
   private onData(d: Buffer): void {
+    if (this.large) {
+      const l = this.large;
+      const n = Math.min(d.length, l.buf.length - l.have);
+      d.copy(l.buf, l.have, 0, n);
+      l.have += n;
+      if (l.have < l.buf.length) return;
+      this.large = undefined;
+      this.parse(l.buf);
+      if (n === d.length) return;
+      d = d.subarray(n);
+    }
     this.chunks.push(d);
     this.have += d.length;
     if (this.have < 4) return;
     if (this.chunks.length > 1) {
       const first = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
-      if (this.have < 4 + first.readUInt32LE(0)) return; // a large frame still arriving
+      if (this.have < 4 + first.readUInt32LE(0)) return; // a frame still arriving
     }
-    this.buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.have);
+    const at = this.parse(buf);
+    const rest = at === buf.length ? undefined : buf.subarray(at);
+    this.chunks = rest ? [rest] : [];
+    this.have = rest ? rest.length : 0;
+    if (rest && rest.length >= 4 && rest.readUInt32LE(0) >= LARGE) {
+      this.large = { buf: Buffer.allocUnsafeSlow(4 + rest.readUInt32LE(0)), have: rest.length };
+      rest.copy(this.large.buf);
+      this.chunks = [];
+      this.have = 0;
+    }
+  }
+
+  /** Answers the whole frames at the start of `buf`; where the first partial one starts. */
+  private parse(buf: Buffer): number {
     let at = 0;
-    while (this.buf.length - at >= 4) {
-      const len = this.buf.readUInt32LE(at);
-      if (this.buf.length - at - 4 < len) break;
-      const ret = this.buf.readBigInt64LE(at + 4);
-      const errno = this.buf.readInt32LE(at + 12);
-      const data = this.buf.subarray(at + 20, at + 4 + len);
+    while (buf.length - at >= 4) {
+      const len = buf.readUInt32LE(at);
+      if (buf.length - at - 4 < len) break;
+      const ret = readI64(buf, at + 4);
+      const errno = buf.readInt32LE(at + 12);
+      const data = buf.subarray(at + 20, at + 4 + len);
       at += 4 + len;
       const p = this.pending[0];
       if (!p) continue;
-      // A view, not a copy: the joined buffer is never written again (Buffer.concat allocates).
+      // A view, not a copy: a received buffer is never written again once parsed.
       p.got.push({ ret, errno, data: len > 16 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : EMPTY });
       if (p.got.length === p.want) {
         this.pending.shift();
         p.resolve(p.got);
       }
     }
-    const rest = at === this.buf.length ? undefined : this.buf.subarray(at);
-    this.chunks = rest ? [rest] : [];
-    this.have = rest ? rest.length : 0;
-    this.buf = EMPTY_BUF;
+    return at;
   }
 
   private fail(e: Error): void {
@@ -183,7 +209,11 @@ export class Agent {
     if (this.dead) return Promise.reject(this.dead);
     if (reqs.length === 0) return Promise.resolve([]);
     const answers = this.expect(reqs.length);
-    this.child.stdin!.write(encodeRequests(reqs));
+    // One writev of every chunk (the frames and, by reference, the large data).
+    const stdin = this.child.stdin!;
+    stdin.cork();
+    for (const chunk of encodeRequests(reqs)) stdin.write(chunk);
+    stdin.uncork();
     return answers;
   }
 

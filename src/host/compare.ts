@@ -46,6 +46,9 @@ export const CRIU_MISSING = [
 
 const DESC_FIELDS = ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode'] as const;
 
+/** Whether two field values differ as the report shows them (as text: 5 and 5n are the same). */
+const differs = (a: unknown, b: unknown): boolean => a !== b && String(a) !== String(b);
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
@@ -54,8 +57,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function compareNs(saved: HostIpcNs, got: HostIpcNs, opts: { sysctls?: boolean } = {}): HostReportLine[] {
   const out: HostReportLine[] = [];
   const timesKnown = saved.source !== 'criu';
+  // The report's strings are made only for a difference (a verification compares ~10^5 fields).
   const line = (object: string, field: string, a: unknown, b: unknown, why?: string): void => {
-    if (String(a) === String(b)) return;
+    if (!differs(a, b)) return;
     const lost = why ?? LOST_FIELDS[field];
     out.push({ object, field, saved: String(a), restored: String(b), why: lost ?? 'not restored', kind: lost && why === undefined ? 'lost' : 'wrong' });
   };
@@ -66,7 +70,10 @@ export function compareNs(saved: HostIpcNs, got: HostIpcNs, opts: { sysctls?: bo
     }
   }
   const descs = (object: string, a: HostDesc, b: HostDesc, mask = 0o177777): void => {
-    for (const f of DESC_FIELDS) line(object, f, f === 'mode' ? (a.mode & mask).toString(8) : a[f], f === 'mode' ? (b.mode & mask).toString(8) : b[f]);
+    for (const f of DESC_FIELDS) {
+      if (f !== 'mode') line(object, f, a[f], b[f]);
+      else if ((a.mode & mask) !== (b.mode & mask)) line(object, f, (a.mode & mask).toString(8), (b.mode & mask).toString(8));
+    }
   };
   const pair = <T extends { desc: HostDesc }>(kind: string, xs: T[], ys: T[], each: (o: string, a: T, b: T) => void): void => {
     const byId = new Map(ys.map((y) => [y.desc.id, y]));
@@ -86,7 +93,7 @@ export function compareNs(saved: HostIpcNs, got: HostIpcNs, opts: { sysctls?: bo
     a.messages.forEach((m, i) => {
       const r = b.messages[i];
       if (!r) return;
-      line(o, `message ${i} mtype`, m.mtype, r.mtype);
+      if (differs(m.mtype, r.mtype)) line(o, `message ${i} mtype`, m.mtype, r.mtype);
       if (!sameBytes(m.body, r.body)) line(o, `message ${i} body`, `${m.body.byteLength} bytes`, `${r.body.byteLength} bytes, different`);
     });
     if (timesKnown) for (const f of ['stime', 'rtime', 'ctime', 'lspid', 'lrpid'] as const) line(o, f, a[f], b[f]);
@@ -94,14 +101,14 @@ export function compareNs(saved: HostIpcNs, got: HostIpcNs, opts: { sysctls?: bo
   pair('sem', saved.sem, got.sem, (o, a, b) => {
     descs(o, a.desc, b.desc);
     line(o, 'nsems', a.values.length, b.values.length);
-    line(o, 'values', a.values.join(' '), b.values.join(' '));
+    if (a.values.length !== b.values.length || a.values.some((v, i) => v !== b.values[i])) line(o, 'values', a.values.join(' '), b.values.join(' '));
     if (timesKnown) {
       line(o, 'otime', a.otime, b.otime);
       line(o, 'ctime', a.ctime, b.ctime);
-      a.pids.forEach((p, i) => line(`${o}[${i}]`, 'sempid', p, b.pids[i]));
+      a.pids.forEach((p, i) => differs(p, b.pids[i]) && line(`${o}[${i}]`, 'sempid', p, b.pids[i]));
     }
-    if (a.ncnt.length) a.ncnt.forEach((c, i) => line(`${o}[${i}]`, 'semncnt', c, b.ncnt[i] ?? 0));
-    if (a.zcnt.length) a.zcnt.forEach((c, i) => line(`${o}[${i}]`, 'semzcnt', c, b.zcnt[i] ?? 0));
+    a.ncnt.forEach((c, i) => differs(c, b.ncnt[i] ?? 0) && line(`${o}[${i}]`, 'semncnt', c, b.ncnt[i] ?? 0));
+    a.zcnt.forEach((c, i) => differs(c, b.zcnt[i] ?? 0) && line(`${o}[${i}]`, 'semzcnt', c, b.zcnt[i] ?? 0));
   });
   pair('shm', saved.shm, got.shm, (o, a, b) => {
     descs(o, a.desc, b.desc);

@@ -13,14 +13,12 @@
  * atime/dtime/lpid (the values saved are the ones read before).
  */
 import { Agent, HostError } from './agent.js';
-import { decodeRecords, REC } from './protocol.js';
+import { forEachRecord, REC } from './protocol.js';
 import type { HostDesc, HostIpcNs, HostMsq, HostTask, IpcSysctl } from './state.js';
 import { IPC_SYSCTLS } from './state.js';
 
-const n = (b: bigint): number => Number(b);
-
-function desc(a: bigint[]): HostDesc {
-  return { id: n(a[0]!), key: n(a[1]!) >>> 0, uid: n(a[2]!), gid: n(a[3]!), cuid: n(a[4]!), cgid: n(a[5]!), mode: n(a[6]!) };
+function desc(a: number[]): HostDesc {
+  return { id: a[0]!, key: a[1]! >>> 0, uid: a[2]!, gid: a[3]!, cuid: a[4]!, cgid: a[5]!, mode: a[6]! };
 }
 
 export const UNDO_UNREADABLE = 'SEM_UNDO adjustments of the tasks: Linux has no interface to read them (not saved)';
@@ -36,57 +34,70 @@ export function parseDump(bytes: Uint8Array, opts: { shmData?: boolean } = {}): 
   const ns: HostIpcNs = { sysctls: {}, msg: [], sem: [], shm: [], tasks: [], source: 'host', notes: [] };
   let q: HostMsq | undefined;
   const tasks = new Map<number, HostTask>();
-  for (const r of decodeRecords(bytes)) {
-    const a = r.args;
-    switch (r.kind) {
+  const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  forEachRecord(bytes, (kind, a, data, at) => {
+    switch (kind) {
       case REC.VAR:
-        for (const line of Buffer.from(r.data).toString('utf8').split('\n')) {
+        for (const line of Buffer.from(data).toString('utf8').split('\n')) {
           const eq = line.indexOf('=');
           const name = line.slice(0, eq) as IpcSysctl;
           if (eq > 0 && (IPC_SYSCTLS as readonly string[]).includes(name)) ns.sysctls[name] = line.slice(eq + 1);
         }
         break;
       case REC.MSQ:
-        q = { desc: desc(a), qbytes: n(a[7]!), messages: [], stime: n(a[10]!), rtime: n(a[11]!), ctime: n(a[12]!), lspid: n(a[13]!), lrpid: n(a[14]!) };
+        q = { desc: desc(a), qbytes: a[7]!, messages: [], stime: a[10]!, rtime: a[11]!, ctime: a[12]!, lspid: a[13]!, lrpid: a[14]! };
         ns.msg.push(q);
         break;
-      case REC.MSG:
+      case REC.MSG: {
         if (!q) throw new HostError('agent dump: a message before any queue');
-        q.messages.push({ mtype: a[0]!, body: r.data });
+        // mtype is a long: exact as a BigInt (from a number when it is one, else the i64 itself).
+        const m = a[0]!;
+        q.messages.push({ mtype: Number.isSafeInteger(m) ? BigInt(m) : raw.readBigInt64LE(at), body: data });
         break;
+      }
       case REC.SEM: {
-        const nsems = n(a[7]!);
-        const v = new Int32Array(r.data.buffer.slice(r.data.byteOffset, r.data.byteOffset + 16 * nsems));
-        const col = (c: number): number[] => Array.from({ length: nsems }, (_, i) => v[4 * i + c]!);
-        ns.sem.push({ desc: desc(a), values: col(0), pids: col(1), ncnt: col(2), zcnt: col(3), otime: n(a[8]!), ctime: n(a[9]!) });
+        const nsems = a[7]!;
+        if (data.byteLength < 16 * nsems) throw new HostError(`agent dump: sem ${a[0]}: ${data.byteLength} bytes for ${nsems} semaphores`);
+        const values = new Array<number>(nsems);
+        const pids = new Array<number>(nsems);
+        const ncnt = new Array<number>(nsems);
+        const zcnt = new Array<number>(nsems);
+        const v = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        for (let i = 0; i < nsems; i++) {
+          values[i] = v.readInt32LE(16 * i);
+          pids[i] = v.readInt32LE(16 * i + 4);
+          ncnt[i] = v.readInt32LE(16 * i + 8);
+          zcnt[i] = v.readInt32LE(16 * i + 12);
+        }
+        ns.sem.push({ desc: desc(a), values, pids, ncnt, zcnt, otime: a[8]!, ctime: a[9]! });
         break;
       }
       case REC.SHM: {
-        const size = n(a[7]!);
-        if (opts.shmData === false) {
-          ns.shm.push({ desc: desc(a), size, data: new Uint8Array(0), atime: n(a[8]!), dtime: n(a[9]!), ctime: n(a[10]!), cpid: n(a[11]!), lpid: n(a[12]!), nattch: n(a[13]!) });
-          break;
+        const size = a[7]!;
+        let shmData = data;
+        if (opts.shmData === false) shmData = new Uint8Array(0);
+        else if (data.byteLength !== size) {
+          ns.notes.push(`shm ${a[0]}: contents not read (saved as zeros)`);
+          shmData = new Uint8Array(size);
         }
-        if (r.data.byteLength !== size) ns.notes.push(`shm ${n(a[0]!)}: contents not read (saved as zeros)`);
-        const data = r.data.byteLength === size ? r.data : new Uint8Array(size);
-        ns.shm.push({ desc: desc(a), size, data, atime: n(a[8]!), dtime: n(a[9]!), ctime: n(a[10]!), cpid: n(a[11]!), lpid: n(a[12]!), nattch: n(a[13]!) });
+        ns.shm.push({ desc: desc(a), size, data: shmData, atime: a[8]!, dtime: a[9]!, ctime: a[10]!, cpid: a[11]!, lpid: a[12]!, nattch: a[13]! });
         break;
       }
       case REC.TASK:
-        tasks.set(n(a[0]!), { pid: n(a[0]!), attach: [], undo: null });
+        tasks.set(a[0]!, { pid: a[0]!, attach: [], undo: null });
         break;
       case REC.ATTACH: {
-        const t = tasks.get(n(a[0]!));
-        if (t) t.attach.push({ shmid: n(a[1]!), start: n(a[2]!), end: n(a[3]!), offset: n(a[4]!), flags: n(a[5]!) });
+        const t = tasks.get(a[0]!);
+        if (t) t.attach.push({ shmid: a[1]!, start: a[2]!, end: a[3]!, offset: a[4]!, flags: a[5]! });
         break;
       }
       case REC.NOTE:
-        ns.notes.push(Buffer.from(r.data).toString('utf8'));
+        ns.notes.push(Buffer.from(data).toString('utf8'));
         break;
       default:
-        throw new HostError(`agent dump: unknown record kind ${r.kind}`);
+        throw new HostError(`agent dump: unknown record kind ${kind}`);
     }
-  }
+  });
   // The tasks that matter to the IPC state: those holding attachments.
   ns.tasks = [...tasks.values()].filter((t) => t.attach.length > 0).sort((x, y) => x.pid - y.pid);
   ns.notes.push(UNDO_UNREADABLE);

@@ -35,6 +35,7 @@ export const OP = {
   MSGRCV: 20,
   SHMTOUCH: 21,
   MSGSNDV: 22,
+  SEMOPV: 23,
 } as const;
 export type OpName = keyof typeof OP;
 
@@ -51,71 +52,98 @@ export interface Request {
   data?: Uint8Array;
 }
 
-/** One answer: `ret` (-1 on failure), `errno` (0 on success), `data`. */
+/** One answer: `ret` (-1 on failure), `errno` (0 on success), `data`. `ret` is the agent's i64 as a
+ *  number: every value it returns (ids, pids, counts, x86_64 user addresses < 2^47) is exact. */
 export interface Response {
-  ret: bigint;
+  ret: number;
   errno: number;
   data: Uint8Array;
 }
 
-/** Encodes requests back to back into one buffer (one allocation; numbers through a DataView). */
-export function encodeRequests(reqs: readonly Request[]): Buffer {
-  let total = 0;
-  for (const q of reqs) total += 12 + 8 * q.args.length + (q.data?.byteLength ?? 0);
-  const b = Buffer.allocUnsafe(total);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+/** Data at least this large is sent as its own chunk of the write (no copy into the frames). */
+const BY_REFERENCE = 4096;
+
+/**
+ * Encodes requests back to back: the frames' headers and small data in shared buffers, each large
+ * data (message batches, shm contents) as its own chunk, referenced, not copied; the chunks go out
+ * in one writev (agent.ts). Numbers are written as two 32-bit halves: no BigInt per argument (a
+ * restore sends ~10^4).
+ */
+export function encodeRequests(reqs: readonly Request[]): Uint8Array[] {
+  let small = 0;
+  for (const q of reqs) {
+    const dlen = q.data?.byteLength ?? 0;
+    small += 12 + 8 * q.args.length + (dlen < BY_REFERENCE ? dlen : 0);
+  }
+  const b = Buffer.allocUnsafe(small);
+  const out: Uint8Array[] = [];
   let at = 0;
+  let from = 0;
   for (const q of reqs) {
     const args = q.args;
     const dlen = q.data?.byteLength ?? 0;
-    v.setUint32(at, 8 + 8 * args.length + dlen, true);
-    v.setUint32(at + 4, OP[q.op], true);
-    v.setUint32(at + 8, args.length, true);
+    b.writeUInt32LE(8 + 8 * args.length + dlen, at);
+    b.writeUInt32LE(OP[q.op], at + 4);
+    b.writeUInt32LE(args.length, at + 8);
     at += 12;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      if (typeof a === 'bigint') v.setBigInt64(at, a, true);
+      if (typeof a === 'bigint') b.writeBigInt64LE(a, at);
       else {
-        // Two's complement in two 32-bit halves (no BigInt per argument: a restore sends ~10^4).
-        v.setUint32(at, a >>> 0, true);
-        v.setInt32(at + 4, Math.floor(a / 0x100000000), true);
+        // Two's complement in two 32-bit halves.
+        b.writeUInt32LE(a >>> 0, at);
+        b.writeInt32LE(Math.floor(a / 0x100000000), at + 4);
       }
       at += 8;
     }
-    if (dlen > 0) {
+    if (dlen === 0) continue;
+    if (dlen < BY_REFERENCE) {
       b.set(q.data!, at);
       at += dlen;
+      continue;
     }
+    out.push(b.subarray(from, at), q.data!);
+    from = at;
   }
-  return b;
+  if (at > from) out.push(b.subarray(from, at));
+  return out;
 }
 
-/** The data of an OP_MSGSNDV: each message as i64 mtype | u32 size | body. */
-export function packMessages(msgs: readonly { mtype: bigint; body: Uint8Array }[]): Buffer {
+/** The i64 at `at` as a number (exact below 2^53 in magnitude; see Response). */
+export function readI64(b: Buffer, at: number): number {
+  return b.readUInt32LE(at) + b.readInt32LE(at + 4) * 0x100000000;
+}
+
+/**
+ * The data of each queue's OP_MSGSNDV: its messages as i64 mtype | u32 size | body, back to back,
+ * every queue's in one allocation (a restore packs ~10^4 messages).
+ */
+export function packQueues(queues: readonly (readonly { mtype: bigint; body: Uint8Array }[])[]): Buffer[] {
   let total = 0;
-  for (const m of msgs) total += 12 + m.body.byteLength;
+  for (const msgs of queues) for (const m of msgs) total += 12 + m.body.byteLength;
   const b = Buffer.allocUnsafe(total);
+  const out: Buffer[] = [];
   let at = 0;
-  for (const m of msgs) {
-    b.writeBigInt64LE(m.mtype, at);
-    b.writeUInt32LE(m.body.byteLength, at + 8);
-    b.set(m.body, at + 12);
-    at += 12 + m.body.byteLength;
+  for (const msgs of queues) {
+    const from = at;
+    for (const m of msgs) {
+      b.writeBigInt64LE(m.mtype, at);
+      b.writeUInt32LE(m.body.byteLength, at + 8);
+      b.set(m.body, at + 12);
+      at += 12 + m.body.byteLength;
+    }
+    out.push(b.subarray(from, at));
   }
-  return b;
+  return out;
 }
 
-/** One dump record. */
-export interface DumpRecord {
-  kind: number;
-  args: bigint[];
-  data: Uint8Array;
-}
-
-/** Splits an OP_DUMP answer into its records; throws on a malformed stream. */
-export function decodeRecords(bytes: Uint8Array): DumpRecord[] {
+/**
+ * Walks an OP_DUMP answer's records in place: `each(kind, args, data, at)` with the arguments as
+ * numbers (see readI64; `at` is where they start, for an argument wanted exactly as an i64, a
+ * message's mtype) and the data a view into `bytes`. Throws on a malformed stream.
+ */
+export function forEachRecord(bytes: Uint8Array, each: (kind: number, args: number[], data: Uint8Array, at: number) => void): void {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: DumpRecord[] = [];
   let at = 0;
   while (at < b.length) {
     if (at + 12 > b.length) throw new Error(`agent dump: truncated record at byte ${at}`);
@@ -124,10 +152,9 @@ export function decodeRecords(bytes: Uint8Array): DumpRecord[] {
     const nargs = b.readUInt32LE(at + 8);
     const end = at + 4 + len;
     if (len < 8 + 8 * nargs || end > b.length) throw new Error(`agent dump: bad record at byte ${at}`);
-    const args: bigint[] = [];
-    for (let i = 0; i < nargs; i++) args.push(b.readBigInt64LE(at + 12 + 8 * i));
-    out.push({ kind, args, data: bytes.subarray(at + 12 + 8 * nargs, end) });
+    const args = new Array<number>(nargs);
+    for (let i = 0; i < nargs; i++) args[i] = readI64(b, at + 12 + 8 * i);
+    each(kind, args, bytes.subarray(at + 12 + 8 * nargs, end), at + 12);
     at = end;
   }
-  return out;
 }

@@ -13,33 +13,38 @@
  *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
  *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
  *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
- *     uid/gid/mode/qbytes;
+ *     uid/gid/mode/qbytes where it changes something (uid/gid other than cuid/cgid, qbytes other
+ *     than the msgmnb the queue was created under);
  *  4. the saved limits and sysctls, then the saved `*_next_id`.
  * Last pids (lspid, lrpid, sempid, cpid, lpid) are set the only way Linux sets them: the task with
  * that pid makes the call — a holder, the agent (pid 1), or a stand-in task made at that pid
  * (clone3 set_tid) before the batch and killed after it: lrpid by a send and receive in the
- * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semops after
- * the values, cpid by creating the segment, lpid by an attach and detach after the holders'.
+ * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semop calls
+ * after the values (one pair per task and set, over all its semaphores whose sempid the values
+ * step did not already make its own), cpid by creating the segment, lpid by an attach and detach
+ * after the holders' (unless the last attachment was already that task's).
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
  * (unless `verify: false`, for measurements). The verification changes nothing: the re-dump reads
  * no segment contents (an attachment would move the segment's lpid, atime and dtime, which the
  * plan has just set); each segment's contents are compared instead by the agent when it writes
- * them (OP_SHMWRITE re-attaches read-only and compares, before the holders' and the lpid task's
- * attachments), and a segment the plan does not write is all zeros, as Linux makes every new one
- * (newseg: shmem_kernel_file_setup, pages read as zeros until written).
+ * them (OP_SHMWRITE reads the segment back through its attachment and compares, before the
+ * holders' and the lpid task's attachments), and a segment the plan does not write is all zeros,
+ * as Linux makes every new one (newseg: shmem_kernel_file_setup, pages read as zeros until
+ * written).
  */
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
-import { KIND, packMessages, type Request } from './protocol.js';
+import { KIND, packQueues, type Request } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
 import type { HostIpcNs, IpcSysctl } from './state.js';
 
 interface Step {
   req: Request;
-  what: string;
+  /** What the step does, for an error (built only then: a plan has ~10^4 steps). */
+  what: () => string;
   /** The return value that means success, when it is not just "not -1". */
   expect?: number;
 }
@@ -62,6 +67,17 @@ const bigMax = (saved: string | undefined, needed: number): string => {
   const s = BigInt(saved?.trim() || '0');
   return String(BigInt(needed) > s ? BigInt(needed) : s);
 };
+
+const ZEROS = new Uint8Array(65536);
+/** Whether every byte is 0 (compared 64 KiB at a time with memcmp, not byte by byte). */
+export function allZero(d: Uint8Array): boolean {
+  const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  for (let at = 0; at < b.length; at += ZEROS.length) {
+    const n = Math.min(ZEROS.length, b.length - at);
+    if (!b.subarray(at, at + n).equals(ZEROS.subarray(0, n))) return false;
+  }
+  return true;
+}
 
 /** The limits to create the objects under (each at least what the objects need). */
 function roomyLimits(ns: HostIpcNs): [IpcSysctl, string][] {
@@ -86,7 +102,7 @@ function roomyLimits(ns: HostIpcNs): [IpcSysctl, string][] {
 const enc = new TextEncoder();
 const sysctl = (name: string, value: string): Step => ({
   req: { op: 'SYSCTL_W', args: [0], data: enc.encode(`${name}\0${value}`) },
-  what: `sysctl ${name} = ${value}`,
+  what: () => `sysctl ${name} = ${value}`,
 });
 
 /** The agent operations that recreate `ns` (see the design note). */
@@ -113,28 +129,38 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
   const roomy = roomyLimits(ns);
   for (const [k, v] of roomy) steps.push(sysctl(k, v));
   const holders = ns.tasks.filter((t) => t.pid !== 1);
-  for (const t of holders) steps.push({ req: { op: 'TASK', args: [0, t.pid] }, what: `task ${t.pid}`, expect: t.pid });
+  for (const t of holders) steps.push({ req: { op: 'TASK', args: [0, t.pid] }, what: () => `task ${t.pid}`, expect: t.pid });
   const actors = opts.actors ?? new Set([1, ...ns.tasks.map((t) => t.pid)]);
   const can = (pid: number): boolean => pid > 0 && actors.has(pid);
   const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0): Step => ({
     req: { op: 'GET', args: [by, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, d.id] },
-    what: `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}`,
+    what: () => `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}`,
     expect: d.id,
   });
   const send = (by: number, id: number, mtype: bigint | number, data: Uint8Array, what: string): Step => ({
     req: { op: 'MSGSND', args: [by, id, mtype, 0o4000 /* IPC_NOWAIT */], data },
-    what: `msg ${id}: ${what}${by > 1 ? ` in task ${by}` : ''}`,
+    what: () => `msg ${id}: ${what}${by > 1 ? ` in task ${by}` : ''}`,
   });
   const recv = (by: number, id: number): Step => ({
     req: { op: 'MSGRCV', args: [by, id, 0, 0o4000 | 0o20000 /* IPC_NOWAIT | MSG_NOERROR */] },
-    what: `msg ${id}: receive in task ${by} (lrpid)`,
+    what: () => `msg ${id}: receive in task ${by} (lrpid)`,
   });
   const set = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], qbytes = 0): Step => ({
     req: { op: 'SET', args: [0, KIND[kind], d.id, d.uid, d.gid, d.mode & 0o777, qbytes] },
-    what: `${kind} ${d.id}: IPC_SET`,
+    what: () => `${kind} ${d.id}: IPC_SET`,
   });
   const EMPTY = new Uint8Array(0);
-  for (const q of ns.msg) {
+  // IPC_SET only where it changes something: an object is created with uid/gid = cuid/cgid (the
+  // creator's euid/egid, ipcperms' ipc_addid), mode & 0777 (newque/newary/newseg) and, a queue,
+  // msg_qbytes = msgmnb at that moment (newque), which is the raised limit below.
+  const needsSet = (d: HostIpcNs['msg'][number]['desc']): boolean => d.uid !== d.cuid || d.gid !== d.cgid;
+  const roomyOf = new Map(roomy);
+  const msgmnb = Number(roomyOf.get('kernel/msgmnb'));
+  // Operations per semop call: the semopm field of kernel/sem as it is during the batch (32 when
+  // unknown, SEMOPM of 2.6.26; at most the 512 OP_SEMOPV takes).
+  const semopm = Math.min(512, Math.max(1, Number((roomyOf.get('kernel/sem') ?? '').split(' ')[2]) || 32));
+  const packed = packQueues(ns.msg.map((q) => q.messages));
+  for (const [qi, q] of ns.msg.entries()) {
     const id = q.desc.id;
     steps.push(get('msg', q.desc, 0));
     const n = q.messages.length;
@@ -147,15 +173,17 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
     // lspid sends it.
     const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
     if (last > 0) {
-      const msgs = last === n ? q.messages : q.messages.slice(0, last);
+      // All the packed messages, or all but the last (packed last, so a prefix).
+      const all = packed[qi]!;
+      const data = last === n ? all : all.subarray(0, all.byteLength - 12 - q.messages[n - 1]!.body.byteLength);
       steps.push({
-        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data: packMessages(msgs) },
-        what: `msg ${id}: messages 0..${last - 1} (${sum(msgs.map((m) => m.body.byteLength))} bytes)`,
+        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data },
+        what: () => `msg ${id}: messages 0..${last - 1} (${sum(q.messages.slice(0, last).map((m) => m.body.byteLength))} bytes)`,
         expect: last,
       });
     }
     if (last < n) steps.push(send(q.lspid, id, q.messages[last]!.mtype, q.messages[last]!.body, `message ${last} (${q.messages[last]!.body.byteLength} bytes)`));
-    steps.push(set('msg', q.desc, q.qbytes));
+    if (needsSet(q.desc) || q.qbytes !== msgmnb) steps.push(set('msg', q.desc, q.qbytes));
   }
   for (const s of ns.sem) {
     const id = s.desc.id;
@@ -176,21 +204,30 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
       }
     }
     const pre = s.values.map((v, k) => Math.max(0, Math.min(SEMVMX, v - sum(ops[k]!.map((o) => o.x)))));
-    if (pre.every((v) => v !== 0)) {
-      const data = new Uint8Array(2 * pre.length);
-      pre.forEach((v, k) => new DataView(data.buffer).setUint16(2 * k, v, true));
-      steps.push({ req: { op: 'SETALL', args: [0, id], data }, what: `sem ${id}: SETALL` });
+    // The sempid each semaphore has so far: SETALL and SETVAL record the caller's (the agent,
+    // pid 1; semctl_main and semctl_setval since Linux 4.5, a5f4db877177 "ipc/sem: make semctl
+    // setting sempid consistent"; this backend needs 5.5 for set_tid), a semop its task's.
+    // SETALL (one call) unless it would give a pid to a semaphore that must keep sempid 0: one
+    // whose value stays 0 and whose saved sempid is 0 (those get SETVALs of the others).
+    const setall = pre.every((v, k) => v !== 0 || s.pids[k] !== 0);
+    const lastPid = pre.map((v): number => (setall || v !== 0 ? 1 : 0));
+    if (setall) {
+      const data = Buffer.allocUnsafe(2 * pre.length);
+      pre.forEach((v, k) => data.writeUInt16LE(v, 2 * k));
+      steps.push({ req: { op: 'SETALL', args: [0, id], data }, what: () => `sem ${id}: SETALL` });
     } else {
       pre.forEach((v, k) => {
-        if (v !== 0) steps.push({ req: { op: 'SETVAL', args: [0, id, k, v] }, what: `sem ${id}[${k}]: SETVAL ${v}` });
+        if (v !== 0) steps.push({ req: { op: 'SETVAL', args: [0, id, k, v] }, what: () => `sem ${id}[${k}]: SETVAL ${v}` });
       });
     }
     s.values.forEach((want, k) => {
+      if (ops[k]!.length === 0 && pre[k] === want) return; // no adjustment: the value is set
       let cur = pre[k]!;
       const todo = [...ops[k]!];
       const plain = (x: number): void => {
-        steps.push({ req: { op: 'SEMOP', args: [0, id, k, x, 0] }, what: `sem ${id}[${k}]: semop ${x}` });
+        steps.push({ req: { op: 'SEMOP', args: [0, id, k, x, 0] }, what: () => `sem ${id}[${k}]: semop ${x}` });
         cur += x;
+        lastPid[k] = 1;
       };
       while (todo.length > 0) {
         const i = todo.findIndex((o) => cur + o.x >= 0 && cur + o.x <= SEMVMX);
@@ -201,46 +238,70 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
           continue;
         }
         const o = todo.splice(i, 1)[0]!;
-        steps.push({ req: { op: 'SEMOP', args: [o.pid, id, k, o.x, SEM_UNDO] }, what: `sem ${id}[${k}]: SEM_UNDO ${-o.x} of task ${o.pid}` });
+        steps.push({ req: { op: 'SEMOP', args: [o.pid, id, k, o.x, SEM_UNDO] }, what: () => `sem ${id}[${k}]: SEM_UNDO ${-o.x} of task ${o.pid}` });
         cur += o.x;
+        lastPid[k] = o.pid;
       }
       while (cur !== want) plain(Math.max(-SEMVMX, Math.min(SEMVMX, want - cur)));
-      // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO).
-      const by = s.pids[k]!;
-      if (can(by)) {
-        const d = want < SEMVMX ? 1 : -1;
-        for (const x of [d, -d]) steps.push({ req: { op: 'SEMOP', args: [by, id, k, x, 0] }, what: `sem ${id}[${k}]: semop ${x} in task ${by} (sempid)` });
-      }
     });
-    steps.push(set('sem', s.desc));
+    // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO) on each of its
+    // semaphores whose sempid is not already its own, all of them in one semop call per sign
+    // (perform_atomic_semop records the caller as sempid of every semaphore of the call).
+    const byTask = new Map<number, number[]>();
+    s.pids.forEach((by, k) => {
+      if (can(by) && lastPid[k] !== by) byTask.set(by, [...(byTask.get(by) ?? []), k]);
+    });
+    for (const [by, ks] of byTask) {
+      for (let i = 0; i < ks.length; i += semopm) {
+        const part = ks.slice(i, i + semopm);
+        for (const sign of [1, -1]) {
+          const data = Buffer.alloc(6 * part.length);
+          part.forEach((k, j) => {
+            data.writeUInt16LE(k, 6 * j);
+            data.writeInt16LE(sign * (s.values[k]! < SEMVMX ? 1 : -1), 6 * j + 2);
+          });
+          steps.push({ req: { op: 'SEMOPV', args: [by, id], data }, what: () => `sem ${id}[${part.join(',')}]: semop ${sign > 0 ? 'there' : 'and back'} in task ${by} (sempid)` });
+        }
+      }
+    }
+    if (needsSet(s.desc)) steps.push(set('sem', s.desc));
   }
   for (const m of ns.shm) {
     const id = m.desc.id;
     steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
-    if (m.data.some((b) => b !== 0)) steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: `shm ${id}: contents (written, then compared)` });
+    // The segment's lpid as the plan goes: 0 when new (newseg), then whoever attached last
+    // (do_shmat and shm_close record the caller).
+    let lpid = 0;
+    if (!allZero(m.data)) {
+      steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: () => `shm ${id}: contents (written, then compared)` });
+      lpid = 1;
+    }
     let attached = false;
     for (const t of ns.tasks) {
       const bases = new Map<number, number>();
       for (const a of t.attach) if (a.shmid === id && !bases.has(a.start - a.offset)) bases.set(a.start - a.offset, a.flags);
       for (const [base, flags] of bases) {
-        steps.push({ req: { op: 'SHMAT', args: [t.pid, id, base, flags] }, what: `shm ${id}: attach at 0x${base.toString(16)} in task ${t.pid}`, expect: base });
+        steps.push({ req: { op: 'SHMAT', args: [t.pid, id, base, flags] }, what: () => `shm ${id}: attach at 0x${base.toString(16)} in task ${t.pid}`, expect: base });
         attached = true;
+        lpid = t.pid;
       }
     }
     // A destroyed segment lives while attached: the agent holds it when no saved task does.
-    if (m.desc.mode & SHM_DEST && !attached) steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: `shm ${id}: attach in the agent` });
-    if (can(m.lpid)) {
-      // lpid: the saved task attaches and detaches last.
-      steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
+    if (m.desc.mode & SHM_DEST && !attached) {
+      steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: () => `shm ${id}: attach in the agent` });
+      lpid = 1;
     }
-    if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: `shm ${id}: SHM_LOCK` });
-    steps.push(set('shm', m.desc));
+    if (can(m.lpid) && lpid !== m.lpid) {
+      // lpid: the saved task attaches and detaches last (unless the last attachment was its own).
+      steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: () => `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
+    }
+    if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: () => `shm ${id}: SHM_LOCK` });
+    if (needsSet(m.desc)) steps.push(set('shm', m.desc));
     if (m.desc.mode & SHM_DEST) {
-      steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: `shm ${id}: IPC_RMID (SHM_DEST)` });
+      steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: () => `shm ${id}: IPC_RMID (SHM_DEST)` });
     }
   }
-  for (const pid of opts.standIns ?? []) steps.push({ req: { op: 'KILL', args: [0, pid] }, what: `stand-in task ${pid}: kill` });
-  const roomyOf = new Map(roomy);
+  for (const pid of opts.standIns ?? []) steps.push({ req: { op: 'KILL', args: [0, pid] }, what: () => `stand-in task ${pid}: kill` });
   for (const [k, v] of Object.entries(ns.sysctls) as [IpcSysctl, string][]) {
     if (k.endsWith('_next_id')) continue;
     if (roomyOf.has(k) && roomyOf.get(k) === v.trim().split(/\s+/).join(' ')) continue;
@@ -259,8 +320,8 @@ export async function runPlan(agent: Agent, steps: Step[]): Promise<void> {
   const answers = await agent.run(steps.map((s) => s.req));
   answers.forEach((r, i) => {
     const s = steps[i]!;
-    if (r.errno !== 0) throw new HostError(`restore: ${s.what}: ${errnoName(r.errno)}`, errnoName(r.errno));
-    if (s.expect !== undefined && Number(r.ret) !== s.expect) throw new HostError(`restore: ${s.what}: got ${r.ret}, wanted ${s.expect}`);
+    if (r.errno !== 0) throw new HostError(`restore: ${s.what()}: ${errnoName(r.errno)}`, errnoName(r.errno));
+    if (s.expect !== undefined && r.ret !== s.expect) throw new HostError(`restore: ${s.what()}: got ${r.ret}, wanted ${s.expect}`);
   });
 }
 
@@ -269,14 +330,19 @@ export async function runPlan(agent: Agent, steps: Step[]): Promise<void> {
  * existing 'ns' agent, whose holder tasks are killed first). Resolves with the agent, which holds
  * the namespaces; refuses (killing a new agent) on any failure.
  */
-export async function restoreHost(ns: HostIpcNs, opts: { agent?: Agent; verify?: boolean } & AgentOptions = {}): Promise<HostRestoreResult> {
-  const agent = opts.agent ?? (await Agent.start('ns', opts));
+export async function restoreHost(
+  ns: HostIpcNs,
+  opts: { agent?: Agent; starting?: Promise<Agent>; verify?: boolean } & AgentOptions = {},
+): Promise<HostRestoreResult> {
+  // `starting`: a new 'ns' agent the caller started before reading the images (its start, a
+  // process spawn and clone3, overlaps the reading); used and closed as one started here.
+  const agent = opts.agent ?? (await (opts.starting ?? Agent.start('ns', opts)));
   try {
     if (opts.agent) await agent.call('RESET', [], undefined, 'reset of the agent\'s IPC namespace');
     // Stand-ins for last pids, where their pid can be had (else the field is reported lost).
     const wanted = standInPids(ns);
     const made = await agent.run(wanted.map((pid) => ({ op: 'TASK' as const, args: [0, pid] })));
-    const standIns = wanted.filter((pid, i) => made[i]!.errno === 0 && Number(made[i]!.ret) === pid);
+    const standIns = wanted.filter((pid, i) => made[i]!.errno === 0 && made[i]!.ret === pid);
     const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns });
     await runPlan(agent, steps);
     if (opts.verify === false) return { agent, restored: null, report: [], missing: [], ops: steps.length };

@@ -5,7 +5,7 @@
  * *_next_id), the real CRIU 4.2 dump → host, and model → host → model.
  */
 import assert from 'node:assert/strict';
-import { Agent, compareNs, dumpHost, dumpWith, fromImages, restoreHost, toImages, wrongLines, LOST_FIELDS } from '../../src/host/index.js';
+import { Agent, compareNs, dumpHost, dumpWith, fromImages, restoreHost, restorePlan, toImages, wrongLines, LOST_FIELDS } from '../../src/host/index.js';
 import type { HostIpcNs, HostReportLine } from '../../src/host/index.js';
 import { SHM_DEST, SHM_LOCKED } from '../../src/abi/constants.js';
 import { Kernel, constants as C } from '../../src/index.js';
@@ -231,6 +231,43 @@ hostTest('model → host → model: a model dump restored on the real kernel, du
     await r.agent.call('KILL', [0, 2]);
     await r.agent.call('KILL', [0, 3]);
     assert.deepEqual(await values(r.agent, s), [0, 0, 9]);
+  } finally {
+    await r.agent.close();
+  }
+});
+
+hostTest('the plan makes only the calls that change something, and every last pid a task can make comes back', async () => {
+  const ns = emptyNs({
+    source: 'host',
+    sysctls: { 'kernel/msgmnb': '16384' },
+    msg: [
+      { desc: desc(0, { key: 1 }), qbytes: 16384, messages: [{ mtype: 1n, body: bytes(10, 1) }], stime: 0, rtime: 0, ctime: 0, lspid: 1, lrpid: 0 },
+      { desc: desc(1, { key: 2, uid: 1000, cuid: 0 }), qbytes: 16384, messages: [], stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 },
+      { desc: desc(2, { key: 3 }), qbytes: 100, messages: [], stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 },
+    ],
+    sem: [
+      // A semaphore at 0 with sempid 0 keeps both: SETVALs of the others; 42 is a stand-in.
+      { desc: desc(0, { key: 4 }), values: [0, 3, 0, 5], pids: [1, 1, 0, 42], ncnt: [], zcnt: [], otime: 0, ctime: 0 },
+      // Every sempid is the agent's: SETALL records it, no semop needed (values 0 included).
+      { desc: desc(1, { key: 5 }), values: [0, 0, 7], pids: [1, 1, 1], ncnt: [], zcnt: [], otime: 0, ctime: 0 },
+    ],
+    shm: [{ desc: desc(0, { key: 6 }), size: 4096, data: bytes(4096, 2), atime: 0, dtime: 0, ctime: 0, cpid: 1, lpid: 1, nattch: 0 }],
+  });
+  const plan = restorePlan(ns, { actors: new Set([1, 42]), standIns: [42] });
+  const count = (op: string): number => plan.filter((s) => s.req.op === op).length;
+  // IPC_SET for the queue whose uid is not its cuid and the one whose qbytes is not msgmnb only.
+  assert.deepEqual(plan.filter((s) => s.req.op === 'SET').map((s) => s.req.args[2]), [1, 2]);
+  // sempids: one pair of calls by the agent (sem 0 [0]) and one by task 42 (sem 0 [3]).
+  assert.deepEqual(plan.filter((s) => s.req.op === 'SEMOPV').map((s) => s.req.args.slice(0, 2)), [[1, 0], [1, 0], [42, 0], [42, 0]]);
+  assert.equal(count('SETALL'), 1);
+  assert.equal(count('SETVAL'), 2);
+  assert.equal(count('SHMTOUCH'), 0, 'the contents were written by the agent: its lpid already');
+  const r = await restoreHost(ns);
+  try {
+    assert.deepEqual(wrongLines(r.report), []);
+    assert.deepEqual(r.report.filter((l) => /pid$/.test(l.field)), [], 'every last pid came back');
+    assert.deepEqual(r.restored!.sem.map((s) => s.pids), [[1, 1, 0, 42], [1, 1, 1]]);
+    assert.deepEqual(r.restored!.msg.map((q) => [q.desc.uid, q.qbytes]), [[0, 16384], [1000, 16384], [0, 100]]);
   } finally {
     await r.agent.close();
   }

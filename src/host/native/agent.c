@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +88,8 @@ enum {
     OP_MSGSNDV = 22,   /* (task, id, flg) data {i64 mtype, u32 size, body}… → messages sent: a
                         * queue's messages in one operation, in order; on a failure -1 (errno), the
                         * earlier ones sent                                                        */
+    OP_SEMOPV = 23,    /* (task, id) data {u16 num, i16 op, i16 flg}… → 0: one semop call with
+                        * every operation of the frame (atomic, as semop(2) is)                   */
 };
 
 /* OP_DUMP flags. */
@@ -441,15 +444,15 @@ static long op_shmwrite(const struct req *q)
     void *at = (void *)syscall(SYS_shmat, (int)q->args[1], NULL, 0);
     if (at == (void *)-1)
         return -1;
+    /* One MADV_POPULATE_WRITE (Linux 5.14) maps every page at once, not a fault per page; where
+     * it is refused the copy faults them in as before. */
+    madvise(at, q->dlen, 23 /* MADV_POPULATE_WRITE */);
     memcpy(at, q->data, q->dlen);
-    if (syscall(SYS_shmdt, at) < 0)
-        return -1;
     /* The check a restore's verification makes of the contents, here, before the plan's later
      * attachments (holders, the lpid task) set the segment's last pid and times: a re-dump would
-     * have to attach again after them (do_shmat and shm_close set shm_lprid/atim/dtim). */
-    at = (void *)syscall(SYS_shmat, (int)q->args[1], NULL, SHM_RDONLY);
-    if (at == (void *)-1)
-        return -1;
+     * have to attach again after them (do_shmat and shm_close set shm_lprid/atim/dtim). The
+     * segment's pages are read back through the same (shared) attachment: one attach and one
+     * detach per segment, each detach costing a TLB flush. */
     int same = memcmp(at, q->data, q->dlen) == 0;
     if (syscall(SYS_shmdt, at) < 0)
         return -1;
@@ -686,6 +689,15 @@ static void dump_sem(struct buf *b)
     free(per);
 }
 
+/* Segments whose contents go into a dump answer straight from their read-only attachment (written
+ * with writev after the records before them, then detached): no copy into the record buffer. */
+static struct shmseg {
+    size_t pos; /* where in the record buffer the contents belong */
+    void *at;
+    size_t n;
+} *segs;
+static int nsegs, capsegs;
+
 static void dump_shm(struct buf *b, int flags)
 {
     struct shm_info info;
@@ -717,10 +729,84 @@ static void dump_shm(struct buf *b, int flags)
             record(b, R_SHM, 14, a, NULL, 0);
             continue;
         }
-        record(b, R_SHM, 14, a, at, d.shm_segsz);
-        syscall(SYS_shmdt, at);
+        /* The header counts the contents; they follow it in the answer (send_dump). One
+         * MADV_POPULATE_READ (Linux 5.14) maps the pages at once instead of a fault per page
+         * when the pipe write reads them; where it is refused the faults happen as before. */
+        madvise(at, d.shm_segsz, 22 /* MADV_POPULATE_READ */);
+        put_u32(b, (uint32_t)(8 + 8 * 14 + d.shm_segsz));
+        put_u32(b, R_SHM);
+        put_u32(b, 14);
+        put(b, a, sizeof a);
+        if (nsegs == capsegs) {
+            capsegs = capsegs ? 2 * capsegs : 64;
+            if (!(segs = realloc(segs, sizeof *segs * (size_t)capsegs)))
+                die("out of memory");
+        }
+        segs[nsegs].pos = b->len;
+        segs[nsegs].at = at;
+        segs[nsegs].n = d.shm_segsz;
+        nsegs++;
     }
 }
+
+static int writev_full(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n > 1024 ? 1024 : n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Writes a dump's answer frame on `fd` (ret 0): the records, each segment's contents taken from
+ * its attachment, which is then detached. The caller has flushed the buffered answers before. */
+static int send_dump(int fd, struct buf *b)
+{
+    size_t total = b->len;
+    for (int i = 0; i < nsegs; i++)
+        total += segs[i].n;
+    char head[20] = {0};
+    uint32_t len = (uint32_t)(16 + total);
+    memcpy(head, &len, 4);
+    struct iovec *iov = malloc(sizeof *iov * (size_t)(2 * nsegs + 2));
+    if (!iov)
+        die("out of memory");
+    int n = 0;
+    size_t from = 0;
+    iov[n++] = (struct iovec){head, sizeof head};
+    for (int i = 0; i < nsegs; i++) {
+        if (segs[i].pos > from)
+            iov[n++] = (struct iovec){b->p + from, segs[i].pos - from};
+        iov[n++] = (struct iovec){segs[i].at, segs[i].n};
+        from = segs[i].pos;
+    }
+    if (b->len > from)
+        iov[n++] = (struct iovec){b->p + from, b->len - from};
+    int r = total > 0xffffffefu ? (errno = E2BIG, -1) : writev_full(fd, iov, n);
+    int e = errno;
+    free(iov);
+    for (int i = 0; i < nsegs; i++)
+        syscall(SYS_shmdt, segs[i].at);
+    nsegs = 0;
+    errno = e;
+    return r;
+}
+
+/* The host pid of op_dump's child that entered the IPC namespace to fork the reader into its pid
+ * namespace: a task of the agent's, not of the dumped namespaces (0 when dumping our own). */
+static pid_t entering;
 
 /* The tasks of the dumped namespaces (same IPC and pid namespace as `ipcns`/`pidns`), their pid
  * there (the last NSpid field) and their System V shm attachments (/proc/PID/maps: device 00:01
@@ -737,7 +823,7 @@ static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct sta
     while ((e = readdir(d))) {
         char *end;
         long hostpid = strtol(e->d_name, &end, 10);
-        if (*end || hostpid <= 0)
+        if (*end || hostpid <= 0 || hostpid == entering)
             continue;
         struct stat st;
         snprintf(path, sizeof path, "/proc/%ld/ns/ipc", hostpid);
@@ -786,17 +872,30 @@ static void dump_here(struct buf *b, int flags)
     dump_sysctls(b);
     dump_msg(b);
     dump_sem(b);
-    dump_shm(b, flags);
+    /* The tasks before the segments: reading a segment keeps it attached here until the answer
+     * is written (send_dump), which must not show as an attachment of ours. */
     if (stat("/proc/thread-self/ns/ipc", &ipcns) == 0 && stat("/proc/thread-self/ns/pid", &pidns) == 0)
         dump_tasks(b, &ipcns, &pidns);
+    dump_shm(b, flags);
 }
 
+/* Set when an operation has written its own answer (a dump: send_dump). */
+static int answered;
+
 /* Dumps the IPC namespace of host pid `target`: a child enters its IPC namespace and (for the pids
- * the kernel reports) its pid namespace, whose children see pids as the target does. */
-static long op_dump(pid_t target, int flags, struct buf *out)
+ * the kernel reports) its pid namespace, whose children see pids as the target does. The answer
+ * is written by whoever read the namespace, straight to our stdout (fd 1): no copy of the records
+ * through this process. */
+static long op_dump(pid_t target, int flags)
 {
     if (target == 0) {
-        dump_here(out, flags);
+        struct buf b = {0};
+        dump_here(&b, flags);
+        flush_out();
+        if (send_dump(1, &b) < 0)
+            die("write dump");
+        free(b.p);
+        answered = 1;
         return 0;
     }
     char path[64];
@@ -810,22 +909,21 @@ static long op_dump(pid_t target, int flags, struct buf *out)
         close(ipcfd);
         return -1;
     }
-    int mfd = (int)syscall(SYS_memfd_create, "nsd-dump", 1 /* MFD_CLOEXEC */);
-    if (mfd < 0)
-        return -1;
+    flush_out(); /* the answers before this one go first */
     pid_t c = fork();
     if (c < 0)
         return -1;
     if (c == 0) {
         if (setns(ipcfd, CLONE_NEWIPC) < 0 || setns(pidfd, CLONE_NEWPID) < 0)
             _exit(100 + errno);
+        entering = getpid(); /* still a pid of our pid namespace, as /proc shows it */
         pid_t g = fork();
         if (g < 0)
             _exit(100 + errno);
         if (g == 0) {
             struct buf b = {0};
             dump_here(&b, flags);
-            _exit(write_full(mfd, b.p, b.len) < 0 ? 99 : 0);
+            _exit(send_dump(1, &b) < 0 ? 99 : 0);
         }
         int st;
         waitpid(g, &st, 0);
@@ -835,20 +933,15 @@ static long op_dump(pid_t target, int flags, struct buf *out)
     close(pidfd);
     int st;
     waitpid(c, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
-        close(mfd);
-        errno = code > 100 ? code - 100 : EIO;
-        return -1;
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 98;
+    if (code == 0) {
+        answered = 1;
+        return 0;
     }
-    struct stat ms;
-    fstat(mfd, &ms);
-    need(out, (size_t)ms.st_size);
-    if (pread(mfd, out->p + out->len, (size_t)ms.st_size, 0) != ms.st_size)
-        die("read dump");
-    out->len += (size_t)ms.st_size;
-    close(mfd);
-    return 0;
+    if (code <= 100) /* the answer may be half written: the stream cannot go on */
+        die("dump: the reader failed while answering");
+    errno = code - 100;
+    return -1;
 }
 
 /* ---- exec, check ---------------------------------------------------------------------------- */
@@ -1020,6 +1113,21 @@ static long dispatch(const struct req *q, struct buf *out)
         struct sembuf s = {(unsigned short)a[2], (short)a[3], (short)a[4]};
         return syscall(SYS_semop, (int)a[1], &s, 1);
     }
+    case OP_SEMOPV: {
+        /* Copied out of the frame: struct sembuf wants 2-byte alignment. */
+        struct sembuf s[512];
+        size_t n = q->dlen / 6;
+        if (q->dlen % 6 || n == 0 || n > 512) {
+            errno = EINVAL;
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&s[i].sem_num, q->data + 6 * i, 2);
+            memcpy(&s[i].sem_op, q->data + 6 * i + 2, 2);
+            memcpy(&s[i].sem_flg, q->data + 6 * i + 4, 2);
+        }
+        return syscall(SYS_semop, (int)a[1], s, n);
+    }
     case OP_SHMWRITE:
         return op_shmwrite(q);
     case OP_SHMAT: {
@@ -1056,7 +1164,7 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_KILL:
         return op_kill((pid_t)a[1]);
     case OP_DUMP:
-        return op_dump((pid_t)a[1], (int)a[2], out);
+        return op_dump((pid_t)a[1], (int)a[2]);
     case OP_EXEC:
         return op_exec(q, out);
     case OP_CHECK:
@@ -1103,8 +1211,10 @@ static void serve(int fd, struct req *q, struct buf *out)
         return;
     }
     errno = 0;
+    answered = 0;
     long r = dispatch(q, out);
-    write_resp(fd, r, r == -1 ? errno : 0, out->p, out->len);
+    if (!answered)
+        write_resp(fd, r, r == -1 ? errno : 0, out->p, out->len);
 }
 
 static void holder_loop(int fd)
@@ -1175,6 +1285,11 @@ static void agent_loop(void)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* 1 MiB pipes (the default /proc/sys/fs/pipe-max-size) where stdin/stdout are pipes: a dump's
+     * megabytes and a restore's batch cross in a few wake-ups instead of one per 64 KiB. Refused
+     * (not a pipe, or above the limit for a user): the default size works the same, slower. */
+    fcntl(0, F_SETPIPE_SZ, 1 << 20);
+    fcntl(1, F_SETPIPE_SZ, 1 << 20);
     if (argc > 1 && strcmp(argv[1], "ns") == 0) {
         pid_t p = clone3_at(CLONE_NEWPID | CLONE_NEWIPC, 1);
         if (p < 0)
