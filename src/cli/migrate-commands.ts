@@ -54,6 +54,43 @@ export function roundLine(name: string, st: RoundStats): string {
   return `${name}: ${st.pagesData} pages sent, ${st.pagesParent} unchanged, ${st.pagesZero} zero, ${mib(st.bytes)} in ${ms(st.ms)}`;
 }
 
+/**
+ * The progress bar of the frozen transfer. Its total starts as an upper bound (`migrateOut`'s
+ * `onFrozen`: zero pages, holes and lazy pages send less than their bytes), so `finish` sets the
+ * total to what was really sent before the last redraw: the final line always reads 100 %.
+ */
+export class TransferBar {
+  private readonly bar: cliProgress.SingleBar;
+  private sent = 0;
+
+  constructor(stream: NodeJS.WritableStream, max: number, tty = true) {
+    this.bar = new cliProgress.SingleBar(
+      { format: 'transfer [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true, stream, noTTYOutput: !tty },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(max, 0);
+  }
+
+  /** `n` bytes sent so far (a bound above it grows the total). */
+  update(n: number): void {
+    this.sent = n;
+    if (n > this.bar.getTotal()) this.bar.setTotal(n);
+    this.bar.update(n);
+  }
+
+  /** The transfer is over: total = bytes sent, a last 100 % line, and the bar stops. */
+  finish(): void {
+    this.bar.setTotal(this.sent);
+    this.bar.update(this.sent);
+    this.bar.stop();
+  }
+
+  /** The transfer failed: the bar stops where it is. */
+  abort(): void {
+    this.bar.stop();
+  }
+}
+
 /** Writes image files into the model at `dir` (as root). */
 export function writeImagesIn(k: Kernel, dir: string, images: ReadonlyMap<string, Uint8Array>): void {
   const sys = k.init.sys;
@@ -320,7 +357,7 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
     return 1;
   }
   const interval = parseDuration(o.interval);
-  let bar: cliProgress.SingleBar | null = null;
+  let bar: TransferBar | null = null;
   let res: MigrateOutResult;
   let frozenAt = 0;
   try {
@@ -340,20 +377,19 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
         sent(b0);
         if (web) tx.onWrite = sent;
         if (!process.stderr.isTTY || max < 16 << 20) return;
-        bar = new cliProgress.SingleBar({ format: 'transfer [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
-        bar.start(max, 0);
-        tx.onWrite = (n) => (bar!.update(n - b0), sent(n));
+        const tb = (bar = new TransferBar(process.stderr, max - b0));
+        tx.onWrite = (n) => (tb.update(n - b0), sent(n));
       },
     });
   } catch (e) {
-    (bar as cliProgress.SingleBar | null)?.stop();
+    (bar as TransferBar | null)?.abort();
     err(`nsd migrate: ${e instanceof Error ? e.message : String(e)}\n`);
     err('nsd migrate: the container goes on in kernel A\n');
     b.kill('SIGKILL');
     await drive(a);
     return 1;
   }
-  (bar as cliProgress.SingleBar | null)?.stop();
+  (bar as TransferBar | null)?.finish();
   web?.progress({ phase: 'frozen: transfer', done: res.bytes - frozenAt, total: res.bytes - frozenAt, what: 'bytes sent' });
   web?.progress({ phase: 'restore in B', done: 1, total: 1, what: `running in kernel B after ${ms(res.downtimeMs)} of downtime` });
   err(`${roundLine('stop-and-copy', res.final)}${res.lazy ? `, ${res.final.pagesLazy} left at the source (lazy)` : ''} (+ ${mib(res.imageBytes)} of other images)\n`);
