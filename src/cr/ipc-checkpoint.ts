@@ -23,13 +23,14 @@ import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
 import { storeRuns, type PageRuns } from '../kernel/mm/pages.js';
+import { readShmemChain } from './shm-rounds.js';
 import type { Long } from '../abi/ipc.js';
 import { canonLong, IPCMNI, LONG_MAX, pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { PID_MAX_LIMIT } from '../kernel/profile.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
-  ImageError, isZero, readImage, wrapDecode, readNsdExtra, readShmemContents, writeIpcNsImages, writeNsdExtra, pagemapPagesId,
+  ImageError, isZero, readImage, wrapDecode, readNsdExtra, writeIpcNsImages, writeNsdExtra,
   type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
 } from './image/index.js';
 import { decodePlain, encodePlain } from './plain.js';
@@ -298,12 +299,9 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
     const p = shmImg.payloads![i];
     if (p?.kind === 'ipc-shm-legacy') data = p.data;
     else {
-      const pm = need(images, `pagemap-shmem-${e.desc.id}.img`);
-      const pagesId = pagemapPagesId(pm, `pagemap-shmem-${e.desc.id}.img`);
-      // CRIU writes the pages file with its pagemap, empty when no page is present.
-      const pages = images.get(`pages-${pagesId}.img`);
-      if (!pages) throw new ImageError(`pages-${pagesId}.img`, 0, `missing image (pagemap-shmem-${e.desc.id}.img of shm ${e.desc.id} names it)`);
-      data = readShmemContents(pm, pages, e.size, `pagemap-shmem-${e.desc.id}.img`);
+      // CRIU writes the pages file with its pagemap, empty when no page is present; PE_PARENT
+      // runs (pre-dump rounds) come from the parent images (src/cr/shm-rounds.ts).
+      data = readShmemChain(images, e.desc.id, Number(e.size));
     }
     const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 });
     return { desc: e.desc, size: Number(e.size), data, ...t };

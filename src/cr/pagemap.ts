@@ -77,7 +77,7 @@ export interface MemoryProc {
 }
 
 /** Reads `n` pagemap entries from `vaddr` of process `pidSeen` through the dumper's syscalls. */
-function readPagemap(sys: Sys, pidSeen: number, vaddr: number, n: number): BigUint64Array {
+export function readPagemap(sys: Sys, pidSeen: number, vaddr: number, n: number): BigUint64Array {
   const fd = sys.open(`/proc/${pidSeen}/pagemap`, O_RDONLY);
   try {
     sys.lseek(fd, (vaddr / PAGE_SIZE) * 8, SEEK_SET);
