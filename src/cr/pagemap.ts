@@ -274,6 +274,7 @@ function pageFromChain(images: ReadonlyMap<string, Uint8Array>, cache: Map<strin
       }
       return true;
     }
+    if (r.flags & PE_LAZY) throw new ImageError(pm.file, 0, `page 0x${vaddr.toString(16)} was left at the source (PE_LAZY, no data in these images): only a lazy restore with a page source can fill it`);
     return false;
   }
   return false;
@@ -298,7 +299,8 @@ export function fillMemory(ck: Checkpoint, images: ReadonlyMap<string, Uint8Arra
       for (let off = 0; off < m.len; off += PAGE_SIZE) pageFromChain(images, cache, '', owner.pid, m.start + off, data, off, missing);
       m.data = data;
     }
-    if (lazy && missing!.size > 0) lazy.set(i, missing!);
+    // Every address space read from pagemap images gets its (maybe empty) set: only its PE_LAZY pages are lazy.
+    if (lazy) lazy.set(i, missing!);
   });
 }
 
