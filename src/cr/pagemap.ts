@@ -280,6 +280,17 @@ function pageFromChain(images: ReadonlyMap<string, Uint8Array>, cache: Map<strin
   return false;
 }
 
+/** The bytes of [start, start+len) when one PE_PRESENT run of the top round covers it (not PE_LAZY in a lazy restore). */
+function wholeRun(images: ReadonlyMap<string, Uint8Array>, cache: Map<string, ParsedPagemap | undefined>, pid: number, start: number, len: number, lazy: boolean): Uint8Array | null {
+  const key = String(pid);
+  if (!cache.has(key)) cache.set(key, parsePagemap(images, '', pid));
+  const pm = cache.get(key);
+  const r = pm ? runOf(pm, start) : undefined;
+  if (!r || !(r.flags & PE_PRESENT) || (lazy && r.flags & PE_LAZY) || r.start + r.pages * PAGE_SIZE < start + len) return null;
+  const off = r.at + (start - r.start);
+  return pm!.pages.subarray(off, off + len);
+}
+
 /**
  * Fills the content of every private mapping that the checkpoint left to pagemap images
  * (`data === null`), following the chain. With `lazy`, pages of PE_LAZY runs are not copied but
@@ -295,6 +306,13 @@ export function fillMemory(ck: Checkpoint, images: ReadonlyMap<string, Uint8Arra
     const missing = lazy ? new Set<number>() : null;
     for (const m of mm.maps) {
       if (m.kind !== 'anon' || m.data !== null) continue;
+      // One PE_PRESENT run of this round covers the whole mapping (a stream's joined images, a
+      // first round): its bytes are the contents, a view (the restore only reads m.data).
+      const whole = wholeRun(images, cache, owner.pid, m.start, m.len, missing !== null);
+      if (whole) {
+        m.data = whole;
+        continue;
+      }
       const data = new Uint8Array(m.len);
       for (let off = 0; off < m.len; off += PAGE_SIZE) pageFromChain(images, cache, '', owner.pid, m.start + off, data, off, missing);
       m.data = data;
