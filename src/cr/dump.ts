@@ -503,7 +503,7 @@ class Dumper {
       let ipc = null;
       if (ownIpcNs) {
         const share = !!this.opts.zeroCopy && !this.opts.leaveRunning && this.ipcNsIsTreeOnly(root.ipcns);
-        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share });
+        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share, shmRound: this.opts.memory?.parent != null });
       } else {
         this.sharedIpcNs(root.ipcns);
       }

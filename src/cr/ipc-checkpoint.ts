@@ -49,6 +49,8 @@ export interface IpcDumpContext {
   report: CrReportLine[];
   /** Shm contents may be views of the segments' pages, not copies (DumpOptions.zeroCopy, when safe). */
   share?: boolean;
+  /** The contents are written afterwards as a pre-dump round (src/cr/shm-rounds.ts): do not read them here. */
+  shmRound?: boolean;
 }
 
 /** What the restore engines (restore.ts, ipc-only.ts) give `restoreIpcObjects`/`restoreIpcLate`. */
@@ -167,7 +169,7 @@ export function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpcN
     shm: byIdx(ns.shm.objs).map((s) => ({
       // The one copy of the contents (only the pages the segment has, in blocks): images may
       // outlive the dump while the tree runs on.
-      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE), ctx.share),
+      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: ctx.shmRound ? { runs: [], bytes: new Uint8Array(0) } : storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE), ctx.share),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
     })),
     undo,

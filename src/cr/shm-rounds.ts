@@ -6,10 +6,11 @@
  * A round writes, for each segment of the tree's IPC namespace, `pagemap-shmem-<id>.img` (CRIU's
  * pagemap_head + pagemap_entry runs whose vaddr is the byte offset in the segment) and its
  * `pages-<n>.img`:
- *   - the first round, or a segment taken whole: every page holding a non-zero byte, PE_PRESENT;
+ *   - the first round, or a segment taken whole: every page the segment's store holds (pages it
+ *     lacks are zero), PE_PRESENT;
  *   - a later round: a page soft-dirty in any attachment of the tree is PE_PRESENT (its bytes, even
- *     zero ones: the parent may hold older ones); a clean page holding data is PE_PARENT; a clean
- *     page of zeros is a hole (it was zero in the parent too).
+ *     zero ones: the parent may hold older ones); a clean page the store holds is PE_PARENT (the
+ *     parent recorded it: it was in the store then); other pages are holes (zero then and now).
  * A segment is taken whole — its dirtiness cannot be trusted — when:
  *   - no task of the tree maps it, or fewer mappings of the tree than its shm_nattch exist (a task
  *     outside the tree may write it: nothing we read tracks that);
@@ -30,13 +31,14 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
 import type { IpcNs } from '../kernel/ipc/util.js';
-import { ImageError, isZero, PE_PARENT, PE_PRESENT, pagemapPagesId, readShmemContents, writeImage, type PagemapEntry, type PagemapHead } from './image/index.js';
+import { ImageError, PE_PARENT, PE_PRESENT, pagemapPagesId, readShmemContents, writeImage, type PagemapEntry, type PagemapHead } from './image/index.js';
 import { PARENT_FILE, PARENT_PREFIX, readPagemap, type MemoryProc } from './pagemap.js';
 
 /** First pages-<id>.img id of shm contents written by a round (clear of the dump's 1.. and private memory's 100000..). */
 export const SHM_PAGES_ID_BASE = 200000;
 
 const PM_SOFT_DIRTY = 1n << 55n;
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** What the next round needs from this one (plain data): each segment's shm_dtime and shm_ctime, by shm id. */
 export interface ShmTracker {
@@ -101,18 +103,20 @@ export function shmRoundImages(k: Kernel, procs: readonly MemoryProc[], ipcnsId:
       if (last && last.flags === flags && last.vaddr + last.nr_pages! * BigInt(PAGE_SIZE) === BigInt(pn * PAGE_SIZE)) last.nr_pages = last.nr_pages! + 1n;
       else entries.push({ vaddr: BigInt(pn * PAGE_SIZE), compat_nr_pages: 0, flags, nr_pages: 1n });
     };
-    const d = dirty.get(id);
-    const pns = whole ? [...s.store.keys()].sort((a, b) => a - b) : [...new Set([...s.store.keys(), ...(d ?? [])])].sort((a, b) => a - b);
+    // Every page the store holds is recorded (zero ones too: no scan), so a clean page the store
+    // holds is in the parent round by induction — it was in the store then, written since only
+    // if dirty. Dirty pages the store lacks (written with zeros) go as present zero pages.
+    const d = whole ? undefined : dirty.get(id);
+    const pns = d ? [...new Set([...s.store.keys(), ...d])] : [...s.store.keys()];
+    pns.sort((a, b) => a - b);
     for (const pn of pns) {
       if (pn >= n) continue;
       const page = s.store.get(pn);
-      const nonZero = page !== undefined && !isZero(page, 0, PAGE_SIZE);
       if (whole || d?.has(pn)) {
-        if (whole && !nonZero) continue;
         add(pn, PE_PRESENT);
-        kept.push(page ?? new Uint8Array(PAGE_SIZE));
+        kept.push(page ?? ZERO_PAGE);
         stats.written++;
-      } else if (nonZero) {
+      } else {
         add(pn, PE_PARENT);
         stats.inParent++;
       }
