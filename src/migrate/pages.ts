@@ -131,11 +131,15 @@ export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[], la
   return st;
 }
 
-/** The bytes of the data segments, in order: one allocation, one copy per run (none for a single whole buffer). */
-function concatData(segs: readonly Segment[], pages: number): Uint8Array {
+/**
+ * The bytes of the data segments, in order: one copy per run (none for a single whole buffer),
+ * into `spare` when it has the size (the receiver's buffer, already faulted in), else into one new
+ * allocation.
+ */
+function concatData(segs: readonly Segment[], pages: number, spare?: Buffer): Uint8Array {
   const data = segs.filter((s) => s.kind === 'data');
   if (data.length === 1 && data[0]!.off === 0 && data[0]!.data!.length === pages * PAGE_SIZE) return data[0]!.data!;
-  const out = Buffer.allocUnsafe(pages * PAGE_SIZE);
+  const out = spare?.length === pages * PAGE_SIZE ? spare : Buffer.allocUnsafe(pages * PAGE_SIZE);
   let at = 0;
   for (const s of data) {
     out.set(s.data!.subarray(s.off, s.off + s.n * PAGE_SIZE), at);
@@ -180,7 +184,9 @@ export function joinImages(got: Received, lazy = false): Map<string, Uint8Array>
     }
     const head: PagemapHead = { pages_id: pagesId };
     images.set(shm ? shmPagemapName(pm.id) : pagemapName(pm.id), writeImage(shm ? 'pagemap-shmem' : 'pagemap', [head, ...entries]));
-    images.set(`pages-${pagesId}.img`, concatData(table.pages, pages));
+    images.set(`pages-${pagesId}.img`, concatData(table.pages, pages, table.spare));
+    // The spare now backs an image: it is not the receiver's any more.
+    delete table.spare;
   }
   // The source's manifest named its pagemap/pages images and its round's `parent` link, which were
   // re-encoded here from page frames (the stream's CRC-32 checked every byte of them): the joined
