@@ -31,7 +31,10 @@ import { receiveStream } from '../migrate/receiver.js';
 import { fetchLazy, registerStreamLazy } from '../migrate/lazy.js';
 import { validFileName } from '../migrate/protocol.js';
 import { Session, defaultEnv } from './session.js';
-import { IMAGES_PATH, modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
+import { restore } from '../cr/restore.js';
+import type { StrategyName } from '../cr/strategy.js';
+import { exitCodeOf } from '../userland/lib/process.js';
+import { modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
 import { endWeb, startWebFor } from './web-commands.js';
 import type { LiveView } from '../web/live.js';
 
@@ -54,17 +57,40 @@ export function roundLine(name: string, st: RoundStats): string {
   return `${name}: ${st.pagesData} pages sent, ${st.pagesParent} unchanged, ${st.pagesZero} zero, ${mib(st.bytes)} in ${ms(st.ms)}`;
 }
 
-/** Writes image files into the model at `dir` (as root). */
-export function writeImagesIn(k: Kernel, dir: string, images: ReadonlyMap<string, Uint8Array>): void {
-  const sys = k.init.sys;
-  if (!lookupPath(k, dir)) sys.mkdir(dir, 0o700);
-  for (const [name, data] of images) {
-    const fd = sys.open(`${dir}/${name}`, O_WRONLY | O_CREAT | O_TRUNC, 0o600);
-    try {
-      for (let off = 0; off < data.length; ) off += sys.write(fd, data.subarray(off, off + (1 << 24)));
-    } finally {
-      sys.close(fd);
-    }
+/**
+ * The progress bar of the frozen transfer. Its total starts as an upper bound (`migrateOut`'s
+ * `onFrozen`: zero pages, holes and lazy pages send less than their bytes), so `finish` sets the
+ * total to what was really sent before the last redraw: the final line always reads 100 %.
+ */
+export class TransferBar {
+  private readonly bar: cliProgress.SingleBar;
+  private sent = 0;
+
+  constructor(stream: NodeJS.WritableStream, max: number, tty = true) {
+    this.bar = new cliProgress.SingleBar(
+      { format: 'transfer [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true, stream, noTTYOutput: !tty },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(max, 0);
+  }
+
+  /** `n` bytes sent so far (a bound above it grows the total). */
+  update(n: number): void {
+    this.sent = n;
+    if (n > this.bar.getTotal()) this.bar.setTotal(n);
+    this.bar.update(n);
+  }
+
+  /** The transfer is over: total = bytes sent, a last 100 % line, and the bar stops. */
+  finish(): void {
+    this.bar.setTotal(this.sent);
+    this.bar.update(this.sent);
+    this.bar.stop();
+  }
+
+  /** The transfer failed: the bar stops where it is. */
+  abort(): void {
+    this.bar.stop();
   }
 }
 
@@ -108,6 +134,82 @@ function containerRoot(k: Kernel): number | null {
   return null;
 }
 
+/** Writes image files into the model at `dir` (as root): what a user's copy into the model would do. */
+export function writeImagesIn(k: Kernel, dir: string, images: ReadonlyMap<string, Uint8Array>): void {
+  const sys = k.init.sys;
+  if (!lookupPath(k, dir)) sys.mkdir(dir, 0o700);
+  for (const [name, data] of images) {
+    const fd = sys.open(`${dir}/${name}`, O_WRONLY | O_CREAT | O_TRUNC, 0o600);
+    try {
+      for (let off = 0; off < data.length; ) off += sys.write(fd, data.subarray(off, off + (1 << 24)));
+    } finally {
+      sys.close(fd);
+    }
+  }
+}
+
+/**
+ * Kernel B of a migration: a session whose program is a placeholder (`sleep`, holding the
+ * session's console as fds 0-2) and the tree restored as its child with the library's `restore`
+ * (what `cr restore` calls; the placeholder is the restorer, so the tree inherits its stdio as it
+ * would cr's). The images never enter the model's file system: writing them there, reading them
+ * back and the restore transaction's snapshot of them (every image byte copied three times) cost
+ * more than the restore itself, inside the downtime.
+ */
+class RestoredTree {
+  readonly s: Session;
+  private holder = 0;
+  rootKid = 0;
+
+  constructor(o: ModelFlags & { trace?: boolean }) {
+    this.s = new Session({
+      profile: o.profile,
+      seed: o.seed,
+      stdout: (b) => process.stdout.write(b),
+      stderr: (b) => process.stderr.write(b),
+      trace: o.trace ? (line) => void process.stderr.write(`${line}\n`) : undefined,
+    });
+    this.s.start(['/bin/sleep', '2000000000'], defaultEnv());
+    this.s.endInput();
+    const k = this.s.kernel;
+    k.run({ maxSteps: 20000, until: () => this.findHolder() });
+    if (!this.findHolder()) throw new Error('kernel B: the restorer process did not start');
+  }
+
+  private findHolder(): boolean {
+    for (const t of this.s.kernel.s.tasks.values()) {
+      if (t.comm === 'sleep' && t.state === 'blocked') {
+        this.holder = t.kid;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Restores `images` (all or nothing); returns the restored init's kid. */
+  restore(images: ReadonlyMap<string, Uint8Array>, strategy: string): number {
+    const r = restore(this.s.kernel, images, { strategy: strategy as StrategyName, restorer: this.holder });
+    this.rootKid = this.s.kernel.task(r.rootPid)!.state.kid;
+    return this.rootKid;
+  }
+
+  /** True once the restored init has exited. */
+  ended(): boolean {
+    const t = this.s.kernel.s.tasks.get(this.rootKid);
+    return t === undefined || t.state === 'zombie' || t.state === 'dead';
+  }
+
+  /** Runs the tree to its end; the restored init's exit status (128 + signal when killed). */
+  async finish(): Promise<number> {
+    await drive(this.s, () => this.ended());
+    const k = this.s.kernel;
+    const status = exitCodeOf(k.proc(this.rootKid).status);
+    k.init.sys.kill(k.pidIn(this.holder, k.init.kid), SIGKILL);
+    await drive(this.s);
+    return status;
+  }
+}
+
 interface ServerFlags extends ModelFlags {
   port: number;
   address: string;
@@ -124,7 +226,7 @@ interface ServerFlags extends ModelFlags {
  * is answered; then faults become GETs to the source while the session runs (fetchLazy).
  */
 async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void): Promise<number> {
-  let session: Session | null = null;
+  let b: RestoredTree | null = null;
   let regs = new Map<number, number>();
   let rootKid = 0;
   try {
@@ -132,22 +234,11 @@ async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void
       keepOpen: true,
       onComplete: (got) => {
         const images = joinImages(got, true);
-        if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
-        const s = new Session({ profile: o.profile, seed: o.seed, stdout: (b) => process.stdout.write(b), stderr: (b) => process.stderr.write(b) });
-        session = s;
-        writeImagesIn(s.kernel, IMAGES_PATH, images);
-        s.start(['/bin/sh', '-c', `exec cr restore -D ${IMAGES_PATH} --strategy ${shellQuote(o.strategy)}`], defaultEnv());
-        s.endInput();
-        const k = s.kernel;
-        for (let i = 0; i < 100000; i++) {
-          k.run({ maxSteps: 20000, until: () => containerRoot(k) !== null || s.waitStatus !== null || k.s.runq.length === 0 });
-          if (containerRoot(k) !== null || s.waitStatus !== null) break;
-          if (k.s.runq.length === 0) s.advance();
-        }
-        const root = containerRoot(k);
-        if (root === null) return -1;
-        rootKid = root;
-        regs = registerStreamLazy(k, root, got);
+        if (o.imagesDir) for (const [n, bytes] of images) writeFileSync(join(o.imagesDir, n), bytes);
+        b = new RestoredTree(o);
+        rootKid = b.restore(images, o.strategy);
+        // The lazy pages are missing before the tree runs one step (the restore is one call).
+        regs = registerStreamLazy(b.s.kernel, rootKid, got);
         return 0;
       },
     });
@@ -155,7 +246,8 @@ async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void
     say(`${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const s = session as unknown as Session;
+  const tree = b as unknown as RestoredTree;
+  const s = tree.s;
   const tx = new PageSender(sock);
   sock.resume();
   try {
@@ -164,22 +256,19 @@ async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void
       // idle rounds push pages in the background.
       step: () => {
         const r = s.runSlice(2000);
-        const t = s.kernel.s.tasks.get(rootKid);
-        return r !== 'done' && t !== undefined && t.state !== 'zombie' && t.state !== 'dead';
+        return r !== 'done' && !tree.ended();
       },
     });
     say(`lazy pages: ${st.faults} faults served, ${st.pushed} pages pushed, ${st.gets} GETs, ${mib(st.bytes)} in ${ms(st.ms)}`);
   } catch (e) {
-    const t = s.kernel.s.tasks.get(rootKid);
-    if (t && t.state !== 'zombie' && t.state !== 'dead') s.kernel.init.sys.kill(s.kernel.pidIn(rootKid, s.kernel.init.kid), SIGKILL);
+    if (!tree.ended()) s.kernel.init.sys.kill(s.kernel.pidIn(rootKid, s.kernel.init.kid), SIGKILL);
     sock.destroy();
     const why = e instanceof Error ? e.message : String(e);
     say(`lazy pages: ${why}; the restored tree is killed (it cannot be completed)`);
-    await drive(s).catch(() => 'done');
+    await tree.finish().catch(() => 1);
     return 1;
   }
-  await drive(s);
-  return s.status ?? 1;
+  return tree.finish();
 }
 
 async function pageServer(o: ServerFlags): Promise<number> {
@@ -195,26 +284,17 @@ async function pageServer(o: ServerFlags): Promise<number> {
   const sock = await new Promise<Socket>((resolve) => server.once('connection', resolve));
   server.close();
   if (o.lazyPages) return lazyServer(sock, o, say);
-  let session: Session | null = null;
+  let tree: RestoredTree | null = null;
   try {
     const got = await serveMigration(sock, {
       join: o.imagesDir !== undefined || o.restore,
-      restore: async (images) => {
+      restore: (images) => {
         if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
         if (!o.restore) return 0;
-        const s = new Session({
-          profile: o.profile,
-          seed: o.seed,
-          stdout: (b) => process.stdout.write(b),
-          stderr: (b) => process.stderr.write(b),
-          trace: o.trace ? (line) => void process.stderr.write(`${line}\n`) : undefined,
-        });
-        writeImagesIn(s.kernel, IMAGES_PATH, images);
-        s.start(['/bin/sh', '-c', `exec cr restore -D ${IMAGES_PATH} --strategy ${shellQuote(o.strategy)} --pidfile /run-cr.pid`], defaultEnv());
-        session = s;
-        // Running in B once the restored tree exists (cr writes the pidfile after the restore).
-        const r = await drive(s, () => lookupPath(s.kernel, '/run-cr.pid') !== undefined);
-        return r === 'until' ? 0 : -1;
+        // Running in B once the restore call has returned: the tree is there, all or nothing.
+        tree = new RestoredTree(o);
+        tree.restore(images, o.strategy);
+        return 0;
       },
     });
     say(`received ${got.pagesData} pages, ${got.pagesZero} zero, ${got.pagesParent} unchanged, ${got.files.size} images, ${got.bytes} bytes`);
@@ -222,10 +302,8 @@ async function pageServer(o: ServerFlags): Promise<number> {
     say(`${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  if (!session) return 0;
-  const s = session as Session;
-  await drive(s);
-  return s.status ?? 1;
+  if (!tree) return 0;
+  return (tree as RestoredTree).finish();
 }
 
 /** Reads a host images directory (the *.img files). */
@@ -320,7 +398,7 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
     return 1;
   }
   const interval = parseDuration(o.interval);
-  let bar: cliProgress.SingleBar | null = null;
+  let bar: TransferBar | null = null;
   let res: MigrateOutResult;
   let frozenAt = 0;
   try {
@@ -340,20 +418,19 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
         sent(b0);
         if (web) tx.onWrite = sent;
         if (!process.stderr.isTTY || max < 16 << 20) return;
-        bar = new cliProgress.SingleBar({ format: 'transfer [{bar}] {percentage}% {value}/{total} bytes', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
-        bar.start(max, 0);
-        tx.onWrite = (n) => (bar!.update(n - b0), sent(n));
+        const tb = (bar = new TransferBar(process.stderr, max - b0));
+        tx.onWrite = (n) => (tb.update(n - b0), sent(n));
       },
     });
   } catch (e) {
-    (bar as cliProgress.SingleBar | null)?.stop();
+    (bar as TransferBar | null)?.abort();
     err(`nsd migrate: ${e instanceof Error ? e.message : String(e)}\n`);
     err('nsd migrate: the container goes on in kernel A\n');
     b.kill('SIGKILL');
     await drive(a);
     return 1;
   }
-  (bar as cliProgress.SingleBar | null)?.stop();
+  (bar as TransferBar | null)?.finish();
   web?.progress({ phase: 'frozen: transfer', done: res.bytes - frozenAt, total: res.bytes - frozenAt, what: 'bytes sent' });
   web?.progress({ phase: 'restore in B', done: 1, total: 1, what: `running in kernel B after ${ms(res.downtimeMs)} of downtime` });
   err(`${roundLine('stop-and-copy', res.final)}${res.lazy ? `, ${res.final.pagesLazy} left at the source (lazy)` : ''} (+ ${mib(res.imageBytes)} of other images)\n`);

@@ -23,6 +23,7 @@ import { pidNrIn } from '../kernel/pid/pid.js';
 import { fileContent } from '../kernel/fs/filedata.js';
 import { storeBytes } from '../kernel/mm/pages.js';
 import { memoryImages, PARENT_FILE } from './pagemap.js';
+import { shmRoundImages, type ShmTracker } from './shm-rounds.js';
 import { MANIFEST, writeManifest } from './manifest.js';
 import { CrError, noSuchProcess, unsupported } from './errors.js';
 import {
@@ -51,7 +52,7 @@ export interface DumpOptions {
    * not in nsd-extra: `parent` (the previous round's directory, relative) makes unchanged pages
    * PE_PARENT; `trackMem` clears soft-dirty afterwards (criu --track-mem).
    */
-  memory?: { parent: string | null; trackMem: boolean; lazy?: boolean };
+  memory?: { parent: string | null; trackMem: boolean; lazy?: boolean; shm?: ShmTracker };
   /**
    * Zero-copy (opt-in): a shm segment's image is a view of the segment's pages where they lie in
    * one block, not a copy. Honoured only when it is safe: the tree is killed (not `leaveRunning`)
@@ -504,7 +505,7 @@ class Dumper {
       let ipc = null;
       if (ownIpcNs) {
         const share = !!this.opts.zeroCopy && !this.opts.leaveRunning && this.ipcNsIsTreeOnly(root.ipcns);
-        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share });
+        ipc = dumpIpc(this.k, root.ipcns, { ctid: (kid) => this.tidOf.get(kid) ?? 0, procKids: this.procKids, report: this.report, share, shmRound: this.opts.memory?.parent != null });
       } else {
         this.sharedIpcNs(root.ipcns);
       }
@@ -529,6 +530,8 @@ class Dumper {
       if (this.opts.memory) {
         const { parent, trackMem, lazy } = this.opts.memory;
         const procs = this.procKids.filter((kid) => this.k.t(kid).state !== 'zombie').map((kid) => ({ kid, pid: this.ctid(kid) }));
+        // shm contents as a round too (PE_PARENT for clean pages), before clear_refs: src/cr/shm-rounds.ts.
+        if (ownIpcNs && parent !== null) shmRoundImages(this.k, procs, root.ipcns, { hasParent: parent !== null, tracker: this.opts.memory.shm, dumper: this.opts.dumper }, images);
         memoryImages(this.k, procs, { hasParent: parent !== null, trackMem, lazy, dumper: this.opts.dumper }, images);
         if (parent !== null) images.set(PARENT_FILE, new TextEncoder().encode(parent + '\n'));
         // The manifest again, now over the memory images too (checkpointToImages wrote it without them).

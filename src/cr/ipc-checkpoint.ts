@@ -23,13 +23,14 @@ import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
 import { storeRuns, type PageRuns } from '../kernel/mm/pages.js';
+import { readShmemChain } from './shm-rounds.js';
 import type { Long } from '../abi/ipc.js';
 import { canonLong, IPCMNI, LONG_MAX, pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { PID_MAX_LIMIT } from '../kernel/profile.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
 import {
-  ImageError, isZero, readImage, wrapDecode, readNsdExtra, readShmemContents, writeIpcNsImages, writeNsdExtra, pagemapPagesId,
+  ImageError, isZero, readImage, wrapDecode, readNsdExtra, writeIpcNsImages, writeNsdExtra,
   type IpcVarEntry, type NsdExtraEntry, type IpcDescEntry,
 } from './image/index.js';
 import { decodePlain, encodePlain } from './plain.js';
@@ -48,6 +49,8 @@ export interface IpcDumpContext {
   report: CrReportLine[];
   /** Shm contents may be views of the segments' pages, not copies (DumpOptions.zeroCopy, when safe). */
   share?: boolean;
+  /** The contents are written afterwards as a pre-dump round (src/cr/shm-rounds.ts): do not read them here. */
+  shmRound?: boolean;
 }
 
 /** What the restore engines (restore.ts, ipc-only.ts) give `restoreIpcObjects`/`restoreIpcLate`. */
@@ -166,7 +169,7 @@ export function dumpIpc(k: Kernel, ipcnsId: number, ctx: IpcDumpContext): CkIpcN
     shm: byIdx(ns.shm.objs).map((s) => ({
       // The one copy of the contents (only the pages the segment has, in blocks): images may
       // outlive the dump while the tree runs on.
-      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE), ctx.share),
+      desc: desc(s.perm), size: s.segsz, data: new Uint8Array(0), runs: ctx.shmRound ? { runs: [], bytes: new Uint8Array(0) } : storeRuns(s.store, 0, Math.ceil(s.segsz / PAGE_SIZE), ctx.share),
       atime: s.atime, dtime: s.dtime, ctime: s.ctime, cpid: pid(s.cpid), lpid: pid(s.lpid),
     })),
     undo,
@@ -298,12 +301,9 @@ export function readIpcImages(images: ReadonlyMap<string, Uint8Array>, n: number
     const p = shmImg.payloads![i];
     if (p?.kind === 'ipc-shm-legacy') data = p.data;
     else {
-      const pm = need(images, `pagemap-shmem-${e.desc.id}.img`);
-      const pagesId = pagemapPagesId(pm, `pagemap-shmem-${e.desc.id}.img`);
-      // CRIU writes the pages file with its pagemap, empty when no page is present.
-      const pages = images.get(`pages-${pagesId}.img`);
-      if (!pages) throw new ImageError(`pages-${pagesId}.img`, 0, `missing image (pagemap-shmem-${e.desc.id}.img of shm ${e.desc.id} names it)`);
-      data = readShmemContents(pm, pages, e.size, `pagemap-shmem-${e.desc.id}.img`);
+      // CRIU writes the pages file with its pagemap, empty when no page is present; PE_PARENT
+      // runs (pre-dump rounds) come from the parent images (src/cr/shm-rounds.ts).
+      data = readShmemChain(images, e.desc.id, Number(e.size));
     }
     const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 });
     return { desc: e.desc, size: Number(e.size), data, ...t };

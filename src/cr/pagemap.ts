@@ -77,7 +77,7 @@ export interface MemoryProc {
 }
 
 /** Reads `n` pagemap entries from `vaddr` of process `pidSeen` through the dumper's syscalls. */
-function readPagemap(sys: Sys, pidSeen: number, vaddr: number, n: number): BigUint64Array {
+export function readPagemap(sys: Sys, pidSeen: number, vaddr: number, n: number): BigUint64Array {
   const fd = sys.open(`/proc/${pidSeen}/pagemap`, O_RDONLY);
   try {
     sys.lseek(fd, (vaddr / PAGE_SIZE) * 8, SEEK_SET);
@@ -274,9 +274,21 @@ function pageFromChain(images: ReadonlyMap<string, Uint8Array>, cache: Map<strin
       }
       return true;
     }
+    if (r.flags & PE_LAZY) throw new ImageError(pm.file, 0, `page 0x${vaddr.toString(16)} was left at the source (PE_LAZY, no data in these images): only a lazy restore with a page source can fill it`);
     return false;
   }
   return false;
+}
+
+/** The bytes of [start, start+len) when one PE_PRESENT run of the top round covers it (not PE_LAZY in a lazy restore). */
+function wholeRun(images: ReadonlyMap<string, Uint8Array>, cache: Map<string, ParsedPagemap | undefined>, pid: number, start: number, len: number, lazy: boolean): Uint8Array | null {
+  const key = String(pid);
+  if (!cache.has(key)) cache.set(key, parsePagemap(images, '', pid));
+  const pm = cache.get(key);
+  const r = pm ? runOf(pm, start) : undefined;
+  if (!r || !(r.flags & PE_PRESENT) || (lazy && r.flags & PE_LAZY) || r.start + r.pages * PAGE_SIZE < start + len) return null;
+  const off = r.at + (start - r.start);
+  return pm!.pages.subarray(off, off + len);
 }
 
 /**
@@ -294,11 +306,19 @@ export function fillMemory(ck: Checkpoint, images: ReadonlyMap<string, Uint8Arra
     const missing = lazy ? new Set<number>() : null;
     for (const m of mm.maps) {
       if (m.kind !== 'anon' || m.data !== null) continue;
+      // One PE_PRESENT run of this round covers the whole mapping (a stream's joined images, a
+      // first round): its bytes are the contents, a view (the restore only reads m.data).
+      const whole = wholeRun(images, cache, owner.pid, m.start, m.len, missing !== null);
+      if (whole) {
+        m.data = whole;
+        continue;
+      }
       const data = new Uint8Array(m.len);
       for (let off = 0; off < m.len; off += PAGE_SIZE) pageFromChain(images, cache, '', owner.pid, m.start + off, data, off, missing);
       m.data = data;
     }
-    if (lazy && missing!.size > 0) lazy.set(i, missing!);
+    // Every address space read from pagemap images gets its (maybe empty) set: only its PE_LAZY pages are lazy.
+    if (lazy) lazy.set(i, missing!);
   });
 }
 

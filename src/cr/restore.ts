@@ -52,8 +52,10 @@ export interface RestoreOptions {
   inject?: (step: string, n: number) => void;
   onProgress?: (done: number, what: string) => void;
   /**
-   * Lazy (post-copy) restore: private pages are not filled but registered missing (a
-   * userfaultfd-like registration, src/kernel/mm/uffd.ts); a page source serves them (src/cr/lazy.ts).
+   * Lazy (post-copy) restore: the private pages the images mark PE_LAZY are not filled but
+   * registered missing (a userfaultfd-like registration, src/kernel/mm/uffd.ts), the others are
+   * filled; a page source serves the missing ones (src/cr/lazy.ts). Without it a PE_LAZY page
+   * that has no data in the images is refused.
    */
   lazyPages?: boolean;
 }
@@ -129,7 +131,7 @@ class Restorer {
   readonly pipeEnds = new Map<number, [CkFile, number][]>();
   tempBase = 0;
 
-  constructor(readonly k: Kernel, readonly ck: Checkpoint, readonly opts: RestoreOptions) {
+  constructor(readonly k: Kernel, readonly ck: Checkpoint, readonly opts: RestoreOptions, readonly lazyPages?: ReadonlyMap<number, ReadonlySet<number>>) {
     this.strat = getStrategy(opts.strategy ?? 'nsd');
   }
 
@@ -450,8 +452,8 @@ class Restorer {
         for (const m of saved.maps) {
           const got = m.kind === 'anon' ? sys.mmap(m.start, m.len, m.prot, m.flags) : (sys.call('shmat', m.shmid, m.start, m.flags) as number);
           if (got !== m.start) throw new CrError('restore', 'memory', `pid ${this.procOf.get(tid)!.pid}`, `mapping at 0x${got.toString(16)}, wanted 0x${m.start.toString(16)}`);
-          if (m.kind === 'anon' && this.opts.lazyPages) registerLazy(this.k, kid, m.start, m.data!, this.lazy, this.procOf.get(tid)!.pid);
-          else if (m.kind === 'anon') restorer.fillAnon(this.k, kid, m.start, m.data!);
+          if (m.kind === 'anon') restorer.fillAnon(this.k, kid, m.start, m.data!);
+          if (m.kind === 'anon' && this.lazyPages) registerLazy(this.k, kid, m, this.lazyPages.get(t.mm), this.lazy, this.procOf.get(tid)!.pid);
         }
         restorer.setMmapBase(this.k, kid, saved.mmapBase);
       });
@@ -626,9 +628,9 @@ export function sleepOrder(tids: number[], lists: number[][]): number[] {
 }
 
 /** Decodes and validates images; throws CrError('images') on anything wrong. */
-export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>): Checkpoint {
+export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>): Checkpoint {
   try {
-    return imagesToCheckpoint(images);
+    return imagesToCheckpoint(images, lazy);
   } catch (e) {
     throw CrError.wrap('images', 'read-images', e instanceof Error && 'file' in e ? String((e as { file: unknown }).file) : '', e);
   }
@@ -641,9 +643,11 @@ export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>): Checkpo
  * saved fields that could not come back identically. The tasks run at the next `kernel.run()`.
  */
 export function restore(kernel: Kernel, images: ReadonlyMap<string, Uint8Array>, opts: RestoreOptions = {}): RestoreResult {
-  const ck = readCheckpoint(images);
+  // lazyPages: the PE_LAZY pages are left out of the decoded memory and listed (mm index → vpns).
+  const lazy = opts.lazyPages ? new Map<number, Set<number>>() : undefined;
+  const ck = readCheckpoint(images, lazy);
   const restorerKid = opts.restorer ?? kernel.init.kid;
-  const r = new Restorer(kernel, ck, opts);
+  const r = new Restorer(kernel, ck, opts, lazy);
   r.plan(restorerKid);
   const txn = new KernelTransaction(kernel);
   try {

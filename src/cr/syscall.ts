@@ -67,7 +67,7 @@ function crDump(k0: KernelCore, caller: TaskState, args: CrDumpArgs): CrDumpRepl
       const r = preDump(k, root.tgid, { parent, dumper: caller.kid });
       return { images: [...r.images], report: [], tasks: 0, processes: r.processes, pids: [], pagesWritten: r.stats.written, pagesInParent: r.stats.inParent };
     }
-    const memory = args.trackMem || parent !== null ? { parent, trackMem: args.trackMem === true } : undefined;
+    const memory = args.trackMem || args.lazy || parent !== null ? { parent, trackMem: args.trackMem === true, lazy: args.lazy === true } : undefined;
     const r = dump(k, root.tgid, { leaveRunning: args.leaveRunning, withFs: args.withFs, dumper: caller.kid, memory });
     const pids = [...k.s.procs.values()]
       .filter((p) => inTree(k, p.tgid, root.tgid) && k.s.tasks.get(p.tgid)?.state !== 'zombie' && k.s.tasks.get(p.tgid)?.state !== 'dead')

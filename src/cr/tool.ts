@@ -3,7 +3,7 @@
  * does its privileged work through the `nsd_cr` syscall (src/syscalls/cr.ts, engine in
  * src/cr/syscall.ts) and reads and writes images as files of the model's VFS:
  *
- *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
+ *   cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [--lazy-pages] [-v]
  *   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
  *   cr dedup -D DIR
  *   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
@@ -43,7 +43,7 @@ import { formatSyscallSupport } from '../syscalls/support.js';
 export const CR_PATH = '/sbin/cr';
 
 const USAGE = `Usage:
-  cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [-v]
+  cr dump -t PID -D DIR [--leave-running] [--with-fs] [--prev-images-dir REL] [--track-mem] [--lazy-pages] [-v]
   cr pre-dump -t PID -D DIR [--prev-images-dir REL] [--track-mem] [-v]
   cr dedup -D DIR
   cr restore -D DIR [--strategy nsd|with-id|mainline] [-d] [--ipc-only] [--lazy-pages] [--pidfile FILE] [-v]
@@ -81,6 +81,8 @@ Options:
                          a previous pre-dump round, relative to DIR: pages unchanged since it
                          are not written again (restore reads them from there)
       --track-mem        write memory as pagemap images and reset dirty tracking
+      --lazy-pages       write memory as pagemap images whose private pages are marked lazy
+                         (PE_LAZY): cr restore --lazy-pages leaves them missing and serves them
   -v, --verbose          print what was dumped and the fields that will not come back
   -h, --help             show this text
 `,
@@ -111,8 +113,10 @@ Options:
                          (the *_with_id syscalls) or mainline (clone3 set_tid, *_next_id; IPC
                          times and last pids cannot be restored and are reported)
   -d, --restore-detached detach after restore: do not wait for the restored init
-      --lazy-pages       post-copy: the tree starts with its private memory missing; cr serves
-                         each page fault from DIR and pushes the rest in the background
+      --lazy-pages       post-copy: the tree starts with the pages the dump marked lazy (cr dump
+                         --lazy-pages; a dump without pagemap images: all of its private memory)
+                         missing; cr serves each page fault from DIR and pushes the rest in the
+                         background
       --pidfile FILE     write the pid of the restored init (or IPC holder) to FILE
       --ipc-only         restore only the IPC namespace (e.g. a dump written by CRIU); a child
                          of cr holds it, and the fields CRIU's images lack are listed
@@ -141,7 +145,7 @@ Report the kernel profile, which restore strategies it supports, the features cr
 const SPECS: Record<string, OptSpec> = {
   dump: {
     short: 't:D:Rvh',
-    long: { 'tree=': 't', 'images-dir=': 'D', 'leave-running': 'R', 'with-fs': 'F', 'prev-images-dir=': 'p', 'track-mem': 'M', verbose: 'v', help: 'h' },
+    long: { 'tree=': 't', 'images-dir=': 'D', 'leave-running': 'R', 'with-fs': 'F', 'prev-images-dir=': 'p', 'track-mem': 'M', 'lazy-pages': 'L', verbose: 'v', help: 'h' },
     permute: true,
   },
   'pre-dump': { short: 't:D:vh', long: { 'tree=': 't', 'images-dir=': 'D', 'prev-images-dir=': 'p', 'track-mem': 'M', verbose: 'v', help: 'h' }, permute: true },
@@ -250,7 +254,7 @@ function crDump(p: Proc<CrState>, opts: Map<string, string[]>, preDump = false):
   if (parent !== null && !isDir(p.sys, joinDir(dir, parent))) fail(`previous images directory ${parent} (relative to ${dir}) does not exist`);
   let reply;
   try {
-    reply = p.sys.nsd_cr('dump', { pid, leaveRunning: true, withFs: opts.has('F'), trackMem: opts.has('M'), parent, preDump });
+    reply = p.sys.nsd_cr('dump', { pid, leaveRunning: true, withFs: opts.has('F'), trackMem: opts.has('M'), parent, preDump, ...(opts.has('L') ? { lazy: true } : {}) });
   } catch (e) {
     fail(`${why(e)}; the tree keeps running`);
   }

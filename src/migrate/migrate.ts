@@ -25,6 +25,7 @@ import type { Kernel } from '../syscalls/scheduler.js';
 import { dump } from '../cr/dump.js';
 import { PageSender } from './sender.js';
 import { preDump } from '../cr/predump.js';
+import type { ShmTracker } from '../cr/shm-rounds.js';
 import { shouldStopIterating } from '../cr/pagemap.js';
 import { sendRound, splitImages, joinImages, type RoundStats } from './pages.js';
 import { receiveStream, type Received } from './receiver.js';
@@ -81,9 +82,11 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
   const tx = new PageSender(sock);
   const rounds: RoundStats[] = [];
   const maxRounds = opts.maxRounds ?? 0;
+  // The shm segments' times from one round to the next (src/cr/shm-rounds.ts).
+  const shm: ShmTracker = { segments: null };
   for (let r = 1; r <= maxRounds; r++) {
     // A pre-dump round: pages soft-dirty since the last round (all present pages the first time).
-    const pd = preDump(k, rootPid, { parent: r === 1 ? null : PARENT });
+    const pd = preDump(k, rootPid, { parent: r === 1 ? null : PARENT, shm });
     const st = await sendRound(tx, splitImages(pd.images).pagemaps);
     rounds.push(st);
     opts.onRound?.(r, st);
@@ -94,7 +97,7 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
   const d = dump(k, rootPid, {
     leaveRunning: true,
     withFs: opts.withFs ?? true,
-    memory: { parent: rounds.length > 0 ? PARENT : null, trackMem: true },
+    memory: { parent: rounds.length > 0 ? PARENT : null, trackMem: true, shm },
   });
   const freezeMs = performance.now() - tFreeze;
   const { files, pagemaps } = splitImages(d.images);

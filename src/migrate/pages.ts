@@ -19,7 +19,8 @@
 import { readImage, writeImage, pagemapFlags, pagemapPageCount, type PagemapEntry, type PagemapHead } from '../cr/image/index.js';
 import { PAGES_ID_BASE, PARENT_FILE, pagemapName } from '../cr/pagemap.js';
 import { MANIFEST, writeManifest } from '../cr/manifest.js';
-import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, PS_TYPE_PID, StreamError, decodePm, encodePm } from './protocol.js';
+import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, PS_TYPE_PID, PS_TYPE_SHMEM, StreamError, decodePm, encodePm } from './protocol.js';
+import { SHM_PAGES_ID_BASE, shmPagemapName } from '../cr/shm-rounds.js';
 import type { Received, Segment } from './receiver.js';
 import { FRAME_PAGES, type PageSender } from './sender.js';
 
@@ -37,6 +38,7 @@ export interface Pagemap {
 }
 
 const PAGEMAP_RE = /^pagemap-(\d+)\.img$/;
+const SHM_PAGEMAP_RE = /^pagemap-shmem-(\d+)\.img$/;
 
 /** Images → the files to send as FILE frames and the private memory to send as page frames. */
 export function splitImages(images: ReadonlyMap<string, Uint8Array>): { files: Map<string, Uint8Array>; pagemaps: Pagemap[] } {
@@ -44,9 +46,11 @@ export function splitImages(images: ReadonlyMap<string, Uint8Array>): { files: M
   files.delete(PARENT_FILE);
   const pagemaps: Pagemap[] = [];
   for (const [name, bytes] of images) {
+    // Private memory (PS_TYPE_PID) and shm contents (PS_TYPE_SHMEM, id = shm id): both as pages.
     const m = PAGEMAP_RE.exec(name);
-    if (!m) continue;
-    const img = readImage(bytes, 'pagemap', { file: name });
+    const shm = m ? null : SHM_PAGEMAP_RE.exec(name);
+    if (!m && !shm) continue;
+    const img = readImage(bytes, m ? 'pagemap' : 'pagemap-shmem', { file: name });
     const head = img.entries[0] as PagemapHead;
     const pagesName = `pages-${head.pages_id}.img`;
     const pages = images.get(pagesName);
@@ -62,7 +66,7 @@ export function splitImages(images: ReadonlyMap<string, Uint8Array>): { files: M
     }
     files.delete(name);
     files.delete(pagesName);
-    pagemaps.push({ dstId: encodePm(PS_TYPE_PID, Number(m[1])), runs });
+    pagemaps.push({ dstId: m ? encodePm(PS_TYPE_PID, Number(m[1])) : encodePm(PS_TYPE_SHMEM, Number(shm![1])), runs });
   }
   return { files, pagemaps };
 }
@@ -89,6 +93,8 @@ export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[], la
   const st: RoundStats = { pagesData: 0, pagesZero: 0, pagesParent: 0, pagesLazy: 0, bytes: 0, ms: 0 };
   for (const pm of pagemaps) {
     await tx.open2(pm.dstId);
+    // Lazy pages are fetched by a fault in a process's mapping: shm contents are always sent.
+    const lazyHere = lazy && decodePm(pm.dstId)?.type === PS_TYPE_PID;
     for (const r of pm.runs) {
       if (r.flags & PE_PRESENT) {
         // Split the run into data and zero stretches.
@@ -102,7 +108,7 @@ export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[], la
           if (zero) {
             await tx.zero(pm.dstId, vaddr, j - i);
             st.pagesZero += j - i;
-          } else if (lazy) {
+          } else if (lazyHere) {
             await tx.lazy(pm.dstId, vaddr, j - i);
             st.pagesLazy += j - i;
           } else {
@@ -125,11 +131,15 @@ export async function sendRound(tx: PageSender, pagemaps: readonly Pagemap[], la
   return st;
 }
 
-/** The bytes of the data segments, in order: one allocation, one copy per run (none for a single whole buffer). */
-function concatData(segs: readonly Segment[], pages: number): Uint8Array {
+/**
+ * The bytes of the data segments, in order: one copy per run (none for a single whole buffer),
+ * into `spare` when it has the size (the receiver's buffer, already faulted in), else into one new
+ * allocation.
+ */
+function concatData(segs: readonly Segment[], pages: number, spare?: Buffer): Uint8Array {
   const data = segs.filter((s) => s.kind === 'data');
   if (data.length === 1 && data[0]!.off === 0 && data[0]!.data!.length === pages * PAGE_SIZE) return data[0]!.data!;
-  const out = Buffer.allocUnsafe(pages * PAGE_SIZE);
+  const out = spare?.length === pages * PAGE_SIZE ? spare : Buffer.allocUnsafe(pages * PAGE_SIZE);
   let at = 0;
   for (const s of data) {
     out.set(s.data!.subarray(s.off, s.off + s.n * PAGE_SIZE), at);
@@ -152,14 +162,15 @@ export function joinImages(got: Received, lazy = false): Map<string, Uint8Array>
   let i = 0;
   for (const [dstId, table] of got.pagemaps) {
     const pm = decodePm(dstId);
-    if (!pm || pm.type !== PS_TYPE_PID) throw new StreamError(got.bytes, `pagemap type ${pm?.type} is not supported here (shm travels as images)`);
-    const pagesId = PAGES_ID_BASE + i++;
+    if (!pm) throw new StreamError(got.bytes, `dst_id 0x${dstId.toString(16)}: unknown pagemap type`);
+    const shm = pm.type === PS_TYPE_SHMEM;
+    const pagesId = shm ? SHM_PAGES_ID_BASE + i++ : PAGES_ID_BASE + i++;
     const entries: PagemapEntry[] = [];
     let pages = 0;
     let last: { e: PagemapEntry; end: number } | null = null;
     for (const s of table.pages) {
       // No lazy-page mechanism to fetch it later (GET): refuse rather than restore zeros.
-      if (s.kind === 'lazy' && !lazy) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(s.first * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
+      if (s.kind === 'lazy' && (!lazy || shm)) throw new StreamError(got.bytes, `pid ${pm.id}: page 0x${(s.first * PAGE_SIZE).toString(16)} was left at the source (PE_LAZY) and this destination cannot fetch lazy pages`);
       if (s.kind !== 'data') continue; // a zero page: a hole
       pages += s.n;
       if (last && last.end === s.first) {
@@ -172,8 +183,10 @@ export function joinImages(got: Received, lazy = false): Map<string, Uint8Array>
       }
     }
     const head: PagemapHead = { pages_id: pagesId };
-    images.set(pagemapName(pm.id), writeImage('pagemap', [head, ...entries]));
-    images.set(`pages-${pagesId}.img`, concatData(table.pages, pages));
+    images.set(shm ? shmPagemapName(pm.id) : pagemapName(pm.id), writeImage(shm ? 'pagemap-shmem' : 'pagemap', [head, ...entries]));
+    images.set(`pages-${pagesId}.img`, concatData(table.pages, pages, table.spare));
+    // The spare now backs an image: it is not the receiver's any more.
+    delete table.spare;
   }
   // The source's manifest named its pagemap/pages images and its round's `parent` link, which were
   // re-encoded here from page frames (the stream's CRC-32 checked every byte of them): the joined

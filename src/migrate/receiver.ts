@@ -48,6 +48,13 @@ export interface PageTable {
   /** The highest end page of `round` so far (runs in increasing order need no overlap scan). */
   roundEnd: number;
   rounds: number;
+  /**
+   * A buffer (zero-filled, so faulted in) the size of the data pages of the last round finished before CLOSE,
+   * made when the next round opens: the join at CLOSE copies into it (`joinImages`). Fresh memory
+   * costs page faults on first touch; this moves them out of the downtime when the last round
+   * holds as many data pages as the one before, as in a pre-copy.
+   */
+  spare?: Buffer;
 }
 
 /** The pages of `segs` (sorted, disjoint) in [first, first+n), as slices, appended to `out`; false if one is missing. */
@@ -71,8 +78,11 @@ export function sliceSegments(segs: readonly Segment[], first: number, n: number
   return true;
 }
 
-/** Ends the round in progress: its runs, in-parent ones taken from the previous round, become `pages`. */
-function finishRound(t: PageTable): void {
+/**
+ * Ends the round in progress: its runs, in-parent ones taken from the previous round, become
+ * `pages`. With `spare` (another round follows) the table's spare buffer is made to fit them.
+ */
+function finishRound(t: PageTable, spare: boolean): void {
   const runs = t.round.slice().sort((a, b) => a.first - b.first);
   const out: Segment[] = [];
   for (const r of runs) {
@@ -82,6 +92,11 @@ function finishRound(t: PageTable): void {
   t.pages = out;
   t.round = [];
   t.roundEnd = 0;
+  if (!spare) return;
+  let n = 0;
+  for (const x of out) if (x.kind === 'data') n += x.n;
+  // fill(): calloc'd memory is only mapped, not touched; the point is to fault it in now.
+  if (t.spare?.length !== n * PAGE_SIZE) t.spare = n > 0 ? Buffer.allocUnsafeSlow(n * PAGE_SIZE).fill(0) : undefined;
 }
 
 export interface Received {
@@ -197,7 +212,7 @@ export class StreamReceiver {
   private open(dstId: bigint): boolean {
     const t = this.table(dstId);
     const hasParent = t.rounds > 0;
-    if (hasParent) finishRound(t);
+    if (hasParent) finishRound(t, true);
     t.rounds++;
     this.current = dstId;
     return hasParent;
@@ -267,7 +282,7 @@ export class StreamReceiver {
         }
         this.got.bytes = this.offset;
         this.closed = true;
-        for (const t of this.got.pagemaps.values()) finishRound(t);
+        for (const t of this.got.pagemaps.values()) finishRound(t, false);
         return;
       }
       case PS_IOV_GET:

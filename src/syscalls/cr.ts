@@ -3,7 +3,7 @@
  * from ptrace, its parasite code and /proc in Linux, collapsed into one syscall so the in-model `cr`
  * tool can stay an ordinary program:
  *
- *   nsd_cr('dump',    { pid, leaveRunning?, withFs?, trackMem?, parent?, preDump? })
+ *   nsd_cr('dump',    { pid, leaveRunning?, withFs?, trackMem?, parent?, preDump?, lazy? })
  *                                                        → { images: [name, bytes][], report, tasks, processes, pids, pagesWritten?, pagesInParent? }
  *   nsd_cr('restore', { images, strategy?, ipcOnly?, lazyPages? }) → { pid, report, missing, lazy? }
  *   nsd_cr('lazy',    { images, lazy, push? })          → { served, pushed, remaining }  (one lazy-pages round)
@@ -35,6 +35,8 @@ export interface CrDumpArgs {
   trackMem?: boolean;
   /** The previous round's images directory relative to this one (criu --prev-images-dir). */
   parent?: string | null;
+  /** Memory as pagemap images with private pages marked PE_LAZY (criu dump --lazy-pages, images kept). */
+  lazy?: boolean;
   /** Memory only, the tree keeps running (criu pre-dump; implies trackMem). */
   preDump?: boolean;
 }

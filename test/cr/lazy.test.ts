@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { WouldBlockError } from '../../src/abi/errno.js';
 import { dump, restore, CrError } from '../../src/cr/index.js';
 import { ImagePageSource, serveLazy } from '../../src/cr/lazy.js';
+import { MANIFEST, writeManifest } from '../../src/cr/manifest.js';
+import { PE_LAZY, PE_PRESENT, readImage, writeImage, pagemapFlags, type PagemapEntry } from '../../src/cr/image/index.js';
+import { SIGBUS } from '../../src/abi/constants.js';
 import { uffdCopy, uffdFaults, uffdMissing, uffdRegister } from '../../src/kernel/mm/uffd.js';
 import { Kernel } from '../../src/index.js';
 import '../../src/cr/tool.js';
@@ -109,7 +112,7 @@ mkdir /img
 unshare --pid --fork /bin/wl '${ops}' &
 sleep 1
 c=$(cat /proc/$!/task/$!/children)
-cr dump -t $c -D /img --track-mem || exit 9
+cr dump -t $c -D /img --track-mem --lazy-pages || exit 9
 cr restore -D /img --lazy-pages -v; echo "restore: $?"
 cat /log
 `]);
@@ -119,4 +122,81 @@ cat /log
   assert.match(text, /^Restored pid \d+ \(nsd\), memory lazy$/m);
   assert.match(text, /^restore: 0$/m);
   assert.ok(text.endsWith(want), `${text}\n--- want\n${want}`);
+});
+
+/** The container asleep in A (still running there), its images with memory as pagemap images (`lazy`: PE_LAZY), and the address of `m`. */
+function dumpedPagemap(lazy: boolean): { images: Map<string, Uint8Array>; m: number; a: Kernel } {
+  const a = bootWl();
+  const root = startContainer(a, OPS, false);
+  a.run({ until: () => root.state.blocked?.call.name === 'nanosleep' });
+  const m = a.mm(root.state.mm).maps.find((x) => x.kind === 'anon' && x.len === 8 * PAGE)!.start;
+  return { images: dump(a, root.pid, { withFs: true, leaveRunning: true, memory: { parent: null, trackMem: false, lazy } }).images, m, a };
+}
+
+test('lazy restore from pagemap images: exactly the PE_LAZY pages are missing; a page read in B after the restore has A\'s contents', () => {
+  const want = uninterrupted();
+  const { images, m } = dumpedPagemap(true);
+  const flags = (readImage(images.get('pagemap-1.img')!, 'pagemap').entries.slice(1) as PagemapEntry[]).map(pagemapFlags);
+  assert.ok(flags.length > 0 && flags.every((f) => f & PE_LAZY), 'cr dump --lazy-pages marks every private page lazy');
+  const k = bootWl();
+  const r = restore(k, images, { lazyPages: true });
+  const t = r.tasks.get(1)!;
+  const uffd = r.lazy.get(1)!;
+  const missing = uffdMissing(k, uffd).map((x) => x.vaddr);
+  assert.deepEqual(missing.filter((v) => v >= m && v < m + 8 * PAGE), [m, m + 3 * PAGE, m + 7 * PAGE], 'the written pages of m are missing, its holes are not');
+  // Not filled: the store has no bytes there and the library's read would block on the fault.
+  assert.throws(() => t.memory.read(m + 3 * PAGE + 5, 5), WouldBlockError);
+  // The tree runs, faults on m's pages one by one; each is served from the images.
+  const source = new ImagePageSource(images);
+  for (let i = 0; i < 40 && uffdMissing(k, uffd).length > 0; i++) {
+    k.run();
+    serveLazy(k, r.lazy, source, 0);
+    if (!uffdMissing(k, uffd).some((x) => x.vaddr === m + 3 * PAGE)) break;
+  }
+  assert.equal(Buffer.from(t.memory.read(m + 3 * PAGE + 5, 5)).toString(), 'three', 'A\'s bytes, fetched by the fault');
+  while (uffdMissing(k, uffd).length > 0) {
+    k.run();
+    serveLazy(k, r.lazy, source, 1);
+  }
+  k.run();
+  assert.equal(readLog(k), want);
+});
+
+test('a page left at the source (PE_LAZY without data) is refused by a restore that has no page source, never restored as zeros', () => {
+  const { images } = dumpedPagemap(true);
+  const pm = readImage(images.get('pagemap-1.img')!, 'pagemap');
+  const head = pm.entries[0]!;
+  // What the stream's ADD_F(PE_LAZY) describes: the pages are not in these images.
+  const entries = (pm.entries.slice(1) as PagemapEntry[]).map((e) => ({ ...e, flags: PE_LAZY }));
+  const bad = new Map(images);
+  bad.set('pagemap-1.img', writeImage('pagemap', [head, ...entries]));
+  bad.set(`pages-${(head as { pages_id: number }).pages_id}.img`, new Uint8Array(0));
+  bad.delete(MANIFEST);
+  bad.set(MANIFEST, writeManifest(bad));
+  assert.throws(() => restore(bootWl(), bad), (e: unknown) => e instanceof CrError && /left at the source \(PE_LAZY/.test(e.message));
+  // Without PE_LAZY the same images restore with every page filled.
+  const plain = dumpedPagemap(false);
+  const flags = (readImage(plain.images.get('pagemap-1.img')!, 'pagemap').entries.slice(1) as PagemapEntry[]).map(pagemapFlags);
+  assert.ok(flags.every((f) => f === PE_PRESENT));
+  const r = restore(bootWl(), plain.images, { lazyPages: true });
+  assert.equal(r.lazy.size, 0, 'nothing is lazy in images without PE_LAZY');
+});
+
+test('lazy restore whose page source is gone: the faulting task gets SIGBUS (UFFD_FEATURE_SIGBUS) and dies, even as its namespace init; nothing is filled', () => {
+  const { images } = dumpedPagemap(true);
+  const k = bootWl();
+  const r = restore(k, images, { lazyPages: true });
+  const uffd = r.lazy.get(1)!;
+  k.run();
+  const pending = uffdFaults(k, uffd);
+  assert.equal(pending.length, 1, 'the tree faulted on its first page');
+  const round = serveLazy(k, r.lazy, { page: () => { throw new Error('the source went away'); } }, 16);
+  assert.equal(round.failed, 'the source went away');
+  assert.deepEqual(round.sigbus, pending[0]!.kids);
+  assert.equal(round.pushed, 0, 'nothing is filled, with zeros or otherwise');
+  assert.equal(round.served, 0);
+  k.run();
+  const w = k.init.sys.wait4(r.rootPid, 0);
+  assert.equal(w.pid, r.rootPid);
+  assert.equal(w.status & 0x7f, SIGBUS, `killed by SIGBUS (status 0x${w.status.toString(16)})`);
 });

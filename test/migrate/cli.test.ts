@@ -100,3 +100,20 @@ test('nsd dump --page-server → nsd page-server -D DIR → nsd restore -D DIR',
     rmSync(local, { recursive: true, force: true });
   }
 });
+
+test('the transfer bar of nsd migrate ends at 100 % although its total was an upper bound', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { TransferBar } = await import('../../src/cli/migrate-commands.js');
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  // The bound (what onFrozen computes) is 10 MiB; zero pages and holes made it 3 MiB + a bit.
+  const bar = new TransferBar(out, 10 << 20, false);
+  bar.update(1 << 20);
+  bar.update((3 << 20) + 4096);
+  bar.finish();
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  assert.ok(lines.length >= 1, text);
+  assert.match(lines[lines.length - 1]!, / 100% 3149824\/3149824 bytes/);
+  assert.doesNotMatch(text, / 100% 1048576/);
+});

@@ -5,7 +5,8 @@
  * segment; pages-<pages_id>.img holds the PE_PRESENT pages back to back,
  * with no magic (criu/shmem.c do_dump_one_shmem / do_restore_shmem_content,
  * criu/pagemap.c). Pages not covered by a present run read as zeros.
- * Entries with PE_PARENT (pre-dump chains) are refused: we keep no parents.
+ * Entries with PE_PARENT (pre-dump chains, src/cr/shm-rounds.ts) take their
+ * pages from the parent round's contents (`parent`), or are refused without one.
  */
 import { PAGE_SIZE, MAX_SHM_BYTES } from './limits.js';
 import { isZero } from './bytes.js';
@@ -39,12 +40,15 @@ export function pagemapPagesId(pagemap: Uint8Array, file = '<pagemap>'): number 
  * Rebuilds a segment of `size` bytes from its pagemap-shmem and pages
  * images. Throws ImageError when runs fall outside the segment, overlap the
  * end of the pages file, or the pages file has bytes no run accounts for.
+ * PE_PARENT runs are copied from `parent()` (the parent round's whole
+ * contents), refused when there is none.
  */
 export function readShmemContents(
   pagemap: Uint8Array,
   pages: Uint8Array,
   size: bigint | number,
   file = '<pagemap-shmem>',
+  parent?: () => Uint8Array,
 ): Uint8Array {
   const segBytes = BigInt(size);
   if (segBytes > BigInt(MAX_SHM_BYTES)) throw new ImageError(file, 0, `shm size ${segBytes} exceeds limit`);
@@ -52,16 +56,19 @@ export function readShmemContents(
   const img = readImage(pagemap, 'pagemap-shmem', { file });
   // Validate every run first; copy afterwards (or not at all, below).
   const runs: Array<{ start: number; len: number; at: number }> = [];
+  const inParent: Array<{ start: number; len: number }> = [];
   let pagesAt = 0;
   img.entries.slice(1).forEach((raw, i) => {
     const e = raw as PagemapEntry;
     const flags = pagemapFlags(e);
-    if (flags & PE_PARENT) throw new ImageError(file, 0, `entry ${i + 1}: pages in a parent image are not supported`);
+    if ((flags & PE_PARENT) && !parent) throw new ImageError(file, 0, `entry ${i + 1}: pages in a parent image, and there is no parent`);
+    if ((flags & PE_PARENT) && (flags & PE_PRESENT)) throw new ImageError(file, 0, `entry ${i + 1}: both PE_PRESENT and PE_PARENT`);
     const count = pagemapPageCount(e);
     const end = e.vaddr + count * BigInt(PAGE_SIZE);
     if (e.vaddr % BigInt(PAGE_SIZE) !== 0n || end > BigInt(span)) {
       throw new ImageError(file, 0, `entry ${i + 1}: run ${e.vaddr}+${count} pages outside a ${segBytes}-byte segment`);
     }
+    if (flags & PE_PARENT) inParent.push({ start: Number(e.vaddr), len: Number(count) * PAGE_SIZE });
     if ((flags & PE_PRESENT) === 0) return;
     const len = Number(count) * PAGE_SIZE;
     if (pagesAt + len > pages.byteLength) {
@@ -79,8 +86,12 @@ export function readShmemContents(
   }
   const bytes = Number(segBytes);
   // One run covering the whole segment: the pages are the contents (a view, no copy).
-  if (runs.length === 1 && runs[0]!.start === 0 && runs[0]!.len >= bytes) return pages.subarray(0, bytes);
+  if (inParent.length === 0 && runs.length === 1 && runs[0]!.start === 0 && runs[0]!.len >= bytes) return pages.subarray(0, bytes);
   const out = new Uint8Array(bytes);
+  if (inParent.length > 0) {
+    const from = parent!();
+    for (const r of inParent) out.set(from.subarray(r.start, Math.min(bytes, r.start + r.len)), r.start);
+  }
   for (const r of runs) out.set(pages.subarray(r.at, r.at + Math.min(r.len, bytes - r.start)), r.start);
   return out;
 }
