@@ -24,6 +24,7 @@
  * naming the file and the address.
  */
 import { MANIFEST, writeManifest } from './manifest.js';
+import { unsupported } from './errors.js';
 import { O_RDONLY, O_WRONLY, PAGE_SIZE, SEEK_SET } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
@@ -108,6 +109,13 @@ function appendPage(entries: PagemapEntry[], vaddr: number, flags: number): void
  * dirtiness through /proc/<pid>/pagemap, then (trackMem) clears it through clear_refs.
  */
 export function memoryImages(k: Kernel, procs: readonly MemoryProc[], opts: MemoryImagesOptions, out: Map<string, Uint8Array>): MemoryStats {
+  // criu refuses --track-mem where the kernel has no soft-dirty bit ("Tracking memory is not
+  // available", kerndat's has_dirty_track). Here it matters doubly: 2.6.26's pagemap keeps the page
+  // shift in bits 55-60, so bit 55 would read as clean and every changed page would be taken from
+  // the parent round — a silently stale restore.
+  if ((opts.hasParent || opts.trackMem) && !k.profile.softDirty) {
+    throw unsupported('dump', 'memory', 'pagemap', `tracking memory is not available: ${k.profile.name} has no soft-dirty bit in /proc/PID/pagemap (Linux 3.11+), so no pre-dump or --prev-images-dir round`);
+  }
   const dumper = opts.dumper ?? k.init.kid;
   const sys = new Sys(k, dumper);
   const stats: MemoryStats = { written: 0, inParent: 0 };

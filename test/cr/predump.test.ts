@@ -21,8 +21,8 @@ import { bootWl, startContainer, WL } from './workload.js';
 const PAGE = 4096;
 const NPAGES = 16;
 
-function container(): { k: Kernel; root: Task; addr: number } {
-  const k = bootWl();
+function container(profile: 'linux-6' | 'linux-2.6.26' = 'linux-6'): { k: Kernel; root: Task; addr: number } {
+  const k = bootWl(profile);
   const root = startContainer(k, [['mmap', 'm', NPAGES * PAGE], ['sleep', 1e15]], false);
   const mapped = (): boolean => k.mm(root.state.mm).maps.some((x) => x.kind === 'anon' && x.len === NPAGES * PAGE);
   k.run({ until: () => root.state.state === 'blocked' && mapped() });
@@ -71,6 +71,21 @@ test('pre-dump rounds write only pages dirtied since the previous round; the res
   assert.equal(pagesWith(r3.images, PE_PARENT), 1);
   assert.equal(r3.images.get('pages-100000.img')!.length, PAGE, 'one page of bytes');
   assert.equal(root.alive, true, 'the tree keeps running');
+});
+
+test('linux-2.6.26 has no soft-dirty bit: pre-dump and a --prev-images-dir dump are refused, the tree runs on; a plain dump works', () => {
+  const { k, root, addr } = container('linux-2.6.26');
+  root.memory.write(addr, 'old');
+  const refused = (e: unknown) => e instanceof CrError && e.code === 'EOPNOTSUPP' && /tracking memory is not available: linux-2\.6\.26 has no soft-dirty bit/.test(e.message);
+  assert.throws(() => preDump(k, root.pid, { parent: null }), refused);
+  assert.throws(() => dump(k, root.pid, { memory: { parent: '../1', trackMem: false } }), refused);
+  assert.throws(() => dump(k, root.pid, { memory: { parent: null, trackMem: true } }), refused);
+  assert.equal(root.alive, true, 'a refused dump leaves the tree running');
+  root.memory.write(addr, 'new');
+  const full = dump(k, root.pid, { memory: { parent: null, trackMem: false } }).images;
+  const k2 = bootWl('linux-2.6.26');
+  const r = restore(k2, full);
+  assert.equal(new TextDecoder().decode(k2.task(r.rootPid)!.memory.read(addr, 3)), 'new');
 });
 
 test('property: a chain (pre-dumps + dump --prev-images-dir --track-mem) restores the same memory as a full dump at the same moment', () => {
