@@ -29,6 +29,7 @@ import { accessSync, constants as fsConstants, mkdirSync, readFileSync, readdirS
 import { dirname, join, resolve } from 'node:path';
 import { CLONE_NEWIPC, CLONE_NEWPID, SIGCHLD } from '../abi/constants.js';
 import { PROFILES, type ProfileName } from '../kernel/profile.js';
+import type { Kernel } from '../syscalls/scheduler.js';
 import { defineProgram } from '../userland/lib/program.js';
 import { runCommand, type RunCommandState } from '../userland/lib/process.js';
 import { parseDuration } from '../userland/utils/duration.js';
@@ -115,7 +116,7 @@ export function runModelScript(script: string, hostDir: string | null, flags: Mo
     stderr: (b) => io.stderr(b),
     trace: flags.trace ? (line) => io.stderr(line + '\n') : undefined,
   });
-  session.kernel.installProgram(CONTAINER, CONTAINER_PATH);
+  installContainer(session.kernel);
   const bind = hostDir === null ? null : parseBind(`${hostDir}:${IMAGES_PATH}`);
   if (bind) copyIn(session.kernel, bind);
   session.start(['/bin/sh', '-c', script], defaultEnv());
@@ -136,12 +137,25 @@ function durationArg(v: string): string {
   return v;
 }
 
+/** Installs /sbin/nsd-container in `k` (see containerStart). */
+export function installContainer(k: Kernel): void {
+  k.installProgram(CONTAINER, CONTAINER_PATH);
+}
+
+/**
+ * The command that starts a container (new pid and IPC namespaces) on `profile`: unshare(CLONE_NEWPID)
+ * exists from Linux 3.8; before, a pid namespace is only made by clone(), so /sbin/nsd-container
+ * (installContainer) does it there.
+ */
+export function containerStart(profile: ProfileName | undefined): string {
+  return PROFILES[profile ?? 'linux-6'].unshareNewPid ? 'unshare --pid --ipc --fork' : CONTAINER_PATH;
+}
+
 /** The script `nsd dump` runs in the model. */
 export function dumpScript(cmd: string[], opts: { after: string; leaveRunning?: boolean; withFs?: boolean; verbose?: boolean; rounds?: number; interval?: string; trackMem?: boolean; profile?: ProfileName }): string {
   const rounds = opts.rounds ?? 0;
   const flags = [opts.leaveRunning ? ' --leave-running' : '', opts.withFs ? ' --with-fs' : '', opts.verbose ? ' -v' : '', rounds > 0 ? ` --prev-images-dir ${rounds} --track-mem` : opts.trackMem ? ' --track-mem' : ''].join('');
-  // unshare(CLONE_NEWPID) exists from Linux 3.8; before, a pid namespace is only made by clone().
-  const start = PROFILES[opts.profile ?? 'linux-6'].unshareNewPid ? 'unshare --pid --ipc --fork' : CONTAINER_PATH;
+  const start = containerStart(opts.profile);
   // Pre-dump rounds (nsd pre-dump): DIR/1 … DIR/N, each the parent of the next, the tree running on.
   const preDumps = Array.from({ length: rounds }, (_, i) => [
     ...(i > 0 ? [`sleep ${shellQuote(opts.interval ?? '1')}`] : []),

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { O_CREAT, O_TRUNC, O_WRONLY, SIGKILL } from '../abi/constants.js';
+import { PROFILES } from '../kernel/profile.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import { STRATEGIES } from '../cr/strategy.js';
 import { lookupPath } from '../cr/dump.js';
@@ -34,7 +35,7 @@ import { Session, defaultEnv } from './session.js';
 import { restore } from '../cr/restore.js';
 import type { StrategyName } from '../cr/strategy.js';
 import { exitCodeOf } from '../userland/lib/process.js';
-import { modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
+import { containerStart, installContainer, modelOptions, shellQuote, type ModelFlags } from './cr-commands.js';
 import { endWeb, startWebFor } from './web-commands.js';
 import type { LiveView } from '../web/live.js';
 
@@ -126,7 +127,7 @@ function runFor(s: Session, ns: number): boolean {
   return true;
 }
 
-/** The container `unshare --pid --fork` started: the init of a level-1 pid namespace. */
+/** The container containerStart() started: the init of a level-1 pid namespace. */
 function containerRoot(k: Kernel): number | null {
   for (const t of k.s.tasks.values()) {
     if (t.kid === t.tgid && t.pids.length === 2 && t.state !== 'zombie' && t.state !== 'dead' && k.pidNs(t.pidns).reaper === t.tgid) return t.kid;
@@ -350,6 +351,10 @@ interface MigrateFlags extends ModelFlags {
 
 async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = null): Promise<number> {
   const err = (t: string) => process.stderr.write(t);
+  if (o.preCopy && !PROFILES[o.profile].softDirty) {
+    err(`nsd migrate: --pre-copy needs memory tracking, which ${o.profile} does not have (no soft-dirty bit in /proc/PID/pagemap before Linux 3.11)\n`);
+    return 1;
+  }
   const t0 = performance.now();
   // Kernel B: another OS process.
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -376,6 +381,8 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
       if (!found) reject(new Error(`kernel B exited before listening: ${buf.trim()}`));
     });
   });
+  // Awaited only once the container runs: a B killed before that (the container ended first) is no error.
+  bPort.catch(() => undefined);
 
   // Kernel A: this process.
   let forward = true;
@@ -388,7 +395,8 @@ async function migrate(cmd: string[], o: MigrateFlags, web: LiveView | null = nu
   });
   web?.follow(a.kernel);
   // In the background like `nsd dump` (stdin /dev/null), then wait for it.
-  a.start(['/bin/sh', '-c', `unshare --pid --ipc --fork ${cmd.map(shellQuote).join(' ')} &\nwait $!`], defaultEnv());
+  installContainer(a.kernel);
+  a.start(['/bin/sh', '-c', `${containerStart(o.profile)} ${cmd.map(shellQuote).join(' ')} &\nwait $!`], defaultEnv());
   a.endInput();
   const alive = runFor(a, parseDuration(o.after));
   const root = alive ? containerRoot(a.kernel) : null;

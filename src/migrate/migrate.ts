@@ -97,7 +97,9 @@ export async function migrateOut(k: Kernel, rootPid: number, sock: Socket, opts:
   const d = dump(k, rootPid, {
     leaveRunning: true,
     withFs: opts.withFs ?? true,
-    memory: { parent: rounds.length > 0 ? PARENT : null, trackMem: true, shm },
+    // The last round: nothing is dumped after it, so soft-dirty is not reset (no --track-mem), and a
+    // cold migration needs no tracking at all (a kernel without soft-dirty can still be left).
+    memory: { parent: rounds.length > 0 ? PARENT : null, trackMem: false, shm },
   });
   const freezeMs = performance.now() - tFreeze;
   const { files, pagemaps } = splitImages(d.images);

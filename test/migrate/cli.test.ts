@@ -62,6 +62,17 @@ test('nsd migrate: a container that ends before the migration is reported', () =
   assert.equal(r.status, 1);
   assert.equal(r.stdout, uninterrupted.stdout);
   assert.match(r.stderr, /the container ended before the migration/);
+  assert.doesNotMatch(r.stderr, /kernel B exited|Node\.js v|\n\s+at /, 'a clean message, not a crash of the stopped kernel B');
+});
+
+test('nsd migrate on linux-2.6.26: the container is made by clone (no unshare(CLONE_NEWPID)); --pre-copy is refused (no soft-dirty)', () => {
+  const r = nsd(['migrate', '--profile', 'linux-2.6.26', '--after', '2.5', '--', 'sh', '-c', W]);
+  assert.equal(r.stdout, uninterrupted.stdout, r.stderr);
+  assert.equal(r.status, 3, r.stderr);
+  const p = nsd(['migrate', '--profile', 'linux-2.6.26', '--pre-copy', '--', 'sh', '-c', W]);
+  assert.equal(p.status, 1);
+  assert.equal(p.stdout, '', 'refused before anything runs');
+  assert.match(p.stderr, /--pre-copy needs memory tracking, which linux-2\.6\.26 does not have/);
 });
 
 test('nsd dump --page-server → nsd page-server -D DIR → nsd restore -D DIR', async () => {
