@@ -9,7 +9,9 @@
  * - nsd-extra.img (project, versioned + SHA-256): everything CRIU keeps in core-*, fdinfo-*,
  *   mm-*, pages-* images and more that the model needs exactly (program state and a parked syscall,
  *   signal state, an armed next_syscall_data, ns_last_pid, open file descriptions, pipe buffers,
- *   anonymous memory, --with-fs file contents), one entry per object, plain data as JSON.
+ *   memory maps, --with-fs file contents), one entry per object, plain data as JSON. Anonymous
+ *   memory is in pagemap-<pid>.img + pages-<id>.img (dump.ts, pagemap.ts): a mapping's `data` is
+ *   null here and `fillMemory` fills it; images of older dumps carry it here and restore as is.
  * - the IPC namespace's images come from src/cr/ipc-checkpoint.ts (ipcToImages/ipcFromImages).
  * Reading validates everything (references, counts, uniqueness, versions) and throws ImageError
  * before a restore creates anything.
@@ -34,8 +36,11 @@ function entry(section: string, key: string | number, value: unknown): NsdExtraE
   return { section, key: String(key), json: encodePlain(value) };
 }
 
-/** Encodes a checkpoint as a map of file name → bytes. */
-export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
+/**
+ * Encodes a checkpoint as a map of file name → bytes. With `manifest: false` the caller adds
+ * more images (private memory) and writes the manifest itself, so every image is hashed once.
+ */
+export function checkpointToImages(ck: Checkpoint, opts: { manifest?: boolean } = {}): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   const inv: InventoryEntry = { img_version: IMG_VERSION, fdinfo_per_id: true, ns_per_id: true };
   out.set('inventory.img', writeImage('inventory', [inv]));
@@ -64,7 +69,7 @@ export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
   out.set(TASKS_EXTRA, writeNsdExtra(extra));
   if (ck.ipc) ipcToImages(ck.ipc, out);
   // Last: the manifest lists every image above with its size and SHA-256 (manifest.ts).
-  out.set(MANIFEST, writeManifest(out));
+  if (opts.manifest !== false) out.set(MANIFEST, writeManifest(out));
   return out;
 }
 

@@ -80,7 +80,7 @@ Options:
       --prev-images-dir REL
                          a previous pre-dump round, relative to DIR: pages unchanged since it
                          are not written again (restore reads them from there)
-      --track-mem        write memory as pagemap images and reset dirty tracking
+      --track-mem        read dirtiness through /proc/PID/pagemap and reset it (clear_refs)
   -v, --verbose          print what was dumped and the fields that will not come back
   -h, --help             show this text
 `,
