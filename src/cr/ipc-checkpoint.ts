@@ -22,6 +22,7 @@ import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
+import * as restorer from './restorer.js';
 import { storeRuns, type PageRuns } from '../kernel/mm/pages.js';
 import type { Long } from '../abi/ipc.js';
 import { canonLong, IPCMNI, LONG_MAX, pidVnr, type IpcNs } from '../kernel/ipc/util.js';
@@ -66,6 +67,8 @@ export interface IpcRestoreContext {
    * what must stay attached to exist (SHM_DEST segments).
    */
   ipcOnly?: boolean;
+  /** The images are handed over (RestoreOptions.adoptImages): a segment may take its contents as its pages, uncopied. */
+  adopt?: boolean;
 }
 
 export interface CkMsg {
@@ -520,7 +523,9 @@ export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
     ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
       create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
       setOwner(ctx, 'shm', m.desc);
-      if (!isZero(m.data)) {
+      // Handed-over contents become the segment's pages (restorer.ts); otherwise, and where that
+      // cannot be, init attaches the segment and writes them, as criu's restore_shmem_content.
+      if (!isZero(m.data) && !(ctx.adopt && restorer.adoptShmContents(k, sys.kid, m.desc.id, m.data))) {
         const addr = sys.shmat(m.desc.id, 0, 0);
         writeMemory(k, k.t(sys.kid), addr, m.data);
         sys.shmdt(addr);
