@@ -59,6 +59,8 @@ export interface DumpOptions {
    * one block, not a copy. Honoured only when it is safe: the tree is killed (not `leaveRunning`)
    * and no task outside it is in its IPC namespace, so the segments die with the tree and nothing
    * writes them after the dump. The caller must not write the kernel's segment memory otherwise.
+   * A private mapping's pages image is a view the same way when the tree is killed (its address
+   * spaces are its own: find-tree refuses shared ones).
    */
   zeroCopy?: boolean;
 }

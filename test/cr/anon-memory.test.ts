@@ -76,3 +76,20 @@ test('a pagemap whose runs are out of order is read page by page, with the same 
   assert.deepEqual(imagesToCheckpoint(images).mms[0]!.maps.find((m) => m.kind === 'anon')!.data, want);
   assert.deepEqual(restoredMemory(k, images, addr), want);
 });
+
+test('zeroCopy: a private mapping written as one block has that block as its pages image; leaveRunning gets a copy', () => {
+  for (const leaveRunning of [false, true]) {
+    const k = new Kernel();
+    const pid = k.init.sys.clone(C.CLONE_NEWPID | C.CLONE_NEWIPC | C.SIGCHLD);
+    const c = k.task(pid)!;
+    const addr = c.sys.mmap(0, 4 * PAGE, 3, 0x22);
+    c.memory.write(addr, new Uint8Array(4 * PAGE).fill(0x11));
+    const block = k.mm(k.t(c.kid).mm).maps.find((m) => m.kind === 'anon')!.pages.get(addr / PAGE)!.buffer;
+    const d = dump(k, pid, { zeroCopy: true, leaveRunning });
+    const head = readImage(d.images.get('pagemap-1.img')!, 'pagemap').entries[0] as PagemapHead;
+    const pages = d.images.get(`pages-${head.pages_id}.img`)!;
+    assert.equal(pages.length, 4 * PAGE);
+    assert.equal(pages.buffer === block, !leaveRunning, `leaveRunning ${leaveRunning}`);
+    assert.ok(pages.every((b) => b === 0x11));
+  }
+});
