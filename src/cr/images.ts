@@ -83,12 +83,16 @@ function check(ok: boolean, file: string, why: string): asserts ok {
   if (!ok) throw new ImageError(file, 0, why);
 }
 
+function fail(file: string, why: string): never {
+  throw new ImageError(file, 0, why);
+}
+
 const isInt = (v: unknown, min = 0, max = 0x7fffffff): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /** An entry's key: '' for meta, the node's path for fs, else a decimal index or pid. */
 function keyOf(e: NsdExtraEntry, F: string): number {
   if (e.section === 'meta' || e.section === 'fs') return -1;
-  check(/^(0|[1-9][0-9]{0,8})$/.test(e.key), F, `entry ${e.section}/${e.key}: key ${JSON.stringify(e.key)} is not a decimal number`);
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(e.key)) fail(F, `entry ${e.section}/${e.key}: key ${JSON.stringify(e.key)} is not a decimal number`);
   return Number(e.key);
 }
 
@@ -120,10 +124,10 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
   for (const e of entries) {
     const what = `entry ${e.section}/${e.key}`;
     const schema = SECTIONS[e.section];
-    check(schema !== undefined && Object.prototype.hasOwnProperty.call(SECTIONS, e.section), F, `${what}: unknown section ${JSON.stringify(e.section)}`);
-    check(!seen.has(`${e.section}/${e.key}`), F, `${what}: duplicate entry`);
-    seen.add(`${e.section}/${e.key}`);
-    check(e.blob === undefined, F, `${what}: unexpected blob`);
+    if (schema === undefined || !Object.prototype.hasOwnProperty.call(SECTIONS, e.section)) fail(F, `${what}: unknown section ${JSON.stringify(e.section)}`);
+    if (seen.has(what)) fail(F, `${what}: duplicate entry`);
+    seen.add(what);
+    if (e.blob !== undefined) fail(F, `${what}: unexpected blob`);
     let v: unknown;
     try {
       v = decodePlain(e.json ?? 'null');
@@ -131,9 +135,11 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
       throw new ImageError(F, 0, `${what}: ${x instanceof Error ? x.message : String(x)}`);
     }
     const bad = checkSchema(v, schema);
-    check(bad === null, F, `${what}: ${bad === null ? '' : describeSchemaError(bad)}`);
+    if (bad !== null) fail(F, `${what}: ${describeSchemaError(bad)}`);
     const key = keyOf(e, F);
-    const seq = (list: unknown[]): void => check(key === list.length, F, `${what}: out of order (expected key ${list.length})`);
+    const seq = (list: unknown[]): void => {
+      if (key !== list.length) fail(F, `${what}: out of order (expected key ${list.length})`);
+    };
     switch (e.section) {
       case 'meta':
         check(e.key === '', F, `${what}: the meta entry has key ''`);
@@ -276,17 +282,18 @@ function validate(ck: Checkpoint): void {
   ck.fdtables.forEach((t, i) => {
     const fds = new Set<number>();
     for (const [fd, file] of t.fds) {
-      check(file < ck.files.length, F, `entry fdtable/${i}: fd ${fd} names file ${file}, which does not exist`);
-      check(!fds.has(fd), F, `entry fdtable/${i}: fd ${fd} twice`);
+      // (Messages built only on failure: these run per fd, per file and per mapping.)
+      if (file >= ck.files.length) fail(F, `entry fdtable/${i}: fd ${fd} names file ${file}, which does not exist`);
+      if (fds.has(fd)) fail(F, `entry fdtable/${i}: fd ${fd} twice`);
       fds.add(fd);
       held.add(file);
     }
   });
   const pipesUsed = new Set<number>();
   ck.files.forEach((f, i) => {
-    check(held.has(i), F, `entry file/${i}: held by no fd`);
+    if (!held.has(i)) fail(F, `entry file/${i}: held by no fd`);
     if (f.kind === 'pipe') {
-      check(f.pipe < ck.pipes.length, F, `entry file/${i}: field pipe ${f.pipe} names no pipe`);
+      if (f.pipe >= ck.pipes.length) fail(F, `entry file/${i}: field pipe ${f.pipe} names no pipe`);
       pipesUsed.add(f.pipe);
     }
   });
@@ -294,7 +301,7 @@ function validate(ck: Checkpoint): void {
   ck.mms.forEach((m, i) => {
     let end = 0;
     m.maps.forEach((map, j) => {
-      check(map.start >= end, F, `entry mm/${i}: field maps[${j}] at 0x${map.start.toString(16)} overlaps or precedes the mapping before it`);
+      if (map.start < end) fail(F, `entry mm/${i}: field maps[${j}] at 0x${map.start.toString(16)} overlaps or precedes the mapping before it`);
       end = map.start + map.len;
     });
   });
