@@ -25,6 +25,7 @@ import { storeRuns } from '../kernel/mm/pages.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import { memoryImages, pagemapName, PAGES_ID_BASE, PARENT_FILE, PE_PRESENT } from './pagemap.js';
 import { writeImage, type PagemapEntry } from './image/index.js';
+import { ByteWriter } from './image/bytes.js';
 import { MANIFEST, writeManifest } from './manifest.js';
 import { CrError, noSuchProcess, unsupported } from './errors.js';
 import {
@@ -89,15 +90,11 @@ export function lookupPath(k: KernelCore, path: string): InodeState | undefined 
   return cur;
 }
 
-/** The chunks back to back in one array of `total` bytes. */
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+/** The chunks back to back in one new array. */
+function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const w = new ByteWriter();
+  for (const c of chunks) w.bytes(c);
+  return w.finish();
 }
 
 class Dumper {
@@ -447,7 +444,6 @@ class Dumper {
       const pagesId = PAGES_ID_BASE + n++;
       const entries: PagemapEntry[] = [];
       const chunks: Uint8Array[] = [];
-      let total = 0;
       for (const m of anon) {
         const first = m.start / PAGE_SIZE;
         // zeroCopy: the tree dies with the dump and its address spaces are its own (find-tree), so
@@ -455,10 +451,9 @@ class Dumper {
         const { runs, bytes } = storeRuns(m.pages, first, m.len / PAGE_SIZE, !!this.opts.zeroCopy && !this.opts.leaveRunning);
         for (const [at, count] of runs) entries.push({ vaddr: BigInt((first + at) * PAGE_SIZE), compat_nr_pages: 0, flags: PE_PRESENT, nr_pages: BigInt(count) });
         if (bytes.length > 0) chunks.push(bytes);
-        total += bytes.length;
       }
       out.set(pagemapName(this.ctid(tgid)), writeImage('pagemap', [{ pages_id: pagesId }, ...entries]));
-      out.set(`pages-${pagesId}.img`, chunks.length === 1 ? chunks[0]! : concat(chunks, total));
+      out.set(`pages-${pagesId}.img`, chunks.length === 1 ? chunks[0]! : joinChunks(chunks));
     }
   }
 
