@@ -18,7 +18,7 @@ import type { CkBlocked, CkFsNode, CkProc, CkTask } from './model.js';
 import { lookupPath } from './dump.js';
 import { fillAnonPages } from '../kernel/mm/mm.js';
 import { storeAdopt } from '../kernel/mm/pages.js';
-import type { IpcNs } from '../kernel/ipc/util.js';
+import { findById, type IpcNs } from '../kernel/ipc/util.js';
 
 export function setDirPos(k: Kernel, fid: number, dirPos: number): void {
   k.file(fid).dirPos = dirPos;
@@ -36,8 +36,8 @@ export function fillAnon(k: Kernel, kid: number, start: number, data: Uint8Array
  * is all zero, or the segment already has pages): the caller writes the contents instead.
  */
 export function adoptShmContents(k: Kernel, kid: number, id: number, data: Uint8Array): boolean {
-  const seg = (k.ipcNs(k.t(kid).ipcns) as IpcNs).shm.objs.get(id & 32767);
-  if (!seg || seg.perm.id !== id || data.length > seg.segsz) throw new CrError('restore', 'ipc-shm', `shm ${id}`, 'no such segment of that size to fill');
+  const seg = findById((k.ipcNs(k.t(kid).ipcns) as IpcNs).shm, id);
+  if (!seg || data.length > seg.segsz) throw new CrError('restore', 'ipc-shm', `shm ${id}`, 'no such segment of that size to fill');
   return storeAdopt(seg.store, 0, data);
 }
 
