@@ -58,8 +58,8 @@ export interface RestoreOptions {
    */
   lazyPages?: boolean;
   /**
-   * The caller hands the image buffers over (read for this restore and not used again, as
-   * `cr restore` reads its directory): shm contents become the segments' pages without a copy
+   * The caller hands the image buffers over (read for this restore and not used again, e.g.
+   * read from an images directory for it): shm contents become the segments' pages without a copy
    * (views of the pages images). Off by default: a caller restoring one image set twice needs
    * its own copies.
    */
