@@ -21,9 +21,12 @@ import type { KernelCore } from '../kernel/core.js';
 import type { InodeState, KernelState, OpenFileState, TaskState } from '../kernel/state.js';
 import { pidNrIn } from '../kernel/pid/pid.js';
 import { fileContent } from '../kernel/fs/filedata.js';
-import { storeBytes } from '../kernel/mm/pages.js';
-import { memoryImages, PARENT_FILE } from './pagemap.js';
+import { storeRuns } from '../kernel/mm/pages.js';
+import { PAGE_SIZE } from '../abi/constants.js';
+import { memoryImages, pagemapName, PAGES_ID_BASE, PARENT_FILE, PE_PRESENT } from './pagemap.js';
 import { shmRoundImages, type ShmTracker } from './shm-rounds.js';
+import { writeImage, type PagemapEntry } from './image/index.js';
+import { ByteWriter } from './image/bytes.js';
 import { MANIFEST, writeManifest } from './manifest.js';
 import { CrError, noSuchProcess, unsupported } from './errors.js';
 import {
@@ -58,6 +61,8 @@ export interface DumpOptions {
    * one block, not a copy. Honoured only when it is safe: the tree is killed (not `leaveRunning`)
    * and no task outside it is in its IPC namespace, so the segments die with the tree and nothing
    * writes them after the dump. The caller must not write the kernel's segment memory otherwise.
+   * A private mapping's pages image is a view the same way when the tree is killed (its address
+   * spaces are its own: find-tree refuses shared ones).
    */
   zeroCopy?: boolean;
 }
@@ -84,6 +89,13 @@ export function lookupPath(k: KernelCore, path: string): InodeState | undefined 
     cur = next === undefined ? undefined : k.s.inodes.get(next);
   }
   return cur;
+}
+
+/** The chunks back to back in one new array. */
+function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const w = new ByteWriter();
+  for (const c of chunks) w.bytes(c);
+  return w.finish();
 }
 
 class Dumper {
@@ -410,11 +422,42 @@ class Dumper {
         mmapBase: mm.mmapBase,
         maps: mm.maps.map((m) => ({
           start: m.start, len: m.len, prot: m.prot, kind: m.kind, flags: m.flags, shmid: m.shmid,
-          data: m.kind === 'anon' && !this.opts.memory ? storeBytes(m.pages, m.start, m.len) : null,
+          data: null,
         })),
       });
     }
     return { mms, mmIndex };
+  }
+
+  /**
+   * The default private-memory images (no pre-dump, no --track-mem): per live process with
+   * anonymous mappings, pagemap-<pid>.img with one PE_PRESENT run per stretch of pages holding a
+   * non-zero byte, and their bytes in pages-<id>.img — CRIU's layout, as `memoryImages` writes it
+   * but read straight from the page stores (what criu's parasite sends), without a /proc/PID/pagemap
+   * walk: with no parent round, dirtiness does not matter. Pages that are absent or all zero are
+   * holes and restore as zeros (criu skips the zero page too).
+   */
+  anonImages(out: Map<string, Uint8Array>): void {
+    let n = 0;
+    for (const tgid of this.procKids) {
+      const t = this.k.t(tgid);
+      if (t.state === 'zombie') continue;
+      const anon = this.k.mm(t.mm).maps.filter((m) => m.kind === 'anon');
+      if (anon.length === 0) continue;
+      const pagesId = PAGES_ID_BASE + n++;
+      const entries: PagemapEntry[] = [];
+      const chunks: Uint8Array[] = [];
+      for (const m of anon) {
+        const first = m.start / PAGE_SIZE;
+        // zeroCopy: the tree dies with the dump and its address spaces are its own (find-tree), so
+        // a mapping whose pages lie in one block may be referenced, not copied.
+        const { runs, bytes } = storeRuns(m.pages, first, m.len / PAGE_SIZE, !!this.opts.zeroCopy && !this.opts.leaveRunning);
+        for (const [at, count] of runs) entries.push({ vaddr: BigInt((first + at) * PAGE_SIZE), compat_nr_pages: 0, flags: PE_PRESENT, nr_pages: BigInt(count) });
+        if (bytes.length > 0) chunks.push(bytes);
+      }
+      out.set(pagemapName(this.ctid(tgid)), writeImage('pagemap', [{ pages_id: pagesId }, ...entries]));
+      out.set(`pages-${pagesId}.img`, chunks.length === 1 ? chunks[0]! : joinChunks(chunks));
+    }
   }
 
   /** --with-fs: open regular files and everything under each working directory. */
@@ -526,7 +569,7 @@ class Dumper {
         pidns, pstree, procs, tasks, files, pipes, fdtables, mms, fs, ipc,
       };
       this.step('encode');
-      const images = checkpointToImages(ck);
+      const images = checkpointToImages(ck, { manifest: false });
       if (this.opts.memory) {
         const { parent, trackMem, lazy } = this.opts.memory;
         const procs = this.procKids.filter((kid) => this.k.t(kid).state !== 'zombie').map((kid) => ({ kid, pid: this.ctid(kid) }));
@@ -534,9 +577,11 @@ class Dumper {
         if (ownIpcNs && parent !== null) shmRoundImages(this.k, procs, root.ipcns, { hasParent: parent !== null, tracker: this.opts.memory.shm, dumper: this.opts.dumper }, images);
         memoryImages(this.k, procs, { hasParent: parent !== null, trackMem, lazy, dumper: this.opts.dumper }, images);
         if (parent !== null) images.set(PARENT_FILE, new TextEncoder().encode(parent + '\n'));
-        // The manifest again, now over the memory images too (checkpointToImages wrote it without them).
-        images.set(MANIFEST, writeManifest(images));
+      } else {
+        this.anonImages(images);
       }
+      // Last, once: the manifest over every image (SHA-256 of each, the page images included).
+      images.set(MANIFEST, writeManifest(images));
       this.step('finish');
       this.finish(root);
       return { images, report: this.report, rootPid: this.rootKid, tasks: this.taskKids.length, processes: this.procKids.length };

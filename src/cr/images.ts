@@ -9,7 +9,9 @@
  * - nsd-extra.img (project, versioned + SHA-256): everything CRIU keeps in core-*, fdinfo-*,
  *   mm-*, pages-* images and more that the model needs exactly (program state and a parked syscall,
  *   signal state, an armed next_syscall_data, ns_last_pid, open file descriptions, pipe buffers,
- *   anonymous memory, --with-fs file contents), one entry per object, plain data as JSON.
+ *   memory maps, --with-fs file contents), one entry per object, plain data as JSON. Anonymous
+ *   memory is in pagemap-<pid>.img + pages-<id>.img (dump.ts, pagemap.ts): a mapping's `data` is
+ *   null here and `fillMemory` fills it; images of older dumps carry it here and restore as is.
  * - the IPC namespace's images come from src/cr/ipc-checkpoint.ts (ipcToImages/ipcFromImages).
  * Reading validates everything (references, counts, uniqueness, versions) and throws ImageError
  * before a restore creates anything.
@@ -34,8 +36,11 @@ function entry(section: string, key: string | number, value: unknown): NsdExtraE
   return { section, key: String(key), json: encodePlain(value) };
 }
 
-/** Encodes a checkpoint as a map of file name → bytes. */
-export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
+/**
+ * Encodes a checkpoint as a map of file name → bytes. With `manifest: false` the caller adds
+ * more images (private memory) and writes the manifest itself, so every image is hashed once.
+ */
+export function checkpointToImages(ck: Checkpoint, opts: { manifest?: boolean } = {}): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   const inv: InventoryEntry = { img_version: IMG_VERSION, fdinfo_per_id: true, ns_per_id: true };
   out.set('inventory.img', writeImage('inventory', [inv]));
@@ -64,7 +69,7 @@ export function checkpointToImages(ck: Checkpoint): Map<string, Uint8Array> {
   out.set(TASKS_EXTRA, writeNsdExtra(extra));
   if (ck.ipc) ipcToImages(ck.ipc, out);
   // Last: the manifest lists every image above with its size and SHA-256 (manifest.ts).
-  out.set(MANIFEST, writeManifest(out));
+  if (opts.manifest !== false) out.set(MANIFEST, writeManifest(out));
   return out;
 }
 
@@ -78,12 +83,16 @@ function check(ok: boolean, file: string, why: string): asserts ok {
   if (!ok) throw new ImageError(file, 0, why);
 }
 
+function fail(file: string, why: string): never {
+  throw new ImageError(file, 0, why);
+}
+
 const isInt = (v: unknown, min = 0, max = 0x7fffffff): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /** An entry's key: '' for meta, the node's path for fs, else a decimal index or pid. */
 function keyOf(e: NsdExtraEntry, F: string): number {
   if (e.section === 'meta' || e.section === 'fs') return -1;
-  check(/^(0|[1-9][0-9]{0,8})$/.test(e.key), F, `entry ${e.section}/${e.key}: key ${JSON.stringify(e.key)} is not a decimal number`);
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(e.key)) fail(F, `entry ${e.section}/${e.key}: key ${JSON.stringify(e.key)} is not a decimal number`);
   return Number(e.key);
 }
 
@@ -115,10 +124,10 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
   for (const e of entries) {
     const what = `entry ${e.section}/${e.key}`;
     const schema = SECTIONS[e.section];
-    check(schema !== undefined && Object.prototype.hasOwnProperty.call(SECTIONS, e.section), F, `${what}: unknown section ${JSON.stringify(e.section)}`);
-    check(!seen.has(`${e.section}/${e.key}`), F, `${what}: duplicate entry`);
-    seen.add(`${e.section}/${e.key}`);
-    check(e.blob === undefined, F, `${what}: unexpected blob`);
+    if (schema === undefined || !Object.prototype.hasOwnProperty.call(SECTIONS, e.section)) fail(F, `${what}: unknown section ${JSON.stringify(e.section)}`);
+    if (seen.has(what)) fail(F, `${what}: duplicate entry`);
+    seen.add(what);
+    if (e.blob !== undefined) fail(F, `${what}: unexpected blob`);
     let v: unknown;
     try {
       v = decodePlain(e.json ?? 'null');
@@ -126,9 +135,11 @@ export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy
       throw new ImageError(F, 0, `${what}: ${x instanceof Error ? x.message : String(x)}`);
     }
     const bad = checkSchema(v, schema);
-    check(bad === null, F, `${what}: ${bad === null ? '' : describeSchemaError(bad)}`);
+    if (bad !== null) fail(F, `${what}: ${describeSchemaError(bad)}`);
     const key = keyOf(e, F);
-    const seq = (list: unknown[]): void => check(key === list.length, F, `${what}: out of order (expected key ${list.length})`);
+    const seq = (list: unknown[]): void => {
+      if (key !== list.length) fail(F, `${what}: out of order (expected key ${list.length})`);
+    };
     switch (e.section) {
       case 'meta':
         check(e.key === '', F, `${what}: the meta entry has key ''`);
@@ -271,17 +282,18 @@ function validate(ck: Checkpoint): void {
   ck.fdtables.forEach((t, i) => {
     const fds = new Set<number>();
     for (const [fd, file] of t.fds) {
-      check(file < ck.files.length, F, `entry fdtable/${i}: fd ${fd} names file ${file}, which does not exist`);
-      check(!fds.has(fd), F, `entry fdtable/${i}: fd ${fd} twice`);
+      // (Messages built only on failure: these run per fd, per file and per mapping.)
+      if (file >= ck.files.length) fail(F, `entry fdtable/${i}: fd ${fd} names file ${file}, which does not exist`);
+      if (fds.has(fd)) fail(F, `entry fdtable/${i}: fd ${fd} twice`);
       fds.add(fd);
       held.add(file);
     }
   });
   const pipesUsed = new Set<number>();
   ck.files.forEach((f, i) => {
-    check(held.has(i), F, `entry file/${i}: held by no fd`);
+    if (!held.has(i)) fail(F, `entry file/${i}: held by no fd`);
     if (f.kind === 'pipe') {
-      check(f.pipe < ck.pipes.length, F, `entry file/${i}: field pipe ${f.pipe} names no pipe`);
+      if (f.pipe >= ck.pipes.length) fail(F, `entry file/${i}: field pipe ${f.pipe} names no pipe`);
       pipesUsed.add(f.pipe);
     }
   });
@@ -289,7 +301,7 @@ function validate(ck: Checkpoint): void {
   ck.mms.forEach((m, i) => {
     let end = 0;
     m.maps.forEach((map, j) => {
-      check(map.start >= end, F, `entry mm/${i}: field maps[${j}] at 0x${map.start.toString(16)} overlaps or precedes the mapping before it`);
+      if (map.start < end) fail(F, `entry mm/${i}: field maps[${j}] at 0x${map.start.toString(16)} overlaps or precedes the mapping before it`);
       end = map.start + map.len;
     });
   });

@@ -22,10 +22,11 @@ import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
 import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
+import * as restorer from './restorer.js';
 import { storeRuns, type PageRuns } from '../kernel/mm/pages.js';
 import { readShmemChain } from './shm-rounds.js';
 import type { Long } from '../abi/ipc.js';
-import { canonLong, IPCMNI, LONG_MAX, pidVnr, type IpcNs } from '../kernel/ipc/util.js';
+import { canonLong, findById, IPCMNI, LONG_MAX, pidVnr, type IpcNs } from '../kernel/ipc/util.js';
 import { PID_MAX_LIMIT } from '../kernel/profile.js';
 import { readSemUndo } from '../kernel/ipc/semundo.js';
 import { queuedMessages } from '../kernel/ipc/msg.js';
@@ -69,6 +70,8 @@ export interface IpcRestoreContext {
    * what must stay attached to exist (SHM_DEST segments).
    */
   ipcOnly?: boolean;
+  /** The images are handed over (RestoreOptions.adoptImages): a segment may take its contents as its pages, uncopied. */
+  adopt?: boolean;
 }
 
 export interface CkMsg {
@@ -493,7 +496,12 @@ export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
       // IPC_SET may have lowered qbytes below what the queue holds (Linux allows it): refill with
       // room for every message, then put the saved qbytes back.
       const room = Math.max(q.qbytes, q.messages.length, q.messages.reduce((n, m) => n + m.text.length, 0));
-      set(room);
+      // Nothing for IPC_SET to change when the creator is the owner and the new queue already has
+      // the saved qbytes (newque: msgmnb), which is room enough: no call (its ctime is the
+      // creation's either way, and the late pass brings the saved one back).
+      const asCreated = q.desc.uid === q.desc.cuid && q.desc.gid === q.desc.cgid && room === q.qbytes
+        && findById((k.ipcNs(k.t(sys.kid).ipcns) as IpcNs).msg, q.desc.id)?.qbytes === q.qbytes;
+      if (!asCreated) set(room);
       for (const m of q.messages) sys.msgsnd(q.desc.id, m.mtype, m.text, 0o4000 /* IPC_NOWAIT */);
       if (room !== q.qbytes) set(q.qbytes);
     });
@@ -520,7 +528,9 @@ export function restoreIpcObjects(ck: CkIpcNs, ctx: IpcRestoreContext): void {
     ctx.step('ipc-shm', `shm ${m.desc.id}`, () => {
       create(ctx, 'shm', m.desc, (x, flg) => x.shmget(m.desc.key | 0, m.size, flg), (x, flg) => x.shmget_with_id(m.desc.id, m.desc.key | 0, m.size, flg));
       setOwner(ctx, 'shm', m.desc);
-      if (!isZero(m.data)) {
+      // Handed-over contents become the segment's pages (restorer.ts); otherwise, and where that
+      // cannot be, init attaches the segment and writes them, as criu's restore_shmem_content.
+      if (!isZero(m.data) && !(ctx.adopt && restorer.adoptShmContents(k, sys.kid, m.desc.id, m.data))) {
         const addr = sys.shmat(m.desc.id, 0, 0);
         writeMemory(k, k.t(sys.kid), addr, m.data);
         sys.shmdt(addr);

@@ -300,6 +300,28 @@ function wholeRun(images: ReadonlyMap<string, Uint8Array>, cache: Map<string, Pa
 }
 
 /**
+ * The common case of `pageFromChain` for a whole mapping: this round's runs are ascending and
+ * disjoint and those over the mapping are all PE_PRESENT and not lazy, so each run's part is one
+ * copy (not a lookup and a copy per page). Returns false, having copied nothing, otherwise.
+ */
+function copyRuns(images: ReadonlyMap<string, Uint8Array>, cache: Map<string, ParsedPagemap | undefined>, pid: number, start: number, dst: Uint8Array, lazy: Set<number> | null): boolean {
+  const key = String(pid);
+  if (!cache.has(key)) cache.set(key, parsePagemap(images, '', pid));
+  const pm = cache.get(key);
+  if (!pm?.ordered) return false;
+  const end = start + dst.length;
+  const over = pm.runs.filter((r) => r.pages > 0 && r.start < end && r.start + r.pages * PAGE_SIZE > start);
+  if (over.some((r) => !(r.flags & PE_PRESENT) || (lazy && r.flags & PE_LAZY))) return false;
+  for (const r of over) {
+    const from = Math.max(start, r.start);
+    const to = Math.min(end, r.start + r.pages * PAGE_SIZE);
+    const off = r.at + (from - r.start);
+    dst.set(pm.pages.subarray(off, off + (to - from)), from - start);
+  }
+  return true;
+}
+
+/**
  * Fills the content of every private mapping that the checkpoint left to pagemap images
  * (`data === null`), following the chain. With `lazy`, pages of PE_LAZY runs are not copied but
  * listed (virtual page numbers per mm index) for the lazy-pages restore.
@@ -322,7 +344,9 @@ export function fillMemory(ck: Checkpoint, images: ReadonlyMap<string, Uint8Arra
         continue;
       }
       const data = new Uint8Array(m.len);
-      for (let off = 0; off < m.len; off += PAGE_SIZE) pageFromChain(images, cache, '', owner.pid, m.start + off, data, off, missing);
+      if (!copyRuns(images, cache, owner.pid, m.start, data, missing)) {
+        for (let off = 0; off < m.len; off += PAGE_SIZE) pageFromChain(images, cache, '', owner.pid, m.start + off, data, off, missing);
+      }
       m.data = data;
     }
     // Every address space read from pagemap images gets its (maybe empty) set: only its PE_LAZY pages are lazy.

@@ -65,7 +65,31 @@ function plainObject(o: Record<string, unknown>): Record<string, unknown> {
 
 /** Plain data → JSON text (deterministic). Throws TypeError for class instances or functions. */
 export function encodePlain(v: unknown): string {
+  // Data with nothing to tag (the common case: numbers, strings, lists, plain objects) is the
+  // JSON toJsonable would give: stringified as is, without building a tagged copy first.
+  return JSON.stringify(jsonSafe(v, 0) ? v : toJsonable(v));
+}
+
+/** The reference encodePlain checks against (test/cr/plain.test.ts): every value through toJsonable. */
+export function encodePlainTagged(v: unknown): string {
   return JSON.stringify(toJsonable(v));
+}
+
+/** Does JSON.stringify(v) equal JSON.stringify(toJsonable(v))? (No value needing a tag, no `$t`/`__proto__` key, not too deep.) */
+function jsonSafe(v: unknown, depth: number): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!jsonSafe(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k of Object.keys(v)) {
+    if (k === '$t' || k === '__proto__' || !jsonSafe((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }
 
 /** JSON text → plain data. Throws SyntaxError/TypeError for text `encodePlain` did not write. */

@@ -58,6 +58,13 @@ export interface RestoreOptions {
    * that has no data in the images is refused.
    */
   lazyPages?: boolean;
+  /**
+   * The caller hands the image buffers over (read for this restore and not used again, e.g.
+   * read from an images directory for it): shm contents become the segments' pages without a copy
+   * (views of the pages images). Off by default: a caller restoring one image set twice needs
+   * its own copies.
+   */
+  adoptImages?: boolean;
 }
 
 /** What `restore()` returns: the recreated tasks, the root's pids and the report. */
@@ -571,6 +578,7 @@ class Restorer {
       },
       step: <T>(name: string, object: string, fn: () => T): T => this.step(name, object, fn),
       report: this.report,
+      adopt: !!this.opts.adoptImages,
     };
     if (this.ck.ipc) restoreIpcObjects(this.ck.ipc, ctx);
     this.openOwned(root);

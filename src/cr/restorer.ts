@@ -17,6 +17,8 @@ import { CrError } from './errors.js';
 import type { CkBlocked, CkFsNode, CkProc, CkTask } from './model.js';
 import { lookupPath } from './dump.js';
 import { fillAnonPages } from '../kernel/mm/mm.js';
+import { storeAdopt } from '../kernel/mm/pages.js';
+import { findById, type IpcNs } from '../kernel/ipc/util.js';
 
 export function setDirPos(k: Kernel, fid: number, dirPos: number): void {
   k.file(fid).dirPos = dirPos;
@@ -26,6 +28,17 @@ export function fillAnon(k: Kernel, kid: number, start: number, data: Uint8Array
   const m = k.mm(k.t(kid).mm).maps.find((x) => x.start === start);
   if (!m) throw new CrError('restore', 'memory', `kid ${kid}`, `no mapping at 0x${start.toString(16)}`);
   fillAnonPages(m, m.start, data.subarray(0, m.len));
+}
+
+/**
+ * A restored shm segment takes `data` (whole contents, handed over by the caller: the images are
+ * not used after this restore) as its pages without a copy. False when it cannot (a page of data
+ * is all zero, or the segment already has pages): the caller writes the contents instead.
+ */
+export function adoptShmContents(k: Kernel, kid: number, id: number, data: Uint8Array): boolean {
+  const seg = findById((k.ipcNs(k.t(kid).ipcns) as IpcNs).shm, id);
+  if (!seg || data.length > seg.segsz) throw new CrError('restore', 'ipc-shm', `shm ${id}`, 'no such segment of that size to fill');
+  return storeAdopt(seg.store, 0, data);
 }
 
 export function setMmapBase(k: Kernel, kid: number, base: number): void {

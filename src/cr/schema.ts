@@ -226,7 +226,23 @@ const at = (path: string, key: string | number): string => (typeof key === 'numb
 
 /** The first place `v` does not fit `s`, or null. */
 export function checkSchema(v: unknown, s: Schema, path = ''): SchemaError | null {
-  const bad = (why: string): SchemaError => ({ path, value: v, why });
+  const e = check(v, s);
+  if (!e) return null;
+  // The path is built only for an error, from the keys collected on the way out (innermost first).
+  let full = path;
+  for (let i = e.keys.length - 1; i >= 0; i--) full = at(full, e.keys[i]!);
+  return { path: full, value: e.value, why: e.why };
+}
+
+/** A schema error whose path is the keys from the innermost out (built into a string only on failure). */
+interface Miss {
+  keys: (string | number)[];
+  value: unknown;
+  why: string;
+}
+
+function check(v: unknown, s: Schema): Miss | null {
+  const bad = (why: string): Miss => ({ keys: [], value: v, why });
   if (v === undefined && s.t !== 'plain') return bad('is missing');
   switch (s.t) {
     case 'int':
@@ -253,35 +269,35 @@ export function checkSchema(v: unknown, s: Schema, path = ''): SchemaError | nul
       if (!Array.isArray(v)) return bad('is not a list');
       if (v.length > s.max) return bad(`has more than ${s.max} items`);
       for (let i = 0; i < v.length; i++) {
-        const e = checkSchema(v[i], s.of, at(path, i));
-        if (e) return e;
+        const e = check(v[i], s.of);
+        if (e) return (e.keys.push(i), e);
       }
       return null;
     case 'tuple':
       if (!Array.isArray(v) || v.length !== s.items.length) return bad(`is not a list of ${s.items.length}`);
       for (let i = 0; i < v.length; i++) {
-        const e = checkSchema(v[i], s.items[i]!, at(path, i));
-        if (e) return e;
+        const e = check(v[i], s.items[i]!);
+        if (e) return (e.keys.push(i), e);
       }
       return null;
     case 'obj': {
       if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return bad('is not an object');
       const o = v as Record<string, unknown>;
-      for (const k of Object.keys(o)) if (!Object.prototype.hasOwnProperty.call(s.fields, k)) return { path: at(path, k), value: o[k], why: 'is not a field of this entry' };
-      for (const [k, fs] of Object.entries(s.fields)) {
+      for (const k of Object.keys(o)) if (!Object.prototype.hasOwnProperty.call(s.fields, k)) return { keys: [k], value: o[k], why: 'is not a field of this entry' };
+      for (const k in s.fields) {
         if (o[k] === undefined && s.optional?.includes(k) && !Object.prototype.hasOwnProperty.call(o, k)) continue;
-        const e = checkSchema(o[k], fs, at(path, k));
-        if (e) return e;
+        const e = check(o[k], s.fields[k]!);
+        if (e) return (e.keys.push(k), e);
       }
       const why = s.test?.(o);
       return why ? bad(why) : null;
     }
     case 'null':
-      return v === null ? null : checkSchema(v, s.of, path);
+      return v === null ? null : check(v, s.of);
     case 'either': {
-      let first: SchemaError | null = null;
+      let first: Miss | null = null;
       for (const alt of s.of) {
-        const e = checkSchema(v, alt, path);
+        const e = check(v, alt);
         if (!e) return null;
         first ??= e;
       }

@@ -80,9 +80,9 @@ Options:
       --prev-images-dir REL
                          a previous pre-dump round, relative to DIR: pages unchanged since it
                          are not written again (restore reads them from there)
-      --track-mem        write memory as pagemap images and reset dirty tracking
-      --lazy-pages       write memory as pagemap images whose private pages are marked lazy
-                         (PE_LAZY): cr restore --lazy-pages leaves them missing and serves them
+      --track-mem        read dirtiness through /proc/PID/pagemap and reset it (clear_refs)
+      --lazy-pages       mark the private pages of the pagemap images lazy (PE_LAZY): cr restore
+                         --lazy-pages leaves them missing and serves them
   -v, --verbose          print what was dumped and the fields that will not come back
   -h, --help             show this text
 `,

@@ -45,3 +45,34 @@ test('zeroCopy is not honoured when the tree keeps running or the namespace is s
     assert.equal(pagesOf(d.images)[0], 0x5a);
   }
 });
+
+test('adoptImages: the restored segment takes the pages image as its pages (no copy); without it, a copy', () => {
+  for (const adopt of [true, false]) {
+    const { k, c, id } = container();
+    const d = dump(k, c.pid);
+    k.init.sys.wait4(c.pid, 0);
+    const pages = pagesOf(d.images);
+    const r = restore(k, new Map(d.images), { adoptImages: adopt });
+    const t = k.task(r.rootPid)!;
+    const at = t.sys.shmat(id, 0, 0);
+    assert.ok(t.memory.read(at, SIZE).every((b) => b === 0x5a), `adopt ${adopt}: contents`);
+    // A write to the restored segment lands in the image's bytes exactly when they were handed over.
+    t.memory.write(at, new Uint8Array([7]));
+    assert.equal(pages[0], adopt ? 7 : 0x5a, `adopt ${adopt}`);
+  }
+});
+
+test('adoptImages with an all-zero page among the contents: copied, not adopted, and the same memory', () => {
+  const { k, c, id, addr } = container();
+  c.memory.write(addr + 4096, new Uint8Array(4096));
+  const d = dump(k, c.pid);
+  k.init.sys.wait4(c.pid, 0);
+  const r = restore(k, new Map(d.images), { adoptImages: true });
+  const t = k.task(r.rootPid)!;
+  const got = t.memory.read(t.sys.shmat(id, 0, 0), SIZE);
+  const want = new Uint8Array(SIZE).fill(0x5a);
+  want.fill(0, 4096, 8192);
+  assert.deepEqual(got, want);
+  t.memory.write(t.sys.shmat(id, 0, 0), new Uint8Array([7]));
+  assert.ok(pagesOf(d.images).every((b) => b === 0x5a), 'the images are untouched');
+});

@@ -7,15 +7,21 @@
  */
 import { ImageError } from './errors.js';
 
+/** What is being read, for an error: a string, or a function that builds it (only on failure). */
+export type What = string | (() => string);
+
 export class ByteReader {
   private pos = 0;
   private readonly view: DataView;
+  /** The bytes as a plain Uint8Array (a Buffer's subarray() costs several times a typed array's). */
+  private readonly u8: Uint8Array;
 
   constructor(
     readonly bytes: Uint8Array,
     readonly file: string,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Current absolute offset. */
@@ -33,35 +39,36 @@ export class ByteReader {
     throw new ImageError(this.file, at, reason);
   }
 
-  private need(n: number, what: string): void {
-    if (n > this.remaining) this.fail(`truncated ${what}: need ${n} bytes, ${this.remaining} left`);
+  private need(n: number, what: What): void {
+    if (n > this.remaining) this.fail(`truncated ${typeof what === 'string' ? what : what()}: need ${n} bytes, ${this.remaining} left`);
   }
 
-  u16(what: string): number {
+  u16(what: What): number {
     this.need(2, what);
     const v = this.view.getUint16(this.pos, true);
     this.pos += 2;
     return v;
   }
 
-  u32(what: string): number {
+  u32(what: What): number {
     this.need(4, what);
     const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
   }
 
-  /** A view of the next n bytes. */
-  take(n: number, what: string): Uint8Array {
+  /** A view of the next n bytes (a plain Uint8Array, even when the image is a Buffer). */
+  take(n: number, what: What): Uint8Array {
     this.need(n, what);
-    const out = this.bytes.subarray(this.pos, this.pos + n);
+    const out = this.u8.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
 
   /** Skips n bytes. */
-  skip(n: number, what: string): void {
-    this.take(n, what);
+  skip(n: number, what: What): void {
+    this.need(n, what);
+    this.pos += n;
   }
 }
 

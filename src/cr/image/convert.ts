@@ -7,6 +7,7 @@
  * then writes fields in field-number order, as protobuf-c does.
  */
 import protobuf from 'protobufjs';
+import { FAST_TYPES, fastEncode } from './fast.js';
 
 /** A value in a decoded entry. */
 export type FieldValue = number | bigint | boolean | string | Uint8Array | Entry | FieldValue[];
@@ -92,6 +93,13 @@ function entryToPlain(type: protobuf.Type, entry: Entry): Record<string, unknown
  * wrong type).
  */
 export function encodeEntry(type: protobuf.Type, entry: object): Uint8Array {
+  const fast = FAST_TYPES.get(type.name);
+  const bytes = fast ? fastEncode(fast, entry as Entry) : null;
+  return bytes ?? encodeEntryGeneric(type, entry);
+}
+
+/** encodeEntry through protobufjs alone (the reference the fast encoder is tested against). */
+export function encodeEntryGeneric(type: protobuf.Type, entry: object): Uint8Array {
   const plain = entryToPlain(type, entry as Entry);
   const problem = type.verify(plain);
   if (problem !== null) throw new TypeError(`${type.name}: ${problem}`);

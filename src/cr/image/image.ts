@@ -39,9 +39,9 @@ function readMagic(r: ByteReader, spec: ImageKindSpec): void {
 /** Decodes one length-prefixed protobuf entry at the reader's position. */
 export function readEntry(r: ByteReader, typeName: string, index: number): Entry {
   const at = r.offset;
-  const len = r.u32(`entry ${index} length`);
+  const len = r.u32(() => `entry ${index} length`);
   if (len > MAX_ENTRY_BYTES) r.fail(`entry ${index} length ${len} exceeds limit ${MAX_ENTRY_BYTES}`, at);
-  const raw = r.take(len, `entry ${index} (${len} bytes)`);
+  const raw = r.take(len, () => `entry ${index} (${len} bytes)`);
   const fast = FAST_TYPES.get(typeName);
   const entry = fast ? fastDecode(fast, raw, 0, raw.length) : null;
   if (entry) return entry;

@@ -26,17 +26,17 @@ function readIpcMessages(r: ByteReader, qnum: number): IpcMessage[] {
   const messages: IpcMessage[] = [];
   for (let i = 0; i < qnum; i++) {
     const at = r.offset;
-    const len = r.u32(`message ${i} header length`);
+    const len = r.u32(() => `message ${i} header length`);
     if (len > MAX_ENTRY_BYTES) r.fail(`message ${i} header length ${len} exceeds limit`, at);
-    const raw = r.take(len, `message ${i} header`);
+    const raw = r.take(len, () => `message ${i} header`);
     const head = fastDecode(fast, raw, 0, raw.length) ?? wrapDecode(r.file, at + 4, 'ipc_msg', () => messageToEntry(type, type.decode(raw)));
     const msize = head.msize as number;
     if (msize > MAX_MESSAGE_BYTES) r.fail(`message ${i} msize ${msize} exceeds limit ${MAX_MESSAGE_BYTES}`, at);
-    const body = r.take(msize, `message ${i} body`);
-    r.skip(roundUp(msize, 8) - msize, `message ${i} padding`);
+    const body = r.take(msize, () => `message ${i} body`);
+    r.skip(roundUp(msize, 8) - msize, () => `message ${i} padding`);
     // A view into the image, not a copy: msgsnd copies what it queues, and so does every writer.
-    // (A plain Uint8Array view even when the image is a Buffer.)
-    messages.push({ mtype: head.mtype as bigint, msize, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
+    // (take() gives a plain Uint8Array view even when the image is a Buffer.)
+    messages.push({ mtype: head.mtype as bigint, msize, body });
   }
   return messages;
 }
@@ -46,7 +46,8 @@ function readSemValues(r: ByteReader, nsems: number): number[] {
   const padded = roundUp(nsems * 2, 8);
   if (padded > r.remaining) r.fail(`truncated semaphore values: need ${padded} bytes, ${r.remaining} left`);
   const values: number[] = [];
-  for (let i = 0; i < nsems; i++) values.push(r.u16(`semaphore ${i}`));
+  // (The bounds were checked above for all of them.)
+  for (let i = 0; i < nsems; i++) values.push(r.u16('semaphore'));
   r.skip(padded - nsems * 2, 'semaphore padding');
   return values;
 }

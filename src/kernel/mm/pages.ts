@@ -105,6 +105,29 @@ function newPages(store: PageStore, pn: number, src: Uint8Array, from: number, t
   if (touched) for (let at = from; at < to; at += PAGE_SIZE) touched(pn + (at - from) / PAGE_SIZE);
 }
 
+/**
+ * Makes `src` the content of pages pn, pn+1, … (none of them in the store yet) without a copy,
+ * when every page of it holds a non-zero byte: each whole page becomes a view of src's buffer (a
+ * last partial page is copied into a page of its own). For a caller that hands src over — nothing
+ * else writes or reads it afterwards — as vmsplice(SPLICE_F_GIFT) hands pages to the kernel.
+ * Returns false, having stored nothing, when a page is all zero (views would pin bytes no page
+ * holds: the caller copies instead) or already in the store.
+ */
+export function storeAdopt(store: PageStore, pn: number, src: Uint8Array): boolean {
+  const pages = Math.ceil(src.length / PAGE_SIZE);
+  for (let i = 0; i < pages; i++) {
+    if (store.has(pn + i) || allZero(src, i * PAGE_SIZE, Math.min((i + 1) * PAGE_SIZE, src.length))) return false;
+  }
+  const whole = Math.floor(src.length / PAGE_SIZE);
+  for (let i = 0; i < whole; i++) store.set(pn + i, new Uint8Array(src.buffer, src.byteOffset + i * PAGE_SIZE, PAGE_SIZE));
+  if (whole < pages) {
+    const last = new Uint8Array(PAGE_SIZE);
+    last.set(src.subarray(whole * PAGE_SIZE));
+    store.set(pn + whole, last);
+  }
+  return true;
+}
+
 /** Pages of `store` with page number in [first, first+count), as a new store (deep copies). */
 export function storeSlice(store: PageStore, first: number, count: number): PageStore {
   const out: PageStore = new Map();

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeEntry, messageToEntry, type Entry } from '../../../src/cr/image/convert.js';
-import { FAST_TYPES, fastDecode } from '../../../src/cr/image/fast.js';
+import { encodeEntry, encodeEntryGeneric, messageToEntry, type Entry } from '../../../src/cr/image/convert.js';
+import { FAST_TYPES, fastDecode, fastEncode } from '../../../src/cr/image/fast.js';
 import { messageType } from '../../../src/cr/image/schema/index.js';
 
 const u32 = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffffffff }));
@@ -53,5 +53,45 @@ for (const name of FAST_TYPES.keys()) {
     );
     // The fast path is taken for the plain entries a dump writes, not only declined.
     assert.ok(taken > 300, `fast path taken ${taken} times`);
+  });
+}
+
+/** protobufjs's bytes for an entry, or 'refused'. */
+function genericBytes(name: string, e: Entry): Uint8Array | 'refused' {
+  try {
+    // As a plain Uint8Array (protobufjs gives a Buffer under Node): the bytes are compared.
+    return new Uint8Array(encodeEntryGeneric(messageType(name), e));
+  } catch {
+    return 'refused';
+  }
+}
+
+for (const name of FAST_TYPES.keys()) {
+  test(`fastEncode ${name}: declines or writes protobufjs's bytes, on plain and on ill-typed entries`, () => {
+    const fast = FAST_TYPES.get(name)!;
+    let taken = 0;
+    const odd = fc.oneof(fc.constant(undefined), fc.constant(-1), fc.constant(2 ** 32), fc.constant('é'), fc.constant(1.5), fc.constant(2n ** 60n), fc.constant(true));
+    fc.assert(
+      fc.property(ENTRIES[name]!, fc.option(fc.tuple(fc.nat(), odd)), (e0, spoil) => {
+        const e: Entry = { ...e0 };
+        if (spoil) {
+          const keys = Object.keys(e);
+          (e as Record<string, unknown>)[keys[spoil[0] % keys.length]!] = spoil[1];
+        }
+        const got = fastEncode(fast, e);
+        const want = genericBytes(name, e);
+        if (got !== null) {
+          assert.deepEqual(got, want);
+          taken++;
+        } else {
+          // Declined: encodeEntry falls back to protobufjs and gives its answer.
+          if (want === 'refused') assert.throws(() => encodeEntry(messageType(name), e));
+          else assert.deepEqual(new Uint8Array(encodeEntry(messageType(name), e)), want);
+        }
+      }),
+      { seed: 1313, numRuns: 1500 },
+    );
+    // Half the entries are spoiled and many u64s exceed 2^53: the rest must take the fast path.
+    assert.ok(taken > 100, `fast path taken ${taken} times`);
   });
 }
