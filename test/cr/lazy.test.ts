@@ -34,12 +34,12 @@ function uninterrupted(): string {
   return readLog(k);
 }
 
-/** Runs the container until it sleeps, dumps it; returns the images. */
+/** Runs the container until it sleeps, dumps it with its private pages marked lazy (criu dump --lazy-pages); returns the images. */
 function dumped(): Map<string, Uint8Array> {
   const k = bootWl();
   const root = startContainer(k, OPS, false);
   k.run({ until: () => root.state.blocked?.call.name === 'nanosleep' });
-  return dump(k, root.pid, { withFs: true }).images;
+  return dump(k, root.pid, { withFs: true, memory: { parent: null, trackMem: false, lazy: true } }).images;
 }
 
 test('uffd: a missing page blocks the access before anything changes; UFFDIO_COPY fills it and wakes; EEXIST after', () => {
