@@ -3,7 +3,6 @@
  * a root shell would raise a limit), and the SysV IPC entry points.
  */
 import { Kernel, constants as C, type Task } from '../../src/index.js';
-import '../../src/syscalls/sysvipc.js';
 
 export { Kernel, C, type Task };
 

@@ -35,7 +35,6 @@ import { runCommand, type RunCommandState } from '../userland/lib/process.js';
 import { parseDuration } from '../userland/utils/duration.js';
 import { showImage } from '../cr/image/index.js';
 import { STRATEGIES } from '../cr/strategy.js';
-import '../cr/tool.js';
 import { copyIn, copyOut, parseBind } from './bind.js';
 import { Session, defaultEnv } from './session.js';
 

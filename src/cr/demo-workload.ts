@@ -17,8 +17,6 @@
 import {
   CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, IPC_CREAT, O_APPEND, O_CREAT, O_WRONLY, SEM_UNDO, SETVAL,
 } from '../abi/constants.js';
-import '../syscalls/sysvipc.js';
-import '../syscalls/process-vm.js';
 import type { MsgBuf } from '../abi/ipc.js';
 import { defineProgram, toText, type Proc } from '../userland/lib/program.js';
 

@@ -20,7 +20,6 @@ import {
 } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
-import '../syscalls/ipc-withid.js';
 import { writeMemory } from '../kernel/mm/mm.js';
 import * as restorer from './restorer.js';
 import { storeRuns, type PageRuns } from '../kernel/mm/pages.js';

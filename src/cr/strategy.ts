@@ -16,7 +16,6 @@
 import { CLONE_THREAD, CSIGNAL, F_DUPFD, O_RDONLY, O_WRONLY } from '../abi/constants.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import type { Sys } from '../syscalls/sys.js';
-import '../syscalls/fork-open-withid.js';
 
 /** How a restore gets its ids back: next_syscall_data, the with-id syscalls, or mainline (clone3 set_tid, *_next_id). */
 export type StrategyName = 'nsd' | 'with-id' | 'mainline';

@@ -14,7 +14,6 @@ import { PE_LAZY, PE_PRESENT, readImage, writeImage, pagemapFlags, type PagemapE
 import { SIGBUS } from '../../src/abi/constants.js';
 import { uffdCopy, uffdFaults, uffdMissing, uffdRegister } from '../../src/kernel/mm/uffd.js';
 import { Kernel } from '../../src/index.js';
-import '../../src/cr/tool.js';
 import { Session } from '../../src/cli/session.js';
 import { bootWl, readLog, startContainer, WL, type Op } from './workload.js';
 import { boot, expectErrno } from '../helpers.js';

@@ -14,7 +14,6 @@ import { dedupChain, PARENT_PREFIX, PE_PARENT, PE_PRESENT, shouldStopIterating }
 import { readImage } from '../../src/cr/image/index.js';
 import type { PagemapEntry } from '../../src/cr/image/index.js';
 import type { Kernel, Task } from '../../src/index.js';
-import '../../src/cr/tool.js';
 import { Session } from '../../src/cli/session.js';
 import { bootWl, startContainer, WL } from './workload.js';
 

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { ErrnoError } from '../../src/abi/errno.js';
 import { CLONE_NEWIPC, CLONE_NEWPID, SIGCHLD } from '../../src/abi/constants.js';
 import { Kernel } from '../../src/index.js';
-import '../../src/cr/tool.js';
 import { installCr } from '../../src/cr/tool.js';
 import { STRATEGIES } from '../../src/cr/index.js';
 import { Session } from '../../src/cli/session.js';

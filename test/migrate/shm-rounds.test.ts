@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel, constants as C, type Task } from '../../src/index.js';
-import '../../src/syscalls/sysvipc.js';
 import { dump, restore } from '../../src/cr/index.js';
 import { preDump } from '../../src/cr/predump.js';
 import { PARENT_PREFIX } from '../../src/cr/pagemap.js';

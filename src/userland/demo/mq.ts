@@ -8,7 +8,6 @@
  */
 import { IPC_CREAT } from '../../abi/constants.js';
 import { strerror } from '../../abi/errno.js';
-import '../../syscalls/sysvipc.js';
 import type { MsgBuf } from '../../abi/ipc.js';
 import { parseNumber } from '../lib/args.js';
 import { defineUserlandProgram, toText, type Proc } from '../lib/program.js';

@@ -13,7 +13,6 @@ import {
   GETNCNT, GETPID, GETVAL, GETZCNT, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_RMID, IPC_STAT, MSG_INFO, MSG_STAT, SEM_INFO, SEM_STAT,
   SHM_DEST, SHM_INFO, SHM_LOCKED, SHM_STAT,
 } from '../../abi/constants.js';
-import '../../syscalls/sysvipc.js';
 import type { CtlResult, IpcPermDs, MsgInfo, MsqidDs, SemidDs, SemInfo, ShmidDs, ShmInfo, ShmInfoUsage } from '../../abi/ipc.js';
 import type { Sys } from '../../syscalls/sys.js';
 import { defineApplet, type AppletIo } from '../lib/applet.js';

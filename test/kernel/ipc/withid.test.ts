@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel, constants as C } from '../../../src/index.js';
-import '../../../src/syscalls/ipc-withid.js';
 import { expectErrno } from '../../helpers.js';
 
 test('shmget_with_id takes a size_t size like shmget (number or bigint)', () => {
