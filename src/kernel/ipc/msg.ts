@@ -267,6 +267,8 @@ function findMsg(q: MsgQueue, typ: Long, mode: number): number {
     default: {
       // SEARCH_NUMBER (MSG_COPY): the typ-th message, 0-based.
       if (typ < 0 || typ >= q.qnum) return -1;
+      // No received message left a hole after `head`: the typ-th live message is at head + typ.
+      if (q.ring.length - q.head === q.qnum) return q.base + q.head + Number(typ);
       let n = 0;
       for (let i = q.head; i < q.ring.length; i++) {
         if (q.ring[i] && n++ === typ) return q.base + i;
