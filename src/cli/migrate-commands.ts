@@ -189,7 +189,8 @@ class RestoredTree {
 
   /** Restores `images` (all or nothing); returns the restored init's kid. */
   restore(images: ReadonlyMap<string, Uint8Array>, strategy: string): number {
-    const r = restore(this.s.kernel, images, { strategy: strategy as StrategyName, restorer: this.holder });
+    // The images came over the stream (CRC-32 on every frame) and were joined in this process.
+    const r = restore(this.s.kernel, images, { strategy: strategy as StrategyName, restorer: this.holder, imagesChecked: true });
     this.rootKid = this.s.kernel.task(r.rootPid)!.state.kid;
     return this.rootKid;
   }
@@ -234,7 +235,7 @@ async function lazyServer(sock: Socket, o: ServerFlags, say: (t: string) => void
     await receiveStream(sock, {
       keepOpen: true,
       onComplete: (got) => {
-        const images = joinImages(got, true);
+        const images = joinImages(got, true, o.imagesDir !== undefined);
         if (o.imagesDir) for (const [n, bytes] of images) writeFileSync(join(o.imagesDir, n), bytes);
         b = new RestoredTree(o);
         rootKid = b.restore(images, o.strategy);
@@ -289,6 +290,7 @@ async function pageServer(o: ServerFlags): Promise<number> {
   try {
     const got = await serveMigration(sock, {
       join: o.imagesDir !== undefined || o.restore,
+      manifest: o.imagesDir !== undefined,
       restore: (images) => {
         if (o.imagesDir) for (const [n, b] of images) writeFileSync(join(o.imagesDir, n), b);
         if (!o.restore) return 0;

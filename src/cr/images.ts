@@ -97,13 +97,14 @@ function keyOf(e: NsdExtraEntry, F: string): number {
 }
 
 /** Decodes and validates a checkpoint. Throws ImageError naming the file and the reason. */
-export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>): Checkpoint {
+export function imagesToCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>, imagesChecked = false): Checkpoint {
   if (!isNsdDump(images)) {
     throw new CrError('images', 'read-images', '', images.has('inventory.img')
       ? 'these are CRIU images (no nsd-extra.img, no nsd-manifest.json): a CRIU dump\'s processes cannot be restored here, only its IPC namespace (restore with --ipc-only)'
       : `no checkpoint: neither nsd-extra.img nor inventory.img is among the ${images.size} images`);
   }
-  verifyManifest(images);
+  // imagesChecked (RestoreOptions): no manifest is required; one that is there is checked.
+  if (!imagesChecked || images.has(MANIFEST)) verifyManifest(images);
   const inv = readImage(need(images, 'inventory.img'), 'inventory', { file: 'inventory.img' }).entries[0];
   check(inv?.img_version === IMG_VERSION, 'inventory.img', `img_version ${inv?.img_version} (expected ${IMG_VERSION})`);
   const pstree = readImage(need(images, 'pstree.img'), 'pstree', { file: 'pstree.img' }).entries.map((e) => ({

@@ -65,6 +65,13 @@ export interface RestoreOptions {
    * its own copies.
    */
   adoptImages?: boolean;
+  /**
+   * The caller vouches for the images' integrity, so a set without nsd-manifest.json is not refused
+   * for that: B of a migration, whose every byte was checked by the stream's CRC-32 and joined into
+   * images in this process a moment ago (hashing 256 MiB twice, to write a manifest and to check
+   * it, was most of a pre-copy migration's downtime). A manifest that is there is still checked.
+   */
+  imagesChecked?: boolean;
 }
 
 /** What `restore()` returns: the recreated tasks, the root's pids and the report. */
@@ -636,9 +643,9 @@ export function sleepOrder(tids: number[], lists: number[][]): number[] {
 }
 
 /** Decodes and validates images; throws CrError('images') on anything wrong. */
-export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>): Checkpoint {
+export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: Map<number, Set<number>>, imagesChecked = false): Checkpoint {
   try {
-    return imagesToCheckpoint(images, lazy);
+    return imagesToCheckpoint(images, lazy, imagesChecked);
   } catch (e) {
     throw CrError.wrap('images', 'read-images', e instanceof Error && 'file' in e ? String((e as { file: unknown }).file) : '', e);
   }
@@ -653,7 +660,7 @@ export function readCheckpoint(images: ReadonlyMap<string, Uint8Array>, lazy?: M
 export function restore(kernel: Kernel, images: ReadonlyMap<string, Uint8Array>, opts: RestoreOptions = {}): RestoreResult {
   // lazyPages: the PE_LAZY pages are left out of the decoded memory and listed (mm index → vpns).
   const lazy = opts.lazyPages ? new Map<number, Set<number>>() : undefined;
-  const ck = readCheckpoint(images, lazy);
+  const ck = readCheckpoint(images, lazy, opts.imagesChecked);
   const restorerKid = opts.restorer ?? kernel.init.kid;
   const r = new Restorer(kernel, ck, opts, lazy);
   r.plan(restorerKid);

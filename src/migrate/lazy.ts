@@ -246,7 +246,7 @@ export async function receiveLazy(sock: Duplex, k: Kernel, opts: ReceiveLazyOpti
   const got = await receiveStream(sock, {
     keepOpen: true,
     onComplete: (r) => {
-      const res = restore(k, joinImages(r, true), { strategy: opts.strategy ?? 'nsd' });
+      const res = restore(k, joinImages(r, true, false), { strategy: opts.strategy ?? 'nsd', imagesChecked: true });
       rootKid = res.rootPid;
       try {
         regs = registerStreamLazy(k, rootKid, r);

@@ -142,9 +142,14 @@ export interface ServeOptions {
    * (`nsd page-server` without -D or --restore) skips it: joining copies every page once.
    */
   join?: boolean;
+  /**
+   * Give the joined images a manifest (default true). A server that only restores them in this
+   * process (with `imagesChecked`) skips it: two SHA-256 passes over every page saved.
+   */
+  manifest?: boolean;
 }
 
 /** Serves one migration stream on `sock`. Rejects (and restores nothing) on a bad or broken stream. */
 export function serveMigration(sock: Duplex, opts: ServeOptions): Promise<Received> {
-  return receiveStream(sock, { onBytes: opts.onBytes, onComplete: (got) => opts.restore(opts.join === false ? new Map(got.files) : joinImages(got), got) });
+  return receiveStream(sock, { onBytes: opts.onBytes, onComplete: (got) => opts.restore(opts.join === false ? new Map(got.files) : joinImages(got, false, opts.manifest !== false), got) });
 }

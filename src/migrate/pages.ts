@@ -155,9 +155,11 @@ function isZeroPage(data: Uint8Array, i: number): boolean {
 /**
  * What the stream carried → images a restore reads (each pagemap resolved to its last round).
  * Pages left at the source (PE_LAZY) are refused, unless `lazy`: then they are left out (holes)
- * and a lazy restore registers them missing (`lazyPages`, src/migrate/lazy.ts).
+ * and a lazy restore registers them missing (`lazyPages`, src/migrate/lazy.ts). With `manifest`
+ * false no nsd-manifest.json is written: only for images restored in this process at once with
+ * `imagesChecked` (the stream's CRC-32 checked every byte); images that are kept get one.
  */
-export function joinImages(got: Received, lazy = false): Map<string, Uint8Array> {
+export function joinImages(got: Received, lazy = false, manifest = true): Map<string, Uint8Array> {
   const images = new Map(got.files);
   let i = 0;
   for (const [dstId, table] of got.pagemaps) {
@@ -192,6 +194,7 @@ export function joinImages(got: Received, lazy = false): Map<string, Uint8Array>
   // re-encoded here from page frames (the stream's CRC-32 checked every byte of them): the joined
   // set, self-contained, gets a manifest of its own, so a restore still refuses a changed image.
   images.delete(PARENT_FILE);
-  images.set(MANIFEST, writeManifest(images));
+  if (manifest) images.set(MANIFEST, writeManifest(images));
+  else images.delete(MANIFEST);
   return images;
 }

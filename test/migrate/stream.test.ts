@@ -12,6 +12,7 @@ import { dump, restore } from '../../src/cr/index.js';
 import { PageSender, DestinationError } from '../../src/migrate/sender.js';
 import { receiveStream, StreamReceiver } from '../../src/migrate/receiver.js';
 import { joinImages, splitImages, sendRound } from '../../src/migrate/pages.js';
+import { MANIFEST } from '../../src/cr/manifest.js';
 import { preDump } from '../../src/cr/predump.js';
 import { migrateOut, serveMigration } from '../../src/migrate/migrate.js';
 import {
@@ -117,12 +118,26 @@ test('pre-copy: a pre-dump round, then the final dump sends the rewritten page a
   assert.deepEqual([r2.pagesData, r2.pagesParent], [1, 1]);
   for (const [n, b] of files) await p.tx.file(n, b);
   assert.equal(await p.tx.close(), 0);
-  const images = joinImages(await got);
+  const received = await got;
+  const images = joinImages(received);
   const b = bootWl();
   const r = restore(b, images, { strategy: 'with-id' });
   const mem = b.task(r.rootPid)!.memory;
   assert.equal(new TextDecoder().decode(mem.read(mapStart + 2 * PAGE_SIZE, 5)), 'dirty');
   assert.equal(new TextDecoder().decode(mem.read(mapStart + 5, 6)), 'before');
+  // Restored at once in this process (B of a migration): no manifest to write and check again.
+  const unsealed = joinImages(received, false, false);
+  assert.ok(!unsealed.has(MANIFEST));
+  assert.throws(() => restore(bootWl(), unsealed), /nsd-manifest\.json.*missing/);
+  const b2 = bootWl();
+  const rb2 = restore(b2, unsealed, { strategy: 'with-id', imagesChecked: true });
+  assert.equal(new TextDecoder().decode(b2.task(rb2.rootPid)!.memory.read(mapStart + 2 * PAGE_SIZE, 5)), 'dirty');
+  // A manifest that is there is still checked: a changed image is refused even so.
+  const changed = new Map(images);
+  const pages = [...changed.keys()].find((n) => n.startsWith('pages-'))!;
+  changed.set(pages, changed.get(pages)!.slice());
+  changed.get(pages)![0]! ^= 1;
+  assert.throws(() => restore(bootWl(), changed, { imagesChecked: true }), /SHA-256 does not match the manifest/);
   p.close();
 });
 
