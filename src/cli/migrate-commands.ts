@@ -189,8 +189,9 @@ class RestoredTree {
 
   /** Restores `images` (all or nothing); returns the restored init's kid. */
   restore(images: ReadonlyMap<string, Uint8Array>, strategy: string): number {
-    // The images came over the stream (CRC-32 on every frame) and were joined in this process.
-    const r = restore(this.s.kernel, images, { strategy: strategy as StrategyName, restorer: this.holder, imagesChecked: true });
+    // The images came over the stream (CRC-32 on every frame) and were joined in this process for
+    // this restore alone (written to -D first, if asked): checked, and handed over (no shm copy).
+    const r = restore(this.s.kernel, images, { strategy: strategy as StrategyName, restorer: this.holder, imagesChecked: true, adoptImages: true });
     this.rootKid = this.s.kernel.task(r.rootPid)!.state.kid;
     return this.rootKid;
   }
