@@ -128,7 +128,7 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
     lrpid: 0,
     ring: [],
     base: 0,
-    types: new Map(),
+    types: NO_TYPES,
     emptyTypes: 0,
     head: 0,
     rwchan: '',
@@ -138,6 +138,20 @@ function newque(k: KernelCore, t: TaskState, ns: IpcNs, key: number, flg: number
   q.rwchan = `msg:${ns.id}:${id}:r`;
   q.swchan = `msg:${ns.id}:${id}:s`;
   return id;
+}
+
+/**
+ * The `types` of a queue that has never held a message: one shared empty Map, never written to,
+ * replaced by the queue's own at its first message (typesOf). An idle queue then costs no Map of
+ * its own (bench/suites/memory.ts: per message queue). A copy of the state (snapshot/fromState)
+ * gives each queue its own empty Map, which is as good.
+ */
+const NO_TYPES: Map<Long, TypeFifo> = new Map();
+
+/** The queue's own `types` Map, made on first use. */
+function typesOf(q: MsgQueue): Map<Long, TypeFifo> {
+  if (q.types === NO_TYPES) q.types = new Map();
+  return q.types;
 }
 
 // ---- msgsnd ----
@@ -175,7 +189,7 @@ export function msgsnd(k: KernelCore, t: TaskState, msqid: number, mtype: Long, 
   const seq = q.base + q.ring.length;
   q.ring.push({ mtype: type, text });
   let fifo = q.types.get(type);
-  if (fifo === undefined) q.types.set(type, (fifo = { seqs: [], head: 0, tail: 0 }));
+  if (fifo === undefined) typesOf(q).set(type, (fifo = { seqs: [], head: 0, tail: 0 }));
   else if (fifo.head === fifo.tail) q.emptyTypes--;
   fifo.seqs[fifo.tail++] = seq;
   q.cbytes += sz;
@@ -297,7 +311,7 @@ function compact(q: MsgQueue): void {
     q.base += len;
     q.ring = live;
     q.head = 0;
-    q.types.clear();
+    typesOf(q).clear();
     q.emptyTypes = 0;
     live.forEach((m, i) => {
       let f = q.types.get(m.mtype);

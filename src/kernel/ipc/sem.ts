@@ -52,6 +52,19 @@ export interface SemArray {
   wchan: string;
 }
 
+/**
+ * The `undos` of a set no SEM_UNDO list has touched: one shared empty Set, never written to,
+ * replaced by the set's own at the first undo entry (undosOf). A set then costs no Set of its own
+ * until SEM_UNDO is used on it; a copy of the state gives each set its own empty Set.
+ */
+const NO_UNDOS: Set<number> = new Set();
+
+/** The set's own `undos` Set, made on first use. */
+export function undosOf(sma: SemArray): Set<number> {
+  if (sma.undos === NO_UNDOS) sma.undos = new Set();
+  return sma.undos;
+}
+
 /** A semtimedop timeout. */
 export interface Timespec {
   tv_sec: number;
@@ -113,7 +126,7 @@ function newary(k: KernelCore, t: TaskState, ns: IpcNs, key: number, nsems: numb
     nsems,
     vals: new Array<number>(nsems).fill(0),
     pids: new Array<number>(nsems).fill(0),
-    undos: new Set(),
+    undos: NO_UNDOS,
     wchan: '',
   };
   const id = addId(k, t, ns.sem, sma, ns.semCtls[3]);
@@ -144,7 +157,7 @@ function findAllocUndo(k: KernelCore, t: TaskState, ns: IpcNs, sma: SemArray): S
   if (!e) {
     e = { ns: ns.id, semid: sma.perm.id, adj: new Array<number>(sma.nsems).fill(0) };
     list.entries.set(key, e);
-    sma.undos.add(list.id);
+    undosOf(sma).add(list.id);
   }
   return e;
 }

@@ -17,7 +17,7 @@ import type { ProcState } from '../state.js';
 import { registerPidFile } from '../proc/procfs.js';
 import { checkpointRestoreCapable } from '../task/cred.js';
 import { SEMAEM } from '../../abi/constants.js';
-import { undoListOf, undoLists, type SemUndoEntry } from './sem.js';
+import { undoListOf, undoLists, undosOf, type SemUndoEntry } from './sem.js';
 import { findById } from './util.js';
 
 export function readSemUndo(k: KernelCore, proc: ProcState, nsId: number): string {
@@ -49,7 +49,7 @@ export function writeSemUndo(k: KernelCore, proc: ProcState, nsId: number, text:
   }
   for (const e of parsed) {
     list.entries.set(`${e.ns}:${e.semid}`, e);
-    findById(ns.sem, e.semid)!.undos.add(list.id);
+    undosOf(findById(ns.sem, e.semid)!).add(list.id);
   }
 }
 
