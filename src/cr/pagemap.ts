@@ -46,7 +46,8 @@ export const PARENT_FILE = 'parent';
 export const PARENT_PREFIX = 'parent/';
 
 const PM_PRESENT = 1n << 63n;
-const PM_SOFT_DIRTY = 1n << 55n;
+/** Bit 55 of a /proc/PID/pagemap entry: soft-dirty (3.11+; see requireDirtyTracking). */
+export const PM_SOFT_DIRTY = 1n << 55n;
 
 export function pagemapName(pid: number): string {
   return `pagemap-${pid}.img`;
@@ -98,10 +99,24 @@ export function readPagemap(sys: Sys, pidSeen: number, vaddr: number, n: number)
 }
 
 /** Adds page `vaddr` with `flags` to a pagemap, extending the last run when it continues it. */
-function appendPage(entries: PagemapEntry[], vaddr: number, flags: number): void {
+export function appendPage(entries: PagemapEntry[], vaddr: number, flags: number): void {
   const last = entries[entries.length - 1];
   if (last && last.flags === flags && Number(last.vaddr) + Number(last.nr_pages) * PAGE_SIZE === vaddr) last.nr_pages = last.nr_pages! + 1n;
   else entries.push({ vaddr: BigInt(vaddr), compat_nr_pages: 0, flags, nr_pages: 1n });
+}
+
+/**
+ * Refuses a round that reads or resets dirtiness (`tracking`: it has a parent round, or resets
+ * soft-dirty) on a kernel without the soft-dirty bit, as criu refuses --track-mem there ("Tracking
+ * memory is not available", kerndat's has_dirty_track). Here it matters doubly: 2.6.26's pagemap
+ * keeps the page shift in bits 55-60, so bit 55 would read as clean and every changed page would
+ * be taken from the parent round — a silently stale restore. Private memory and shm rounds both
+ * call it first, so a refused round has done nothing.
+ */
+export function requireDirtyTracking(k: Kernel, tracking: boolean): void {
+  if (tracking && !k.profile.softDirty) {
+    throw unsupported('dump', 'memory', 'pagemap', `tracking memory is not available: ${k.profile.name} has no soft-dirty bit in /proc/PID/pagemap (Linux 3.11+), so no pre-dump or --prev-images-dir round`);
+  }
 }
 
 /**
@@ -109,13 +124,7 @@ function appendPage(entries: PagemapEntry[], vaddr: number, flags: number): void
  * dirtiness through /proc/<pid>/pagemap, then (trackMem) clears it through clear_refs.
  */
 export function memoryImages(k: Kernel, procs: readonly MemoryProc[], opts: MemoryImagesOptions, out: Map<string, Uint8Array>): MemoryStats {
-  // criu refuses --track-mem where the kernel has no soft-dirty bit ("Tracking memory is not
-  // available", kerndat's has_dirty_track). Here it matters doubly: 2.6.26's pagemap keeps the page
-  // shift in bits 55-60, so bit 55 would read as clean and every changed page would be taken from
-  // the parent round — a silently stale restore.
-  if ((opts.hasParent || opts.trackMem) && !k.profile.softDirty) {
-    throw unsupported('dump', 'memory', 'pagemap', `tracking memory is not available: ${k.profile.name} has no soft-dirty bit in /proc/PID/pagemap (Linux 3.11+), so no pre-dump or --prev-images-dir round`);
-  }
+  requireDirtyTracking(k, opts.hasParent || opts.trackMem);
   const dumper = opts.dumper ?? k.init.kid;
   const sys = new Sys(k, dumper);
   const stats: MemoryStats = { written: 0, inParent: 0 };

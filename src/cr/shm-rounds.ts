@@ -19,8 +19,9 @@
  *     would look clean; IPC_SET/IPC_RMID or a recreation under the same id move shm_ctime. CRIU
  *     has the gap of the detached mapping; here a restore must be complete or refused;
  *   - there is no record of the previous round (`ShmTracker.segments` null: the caller did not
- *     keep it, e.g. `cr pre-dump` rounds in directories) or the segment is new since it;
- *   - the profile has no soft-dirty bit (linux-2.6.26: bits 55-60 are the page shift).
+ *     keep it, e.g. `cr pre-dump` rounds in directories) or the segment is new since it.
+ * A later round on a kernel without the soft-dirty bit (linux-2.6.26: bits 55-60 are the page
+ * shift) is refused before anything is read (pagemap.ts requireDirtyTracking).
  * The dumper then clears soft-dirty through /proc/PID/clear_refs with the private memory
  * (pagemap.ts memoryImages: the caller runs this first).
  *
@@ -32,12 +33,11 @@ import type { Kernel } from '../syscalls/scheduler.js';
 import { Sys } from '../syscalls/sys.js';
 import type { IpcNs } from '../kernel/ipc/util.js';
 import { ImageError, PE_PARENT, PE_PRESENT, pagemapPagesId, readShmemContents, writeImage, type PagemapEntry, type PagemapHead } from './image/index.js';
-import { PARENT_FILE, PARENT_PREFIX, readPagemap, type MemoryProc } from './pagemap.js';
+import { appendPage, PARENT_FILE, PARENT_PREFIX, PM_SOFT_DIRTY, readPagemap, requireDirtyTracking, type MemoryProc } from './pagemap.js';
 
 /** First pages-<id>.img id of shm contents written by a round (clear of the dump's 1.. and private memory's 100000..). */
 export const SHM_PAGES_ID_BASE = 200000;
 
-const PM_SOFT_DIRTY = 1n << 55n;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** What the next round needs from this one (plain data): each segment's shm_dtime and shm_ctime, by shm id. */
@@ -61,6 +61,7 @@ export function shmPagemapName(id: number): string {
  * dump wrote for a segment, pages file included) and updates `tracker` for the next round.
  */
 export function shmRoundImages(k: Kernel, procs: readonly MemoryProc[], ipcnsId: number, opts: { hasParent: boolean; tracker?: ShmTracker; dumper?: number }, out: Map<string, Uint8Array>): ShmRoundStats {
+  requireDirtyTracking(k, opts.hasParent);
   const ns = k.ipcNs(ipcnsId) as IpcNs;
   const dumper = opts.dumper ?? k.init.kid;
   const sys = new Sys(k, dumper);
@@ -91,18 +92,13 @@ export function shmRoundImages(k: Kernel, procs: readonly MemoryProc[], ipcnsId:
     next.set(id, { dtime: s.dtime, ctime: s.ctime });
     const was = prev?.get(id);
     const n = Math.ceil(s.segsz / PAGE_SIZE);
-    const whole = !opts.hasParent || !k.profile.softDirty || !was || was.dtime !== s.dtime || was.ctime !== s.ctime || !maps.has(id) || maps.get(id)! < s.nattch;
+    const whole = !opts.hasParent || !was || was.dtime !== s.dtime || was.ctime !== s.ctime || !maps.has(id) || maps.get(id)! < s.nattch;
     if (whole && opts.hasParent) stats.whole.push(id);
     const name = shmPagemapName(id);
     const old = out.get(name);
     const pagesId = old ? pagemapPagesId(old, name) : SHM_PAGES_ID_BASE + i;
     const entries: PagemapEntry[] = [];
     const kept: Uint8Array[] = [];
-    const add = (pn: number, flags: number): void => {
-      const last = entries[entries.length - 1];
-      if (last && last.flags === flags && last.vaddr + last.nr_pages! * BigInt(PAGE_SIZE) === BigInt(pn * PAGE_SIZE)) last.nr_pages = last.nr_pages! + 1n;
-      else entries.push({ vaddr: BigInt(pn * PAGE_SIZE), compat_nr_pages: 0, flags, nr_pages: 1n });
-    };
     // Every page the store holds is recorded (zero ones too: no scan), so a clean page the store
     // holds is in the parent round by induction — it was in the store then, written since only
     // if dirty. Dirty pages the store lacks (written with zeros) go as present zero pages.
@@ -113,11 +109,11 @@ export function shmRoundImages(k: Kernel, procs: readonly MemoryProc[], ipcnsId:
       if (pn >= n) continue;
       const page = s.store.get(pn);
       if (whole || d?.has(pn)) {
-        add(pn, PE_PRESENT);
+        appendPage(entries, pn * PAGE_SIZE, PE_PRESENT);
         kept.push(page ?? ZERO_PAGE);
         stats.written++;
       } else {
-        add(pn, PE_PARENT);
+        appendPage(entries, pn * PAGE_SIZE, PE_PARENT);
         stats.inParent++;
       }
     }
