@@ -464,7 +464,7 @@ class Restorer {
         const kid = this.kids.get(tid)!;
         for (const m of [...this.k.mm(this.k.t(kid).mm).maps]) sys.munmap(m.start, m.len);
         for (const m of saved.maps) {
-          const got = m.kind === 'anon' ? sys.mmap(m.start, m.len, m.prot, m.flags) : (sys.call('shmat', m.shmid, m.start, m.flags) as number);
+          const got = m.kind === 'anon' ? sys.mmap(m.start, m.len, m.prot, m.flags) : sys.shmat(m.shmid, m.start, m.flags);
           if (got !== m.start) throw new CrError('restore', 'memory', `pid ${this.procOf.get(tid)!.pid}`, `mapping at 0x${got.toString(16)}, wanted 0x${m.start.toString(16)}`);
           if (m.kind === 'anon') restorer.fillAnon(this.k, kid, m.start, m.data!);
           if (m.kind === 'anon' && this.lazyPages) registerLazy(this.k, kid, m, this.lazyPages.get(t.mm), this.lazy, this.procOf.get(tid)!.pid);
