@@ -20,11 +20,10 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { O_CREAT, O_TRUNC, O_WRONLY, SIGKILL } from '../abi/constants.js';
+import { SIGKILL } from '../abi/constants.js';
 import { PROFILES } from '../kernel/profile.js';
 import type { Kernel } from '../syscalls/scheduler.js';
 import { STRATEGIES } from '../cr/strategy.js';
-import { lookupPath } from '../cr/dump.js';
 import { migrateOut, serveMigration, type MigrateOutResult } from '../migrate/migrate.js';
 import { PageSender } from '../migrate/sender.js';
 import { joinImages, sendRound, splitImages, type RoundStats } from '../migrate/pages.js';
@@ -133,20 +132,6 @@ function containerRoot(k: Kernel): number | null {
     if (t.kid === t.tgid && t.pids.length === 2 && t.state !== 'zombie' && t.state !== 'dead' && k.pidNs(t.pidns).reaper === t.tgid) return t.kid;
   }
   return null;
-}
-
-/** Writes image files into the model at `dir` (as root): what a user's copy into the model would do. */
-export function writeImagesIn(k: Kernel, dir: string, images: ReadonlyMap<string, Uint8Array>): void {
-  const sys = k.init.sys;
-  if (!lookupPath(k, dir)) sys.mkdir(dir, 0o700);
-  for (const [name, data] of images) {
-    const fd = sys.open(`${dir}/${name}`, O_WRONLY | O_CREAT | O_TRUNC, 0o600);
-    try {
-      for (let off = 0; off < data.length; ) off += sys.write(fd, data.subarray(off, off + (1 << 24)));
-    } finally {
-      sys.close(fd);
-    }
-  }
 }
 
 /**

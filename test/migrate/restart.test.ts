@@ -13,15 +13,28 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dump, restore, STRATEGIES, type StrategyName } from '../../src/cr/index.js';
 import { migrateOut, serveMigration } from '../../src/migrate/migrate.js';
-import { WNOHANG } from '../../src/abi/constants.js';
+import { O_CREAT, O_TRUNC, O_WRONLY, WNOHANG } from '../../src/abi/constants.js';
 import type { Kernel } from '../../src/index.js';
 import { Session, defaultEnv } from '../../src/cli/session.js';
-import { writeImagesIn } from '../../src/cli/migrate-commands.js';
 import { IMAGES_PATH } from '../../src/cli/cr-commands.js';
 import { lookupPath } from '../../src/cr/dump.js';
 import { bootWl, readLog, startContainer, type Op } from '../cr/workload.js';
 import { IPC_WORKLOAD } from '../cr/workload-ipc.js';
 import { dial, oneConnection } from './helpers.js';
+
+/** Writes image files into the model at `dir` (as root): what a user's copy into the model would do. */
+function writeImagesIn(k: Kernel, dir: string, images: ReadonlyMap<string, Uint8Array>): void {
+  const sys = k.init.sys;
+  if (!lookupPath(k, dir)) sys.mkdir(dir, 0o700);
+  for (const [name, data] of images) {
+    const fd = sys.open(`${dir}/${name}`, O_WRONLY | O_CREAT | O_TRUNC, 0o600);
+    try {
+      for (let off = 0; off < data.length; ) off += sys.write(fd, data.subarray(off, off + (1 << 24)));
+    } finally {
+      sys.close(fd);
+    }
+  }
+}
 
 const OPS: Op[] = [
   ['open', '/log', 'log'],
