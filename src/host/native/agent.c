@@ -651,6 +651,75 @@ static void dump_msg(struct buf *b)
         note(b, "could not put kernel/msgmax back to %s after reading large messages: %s", msgmax, strerror(errno));
 }
 
+/* The semaphore sets tasks of the dumped IPC namespace are asleep on, from each thread's
+ * /proc/PID/task/TID/syscall ("NR arg0 …": arg0 of semop/semtimedop is the semid), so that
+ * GETNCNT/GETZCNT (two calls per semaphore, most of a dump's syscalls) are asked only of those
+ * sets. Where a thread's state cannot be told — the file unreadable, "running" (on a CPU, maybe
+ * about to queue itself), a 32-bit task's ipc(2)/semtimedop_time64 (i386 117/420; unused or never
+ * sleeping on x86_64, so at worst a needless full read), more sets than the list holds — every
+ * set is asked (sleep_all). */
+#define MAX_WAITED 64
+static int waited[MAX_WAITED], nwaited, sleep_all;
+
+static int waited_on(int id)
+{
+    if (sleep_all)
+        return 1;
+    for (int i = 0; i < nwaited; i++)
+        if (waited[i] == id)
+            return 1;
+    return 0;
+}
+
+static void sem_sleepers(long hostpid)
+{
+    char path[320], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/task", hostpid);
+    DIR *d = opendir(path);
+    if (!d) {
+        sleep_all = 1;
+        return;
+    }
+    struct dirent *e;
+    while (!sleep_all && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/task/%s/syscall", hostpid, e->d_name);
+        int n = read_file(path, line, sizeof line);
+        if (n < 0) {
+            if (errno != ENOENT && errno != ESRCH) /* the thread has exited */
+                sleep_all = 1;
+            continue;
+        }
+        char *end;
+        long nr = strtol(line, &end, 10);
+        if (end == line) { /* "running" */
+            sleep_all = 1;
+            break;
+        }
+        nr &= ~0x40000000L; /* x32 */
+        if (nr == 117 || nr == 420) {
+            sleep_all = 1;
+            break;
+        }
+        int sem = 0;
+#ifdef SYS_semop
+        sem |= nr == SYS_semop;
+#endif
+#ifdef SYS_semtimedop
+        sem |= nr == SYS_semtimedop;
+#endif
+        if (!sem)
+            continue;
+        long id = strtol(end, NULL, 16);
+        if (nwaited == MAX_WAITED)
+            sleep_all = 1;
+        else
+            waited[nwaited++] = (int)id;
+    }
+    closedir(d);
+}
+
 static void dump_sem(struct buf *b)
 {
     struct seminfo info;
@@ -671,11 +740,14 @@ static void dump_sem(struct buf *b)
             note(b, "sem %d: GETALL: %s", id, strerror(errno));
             continue;
         }
+        /* GETNCNT/GETZCNT count the tasks asleep in semop on the set (count_semcnt walks its
+         * pending queues): 0 without asking when no sleeper names this set (see sem_sleepers). */
+        int asleep = waited_on(id);
         for (int k = 0; k < n; k++) {
             per[4 * k] = vals[k];
             per[4 * k + 1] = (int32_t)syscall(SYS_semctl, id, k, GETPID, 0L);
-            per[4 * k + 2] = (int32_t)syscall(SYS_semctl, id, k, GETNCNT, 0L);
-            per[4 * k + 3] = (int32_t)syscall(SYS_semctl, id, k, GETZCNT, 0L);
+            per[4 * k + 2] = asleep ? (int32_t)syscall(SYS_semctl, id, k, GETNCNT, 0L) : 0;
+            per[4 * k + 3] = asleep ? (int32_t)syscall(SYS_semctl, id, k, GETZCNT, 0L) : 0;
         }
         int64_t a[10];
         a[0] = id;
@@ -813,13 +885,21 @@ static pid_t entering;
  * lines named /SYSV<key>, whose inode is the shmid). */
 static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct stat *pidns)
 {
+    nwaited = 0;
+    sleep_all = 0;
     DIR *d = opendir("/proc");
     if (!d) {
         note(b, "cannot read /proc: %s", strerror(errno));
+        sleep_all = 1;
         return;
     }
     struct dirent *e;
     char path[96], line[4096];
+    /* This reader shares the namespaces it reads but is not of them: its host pid, as /proc
+     * (mounted in the host's pid namespace) names it. */
+    char me[32];
+    ssize_t ml = readlink("/proc/self", me, sizeof me - 1);
+    long self = ml > 0 ? (me[ml] = 0, strtol(me, NULL, 10)) : 0;
     while ((e = readdir(d))) {
         char *end;
         long hostpid = strtol(e->d_name, &end, 10);
@@ -829,6 +909,9 @@ static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct sta
         snprintf(path, sizeof path, "/proc/%ld/ns/ipc", hostpid);
         if (stat(path, &st) < 0 || st.st_ino != ipcns->st_ino || st.st_dev != ipcns->st_dev)
             continue;
+        if (hostpid == self)
+            continue;
+        sem_sleepers(hostpid);
         snprintf(path, sizeof path, "/proc/%ld/ns/pid", hostpid);
         if (stat(path, &st) < 0 || st.st_ino != pidns->st_ino || st.st_dev != pidns->st_dev) {
             note(b, "host pid %ld shares the IPC namespace from another pid namespace: not saved", hostpid);
@@ -870,12 +953,15 @@ static void dump_here(struct buf *b, int flags)
 {
     struct stat ipcns, pidns;
     dump_sysctls(b);
-    dump_msg(b);
-    dump_sem(b);
-    /* The tasks before the segments: reading a segment keeps it attached here until the answer
-     * is written (send_dump), which must not show as an attachment of ours. */
+    /* The tasks first: before the segments, as reading a segment keeps it attached here until the
+     * answer is written (send_dump), which must not show as an attachment of ours; before the
+     * sets, whose sleepers they find (sem_sleepers). */
     if (stat("/proc/thread-self/ns/ipc", &ipcns) == 0 && stat("/proc/thread-self/ns/pid", &pidns) == 0)
         dump_tasks(b, &ipcns, &pidns);
+    else
+        sleep_all = 1;
+    dump_msg(b);
+    dump_sem(b);
     dump_shm(b, flags);
 }
 
