@@ -2,8 +2,8 @@
  * Section 6: the host backend on the real kernel (src/host). One namespace of 2,100 objects —
  * 1,000 queues × 10 messages of 64 B, 1,000 semaphore sets × 8, 100 segments × 64 KiB — built in
  * an agent's namespace, then:
- *   dump    = `nsd host dump -t`: a plain agent setns'es in and reads everything, images encoded
- *             and written to a directory;
+ *   dump    = `nsd host dump -t`: a plain agent setns'es in and reads everything, writing the
+ *             segments' pages images itself; the other images encoded and written by Node;
  *   restore = `nsd host restore`: the images read back and decoded, a new agent (new pid + IPC
  *             namespaces) spawned, every object recreated (no verification re-dump: `verify`
  *             is measured on its own).
@@ -12,10 +12,11 @@
  * CRIU 4.2 took ~140 ms to dump and ~50 ms to restore the IPC part of such a namespace on the
  * development machine (issue 11); the targets are to be faster both ways.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, compareNs, dumpWith, fromImages, hostSupport, restoreHost, toImages } from '../../src/host/index.js';
+import { dumpToDir, readImagesDir } from '../../src/cli/host-commands.js';
+import { Agent, compareNs, dumpWith, fromImages, hostSupport, restoreHost } from '../../src/host/index.js';
 import type { HostIpcNs } from '../../src/host/index.js';
 import type { HostFigure } from '../lib/types.js';
 
@@ -90,21 +91,20 @@ export async function runHost(opts: HostOptions): Promise<HostFigure> {
       for (const f of readdirSync(dir)) rmSync(join(dir, f));
       let t = performance.now();
       let cpu = process.cpuUsage();
+      // As `nsd host dump` does (dumpToDir): the agent writes the pages images itself.
       const dumper = await Agent.start('plain');
-      const dumped = await dumpWith(dumper, src.agent.hostPid);
+      await dumpToDir(src.agent.hostPid, dir, dumper);
       const agentDumpMs = childrenCpuMs(dumper.hostPid);
       await dumper.close();
-      const images = toImages(dumped);
-      for (const [name, bytes] of images) writeFileSync(join(dir, name), bytes, { flag: 'w' });
       const dumpMs = performance.now() - t;
       const dumpCpu = cpuMs(process.cpuUsage(cpu)) + agentDumpMs;
-      fig.imageBytes = [...images.values()].reduce((s, b) => s + b.byteLength, 0);
+      fig.imageBytes = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
       t = performance.now();
       cpu = process.cpuUsage();
       // As `nsd host restore` does: the agent starts while the images are read.
       const starting = Agent.start('ns');
-      const read = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+      const read = readImagesDir(dir);
       const r = await restoreHost(fromImages(read), { starting, verify: false });
       const restoreMs = performance.now() - t;
       const restoreCpu = cpuMs(process.cpuUsage(cpu)) + threadCpuMs(r.agent.hostPid);

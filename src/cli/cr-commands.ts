@@ -27,6 +27,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { accessSync, constants as fsConstants, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { readBytes } from './files.js';
 import { CLONE_NEWIPC, CLONE_NEWPID, SIGCHLD } from '../abi/constants.js';
 import { PROFILES, type ProfileName } from '../kernel/profile.js';
 import type { Kernel } from '../syscalls/scheduler.js';
@@ -263,7 +264,7 @@ export function showHost(path: string, io: CrCommandIo): number {
   const shown = [];
   for (const f of files) {
     try {
-      shown.push(showImage(new Uint8Array(readFileSync(f)), f));
+      shown.push(showImage(readBytes(f), f));
     } catch (e) {
       io.stderr(`nsd show: ${f}: ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;

@@ -11,11 +11,12 @@
  *                                        STAT_ANY)
  */
 import { Command } from 'commander';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { imageEntry, readBytes } from './files.js';
 import { Agent, hostSupport } from '../host/agent.js';
 import { formatReport, wrongLines } from '../host/compare.js';
-import { dumpHost } from '../host/dump.js';
+import { dumpHost, dumpWith } from '../host/dump.js';
 import { fromImages, toImages } from '../host/images.js';
 import { MANIFEST } from '../cr/manifest.js';
 import { restoreHost } from '../host/restore.js';
@@ -48,7 +49,22 @@ export function summary(ns: HostIpcNs): string {
 export function readImagesDir(dir: string): Map<string, Uint8Array> {
   const names = readdirSync(dir).filter((n) => n.endsWith('.img') || n === MANIFEST).sort();
   if (names.length === 0) throw new Error(`${dir}: no images (*.img)`);
-  return new Map(names.map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
+  return new Map(names.map((n) => [n, readBytes(join(dir, n))]));
+}
+
+/**
+ * Dumps the IPC namespace host pid `pid` is in into `dir` (existing, empty): the agent writes the
+ * segments' pages images there itself, this process the other images and the manifest. With
+ * `agent`, a 'plain' agent to use (left running). Returns the namespace (its segments' contents
+ * in the files, HostShm.pages) and how many images the directory holds.
+ */
+export async function dumpToDir(pid: number, dir: string, agent?: Agent): Promise<{ ns: HostIpcNs; images: number }> {
+  const abs = resolve(dir);
+  const ns = agent ? await dumpWith(agent, pid, { pagesDir: abs }) : await dumpHost(pid, { pagesDir: abs });
+  const written = ns.shm.flatMap((s) => (s.pages ? [imageEntry(abs, `pages-${s.pages.id}.img`)] : []));
+  const images = toImages(ns, written);
+  for (const [name, bytes] of images) writeFileSync(join(abs, name), bytes);
+  return { ns, images: images.size + written.length };
 }
 
 /** `nsd host dump`. */
@@ -61,10 +77,8 @@ export async function hostDump(pid: number, dir: string, verbose: boolean, io: H
   try {
     mkdirSync(dir, { recursive: true });
     if (readdirSync(dir).some((n) => n.endsWith('.img') || n === MANIFEST)) throw new Error(`${dir} already holds images; use an empty directory`);
-    const ns = await dumpHost(pid);
-    const images = toImages(ns);
-    for (const [name, bytes] of images) writeFileSync(join(dir, name), bytes);
-    io.stdout(`dumped the IPC namespace of pid ${pid}: ${summary(ns)} → ${dir} (${images.size} images)\n`);
+    const { ns, images } = await dumpToDir(pid, dir);
+    io.stdout(`dumped the IPC namespace of pid ${pid}: ${summary(ns)} → ${dir} (${images} images)\n`);
     for (const n of ns.notes) io.stdout(`  not saved: ${n}\n`);
     if (verbose) for (const t of ns.tasks) io.stdout(`  task ${t.pid}: ${t.attach.map((a) => `shm ${a.shmid} at 0x${a.start.toString(16)}`).join(', ')}\n`);
     return 0;

@@ -16,8 +16,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBytes } from './files.js';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { SIGKILL } from '../abi/constants.js';
@@ -300,7 +301,7 @@ function readImagesDir(dir: string): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   for (const n of readdirSync(dir).sort()) {
     if (!validFileName(n) || !statSync(join(dir, n)).isFile()) continue;
-    out.set(n, new Uint8Array(readFileSync(join(dir, n))));
+    out.set(n, readBytes(join(dir, n)));
   }
   return out;
 }

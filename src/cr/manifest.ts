@@ -29,12 +29,21 @@ export interface ManifestEntry {
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** The manifest of an image set (every entry but a manifest itself). */
-export function writeManifest(images: ReadonlyMap<string, Uint8Array>): Uint8Array {
-  const lines = [...images]
+/**
+ * The manifest of an image set (every entry but a manifest itself), and of the images in `written`
+ * (already in the directory, hashed by whoever wrote or read them there).
+ */
+export function writeManifest(images: ReadonlyMap<string, Uint8Array>, written: readonly ManifestEntry[] = []): Uint8Array {
+  const entries: ManifestEntry[] = [...images]
     .filter(([name]) => name !== MANIFEST)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, bytes]) => `    ${JSON.stringify({ name, size: bytes.length, sha256: sha256(bytes) })}`);
+    .map(([name, bytes]) => ({ name, size: bytes.length, sha256: sha256(bytes) }));
+  for (const w of written) {
+    if (images.has(w.name) || entries.some((e) => e.name === w.name)) throw new ImageError(w.name, 0, 'listed twice in one manifest');
+    entries.push({ name: w.name, size: w.size, sha256: w.sha256 });
+  }
+  const lines = entries
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((e) => `    ${JSON.stringify(e)}`);
   return new TextEncoder().encode(`{\n  "format": "${FORMAT}",\n  "images": [\n${lines.join(',\n')}\n  ]\n}\n`);
 }
 

@@ -12,9 +12,10 @@
  * (the id a msgget would get when *_next_id is -1). Attaching a segment to read it moves its live
  * atime/dtime/lpid (the values saved are the ones read before).
  */
-import { Agent, HostError } from './agent.js';
-import { forEachRecord, REC } from './protocol.js';
-import type { HostDesc, HostIpcNs, HostMsq, HostTask, IpcSysctl } from './state.js';
+import { join } from 'node:path';
+import { Agent, errnoName, HostError } from './agent.js';
+import { forEachRecord, readI64, REC } from './protocol.js';
+import type { HostDesc, HostIpcNs, HostMsq, HostShm, HostTask, IpcSysctl } from './state.js';
 import { IPC_SYSCTLS } from './state.js';
 
 function desc(a: number[]): HostDesc {
@@ -25,6 +26,7 @@ export const UNDO_UNREADABLE = 'SEM_UNDO adjustments of the tasks: Linux has no 
 
 /** OP_DUMP flags (agent.c). */
 export const DUMP_NO_SHM_DATA = 1;
+export const DUMP_SHM_TO_DIR = 2;
 
 /**
  * Turns the agent's dump records into a namespace. `shmData: false`: the dump was made with
@@ -75,12 +77,21 @@ export function parseDump(bytes: Uint8Array, opts: { shmData?: boolean } = {}): 
       case REC.SHM: {
         const size = a[7]!;
         let shmData = data;
-        if (opts.shmData === false) shmData = new Uint8Array(0);
+        let pages: HostShm['pages'];
+        if (a.length === 15) {
+          // DUMP_SHM_TO_DIR: the agent wrote pages-<a[14]>.img; the data are its runs.
+          if (data.byteLength % 16 !== 0) throw new HostError(`agent dump: shm ${a[0]}: ${data.byteLength} bytes of page runs`);
+          const runs: [number, number][] = [];
+          const r = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+          for (let i = 0; i < r.length; i += 16) runs.push([readI64(r, i), readI64(r, i + 8)]);
+          pages = { id: a[14]!, runs };
+          shmData = new Uint8Array(0);
+        } else if (opts.shmData === false) shmData = new Uint8Array(0);
         else if (data.byteLength !== size) {
           ns.notes.push(`shm ${a[0]}: contents not read (saved as zeros)`);
           shmData = new Uint8Array(size);
         }
-        ns.shm.push({ desc: desc(a), size, data: shmData, atime: a[8]!, dtime: a[9]!, ctime: a[10]!, cpid: a[11]!, lpid: a[12]!, nattch: a[13]! });
+        ns.shm.push({ desc: desc(a), size, data: shmData, ...(pages ? { pages } : {}), atime: a[8]!, dtime: a[9]!, ctime: a[10]!, cpid: a[11]!, lpid: a[12]!, nattch: a[13]! });
         break;
       }
       case REC.TASK:
@@ -104,22 +115,34 @@ export function parseDump(bytes: Uint8Array, opts: { shmData?: boolean } = {}): 
   return ns;
 }
 
-/**
- * Reads the IPC namespace host pid `pid` is in (0: the agent's own, for an 'ns' agent).
- * `shmData: false` reads no segment's contents, so attaches nothing: the namespace is left exactly
- * as it was (a read-only attach would set the segment's lpid, atime and dtime).
- */
-export async function dumpWith(agent: Agent, pid: number, opts: { shmData?: boolean } = {}): Promise<HostIpcNs> {
-  const flags = opts.shmData === false ? DUMP_NO_SHM_DATA : 0;
-  const r = await agent.call('DUMP', [0, pid, flags], undefined, `dump of the IPC namespace of pid ${pid}`);
-  return parseDump(r.data, opts);
+/** How a dump reads the segments' contents. */
+export interface DumpOptions {
+  /** false: reads no segment's contents, so attaches nothing: the namespace is left exactly as it
+   *  was (a read-only attach would set the segment's lpid, atime and dtime). */
+  shmData?: boolean;
+  /** An existing directory (absolute path) where the agent writes each segment's pages image
+   *  itself (HostShm.pages): the contents never pass through this process. Not with pid 0. */
+  pagesDir?: string;
+}
+
+/** Reads the IPC namespace host pid `pid` is in (0: the agent's own, for an 'ns' agent). */
+export async function dumpWith(agent: Agent, pid: number, opts: DumpOptions = {}): Promise<HostIpcNs> {
+  const flags = opts.shmData === false ? DUMP_NO_SHM_DATA : opts.pagesDir !== undefined ? DUMP_SHM_TO_DIR : 0;
+  const data = flags === DUMP_SHM_TO_DIR ? new TextEncoder().encode(opts.pagesDir) : undefined;
+  const [r] = await agent.run([{ op: 'DUMP', args: [0, pid, flags], ...(data ? { data } : {}) }]);
+  if (r!.errno !== 0) {
+    // The agent names the pages image it could not write, if that is what failed.
+    const file = r!.data.byteLength > 0 ? `: writing ${join(opts.pagesDir ?? '', Buffer.from(r!.data).toString('utf8'))}` : '';
+    throw new HostError(`dump of the IPC namespace of pid ${pid}${file}: ${errnoName(r!.errno)}`, errnoName(r!.errno));
+  }
+  return parseDump(r!.data, opts);
 }
 
 /** Reads the IPC namespace of host pid `pid` with a short-lived agent. */
-export async function dumpHost(pid: number): Promise<HostIpcNs> {
+export async function dumpHost(pid: number, opts: DumpOptions = {}): Promise<HostIpcNs> {
   const agent = await Agent.start('plain');
   try {
-    return await dumpWith(agent, pid);
+    return await dumpWith(agent, pid, opts);
   } finally {
     await agent.close();
   }

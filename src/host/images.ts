@@ -16,7 +16,8 @@ import {
   type IpcVarEntry, type NsdExtraEntry,
 } from '../cr/image/index.js';
 import { decodePlain, encodePlain } from '../cr/plain.js';
-import { MANIFEST, verifyManifest, writeManifest } from '../cr/manifest.js';
+import { MANIFEST, verifyManifest, writeManifest, type ManifestEntry } from '../cr/manifest.js';
+import { HostError } from './agent.js';
 import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 export const HOST_PRODUCER = 'nsd-host';
@@ -80,15 +81,30 @@ export function sysctlsOf(v: IpcVarEntry): HostIpcNs['sysctls'] {
   return s;
 }
 
-/** The images of a namespace, by file name. */
-export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
+/**
+ * The images of a namespace, by file name. A segment whose contents a dump wrote straight into
+ * the directory (HostShm.pages) gets its pagemap here, not its pages image: `written` lists those
+ * images (size and SHA-256, for the manifest).
+ */
+export function toImages(ns: HostIpcNs, written: readonly ManifestEntry[] = []): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
+  const none = new Uint8Array(0);
+  ns.shm.forEach((s, i) => {
+    // writeIpcNsImages numbers the pages images 1, 2, … in this order, as the agent did.
+    if (s.pages && s.pages.id !== i + 1) throw new HostError(`shm ${s.desc.id}: its pages image is pages-${s.pages.id}.img, but it is segment ${i + 1} of the dump`);
+  });
   writeIpcNsImages({
     var: varEntry(ns.sysctls),
     msg: ns.msg.map((q) => ({ desc: q.desc, qbytes: q.qbytes, messages: q.messages })),
     sem: ns.sem,
-    shm: ns.shm,
+    shm: ns.shm.map((s) => (s.pages ? { ...s, runs: { runs: s.pages.runs, bytes: none } } : s)),
   }, N, out);
+  for (const s of ns.shm) {
+    if (!s.pages) continue;
+    const name = `pages-${s.pages.id}.img`;
+    out.delete(name);
+    if (!written.some((w) => w.name === name)) throw new HostError(`shm ${s.desc.id}: ${name}, written by the agent, is not among the images listed as written`);
+  }
   const extra: NsdExtraEntry[] = [
     ...ns.msg.map((q) => ({ section: 'msg', key: String(q.desc.id), json: intsJson({ stime: q.stime, rtime: q.rtime, ctime: q.ctime, lspid: q.lspid, lrpid: q.lrpid }) })),
     ...ns.sem.map((s) => ({ section: 'sem', key: String(s.desc.id), json: intsJson({ otime: s.otime, ctime: s.ctime, pids: s.pids }) })),
@@ -106,7 +122,7 @@ export function toImages(ns: HostIpcNs): Map<string, Uint8Array> {
   ];
   out.set('nsd-extra.img', writeNsdExtra(host, HOST_PRODUCER));
   // Last, as every dump of this project: name, size and SHA-256 of each image (src/cr/manifest.ts).
-  out.set(MANIFEST, writeManifest(out));
+  out.set(MANIFEST, writeManifest(out, written));
   return out;
 }
 

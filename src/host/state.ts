@@ -43,7 +43,14 @@ export interface HostSem {
 export interface HostShm {
   desc: HostDesc;
   size: number;
+  /** The contents (empty when `pages` is set). */
   data: Uint8Array;
+  /**
+   * Set by a dump made with `pagesDir`: the contents are not in `data` but in `pages-<id>.img`
+   * of that directory, which the agent wrote itself — the non-zero pages back to back, whose
+   * `runs` ([first page, count], ascending) make the segment's pagemap.
+   */
+  pages?: { id: number; runs: [number, number][] };
   atime: number;
   dtime: number;
   ctime: number;

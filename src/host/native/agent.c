@@ -76,7 +76,10 @@ enum {
     OP_KILL = 12,      /* (0, pid)                             → 0; kill and reap a holder        */
     OP_DUMP = 13,      /* (0, hostpid or 0 for this namespace, flags) → 0, data: dump records;
                         * flags DUMP_NO_SHM_DATA: shm contents not read (no attachment, so no
-                        * change to any segment's lpid/atime/dtime)                               */
+                        * change to any segment's lpid/atime/dtime); DUMP_SHM_TO_DIR, data a
+                        * directory: each segment's non-zero pages written there as CRIU's
+                        * pages-<k>.img (k = 1, 2, … in dump order), its record carrying k and
+                        * the runs (first page, count) instead of the contents                    */
     OP_EXEC = 14,      /* (0, capture) data argv\0…            → wait status (data: output)       */
     OP_HOLD = 15,      /* ()                                   → 0, then detach and stay          */
     OP_RESET = 16,     /* ()                                   → 0: kill holders, fresh IPC ns    */
@@ -93,7 +96,7 @@ enum {
 };
 
 /* OP_DUMP flags. */
-enum { DUMP_NO_SHM_DATA = 1 };
+enum { DUMP_NO_SHM_DATA = 1, DUMP_SHM_TO_DIR = 2 };
 
 /* Dump record kinds. */
 enum { R_VAR = 1, R_MSQ = 2, R_MSG = 3, R_SEM = 4, R_SHM = 5, R_TASK = 6, R_ATTACH = 7, R_NOTE = 8 };
@@ -770,8 +773,74 @@ static struct shmseg {
 } *segs;
 static int nsegs, capsegs;
 
+static int writev_full(int fd, struct iovec *iov, int n);
+
+/* Where DUMP_SHM_TO_DIR writes the pages files (set by op_dump for the reader), and, shared with
+ * op_dump, the number of the pages file a failed write was for (0: none failed). */
+static const char *pages_dir;
+static volatile int *pages_failed;
+
+/* Writes the non-zero pages of a segment's attachment `at` (n bytes) to pages_dir/pages-<k>.img,
+ * back to back, as CRIU's pages images hold them; their runs (first page, count) as i64 pairs in
+ * `runs`. -1 (errno) when the file cannot be written: the dump fails, it never drops contents. */
+static int write_pages(const char *at, size_t n, int k, struct buf *runs)
+{
+    const size_t page = 4096;
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/pages-%d.img", pages_dir, k) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return -1;
+    static const uint64_t zero[4096 / 8];
+    struct iovec iov[64];
+    int niov = 0;
+    int64_t first = -1, count = 0;
+    for (size_t off = 0; off < n; off += page) {
+        /* A page is kept unless all zero (a last partial page compared over its bytes only, and
+         * written whole: the mapping reads zeros past the segment's size to the page's end). */
+        if (memcmp(at + off, zero, n - off < page ? n - off : page) == 0)
+            continue;
+        int64_t pg = (int64_t)(off / page);
+        if (first >= 0 && pg == first + count) {
+            count++;
+            iov[niov - 1].iov_len += page;
+            continue;
+        }
+        if (first >= 0) {
+            int64_t r[2] = {first, count};
+            put(runs, r, sizeof r);
+        }
+        if (niov == 64) {
+            if (writev_full(fd, iov, niov) < 0)
+                goto fail;
+            niov = 0;
+        }
+        first = pg;
+        count = 1;
+        iov[niov++] = (struct iovec){(void *)(at + off), page};
+    }
+    if (first >= 0) {
+        int64_t r[2] = {first, count};
+        put(runs, r, sizeof r);
+    }
+    if (niov > 0 && writev_full(fd, iov, niov) < 0)
+        goto fail;
+    if (close(fd) < 0)
+        return -1;
+    return 0;
+fail:;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
 static void dump_shm(struct buf *b, int flags)
 {
+    int k = 0;
     struct shm_info info;
     int max = (int)syscall(SYS_shmctl, 0, SHM_INFO, &info);
     for (int i = 0; i <= max; i++) {
@@ -805,6 +874,19 @@ static void dump_shm(struct buf *b, int flags)
          * MADV_POPULATE_READ (Linux 5.14) maps the pages at once instead of a fault per page
          * when the pipe write reads them; where it is refused the faults happen as before. */
         madvise(at, d.shm_segsz, 22 /* MADV_POPULATE_READ */);
+        if (flags & DUMP_SHM_TO_DIR) {
+            struct buf runs = {0};
+            int64_t a15[15];
+            memcpy(a15, a, sizeof a);
+            a15[14] = ++k;
+            if (write_pages(at, d.shm_segsz, k, &runs) < 0) {
+                *pages_failed = k; /* only a reader (op_dump's child) writes pages */
+                _exit(100 + errno);
+            }
+            record(b, R_SHM, 15, a15, runs.p, runs.len);
+            free(runs.p);
+            continue; /* detached when the reader exits (see send_dump) */
+        }
         put_u32(b, (uint32_t)(8 + 8 * 14 + d.shm_segsz));
         put_u32(b, R_SHM);
         put_u32(b, 14);
@@ -843,8 +925,11 @@ static int writev_full(int fd, struct iovec *iov, int n)
 }
 
 /* Writes a dump's answer frame on `fd` (ret 0): the records, each segment's contents taken from
- * its attachment, which is then detached. The caller has flushed the buffered answers before. */
-static int send_dump(int fd, struct buf *b)
+ * its attachment, which is then detached — unless `exiting`: a reader about to _exit leaves that
+ * to exit_mmap, which detaches each the same way (shm_close: nattch, dtime, lpid) under one TLB
+ * flush, not one per shmdt (each an IPI to the other CPUs this mm ran on: ~15 % of a dump's CPU).
+ * The caller has flushed the buffered answers before. */
+static int send_dump(int fd, struct buf *b, int exiting)
 {
     size_t total = b->len;
     for (int i = 0; i < nsegs; i++)
@@ -869,7 +954,7 @@ static int send_dump(int fd, struct buf *b)
     int r = total > 0xffffffefu ? (errno = E2BIG, -1) : writev_full(fd, iov, n);
     int e = errno;
     free(iov);
-    for (int i = 0; i < nsegs; i++)
+    for (int i = 0; i < nsegs && !exiting; i++)
         syscall(SYS_shmdt, segs[i].at);
     nsegs = 0;
     errno = e;
@@ -895,8 +980,7 @@ static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct sta
     }
     struct dirent *e;
     char path[96], line[4096];
-    /* This reader shares the namespaces it reads but is not of them: its host pid, as /proc
-     * (mounted in the host's pid namespace) names it. */
+    /* Our host pid, as /proc (mounted in the host's pid namespace) names it. */
     char me[32];
     ssize_t ml = readlink("/proc/self", me, sizeof me - 1);
     long self = ml > 0 ? (me[ml] = 0, strtol(me, NULL, 10)) : 0;
@@ -909,9 +993,12 @@ static void dump_tasks(struct buf *b, const struct stat *ipcns, const struct sta
         snprintf(path, sizeof path, "/proc/%ld/ns/ipc", hostpid);
         if (stat(path, &st) < 0 || st.st_ino != ipcns->st_ino || st.st_dev != ipcns->st_dev)
             continue;
-        if (hostpid == self)
+        /* Ourselves: a reader (op_dump's child) is not of the namespace; the agent dumping its
+         * own is (pid 1, holding its attachments) but is running this, not asleep in semop. */
+        if (hostpid == self && entering)
             continue;
-        sem_sleepers(hostpid);
+        if (hostpid != self)
+            sem_sleepers(hostpid);
         snprintf(path, sizeof path, "/proc/%ld/ns/pid", hostpid);
         if (stat(path, &st) < 0 || st.st_ino != pidns->st_ino || st.st_dev != pidns->st_dev) {
             note(b, "host pid %ld shares the IPC namespace from another pid namespace: not saved", hostpid);
@@ -972,13 +1059,31 @@ static int answered;
  * the kernel reports) its pid namespace, whose children see pids as the target does. The answer
  * is written by whoever read the namespace, straight to our stdout (fd 1): no copy of the records
  * through this process. */
-static long op_dump(pid_t target, int flags)
+static long op_dump(pid_t target, int flags, const struct req *q, struct buf *out)
 {
+    static char dir[4096];
+    if (flags & DUMP_SHM_TO_DIR) {
+        /* Only a reader (a child, below) writes pages files: it exits on a failed write. */
+        if (target == 0 || q->dlen == 0 || q->dlen >= sizeof dir || memchr(q->data, 0, q->dlen)) {
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(dir, q->data, q->dlen);
+        dir[q->dlen] = 0;
+        pages_dir = dir;
+        if (!pages_failed) {
+            void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED)
+                return -1;
+            pages_failed = m;
+        }
+        *pages_failed = 0;
+    }
     if (target == 0) {
         struct buf b = {0};
         dump_here(&b, flags);
         flush_out();
-        if (send_dump(1, &b) < 0)
+        if (send_dump(1, &b, 0) < 0)
             die("write dump");
         free(b.p);
         answered = 1;
@@ -1009,7 +1114,7 @@ static long op_dump(pid_t target, int flags)
         if (g == 0) {
             struct buf b = {0};
             dump_here(&b, flags);
-            _exit(send_dump(1, &b) < 0 ? 99 : 0);
+            _exit(send_dump(1, &b, 1) < 0 ? 99 : 0);
         }
         int st;
         waitpid(g, &st, 0);
@@ -1026,6 +1131,11 @@ static long op_dump(pid_t target, int flags)
     }
     if (code <= 100) /* the answer may be half written: the stream cannot go on */
         die("dump: the reader failed while answering");
+    if ((flags & DUMP_SHM_TO_DIR) && *pages_failed > 0) {
+        /* The answer's data names the file that could not be written. */
+        char name[32];
+        put(out, name, (size_t)snprintf(name, sizeof name, "pages-%d.img", *pages_failed));
+    }
     errno = code - 100;
     return -1;
 }
@@ -1250,7 +1360,7 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_KILL:
         return op_kill((pid_t)a[1]);
     case OP_DUMP:
-        return op_dump((pid_t)a[1], (int)a[2]);
+        return op_dump((pid_t)a[1], (int)a[2], q, out);
     case OP_EXEC:
         return op_exec(q, out);
     case OP_CHECK:
