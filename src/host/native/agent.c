@@ -809,10 +809,8 @@ static int write_pages(const char *at, size_t n, int k, struct buf *runs)
             iov[niov - 1].iov_len += page;
             continue;
         }
-        if (first >= 0) {
-            int64_t r[2] = {first, count};
-            put(runs, r, sizeof r);
-        }
+        if (first >= 0)
+            put(runs, (int64_t[2]){first, count}, 16);
         if (niov == 64) {
             if (writev_full(fd, iov, niov) < 0)
                 goto fail;
@@ -822,10 +820,8 @@ static int write_pages(const char *at, size_t n, int k, struct buf *runs)
         count = 1;
         iov[niov++] = (struct iovec){(void *)(at + off), page};
     }
-    if (first >= 0) {
-        int64_t r[2] = {first, count};
-        put(runs, r, sizeof r);
-    }
+    if (first >= 0)
+        put(runs, (int64_t[2]){first, count}, 16);
     if (niov > 0 && writev_full(fd, iov, niov) < 0)
         goto fail;
     if (close(fd) < 0)
