@@ -81,12 +81,24 @@ export function isNsdDump(images: ReadonlyMap<string, Uint8Array>): boolean {
 }
 
 /**
+ * Images of a set left in their directory, not read into memory (a restore's shm pages, which the
+ * host agent reads itself): their sizes, by name. The manifest's check of their size is made
+ * with the others'; their digests are left to the caller (`pending`), who reads them.
+ */
+export interface OutsideImages {
+  sizes: ReadonlyMap<string, number>;
+  /** Filled with the manifest entries of those images, whose digests the caller checks. */
+  pending: ManifestEntry[];
+}
+
+/**
  * Checks an image set against its manifest. Returns false for a set without one that is not this
  * project's (a CRIU dump: its images carry no checksum), true when every image is verified; throws
  * ImageError naming the file otherwise. A pre-dump chain (the top round, then each parent round's
  * images under `parent/` prefixes) is checked round by round, each against its own manifest.
+ * `outside`: images of the top round not in `images` (see OutsideImages).
  */
-export function verifyManifest(images: ReadonlyMap<string, Uint8Array>): boolean {
+export function verifyManifest(images: ReadonlyMap<string, Uint8Array>, outside?: OutsideImages): boolean {
   const levels = new Map<string, Map<string, Uint8Array>>();
   for (const [name, bytes] of images) {
     const [, prefix, rest] = LEVEL.exec(name)!;
@@ -94,16 +106,20 @@ export function verifyManifest(images: ReadonlyMap<string, Uint8Array>): boolean
     if (!level) levels.set(prefix!, (level = new Map()));
     level.set(rest!, bytes);
   }
+  if (outside) {
+    outside.pending.length = 0;
+    if (!levels.has('')) levels.set('', new Map());
+  }
   let top = true;
   for (const [prefix, level] of levels) {
-    const verified = verifyRound(level, prefix);
+    const verified = verifyRound(level, prefix, prefix === '' ? outside : undefined);
     if (prefix === '') top = verified;
     else if (!verified) throw new ImageError(`${prefix}${MANIFEST}`, 0, 'missing: every round of a pre-dump chain has a manifest');
   }
   return top;
 }
 
-function verifyRound(images: ReadonlyMap<string, Uint8Array>, prefix: string): boolean {
+function verifyRound(images: ReadonlyMap<string, Uint8Array>, prefix: string, outside?: OutsideImages): boolean {
   const bytes = images.get(MANIFEST);
   if (bytes === undefined) {
     const ours = [...images.keys()].find((n) => n.startsWith('nsd-extra'));
@@ -113,12 +129,14 @@ function verifyRound(images: ReadonlyMap<string, Uint8Array>, prefix: string): b
   const listed = parseManifest(bytes, prefix);
   for (const e of listed) {
     const b = images.get(e.name);
-    if (b === undefined) throw new ImageError(prefix + e.name, 0, `missing (the manifest lists it: ${e.size} bytes)`);
-    if (b.length !== e.size) throw new ImageError(prefix + e.name, 0, `${b.length} bytes, the manifest says ${e.size}`);
-    if (sha256(b) !== e.sha256) throw new ImageError(prefix + e.name, 0, 'SHA-256 does not match the manifest (the image was changed)');
+    const size = b?.length ?? outside?.sizes.get(e.name);
+    if (size === undefined) throw new ImageError(prefix + e.name, 0, `missing (the manifest lists it: ${e.size} bytes)`);
+    if (size !== e.size) throw new ImageError(prefix + e.name, 0, `${size} bytes, the manifest says ${e.size}`);
+    if (b === undefined) outside!.pending.push(e);
+    else if (sha256(b) !== e.sha256) throw new ImageError(prefix + e.name, 0, 'SHA-256 does not match the manifest (the image was changed)');
   }
   const known = new Set(listed.map((e) => e.name));
-  for (const name of [...images.keys()].sort()) {
+  for (const name of [...images.keys(), ...(outside?.sizes.keys() ?? [])].sort()) {
     if (name !== MANIFEST && !known.has(name)) throw new ImageError(prefix + name, 0, 'not in the manifest (not written by this dump): remove it or restore from a clean directory');
   }
   return true;

@@ -20,7 +20,9 @@ export {
   pagemapPageCount,
   pagemapPagesId,
   readShmemContents,
+  shmemRuns,
   writeShmemContents,
+  type ShmemRuns,
 } from './shmem.js';
 export { showBody, showImage, type Json } from './show.js';
 export type { Entry, FieldValue } from './convert.js';

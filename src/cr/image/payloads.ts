@@ -25,6 +25,11 @@ function readIpcMessages(r: ByteReader, qnum: number): IpcMessage[] {
   const fast = FAST_TYPES.get('ipc_msg')!;
   const messages: IpcMessage[] = [];
   for (let i = 0; i < qnum; i++) {
+    const plain = r.plainIpcMsg(MAX_MESSAGE_BYTES);
+    if (plain) {
+      messages.push({ mtype: plain[0], msize: plain[1], body: plain[2] });
+      continue;
+    }
     const at = r.offset;
     const len = r.u32(() => `message ${i} header length`);
     if (len > MAX_ENTRY_BYTES) r.fail(`message ${i} header length ${len} exceeds limit`, at);

@@ -36,6 +36,56 @@ export function pagemapPagesId(pagemap: Uint8Array, file = '<pagemap>'): number 
   return (img.entries[0] as PagemapHead).pages_id;
 }
 
+/** A segment's runs as its pagemap-shmem gives them (see shmemRuns). */
+export interface ShmemRuns {
+  /** PE_PRESENT runs: `len` bytes at byte `start` of the segment, at byte `at` of the pages file. */
+  runs: Array<{ start: number; len: number; at: number }>;
+  /** PE_PARENT runs: in the parent round's contents. */
+  inParent: Array<{ start: number; len: number }>;
+  /** The pages image's id (pages-<id>.img). */
+  pagesId: number;
+}
+
+/**
+ * The runs of a segment of `size` bytes, checked: each inside the segment's pages, the present
+ * ones exactly filling a pages file of `pagesBytes` bytes, PE_PARENT ones only when there is a
+ * parent. Throws ImageError naming the file otherwise.
+ */
+export function shmemRuns(pagemap: Uint8Array, pagesBytes: number, size: bigint | number, file = '<pagemap-shmem>', hasParent = false): ShmemRuns {
+  const segBytes = BigInt(size);
+  if (segBytes > BigInt(MAX_SHM_BYTES)) throw new ImageError(file, 0, `shm size ${segBytes} exceeds limit`);
+  const span = Math.ceil(Number(segBytes) / PAGE_SIZE) * PAGE_SIZE;
+  const img = readImage(pagemap, 'pagemap-shmem', { file });
+  const pagesId = (img.entries[0] as PagemapHead).pages_id;
+  const runs: ShmemRuns['runs'] = [];
+  const inParent: ShmemRuns['inParent'] = [];
+  let pagesAt = 0;
+  img.entries.slice(1).forEach((raw, i) => {
+    const e = raw as PagemapEntry;
+    const flags = pagemapFlags(e);
+    if ((flags & PE_PARENT) && !hasParent) throw new ImageError(file, 0, `entry ${i + 1}: pages in a parent image, and there is no parent`);
+    if ((flags & PE_PARENT) && (flags & PE_PRESENT)) throw new ImageError(file, 0, `entry ${i + 1}: both PE_PRESENT and PE_PARENT`);
+    const count = pagemapPageCount(e);
+    const end = e.vaddr + count * BigInt(PAGE_SIZE);
+    if (e.vaddr % BigInt(PAGE_SIZE) !== 0n || end > BigInt(span)) {
+      throw new ImageError(file, 0, `entry ${i + 1}: run ${e.vaddr}+${count} pages outside a ${segBytes}-byte segment`);
+    }
+    if (flags & PE_PARENT) inParent.push({ start: Number(e.vaddr), len: Number(count) * PAGE_SIZE });
+    if ((flags & PE_PRESENT) === 0) return;
+    const len = Number(count) * PAGE_SIZE;
+    if (pagesAt + len > pagesBytes) {
+      // Name the pages file: an empty one is usually a missing one.
+      throw new ImageError(`pages-${pagesId}.img`, 0, pagesBytes === 0
+        ? `missing or empty, but ${file} entry ${i + 1} needs ${len} bytes from it`
+        : `ends at ${pagesBytes} bytes, but ${file} entry ${i + 1} needs ${pagesAt + len}`);
+    }
+    runs.push({ start: Number(e.vaddr), len, at: pagesAt });
+    pagesAt += len;
+  });
+  if (pagesAt !== pagesBytes) throw new ImageError(`pages-${pagesId}.img`, 0, `has ${pagesBytes} bytes, ${file} accounts for ${pagesAt}`);
+  return { runs, inParent, pagesId };
+}
+
 /**
  * Rebuilds a segment of `size` bytes from its pagemap-shmem and pages
  * images. Throws ImageError when runs fall outside the segment, overlap the
@@ -51,39 +101,7 @@ export function readShmemContents(
   parent?: () => Uint8Array,
 ): Uint8Array {
   const segBytes = BigInt(size);
-  if (segBytes > BigInt(MAX_SHM_BYTES)) throw new ImageError(file, 0, `shm size ${segBytes} exceeds limit`);
-  const span = Math.ceil(Number(segBytes) / PAGE_SIZE) * PAGE_SIZE;
-  const img = readImage(pagemap, 'pagemap-shmem', { file });
-  // Validate every run first; copy afterwards (or not at all, below).
-  const runs: Array<{ start: number; len: number; at: number }> = [];
-  const inParent: Array<{ start: number; len: number }> = [];
-  let pagesAt = 0;
-  img.entries.slice(1).forEach((raw, i) => {
-    const e = raw as PagemapEntry;
-    const flags = pagemapFlags(e);
-    if ((flags & PE_PARENT) && !parent) throw new ImageError(file, 0, `entry ${i + 1}: pages in a parent image, and there is no parent`);
-    if ((flags & PE_PARENT) && (flags & PE_PRESENT)) throw new ImageError(file, 0, `entry ${i + 1}: both PE_PRESENT and PE_PARENT`);
-    const count = pagemapPageCount(e);
-    const end = e.vaddr + count * BigInt(PAGE_SIZE);
-    if (e.vaddr % BigInt(PAGE_SIZE) !== 0n || end > BigInt(span)) {
-      throw new ImageError(file, 0, `entry ${i + 1}: run ${e.vaddr}+${count} pages outside a ${segBytes}-byte segment`);
-    }
-    if (flags & PE_PARENT) inParent.push({ start: Number(e.vaddr), len: Number(count) * PAGE_SIZE });
-    if ((flags & PE_PRESENT) === 0) return;
-    const len = Number(count) * PAGE_SIZE;
-    if (pagesAt + len > pages.byteLength) {
-      // Name the pages file: an empty one is usually a missing one.
-      const pagesFile = `pages-${(img.entries[0] as PagemapHead).pages_id}.img`;
-      throw new ImageError(pagesFile, 0, pages.byteLength === 0
-        ? `missing or empty, but ${file} entry ${i + 1} needs ${len} bytes from it`
-        : `ends at ${pages.byteLength} bytes, but ${file} entry ${i + 1} needs ${pagesAt + len}`);
-    }
-    runs.push({ start: Number(e.vaddr), len, at: pagesAt });
-    pagesAt += len;
-  });
-  if (pagesAt !== pages.byteLength) {
-    throw new ImageError(`pages-${(img.entries[0] as PagemapHead).pages_id}.img`, 0, `has ${pages.byteLength} bytes, ${file} accounts for ${pagesAt}`);
-  }
+  const { runs, inParent } = shmemRuns(pagemap, pages.byteLength, segBytes, file, parent !== undefined);
   const bytes = Number(segBytes);
   // One run covering the whole segment: the pages are the contents (a view, no copy).
   if (inParent.length === 0 && runs.length === 1 && runs[0]!.start === 0 && runs[0]!.len >= bytes) return pages.subarray(0, bytes);
