@@ -15,8 +15,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dumpToDir, readImagesDir } from '../../src/cli/host-commands.js';
-import { Agent, compareNs, dumpWith, fromImages, hostSupport, restoreHost } from '../../src/host/index.js';
+import { dumpToDir } from '../../src/cli/host-commands.js';
+import { Agent, compareNs, dumpWith, hostSupport, loadRestoreImages, restoreHost, restoreImages } from '../../src/host/index.js';
 import type { HostIpcNs } from '../../src/host/index.js';
 import type { HostFigure } from '../lib/types.js';
 
@@ -104,8 +104,8 @@ export async function runHost(opts: HostOptions): Promise<HostFigure> {
       cpu = process.cpuUsage();
       // As `nsd host restore` does: the agent starts while the images are read.
       const starting = Agent.start('ns');
-      const read = readImagesDir(dir);
-      const r = await restoreHost(fromImages(read), { starting, verify: false });
+      const read = await loadRestoreImages(dir, starting);
+      const r = await restoreImages(read.images, { starting, verify: false, ...(read.pages ? { pages: read.pages } : {}) });
       const restoreMs = performance.now() - t;
       const restoreCpu = cpuMs(process.cpuUsage(cpu)) + threadCpuMs(r.agent.hostPid);
       fig.ops = r.ops;

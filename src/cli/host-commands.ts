@@ -17,9 +17,11 @@ import { imageEntry, readBytes } from './files.js';
 import { Agent, hostSupport } from '../host/agent.js';
 import { formatReport, wrongLines } from '../host/compare.js';
 import { dumpHost, dumpWith } from '../host/dump.js';
-import { fromImages, toImages } from '../host/images.js';
+import { toImages } from '../host/images.js';
 import { MANIFEST } from '../cr/manifest.js';
-import { restoreHost } from '../host/restore.js';
+import { loadRestoreImages, type PagesFiles } from '../host/files.js';
+import { restoreImages } from '../host/restore.js';
+import { ImageError } from '../cr/image/index.js';
 import type { HostIpcNs } from '../host/state.js';
 
 /** Where the commands write and how they report their exit status (tests capture). */
@@ -95,13 +97,14 @@ export async function hostRestore(dir: string, cmd: string[], verbose: boolean, 
     io.stderr(`nsd host restore: ${sup.reason}\n`);
     return 1;
   }
-  let ns: HostIpcNs;
-  // The agent starts while the images are read (restoreHost's `starting`).
+  // The agent starts while the images are read (restoreImages' `starting`).
   const starting = Agent.start('ns', { passStdio: cmd.length > 0 });
-  starting.catch(() => undefined); // reported by restoreHost when awaited
+  starting.catch(() => undefined); // reported by restoreImages when awaited
+  let read: { images: Map<string, Uint8Array>; pages?: PagesFiles };
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-    ns = fromImages(readImagesDir(dir));
+    // The pages images stay in the directory: the agent reads them (src/host/files.ts).
+    read = await loadRestoreImages(dir, starting);
   } catch (e) {
     io.stderr(`nsd host restore: ${dir}: ${why(e)}; nothing was restored\n`);
     await (await starting.catch(() => undefined))?.close();
@@ -109,7 +112,9 @@ export async function hostRestore(dir: string, cmd: string[], verbose: boolean, 
   }
   let agent: Agent | undefined;
   try {
-    const r = await restoreHost(ns, { starting, verify });
+    // Decoded kind by kind, each kind's operations running in the agent while the next is read.
+    const r = await restoreImages(read.images, { starting, verify, ...(read.pages ? { pages: read.pages } : {}) });
+    const ns = r.ns;
     agent = r.agent;
     const wrong = wrongLines(r.report);
     if (wrong.length > 0) {
@@ -133,7 +138,7 @@ export async function hostRestore(dir: string, cmd: string[], verbose: boolean, 
     // A wait status: exited (code in bits 8–15) or killed by a signal (low 7 bits).
     return (st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);
   } catch (e) {
-    io.stderr(`nsd host restore: ${why(e)}; nothing was restored\n`);
+    io.stderr(`nsd host restore: ${e instanceof ImageError ? `${dir}: ` : ''}${why(e)}; nothing was restored\n`);
     return 1;
   } finally {
     await agent?.close();

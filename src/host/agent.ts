@@ -73,7 +73,7 @@ export function agentBinary(): string {
       continue;
     }
     const tmp = `${bin}.${process.pid}.tmp`;
-    const r = spawnSync('gcc', ['-O2', '-Wall', '-o', tmp, src], { encoding: 'utf8' });
+    const r = spawnSync('gcc', ['-O2', '-Wall', '-pthread', '-o', tmp, src], { encoding: 'utf8' });
     if (r.error) {
       built = { error: `cannot compile the host agent: gcc: ${r.error.message}` };
       throw new HostError(built.error!);
@@ -103,6 +103,8 @@ export class Agent {
   private dead: Error | undefined;
   /** The agent's pid on the host (for 'ns': the init of the new namespaces). */
   hostPid = 0;
+  /** Whether it can hash what it restores (it found libcrypto): OP_SHMFILE needs it. */
+  sha256 = false;
   private stderr = '';
 
   private constructor(
@@ -128,6 +130,7 @@ export class Agent {
     const a = new Agent(spawn(bin, [mode], { stdio }), mode);
     const [hello] = await a.expect(1);
     a.hostPid = Number(hello!.ret);
+    a.sha256 = Buffer.from(hello!.data).toString('latin1').split(' ').includes('sha256');
     return a;
   }
 

@@ -12,11 +12,12 @@
  * e.g. 10).
  */
 import {
-  ImageError, pagemapPagesId, readImage, readNsdExtra, readShmemContents, writeIpcNsImages, writeNsdExtra,
+  ImageError, pagemapPagesId, readImage, readNsdExtra, readShmemContents, shmemRuns, writeIpcNsImages, writeNsdExtra,
   type IpcVarEntry, type NsdExtraEntry,
 } from '../cr/image/index.js';
 import { decodePlain, encodePlain } from '../cr/plain.js';
-import { MANIFEST, verifyManifest, writeManifest, type ManifestEntry } from '../cr/manifest.js';
+import { MANIFEST, verifyManifest, writeManifest, type ManifestEntry, type OutsideImages } from '../cr/manifest.js';
+import { PAGE_SIZE } from '../abi/constants.js';
 import { HostError } from './agent.js';
 import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
@@ -138,7 +139,9 @@ const ints = (x: unknown): x is number[] => Array.isArray(x) && x.every(isInt);
 /** `v` as an object whose listed fields are integers (or integer arrays); ImageError otherwise. */
 function fields<T>(file: string, what: string, v: unknown, spec: Record<string, 'int' | 'ints'>): T {
   const o = v as Record<string, unknown>;
-  const ok = v !== null && typeof v === 'object' && Object.entries(spec).every(([f, k]) => (k === 'int' ? isInt(o[f]) : ints(o[f])));
+  let ok = v !== null && typeof v === 'object';
+  // for…in, not Object.entries: this runs once per object of a dump (10^3), mostly not yet optimized.
+  for (const f in spec) if (ok && !(spec[f] === 'int' ? isInt(o[f]) : ints(o[f]))) ok = false;
   if (!ok) throw new ImageError(file, 0, `${what}: expected {${Object.keys(spec).join(', ')}}`);
   return v as T;
 }
@@ -152,103 +155,229 @@ export function parseUndo(file: string, pid: number, text: string): { semid: num
   });
 }
 
-/** Reads the IPC namespace of a directory's images (a host dump, a model dump or a CRIU dump). */
-export function fromImages(images: ReadonlyMap<string, Uint8Array>): HostIpcNs {
+/**
+ * A directory's images opened for reading: the manifest checked, the namespace's number found, its
+ * ipc_var_entry and this project's extra images decoded. What the readers below share; fromImages
+ * reads everything at once, a host restore (restore.ts restoreImages) kind by kind, each kind's
+ * operations on their way to the agent while the next is decoded.
+ */
+export interface OpenedImages {
+  images: ReadonlyMap<string, Uint8Array>;
+  outside: OutsideImages | undefined;
+  /** The namespace's number in the file names (ipcns-var-<n>.img). */
+  n: number;
+  v: IpcVarEntry;
+  extraName: string;
+  /** nsd-extra-<n>.img's sections, `section/key` → value; nsd-extra.img's (host dumps). */
+  extra: Map<string, unknown>;
+  host: Map<string, unknown>;
+  /** The keys of the semundo and host-task sections (readTasks reads them all). */
+  undoKeys: string[];
+  hostTasks: string[];
+  source: HostIpcNs['source'];
+}
+
+/** Opens a directory's images (a host dump, a model dump or a CRIU dump): see OpenedImages. */
+export function openImages(images: ReadonlyMap<string, Uint8Array>, outside?: OutsideImages): OpenedImages {
   // A set of this project's has a manifest (missing, changed or extra images are refused by name); a CRIU dump has none.
-  verifyManifest(images);
+  verifyManifest(images, outside);
   const vars = [...images.keys()].map((n) => /^ipcns-var-(\d+)\.img$/.exec(n)).filter((m) => m !== null);
   if (vars.length !== 1) throw new ImageError('ipcns-var-*.img', 0, vars.length === 0 ? 'no IPC namespace image in the directory' : `${vars.length} IPC namespaces; expected one`);
   const n = Number(vars[0]![1]);
-  const file = (k: string): string => `ipcns-${k}-${n}.img`;
-  const v = readImage(need(images, file('var')), 'ipcns-var', { file: file('var') }).entries[0];
-  if (!v) throw new ImageError(file('var'), 0, 'no ipc_var_entry');
-  const msgImg = readImage(need(images, file('msg')), 'ipcns-msg', { file: file('msg') });
-  const semImg = readImage(need(images, file('sem')), 'ipcns-sem', { file: file('sem') });
-  const shmImg = readImage(need(images, file('shm')), 'ipcns-shm', { file: file('shm') });
+  const varName = `ipcns-var-${n}.img`;
+  const v = readImage(need(images, varName), 'ipcns-var', { file: varName }).entries[0];
+  if (!v) throw new ImageError(varName, 0, 'no ipc_var_entry');
   const extraName = `nsd-extra-${n}.img`;
   const extra = new Map<string, unknown>();
   const extraBytes = images.get(extraName);
+  // The keys of the sections read in full (semundo, host-task), noted on the way.
+  const undoKeys: string[] = [];
+  const hostTasks: string[] = [];
   if (extraBytes) {
-    for (const e of readNsdExtra(extraBytes, extraName).entries) extra.set(`${e.section}/${e.key}`, decodePlain(e.json ?? 'null'));
+    const entries = readNsdExtra(extraBytes, extraName).entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const k = `${e.section}/${e.key}`;
+      if (e.section === 'semundo' && !extra.has(k)) undoKeys.push(k);
+      extra.set(k, decodePlain(e.json ?? 'null'));
+    }
   }
   const host = new Map<string, unknown>();
   const hostBytes = images.get('nsd-extra.img');
   if (hostBytes) {
     const h = readNsdExtra(hostBytes, 'nsd-extra.img');
-    if (h.head.producer === HOST_PRODUCER) for (const e of h.entries) host.set(`${e.section}/${e.key}`, decodePlain(e.json ?? 'null'));
+    if (h.head.producer === HOST_PRODUCER) {
+      for (let i = 0; i < h.entries.length; i++) {
+        const e = h.entries[i]!;
+        const k = `${e.section}/${e.key}`;
+        if (e.section === 'host-task' && !host.has(k)) hostTasks.push(k);
+        host.set(k, decodePlain(e.json ?? 'null'));
+      }
+    }
   }
-  const x = <T>(section: string, id: number, dflt: T, spec: Record<string, 'int' | 'ints'>): T => {
-    const got = extra.get(`${section}/${id}`);
-    return got === undefined ? dflt : fields<T>(extraName, `${section} ${id}`, got, spec);
+  const source = hostBytes && host.size > 0 ? 'host' : extraBytes ? 'model' : 'criu';
+  return { images, outside, n, v: v as IpcVarEntry, extraName, extra, host, undoKeys, hostTasks, source };
+}
+
+/**
+ * The last pids (lspid, lrpid, sempids, cpid, lpid) the extra image names, not yet checked (the
+ * readers check them): a restore makes its stand-in tasks from them before it reads the objects.
+ */
+export function lastPidsOf(o: OpenedImages): number[] {
+  const pids: number[] = [];
+  const take = (x: unknown): void => {
+    if (isInt(x)) pids.push(x);
   };
-  const msg: HostMsq[] = msgImg.entries.map((e, i) => {
-    const p = msgImg.payloads![i];
-    const messages = p?.kind === 'ipc-msg' ? p.messages.map((m) => ({ mtype: m.mtype, body: m.body })) : [];
-    const t = x('msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 }, { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' });
+  o.extra.forEach((v, k) => {
+    const x = v as Record<string, unknown> | null;
+    if (x === null || typeof x !== 'object') return;
+    if (k.startsWith('msg/')) {
+      take(x.lspid);
+      take(x.lrpid);
+    } else if (k.startsWith('sem/')) {
+      if (Array.isArray(x.pids)) x.pids.forEach(take);
+    } else if (k.startsWith('shm/')) {
+      take(x.cpid);
+      take(x.lpid);
+    }
+  });
+  return pids;
+}
+
+/** An object's section of nsd-extra-<n>.img (`dflt` when it has none), its fields checked. */
+function extraOf<T>(o: OpenedImages, section: string, id: number, dflt: T, spec: Record<string, 'int' | 'ints'>): T {
+  const got = o.extra.get(`${section}/${id}`);
+  return got === undefined ? dflt : fields<T>(o.extraName, `${section} ${id}`, got, spec);
+}
+
+/** Refuses a bad or repeated id among the objects of one kind. */
+function uniqueIds(file: string, list: readonly { desc: { id: number } }[]): void {
+  const ids = new Set<number>();
+  for (let i = 0; i < list.length; i++) {
+    const id = list[i]!.desc.id;
+    if (id < 0 || id > 0x7fffffff || ids.has(id)) throw new ImageError(file, 0, `bad or duplicate id ${id}`);
+    ids.add(id);
+  }
+}
+
+/** The message queues of opened images. */
+export function readQueues(o: OpenedImages): HostMsq[] {
+  const name = `ipcns-msg-${o.n}.img`;
+  const img = readImage(need(o.images, name), 'ipcns-msg', { file: name });
+  const msg: HostMsq[] = img.entries.map((e, i) => {
+    const p = img.payloads![i];
+    // The decoded messages as they are ({mtype, msize, body}: a HostMessage and its size).
+    const messages = p?.kind === 'ipc-msg' ? p.messages : [];
+    const t = extraOf(o, 'msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 }, { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' });
     return { desc: { ...e.desc }, qbytes: e.qbytes, messages, stime: t.stime, rtime: t.rtime, ctime: t.ctime, lspid: t.lspid, lrpid: t.lrpid };
   });
-  const sem: HostSem[] = semImg.entries.map((e, i) => {
-    const p = semImg.payloads![i];
+  uniqueIds(name, msg);
+  return msg;
+}
+
+/** The semaphore sets of opened images. */
+export function readSets(o: OpenedImages): HostSem[] {
+  const name = `ipcns-sem-${o.n}.img`;
+  const img = readImage(need(o.images, name), 'ipcns-sem', { file: name });
+  const sem: HostSem[] = img.entries.map((e, i) => {
+    const p = img.payloads![i];
     const values = p?.kind === 'ipc-sem' ? p.values : [];
-    const t = x('sem', e.desc.id, { otime: 0, ctime: 0, pids: new Array<number>(e.nsems).fill(0) }, { otime: 'int', ctime: 'int', pids: 'ints' });
-    if (t.pids.length !== e.nsems) throw new ImageError(extraName, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
-    const h = host.get(`host-sem/${e.desc.id}`);
+    const t = extraOf(o, 'sem', e.desc.id, { otime: 0, ctime: 0, pids: new Array<number>(e.nsems).fill(0) }, { otime: 'int', ctime: 'int', pids: 'ints' });
+    if (t.pids.length !== e.nsems) throw new ImageError(o.extraName, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
+    const h = o.host.get(`host-sem/${e.desc.id}`);
     const w = h === undefined ? { ncnt: [], zcnt: [] } : fields<{ ncnt: number[]; zcnt: number[] }>('nsd-extra.img', `host-sem ${e.desc.id}`, h, { ncnt: 'ints', zcnt: 'ints' });
     return { desc: { ...e.desc }, values, pids: t.pids, ncnt: w.ncnt, zcnt: w.zcnt, otime: t.otime, ctime: t.ctime };
   });
-  const shm: HostShm[] = shmImg.entries.map((e, i) => {
-    const p = shmImg.payloads![i];
+  uniqueIds(name, sem);
+  return sem;
+}
+
+/**
+ * The shm segments of opened images. A segment whose pages image was left in the directory
+ * (OpenedImages.outside) gets HostShm.pages (its runs, checked against the file's size) and no
+ * `data`; the file's digest is left in `outside.pending` for the caller to check.
+ */
+export function readSegments(o: OpenedImages): HostShm[] {
+  const name = `ipcns-shm-${o.n}.img`;
+  const img = readImage(need(o.images, name), 'ipcns-shm', { file: name });
+  const shm: HostShm[] = img.entries.map((e, i) => {
+    const p = img.payloads![i];
     let data: Uint8Array;
+    let pages: HostShm['pages'];
     if (p?.kind === 'ipc-shm-legacy') data = p.data;
     else {
       const pmName = `pagemap-shmem-${e.desc.id}.img`;
-      const pm = need(images, pmName);
-      data = readShmemContents(pm, images.get(`pages-${pagemapPagesId(pm, pmName)}.img`) ?? new Uint8Array(0), e.size, pmName);
+      const pm = need(o.images, pmName);
+      const id = pagemapPagesId(pm, pmName);
+      const left = o.outside?.sizes.get(`pages-${id}.img`);
+      if (left !== undefined && !o.images.has(`pages-${id}.img`)) {
+        data = new Uint8Array(0);
+        pages = { id, runs: shmemRuns(pm, left, e.size, pmName).runs.map((r) => [r.start / PAGE_SIZE, r.len / PAGE_SIZE]) };
+      } else data = readShmemContents(pm, o.images.get(`pages-${id}.img`) ?? new Uint8Array(0), e.size, pmName);
     }
-    const t = x('shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 }, { atime: 'int', dtime: 'int', ctime: 'int', cpid: 'int', lpid: 'int' });
-    const h = host.get(`host-shm/${e.desc.id}`);
+    const t = extraOf(o, 'shm', e.desc.id, { atime: 0, dtime: 0, ctime: 0, cpid: 0, lpid: 0 }, { atime: 'int', dtime: 'int', ctime: 'int', cpid: 'int', lpid: 'int' });
+    const h = o.host.get(`host-shm/${e.desc.id}`);
     const nattch = h === undefined ? -1 : fields<{ nattch: number }>('nsd-extra.img', `host-shm ${e.desc.id}`, h, { nattch: 'int' }).nattch;
-    return { desc: { ...e.desc }, size: Number(e.size), data, atime: t.atime, dtime: t.dtime, ctime: t.ctime, cpid: t.cpid, lpid: t.lpid, nattch };
+    return { desc: { ...e.desc }, size: Number(e.size), data, ...(pages ? { pages } : {}), atime: t.atime, dtime: t.dtime, ctime: t.ctime, cpid: t.cpid, lpid: t.lpid, nattch };
   });
+  uniqueIds(name, shm);
+  return shm;
+}
+
+/** The holder tasks of opened images (shm attachments, SEM_UNDO lists), by pid. */
+export function readTasks(o: OpenedImages): HostTask[] {
   const tasks = new Map<number, HostTask>();
   const task = (pid: number): HostTask => {
     let t = tasks.get(pid);
     if (!t) tasks.set(pid, (t = { pid, attach: [], undo: null }));
     return t;
   };
-  for (const [k, val] of host) {
-    if (!k.startsWith('host-task/')) continue;
+  for (const k of o.hostTasks) {
+    const val = o.host.get(k);
     const pid = Number(k.slice(10));
-    const o = val as { attach?: unknown; undoKnown?: unknown };
-    if (!isInt(pid) || pid <= 0 || !Array.isArray(o?.attach)) throw new ImageError('nsd-extra.img', 0, `${k}: bad task`);
-    task(pid).attach = o.attach.map((a, i) =>
+    const x = val as { attach?: unknown; undoKnown?: unknown };
+    if (!isInt(pid) || pid <= 0 || !Array.isArray(x?.attach)) throw new ImageError('nsd-extra.img', 0, `${k}: bad task`);
+    task(pid).attach = x.attach.map((a, i) =>
       fields<HostAttach>('nsd-extra.img', `${k} attachment ${i}`, a, { shmid: 'int', start: 'int', end: 'int', offset: 'int', flags: 'int' }));
-    if (o.undoKnown === true) task(pid).undo = [];
+    if (x.undoKnown === true) task(pid).undo = [];
   }
-  for (const [k, val] of extra) {
+  for (const k of o.undoKeys) {
+    const val = o.extra.get(k);
     // A model dump writes one per process, "" without adjustments: no task to hold a list.
-    if (!k.startsWith('semundo/') || val === '') continue;
+    if (val === '') continue;
     const pid = Number(k.slice(8));
-    if (!isInt(pid) || pid <= 0 || typeof val !== 'string') throw new ImageError(extraName, 0, `${k}: bad SEM_UNDO entry`);
-    task(pid).undo = parseUndo(extraName, pid, val);
+    if (!isInt(pid) || pid <= 0 || typeof val !== 'string') throw new ImageError(o.extraName, 0, `${k}: bad SEM_UNDO entry`);
+    task(pid).undo = parseUndo(o.extraName, pid, val);
   }
-  const notes = host.get('host-notes/');
-  const source = hostBytes && host.size > 0 ? 'host' : extraBytes ? 'model' : 'criu';
-  for (const list of [msg, sem, shm]) {
-    const ids = new Set<number>();
-    for (const o of list) {
-      if (o.desc.id < 0 || o.desc.id > 0x7fffffff || ids.has(o.desc.id)) throw new ImageError(file('msg'), 0, `bad or duplicate id ${o.desc.id}`);
-      ids.add(o.desc.id);
-    }
-  }
+  return [...tasks.values()].sort((a, b) => a.pid - b.pid);
+}
+
+/** Refuses a SEM_UNDO list of a set the images do not have (or of another size). */
+export function checkUndo(o: OpenedImages, tasks: readonly HostTask[], sem: readonly HostSem[]): void {
   const semIds = new Map(sem.map((s) => [s.desc.id, s.values.length]));
-  for (const t of tasks.values()) {
+  for (const t of tasks) {
     for (const u of t.undo ?? []) {
-      if (semIds.get(u.semid) !== u.adj.length) throw new ImageError(extraName, 0, `semundo/${t.pid}: set ${u.semid} is not a saved set of ${u.adj.length} semaphores`);
+      if (semIds.get(u.semid) !== u.adj.length) throw new ImageError(o.extraName, 0, `semundo/${t.pid}: set ${u.semid} is not a saved set of ${u.adj.length} semaphores`);
     }
   }
-  return {
-    sysctls: sysctlsOf(v), msg, sem, shm, tasks: [...tasks.values()].sort((a, b) => a.pid - b.pid), source,
-    notes: Array.isArray(notes) ? notes.map(String) : [],
-  };
+}
+
+/** The namespace of opened images, from what the readers read. */
+export function namespaceOf(o: OpenedImages, msg: HostMsq[], sem: HostSem[], shm: HostShm[], tasks: HostTask[]): HostIpcNs {
+  const notes = o.host.get('host-notes/');
+  return { sysctls: sysctlsOf(o.v), msg, sem, shm, tasks, source: o.source, notes: Array.isArray(notes) ? notes.map(String) : [] };
+}
+
+/**
+ * Reads the IPC namespace of a directory's images (a host dump, a model dump or a CRIU dump).
+ * `outside`: pages images left in the directory (see readSegments).
+ */
+export function fromImages(images: ReadonlyMap<string, Uint8Array>, outside?: OutsideImages): HostIpcNs {
+  const o = openImages(images, outside);
+  const msg = readQueues(o);
+  const sem = readSets(o);
+  const shm = readSegments(o);
+  const tasks = readTasks(o);
+  checkUndo(o, tasks, sem);
+  return namespaceOf(o, msg, sem, shm, tasks);
 }

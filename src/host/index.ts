@@ -5,6 +5,7 @@
 export { Agent, agentBinary, errnoName, HostError, hostSupport } from './agent.js';
 export { compareNs, CRIU_MISSING, formatReport, LOST_FIELDS, wrongLines, type HostReportLine } from './compare.js';
 export { dumpHost, dumpWith, parseDump, UNDO_UNREADABLE } from './dump.js';
+export { loadRestoreImages, readRestoreDir, type PagesFiles } from './files.js';
 export { fromImages, toImages } from './images.js';
-export { restoreHost, restorePlan, runPlan, type HostRestoreResult } from './restore.js';
+export { planner, restoreHost, restoreImages, restorePlan, runPlan, type HostRestoreOptions, type HostRestoreResult, type Planner } from './restore.js';
 export type * from './state.js';

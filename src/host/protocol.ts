@@ -36,6 +36,8 @@ export const OP = {
   SHMTOUCH: 21,
   MSGSNDV: 22,
   SEMOPV: 23,
+  SHMFILE: 24,
+  SYNC: 25,
 } as const;
 export type OpName = keyof typeof OP;
 
@@ -71,7 +73,8 @@ const BY_REFERENCE = 4096;
  */
 export function encodeRequests(reqs: readonly Request[]): Uint8Array[] {
   let small = 0;
-  for (const q of reqs) {
+  for (let i = 0; i < reqs.length; i++) {
+    const q = reqs[i]!;
     const dlen = q.data?.byteLength ?? 0;
     small += 12 + 8 * q.args.length + (dlen < BY_REFERENCE ? dlen : 0);
   }
@@ -79,7 +82,8 @@ export function encodeRequests(reqs: readonly Request[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   let at = 0;
   let from = 0;
-  for (const q of reqs) {
+  for (let r = 0; r < reqs.length; r++) {
+    const q = reqs[r]!;
     const args = q.args;
     const dlen = q.data?.byteLength ?? 0;
     b.writeUInt32LE(8 + 8 * args.length + dlen, at);
@@ -119,15 +123,23 @@ export function readI64(b: Buffer, at: number): number {
  * every queue's in one allocation (a restore packs ~10^4 messages).
  */
 export function packQueues(queues: readonly (readonly { mtype: bigint; body: Uint8Array }[])[]): Buffer[] {
+  // Indexed loops: iterators allocate per element in code not yet optimized (one restore's worth).
   let total = 0;
-  for (const msgs of queues) for (const m of msgs) total += 12 + m.body.byteLength;
+  for (let q = 0; q < queues.length; q++) for (let i = 0; i < queues[q]!.length; i++) total += 12 + queues[q]![i]!.body.byteLength;
   const b = Buffer.allocUnsafe(total);
   const out: Buffer[] = [];
   let at = 0;
-  for (const msgs of queues) {
+  for (let q = 0; q < queues.length; q++) {
+    const msgs = queues[q]!;
     const from = at;
-    for (const m of msgs) {
-      b.writeBigInt64LE(m.mtype, at);
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
+      // mtype as two 32-bit halves when it is a safe integer (a BigInt write allocates).
+      const t = Number(m.mtype);
+      if (Number.isSafeInteger(t)) {
+        b.writeUInt32LE(t >>> 0, at);
+        b.writeInt32LE(Math.floor(t / 0x100000000), at + 4);
+      } else b.writeBigInt64LE(m.mtype, at);
       b.writeUInt32LE(m.body.byteLength, at + 8);
       b.set(m.body, at + 12);
       at += 12 + m.body.byteLength;

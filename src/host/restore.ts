@@ -34,19 +34,25 @@
  * as Linux makes every new one (newseg: shmem_kernel_file_setup, pages read as zeros until
  * written).
  */
+import { join } from 'node:path';
 import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
-import { KIND, packQueues, type Request } from './protocol.js';
+import { checkUnread, type PagesFiles } from './files.js';
+import { checkUndo, lastPidsOf, namespaceOf, openImages, type OpenedImages, readQueues, readSegments, readSets, readTasks, sysctlsOf } from './images.js';
+import { KIND, packQueues, type Request, type Response } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
-import type { HostIpcNs, IpcSysctl } from './state.js';
+import type { HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 interface Step {
   req: Request;
-  /** What the step does, for an error (built only then: a plan has ~10^4 steps). */
-  what: () => string;
+  /** What the step does, for an error (built only then: a plan has ~10^4 steps), given the
+   *  failed answer. */
+  what: (r?: Response) => string;
   /** The return value that means success, when it is not just "not -1". */
   expect?: number;
+  /** What is wrong with a successful answer, if anything (its data checked). */
+  check?: (r: Response) => string | undefined;
 }
 
 export interface HostRestoreResult {
@@ -79,24 +85,40 @@ export function allZero(d: Uint8Array): boolean {
   return true;
 }
 
-/** The limits to create the objects under (each at least what the objects need). */
-function roomyLimits(ns: HostIpcNs): [IpcSysctl, string][] {
-  const s = ns.sysctls;
-  const room = ns.msg.map((q) => Math.max(q.qbytes, q.messages.length, sum(q.messages.map((m) => m.body.byteLength))));
-  const out: [IpcSysctl, string][] = [
-    ['kernel/msgmax', bigMax(s['kernel/msgmax'], most(ns.msg.map((q) => most(q.messages.map((m) => m.body.byteLength)))))],
-    ['kernel/msgmnb', bigMax(s['kernel/msgmnb'], most(room))],
-    ['kernel/msgmni', bigMax(s['kernel/msgmni'], ns.msg.length)],
-    ['kernel/shmmax', bigMax(s['kernel/shmmax'], most(ns.shm.map((m) => m.size)))],
-    ['kernel/shmall', bigMax(s['kernel/shmall'], sum(ns.shm.map((m) => Math.ceil(m.size / PAGE))))],
-    ['kernel/shmmni', bigMax(s['kernel/shmmni'], ns.shm.length)],
-  ];
-  const sem = (s['kernel/sem'] ?? '').trim().split(/\s+/);
-  if (sem.length === 4) {
-    const nsems = ns.sem.map((x) => x.values.length);
-    out.push(['kernel/sem', [bigMax(sem[0], most(nsems)), bigMax(sem[1], sum(nsems)), sem[2], bigMax(sem[3], ns.sem.length)].join(' ')]);
+/** The limits to create a kind's objects under (each at least what the objects need). */
+function roomyMsg(s: HostIpcNs['sysctls'], msg: readonly HostMsq[]): [IpcSysctl, string][] {
+  let biggest = 0;
+  let fullest = 0;
+  for (let i = 0; i < msg.length; i++) {
+    const q = msg[i]!;
+    let bytes = 0;
+    for (let j = 0; j < q.messages.length; j++) {
+      const n = q.messages[j]!.body.byteLength;
+      bytes += n;
+      if (n > biggest) biggest = n;
+    }
+    fullest = Math.max(fullest, q.qbytes, q.messages.length, bytes);
   }
-  return out;
+  return [
+    ['kernel/msgmax', bigMax(s['kernel/msgmax'], biggest)],
+    ['kernel/msgmnb', bigMax(s['kernel/msgmnb'], fullest)],
+    ['kernel/msgmni', bigMax(s['kernel/msgmni'], msg.length)],
+  ];
+}
+
+function roomySem(s: HostIpcNs['sysctls'], sem: readonly HostSem[]): [IpcSysctl, string][] {
+  const ctl = (s['kernel/sem'] ?? '').trim().split(/\s+/);
+  if (ctl.length !== 4) return [];
+  const nsems = sem.map((x) => x.values.length);
+  return [['kernel/sem', [bigMax(ctl[0], most(nsems)), bigMax(ctl[1], sum(nsems)), ctl[2], bigMax(ctl[3], sem.length)].join(' ')]];
+}
+
+function roomyShm(s: HostIpcNs['sysctls'], shm: readonly HostShm[]): [IpcSysctl, string][] {
+  return [
+    ['kernel/shmmax', bigMax(s['kernel/shmmax'], most(shm.map((m) => m.size)))],
+    ['kernel/shmall', bigMax(s['kernel/shmall'], sum(shm.map((m) => Math.ceil(m.size / PAGE))))],
+    ['kernel/shmmni', bigMax(s['kernel/shmmni'], shm.length)],
+  ];
 }
 
 const enc = new TextEncoder();
@@ -105,36 +127,71 @@ const sysctl = (name: string, value: string): Step => ({
   what: () => `sysctl ${name} = ${value}`,
 });
 
-/** The agent operations that recreate `ns` (see the design note). */
 /**
  * The saved last pids (lspid, lrpid, sempid, cpid, lpid) that name no holder task nor the agent:
  * a stand-in task is made at each (when the pid can be had) to make the call the kernel records.
  */
 export function standInPids(ns: HostIpcNs): number[] {
-  const known = new Set([0, 1, ...ns.tasks.map((t) => t.pid)]);
-  const want = new Set<number>();
-  for (const q of ns.msg) for (const p of [q.lspid, q.lrpid]) want.add(p);
-  for (const x of ns.sem) for (const p of x.pids) want.add(p);
-  for (const m of ns.shm) for (const p of [m.cpid, m.lpid]) want.add(p);
-  return [...want].filter((p) => p > 0 && !known.has(p)).sort((a, b) => a - b);
+  const pids: number[] = [];
+  for (const q of ns.msg) pids.push(q.lspid, q.lrpid);
+  for (const x of ns.sem) pids.push(...x.pids);
+  for (const m of ns.shm) pids.push(m.cpid, m.lpid);
+  return standInsFor(ns.tasks, pids);
+}
+
+/** The stand-ins `pids` (last pids) need, given the holder `tasks`: sorted, once each. */
+function standInsFor(tasks: readonly HostTask[], pids: readonly number[]): number[] {
+  const known = new Set([0, 1, ...tasks.map((t) => t.pid)]);
+  return [...new Set(pids)].filter((p) => p > 0 && !known.has(p)).sort((a, b) => a - b);
+}
+
+/** Makes the stand-in tasks it can (a pid already taken is left: its fields are reported lost). */
+async function makeStandIns(agent: Agent, wanted: readonly number[]): Promise<number[]> {
+  if (wanted.length === 0) return [];
+  const made = await agent.run(wanted.map((pid) => ({ op: 'TASK' as const, args: [0, pid] })));
+  return wanted.filter((pid, i) => made[i]!.errno === 0 && made[i]!.ret === pid);
+}
+
+/** Options of a plan (see planner). */
+export interface PlanOptions {
+  /** The pids that can make calls: the agent (1), the holders, the stand-ins made. */
+  actors?: ReadonlySet<number>;
+  /** Stand-in tasks, killed at the end. */
+  standIns?: readonly number[];
+  /** Pages images left in the directory, which OP_SHMFILE reads (files.ts). */
+  pages?: PagesFiles;
+}
+
+/** The operations of a plan, part by part, in the order they are to run (see planner). */
+export interface Planner {
+  /** The holder tasks. */
+  start(): Step[];
+  /** Each kind's limits (raised to what its objects need), then its objects. A queue's messages
+   *  are sent by the agent's background thread: `msgTail` waits for them, then sends the last
+   *  messages that a holder sends and sets what IPC_SET sets. */
+  msg(queues: readonly HostMsq[]): Step[];
+  msgTail(): Step[];
+  sem(sets: readonly HostSem[]): Step[];
+  shm(segments: readonly HostShm[]): Step[];
+  /** After every kind: stand-ins killed, the saved sysctls and `*_next_id`. */
+  end(): Step[];
 }
 
 /**
- * The agent operations that recreate `ns` (see the design note). `actors`: the pids that can make
- * calls (the agent, 1; the holders; stand-ins already made), whose last pids are then restored by
- * letting that task make the last call; `standIns` are killed at the end.
+ * The agent operations that recreate a namespace (see the design note), part by part, so that a
+ * restore can send each kind's on to the agent while it reads the next (restoreImages). The kinds
+ * are independent (each has its own limits, ids and `*_next_id`); `end` needs them all done.
+ * `actors`: the pids that can make calls (the agent, 1; the holders; stand-ins already made),
+ * whose last pids are then restored by letting that task make the last call.
  */
-export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>; standIns?: readonly number[] } = {}): Step[] {
-  const steps: Step[] = [];
-  const roomy = roomyLimits(ns);
-  for (const [k, v] of roomy) steps.push(sysctl(k, v));
-  const holders = ns.tasks.filter((t) => t.pid !== 1);
-  for (const t of holders) steps.push({ req: { op: 'TASK', args: [0, t.pid] }, what: () => `task ${t.pid}`, expect: t.pid });
-  const actors = opts.actors ?? new Set([1, ...ns.tasks.map((t) => t.pid)]);
+export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[], opts: PlanOptions = {}): Planner {
+  const actors = opts.actors ?? new Set([1, ...tasks.map((t) => t.pid)]);
   const can = (pid: number): boolean => pid > 0 && actors.has(pid);
-  const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0): Step => ({
-    req: { op: 'GET', args: [by, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, d.id] },
-    what: () => `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}`,
+  // With `fill` (data and what it does), the creation and the first filling in one operation: a
+  // queue's messages (OP_MSGSNDV's data), a set's values (OP_SETALL's).
+  const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0, fill?: { data: Uint8Array; what: () => string }): Step => ({
+    req: { op: 'GET', args: [by, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, d.id], ...(fill ? { data: fill.data } : {}) },
+    what: () => `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}${fill ? `, then ${fill.what()}` : ''}`,
     expect: d.id,
   });
   const send = (by: number, id: number, mtype: bigint | number, data: Uint8Array, what: string): Step => ({
@@ -154,175 +211,310 @@ export function restorePlan(ns: HostIpcNs, opts: { actors?: ReadonlySet<number>;
   // creator's euid/egid, ipcperms' ipc_addid), mode & 0777 (newque/newary/newseg) and, a queue,
   // msg_qbytes = msgmnb at that moment (newque), which is the raised limit below.
   const needsSet = (d: HostIpcNs['msg'][number]['desc']): boolean => d.uid !== d.cuid || d.gid !== d.cgid;
-  const roomyOf = new Map(roomy);
-  const msgmnb = Number(roomyOf.get('kernel/msgmnb'));
-  // Operations per semop call: the semopm field of kernel/sem as it is during the batch (32 when
-  // unknown, SEMOPM of 2.6.26; at most the 512 OP_SEMOPV takes).
-  const semopm = Math.min(512, Math.max(1, Number((roomyOf.get('kernel/sem') ?? '').split(' ')[2]) || 32));
-  const packed = packQueues(ns.msg.map((q) => q.messages));
-  for (const [qi, q] of ns.msg.entries()) {
-    const id = q.desc.id;
-    steps.push(get('msg', q.desc, 0));
-    const n = q.messages.length;
-    // Last pids: lrpid by a receive in the empty queue first, lspid by the last send.
-    if (can(q.lrpid)) {
-      const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
-      steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
+  // The limits each kind raised (the end restores the saved ones where they differ).
+  const roomyOf = new Map<IpcSysctl, string>();
+  // What msgTail sends (see Planner).
+  const tails: Step[] = [];
+  const raise = (steps: Step[], limits: [IpcSysctl, string][]): void => {
+    for (const [k, v] of limits) {
+      roomyOf.set(k, v);
+      steps.push(sysctl(k, v));
     }
-    // The messages in order, all in one operation (OP_MSGSNDV) but the last when the task at
-    // lspid sends it.
-    const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
-    if (last > 0) {
-      // All the packed messages, or all but the last (packed last, so a prefix).
-      const all = packed[qi]!;
-      const data = last === n ? all : all.subarray(0, all.byteLength - 12 - q.messages[n - 1]!.body.byteLength);
-      steps.push({
-        req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data },
-        what: () => `msg ${id}: messages 0..${last - 1} (${sum(q.messages.slice(0, last).map((m) => m.body.byteLength))} bytes)`,
-        expect: last,
-      });
-    }
-    if (last < n) steps.push(send(q.lspid, id, q.messages[last]!.mtype, q.messages[last]!.body, `message ${last} (${q.messages[last]!.body.byteLength} bytes)`));
-    if (needsSet(q.desc) || q.qbytes !== msgmnb) steps.push(set('msg', q.desc, q.qbytes));
-  }
-  for (const s of ns.sem) {
-    const id = s.desc.id;
-    steps.push(get('sem', s.desc, s.values.length));
-    // Each holder's adjustment is made by its own semop(−adj, SEM_UNDO) from value + adj.
-    const ops = s.values.map(() => [] as { pid: number; x: number }[]);
-    for (const t of ns.tasks) {
-      for (const u of t.undo ?? []) {
-        if (u.semid !== id) continue;
-        u.adj.forEach((adj, k) => {
-          // sem_op is a short: split an adjustment into steps of at most SEMVMX.
-          for (let left = -adj; left !== 0;) {
-            const x = Math.max(-SEMVMX, Math.min(SEMVMX, left));
-            ops[k]!.push({ pid: t.pid, x });
-            left -= x;
-          }
-        });
+  };
+  return {
+    start(): Step[] {
+      return tasks.filter((t) => t.pid !== 1).map((t) => ({ req: { op: 'TASK', args: [0, t.pid] }, what: () => `task ${t.pid}`, expect: t.pid }));
+    },
+    msg(queues: readonly HostMsq[]): Step[] {
+      const steps: Step[] = [];
+      raise(steps, roomyMsg(sysctls, queues));
+      const msgmnb = Number(roomyOf.get('kernel/msgmnb'));
+      const packed = packQueues(queues.map((q) => q.messages));
+      for (let qi = 0; qi < queues.length; qi++) {
+        const q = queues[qi]!;
+        const id = q.desc.id;
+        const n = q.messages.length;
+        // The messages in order, all in one operation (OP_MSGSNDV) but the last when the task at
+        // lspid sends it.
+        const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
+        // All the packed messages, or all but the last (packed last, so a prefix).
+        const all = packed[qi]!;
+        const data = last === n ? all : all.subarray(0, all.byteLength - 12 - q.messages[n - 1]!.body.byteLength);
+        const what = (): string => `messages 0..${last - 1} (${sum(q.messages.slice(0, last).map((m) => m.body.byteLength))} bytes)`;
+        // Last pids: lrpid by a receive in the empty queue first, lspid by the last send.
+        if (can(q.lrpid)) {
+          steps.push(get('msg', q.desc, 0));
+          const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
+          steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
+          if (last > 0) steps.push({ req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data }, what: () => `msg ${id}: ${what()}`, expect: last });
+        } else steps.push(get('msg', q.desc, 0, 0, last > 0 ? { data, what } : undefined));
+        if (last < n) tails.push(send(q.lspid, id, q.messages[last]!.mtype, q.messages[last]!.body, `message ${last} (${q.messages[last]!.body.byteLength} bytes)`));
+        if (needsSet(q.desc) || q.qbytes !== msgmnb) tails.push(set('msg', q.desc, q.qbytes));
       }
-    }
-    const pre = s.values.map((v, k) => Math.max(0, Math.min(SEMVMX, v - sum(ops[k]!.map((o) => o.x)))));
-    // The sempid each semaphore has so far: SETALL and SETVAL record the caller's (the agent,
-    // pid 1; semctl_main and semctl_setval since Linux 4.5, a5f4db877177 "ipc/sem: make semctl
-    // setting sempid consistent"; this backend needs 5.5 for set_tid), a semop its task's.
-    // SETALL (one call) unless it would give a pid to a semaphore that must keep sempid 0: one
-    // whose value stays 0 and whose saved sempid is 0 (those get SETVALs of the others).
-    const setall = pre.every((v, k) => v !== 0 || s.pids[k] !== 0);
-    const lastPid = pre.map((v): number => (setall || v !== 0 ? 1 : 0));
-    if (setall) {
-      const data = Buffer.allocUnsafe(2 * pre.length);
-      pre.forEach((v, k) => data.writeUInt16LE(v, 2 * k));
-      steps.push({ req: { op: 'SETALL', args: [0, id], data }, what: () => `sem ${id}: SETALL` });
-    } else {
-      pre.forEach((v, k) => {
-        if (v !== 0) steps.push({ req: { op: 'SETVAL', args: [0, id, k, v] }, what: () => `sem ${id}[${k}]: SETVAL ${v}` });
-      });
-    }
-    s.values.forEach((want, k) => {
-      if (ops[k]!.length === 0 && pre[k] === want) return; // no adjustment: the value is set
-      let cur = pre[k]!;
-      const todo = [...ops[k]!];
-      const plain = (x: number): void => {
-        steps.push({ req: { op: 'SEMOP', args: [0, id, k, x, 0] }, what: () => `sem ${id}[${k}]: semop ${x}` });
-        cur += x;
-        lastPid[k] = 1;
+      return steps;
+    },
+    msgTail(): Step[] {
+      const sync: Step = {
+        req: { op: 'SYNC', args: [] },
+        what: (r) => (r && r.data.byteLength === 8 ? `msg ${Buffer.from(r.data).readBigInt64LE(0)}: its messages (sent by the agent's background thread)` : 'the messages sent by the agent\'s background thread'),
       };
-      while (todo.length > 0) {
-        const i = todo.findIndex((o) => cur + o.x >= 0 && cur + o.x <= SEMVMX);
-        if (i < 0) {
-          // Make room with a plain semop (no adjustment), undone below.
-          const o = todo[0]!;
-          plain(cur + o.x < 0 ? Math.min(SEMVMX - cur, -(cur + o.x)) : -Math.min(cur, cur + o.x - SEMVMX));
-          continue;
+      return [sync, ...tails.splice(0)];
+    },
+    sem(sets: readonly HostSem[]): Step[] {
+      const steps: Step[] = [];
+      raise(steps, roomySem(sysctls, sets));
+      // Operations per semop call: the semopm field of kernel/sem as it is during the batch (32
+      // when unknown, SEMOPM of 2.6.26; at most the 512 OP_SEMOPV takes).
+      const semopm = Math.min(512, Math.max(1, Number((roomyOf.get('kernel/sem') ?? '').split(' ')[2]) || 32));
+      // The SEM_UNDO lists by set, in task order (a set without any gets no per-semaphore lists).
+      const undoBySet = new Map<number, { pid: number; adj: number[] }[]>();
+      for (const t of tasks) {
+        for (const u of t.undo ?? []) {
+          let l = undoBySet.get(u.semid);
+          if (!l) undoBySet.set(u.semid, (l = []));
+          l.push({ pid: t.pid, adj: u.adj });
         }
-        const o = todo.splice(i, 1)[0]!;
-        steps.push({ req: { op: 'SEMOP', args: [o.pid, id, k, o.x, SEM_UNDO] }, what: () => `sem ${id}[${k}]: SEM_UNDO ${-o.x} of task ${o.pid}` });
-        cur += o.x;
-        lastPid[k] = o.pid;
       }
-      while (cur !== want) plain(Math.max(-SEMVMX, Math.min(SEMVMX, want - cur)));
-    });
-    // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO) on each of its
-    // semaphores whose sempid is not already its own, all of them in one semop call per sign
-    // (perform_atomic_semop records the caller as sempid of every semaphore of the call).
-    const byTask = new Map<number, number[]>();
-    s.pids.forEach((by, k) => {
-      if (can(by) && lastPid[k] !== by) byTask.set(by, [...(byTask.get(by) ?? []), k]);
-    });
-    for (const [by, ks] of byTask) {
-      for (let i = 0; i < ks.length; i += semopm) {
-        const part = ks.slice(i, i + semopm);
-        for (const sign of [1, -1]) {
-          const data = Buffer.alloc(6 * part.length);
-          part.forEach((k, j) => {
-            data.writeUInt16LE(k, 6 * j);
-            data.writeInt16LE(sign * (s.values[k]! < SEMVMX ? 1 : -1), 6 * j + 2);
+      const NO_OPS: readonly { pid: number; x: number }[] = [];
+      for (const s of sets) {
+        const id = s.desc.id;
+        // Each holder's adjustment is made by its own semop(−adj, SEM_UNDO) from value + adj.
+        const undos = undoBySet.get(id);
+        const ops = undos ? s.values.map(() => [] as { pid: number; x: number }[]) : s.values.map(() => NO_OPS);
+        for (const u of undos ?? []) {
+          u.adj.forEach((adj, k) => {
+            // sem_op is a short: split an adjustment into steps of at most SEMVMX.
+            for (let left = -adj; left !== 0;) {
+              const x = Math.max(-SEMVMX, Math.min(SEMVMX, left));
+              (ops[k] as { pid: number; x: number }[]).push({ pid: u.pid, x });
+              left -= x;
+            }
           });
-          steps.push({ req: { op: 'SEMOPV', args: [by, id], data }, what: () => `sem ${id}[${part.join(',')}]: semop ${sign > 0 ? 'there' : 'and back'} in task ${by} (sempid)` });
+        }
+        const pre = s.values.map((v, k) => Math.max(0, Math.min(SEMVMX, v - (ops[k]!.length === 0 ? 0 : sum(ops[k]!.map((o) => o.x))))));
+        // The sempid each semaphore has so far: SETALL and SETVAL record the caller's (the agent,
+        // pid 1; semctl_main and semctl_setval since Linux 4.5, a5f4db877177 "ipc/sem: make semctl
+        // setting sempid consistent"; this backend needs 5.5 for set_tid), a semop its task's.
+        // SETALL (one call) unless it would give a pid to a semaphore that must keep sempid 0: one
+        // whose value stays 0 and whose saved sempid is 0 (those get SETVALs of the others).
+        const setall = pre.every((v, k) => v !== 0 || s.pids[k] !== 0);
+        const lastPid = pre.map((v): number => (setall || v !== 0 ? 1 : 0));
+        if (setall) {
+          const data = new Uint8Array(2 * pre.length);
+          pre.forEach((v, k) => {
+            data[2 * k] = v & 0xff;
+            data[2 * k + 1] = v >> 8;
+          });
+          steps.push(get('sem', s.desc, s.values.length, 0, { data, what: () => 'SETALL' }));
+        } else {
+          steps.push(get('sem', s.desc, s.values.length));
+          pre.forEach((v, k) => {
+            if (v !== 0) steps.push({ req: { op: 'SETVAL', args: [0, id, k, v] }, what: () => `sem ${id}[${k}]: SETVAL ${v}` });
+          });
+        }
+        s.values.forEach((want, k) => {
+          if (ops[k]!.length === 0 && pre[k] === want) return; // no adjustment: the value is set
+          let cur = pre[k]!;
+          const todo = [...ops[k]!];
+          const plain = (x: number): void => {
+            steps.push({ req: { op: 'SEMOP', args: [0, id, k, x, 0] }, what: () => `sem ${id}[${k}]: semop ${x}` });
+            cur += x;
+            lastPid[k] = 1;
+          };
+          while (todo.length > 0) {
+            const i = todo.findIndex((o) => cur + o.x >= 0 && cur + o.x <= SEMVMX);
+            if (i < 0) {
+              // Make room with a plain semop (no adjustment), undone below.
+              const o = todo[0]!;
+              plain(cur + o.x < 0 ? Math.min(SEMVMX - cur, -(cur + o.x)) : -Math.min(cur, cur + o.x - SEMVMX));
+              continue;
+            }
+            const o = todo.splice(i, 1)[0]!;
+            steps.push({ req: { op: 'SEMOP', args: [o.pid, id, k, o.x, SEM_UNDO] }, what: () => `sem ${id}[${k}]: SEM_UNDO ${-o.x} of task ${o.pid}` });
+            cur += o.x;
+            lastPid[k] = o.pid;
+          }
+          while (cur !== want) plain(Math.max(-SEMVMX, Math.min(SEMVMX, want - cur)));
+        });
+        // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO) on each of its
+        // semaphores whose sempid is not already its own, all of them in one semop call per sign
+        // (perform_atomic_semop records the caller as sempid of every semaphore of the call).
+        const byTask = new Map<number, number[]>();
+        s.pids.forEach((by, k) => {
+          if (can(by) && lastPid[k] !== by) byTask.set(by, [...(byTask.get(by) ?? []), k]);
+        });
+        for (const [by, ks] of byTask) {
+          for (let i = 0; i < ks.length; i += semopm) {
+            const part = ks.slice(i, i + semopm);
+            for (const sign of [1, -1]) {
+              const data = Buffer.alloc(6 * part.length);
+              part.forEach((k, j) => {
+                data.writeUInt16LE(k, 6 * j);
+                data.writeInt16LE(sign * (s.values[k]! < SEMVMX ? 1 : -1), 6 * j + 2);
+              });
+              steps.push({ req: { op: 'SEMOPV', args: [by, id], data }, what: () => `sem ${id}[${part.join(',')}]: semop ${sign > 0 ? 'there' : 'and back'} in task ${by} (sempid)` });
+            }
+          }
+        }
+        if (needsSet(s.desc)) steps.push(set('sem', s.desc));
+      }
+      return steps;
+    },
+    shm(segments: readonly HostShm[]): Step[] {
+      const steps: Step[] = [];
+      raise(steps, roomyShm(sysctls, segments));
+      for (const m of segments) {
+        const id = m.desc.id;
+        steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
+        // The segment's lpid as the plan goes: 0 when new (newseg), then whoever attached last
+        // (do_shmat and shm_close record the caller).
+        let lpid = 0;
+        if (m.pages) {
+          // The contents are in a pages image the agent reads itself and hashes (files.ts); the
+          // digest it answers must be the manifest's, when there is a manifest (not in a CRIU dump).
+          const name = `pages-${m.pages.id}.img`;
+          const size = opts.pages?.sizes.get(name);
+          if (!opts.pages || size === undefined) throw new HostError(`shm ${id}: its contents are in ${name}, which this restore was not given`);
+          const listed = opts.pages.pending.find((e) => e.name === name);
+          if (m.pages.runs.length > 0) {
+            steps.push({
+              req: { op: 'SHMFILE', args: [0, id], data: shmFileData(join(opts.pages.dir, name), m.pages.runs) },
+              what: () => `shm ${id}: contents from ${name}`,
+              expect: size,
+              check: (r) => {
+                if (!listed) return undefined;
+                const got = Buffer.from(r.data).toString('hex');
+                return got === listed.sha256 ? undefined : `SHA-256 ${got || '(none)'} of what was read, the manifest says ${listed.sha256} (the image was changed)`;
+              },
+            });
+            lpid = 1;
+          }
+        } else if (!allZero(m.data)) {
+          steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: () => `shm ${id}: contents (written, then compared)` });
+          lpid = 1;
+        }
+        let attached = false;
+        for (const t of tasks) {
+          const bases = new Map<number, number>();
+          for (const a of t.attach) if (a.shmid === id && !bases.has(a.start - a.offset)) bases.set(a.start - a.offset, a.flags);
+          for (const [base, flags] of bases) {
+            steps.push({ req: { op: 'SHMAT', args: [t.pid, id, base, flags] }, what: () => `shm ${id}: attach at 0x${base.toString(16)} in task ${t.pid}`, expect: base });
+            attached = true;
+            lpid = t.pid;
+          }
+        }
+        // A destroyed segment lives while attached: the agent holds it when no saved task does.
+        if (m.desc.mode & SHM_DEST && !attached) {
+          steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: () => `shm ${id}: attach in the agent` });
+          lpid = 1;
+        }
+        if (can(m.lpid) && lpid !== m.lpid) {
+          // lpid: the saved task attaches and detaches last (unless the last attachment was its own).
+          steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: () => `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
+        }
+        if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: () => `shm ${id}: SHM_LOCK` });
+        if (needsSet(m.desc)) steps.push(set('shm', m.desc));
+        if (m.desc.mode & SHM_DEST) {
+          steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: () => `shm ${id}: IPC_RMID (SHM_DEST)` });
         }
       }
-    }
-    if (needsSet(s.desc)) steps.push(set('sem', s.desc));
-  }
-  for (const m of ns.shm) {
-    const id = m.desc.id;
-    steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
-    // The segment's lpid as the plan goes: 0 when new (newseg), then whoever attached last
-    // (do_shmat and shm_close record the caller).
-    let lpid = 0;
-    if (!allZero(m.data)) {
-      steps.push({ req: { op: 'SHMWRITE', args: [0, id], data: m.data }, what: () => `shm ${id}: contents (written, then compared)` });
-      lpid = 1;
-    }
-    let attached = false;
-    for (const t of ns.tasks) {
-      const bases = new Map<number, number>();
-      for (const a of t.attach) if (a.shmid === id && !bases.has(a.start - a.offset)) bases.set(a.start - a.offset, a.flags);
-      for (const [base, flags] of bases) {
-        steps.push({ req: { op: 'SHMAT', args: [t.pid, id, base, flags] }, what: () => `shm ${id}: attach at 0x${base.toString(16)} in task ${t.pid}`, expect: base });
-        attached = true;
-        lpid = t.pid;
+      return steps;
+    },
+    end(): Step[] {
+      const steps: Step[] = [];
+      for (const pid of opts.standIns ?? []) steps.push({ req: { op: 'KILL', args: [0, pid] }, what: () => `stand-in task ${pid}: kill` });
+      for (const [k, v] of Object.entries(sysctls) as [IpcSysctl, string][]) {
+        if (k.endsWith('_next_id')) continue;
+        if (roomyOf.has(k) && roomyOf.get(k) === v.trim().split(/\s+/).join(' ')) continue;
+        if (k === 'kernel/auto_msgmni' && v.trim() === '0') continue;
+        steps.push(sysctl(k, v.trim()));
       }
-    }
-    // A destroyed segment lives while attached: the agent holds it when no saved task does.
-    if (m.desc.mode & SHM_DEST && !attached) {
-      steps.push({ req: { op: 'SHMAT', args: [0, id, 0, 0o10000 /* SHM_RDONLY */] }, what: () => `shm ${id}: attach in the agent` });
-      lpid = 1;
-    }
-    if (can(m.lpid) && lpid !== m.lpid) {
-      // lpid: the saved task attaches and detaches last (unless the last attachment was its own).
-      steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: () => `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
-    }
-    if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: () => `shm ${id}: SHM_LOCK` });
-    if (needsSet(m.desc)) steps.push(set('shm', m.desc));
-    if (m.desc.mode & SHM_DEST) {
-      steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: () => `shm ${id}: IPC_RMID (SHM_DEST)` });
-    }
+      for (const k of ['msg', 'sem', 'shm'] as const) {
+        const v = sysctls[`kernel/${k}_next_id`];
+        if (v !== undefined && Number(v) >= 0) steps.push(sysctl(`kernel/${k}_next_id`, v.trim()));
+      }
+      return steps;
+    },
+  };
+}
+
+/** The whole plan at once: every part of planner(), in order. */
+export function restorePlan(ns: HostIpcNs, opts: PlanOptions = {}): Step[] {
+  const p = planner(ns.sysctls, ns.tasks, opts);
+  return [...p.start(), ...p.msg(ns.msg), ...p.sem(ns.sem), ...p.shm(ns.shm), ...p.msgTail(), ...p.end()];
+}
+
+/** OP_SHMFILE's data: the path, a NUL, then each run's byte offset and length (u64 each). */
+function shmFileData(path: string, runs: readonly (readonly [number, number])[]): Uint8Array {
+  const p = Buffer.from(`${path}\0`);
+  const b = Buffer.allocUnsafe(p.length + 16 * runs.length);
+  p.copy(b);
+  runs.forEach(([first, n], i) => {
+    b.writeBigUInt64LE(BigInt(first * PAGE), p.length + 16 * i);
+    b.writeBigUInt64LE(BigInt(n * PAGE), p.length + 16 * i + 8);
+  });
+  return b;
+}
+
+/** Checks a plan's answers; throws HostError naming the first step that failed. */
+function checkAnswers(steps: readonly Step[], answers: readonly Response[]): void {
+  for (let i = 0; i < answers.length; i++) {
+    const r = answers[i]!;
+    const s = steps[i]!;
+    if (r.errno !== 0) throw new HostError(`restore: ${s.what(r)}: ${errnoName(r.errno)}`, errnoName(r.errno));
+    if (s.expect !== undefined && r.ret !== s.expect) throw new HostError(`restore: ${s.what()}: got ${r.ret}, wanted ${s.expect}`);
+    const wrong = s.check?.(r);
+    if (wrong !== undefined) throw new HostError(`restore: ${s.what()}: ${wrong}`);
   }
-  for (const pid of opts.standIns ?? []) steps.push({ req: { op: 'KILL', args: [0, pid] }, what: () => `stand-in task ${pid}: kill` });
-  for (const [k, v] of Object.entries(ns.sysctls) as [IpcSysctl, string][]) {
-    if (k.endsWith('_next_id')) continue;
-    if (roomyOf.has(k) && roomyOf.get(k) === v.trim().split(/\s+/).join(' ')) continue;
-    if (k === 'kernel/auto_msgmni' && v.trim() === '0') continue;
-    steps.push(sysctl(k, v.trim()));
-  }
-  for (const k of ['msg', 'sem', 'shm'] as const) {
-    const v = ns.sysctls[`kernel/${k}_next_id`];
-    if (v !== undefined && Number(v) >= 0) steps.push(sysctl(`kernel/${k}_next_id`, v.trim()));
-  }
-  return steps;
 }
 
 /** Runs a plan in an agent; throws HostError naming the first step that failed. */
 export async function runPlan(agent: Agent, steps: Step[]): Promise<void> {
-  const answers = await agent.run(steps.map((s) => s.req));
-  answers.forEach((r, i) => {
-    const s = steps[i]!;
-    if (r.errno !== 0) throw new HostError(`restore: ${s.what()}: ${errnoName(r.errno)}`, errnoName(r.errno));
-    if (s.expect !== undefined && r.ret !== s.expect) throw new HostError(`restore: ${s.what()}: got ${r.ret}, wanted ${s.expect}`);
-  });
+  checkAnswers(steps, await agent.run(steps.map((s) => s.req)));
+}
+
+/** How a restore is made (restoreHost, restoreImages). */
+export type HostRestoreOptions = {
+  /** An existing 'ns' agent to restore into (a fresh IPC namespace of it; its holders killed). */
+  agent?: Agent;
+  /** A new 'ns' agent the caller started before reading the images (its start, a process spawn
+   *  and clone3, overlaps the reading); used and closed as one started here. */
+  starting?: Promise<Agent>;
+  /** Re-dump the result and compare it field by field (default true). */
+  verify?: boolean;
+  /** Pages images left in the directory (files.ts). */
+  pages?: PagesFiles;
+} & AgentOptions;
+
+/** The agent to restore with: `agent` (reset), `starting`, or a new one. */
+async function agentFor(opts: HostRestoreOptions): Promise<Agent> {
+  const agent = opts.agent ?? (await (opts.starting ?? Agent.start('ns', opts)));
+  if (opts.agent) await agent.call('RESET', [], undefined, 'reset of the agent\'s IPC namespace');
+  return agent;
+}
+
+/** The pages images of `segments` the agent reads; refused when it cannot hash them. Any other the manifest lists is checked here. */
+function pagesRead(agent: Agent, pages: PagesFiles | undefined, segments: readonly HostShm[]): void {
+  if (!pages) return;
+  const read = new Set(segments.flatMap((m) => (m.pages && m.pages.runs.length > 0 ? [`pages-${m.pages.id}.img`] : [])));
+  if (read.size > 0 && !agent.sha256) throw new HostError('this agent cannot hash pages images (no libcrypto): read them into memory (loadRestoreImages)');
+  checkUnread(pages, read);
+}
+
+/** The end of a restore: the result re-dumped and compared with `ns` (unless `verify` is false). */
+async function verified(agent: Agent, ns: HostIpcNs, verify: boolean | undefined, ops: number): Promise<HostRestoreResult> {
+  if (verify === false) return { agent, restored: null, report: [], missing: [], ops };
+  const restored = await dumpWith(agent, 0, { shmData: false });
+  // The contents were compared by the plan (see the design note): the saved ones are what is there.
+  const savedShm = new Map(ns.shm.map((m) => [m.desc.id, m]));
+  for (const m of restored.shm) {
+    const s = savedShm.get(m.desc.id);
+    m.data = s && s.size === m.size ? s.data : new Uint8Array(m.size);
+  }
+  const report = compareNs(ns, restored);
+  const missing: string[] = ns.source === 'criu' ? [...CRIU_MISSING] : [];
+  for (const t of ns.tasks) if (t.undo === null) missing.push(`task ${t.pid}: SEM_UNDO adjustments (not in the images: a real kernel's cannot be read)`);
+  return { agent, restored, report, missing, ops };
 }
 
 /**
@@ -330,33 +522,72 @@ export async function runPlan(agent: Agent, steps: Step[]): Promise<void> {
  * existing 'ns' agent, whose holder tasks are killed first). Resolves with the agent, which holds
  * the namespaces; refuses (killing a new agent) on any failure.
  */
-export async function restoreHost(
-  ns: HostIpcNs,
-  opts: { agent?: Agent; starting?: Promise<Agent>; verify?: boolean } & AgentOptions = {},
-): Promise<HostRestoreResult> {
-  // `starting`: a new 'ns' agent the caller started before reading the images (its start, a
-  // process spawn and clone3, overlaps the reading); used and closed as one started here.
-  const agent = opts.agent ?? (await (opts.starting ?? Agent.start('ns', opts)));
+export async function restoreHost(ns: HostIpcNs, opts: HostRestoreOptions = {}): Promise<HostRestoreResult> {
+  const agent = await agentFor(opts);
   try {
-    if (opts.agent) await agent.call('RESET', [], undefined, 'reset of the agent\'s IPC namespace');
     // Stand-ins for last pids, where their pid can be had (else the field is reported lost).
     const wanted = standInPids(ns);
-    const made = await agent.run(wanted.map((pid) => ({ op: 'TASK' as const, args: [0, pid] })));
-    const standIns = wanted.filter((pid, i) => made[i]!.errno === 0 && made[i]!.ret === pid);
-    const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns });
+    const standIns = await makeStandIns(agent, wanted);
+    const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns, ...(opts.pages ? { pages: opts.pages } : {}) });
+    pagesRead(agent, opts.pages, ns.shm);
     await runPlan(agent, steps);
-    if (opts.verify === false) return { agent, restored: null, report: [], missing: [], ops: steps.length };
-    const restored = await dumpWith(agent, 0, { shmData: false });
-    // The contents were compared by the plan (see the design note): the saved ones are what is there.
-    const savedShm = new Map(ns.shm.map((m) => [m.desc.id, m]));
-    for (const m of restored.shm) {
-      const s = savedShm.get(m.desc.id);
-      m.data = s && s.size === m.size ? s.data : new Uint8Array(m.size);
+    return await verified(agent, ns, opts.verify, steps.length + wanted.length);
+  } catch (e) {
+    if (!opts.agent) await agent.close();
+    throw e;
+  }
+}
+
+/**
+ * Restores the namespace of a directory's images (fromImages' input) as restoreHost does, but
+ * kind by kind: each kind's operations go to the agent as soon as they are planned, and the agent
+ * carries them out while the next kind is decoded — segments first (little to decode, much for
+ * the agent: their contents), then sets, then queues (the most to decode). Nothing is observable
+ * before the end (nobody else is in the new namespaces), and a failure at any point — an image
+ * refused halfway, an operation failed — kills the agent and the namespaces with it. Resolves
+ * with the result and the namespace read.
+ */
+export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opts: HostRestoreOptions = {}): Promise<HostRestoreResult & { ns: HostIpcNs }> {
+  let o: OpenedImages;
+  let tasks: HostTask[];
+  try {
+    o = openImages(images, opts.pages);
+    tasks = readTasks(o);
+  } catch (e) {
+    // Refused before anything was created: a `starting` agent is ours to end.
+    if (!opts.agent) await (await opts.starting?.catch(() => undefined))?.close();
+    throw e;
+  }
+  const agent = await agentFor(opts);
+  const sent: { steps: Step[]; answers: Promise<Response[]> }[] = [];
+  try {
+    if (opts.pages && opts.pages.sizes.size > 0 && !agent.sha256) throw new HostError('this agent cannot hash pages images (no libcrypto): read them into memory (loadRestoreImages)');
+    const wanted = standInsFor(tasks, lastPidsOf(o));
+    const standIns = await makeStandIns(agent, wanted);
+    const plan = planner(sysctlsOf(o.v), tasks, { actors: new Set([1, ...tasks.map((t) => t.pid), ...standIns]), standIns, ...(opts.pages ? { pages: opts.pages } : {}) });
+    const go = (steps: Step[]): void => {
+      const answers = agent.run(steps.map((s) => s.req));
+      answers.catch(() => undefined); // awaited below, in order
+      sent.push({ steps, answers });
+    };
+    go(plan.start());
+    const msg = readQueues(o);
+    go(plan.msg(msg));
+    const shm = readSegments(o);
+    pagesRead(agent, opts.pages, shm);
+    go(plan.shm(shm));
+    const sem = readSets(o);
+    checkUndo(o, tasks, sem);
+    go(plan.sem(sem));
+    go(plan.msgTail());
+    go(plan.end());
+    let ops = wanted.length;
+    for (const s of sent) {
+      checkAnswers(s.steps, await s.answers);
+      ops += s.steps.length;
     }
-    const report = compareNs(ns, restored);
-    const missing: string[] = ns.source === 'criu' ? [...CRIU_MISSING] : [];
-    for (const t of ns.tasks) if (t.undo === null) missing.push(`task ${t.pid}: SEM_UNDO adjustments (not in the images: a real kernel's cannot be read)`);
-    return { agent, restored, report, missing, ops: steps.length + wanted.length };
+    const ns = namespaceOf(o, msg, sem, shm, tasks);
+    return { ...(await verified(agent, ns, opts.verify, ops)), ns };
   } catch (e) {
     if (!opts.agent) await agent.close();
     throw e;

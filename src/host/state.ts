@@ -46,9 +46,10 @@ export interface HostShm {
   /** The contents (empty when `pages` is set). */
   data: Uint8Array;
   /**
-   * Set by a dump made with `pagesDir`: the contents are not in `data` but in `pages-<id>.img`
-   * of that directory, which the agent wrote itself — the non-zero pages back to back, whose
-   * `runs` ([first page, count], ascending) make the segment's pagemap.
+   * The contents are not in `data` but in `pages-<id>.img` of a directory — the pages of `runs`
+   * ([first page, count]) back to back, every other page zero. Set by a dump made with
+   * `pagesDir` (the agent wrote the file itself; the runs make the segment's pagemap) and by
+   * fromImages for a pages image left in the directory (a restore's agent reads it itself).
    */
   pages?: { id: number; runs: [number, number][] };
   atime: number;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Agent, compareNs, dumpHost, dumpWith, fromImages, restoreHost, restorePlan, toImages, wrongLines, LOST_FIELDS } from '../../src/host/index.js';
 import type { HostIpcNs, HostReportLine } from '../../src/host/index.js';
 import { SHM_DEST, SHM_LOCKED } from '../../src/abi/constants.js';
+import { KIND } from '../../src/host/protocol.js';
 import { Kernel, constants as C } from '../../src/index.js';
 import { dump, restoreIpcOnly } from '../../src/cr/index.js';
 import { queuedMessages } from '../../src/kernel/ipc/msg.js';
@@ -259,7 +260,9 @@ hostTest('the plan makes only the calls that change something, and every last pi
   assert.deepEqual(plan.filter((s) => s.req.op === 'SET').map((s) => s.req.args[2]), [1, 2]);
   // sempids: one pair of calls by the agent (sem 0 [0]) and one by task 42 (sem 0 [3]).
   assert.deepEqual(plan.filter((s) => s.req.op === 'SEMOPV').map((s) => s.req.args.slice(0, 2)), [[1, 0], [1, 0], [42, 0], [42, 0]]);
-  assert.equal(count('SETALL'), 1);
+  // SETALL of sem 1, in its creation (OP_GET with the values).
+  assert.equal(count('SETALL'), 0);
+  assert.deepEqual(plan.filter((s) => s.req.op === 'GET' && s.req.args[1] === KIND.sem && s.req.data).map((s) => s.req.args[7]), [1]);
   assert.equal(count('SETVAL'), 2);
   assert.equal(count('SHMTOUCH'), 0, 'the contents were written by the agent: its lpid already');
   const r = await restoreHost(ns);

@@ -7,7 +7,8 @@
  * and the limits are described in docs/host-backend.md; src/host/protocol.ts is the other side.
  *
  *   agent ns     become init (pid 1) of a new pid + IPC namespace (clone3 CLONE_NEWPID|CLONE_NEWIPC,
- *                set_tid {1}); the first frame on stdout is a hello carrying the init's host pid.
+ *                set_tid {1}); the first frame on stdout is a hello carrying the init's host pid
+ *                (data: the mode, then " sha256" when libcrypto was found, for OP_SHMFILE).
  *   agent plain  stay in the caller's namespaces (dump of another namespace, check).
  *
  * Request:  u32 len | u32 op | u32 nargs | i64 args[nargs] | data     (len counts what follows it)
@@ -20,7 +21,9 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -63,7 +66,9 @@
 enum {
     OP_PING = 1,       /* ()                                   → getpid()                        */
     OP_SYSCTL_W = 2,   /* (task) data "path\0value"            → 0; path under /proc/sys          */
-    OP_GET = 3,        /* (task, kind, key, arg, flg, cuid, cgid, next_id) → id                   */
+    OP_GET = 3,        /* (task, kind, key, arg, flg, cuid, cgid, next_id) [data] → id; with data,
+                        * the new queue's messages sent (as OP_MSGSNDV) or set's values set (as
+                        * OP_SETALL) in the same operation                                        */
     OP_MSGSND = 4,     /* (task, id, mtype, flg) data body     → 0                                */
     OP_SETALL = 5,     /* (task, id) data u16[nsems]           → 0                                */
     OP_SEMOP = 6,      /* (task, id, num, op, flg)             → 0                                */
@@ -93,6 +98,14 @@ enum {
                         * earlier ones sent                                                        */
     OP_SEMOPV = 23,    /* (task, id) data {u16 num, i16 op, i16 flg}… → 0: one semop call with
                         * every operation of the frame (atomic, as semop(2) is)                   */
+    OP_SYNC = 25,      /* ()                                   → 0 once the background thread has sent
+                        * every queue's messages given to it; -1 (errno) for the first that failed,
+                        * data: i64 the queue's id                                                */
+    OP_SHMFILE = 24,   /* (task, id) data "path\0" {u64 offset, u64 length}… → bytes read: the
+                        * segment's contents from a CRIU pages image, each run of the segment
+                        * read in turn from the file (back to back) straight into an attachment;
+                        * EIO when the file is not exactly that long. data: the SHA-256 of what
+                        * was read, hashed in the segment (ENOTSUP without libcrypto: see hello)  */
 };
 
 /* OP_DUMP flags. */
@@ -405,21 +418,22 @@ static long op_msgsnd(const struct req *q)
     return r;
 }
 
-/* OP_MSGSNDV: one msgsnd per message of the frame, through one reused struct msgbuf. */
-static long op_msgsndv(const struct req *q)
+/* OP_MSGSNDV: one msgsnd per message of `data`, through one reused struct msgbuf (one per thread:
+ * the background thread sends too). */
+static long msgsndv(int id, const char *data, size_t dlen, int flg)
 {
-    static char *m;
-    static size_t cap;
+    static __thread char *m;
+    static __thread size_t cap;
     size_t at = 0;
     long sent = 0;
-    while (at < q->dlen) {
+    while (at < dlen) {
         uint32_t size;
-        if (q->dlen - at < 12) {
+        if (dlen - at < 12) {
             errno = EINVAL;
             return -1;
         }
-        memcpy(&size, q->data + at + 8, 4);
-        if (q->dlen - at - 12 < size) {
+        memcpy(&size, data + at + 8, 4);
+        if (dlen - at - 12 < size) {
             errno = EINVAL;
             return -1;
         }
@@ -432,14 +446,177 @@ static long op_msgsndv(const struct req *q)
                 return -1;
             }
         }
-        memcpy(m, q->data + at, 8); /* mtype */
-        memcpy(m + 8, q->data + at + 12, size);
-        if (syscall(SYS_msgsnd, (int)q->args[1], m, (size_t)size, (int)q->args[2]) < 0)
+        memcpy(m, data + at, 8); /* mtype */
+        memcpy(m + 8, data + at + 12, size);
+        if (syscall(SYS_msgsnd, id, m, (size_t)size, flg) < 0)
             return -1;
         at += 12 + (size_t)size;
         sent++;
     }
     return sent;
+}
+
+static long op_msgsndv(const struct req *q)
+{
+    return msgsndv((int)q->args[1], q->data, q->dlen, (int)q->args[2]);
+}
+
+/* ---- the background thread ------------------------------------------------------------------ */
+
+/* A new queue's messages (OP_GET with data, in the agent) are sent by a second thread while the
+ * main one goes on with the next operations: on a machine with a spare core, a restore's 10^4
+ * msgsnd calls overlap the creation of the other objects. Threads share the tgid, so the queues'
+ * lspid is the agent's (1) either way. OP_SYNC waits for it; so does every operation that could
+ * see a queue still filling or that forks (bg_conflicts): a child made by a raw clone3 must not
+ * inherit a lock (malloc's) held by the other thread. */
+struct job {
+    struct job *next;
+    int id;
+    size_t dlen;
+    char data[];
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
+    struct job *head, *tail;
+    int busy, started, stop, fail_errno;
+    int64_t fail_id;
+    pthread_t thread;
+} bg = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0, 0};
+
+static void *bg_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&bg.mu);
+    for (;;) {
+        while (!bg.head && !bg.stop)
+            pthread_cond_wait(&bg.work, &bg.mu);
+        if (!bg.head) {
+            pthread_mutex_unlock(&bg.mu);
+            return NULL;
+        }
+        struct job *j = bg.head;
+        bg.head = j->next;
+        if (!bg.head)
+            bg.tail = NULL;
+        bg.busy = 1;
+        int skip = bg.fail_errno != 0; /* after a failure the restore is refused: no more sends */
+        pthread_mutex_unlock(&bg.mu);
+        long r = skip ? 0 : msgsndv(j->id, j->data, j->dlen, IPC_NOWAIT);
+        int e = errno;
+        pthread_mutex_lock(&bg.mu);
+        if (r < 0 && !bg.fail_errno) {
+            bg.fail_errno = e;
+            bg.fail_id = j->id;
+        }
+        free(j);
+        bg.busy = 0;
+        if (!bg.head)
+            pthread_cond_broadcast(&bg.idle);
+    }
+}
+
+/* Hands a queue's messages to the background thread (a copy: the frame's buffer is reused). -1
+ * when the thread cannot be had or the copy made: the caller sends them itself. */
+static int bg_push(int id, const char *data, size_t dlen)
+{
+    if (!bg.started) {
+        bg.stop = 0;
+        if (pthread_create(&bg.thread, NULL, bg_main, NULL) != 0)
+            return -1;
+        bg.started = 1;
+    }
+    struct job *j = malloc(sizeof *j + dlen);
+    if (!j)
+        return -1;
+    j->next = NULL;
+    j->id = id;
+    j->dlen = dlen;
+    memcpy(j->data, data, dlen);
+    pthread_mutex_lock(&bg.mu);
+    if (bg.tail)
+        bg.tail->next = j;
+    else
+        bg.head = j;
+    bg.tail = j;
+    pthread_cond_signal(&bg.work);
+    pthread_mutex_unlock(&bg.mu);
+    return 0;
+}
+
+/* Waits until the background thread has nothing left (a failure stays for OP_SYNC to report). */
+static void bg_idle(void)
+{
+    if (!bg.started)
+        return;
+    pthread_mutex_lock(&bg.mu);
+    while (bg.head || bg.busy)
+        pthread_cond_wait(&bg.idle, &bg.mu);
+    pthread_mutex_unlock(&bg.mu);
+}
+
+/* OP_SYNC: waits until the background thread has nothing left; -1 (errno, the queue in *id) for
+ * the first of its sends that failed since the last OP_SYNC. */
+static int bg_wait(int64_t *id)
+{
+    if (!bg.started)
+        return 0;
+    pthread_mutex_lock(&bg.mu);
+    while (bg.head || bg.busy)
+        pthread_cond_wait(&bg.idle, &bg.mu);
+    int e = bg.fail_errno;
+    *id = bg.fail_id;
+    bg.fail_errno = 0;
+    pthread_mutex_unlock(&bg.mu);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends the background thread (once idle; its failures are dropped: OP_RESET starts afresh). A
+ * namespace is a thread's own: after unshare(CLONE_NEWIPC) by the main thread, this one would
+ * still send into the old namespace, so OP_RESET ends it first and the next push starts another,
+ * in the new one. */
+static void bg_end(void)
+{
+    if (!bg.started)
+        return;
+    bg_idle();
+    pthread_mutex_lock(&bg.mu);
+    bg.fail_errno = 0;
+    bg.stop = 1;
+    pthread_cond_signal(&bg.work);
+    pthread_mutex_unlock(&bg.mu);
+    pthread_join(bg.thread, NULL);
+    bg.started = 0;
+}
+
+/* Whether an operation of the agent's own may run while the background thread sends: those that
+ * create objects or fill sets and segments. Anything else (a queue operation, a sysctl, a holder's
+ * operation, a fork, a dump) waits for it first. */
+static int bg_compatible(const struct req *q)
+{
+    switch (q->op) {
+    case OP_GET:
+    case OP_SETALL:
+    case OP_SETVAL:
+    case OP_SEMOP:
+    case OP_SEMOPV:
+    case OP_SHMFILE:
+    case OP_SHMWRITE:
+    case OP_SHMAT:
+    case OP_SHMTOUCH:
+    case OP_SHMDT:
+    case OP_PING:
+        return 1;
+    case OP_CTL:
+    case OP_SET:
+        return q->args[1] != 1; /* not a queue */
+    }
+    return 0;
 }
 
 static long op_shmwrite(const struct req *q)
@@ -464,6 +641,138 @@ static long op_shmwrite(const struct req *q)
         return -1;
     }
     return 0;
+}
+
+/* ---- SHA-256, from the system's libcrypto -------------------------------------------------- */
+
+/* Found at run time (dlopen), so that building the agent needs no OpenSSL headers; where there is
+ * no libcrypto the hello says so and Node reads the pages images itself (docs/host-backend.md). */
+static struct {
+    void *(*ctx_new)(void);
+    void (*ctx_free)(void *);
+    const void *(*sha256)(void);
+    int (*init)(void *, const void *, void *);
+    int (*update)(void *, const void *, size_t);
+    int (*final)(void *, unsigned char *, unsigned int *);
+    int ok;
+} crypto;
+
+static void crypto_load(void)
+{
+    const char *off = getenv("NSD_AGENT_NO_LIBCRYPTO"); /* tests: the path without it */
+    if (off && *off)
+        return;
+    void *h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        h = dlopen("libcrypto.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return;
+    *(void **)&crypto.ctx_new = dlsym(h, "EVP_MD_CTX_new");
+    *(void **)&crypto.ctx_free = dlsym(h, "EVP_MD_CTX_free");
+    *(void **)&crypto.sha256 = dlsym(h, "EVP_sha256");
+    *(void **)&crypto.init = dlsym(h, "EVP_DigestInit_ex");
+    *(void **)&crypto.update = dlsym(h, "EVP_DigestUpdate");
+    *(void **)&crypto.final = dlsym(h, "EVP_DigestFinal_ex");
+    crypto.ok = crypto.ctx_new && crypto.ctx_free && crypto.sha256 && crypto.init && crypto.update && crypto.final;
+}
+
+/* OP_SHMFILE: the runs are read from the file back to back into one attachment, and hashed there
+ * (SHA-256 of the bytes the segment now holds, in file order: the file's digest when it is the
+ * file the manifest describes). */
+static long op_shmfile(const struct req *q, struct buf *out)
+{
+    if (!crypto.ok) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    size_t pl = strnlen(q->data, q->dlen);
+    if (pl == 0 || pl >= q->dlen || (q->dlen - pl - 1) % 16 != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    const char *runs = q->data + pl + 1;
+    size_t nruns = (q->dlen - pl - 1) / 16;
+    int id = (int)q->args[1];
+    /* The runs must lie inside the segment's pages (the last one may end past shm_segsz, in its
+     * last page): a read past them would land in whatever the attachment's neighbour mapping is.
+     * IPC_STAT changes no time or pid of the segment. */
+    struct shmid_ds ds;
+    if (syscall(SYS_shmctl, id, IPC_STAT, &ds) < 0)
+        return -1;
+    uint64_t span = ((uint64_t)ds.shm_segsz + 4095) & ~(uint64_t)4095;
+    for (size_t i = 0; i < nruns; i++) {
+        uint64_t off, len;
+        memcpy(&off, runs + 16 * i, 8);
+        memcpy(&len, runs + 16 * i + 8, 8);
+        if (off > span || len > span - off) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    int fd = open(q->data, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *at = (char *)syscall(SYS_shmat, id, NULL, 0);
+    if (at == (char *)-1) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    off_t done = 0;
+    long r = 0;
+    for (size_t i = 0; i < nruns && r == 0; i++) {
+        uint64_t off, len;
+        memcpy(&off, runs + 16 * i, 8);
+        memcpy(&len, runs + 16 * i + 8, 8);
+        /* The run's pages mapped at once (MADV_POPULATE_WRITE, Linux 5.14), then one copy from
+         * the page cache into them. */
+        madvise(at + (off & ~(uint64_t)4095), len + (off & 4095), 23 /* MADV_POPULATE_WRITE */);
+        for (uint64_t got = 0; got < len;) {
+            ssize_t n = pread(fd, at + off + got, len - got, done);
+            if (n <= 0) {
+                if (n == 0)
+                    errno = EIO; /* the file ends before the runs do */
+                r = -1;
+                break;
+            }
+            got += (uint64_t)n;
+            done += n;
+        }
+    }
+    char extra;
+    if (r == 0 && pread(fd, &extra, 1, done) != 0) {
+        errno = EIO; /* bytes no run accounts for (or unreadable) */
+        r = -1;
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (r == 0) {
+        void *ctx = crypto.ctx_new();
+        int ok = ctx && crypto.init(ctx, crypto.sha256(), NULL) == 1;
+        for (size_t i = 0; i < nruns && ok; i++) {
+            uint64_t off, len;
+            memcpy(&off, runs + 16 * i, 8);
+            memcpy(&len, runs + 16 * i + 8, 8);
+            ok = crypto.update(ctx, at + off, len) == 1;
+        }
+        ok = ok && crypto.final(ctx, md, &mdlen) == 1 && mdlen == sizeof md;
+        if (ctx)
+            crypto.ctx_free(ctx);
+        if (!ok) {
+            errno = EIO;
+            r = -1;
+        }
+    }
+    int e = errno;
+    syscall(SYS_shmdt, at);
+    close(fd);
+    if (r < 0) {
+        errno = e;
+        return -1;
+    }
+    put(out, md, sizeof md);
+    return (long)done;
 }
 
 static long op_ctl(const int64_t *a)
@@ -1271,6 +1580,8 @@ static long op_check(struct buf *out)
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 static int is_agent = 1;
+/* This process's pid as its own namespace sees it (1 for an 'ns' agent's init). */
+static pid_t self;
 /* The agent's own attachments (SHM_DEST segments it holds). */
 static long kept[MAX_TASKS];
 static int nkept;
@@ -1291,8 +1602,28 @@ static long dispatch(const struct req *q, struct buf *out)
         snprintf(path, sizeof path, "/proc/sys/%s", q->data);
         return write_file(path, q->data + pl + 1, q->dlen - pl - 1);
     }
-    case OP_GET:
-        return op_get(a);
+    case OP_GET: {
+        long id = op_get(a);
+        if (id < 0 || q->dlen == 0)
+            return id;
+        /* With data, a follow-up on the new object, one frame instead of two: a queue's messages
+         * (OP_MSGSNDV's data, IPC_NOWAIT), a set's values (OP_SETALL's). On its failure -1 (errno),
+         * the object left created. */
+        long r;
+        if (a[1] == 1) {
+            /* In the agent, by the background thread (OP_SYNC reports its failures); in a holder,
+             * or without the thread, here. */
+            if (is_agent && bg_push((int)id, q->data, q->dlen) == 0)
+                return id;
+            r = msgsndv((int)id, q->data, q->dlen, IPC_NOWAIT);
+        } else if (a[1] == 2) {
+            r = syscall(SYS_semctl, (int)id, 0, SETALL, q->data);
+        } else {
+            errno = EINVAL;
+            r = -1;
+        }
+        return r < 0 ? -1 : id;
+    }
     case OP_MSGSND:
         return op_msgsnd(q);
     case OP_MSGSNDV:
@@ -1322,6 +1653,17 @@ static long dispatch(const struct req *q, struct buf *out)
     }
     case OP_SHMWRITE:
         return op_shmwrite(q);
+    case OP_SHMFILE:
+        return op_shmfile(q, out);
+    case OP_SYNC: {
+        int64_t id;
+        if (bg_wait(&id) == 0)
+            return 0;
+        int e = errno;
+        put(out, &id, sizeof id);
+        errno = e;
+        return -1;
+    }
     case OP_SHMAT: {
         long r = syscall(SYS_shmat, (int)a[1], (void *)(uintptr_t)a[2], (int)a[3]);
         if (r != -1 && is_agent && nkept < MAX_TASKS)
@@ -1362,6 +1704,7 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_CHECK:
         return op_check(out);
     case OP_RESET:
+        bg_end();
         while (ntasks > 0)
             op_kill(tasks[0].pid);
         while (nkept > 0)
@@ -1381,7 +1724,12 @@ static long dispatch(const struct req *q, struct buf *out)
 static void serve(int fd, struct req *q, struct buf *out)
 {
     out->len = 0;
-    if (is_agent && q->nargs > 0 && q->args[0] != 0 && q->args[0] != getpid()) {
+    int forward = is_agent && q->nargs > 0 && q->args[0] != 0 && q->args[0] != self;
+    /* A failure of the background thread is OP_SYNC's to report (a plan has one after its
+     * queues): an operation that waits here runs as usual. */
+    if (is_agent && bg.started && q->op != OP_SYNC && (forward || !bg_compatible(q)))
+        bg_idle();
+    if (forward) {
         int tfd = task_fd((pid_t)q->args[0]);
         if (tfd < 0) {
             write_resp(fd, -1, ESRCH, NULL, 0);
@@ -1434,6 +1782,7 @@ static void on_term(int sig)
 
 static void agent_loop(void)
 {
+    self = getpid();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigchld;
@@ -1482,6 +1831,7 @@ int main(int argc, char **argv)
      * (not a pipe, or above the limit for a user): the default size works the same, slower. */
     fcntl(0, F_SETPIPE_SZ, 1 << 20);
     fcntl(1, F_SETPIPE_SZ, 1 << 20);
+    crypto_load();
     if (argc > 1 && strcmp(argv[1], "ns") == 0) {
         pid_t p = clone3_at(CLONE_NEWPID | CLONE_NEWIPC, 1);
         if (p < 0)
@@ -1493,8 +1843,8 @@ int main(int argc, char **argv)
             agent_loop();
             _exit(0);
         }
-        /* hello: the init's host pid, then wait for it. */
-        write_resp(1, p, 0, "ns", 2);
+        /* hello: the init's host pid and what this agent can do, then wait for it. */
+        write_resp(1, p, 0, crypto.ok ? "ns sha256" : "ns", crypto.ok ? 9 : 2);
         flush_out();
         close(0);
         close(1);
@@ -1504,7 +1854,7 @@ int main(int argc, char **argv)
                 return 1;
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     }
-    write_resp(1, getpid(), 0, "plain", 5);
+    write_resp(1, getpid(), 0, crypto.ok ? "plain sha256" : "plain", crypto.ok ? 12 : 5);
     flush_out();
     agent_loop();
     return 0;
