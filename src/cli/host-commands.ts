@@ -13,7 +13,7 @@
 import { Command } from 'commander';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { imageEntry, readBytes } from './files.js';
+import { imageEntry } from './files.js';
 import { Agent, hostSupport } from '../host/agent.js';
 import { formatReport, wrongLines } from '../host/compare.js';
 import { dumpHost, dumpWith } from '../host/dump.js';
@@ -45,13 +45,6 @@ const why = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 export function summary(ns: HostIpcNs): string {
   const msgs = ns.msg.reduce((n, q) => n + q.messages.length, 0);
   return `${ns.msg.length} queues (${msgs} messages), ${ns.sem.length} semaphore sets, ${ns.shm.length} segments, ${ns.tasks.length} holder tasks`;
-}
-
-/** Reads every *.img of a directory, and its manifest when there is one. */
-export function readImagesDir(dir: string): Map<string, Uint8Array> {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.img') || n === MANIFEST).sort();
-  if (names.length === 0) throw new Error(`${dir}: no images (*.img)`);
-  return new Map(names.map((n) => [n, readBytes(join(dir, n))]));
 }
 
 /**

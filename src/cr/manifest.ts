@@ -119,6 +119,15 @@ export function verifyManifest(images: ReadonlyMap<string, Uint8Array>, outside?
   return top;
 }
 
+/**
+ * Checks an image against its manifest entry: `size` bytes, and, with `digest` (computed only
+ * after the size matched), the SHA-256. Throws ImageError naming the file.
+ */
+export function checkListed(e: ManifestEntry, size: number, digest?: () => string, prefix = ''): void {
+  if (size !== e.size) throw new ImageError(prefix + e.name, 0, `${size} bytes, the manifest says ${e.size}`);
+  if (digest && digest() !== e.sha256) throw new ImageError(prefix + e.name, 0, 'SHA-256 does not match the manifest (the image was changed)');
+}
+
 function verifyRound(images: ReadonlyMap<string, Uint8Array>, prefix: string, outside?: OutsideImages): boolean {
   const bytes = images.get(MANIFEST);
   if (bytes === undefined) {
@@ -131,9 +140,8 @@ function verifyRound(images: ReadonlyMap<string, Uint8Array>, prefix: string, ou
     const b = images.get(e.name);
     const size = b?.length ?? outside?.sizes.get(e.name);
     if (size === undefined) throw new ImageError(prefix + e.name, 0, `missing (the manifest lists it: ${e.size} bytes)`);
-    if (size !== e.size) throw new ImageError(prefix + e.name, 0, `${size} bytes, the manifest says ${e.size}`);
+    checkListed(e, size, b && (() => sha256(b)), prefix);
     if (b === undefined) outside!.pending.push(e);
-    else if (sha256(b) !== e.sha256) throw new ImageError(prefix + e.name, 0, 'SHA-256 does not match the manifest (the image was changed)');
   }
   const known = new Set(listed.map((e) => e.name));
   for (const name of [...images.keys(), ...(outside?.sizes.keys() ?? [])].sort()) {

@@ -14,7 +14,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ImageError } from '../cr/image/index.js';
-import { MANIFEST, type OutsideImages } from '../cr/manifest.js';
+import { checkListed, MANIFEST, type OutsideImages } from '../cr/manifest.js';
 import { imageEntry, readBytes } from '../cli/files.js';
 import type { Agent } from './agent.js';
 
@@ -70,7 +70,6 @@ export function checkUnread(pages: PagesFiles, read: ReadonlySet<string>): void 
   for (const e of pages.pending) {
     if (read.has(e.name)) continue;
     const got = imageEntry(pages.dir, e.name);
-    if (got.size !== e.size) throw new ImageError(e.name, 0, `${got.size} bytes, the manifest says ${e.size}`);
-    if (got.sha256 !== e.sha256) throw new ImageError(e.name, 0, 'SHA-256 does not match the manifest (the image was changed)');
+    checkListed(e, got.size, () => got.sha256);
   }
 }

@@ -39,6 +39,7 @@ import { Agent, errnoName, HostError, type AgentOptions } from './agent.js';
 import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
 import { checkUnread, type PagesFiles } from './files.js';
+import type { ManifestEntry } from '../cr/manifest.js';
 import { checkUndo, lastPidsOf, namespaceOf, openImages, type OpenedImages, readQueues, readSegments, readSets, readTasks, sysctlsOf } from './images.js';
 import { KIND, packQueues, type Request, type Response } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
@@ -187,6 +188,10 @@ export interface Planner {
 export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[], opts: PlanOptions = {}): Planner {
   const actors = opts.actors ?? new Set([1, ...tasks.map((t) => t.pid)]);
   const can = (pid: number): boolean => pid > 0 && actors.has(pid);
+  // The manifest entries of the pages images left in the directory, by name (made on first use:
+  // verifyManifest fills `pending` when the images are opened).
+  let pending: Map<string, ManifestEntry> | undefined;
+  const pendingPages = (): Map<string, ManifestEntry> => (pending ??= new Map(opts.pages?.pending.map((e) => [e.name, e])));
   // With `fill` (data and what it does), the creation and the first filling in one operation: a
   // queue's messages (OP_MSGSNDV's data), a set's values (OP_SETALL's).
   const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0, fill?: { data: Uint8Array; what: () => string }): Step => ({
@@ -375,7 +380,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           const name = `pages-${m.pages.id}.img`;
           const size = opts.pages?.sizes.get(name);
           if (!opts.pages || size === undefined) throw new HostError(`shm ${id}: its contents are in ${name}, which this restore was not given`);
-          const listed = opts.pages.pending.find((e) => e.name === name);
+          const listed = pendingPages().get(name);
           if (m.pages.runs.length > 0) {
             steps.push({
               req: { op: 'SHMFILE', args: [0, id], data: shmFileData(join(opts.pages.dir, name), m.pages.runs) },
@@ -493,11 +498,16 @@ async function agentFor(opts: HostRestoreOptions): Promise<Agent> {
   return agent;
 }
 
+/** Refuses an agent that cannot hash pages images (no libcrypto) when `needed`. */
+function canHash(agent: Agent, needed: boolean): void {
+  if (needed && !agent.sha256) throw new HostError('this agent cannot hash pages images (no libcrypto): read them into memory (loadRestoreImages)');
+}
+
 /** The pages images of `segments` the agent reads; refused when it cannot hash them. Any other the manifest lists is checked here. */
 function pagesRead(agent: Agent, pages: PagesFiles | undefined, segments: readonly HostShm[]): void {
   if (!pages) return;
   const read = new Set(segments.flatMap((m) => (m.pages && m.pages.runs.length > 0 ? [`pages-${m.pages.id}.img`] : [])));
-  if (read.size > 0 && !agent.sha256) throw new HostError('this agent cannot hash pages images (no libcrypto): read them into memory (loadRestoreImages)');
+  canHash(agent, read.size > 0);
   checkUnread(pages, read);
 }
 
@@ -541,8 +551,9 @@ export async function restoreHost(ns: HostIpcNs, opts: HostRestoreOptions = {}):
 /**
  * Restores the namespace of a directory's images (fromImages' input) as restoreHost does, but
  * kind by kind: each kind's operations go to the agent as soon as they are planned, and the agent
- * carries them out while the next kind is decoded — segments first (little to decode, much for
- * the agent: their contents), then sets, then queues (the most to decode). Nothing is observable
+ * carries them out while the next kind is decoded — queues first (their messages then go on in
+ * the agent's background thread), then segments (little to decode, much for the agent: their
+ * contents), then sets, then what waits for the messages (msgTail) and the end. Nothing is observable
  * before the end (nobody else is in the new namespaces), and a failure at any point — an image
  * refused halfway, an operation failed — kills the agent and the namespaces with it. Resolves
  * with the result and the namespace read.
@@ -561,7 +572,8 @@ export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opt
   const agent = await agentFor(opts);
   const sent: { steps: Step[]; answers: Promise<Response[]> }[] = [];
   try {
-    if (opts.pages && opts.pages.sizes.size > 0 && !agent.sha256) throw new HostError('this agent cannot hash pages images (no libcrypto): read them into memory (loadRestoreImages)');
+    // Refused before anything is created (pagesRead checks again, per segment, later).
+    canHash(agent, (opts.pages?.sizes.size ?? 0) > 0);
     const wanted = standInsFor(tasks, lastPidsOf(o));
     const standIns = await makeStandIns(agent, wanted);
     const plan = planner(sysctlsOf(o.v), tasks, { actors: new Set([1, ...tasks.map((t) => t.pid), ...standIns]), standIns, ...(opts.pages ? { pages: opts.pages } : {}) });

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dumpToDir, readImagesDir } from '../../src/cli/host-commands.js';
-import { Agent, dumpWith, fromImages, restoreHost, toImages } from '../../src/host/index.js';
+import { dumpToDir } from '../../src/cli/host-commands.js';
+import { Agent, dumpWith, fromImages, readRestoreDir, restoreHost, toImages } from '../../src/host/index.js';
 import { bytes, desc, emptyNs, hostTest } from './helpers.js';
 
 const PAGE = 4096;
@@ -50,11 +50,11 @@ hostTest('pages images written by the agent are the in-memory encoder\'s, listed
     } finally {
       await plain.close();
     }
-    // The manifest covers the agent's files: readImagesDir + fromImages verify it, and the contents come back.
-    const back = fromImages(readImagesDir(dir));
+    // The manifest covers the agent's files: readRestoreDir (every image read) + fromImages verify it, and the contents come back.
+    const back = fromImages(readRestoreDir(dir, false).images);
     assert.deepEqual(back.shm.map((s) => [...s.data]), data.map((d) => [...d]));
     writeFileSync(join(dir, 'pages-2.img'), new Uint8Array(4 * PAGE));
-    assert.throws(() => fromImages(readImagesDir(dir)), /pages-2\.img@0: SHA-256 does not match/);
+    assert.throws(() => fromImages(readRestoreDir(dir, false).images), /pages-2\.img@0: SHA-256 does not match/);
   } finally {
     await src.agent.close();
     rmSync(dir, { recursive: true, force: true });

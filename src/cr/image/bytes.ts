@@ -15,6 +15,8 @@ const SMALL_MTYPES: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => B
 
 export class ByteReader {
   private pos = 0;
+  /** Where the last varintAt ended. */
+  private scanned = 0;
   private readonly view: DataView;
   /** The bytes as a plain Uint8Array (a Buffer's subarray() costs several times a typed array's). */
   private readonly u8: Uint8Array;
@@ -60,7 +62,6 @@ export class ByteReader {
     return v;
   }
 
-  /** A view of the next n bytes (a plain Uint8Array, even when the image is a Buffer). */
   /**
    * The plain form of an ipcns-msg message record at the current offset — u32 length, then the
    * ipc_msg header as exactly fields 1 (mtype, below 2^49) and 2 (msize) in that order, then the
@@ -77,30 +78,37 @@ export class ByteReader {
     p += 4;
     const hend = p + len;
     if (hend > end || b[p] !== 0x08) return null;
-    p++;
-    let mtype = 0;
-    for (let mul = 1, i = 0; ; i++, mul *= 128) {
-      if (i === 7 || p >= hend) return null;
-      const x = b[p++]!;
-      mtype += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-    }
-    if (p >= hend || b[p] !== 0x10) return null;
-    p++;
-    let msize = 0;
-    for (let mul = 1, i = 0; ; i++, mul *= 128) {
-      if (i === 5 || p >= hend) return null;
-      const x = b[p++]!;
-      msize += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-    }
-    if (p !== hend || msize > maxBody || msize > 0xffffffff) return null;
+    const mtype = this.varintAt(p + 1, hend, 7);
+    p = this.scanned;
+    if (mtype < 0 || p >= hend || b[p] !== 0x10) return null;
+    const msize = this.varintAt(p + 1, hend, 5);
+    p = this.scanned;
+    if (msize < 0 || p !== hend || msize > maxBody || msize > 0xffffffff) return null;
     const padded = hend + Math.ceil(msize / 8) * 8;
     if (padded > end) return null;
     this.pos = padded;
     return [mtype < SMALL_MTYPES.length ? SMALL_MTYPES[mtype]! : BigInt(mtype), msize, b.subarray(hend, hend + msize)];
   }
 
+  /**
+   * The varint at byte `p`, of at most `maxBytes` bytes, all before `end` (−1 otherwise),
+   * read without moving the reader; `scanned` is then the byte after it.
+   */
+  private varintAt(p: number, end: number, maxBytes: number): number {
+    const b = this.u8;
+    let v = 0;
+    for (let mul = 1, i = 0; i < maxBytes && p < end; i++, mul *= 128) {
+      const x = b[p++]!;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) {
+        this.scanned = p;
+        return v;
+      }
+    }
+    return -1;
+  }
+
+  /** A view of the next n bytes (a plain Uint8Array, even when the image is a Buffer). */
   take(n: number, what: What): Uint8Array {
     this.need(n, what);
     const out = this.u8.subarray(this.pos, this.pos + n);
