@@ -98,14 +98,14 @@ enum {
                         * earlier ones sent                                                        */
     OP_SEMOPV = 23,    /* (task, id) data {u16 num, i16 op, i16 flg}… → 0: one semop call with
                         * every operation of the frame (atomic, as semop(2) is)                   */
-    OP_SYNC = 25,      /* ()                                   → 0 once the background thread has sent
-                        * every queue's messages given to it; -1 (errno) for the first that failed,
-                        * data: i64 the queue's id                                                */
     OP_SHMFILE = 24,   /* (task, id) data "path\0" {u64 offset, u64 length}… → bytes read: the
                         * segment's contents from a CRIU pages image, each run of the segment
                         * read in turn from the file (back to back) straight into an attachment;
                         * EIO when the file is not exactly that long. data: the SHA-256 of what
                         * was read, hashed in the segment (ENOTSUP without libcrypto: see hello)  */
+    OP_SYNC = 25,      /* ()                                   → 0 once the background thread has sent
+                        * every queue's messages given to it; -1 (errno) for the first that failed,
+                        * data: i64 the queue's id                                                */
 };
 
 /* OP_DUMP flags. */
@@ -467,7 +467,7 @@ static long op_msgsndv(const struct req *q)
  * main one goes on with the next operations: on a machine with a spare core, a restore's 10^4
  * msgsnd calls overlap the creation of the other objects. Threads share the tgid, so the queues'
  * lspid is the agent's (1) either way. OP_SYNC waits for it; so does every operation that could
- * see a queue still filling or that forks (bg_conflicts): a child made by a raw clone3 must not
+ * see a queue still filling or that forks (not bg_compatible): a child made by a raw clone3 must not
  * inherit a lock (malloc's) held by the other thread. */
 struct job {
     struct job *next;
@@ -562,9 +562,8 @@ static int bg_wait(int64_t *id)
 {
     if (!bg.started)
         return 0;
+    bg_idle();
     pthread_mutex_lock(&bg.mu);
-    while (bg.head || bg.busy)
-        pthread_cond_wait(&bg.idle, &bg.mu);
     int e = bg.fail_errno;
     *id = bg.fail_id;
     bg.fail_errno = 0;
@@ -676,6 +675,13 @@ static void crypto_load(void)
     crypto.ok = crypto.ctx_new && crypto.ctx_free && crypto.sha256 && crypto.init && crypto.update && crypto.final;
 }
 
+/* OP_SHMFILE's run i: byte offset in the segment and length. */
+static void shmfile_run(const char *runs, size_t i, uint64_t *off, uint64_t *len)
+{
+    memcpy(off, runs + 16 * i, 8);
+    memcpy(len, runs + 16 * i + 8, 8);
+}
+
 /* OP_SHMFILE: the runs are read from the file back to back into one attachment, and hashed there
  * (SHA-256 of the bytes the segment now holds, in file order: the file's digest when it is the
  * file the manifest describes). */
@@ -702,8 +708,7 @@ static long op_shmfile(const struct req *q, struct buf *out)
     uint64_t span = ((uint64_t)ds.shm_segsz + 4095) & ~(uint64_t)4095;
     for (size_t i = 0; i < nruns; i++) {
         uint64_t off, len;
-        memcpy(&off, runs + 16 * i, 8);
-        memcpy(&len, runs + 16 * i + 8, 8);
+        shmfile_run(runs, i, &off, &len);
         if (off > span || len > span - off) {
             errno = EINVAL;
             return -1;
@@ -723,8 +728,7 @@ static long op_shmfile(const struct req *q, struct buf *out)
     long r = 0;
     for (size_t i = 0; i < nruns && r == 0; i++) {
         uint64_t off, len;
-        memcpy(&off, runs + 16 * i, 8);
-        memcpy(&len, runs + 16 * i + 8, 8);
+        shmfile_run(runs, i, &off, &len);
         /* The run's pages mapped at once (MADV_POPULATE_WRITE, Linux 5.14), then one copy from
          * the page cache into them. */
         madvise(at + (off & ~(uint64_t)4095), len + (off & 4095), 23 /* MADV_POPULATE_WRITE */);
@@ -752,8 +756,7 @@ static long op_shmfile(const struct req *q, struct buf *out)
         int ok = ctx && crypto.init(ctx, crypto.sha256(), NULL) == 1;
         for (size_t i = 0; i < nruns && ok; i++) {
             uint64_t off, len;
-            memcpy(&off, runs + 16 * i, 8);
-            memcpy(&len, runs + 16 * i + 8, 8);
+            shmfile_run(runs, i, &off, &len);
             ok = crypto.update(ctx, at + off, len) == 1;
         }
         ok = ok && crypto.final(ctx, md, &mdlen) == 1 && mdlen == sizeof md;
@@ -1844,7 +1847,8 @@ int main(int argc, char **argv)
             _exit(0);
         }
         /* hello: the init's host pid and what this agent can do, then wait for it. */
-        write_resp(1, p, 0, crypto.ok ? "ns sha256" : "ns", crypto.ok ? 9 : 2);
+        const char *hello = crypto.ok ? "ns sha256" : "ns";
+        write_resp(1, p, 0, hello, strlen(hello));
         flush_out();
         close(0);
         close(1);
@@ -1854,7 +1858,8 @@ int main(int argc, char **argv)
                 return 1;
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     }
-    write_resp(1, getpid(), 0, crypto.ok ? "plain sha256" : "plain", crypto.ok ? 12 : 5);
+    const char *hello = crypto.ok ? "plain sha256" : "plain";
+    write_resp(1, getpid(), 0, hello, strlen(hello));
     flush_out();
     agent_loop();
     return 0;
