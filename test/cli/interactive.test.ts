@@ -21,21 +21,30 @@ function screen(): string {
   return tmux('capture-pane', '-p', '-t', SESSION, '-S', '-200');
 }
 
-/** Waits until the pane matches `re` (polling), returning the pane text. */
-async function waitFor(re: RegExp, ms = 10000): Promise<string> {
+/**
+ * Waits until the pane matches `re` (polling), returning the pane text. With `after`, only the
+ * text after the last occurrence of `after` counts (and is returned): the output of the command
+ * just typed, never an earlier command's output still on the screen.
+ */
+async function waitFor(re: RegExp, ms = 10000, after?: string): Promise<string> {
   const end = Date.now() + ms;
   for (;;) {
-    const s = screen();
+    let s = screen();
+    if (after !== undefined) {
+      const at = s.lastIndexOf(after);
+      s = at < 0 ? '' : s.slice(at + after.length);
+    }
     if (re.test(s)) return s;
     if (Date.now() > end) throw new Error(`timed out waiting for ${re}; screen:\n${s}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
+/** Types `line` and Enter; waits for `then` in the output that follows the echoed line. */
 async function type(line: string, then: RegExp): Promise<string> {
   tmux('send-keys', '-t', SESSION, '-l', line);
   tmux('send-keys', '-t', SESSION, 'Enter');
-  return waitFor(then);
+  return waitFor(then, 10000, `# ${line}\n`);
 }
 
 describe('interactive nsd sh (tmux)', { skip: hasTmux ? false : 'tmux is not installed' }, () => {
@@ -56,7 +65,7 @@ describe('interactive nsd sh (tmux)', { skip: hasTmux ? false : 'tmux is not ins
       s = await type('cat /tmp/c.log', /^received: message 1$/m);
       await type('kill %1 %2; wait; echo killed $?', /^killed \d+$/m);
       s = await type('ps -o pid,stat,comm', /COMMAND[\s\S]*ps\n/);
-      assert.doesNotMatch(s.slice(s.lastIndexOf('COMMAND')), /mq-/);
+      assert.doesNotMatch(s, /mq-/);
       // Ctrl-C interrupts the foreground job, not the shell.
       // `started` is printed in the same scheduler slice that forks `sleep`: once it is on the
       // screen, sleep is the foreground job.
