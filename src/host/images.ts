@@ -15,10 +15,16 @@ import {
   ImageError, pagemapPagesId, readImage, readNsdExtra, readShmemContents, shmemRuns, writeIpcNsImages, writeNsdExtra,
   type IpcVarEntry, type NsdExtraEntry,
 } from '../cr/image/index.js';
+import { ByteReader } from '../cr/image/bytes.js';
+import { readEntry, readMagic } from '../cr/image/image.js';
+import { IMAGE_KINDS } from '../cr/image/kinds.js';
+import { MAX_ENTRIES, MAX_MESSAGE_BYTES, MAX_QUEUE_MESSAGES } from '../cr/image/limits.js';
+import type { IpcMsgEntry } from '../cr/image/types.js';
 import { decodePlain, encodePlain } from '../cr/plain.js';
 import { MANIFEST, verifyManifest, writeManifest, type ManifestEntry, type OutsideImages } from '../cr/manifest.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import { HostError } from './agent.js';
+import { packHead, type PackedMsq } from './protocol.js';
 import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 export const HOST_PRODUCER = 'nsd-host';
@@ -260,6 +266,12 @@ function uniqueIds(file: string, list: readonly { desc: { id: number } }[]): voi
   }
 }
 
+/** A queue of the images but its messages: its entry and its nsd-extra section. */
+function queueOf(o: OpenedImages, e: IpcMsgEntry): Omit<HostMsq, 'messages'> {
+  const t = extraOf(o, 'msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 }, { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' });
+  return { desc: { ...e.desc }, qbytes: e.qbytes, stime: t.stime, rtime: t.rtime, ctime: t.ctime, lspid: t.lspid, lrpid: t.lrpid };
+}
+
 /** The message queues of opened images. */
 export function readQueues(o: OpenedImages): HostMsq[] {
   const name = `ipcns-msg-${o.n}.img`;
@@ -267,10 +279,51 @@ export function readQueues(o: OpenedImages): HostMsq[] {
   const msg: HostMsq[] = img.entries.map((e, i) => {
     const p = img.payloads![i];
     // The decoded messages as they are ({mtype, msize, body}: a HostMessage and its size).
-    const messages = p?.kind === 'ipc-msg' ? p.messages : [];
-    const t = extraOf(o, 'msg', e.desc.id, { stime: 0, rtime: 0, ctime: 0, lspid: 0, lrpid: 0 }, { stime: 'int', rtime: 'int', ctime: 'int', lspid: 'int', lrpid: 'int' });
-    return { desc: { ...e.desc }, qbytes: e.qbytes, messages, stime: t.stime, rtime: t.rtime, ctime: t.ctime, lspid: t.lspid, lrpid: t.lrpid };
+    return { ...queueOf(o, e), messages: p?.kind === 'ipc-msg' ? p.messages : [] };
   });
+  uniqueIds(name, msg);
+  return msg;
+}
+
+/**
+ * The message queues of opened images with their messages packed for the agent straight from the
+ * image (protocol.ts PackedMessages): no object per message, the restore's way (10^4 messages).
+ * null when a message record is not in the plain form CRIU and this project write
+ * (ByteReader.plainIpcMsgSpan), or is bad: readQueues then decodes them, or names what is wrong.
+ */
+export function readPackedQueues(o: OpenedImages): PackedMsq[] | null {
+  const name = `ipcns-msg-${o.n}.img`;
+  const bytes = need(o.images, name);
+  const r = new ByteReader(bytes, name);
+  const spec = IMAGE_KINDS['ipcns-msg'];
+  readMagic(r, spec);
+  // A record of a body of n bytes takes at least 8 + n bytes of the image and 12 + n packed.
+  const out = Buffer.allocUnsafe(Math.ceil(bytes.byteLength * 1.5) + 16);
+  const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  const msg: PackedMsq[] = [];
+  while (r.remaining > 0) {
+    if (msg.length >= MAX_ENTRIES) return null;
+    const e = readEntry(r, spec.entryType, msg.length) as unknown as IpcMsgEntry;
+    if (!Number.isSafeInteger(e.qnum) || e.qnum > MAX_QUEUE_MESSAGES) return null;
+    const from = at;
+    let total = 0;
+    let biggest = 0;
+    let lastAt = -1;
+    for (let i = 0; i < e.qnum; i++) {
+      if (!r.plainIpcMsgSpan(MAX_MESSAGE_BYTES)) return null;
+      const n = r.spanMsize;
+      lastAt = at - from;
+      at = packHead(out, at, r.spanMtype, n);
+      // Small bodies byte by byte: a native copy costs more than the bytes below a few hundred.
+      if (n > 256) src.copy(out, at, r.spanBody, r.spanBody + n);
+      else for (let j = 0, k = r.spanBody; j < n; j++) out[at + j] = src[k + j]!;
+      at += n;
+      total += n;
+      if (n > biggest) biggest = n;
+    }
+    msg.push({ ...queueOf(o, e), packed: { data: out.subarray(from, at), count: e.qnum, bytes: total, biggest, lastAt } });
+  }
   uniqueIds(name, msg);
   return msg;
 }

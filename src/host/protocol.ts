@@ -10,6 +10,7 @@
  * args[0] of every IPC operation is the task that carries it out: 0 (or 1) for the agent, else the
  * pid of a holder task made with OP_TASK (the agent forwards the frame to it).
  */
+import type { HostMsq } from './state.js';
 
 /** Operation numbers (the enum at the top of agent.c). */
 export const OP = {
@@ -119,34 +120,74 @@ export function readI64(b: Buffer, at: number): number {
 }
 
 /**
- * The data of each queue's OP_MSGSNDV: its messages as i64 mtype | u32 size | body, back to back,
- * every queue's in one allocation (a restore packs ~10^4 messages).
+ * A queue's messages as OP_MSGSNDV takes them — each an i64 mtype, a u32 size and the body, back
+ * to back — with what a plan needs to know of them.
  */
-export function packQueues(queues: readonly (readonly { mtype: bigint; body: Uint8Array }[])[]): Buffer[] {
+export interface PackedMessages {
+  data: Uint8Array;
+  count: number;
+  /** Their bodies' bytes in all, and the largest body's. */
+  bytes: number;
+  biggest: number;
+  /** Where the last message starts in `data` (-1 when there is none). */
+  lastAt: number;
+}
+
+/** A queue to restore: a HostMsq whose messages are packed (restore.ts planner). */
+export type PackedMsq = Omit<HostMsq, 'messages'> & { packed: PackedMessages };
+
+/**
+ * Writes the head of one message (mtype, body size) at `at` of `b` in OP_MSGSNDV's format; returns
+ * where its body goes. The mtype as two 32-bit halves when it is a safe integer (a BigInt write
+ * allocates).
+ */
+export function packHead(b: Buffer, at: number, mtype: number | bigint, size: number): number {
+  const t = Number(mtype);
+  if (Number.isSafeInteger(t)) {
+    b.writeUInt32LE(t >>> 0, at);
+    b.writeInt32LE(Math.floor(t / 0x100000000), at + 4);
+  } else b.writeBigInt64LE(BigInt(mtype), at);
+  b.writeUInt32LE(size, at + 8);
+  return at + 12;
+}
+
+/**
+ * The queues of a HostIpcNs with their messages packed, every queue's in one allocation (a
+ * restore packs ~10^4 messages). A restore from images packs them straight from the image
+ * instead (images.ts readPackedQueues).
+ */
+export function packQueues(queues: readonly HostMsq[]): PackedMsq[] {
   // Indexed loops: iterators allocate per element in code not yet optimized (one restore's worth).
   let total = 0;
-  for (let q = 0; q < queues.length; q++) for (let i = 0; i < queues[q]!.length; i++) total += 12 + queues[q]![i]!.body.byteLength;
+  for (let q = 0; q < queues.length; q++) for (let i = 0; i < queues[q]!.messages.length; i++) total += 12 + queues[q]!.messages[i]!.body.byteLength;
   const b = Buffer.allocUnsafe(total);
-  const out: Buffer[] = [];
+  const out: PackedMsq[] = [];
   let at = 0;
   for (let q = 0; q < queues.length; q++) {
-    const msgs = queues[q]!;
+    const { messages, ...rest } = queues[q]!;
     const from = at;
-    for (let i = 0; i < msgs.length; i++) {
-      const m = msgs[i]!;
-      // mtype as two 32-bit halves when it is a safe integer (a BigInt write allocates).
-      const t = Number(m.mtype);
-      if (Number.isSafeInteger(t)) {
-        b.writeUInt32LE(t >>> 0, at);
-        b.writeInt32LE(Math.floor(t / 0x100000000), at + 4);
-      } else b.writeBigInt64LE(m.mtype, at);
-      b.writeUInt32LE(m.body.byteLength, at + 8);
-      b.set(m.body, at + 12);
-      at += 12 + m.body.byteLength;
+    let bytes = 0;
+    let biggest = 0;
+    let lastAt = -1;
+    for (let i = 0; i < messages.length; i++) {
+      const n = messages[i]!.body.byteLength;
+      lastAt = at - from;
+      at = packHead(b, at, messages[i]!.mtype, n);
+      b.set(messages[i]!.body, at);
+      at += n;
+      bytes += n;
+      if (n > biggest) biggest = n;
     }
-    out.push(b.subarray(from, at));
+    out.push({ ...rest, packed: { data: b.subarray(from, at), count: messages.length, bytes, biggest, lastAt } });
   }
   return out;
+}
+
+/** The last message of packed ones (lastAt ≥ 0). */
+export function lastPacked(p: PackedMessages): { mtype: bigint; body: Uint8Array } {
+  const b = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  const size = b.readUInt32LE(p.lastAt + 8);
+  return { mtype: b.readBigInt64LE(p.lastAt), body: new Uint8Array(p.data.buffer, p.data.byteOffset + p.lastAt + 12, size) };
 }
 
 /**

@@ -40,10 +40,10 @@ import { compareNs, CRIU_MISSING, type HostReportLine } from './compare.js';
 import { dumpWith } from './dump.js';
 import { checkUnread, type PagesFiles } from './files.js';
 import type { ManifestEntry } from '../cr/manifest.js';
-import { checkUndo, lastPidsOf, namespaceOf, openImages, type OpenedImages, readQueues, readSegments, readSets, readTasks, sysctlsOf } from './images.js';
-import { KIND, packQueues, type Request, type Response } from './protocol.js';
+import { checkUndo, lastPidsOf, namespaceOf, openImages, type OpenedImages, readPackedQueues, readQueues, readSegments, readSets, readTasks, sysctlsOf } from './images.js';
+import { KIND, lastPacked, packQueues, type PackedMsq, type Request, type Response } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
-import type { HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
+import type { HostIpcNs, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 interface Step {
   req: Request;
@@ -87,18 +87,13 @@ export function allZero(d: Uint8Array): boolean {
 }
 
 /** The limits to create a kind's objects under (each at least what the objects need). */
-function roomyMsg(s: HostIpcNs['sysctls'], msg: readonly HostMsq[]): [IpcSysctl, string][] {
+function roomyMsg(s: HostIpcNs['sysctls'], msg: readonly PackedMsq[]): [IpcSysctl, string][] {
   let biggest = 0;
   let fullest = 0;
   for (let i = 0; i < msg.length; i++) {
     const q = msg[i]!;
-    let bytes = 0;
-    for (let j = 0; j < q.messages.length; j++) {
-      const n = q.messages[j]!.body.byteLength;
-      bytes += n;
-      if (n > biggest) biggest = n;
-    }
-    fullest = Math.max(fullest, q.qbytes, q.messages.length, bytes);
+    biggest = Math.max(biggest, q.packed.biggest);
+    fullest = Math.max(fullest, q.qbytes, q.packed.count, q.packed.bytes);
   }
   return [
     ['kernel/msgmax', bigMax(s['kernel/msgmax'], biggest)],
@@ -170,7 +165,7 @@ export interface Planner {
   /** Each kind's limits (raised to what its objects need), then its objects. A queue's messages
    *  are sent by the agent's background thread: `msgTail` waits for them, then sends the last
    *  messages that a holder sends and sets what IPC_SET sets. */
-  msg(queues: readonly HostMsq[]): Step[];
+  msg(queues: readonly PackedMsq[]): Step[];
   msgTail(): Step[];
   sem(sets: readonly HostSem[]): Step[];
   shm(segments: readonly HostShm[]): Step[];
@@ -230,22 +225,22 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     start(): Step[] {
       return tasks.filter((t) => t.pid !== 1).map((t) => ({ req: { op: 'TASK', args: [0, t.pid] }, what: () => `task ${t.pid}`, expect: t.pid }));
     },
-    msg(queues: readonly HostMsq[]): Step[] {
+    msg(queues: readonly PackedMsq[]): Step[] {
       const steps: Step[] = [];
       raise(steps, roomyMsg(sysctls, queues));
       const msgmnb = Number(roomyOf.get('kernel/msgmnb'));
-      const packed = packQueues(queues.map((q) => q.messages));
       for (let qi = 0; qi < queues.length; qi++) {
         const q = queues[qi]!;
         const id = q.desc.id;
-        const n = q.messages.length;
+        const p = q.packed;
+        const n = p.count;
         // The messages in order, all in one operation (OP_MSGSNDV) but the last when the task at
         // lspid sends it.
-        const last = n > 0 && can(q.lspid) && q.lspid !== 1 ? n - 1 : n;
+        const tail = n > 0 && can(q.lspid) && q.lspid !== 1 ? lastPacked(p) : undefined;
+        const last = tail ? n - 1 : n;
         // All the packed messages, or all but the last (packed last, so a prefix).
-        const all = packed[qi]!;
-        const data = last === n ? all : all.subarray(0, all.byteLength - 12 - q.messages[n - 1]!.body.byteLength);
-        const what = (): string => `messages 0..${last - 1} (${sum(q.messages.slice(0, last).map((m) => m.body.byteLength))} bytes)`;
+        const data = tail ? p.data.subarray(0, p.lastAt) : p.data;
+        const what = (): string => `messages 0..${last - 1} (${p.bytes - (tail?.body.byteLength ?? 0)} bytes)`;
         // Last pids: lrpid by a receive in the empty queue first, lspid by the last send.
         if (can(q.lrpid)) {
           steps.push(get('msg', q.desc, 0));
@@ -253,7 +248,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
           if (last > 0) steps.push({ req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data }, what: () => `msg ${id}: ${what()}`, expect: last });
         } else steps.push(get('msg', q.desc, 0, 0, last > 0 ? { data, what } : undefined));
-        if (last < n) tails.push(send(q.lspid, id, q.messages[last]!.mtype, q.messages[last]!.body, `message ${last} (${q.messages[last]!.body.byteLength} bytes)`));
+        if (tail) tails.push(send(q.lspid, id, tail.mtype, tail.body, `message ${last} (${tail.body.byteLength} bytes)`));
         if (needsSet(q.desc) || q.qbytes !== msgmnb) tails.push(set('msg', q.desc, q.qbytes));
       }
       return steps;
@@ -446,7 +441,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
 /** The whole plan at once: every part of planner(), in order. */
 export function restorePlan(ns: HostIpcNs, opts: PlanOptions = {}): Step[] {
   const p = planner(ns.sysctls, ns.tasks, opts);
-  return [...p.start(), ...p.msg(ns.msg), ...p.sem(ns.sem), ...p.shm(ns.shm), ...p.msgTail(), ...p.end()];
+  return [...p.start(), ...p.msg(packQueues(ns.msg)), ...p.sem(ns.sem), ...p.shm(ns.shm), ...p.msgTail(), ...p.end()];
 }
 
 /** OP_SHMFILE's data: the path, a NUL, then each run's byte offset and length (u64 each). */
@@ -583,8 +578,10 @@ export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opt
       sent.push({ steps, answers });
     };
     go(plan.start());
-    const msg = readQueues(o);
-    go(plan.msg(msg));
+    // The messages packed straight from the image (no object each), or decoded when not plain.
+    const packed = readPackedQueues(o);
+    let msg = packed ? undefined : readQueues(o);
+    go(plan.msg(packed ?? packQueues(msg!)));
     const shm = readSegments(o);
     pagesRead(agent, opts.pages, shm);
     go(plan.shm(shm));
@@ -593,6 +590,8 @@ export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opt
     go(plan.sem(sem));
     go(plan.msgTail());
     go(plan.end());
+    // Decoded while the agent works, for the namespace this returns (and its verification).
+    msg ??= readQueues(o);
     let ops = wanted.length;
     for (const s of sent) {
       checkAnswers(s.steps, await s.answers);

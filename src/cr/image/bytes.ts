@@ -62,32 +62,47 @@ export class ByteReader {
     return v;
   }
 
+  /** What the last plainIpcMsgSpan read: the mtype (below 2^49), the body's size and offset. */
+  spanMtype = 0;
+  spanMsize = 0;
+  spanBody = 0;
+
   /**
    * The plain form of an ipcns-msg message record at the current offset — u32 length, then the
    * ipc_msg header as exactly fields 1 (mtype, below 2^49) and 2 (msize) in that order, then the
-   * body and its zero-padding to 8 — read in place: [mtype, msize, body] with the reader past the
-   * padding. null, the reader not moved, for anything else (the caller's generic path decides).
-   * The restore of a queue reads 10^4 of these: no header view, entry object or closure each.
+   * body and its zero-padding to 8 — read in place: true, with spanMtype, spanMsize and spanBody
+   * set and the reader past the padding. false, the reader not moved, for anything else (the
+   * caller's generic path decides). Allocates nothing: a restore reads 10^4 of these.
    */
-  plainIpcMsg(maxBody: number): [mtype: bigint, msize: number, body: Uint8Array] | null {
+  plainIpcMsgSpan(maxBody: number): boolean {
     const b = this.u8;
     const end = b.byteLength;
     let p = this.pos;
-    if (p + 4 > end) return null;
+    if (p + 4 > end) return false;
     const len = this.view.getUint32(p, true);
     p += 4;
     const hend = p + len;
-    if (hend > end || b[p] !== 0x08) return null;
+    if (hend > end || b[p] !== 0x08) return false;
     const mtype = this.varintAt(p + 1, hend, 7);
     p = this.scanned;
-    if (mtype < 0 || p >= hend || b[p] !== 0x10) return null;
+    if (mtype < 0 || p >= hend || b[p] !== 0x10) return false;
     const msize = this.varintAt(p + 1, hend, 5);
     p = this.scanned;
-    if (msize < 0 || p !== hend || msize > maxBody || msize > 0xffffffff) return null;
+    if (msize < 0 || p !== hend || msize > maxBody || msize > 0xffffffff) return false;
     const padded = hend + Math.ceil(msize / 8) * 8;
-    if (padded > end) return null;
+    if (padded > end) return false;
     this.pos = padded;
-    return [mtype < SMALL_MTYPES.length ? SMALL_MTYPES[mtype]! : BigInt(mtype), msize, b.subarray(hend, hend + msize)];
+    this.spanMtype = mtype;
+    this.spanMsize = msize;
+    this.spanBody = hend;
+    return true;
+  }
+
+  /** plainIpcMsgSpan's record as [mtype, msize, body] (a view), or null. */
+  plainIpcMsg(maxBody: number): [mtype: bigint, msize: number, body: Uint8Array] | null {
+    if (!this.plainIpcMsgSpan(maxBody)) return null;
+    const mtype = this.spanMtype;
+    return [mtype < SMALL_MTYPES.length ? SMALL_MTYPES[mtype]! : BigInt(mtype), this.spanMsize, this.u8.subarray(this.spanBody, this.spanBody + this.spanMsize)];
   }
 
   /**

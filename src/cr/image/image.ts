@@ -26,7 +26,8 @@ export interface ReadOptions {
   file?: string;
 }
 
-function readMagic(r: ByteReader, spec: ImageKindSpec): void {
+/** Reads and checks the magics of a kind at the start of `r`. */
+export function readMagic(r: ByteReader, spec: ImageKindSpec): void {
   if (spec.head !== null) {
     const head = r.u32('head magic');
     if (head !== spec.head) r.fail(`bad head magic ${hex(head)}, expected ${hex(spec.head)}`, 0);

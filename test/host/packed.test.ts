@@ -1,0 +1,59 @@
+/**
+ * A restore from images packs each queue's messages for the agent straight from ipcns-msg
+ * (readPackedQueues, no object per message). What it packs must be exactly what packing the
+ * decoded messages gives (packQueues(readQueues)), and a record it cannot read in place must make
+ * it step aside (null), so that the generic decoder reads or refuses it. No kernel needed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openImages, readPackedQueues, readQueues, toImages } from '../../src/host/images.js';
+import { lastPacked, packQueues } from '../../src/host/protocol.js';
+import type { HostIpcNs } from '../../src/host/index.js';
+import { bytes, CRIU_DIR, desc, emptyNs, readDir } from './helpers.js';
+
+function ns(mtypes: bigint[][]): HostIpcNs {
+  return emptyNs({
+    msg: mtypes.map((ts, q) => ({
+      desc: desc(q * 3, { key: q + 1 }), qbytes: 100000,
+      // Sizes 0, 1, 7, 8, 300 (copied natively, not byte by byte) and 9000: every padding case.
+      messages: ts.map((mtype, i) => ({ mtype, body: bytes([0, 1, 7, 8, 300, 9000][i % 6]!, q * 10 + i) })),
+      stime: 5, rtime: 6, ctime: 7, lspid: 8, lrpid: 9,
+    })),
+  });
+}
+
+const plain = (p: ReturnType<typeof packQueues>) => p.map((q) => ({ ...q, packed: { ...q.packed, data: Buffer.from(q.packed.data).toString('hex') } }));
+
+test('queues packed from the image are those packed from the decoded messages', () => {
+  const o = openImages(toImages(ns([[1n, 2n, 3n, 4n, 5n, 6n, 7n], [], [2n ** 48n, 1n]])));
+  const got = readPackedQueues(o);
+  assert.ok(got, 'every record is in the plain form');
+  assert.deepEqual(plain(got), plain(packQueues(readQueues(o))));
+  assert.deepEqual(got.map((q) => [q.packed.count, q.packed.biggest]), [[7, 9000], [0, 0], [2, 1]]);
+  assert.deepEqual(lastPacked(got[0]!.packed), { mtype: 7n, body: bytes(0, 6) });
+  assert.deepEqual(lastPacked(got[2]!.packed), { mtype: 1n, body: bytes(1, 21) });
+  assert.equal(got[1]!.packed.lastAt, -1);
+});
+
+test('an mtype of 2^49 or more is not read in place: null, and the decoder reads it', () => {
+  const o = openImages(toImages(ns([[1n], [2n ** 60n]])));
+  assert.equal(readPackedQueues(o), null);
+  assert.equal(readQueues(o)[1]!.messages[0]!.mtype, 2n ** 60n);
+});
+
+test('a truncated ipcns-msg: null, and the decoder names what is wrong', () => {
+  const images = toImages(ns([[1n, 2n]]));
+  const name = 'ipcns-msg-1.img';
+  // Cut after the manifest's check (which would refuse it first), as a reader meets it.
+  const o = openImages(images);
+  images.set(name, images.get(name)!.subarray(0, images.get(name)!.byteLength - 9));
+  assert.equal(readPackedQueues(o), null);
+  assert.throws(() => readQueues(o), /ipcns-msg-1\.img.*truncated/);
+});
+
+test('the real CRIU 4.2 dump packs in place as the decoder reads it', () => {
+  const o = openImages(readDir(CRIU_DIR));
+  const got = readPackedQueues(o);
+  assert.ok(got);
+  assert.deepEqual(plain(got), plain(packQueues(readQueues(o))));
+});
