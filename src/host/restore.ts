@@ -506,9 +506,10 @@ function pagesRead(agent: Agent, pages: PagesFiles | undefined, segments: readon
   checkUnread(pages, read);
 }
 
-/** The end of a restore: the result re-dumped and compared with `ns` (unless `verify` is false). */
-async function verified(agent: Agent, ns: HostIpcNs, verify: boolean | undefined, ops: number): Promise<HostRestoreResult> {
+/** The end of a restore: the result re-dumped and compared with `saved()` (unless `verify` is false). */
+async function verified(agent: Agent, saved: () => HostIpcNs, verify: boolean | undefined, ops: number): Promise<HostRestoreResult> {
   if (verify === false) return { agent, restored: null, report: [], missing: [], ops };
+  const ns = saved();
   const restored = await dumpWith(agent, 0, { shmData: false });
   // The contents were compared by the plan (see the design note): the saved ones are what is there.
   const savedShm = new Map(ns.shm.map((m) => [m.desc.id, m]));
@@ -536,7 +537,7 @@ export async function restoreHost(ns: HostIpcNs, opts: HostRestoreOptions = {}):
     const steps = restorePlan(ns, { actors: new Set([1, ...ns.tasks.map((t) => t.pid), ...standIns]), standIns, ...(opts.pages ? { pages: opts.pages } : {}) });
     pagesRead(agent, opts.pages, ns.shm);
     await runPlan(agent, steps);
-    return await verified(agent, ns, opts.verify, steps.length + wanted.length);
+    return await verified(agent, () => ns, opts.verify, steps.length + wanted.length);
   } catch (e) {
     if (!opts.agent) await agent.close();
     throw e;
@@ -546,12 +547,14 @@ export async function restoreHost(ns: HostIpcNs, opts: HostRestoreOptions = {}):
 /**
  * Restores the namespace of a directory's images (fromImages' input) as restoreHost does, but
  * kind by kind: each kind's operations go to the agent as soon as they are planned, and the agent
- * carries them out while the next kind is decoded — queues first (their messages then go on in
- * the agent's background thread), then segments (little to decode, much for the agent: their
- * contents), then sets, then what waits for the messages (msgTail) and the end. Nothing is observable
+ * carries them out while the next kind is decoded — segments first (little to decode, much for
+ * the agent: their contents, which it reads from the pages images while this process decodes the
+ * rest), then queues (packed straight from the image; their messages then go on in the agent's
+ * background thread), then sets, then what waits for the messages (msgTail) and the end. Nothing is observable
  * before the end (nobody else is in the new namespaces), and a failure at any point — an image
  * refused halfway, an operation failed — kills the agent and the namespaces with it. Resolves
- * with the result and the namespace read.
+ * with the result and the namespace read (`ns`; its queues' messages, which the restore sent
+ * packed, are decoded once all is sent when the restore is verified, else on first use of `ns`).
  */
 export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opts: HostRestoreOptions = {}): Promise<HostRestoreResult & { ns: HostIpcNs }> {
   let o: OpenedImages;
@@ -578,27 +581,36 @@ export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opt
       sent.push({ steps, answers });
     };
     go(plan.start());
+    const shm = readSegments(o);
+    pagesRead(agent, opts.pages, shm);
+    go(plan.shm(shm));
     // The messages packed straight from the image (no object each), or decoded when not plain.
     const packed = readPackedQueues(o);
     let msg = packed ? undefined : readQueues(o);
     go(plan.msg(packed ?? packQueues(msg!)));
-    const shm = readSegments(o);
-    pagesRead(agent, opts.pages, shm);
-    go(plan.shm(shm));
     const sem = readSets(o);
     checkUndo(o, tasks, sem);
     go(plan.sem(sem));
     go(plan.msgTail());
     go(plan.end());
-    // Decoded while the agent works, for the namespace this returns (and its verification).
-    msg ??= readQueues(o);
+    // The namespace the images hold, with the queues' messages decoded (the restore itself sent
+    // them packed): for the verification, decoded now, while the agent works; else on first use
+    // of the result's `ns`.
+    let ns: HostIpcNs | undefined;
+    const namespace = (): HostIpcNs => (ns ??= namespaceOf(o, (msg ??= readQueues(o)), sem, shm, tasks));
+    if (opts.verify !== false) namespace();
     let ops = wanted.length;
     for (const s of sent) {
       checkAnswers(s.steps, await s.answers);
       ops += s.steps.length;
     }
-    const ns = namespaceOf(o, msg, sem, shm, tasks);
-    return { ...(await verified(agent, ns, opts.verify, ops)), ns };
+    const r = await verified(agent, namespace, opts.verify, ops);
+    return {
+      ...r,
+      get ns(): HostIpcNs {
+        return namespace();
+      },
+    };
   } catch (e) {
     if (!opts.agent) await agent.close();
     throw e;
