@@ -275,12 +275,17 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           l.push({ pid: t.pid, adj: u.adj });
         }
       }
+      // Indexed loops and no per-semaphore arrays for a set without SEM_UNDO lists (most): a
+      // restore plans ~10^3 sets, in code mostly not yet optimized.
       const NO_OPS: readonly { pid: number; x: number }[] = [];
-      for (const s of sets) {
+      for (let si = 0; si < sets.length; si++) {
+        const s = sets[si]!;
         const id = s.desc.id;
+        const n = s.values.length;
         // Each holder's adjustment is made by its own semop(−adj, SEM_UNDO) from value + adj.
         const undos = undoBySet.get(id);
-        const ops = undos ? s.values.map(() => [] as { pid: number; x: number }[]) : s.values.map(() => NO_OPS);
+        const ops: (readonly { pid: number; x: number }[])[] = new Array(n);
+        for (let k = 0; k < n; k++) ops[k] = undos ? [] : NO_OPS;
         for (const u of undos ?? []) {
           u.adj.forEach((adj, k) => {
             // sem_op is a short: split an adjustment into steps of at most SEMVMX.
@@ -291,29 +296,37 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
             }
           });
         }
-        const pre = s.values.map((v, k) => Math.max(0, Math.min(SEMVMX, v - (ops[k]!.length === 0 ? 0 : sum(ops[k]!.map((o) => o.x))))));
         // The sempid each semaphore has so far: SETALL and SETVAL record the caller's (the agent,
         // pid 1; semctl_main and semctl_setval since Linux 4.5, a5f4db877177 "ipc/sem: make semctl
         // setting sempid consistent"; this backend needs 5.5 for set_tid), a semop its task's.
         // SETALL (one call) unless it would give a pid to a semaphore that must keep sempid 0: one
         // whose value stays 0 and whose saved sempid is 0 (those get SETVALs of the others).
-        const setall = pre.every((v, k) => v !== 0 || s.pids[k] !== 0);
-        const lastPid = pre.map((v): number => (setall || v !== 0 ? 1 : 0));
+        const pre: number[] = new Array(n);
+        let setall = true;
+        for (let k = 0; k < n; k++) {
+          let v = s.values[k]!;
+          for (let j = 0; j < ops[k]!.length; j++) v -= ops[k]![j]!.x;
+          pre[k] = Math.max(0, Math.min(SEMVMX, v));
+          if (pre[k] === 0 && s.pids[k] === 0) setall = false;
+        }
+        const lastPid: number[] = new Array(n);
+        for (let k = 0; k < n; k++) lastPid[k] = setall || pre[k] !== 0 ? 1 : 0;
         if (setall) {
-          const data = new Uint8Array(2 * pre.length);
-          pre.forEach((v, k) => {
-            data[2 * k] = v & 0xff;
-            data[2 * k + 1] = v >> 8;
-          });
-          steps.push(get('sem', s.desc, s.values.length, 0, { data, what: () => 'SETALL' }));
+          const data = new Uint8Array(2 * n);
+          for (let k = 0; k < n; k++) {
+            data[2 * k] = pre[k]! & 0xff;
+            data[2 * k + 1] = pre[k]! >> 8;
+          }
+          steps.push(get('sem', s.desc, n, 0, { data, what: () => 'SETALL' }));
         } else {
-          steps.push(get('sem', s.desc, s.values.length));
+          steps.push(get('sem', s.desc, n));
           pre.forEach((v, k) => {
             if (v !== 0) steps.push({ req: { op: 'SETVAL', args: [0, id, k, v] }, what: () => `sem ${id}[${k}]: SETVAL ${v}` });
           });
         }
-        s.values.forEach((want, k) => {
-          if (ops[k]!.length === 0 && pre[k] === want) return; // no adjustment: the value is set
+        for (let k = 0; k < n; k++) {
+          const want = s.values[k]!;
+          if (ops[k]!.length === 0 && pre[k] === want) continue; // no adjustment: the value is set
           let cur = pre[k]!;
           const todo = [...ops[k]!];
           const plain = (x: number): void => {
@@ -335,15 +348,20 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
             lastPid[k] = o.pid;
           }
           while (cur !== want) plain(Math.max(-SEMVMX, Math.min(SEMVMX, want - cur)));
-        });
+        }
         // sempid: the saved task makes a last zero-sum pair of semops (no SEM_UNDO) on each of its
         // semaphores whose sempid is not already its own, all of them in one semop call per sign
         // (perform_atomic_semop records the caller as sempid of every semaphore of the call).
-        const byTask = new Map<number, number[]>();
-        s.pids.forEach((by, k) => {
-          if (can(by) && lastPid[k] !== by) byTask.set(by, [...(byTask.get(by) ?? []), k]);
-        });
-        for (const [by, ks] of byTask) {
+        let byTask: Map<number, number[]> | undefined;
+        for (let k = 0; k < n; k++) {
+          const by = s.pids[k]!;
+          if (by === lastPid[k] || !can(by)) continue;
+          byTask ??= new Map();
+          const ks = byTask.get(by);
+          if (ks) ks.push(k);
+          else byTask.set(by, [k]);
+        }
+        for (const [by, ks] of byTask ?? []) {
           for (let i = 0; i < ks.length; i += semopm) {
             const part = ks.slice(i, i + semopm);
             for (const sign of [1, -1]) {
