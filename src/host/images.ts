@@ -7,7 +7,7 @@
  *   nsd-extra-N.img: per object what CRIU has no field for (times, last pids, sempids) and
  *     semundo/<pid> adjustment lines — exactly the sections the model writes;
  *   nsd-extra.img (producer nsd-host; only in host dumps): host-task/<pid> shm attachments,
- *     host-sem/<id> GETNCNT/GETZCNT, host-shm/<id> nattch, host-notes.
+ *     host-sem/<id> GETNCNT/GETZCNT (only of a set with a sleeper), host-shm/<id> nattch, host-notes.
  * N is 1 when writing; reading takes the one ipcns-var-N.img there is (CRIU numbers its namespaces,
  * e.g. 10).
  */
@@ -123,7 +123,8 @@ export function toImages(ns: HostIpcNs, written: readonly ManifestEntry[] = []):
   out.set(`nsd-extra-${N}.img`, writeNsdExtra(extra));
   const host: NsdExtraEntry[] = [
     ...ns.tasks.map((t) => ({ section: 'host-task', key: String(t.pid), json: encodePlain({ attach: t.attach, undoKnown: t.undo !== null }) })),
-    ...ns.sem.map((s) => ({ section: 'host-sem', key: String(s.desc.id), json: intsJson({ ncnt: s.ncnt, zcnt: s.zcnt }) })),
+    // GETNCNT/GETZCNT: only where someone sleeps (readSets reads an absent section as all zeros).
+    ...ns.sem.filter((s) => !noSleepers(s)).map((s) => ({ section: 'host-sem', key: String(s.desc.id), json: intsJson({ ncnt: s.ncnt, zcnt: s.zcnt }) })),
     ...ns.shm.map((s) => ({ section: 'host-shm', key: String(s.desc.id), json: intsJson({ nattch: s.nattch }) })),
     { section: 'host-notes', key: '', json: encodePlain(ns.notes) },
   ];
@@ -131,6 +132,12 @@ export function toImages(ns: HostIpcNs, written: readonly ManifestEntry[] = []):
   // Last, as every dump of this project: name, size and SHA-256 of each image (src/cr/manifest.ts).
   out.set(MANIFEST, writeManifest(out, written));
   return out;
+}
+
+/** Whether a set's GETNCNT/GETZCNT are known and all 0 (its host-sem section left out). */
+function noSleepers(s: HostSem): boolean {
+  const n = s.values.length;
+  return n > 0 && s.ncnt.length === n && s.zcnt.length === n && s.ncnt.every((c) => c === 0) && s.zcnt.every((c) => c === 0);
 }
 
 function need(images: ReadonlyMap<string, Uint8Array>, name: string): Uint8Array {
@@ -338,7 +345,9 @@ export function readSets(o: OpenedImages): HostSem[] {
     const t = extraOf(o, 'sem', e.desc.id, { otime: 0, ctime: 0, pids: new Array<number>(e.nsems).fill(0) }, { otime: 'int', ctime: 'int', pids: 'ints' });
     if (t.pids.length !== e.nsems) throw new ImageError(o.extraName, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
     const h = o.host.get(`host-sem/${e.desc.id}`);
-    const w = h === undefined ? { ncnt: [], zcnt: [] } : fields<{ ncnt: number[]; zcnt: number[] }>('nsd-extra.img', `host-sem ${e.desc.id}`, h, { ncnt: 'ints', zcnt: 'ints' });
+    // In a host dump, a set without a host-sem section has no sleepers (toImages leaves it out).
+    const none = (): number[] => (o.source === 'host' ? new Array<number>(e.nsems).fill(0) : []);
+    const w = h === undefined ? { ncnt: none(), zcnt: none() } : fields<{ ncnt: number[]; zcnt: number[] }>('nsd-extra.img', `host-sem ${e.desc.id}`, h, { ncnt: 'ints', zcnt: 'ints' });
     return { desc: { ...e.desc }, values, pids: t.pids, ncnt: w.ncnt, zcnt: w.zcnt, otime: t.otime, ctime: t.ctime };
   });
   uniqueIds(name, sem);

@@ -2,11 +2,12 @@
  * A restore from images packs each queue's messages for the agent straight from ipcns-msg
  * (readPackedQueues, no object per message). What it packs must be exactly what packing the
  * decoded messages gives (packQueues(readQueues)), and a record it cannot read in place must make
- * it step aside (null), so that the generic decoder reads or refuses it. No kernel needed.
+ * it step aside (null), so that the generic decoder reads or refuses it. And the sets' host-sem
+ * sections, written only where someone sleeps, read back exactly. No kernel needed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openImages, readPackedQueues, readQueues, toImages } from '../../src/host/images.js';
+import { fromImages, openImages, readPackedQueues, readQueues, toImages } from '../../src/host/images.js';
 import { lastPacked, packQueues } from '../../src/host/protocol.js';
 import type { HostIpcNs } from '../../src/host/index.js';
 import { bytes, CRIU_DIR, desc, emptyNs, readDir } from './helpers.js';
@@ -56,4 +57,14 @@ test('the real CRIU 4.2 dump packs in place as the decoder reads it', () => {
   const got = readPackedQueues(o);
   assert.ok(got);
   assert.deepEqual(plain(got), plain(packQueues(readQueues(o))));
+});
+
+test('host-sem sections only for sets with sleepers; the images give back exactly what was written', () => {
+  const set = (id: number, n: number, ncnt: number[], zcnt: number[]) =>
+    ({ desc: desc(id, { key: id + 1 }), values: new Array<number>(n).fill(1), pids: new Array<number>(n).fill(0), ncnt, zcnt, otime: 0, ctime: 0 });
+  const sem = [set(0, 3, [0, 0, 0], [0, 0, 0]), set(1, 2, [0, 2], [1, 0]), set(2, 2, [], [])];
+  const images = toImages(emptyNs({ sem }));
+  const o = openImages(images);
+  assert.deepEqual([...o.host.keys()].filter((k) => k.startsWith('host-sem/')), ['host-sem/1', 'host-sem/2']);
+  assert.deepEqual(fromImages(images).sem.map((s) => [s.ncnt, s.zcnt]), sem.map((s) => [s.ncnt, s.zcnt]));
 });
