@@ -24,7 +24,7 @@ import { decodePlain, encodePlain } from '../cr/plain.js';
 import { MANIFEST, verifyManifest, writeManifest, type ManifestEntry, type OutsideImages } from '../cr/manifest.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import { HostError } from './agent.js';
-import { packHead, viewOf, type PackedMsq } from './protocol.js';
+import type { PackedMsq } from './protocol.js';
 import type { HostAttach, HostIpcNs, HostMsq, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
 export const HOST_PRODUCER = 'nsd-host';
@@ -293,10 +293,11 @@ export function readQueues(o: OpenedImages): HostMsq[] {
 }
 
 /**
- * The message queues of opened images with their messages packed for the agent straight from the
- * image (protocol.ts PackedMessages): no object per message, the restore's way (10^4 messages).
- * null when a message record is not in the plain form CRIU and this project write
- * (ByteReader.plainIpcMsgSpan), or is bad: readQueues then decodes them, or names what is wrong.
+ * The message queues of opened images with their messages as OP_MSGSNDV takes them (protocol.ts
+ * PackedMessages): each queue's records as the image holds them, a view, checked but neither
+ * decoded nor copied — a restore's way (10^4 messages). null when a record is not in the plain
+ * form CRIU and this project write (ByteReader.plainIpcMsgSpan), or is bad: readQueues then
+ * decodes them, or names what is wrong.
  */
 export function readPackedQueues(o: OpenedImages): PackedMsq[] | null {
   const name = `ipcns-msg-${o.n}.img`;
@@ -304,32 +305,23 @@ export function readPackedQueues(o: OpenedImages): PackedMsq[] | null {
   const r = new ByteReader(bytes, name);
   const spec = IMAGE_KINDS['ipcns-msg'];
   readMagic(r, spec);
-  // A record of a body of n bytes takes at least 8 + n bytes of the image and 12 + n packed.
-  const out = Buffer.allocUnsafe(Math.ceil(bytes.byteLength * 1.5) + 16);
-  const view = viewOf(out);
-  const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
   const msg: PackedMsq[] = [];
   while (r.remaining > 0) {
     if (msg.length >= MAX_ENTRIES) return null;
     const e = readEntry(r, spec.entryType, msg.length) as unknown as IpcMsgEntry;
     if (!Number.isSafeInteger(e.qnum) || e.qnum > MAX_QUEUE_MESSAGES) return null;
-    const from = at;
+    const from = r.offset;
     let total = 0;
     let biggest = 0;
     let lastAt = -1;
     for (let i = 0; i < e.qnum; i++) {
+      lastAt = r.offset - from;
       if (!r.plainIpcMsgSpan(MAX_MESSAGE_BYTES)) return null;
       const n = r.spanMsize;
-      lastAt = at - from;
-      at = packHead(view, at, r.spanMtype, n);
-      // One native copy each (a loop byte by byte is slower until optimized: a restore is one pass).
-      src.copy(out, at, r.spanBody, r.spanBody + n);
-      at += n;
       total += n;
       if (n > biggest) biggest = n;
     }
-    msg.push({ ...queueOf(o, e), packed: { data: out.subarray(from, at), count: e.qnum, bytes: total, biggest, lastAt } });
+    msg.push({ ...queueOf(o, e), packed: { data: bytes.subarray(from, r.offset), count: e.qnum, bytes: total, biggest, lastAt } });
   }
   uniqueIds(name, msg);
   return msg;

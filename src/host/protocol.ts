@@ -120,8 +120,11 @@ export function readI64(b: Buffer, at: number): number {
 }
 
 /**
- * A queue's messages as OP_MSGSNDV takes them — each an i64 mtype, a u32 size and the body, back
- * to back — with what a plan needs to know of them.
+ * A queue's messages as OP_MSGSNDV takes them: CRIU's ipcns-msg message records back to back, each
+ * a u32 length, the ipc_msg header (mtype = 1, msize = 2) in that many bytes, and the body
+ * zero-padded to a multiple of 8 (src/cr/image/payloads.ts) — so a restore from images passes a
+ * queue's records as the image holds them, uncopied (images.ts readPackedQueues) — with what a
+ * plan needs to know of them.
  */
 export interface PackedMessages {
   data: Uint8Array;
@@ -129,43 +132,40 @@ export interface PackedMessages {
   /** Their bodies' bytes in all, and the largest body's. */
   bytes: number;
   biggest: number;
-  /** Where the last message starts in `data` (-1 when there is none). */
+  /** Where the last message's record starts in `data` (-1 when there is none). */
   lastAt: number;
 }
 
 /** A queue to restore: a HostMsq whose messages are packed (restore.ts planner). */
 export type PackedMsq = Omit<HostMsq, 'messages'> & { packed: PackedMessages };
 
-/**
- * Writes the head of one message (mtype, body size) at `at` of `b` in OP_MSGSNDV's format; returns
- * where its body goes. The mtype as two 32-bit halves when it is a safe integer (a BigInt write
- * allocates).
- */
-export function packHead(b: DataView, at: number, mtype: number | bigint, size: number): number {
-  // DataView, not Buffer's write*LE: an intrinsic even in code not yet optimized (10^4 calls).
-  const t = Number(mtype);
-  if (Number.isSafeInteger(t)) {
-    b.setUint32(at, t >>> 0, true);
-    b.setInt32(at + 4, Math.floor(t / 0x100000000), true);
-  } else b.setBigInt64(at, BigInt(mtype), true);
-  b.setUint32(at + 8, size, true);
-  return at + 12;
+/** A varint of `v` (a u64) at b[p]; where it ends. */
+function putVarint(b: Uint8Array, p: number, v: bigint | number): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+    for (; v >= 0x80; v = Math.floor(v / 0x80)) b[p++] = (v % 0x80) | 0x80;
+    b[p++] = v;
+    return p;
+  }
+  let x = BigInt.asUintN(64, BigInt(v));
+  for (; x >= 0x80n; x >>= 7n) b[p++] = Number(x & 0x7fn) | 0x80;
+  b[p++] = Number(x);
+  return p;
 }
 
-/** A DataView of all of `b`. */
-export const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+/** The most bytes a message record of a body of `n` bytes takes (u32, header ≤ 17, padding ≤ 7). */
+const recordMax = (n: number): number => 4 + 17 + n + 7;
 
 /**
- * The queues of a HostIpcNs with their messages packed, every queue's in one allocation (a
- * restore packs ~10^4 messages). A restore from images packs them straight from the image
- * instead (images.ts readPackedQueues).
+ * The queues of a HostIpcNs with their messages packed (as CRIU would write them), every queue's
+ * in one allocation (a restore packs ~10^4 messages). A restore from images takes them straight
+ * from the image instead (images.ts readPackedQueues).
  */
 export function packQueues(queues: readonly HostMsq[]): PackedMsq[] {
   // Indexed loops: iterators allocate per element in code not yet optimized (one restore's worth).
   let total = 0;
-  for (let q = 0; q < queues.length; q++) for (let i = 0; i < queues[q]!.messages.length; i++) total += 12 + queues[q]!.messages[i]!.body.byteLength;
-  const b = Buffer.allocUnsafe(total);
-  const v = viewOf(b);
+  for (let q = 0; q < queues.length; q++) for (let i = 0; i < queues[q]!.messages.length; i++) total += recordMax(queues[q]!.messages[i]!.body.byteLength);
+  const b = new Uint8Array(total);
+  const v = new DataView(b.buffer);
   const out: PackedMsq[] = [];
   let at = 0;
   for (let q = 0; q < queues.length; q++) {
@@ -175,11 +175,18 @@ export function packQueues(queues: readonly HostMsq[]): PackedMsq[] {
     let biggest = 0;
     let lastAt = -1;
     for (let i = 0; i < messages.length; i++) {
-      const n = messages[i]!.body.byteLength;
+      const body = messages[i]!.body;
+      const n = body.byteLength;
       lastAt = at - from;
-      at = packHead(v, at, messages[i]!.mtype, n);
-      b.set(messages[i]!.body, at);
-      at += n;
+      let p = at + 4;
+      b[p++] = 0x08;
+      p = putVarint(b, p, messages[i]!.mtype);
+      b[p++] = 0x10;
+      p = putVarint(b, p, n);
+      v.setUint32(at, p - at - 4, true);
+      b.set(body, p);
+      // The padding: zeros already (a new array).
+      at = p + Math.ceil(n / 8) * 8;
       bytes += n;
       if (n > biggest) biggest = n;
     }
@@ -188,11 +195,23 @@ export function packQueues(queues: readonly HostMsq[]): PackedMsq[] {
   return out;
 }
 
+/** A varint at b[p] (the record was checked when packed): its value and where it ends. */
+function getVarint(b: Uint8Array, p: number): [bigint, number] {
+  let v = 0n;
+  for (let shift = 0n; ; shift += 7n) {
+    const x = b[p++]!;
+    v |= BigInt(x & 0x7f) << shift;
+    if (x < 0x80) return [v, p];
+  }
+}
+
 /** The last message of packed ones (lastAt ≥ 0). */
 export function lastPacked(p: PackedMessages): { mtype: bigint; body: Uint8Array } {
-  const b = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
-  const size = b.readUInt32LE(p.lastAt + 8);
-  return { mtype: b.readBigInt64LE(p.lastAt), body: new Uint8Array(p.data.buffer, p.data.byteOffset + p.lastAt + 12, size) };
+  const b = p.data;
+  // u32 length, 0x08 mtype, 0x10 msize, then the body.
+  const [mtype, at] = getVarint(b, p.lastAt + 5);
+  const [size, body] = getVarint(b, at + 1);
+  return { mtype, body: b.subarray(body, body + Number(size)) };
 }
 
 /**

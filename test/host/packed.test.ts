@@ -3,14 +3,15 @@
  * (readPackedQueues, no object per message). What it packs must be exactly what packing the
  * decoded messages gives (packQueues(readQueues)), and a record it cannot read in place must make
  * it step aside (null), so that the generic decoder reads or refuses it. And the sets' host-sem
- * sections, written only where someone sleeps, read back exactly. No kernel needed.
+ * sections, written only where someone sleeps, read back exactly. And the agent, on the real
+ * kernel, sends such records whatever their mtype, and refuses one in another form.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromImages, openImages, readPackedQueues, readQueues, toImages } from '../../src/host/images.js';
 import { lastPacked, packQueues } from '../../src/host/protocol.js';
-import type { HostIpcNs } from '../../src/host/index.js';
-import { bytes, CRIU_DIR, desc, emptyNs, readDir } from './helpers.js';
+import { dumpWith, errnoName, restoreHost, wrongLines, type HostIpcNs } from '../../src/host/index.js';
+import { bytes, CRIU_DIR, desc, emptyNs, hostTest, readDir } from './helpers.js';
 
 function ns(mtypes: bigint[][]): HostIpcNs {
   return emptyNs({
@@ -67,4 +68,36 @@ test('host-sem sections only for sets with sleepers; the images give back exactl
   const o = openImages(images);
   assert.deepEqual([...o.host.keys()].filter((k) => k.startsWith('host-sem/')), ['host-sem/1', 'host-sem/2']);
   assert.deepEqual(fromImages(images).sem.map((s) => [s.ncnt, s.zcnt]), sem.map((s) => [s.ncnt, s.zcnt]));
+});
+
+test('packQueues writes any u64 mtype as CRIU does; lastPacked reads it back', () => {
+  const big = 2n ** 62n + 3n;
+  const [q] = packQueues(ns([[5n, big]]).msg);
+  assert.deepEqual(lastPacked(q!.packed), { mtype: big, body: bytes(1, 1) });
+  // The image's own encoder (protobufjs) writes the same record.
+  const o = openImages(toImages(ns([[5n, big]])));
+  assert.equal(Buffer.from(q!.packed.data).toString('hex'), Buffer.from(packQueues(readQueues(o))[0]!.packed.data).toString('hex'));
+});
+
+hostTest('the agent sends CRIU records of any mtype and size, and refuses a record not in the plain form', async () => {
+  const big = 2n ** 62n + 3n;
+  const src = ns([[big, 1n, 2n, 3n, 4n, 5n, 6n]]);
+  const r = await restoreHost(src);
+  try {
+    assert.deepEqual(wrongLines(r.report), []);
+    assert.deepEqual(r.restored!.msg[0]!.messages.map((m) => [m.mtype, m.body.byteLength]), src.msg[0]!.messages.map((m) => [m.mtype, m.body.byteLength]));
+    // A header with a third field: EINVAL, nothing sent (the queue keeps its 7 messages).
+    const id = r.restored!.msg[0]!.desc.id;
+    const bad = Uint8Array.from([7, 0, 0, 0, 0x08, 1, 0x10, 0, 0x18, 1, 0, 0]);
+    const [a] = await r.agent.run([{ op: 'MSGSNDV', args: [0, id, 0o4000], data: bad }]);
+    assert.equal(errnoName(a!.errno), 'EINVAL');
+    // Cut short: EINVAL too.
+    const one = emptyNs({ msg: [{ ...src.msg[0]!, messages: [{ mtype: 1n, body: bytes(20, 1) }] }] });
+    const cut = packQueues(one.msg)[0]!.packed.data.subarray(0, 20);
+    const [c] = await r.agent.run([{ op: 'MSGSNDV', args: [0, id, 0o4000], data: cut }]);
+    assert.equal(errnoName(c!.errno), 'EINVAL');
+    assert.equal((await dumpWith(r.agent, 0)).msg.find((q) => q.desc.id === id)!.messages.length, 7);
+  } finally {
+    await r.agent.close();
+  }
 });

@@ -93,9 +93,11 @@ enum {
     OP_SHMDT = 19,     /* (task, addr)                         → 0                                */
     OP_MSGRCV = 20,    /* (task, id, mtype, flg)               → size (the message is dropped)    */
     OP_SHMTOUCH = 21,  /* (task, id)                           → 0: attach read-only and detach   */
-    OP_MSGSNDV = 22,   /* (task, id, flg) data {i64 mtype, u32 size, body}… → messages sent: a
-                        * queue's messages in one operation, in order; on a failure -1 (errno), the
-                        * earlier ones sent                                                        */
+    OP_MSGSNDV = 22,   /* (task, id, flg) data: CRIU's ipcns-msg message records, each {u32 len,
+                        * ipc_msg {1: mtype, 2: msize} in len bytes, body, zeros to a multiple of
+                        * 8} → messages sent: a queue's messages in one operation, in order; on a
+                        * failure -1 (errno; EINVAL for a record not in that form), the earlier
+                        * ones sent                                                                */
     OP_SEMOPV = 23,    /* (task, id) data {u16 num, i16 op, i16 flg}… → 0: one semop call with
                         * every operation of the frame (atomic, as semop(2) is)                   */
     OP_SHMFILE = 24,   /* (task, id) data "path\0" {u64 offset, u64 length}… → bytes read: the
@@ -418,42 +420,72 @@ static long op_msgsnd(const struct req *q)
     return r;
 }
 
-/* OP_MSGSNDV: one msgsnd per message of `data`, through one reused struct msgbuf (one per thread:
- * the background thread sends too). */
+/* A protobuf varint of at most `max` bytes at *pp, before `end`: 0 and *pp moved past it, or -1
+ * (longer, or cut short). */
+static int read_varint(const unsigned char **pp, const unsigned char *end, int max, uint64_t *v)
+{
+    const unsigned char *p = *pp;
+    *v = 0;
+    for (int i = 0; i < max && p < end; i++) {
+        unsigned char x = *p++;
+        *v |= (uint64_t)(x & 0x7f) << (7 * i);
+        if (x < 0x80) {
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* OP_MSGSNDV: one msgsnd per message record of `data` — CRIU's ipcns-msg form (criu/ipc_ns.c
+ * dump_ipc_msg_queue_messages: u32 length, the ipc_msg header {mtype = 1, msize = 2}, the body
+ * zero-padded to 8), which Node passes straight from the image — through one reused struct
+ * msgbuf (one per thread: the background thread sends too). A header with anything but those two
+ * fields in that order is EINVAL (Node sends only such: src/cr/image/bytes.ts plainIpcMsgSpan). */
 static long msgsndv(int id, const char *data, size_t dlen, int flg)
 {
     static __thread char *m;
     static __thread size_t cap;
-    size_t at = 0;
+    const unsigned char *p = (const unsigned char *)data, *end = p + dlen;
     long sent = 0;
-    while (at < dlen) {
-        uint32_t size;
-        if (dlen - at < 12) {
-            errno = EINVAL;
-            return -1;
-        }
-        memcpy(&size, data + at + 8, 4);
-        if (dlen - at - 12 < size) {
-            errno = EINVAL;
-            return -1;
-        }
-        if (cap < 8 + (size_t)size) {
+    while (p < end) {
+        uint32_t hlen;
+        uint64_t mtype, msize;
+        if (end - p < 4)
+            goto bad;
+        memcpy(&hlen, p, 4);
+        p += 4;
+        if ((size_t)(end - p) < hlen)
+            goto bad;
+        const unsigned char *hend = p + hlen;
+        if (p >= hend || *p++ != 0x08 || read_varint(&p, hend, 10, &mtype) < 0)
+            goto bad;
+        if (p >= hend || *p++ != 0x10 || read_varint(&p, hend, 5, &msize) < 0 || msize > UINT32_MAX || p != hend)
+            goto bad;
+        size_t padded = ((size_t)msize + 7) & ~(size_t)7;
+        if ((size_t)(end - p) < padded)
+            goto bad;
+        if (cap < 8 + (size_t)msize) {
             free(m);
-            cap = 8 + (size_t)size;
+            cap = 8 + (size_t)msize;
             if (!(m = malloc(cap))) {
                 cap = 0;
                 errno = ENOMEM;
                 return -1;
             }
         }
-        memcpy(m, data + at, 8); /* mtype */
-        memcpy(m + 8, data + at + 12, size);
-        if (syscall(SYS_msgsnd, id, m, (size_t)size, flg) < 0)
+        long t = (long)mtype; /* msgsnd's mtype is a long: above LONG_MAX it is negative, EINVAL */
+        memcpy(m, &t, 8);
+        memcpy(m + 8, p, (size_t)msize);
+        if (syscall(SYS_msgsnd, id, m, (size_t)msize, flg) < 0)
             return -1;
-        at += 12 + (size_t)size;
+        p += padded;
         sent++;
     }
     return sent;
+bad:
+    errno = EINVAL;
+    return -1;
 }
 
 static long op_msgsndv(const struct req *q)
