@@ -265,6 +265,15 @@ function extraOf<T>(o: OpenedImages, section: string, id: number, dflt: T, spec:
 
 /** Refuses a bad or repeated id among the objects of one kind. */
 function uniqueIds(file: string, list: readonly { desc: { id: number } }[]): void {
+  // Ascending (as a dump lists them): unique, no set needed.
+  let prev = -1;
+  let i = 0;
+  for (; i < list.length; i++) {
+    const id = list[i]!.desc.id;
+    if (id <= prev || id > 0x7fffffff) break;
+    prev = id;
+  }
+  if (i === list.length) return;
   const ids = new Set<number>();
   for (let i = 0; i < list.length; i++) {
     const id = list[i]!.desc.id;

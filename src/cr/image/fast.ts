@@ -1,11 +1,12 @@
 /**
  * Design note: hand-specialized decoders for the entries a restore reads by the thousand (ipc_msg
- * headers, the ipcns-{msg,sem,shm} entries, nsd_extra_entry). They read in place from the image
- * buffer and build the same plain Entry `messageToEntry(type, type.decode(raw))` builds — but only
- * for the plain, well-formed case: each known field at most once with its wire type, uint32 in at
- * most 5 bytes, uint64 below 2^49, bool 0/1, ASCII strings, every required field present. Anything
- * else returns null and the caller decodes with protobufjs, so every refusal (and its message) and
- * every unusual-but-valid encoding goes through the one generic decoder.
+ * headers, the ipcns-{msg,sem,shm} entries, nsd_extra_entry, the shm pagemaps). They read in place
+ * from the image buffer and build the same plain Entry `messageToEntry(type, type.decode(raw))`
+ * builds — but only for the plain, well-formed case: each known field at most once with its wire
+ * type, uint32 in at most 5 bytes, uint64 below 2^49, bool 0/1, ASCII strings, every required
+ * field present. Anything else returns null and the caller decodes with protobufjs, so every
+ * refusal (and its message) and every unusual-but-valid encoding goes through the one generic
+ * decoder.
  */
 import type { Entry, FieldValue } from './convert.js';
 
@@ -44,6 +45,9 @@ export const FAST_TYPES: ReadonlyMap<string, FastType> = new Map([
   ['ipc_sem_entry', fastType([[1, 'desc', IPC_DESC, true], [2, 'nsems', 'u32', true]])],
   ['ipc_shm_entry', fastType([[1, 'desc', IPC_DESC, true], [2, 'size', 'u64', true], [3, 'in_pagemaps', 'bool', false]])],
   ['nsd_extra_entry', fastType([[1, 'section', 'str', true], [2, 'key', 'str', true], [3, 'json', 'str', false], [4, 'blob', 'bytes', false]])],
+  // A segment's pagemap-shmem (10^2 per restore of the benchmark namespace).
+  ['pagemap_head', fastType([[1, 'pages_id', 'u32', true]])],
+  ['pagemap_entry', fastType([[1, 'vaddr', 'u64', true], [2, 'compat_nr_pages', 'u32', true], [3, 'in_parent', 'bool', false], [4, 'flags', 'u32', false], [5, 'nr_pages', 'u64', false]])],
 ]);
 
 /** Where the last varint ended (module state: the decoders are synchronous and not re-entered). */

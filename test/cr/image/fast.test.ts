@@ -20,6 +20,8 @@ const ENTRIES: Record<string, fc.Arbitrary<Entry>> = {
   ipc_sem_entry: fc.record({ desc, nsems: u32 }),
   ipc_shm_entry: fc.record({ desc, size: u64, in_pagemaps: fc.boolean() }, { requiredKeys: ['desc', 'size'] }),
   nsd_extra_entry: fc.record({ section: text, key: text, json: text, blob: fc.uint8Array({ maxLength: 8 }) }, { requiredKeys: ['section', 'key'] }),
+  pagemap_head: fc.record({ pages_id: u32 }),
+  pagemap_entry: fc.record({ vaddr: u64, compat_nr_pages: u32, in_parent: fc.boolean(), flags: u32, nr_pages: u64 }, { requiredKeys: ['vaddr', 'compat_nr_pages'] }),
 };
 
 /** protobufjs's answer: the entry, or 'refused'. */
