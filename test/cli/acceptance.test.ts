@@ -115,6 +115,17 @@ describe('nsd command', () => {
     assert.equal(traced.stderr, 'nsd demo: --seed, --trace can only be used with --shell\n');
     assert.match(nsd(['--help']).stdout, /dump[\s\S]*restore[\s\S]*show[\s\S]*check/);
   });
+
+  it('nsd host … runs the host-only program (main.ts programFor): the same name, version, help and errors', () => {
+    assert.match(nsd(['--help']).stdout, /\n  host\b/);
+    const help = nsd(['host', '--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^Usage: nsd host \[options\] \[command\][\s\S]*dump \[options\][\s\S]*restore \[options\] \[cmd\.\.\.\][\s\S]*check/);
+    assert.match(nsd(['-V', 'host']).stdout, /^\d+\.\d+\.\d+\n$/);
+    const bad = nsd(['host', 'nosuch']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /unknown command 'nosuch'/);
+  });
 });
 
 describe('nsd and a reader that goes away', () => {
