@@ -39,6 +39,7 @@ export const OP = {
   SEMOPV: 23,
   SHMFILE: 24,
   SYNC: 25,
+  GETV: 26,
 } as const;
 export type OpName = keyof typeof OP;
 

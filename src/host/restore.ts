@@ -9,7 +9,8 @@
  *  3. each object at its saved id (`*_next_id` written just before its *get — unless a kind's ids
  *     are 0, 1, 2… in creation order, what the kernel gives in a new namespace), created with
  *     euid/egid = the saved cuid/cgid (so cuid/cgid come back), then: messages in order with
- *     msgsnd (any size: msgmax was raised), a whole queue's in one operation (OP_MSGSNDV);
+ *     msgsnd (any size: msgmax was raised), a whole queue's in one operation (OP_MSGSNDV); the
+ *     queues and sets that need nothing more created as rows of one OP_GETV each run of them;
  *     semaphore values with SETVAL/SETALL, then each holder's SEM_UNDO adjustment by its own
  *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
  *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
@@ -42,7 +43,7 @@ import { dumpWith } from './dump.js';
 import { checkUnread, type PagesFiles } from './files.js';
 import type { ManifestEntry } from '../cr/manifest.js';
 import { checkUndo, lastPidsOf, namespaceOf, openImages, type OpenedImages, readPackedQueues, readQueues, readSegments, readSets, readTasks, sysctlsOf } from './images.js';
-import { KIND, lastPacked, packQueues, type PackedMsq, type Request, type Response } from './protocol.js';
+import { KIND, lastPacked, packQueues, readI64, type PackedMsq, type Request, type Response } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
 import type { HostIpcNs, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
@@ -207,6 +208,68 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     what: () => `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}${fill ? `, then ${fill.what()}` : ''}`,
     expect: d.id,
   });
+  // Objects with nothing to do but their creation and its data (most: no holder, stand-in or
+  // IPC_SET involved) are rows of one OP_GETV frame, in creation order, instead of a GET frame
+  // each (and a step, an answer and closures each: a restore creates ~10^3 objects per kind).
+  interface Row {
+    d: HostIpcNs['msg'][number]['desc'];
+    arg: number;
+    data?: Uint8Array;
+    what?: () => string;
+  }
+  let rows: Row[] = [];
+  let rowsKind: 'msg' | 'sem' = 'msg';
+  const row = (steps: Step[], kind: 'msg' | 'sem', r: Row): void => {
+    if (rows.length > 0 && rowsKind !== kind) flush(steps);
+    rowsKind = kind;
+    rows.push(r);
+  };
+  const flush = (steps: Step[]): void => {
+    if (rows.length === 0) return;
+    const list = rows;
+    const kind = rowsKind;
+    rows = [];
+    let total = 0;
+    for (let i = 0; i < list.length; i++) total += 52 + (list[i]!.data?.byteLength ?? 0);
+    const b = Buffer.allocUnsafe(total);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const i64 = (at: number, x: number): void => {
+      v.setUint32(at, x >>> 0, true);
+      v.setInt32(at + 4, Math.floor(x / 0x100000000), true);
+    };
+    let at = 0;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      const d = r.d;
+      i64(at, d.key | 0);
+      i64(at + 8, r.arg);
+      i64(at + 16, IPC_CREAT | IPC_EXCL | (d.mode & 0o777));
+      i64(at + 24, d.cuid);
+      i64(at + 32, d.cgid);
+      i64(at + 40, inOrder[kind] ? -1 : d.id);
+      const n = r.data?.byteLength ?? 0;
+      v.setUint32(at + 48, n, true);
+      if (n > 0) b.set(r.data!, at + 52);
+      at += 52 + n;
+    }
+    const one = (i: number): string => `${kind} ${list[i]!.d.id}: create (key ${list[i]!.d.key}, cuid ${list[i]!.d.cuid})${list[i]!.what ? `, then ${list[i]!.what!()}` : ''}`;
+    steps.push({
+      req: { op: 'GETV', args: [0, KIND[kind], list.length], data: b },
+      // On a failure the answer holds the ids of the rows before the failed one.
+      what: (r) => (r && r.data.byteLength / 8 < list.length ? one(r.data.byteLength / 8) : `${list.length} ${kind} objects: create`),
+      expect: list.length,
+      // Each at its saved id, as GET's `expect` checks.
+      check: (r) => {
+        const ids = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+        if (ids.byteLength !== 8 * list.length) return `${ids.byteLength / 8} ids for ${list.length} objects`;
+        for (let i = 0; i < list.length; i++) {
+          const got = readI64(ids, 8 * i);
+          if (got !== list[i]!.d.id) return `${one(i)}: got ${got}, wanted ${list[i]!.d.id}`;
+        }
+        return undefined;
+      },
+    });
+  };
   const send = (by: number, id: number, mtype: bigint | number, data: Uint8Array, what: string): Step => ({
     req: { op: 'MSGSND', args: [by, id, mtype, 0o4000 /* IPC_NOWAIT */], data },
     what: () => `msg ${id}: ${what}${by > 1 ? ` in task ${by}` : ''}`,
@@ -257,14 +320,16 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
         const what = (): string => `messages 0..${last - 1} (${p.bytes - (tail?.body.byteLength ?? 0)} bytes)`;
         // Last pids: lrpid by a receive in the empty queue first, lspid by the last send.
         if (can(q.lrpid)) {
+          flush(steps);
           steps.push(get('msg', q.desc, 0));
           const sender = n === 0 && can(q.lspid) ? q.lspid : q.lrpid;
           steps.push(send(sender, id, 1, EMPTY, 'stand-in message'), recv(q.lrpid, id));
           if (last > 0) steps.push({ req: { op: 'MSGSNDV', args: [0, id, 0o4000 /* IPC_NOWAIT */], data }, what: () => `msg ${id}: ${what()}`, expect: last });
-        } else steps.push(get('msg', q.desc, 0, 0, last > 0 ? { data, what } : undefined));
+        } else row(steps, 'msg', last > 0 ? { d: q.desc, arg: 0, data, what } : { d: q.desc, arg: 0 });
         if (tail) tails.push(send(q.lspid, id, tail.mtype, tail.body, `message ${last} (${tail.body.byteLength} bytes)`));
         if (needsSet(q.desc) || q.qbytes !== msgmnb) tails.push(set('msg', q.desc, q.qbytes));
       }
+      flush(steps);
       return steps;
     },
     msgTail(): Step[] {
@@ -293,6 +358,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       // Indexed loops and no per-semaphore arrays for a set without SEM_UNDO lists (most): a
       // restore plans ~10^3 sets, in code mostly not yet optimized.
       const NO_OPS: readonly { pid: number; x: number }[] = [];
+      const SETALL = (): string => 'SETALL';
       for (let si = 0; si < sets.length; si++) {
         const s = sets[si]!;
         const id = s.desc.id;
@@ -326,13 +392,25 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
         }
         const lastPid: number[] = new Array(n);
         for (let k = 0; k < n; k++) lastPid[k] = setall || pre[k] !== 0 ? 1 : 0;
+        // Nothing but SETALL to do (no adjustment, every sempid the agent's or one no task can
+        // make, no IPC_SET): a row of the kind's OP_GETV.
+        let simple = setall && !undos && !needsSet(s.desc);
+        for (let k = 0; k < n && simple; k++) simple = pre[k] === s.values[k] && (s.pids[k] === 1 || !can(s.pids[k]!));
+        let data: Uint8Array | undefined;
         if (setall) {
-          const data = new Uint8Array(2 * n);
+          data = new Uint8Array(2 * n);
           for (let k = 0; k < n; k++) {
             data[2 * k] = pre[k]! & 0xff;
             data[2 * k + 1] = pre[k]! >> 8;
           }
-          steps.push(get('sem', s.desc, n, 0, { data, what: () => 'SETALL' }));
+        }
+        if (simple) {
+          row(steps, 'sem', { d: s.desc, arg: n, data: data!, what: SETALL });
+          continue;
+        }
+        flush(steps);
+        if (data) {
+          steps.push(get('sem', s.desc, n, 0, { data, what: SETALL }));
         } else {
           steps.push(get('sem', s.desc, n));
           pre.forEach((v, k) => {
@@ -391,6 +469,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
         }
         if (needsSet(s.desc)) steps.push(set('sem', s.desc));
       }
+      flush(steps);
       return steps;
     },
     shm(segments: readonly HostShm[]): Step[] {

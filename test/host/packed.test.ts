@@ -4,13 +4,15 @@
  * decoded messages gives (packQueues(readQueues)), and a record it cannot read in place must make
  * it step aside (null), so that the generic decoder reads or refuses it. And the sets' host-sem
  * sections, written only where someone sleeps, read back exactly. And the agent, on the real
- * kernel, sends such records whatever their mtype, and refuses one in another form.
+ * kernel, sends such records whatever their mtype, and refuses one in another form; and OP_GETV,
+ * the frame of many creations those restores use.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromImages, openImages, readPackedQueues, readQueues, toImages } from '../../src/host/images.js';
 import { lastPacked, packQueues } from '../../src/host/protocol.js';
-import { dumpWith, errnoName, restoreHost, wrongLines, type HostIpcNs } from '../../src/host/index.js';
+import { Agent, dumpWith, errnoName, restoreHost, wrongLines, type HostIpcNs } from '../../src/host/index.js';
+import { KIND } from '../../src/host/protocol.js';
 import { bytes, CRIU_DIR, desc, emptyNs, hostTest, readDir } from './helpers.js';
 
 function ns(mtypes: bigint[][]): HostIpcNs {
@@ -99,5 +101,36 @@ hostTest('the agent sends CRIU records of any mtype and size, and refuses a reco
     assert.equal((await dumpWith(r.agent, 0)).msg.find((q) => q.desc.id === id)!.messages.length, 7);
   } finally {
     await r.agent.close();
+  }
+});
+
+hostTest('OP_GETV creates its rows in order, answers their ids, and refuses a malformed frame naming how far it got', async () => {
+  const agent = await Agent.start('ns');
+  try {
+    const row = (key: number, nsems: number, values?: number[], nextId = -1): Buffer => {
+      const b = Buffer.alloc(52 + 2 * (values?.length ?? 0));
+      b.writeBigInt64LE(BigInt(key), 0);
+      b.writeBigInt64LE(BigInt(nsems), 8);
+      b.writeBigInt64LE(BigInt(0o3600), 16); // IPC_CREAT | IPC_EXCL | 0600
+      b.writeBigInt64LE(BigInt(nextId), 40);
+      b.writeUInt32LE(2 * (values?.length ?? 0), 48);
+      values?.forEach((v, k) => b.writeUInt16LE(v, 52 + 2 * k));
+      return b;
+    };
+    const getv = async (rows: Buffer[], count = rows.length) => (await agent.run([{ op: 'GETV', args: [0, KIND.sem, count], data: Buffer.concat(rows) }]))[0]!;
+    const ids = (r: { data: Uint8Array }) => [...new BigInt64Array(r.data.slice().buffer)].map(Number);
+    const ok = await getv([row(1, 2, [3, 4]), row(2, 1), row(3, 1, [9], 7)]);
+    assert.deepEqual([ok.ret, ok.errno, ids(ok)], [3, 0, [0, 1, 7]]);
+    assert.deepEqual((await dumpWith(agent, 0)).sem.map((s) => [s.desc.id, s.values]), [[0, [3, 4]], [1, [0]], [7, [9]]]);
+    // A duplicate key (IPC_EXCL): EEXIST at row 1, row 0 done.
+    const dup = await getv([row(4, 1), row(1, 1)]);
+    assert.deepEqual([dup.ret, errnoName(dup.errno), ids(dup).length], [-1, 'EEXIST', 1]);
+    // Fewer values than semaphores (SETALL would read past them), a cut row, bytes after the last.
+    for (const [rows, count, done] of [[[row(5, 3, [1, 2])], 1, 0], [[row(6, 1).subarray(0, 40)], 1, 0], [[row(7, 1), Buffer.alloc(3)], 1, 1]] as const) {
+      const r = await getv([...rows], count);
+      assert.deepEqual([r.ret, errnoName(r.errno), ids(r).length], [-1, 'EINVAL', done]);
+    }
+  } finally {
+    await agent.close();
   }
 });

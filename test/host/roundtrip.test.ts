@@ -237,6 +237,31 @@ hostTest('model → host → model: a model dump restored on the real kernel, du
   }
 });
 
+/** The objects a plan creates, in order: OP_GET steps (with the id they expect), and the rows of
+ *  OP_GETV steps decoded (their ids are checked by the step's `check`, tested below). */
+function creations(plan: ReturnType<typeof restorePlan>): { op: string; kind: number; id?: number; nextId: number; values?: number[] }[] {
+  const out: { op: string; kind: number; id?: number; nextId: number; values?: number[] }[] = [];
+  for (const s of plan) {
+    const a = s.req.args.map(Number);
+    if (s.req.op === 'GET') out.push({ op: 'GET', kind: a[1]!, id: s.expect!, nextId: a[7]! });
+    if (s.req.op !== 'GETV') continue;
+    const b = Buffer.from(s.req.data!);
+    let at = 0;
+    for (let i = 0; i < a[2]!; i++) {
+      const n = b.readUInt32LE(at + 48);
+      const data = b.subarray(at + 52, at + 52 + n);
+      const values = a[1] === KIND.sem && n > 0 ? Array.from({ length: n / 2 }, (_, k) => data.readUInt16LE(2 * k)) : undefined;
+      out.push({ op: 'GETV', kind: a[1]!, nextId: b.readUInt32LE(at + 40) + b.readInt32LE(at + 44) * 2 ** 32, ...(values ? { values } : {}) });
+      at += 52 + n;
+    }
+    assert.equal(at, b.byteLength, 'rows fill the frame');
+  }
+  return out;
+}
+
+/** An OP_GETV answer: the ids created, as i64s (and, on a failure, its errno). */
+const getvAnswer = (ids: number[], errno = 0) => ({ ret: errno ? -1 : ids.length, errno, data: new Uint8Array(BigInt64Array.from(ids.map(BigInt)).buffer) });
+
 hostTest('the plan makes only the calls that change something, and every last pid a task can make comes back', async () => {
   const ns = emptyNs({
     source: 'host',
@@ -260,15 +285,28 @@ hostTest('the plan makes only the calls that change something, and every last pi
   assert.deepEqual(plan.filter((s) => s.req.op === 'SET').map((s) => s.req.args[2]), [1, 2]);
   // sempids: one pair of calls by the agent (sem 0 [0]) and one by task 42 (sem 0 [3]).
   assert.deepEqual(plan.filter((s) => s.req.op === 'SEMOPV').map((s) => s.req.args.slice(0, 2)), [[1, 0], [1, 0], [42, 0], [42, 0]]);
-  // SETALL of sem 1, in its creation (OP_GET with the values).
+  // SETALL of sem 1, in its creation (a row of OP_GETV: nothing else to do for it); sem 0 has
+  // SETVALs and sempid calls to make, so its own OP_GET; queue 0 (lspid the agent's) and queue 2
+  // are rows, queue 1 a row too (its IPC_SET comes after the messages, msgTail).
   assert.equal(count('SETALL'), 0);
-  assert.deepEqual(plan.filter((s) => s.req.op === 'GET' && s.req.args[1] === KIND.sem && s.req.data).map((s) => s.expect), [1]);
+  const made = creations(plan);
+  assert.deepEqual(made.map((c) => [c.op, c.kind, c.id, c.values]), [
+    ['GETV', KIND.msg, undefined, undefined], ['GETV', KIND.msg, undefined, undefined], ['GETV', KIND.msg, undefined, undefined],
+    ['GET', KIND.sem, 0, undefined], ['GETV', KIND.sem, undefined, [0, 0, 7]], ['GET', KIND.shm, 0, undefined],
+  ]);
+  // An OP_GETV step accepts its objects at their saved ids only, and names the one that is not,
+  // or the one that failed (the answer then holds the ids of those before it).
+  const queues = plan.find((s) => s.req.op === 'GETV')!;
+  assert.equal(queues.expect, 3);
+  assert.equal(queues.check!(getvAnswer([0, 1, 2])), undefined);
+  assert.equal(queues.check!(getvAnswer([0, 5, 2])), 'msg 1: create (key 2, cuid 0): got 5, wanted 1');
+  assert.equal(queues.what(getvAnswer([0], 28)), 'msg 1: create (key 2, cuid 0)');
+  assert.equal(queues.what(), '3 msg objects: create');
   // Ids 0, 1, 2… in creation order are the kernel's own choice in a new namespace: no *_next_id
   // is written for them (-1); a kind whose ids are not in order gets one before each *get.
-  const nextIds = (p: typeof plan) => p.filter((s) => s.req.op === 'GET').map((s) => s.req.args[7]);
-  assert.deepEqual(nextIds(plan), [-1, -1, -1, -1, -1, -1]);
+  assert.deepEqual(made.map((c) => c.nextId), [-1, -1, -1, -1, -1, -1]);
   const gap = { ...ns, sem: [ns.sem[0]!, { ...ns.sem[1]!, desc: { ...ns.sem[1]!.desc, id: 5 } }] };
-  assert.deepEqual(nextIds(restorePlan(gap, { actors: new Set([1, 42]), standIns: [42] })), [-1, -1, -1, 0, 5, -1]);
+  assert.deepEqual(creations(restorePlan(gap, { actors: new Set([1, 42]), standIns: [42] })).map((c) => c.nextId), [-1, -1, -1, 0, 5, -1]);
   assert.equal(count('SETVAL'), 2);
   assert.equal(count('SHMTOUCH'), 0, 'the contents were written by the agent: its lpid already');
   const r = await restoreHost(ns);

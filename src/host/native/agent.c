@@ -108,6 +108,11 @@ enum {
     OP_SYNC = 25,      /* ()                                   → 0 once the background thread has sent
                         * every queue's messages given to it; -1 (errno) for the first that failed,
                         * data: i64 the queue's id                                                */
+    OP_GETV = 26,      /* (task, kind, count) data: count rows {i64 key, arg, flg, cuid, cgid,
+                        * next_id; u32 dlen; data[dlen]} → count, data: i64 id of each object:
+                        * OP_GET of each row in order, with its data as OP_GET's (one frame for
+                        * many objects); on the first failure -1 (errno), data: the ids of the
+                        * rows before it, which are done                                          */
 };
 
 /* OP_DUMP flags. */
@@ -632,6 +637,7 @@ static int bg_compatible(const struct req *q)
 {
     switch (q->op) {
     case OP_GET:
+    case OP_GETV:
     case OP_SETALL:
     case OP_SETVAL:
     case OP_SEMOP:
@@ -1621,6 +1627,35 @@ static pid_t self;
 static long kept[MAX_TASKS];
 static int nkept;
 
+/* OP_GET (args as its frame's) with its data, if any: a follow-up on the new object, one frame
+ * instead of two — a queue's messages (OP_MSGSNDV's data, IPC_NOWAIT), a set's values
+ * (OP_SETALL's). On the follow-up's failure -1 (errno), the object left created. */
+static long get_with(const int64_t *a, const char *data, size_t dlen)
+{
+    long id = op_get(a);
+    if (id < 0 || dlen == 0)
+        return id;
+    long r;
+    if (a[1] == 1) {
+        /* In the agent, by the background thread (OP_SYNC reports its failures); in a holder, or
+         * without the thread, here. */
+        if (is_agent && bg_push((int)id, data, dlen) == 0)
+            return id;
+        r = msgsndv((int)id, data, dlen, IPC_NOWAIT);
+    } else if (a[1] == 2) {
+        /* SETALL reads nsems values: no fewer may be given (the kernel would read past them). */
+        if (dlen < 2 * (size_t)a[3]) {
+            errno = EINVAL;
+            return -1;
+        }
+        r = syscall(SYS_semctl, (int)id, 0, SETALL, data);
+    } else {
+        errno = EINVAL;
+        r = -1;
+    }
+    return r < 0 ? -1 : id;
+}
+
 static long dispatch(const struct req *q, struct buf *out)
 {
     const int64_t *a = q->args;
@@ -1637,27 +1672,36 @@ static long dispatch(const struct req *q, struct buf *out)
         snprintf(path, sizeof path, "/proc/sys/%s", q->data);
         return write_file(path, q->data + pl + 1, q->dlen - pl - 1);
     }
-    case OP_GET: {
-        long id = op_get(a);
-        if (id < 0 || q->dlen == 0)
-            return id;
-        /* With data, a follow-up on the new object, one frame instead of two: a queue's messages
-         * (OP_MSGSNDV's data, IPC_NOWAIT), a set's values (OP_SETALL's). On its failure -1 (errno),
-         * the object left created. */
-        long r;
-        if (a[1] == 1) {
-            /* In the agent, by the background thread (OP_SYNC reports its failures); in a holder,
-             * or without the thread, here. */
-            if (is_agent && bg_push((int)id, q->data, q->dlen) == 0)
-                return id;
-            r = msgsndv((int)id, q->data, q->dlen, IPC_NOWAIT);
-        } else if (a[1] == 2) {
-            r = syscall(SYS_semctl, (int)id, 0, SETALL, q->data);
-        } else {
-            errno = EINVAL;
-            r = -1;
+    case OP_GET:
+        return get_with(a, q->data, q->dlen);
+    case OP_GETV: {
+        const char *p = q->data, *end = q->data + q->dlen;
+        uint32_t i = 0;
+        for (; i < (uint32_t)a[2]; i++) {
+            int64_t row[8] = {0, a[1]};
+            uint32_t dlen;
+            if ((size_t)(end - p) < 6 * 8 + 4) {
+                errno = EINVAL;
+                break;
+            }
+            memcpy(&row[2], p, 6 * 8);
+            memcpy(&dlen, p + 6 * 8, 4);
+            p += 6 * 8 + 4;
+            if ((size_t)(end - p) < dlen) {
+                errno = EINVAL;
+                break;
+            }
+            int64_t id = get_with(row, p, dlen);
+            if (id < 0)
+                break;
+            put(out, &id, sizeof id);
+            p += dlen;
         }
-        return r < 0 ? -1 : id;
+        if (i == (uint32_t)a[2] && p == end)
+            return (long)i;
+        if (i == (uint32_t)a[2])
+            errno = EINVAL; /* bytes after the last row */
+        return -1;
     }
     case OP_MSGSND:
         return op_msgsnd(q);
