@@ -215,6 +215,8 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     d: HostIpcNs['msg'][number]['desc'];
     arg: number;
     data?: Uint8Array;
+    /** The values by SETVAL of the non-zero ones (a set), not by SETALL. */
+    setval?: boolean;
     what?: () => string;
   }
   let rows: Row[] = [];
@@ -230,7 +232,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     const kind = rowsKind;
     rows = [];
     let total = 0;
-    for (let i = 0; i < list.length; i++) total += 52 + (list[i]!.data?.byteLength ?? 0);
+    for (let i = 0; i < list.length; i++) total += 56 + (list[i]!.data?.byteLength ?? 0);
     const b = Buffer.allocUnsafe(total);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const i64 = (at: number, x: number): void => {
@@ -248,9 +250,10 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       i64(at + 32, d.cgid);
       i64(at + 40, inOrder[kind] ? -1 : d.id);
       const n = r.data?.byteLength ?? 0;
-      v.setUint32(at + 48, n, true);
-      if (n > 0) b.set(r.data!, at + 52);
-      at += 52 + n;
+      v.setUint32(at + 48, r.setval ? 1 : 0, true);
+      v.setUint32(at + 52, n, true);
+      if (n > 0) b.set(r.data!, at + 56);
+      at += 56 + n;
     }
     const one = (i: number): string => `${kind} ${list[i]!.d.id}: create (key ${list[i]!.d.key}, cuid ${list[i]!.d.cuid})${list[i]!.what ? `, then ${list[i]!.what!()}` : ''}`;
     steps.push({
@@ -359,6 +362,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       // restore plans ~10^3 sets, in code mostly not yet optimized.
       const NO_OPS: readonly { pid: number; x: number }[] = [];
       const SETALL = (): string => 'SETALL';
+      const SETVALS = (): string => 'SETVAL of the non-zero values';
       for (let si = 0; si < sets.length; si++) {
         const s = sets[si]!;
         const id = s.desc.id;
@@ -392,24 +396,22 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
         }
         const lastPid: number[] = new Array(n);
         for (let k = 0; k < n; k++) lastPid[k] = setall || pre[k] !== 0 ? 1 : 0;
-        // Nothing but SETALL to do (no adjustment, every sempid the agent's or one no task can
-        // make, no IPC_SET): a row of the kind's OP_GETV.
-        let simple = setall && !undos && !needsSet(s.desc);
-        for (let k = 0; k < n && simple; k++) simple = pre[k] === s.values[k] && (s.pids[k] === 1 || !can(s.pids[k]!));
-        let data: Uint8Array | undefined;
-        if (setall) {
-          data = new Uint8Array(2 * n);
-          for (let k = 0; k < n; k++) {
-            data[2 * k] = pre[k]! & 0xff;
-            data[2 * k + 1] = pre[k]! >> 8;
-          }
+        // Nothing but the values to set (no adjustment, every sempid as the values step leaves it
+        // or one no task can make, no IPC_SET): a row of the kind's OP_GETV, with SETALL or the
+        // SETVALs of the non-zero values.
+        let simple = !undos && !needsSet(s.desc);
+        for (let k = 0; k < n && simple; k++) simple = pre[k] === s.values[k] && (s.pids[k] === lastPid[k] || !can(s.pids[k]!));
+        const data = new Uint8Array(2 * n);
+        for (let k = 0; k < n; k++) {
+          data[2 * k] = pre[k]! & 0xff;
+          data[2 * k + 1] = pre[k]! >> 8;
         }
         if (simple) {
-          row(steps, 'sem', { d: s.desc, arg: n, data: data!, what: SETALL });
+          row(steps, 'sem', { d: s.desc, arg: n, data, ...(setall ? { what: SETALL } : { setval: true, what: SETVALS }) });
           continue;
         }
         flush(steps);
-        if (data) {
+        if (setall) {
           steps.push(get('sem', s.desc, n, 0, { data, what: SETALL }));
         } else {
           steps.push(get('sem', s.desc, n));

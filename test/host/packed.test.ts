@@ -107,26 +107,36 @@ hostTest('the agent sends CRIU records of any mtype and size, and refuses a reco
 hostTest('OP_GETV creates its rows in order, answers their ids, and refuses a malformed frame naming how far it got', async () => {
   const agent = await Agent.start('ns');
   try {
-    const row = (key: number, nsems: number, values?: number[], nextId = -1): Buffer => {
-      const b = Buffer.alloc(52 + 2 * (values?.length ?? 0));
+    const row = (key: number, nsems: number, values?: number[], nextId = -1, how = 0): Buffer => {
+      const b = Buffer.alloc(56 + 2 * (values?.length ?? 0));
       b.writeBigInt64LE(BigInt(key), 0);
       b.writeBigInt64LE(BigInt(nsems), 8);
       b.writeBigInt64LE(BigInt(0o3600), 16); // IPC_CREAT | IPC_EXCL | 0600
       b.writeBigInt64LE(BigInt(nextId), 40);
-      b.writeUInt32LE(2 * (values?.length ?? 0), 48);
-      values?.forEach((v, k) => b.writeUInt16LE(v, 52 + 2 * k));
+      b.writeUInt32LE(how, 48);
+      b.writeUInt32LE(2 * (values?.length ?? 0), 52);
+      values?.forEach((v, k) => b.writeUInt16LE(v, 56 + 2 * k));
       return b;
     };
     const getv = async (rows: Buffer[], count = rows.length) => (await agent.run([{ op: 'GETV', args: [0, KIND.sem, count], data: Buffer.concat(rows) }]))[0]!;
     const ids = (r: { data: Uint8Array }) => [...new BigInt64Array(r.data.slice().buffer)].map(Number);
-    const ok = await getv([row(1, 2, [3, 4]), row(2, 1), row(3, 1, [9], 7)]);
-    assert.deepEqual([ok.ret, ok.errno, ids(ok)], [3, 0, [0, 1, 7]]);
-    assert.deepEqual((await dumpWith(agent, 0)).sem.map((s) => [s.desc.id, s.values]), [[0, [3, 4]], [1, [0]], [7, [9]]]);
+    // SETALL (how 0), nothing, SETALL at a next_id, SETVAL of the non-zero values (how 1).
+    const ok = await getv([row(1, 2, [3, 4]), row(2, 1), row(3, 1, [9], 7), row(8, 3, [0, 6, 0], -1, 1)]);
+    // (The last gets 2: a next_id does not move the kernel's cyclic cursor, which is past 1.)
+    assert.deepEqual([ok.ret, ok.errno, ids(ok)], [4, 0, [0, 1, 7, 2]]);
+    const sets = (await dumpWith(agent, 0)).sem;
+    assert.deepEqual(sets.map((s) => [s.desc.id, s.values]), [[0, [3, 4]], [1, [0]], [2, [0, 6, 0]], [7, [9]]]);
+    // SETALL records the caller (the agent, pid 1) on every semaphore; SETVAL only on those set.
+    assert.deepEqual(sets.map((s) => s.pids), [[1, 1], [0], [0, 1, 0], [1]]);
     // A duplicate key (IPC_EXCL): EEXIST at row 1, row 0 done.
     const dup = await getv([row(4, 1), row(1, 1)]);
     assert.deepEqual([dup.ret, errnoName(dup.errno), ids(dup).length], [-1, 'EEXIST', 1]);
     // Fewer values than semaphores (SETALL would read past them), a cut row, bytes after the last.
-    for (const [rows, count, done] of [[[row(5, 3, [1, 2])], 1, 0], [[row(6, 1).subarray(0, 40)], 1, 0], [[row(7, 1), Buffer.alloc(3)], 1, 1]] as const) {
+    // And an unknown how, or how 1 with too few values.
+    for (const [rows, count, done] of [
+      [[row(5, 3, [1, 2])], 1, 0], [[row(6, 1).subarray(0, 40)], 1, 0], [[row(7, 1), Buffer.alloc(3)], 1, 1],
+      [[row(9, 1, [1], -1, 2)], 1, 0], [[row(10, 2, [1], -1, 1)], 1, 0],
+    ] as const) {
       const r = await getv([...rows], count);
       assert.deepEqual([r.ret, errnoName(r.errno), ids(r).length], [-1, 'EINVAL', done]);
     }

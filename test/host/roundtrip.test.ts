@@ -248,11 +248,11 @@ function creations(plan: ReturnType<typeof restorePlan>): { op: string; kind: nu
     const b = Buffer.from(s.req.data!);
     let at = 0;
     for (let i = 0; i < a[2]!; i++) {
-      const n = b.readUInt32LE(at + 48);
-      const data = b.subarray(at + 52, at + 52 + n);
+      const n = b.readUInt32LE(at + 52);
+      const data = b.subarray(at + 56, at + 56 + n);
       const values = a[1] === KIND.sem && n > 0 ? Array.from({ length: n / 2 }, (_, k) => data.readUInt16LE(2 * k)) : undefined;
-      out.push({ op: 'GETV', kind: a[1]!, nextId: b.readUInt32LE(at + 40) + b.readInt32LE(at + 44) * 2 ** 32, ...(values ? { values } : {}) });
-      at += 52 + n;
+      out.push({ op: b.readUInt32LE(at + 48) === 1 ? 'GETV/SETVAL' : 'GETV', kind: a[1]!, nextId: b.readUInt32LE(at + 40) + b.readInt32LE(at + 44) * 2 ** 32, ...(values ? { values } : {}) });
+      at += 56 + n;
     }
     assert.equal(at, b.byteLength, 'rows fill the frame');
   }

@@ -109,10 +109,12 @@ enum {
                         * every queue's messages given to it; -1 (errno) for the first that failed,
                         * data: i64 the queue's id                                                */
     OP_GETV = 26,      /* (task, kind, count) data: count rows {i64 key, arg, flg, cuid, cgid,
-                        * next_id; u32 dlen; data[dlen]} → count, data: i64 id of each object:
-                        * OP_GET of each row in order, with its data as OP_GET's (one frame for
-                        * many objects); on the first failure -1 (errno), data: the ids of the
-                        * rows before it, which are done                                          */
+                        * next_id; u32 how; u32 dlen; data[dlen]} → count, data: i64 id of each
+                        * object: OP_GET of each row in order (one frame for many objects), then
+                        * with how 0 its data as OP_GET's, with how 1 (a set) SETVAL of each
+                        * non-zero u16 value of the data (a semaphore left at 0 keeps sempid 0);
+                        * on the first failure -1 (errno), data: the ids of the rows before it,
+                        * which are done                                                          */
 };
 
 /* OP_DUMP flags. */
@@ -1679,19 +1681,26 @@ static long dispatch(const struct req *q, struct buf *out)
         uint32_t i = 0;
         for (; i < (uint32_t)a[2]; i++) {
             int64_t row[8] = {0, a[1]};
-            uint32_t dlen;
-            if ((size_t)(end - p) < 6 * 8 + 4) {
+            uint32_t how, dlen;
+            if ((size_t)(end - p) < 6 * 8 + 8) {
                 errno = EINVAL;
                 break;
             }
             memcpy(&row[2], p, 6 * 8);
-            memcpy(&dlen, p + 6 * 8, 4);
-            p += 6 * 8 + 4;
-            if ((size_t)(end - p) < dlen) {
+            memcpy(&how, p + 6 * 8, 4);
+            memcpy(&dlen, p + 6 * 8 + 4, 4);
+            p += 6 * 8 + 8;
+            if ((size_t)(end - p) < dlen || how > 1 || (how == 1 && (a[1] != 2 || dlen < 2 * (size_t)row[3]))) {
                 errno = EINVAL;
                 break;
             }
-            int64_t id = get_with(row, p, dlen);
+            int64_t id = get_with(row, p, how == 0 ? dlen : 0);
+            for (int64_t k = 0; id >= 0 && how == 1 && k < row[3]; k++) {
+                uint16_t v;
+                memcpy(&v, p + 2 * k, 2);
+                if (v != 0 && syscall(SYS_semctl, (int)id, (int)k, SETVAL, (long)v) < 0)
+                    id = -1;
+            }
             if (id < 0)
                 break;
             put(out, &id, sizeof id);
