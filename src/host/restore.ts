@@ -699,13 +699,13 @@ export async function restoreImages(images: ReadonlyMap<string, Uint8Array>, opt
     const shm = readSegments(o);
     pagesRead(agent, opts.pages, shm);
     go(plan.shm(shm));
+    const sem = readSets(o);
+    checkUndo(o, tasks, sem);
+    go(plan.sem(sem));
     // The messages packed straight from the image (no object each), or decoded when not plain.
     const packed = readPackedQueues(o);
     let msg = packed ? undefined : readQueues(o);
     go(plan.msg(packed ?? packQueues(msg!)));
-    const sem = readSets(o);
-    checkUndo(o, tasks, sem);
-    go(plan.sem(sem));
     go(plan.msgTail());
     go(plan.end());
     // The namespace the images hold, with the queues' messages decoded (the restore itself sent
