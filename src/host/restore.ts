@@ -219,18 +219,23 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     setval?: boolean;
     what?: () => string;
   }
+  // A frame is carried out once all of it has arrived: rows are cut into frames of at most ~64 KiB
+  // of data, so that the agent starts on the first while the next are on their way.
   let rows: Row[] = [];
   let rowsKind: 'msg' | 'sem' = 'msg';
+  let rowBytes = 0;
   const row = (steps: Step[], kind: 'msg' | 'sem', r: Row): void => {
-    if (rows.length > 0 && rowsKind !== kind) flush(steps);
+    if (rows.length > 0 && (rowsKind !== kind || rowBytes > 65536)) flush(steps);
     rowsKind = kind;
     rows.push(r);
+    rowBytes += 56 + (r.data?.byteLength ?? 0);
   };
   const flush = (steps: Step[]): void => {
     if (rows.length === 0) return;
     const list = rows;
     const kind = rowsKind;
     rows = [];
+    rowBytes = 0;
     let total = 0;
     for (let i = 0; i < list.length; i++) total += 56 + (list[i]!.data?.byteLength ?? 0);
     const b = Buffer.allocUnsafe(total);
