@@ -50,9 +50,7 @@ function readSemValues(r: ByteReader, nsems: number): number[] {
   if (nsems > MAX_SEMS) r.fail(`nsems ${nsems} exceeds limit ${MAX_SEMS}`);
   const padded = roundUp(nsems * 2, 8);
   if (padded > r.remaining) r.fail(`truncated semaphore values: need ${padded} bytes, ${r.remaining} left`);
-  const values: number[] = [];
-  // (The bounds were checked above for all of them.)
-  for (let i = 0; i < nsems; i++) values.push(r.u16('semaphore'));
+  const values = r.u16s(nsems, 'semaphores');
   r.skip(padded - nsems * 2, 'semaphore padding');
   return values;
 }
