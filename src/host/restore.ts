@@ -368,12 +368,39 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       const NO_OPS: readonly { pid: number; x: number }[] = [];
       const SETALL = (): string => 'SETALL';
       const SETVALS = (): string => 'SETVAL of the non-zero values';
-      for (let si = 0; si < sets.length; si++) {
-        const s = sets[si]!;
+      // A set with nothing but its values to set (no SEM_UNDO list, every value in [0, SEMVMX],
+      // every sempid as the values leave it — the agent's, or 0 on a semaphore at 0 when SETVALs
+      // of the others keep it — or one no task can make, no IPC_SET): a row of the kind's OP_GETV,
+      // with SETALL or the SETVALs of the non-zero values.
+      const asRow = (s: HostSem): boolean => {
+        const n = s.values.length;
+        if (needsSet(s.desc)) return false;
+        let setall = true;
+        for (let k = 0; k < n; k++) {
+          const v = s.values[k]!;
+          if (v < 0 || v > SEMVMX) return false;
+          if (v === 0 && s.pids[k] === 0) setall = false;
+        }
+        for (let k = 0; k < n; k++) {
+          const by = s.pids[k]!;
+          const last = setall || s.values[k] !== 0 ? 1 : 0;
+          if (by !== last && can(by)) return false;
+        }
+        const data = new Uint8Array(2 * n);
+        for (let k = 0; k < n; k++) {
+          data[2 * k] = s.values[k]! & 0xff;
+          data[2 * k + 1] = s.values[k]! >> 8;
+        }
+        row(steps, 'sem', { d: s.desc, arg: n, data, ...(setall ? { what: SETALL } : { setval: true, what: SETVALS }) });
+        return true;
+      };
+      // Everything else: SETVALs, SEM_UNDO adjustments by their holders, plain semops where
+      // clamping needs room, sempid calls, IPC_SET — its own steps (rarely: in a function of its
+      // own, so that the common case above stays small for the JIT).
+      const fullSet = (s: HostSem, undos: { pid: number; adj: number[] }[] | undefined): void => {
         const id = s.desc.id;
         const n = s.values.length;
         // Each holder's adjustment is made by its own semop(−adj, SEM_UNDO) from value + adj.
-        const undos = undoBySet.get(id);
         const ops: (readonly { pid: number; x: number }[])[] = new Array(n);
         for (let k = 0; k < n; k++) ops[k] = undos ? [] : NO_OPS;
         for (const u of undos ?? []) {
@@ -401,22 +428,12 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
         }
         const lastPid: number[] = new Array(n);
         for (let k = 0; k < n; k++) lastPid[k] = setall || pre[k] !== 0 ? 1 : 0;
-        // Nothing but the values to set (no adjustment, every sempid as the values step leaves it
-        // or one no task can make, no IPC_SET): a row of the kind's OP_GETV, with SETALL or the
-        // SETVALs of the non-zero values.
-        let simple = !undos && !needsSet(s.desc);
-        for (let k = 0; k < n && simple; k++) simple = pre[k] === s.values[k] && (s.pids[k] === lastPid[k] || !can(s.pids[k]!));
-        const data = new Uint8Array(2 * n);
-        for (let k = 0; k < n; k++) {
-          data[2 * k] = pre[k]! & 0xff;
-          data[2 * k + 1] = pre[k]! >> 8;
-        }
-        if (simple) {
-          row(steps, 'sem', { d: s.desc, arg: n, data, ...(setall ? { what: SETALL } : { setval: true, what: SETVALS }) });
-          continue;
-        }
-        flush(steps);
         if (setall) {
+          const data = new Uint8Array(2 * n);
+          for (let k = 0; k < n; k++) {
+            data[2 * k] = pre[k]! & 0xff;
+            data[2 * k + 1] = pre[k]! >> 8;
+          }
           steps.push(get('sem', s.desc, n, 0, { data, what: SETALL }));
         } else {
           steps.push(get('sem', s.desc, n));
@@ -475,6 +492,13 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           }
         }
         if (needsSet(s.desc)) steps.push(set('sem', s.desc));
+      };
+      for (let si = 0; si < sets.length; si++) {
+        const s = sets[si]!;
+        const undos = undoBySet.get(s.desc.id);
+        if (!undos && asRow(s)) continue;
+        flush(steps);
+        fullSet(s, undos);
       }
       flush(steps);
       return steps;
