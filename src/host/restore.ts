@@ -693,9 +693,11 @@ export async function restoreHost(ns: HostIpcNs, opts: HostRestoreOptions = {}):
  * kind by kind: each kind's operations go to the agent as soon as they are planned, and the agent
  * carries them out while the next kind is decoded — segments first (little to decode, much for
  * the agent: their contents, which it reads from the pages images while this process decodes the
- * rest), then queues (packed straight from the image; their messages then go on in the agent's
- * background thread), then sets, then what waits for the messages (msgTail) and the end. Nothing is observable
- * before the end (nobody else is in the new namespaces), and a failure at any point — an image
+ * rest), then sets, then queues (their records straight from the image; their messages then go on
+ * in the agent's background thread), then what waits for the messages (msgTail) and the end. The
+ * queues go last because they are most of the bytes: a frame is carried out once all of it has
+ * arrived, and what the socket cannot take at once waits for this process's event loop, which
+ * does not run while it decodes. Nothing is observable before the end (nobody else is in the new namespaces), and a failure at any point — an image
  * refused halfway, an operation failed — kills the agent and the namespaces with it. Resolves
  * with the result and the namespace read (`ns`; its queues' messages, which the restore sent
  * packed, are decoded once all is sent when the restore is verified, else on first use of `ns`).
