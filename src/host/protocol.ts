@@ -40,6 +40,7 @@ export const OP = {
   SHMFILE: 24,
   SYNC: 25,
   GETV: 26,
+  SHMTOUCHV: 27,
 } as const;
 export type OpName = keyof typeof OP;
 

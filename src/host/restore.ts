@@ -24,7 +24,8 @@
  * still-empty queue, lspid by sending the last message, sempid by a zero-sum pair of semop calls
  * after the values (one pair per task and set, over all its semaphores whose sempid the values
  * step did not already make its own), cpid by creating the segment, lpid by an attach and detach
- * after the holders' (unless the last attachment was already that task's).
+ * after the holders' (unless the last attachment was already that task's), all of a task's
+ * segments in one OP_SHMTOUCHV after the segments' own steps.
  * Nobody but the agent is in the new namespaces until the batch is done, so no intermediate value
  * is observable. Any failure kills the agent: the namespaces die with it, nothing is left (the
  * restore is complete or refused). The result is then re-dumped and compared field by field
@@ -507,6 +508,11 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       const steps: Step[] = [];
       ordered('shm', segments);
       raise(steps, roomyShm(sysctls, segments));
+      // lpid: the saved task attaches and detaches last (unless the last attachment was its own),
+      // all of a task's segments in one OP_SHMTOUCHV after every segment's own steps (a frame
+      // forwarded to a holder is a round trip); IPC_RMID of SHM_DEST segments after those.
+      const touches = new Map<number, number[]>();
+      const removals: Step[] = [];
       for (const m of segments) {
         const id = m.desc.id;
         steps.push(get('shm', m.desc, m.size, can(m.cpid) ? m.cpid : 0));
@@ -553,15 +559,27 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           lpid = 1;
         }
         if (can(m.lpid) && lpid !== m.lpid) {
-          // lpid: the saved task attaches and detaches last (unless the last attachment was its own).
-          steps.push({ req: { op: 'SHMTOUCH', args: [m.lpid, id] }, what: () => `shm ${id}: attach and detach in task ${m.lpid} (lpid)` });
+          const ids = touches.get(m.lpid);
+          if (ids) ids.push(id);
+          else touches.set(m.lpid, [id]);
         }
         if (m.desc.mode & SHM_LOCKED) steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, SHM_LOCK, 0] }, what: () => `shm ${id}: SHM_LOCK` });
         if (needsSet(m.desc)) steps.push(set('shm', m.desc));
         if (m.desc.mode & SHM_DEST) {
-          steps.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: () => `shm ${id}: IPC_RMID (SHM_DEST)` });
+          removals.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: () => `shm ${id}: IPC_RMID (SHM_DEST)` });
         }
       }
+      for (const [by, ids] of touches) {
+        const data = new Uint8Array(new BigInt64Array(ids.map(BigInt)).buffer);
+        const what = (i: number): string => `shm ${ids[i]}: attach and detach in task ${by} (lpid)`;
+        steps.push({
+          req: { op: 'SHMTOUCHV', args: [by], data },
+          // On a failure the answer names the index of the segment that failed.
+          what: (r) => (r && r.data.byteLength === 4 ? what(Buffer.from(r.data).readUInt32LE(0)) : `${ids.length} segments: attach and detach in task ${by} (lpid)`),
+          expect: ids.length,
+        });
+      }
+      steps.push(...removals);
       return steps;
     },
     end(): Step[] {

@@ -144,3 +144,20 @@ hostTest('OP_GETV creates its rows in order, answers their ids, and refuses a ma
     await agent.close();
   }
 });
+
+hostTest('OP_SHMTOUCHV attaches and detaches each segment in the task (its lpid), and names the one that fails', async () => {
+  const agent = await Agent.start('ns');
+  try {
+    const ids: number[] = [];
+    for (const key of [1, 2]) ids.push((await agent.call('GET', [0, KIND.shm, key, 4096, 0o3600, 0, 0, -1])).ret);
+    await agent.call('TASK', [0, 7]);
+    const touch = async (list: number[]) => (await agent.run([{ op: 'SHMTOUCHV', args: [7, 0], data: new Uint8Array(new BigInt64Array(list.map(BigInt)).buffer) }]))[0]!;
+    const ok = await touch(ids);
+    assert.deepEqual([ok.ret, ok.errno], [2, 0]);
+    assert.deepEqual((await dumpWith(agent, 0, { shmData: false })).shm.map((m) => m.lpid), [7, 7]);
+    const bad = await touch([ids[0]!, 12345, ids[1]!]);
+    assert.deepEqual([bad.ret, errnoName(bad.errno), Buffer.from(bad.data).readUInt32LE(0)], [-1, 'EINVAL', 1]);
+  } finally {
+    await agent.close();
+  }
+});

@@ -308,7 +308,7 @@ hostTest('the plan makes only the calls that change something, and every last pi
   const gap = { ...ns, sem: [ns.sem[0]!, { ...ns.sem[1]!, desc: { ...ns.sem[1]!.desc, id: 5 } }] };
   assert.deepEqual(creations(restorePlan(gap, { actors: new Set([1, 42]), standIns: [42] })).map((c) => c.nextId), [-1, -1, -1, 0, 5, -1]);
   assert.equal(count('SETVAL'), 2);
-  assert.equal(count('SHMTOUCH'), 0, 'the contents were written by the agent: its lpid already');
+  assert.equal(count('SHMTOUCHV'), 0, 'the contents were written by the agent: its lpid already');
   const r = await restoreHost(ns);
   try {
     assert.deepEqual(wrongLines(r.report), []);

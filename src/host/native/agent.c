@@ -115,6 +115,9 @@ enum {
                         * non-zero u16 value of the data (a semaphore left at 0 keeps sempid 0);
                         * on the first failure -1 (errno), data: the ids of the rows before it,
                         * which are done                                                          */
+    OP_SHMTOUCHV = 27, /* (task) data: i64 ids                  → count: OP_SHMTOUCH of each, in
+                        * order (one frame, one round trip to a holder, for many segments' lpid);
+                        * on a failure -1 (errno), data: u32 the index of the id that failed      */
 };
 
 /* OP_DUMP flags. */
@@ -648,6 +651,7 @@ static int bg_compatible(const struct req *q)
     case OP_SHMWRITE:
     case OP_SHMAT:
     case OP_SHMTOUCH:
+    case OP_SHMTOUCHV:
     case OP_SHMDT:
     case OP_PING:
         return 1;
@@ -1763,6 +1767,24 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_SHMTOUCH: {
         void *at = (void *)syscall(SYS_shmat, (int)a[1], NULL, SHM_RDONLY);
         return at == (void *)-1 ? -1 : syscall(SYS_shmdt, at);
+    }
+    case OP_SHMTOUCHV: {
+        if (q->dlen % 8) {
+            errno = EINVAL;
+            return -1;
+        }
+        for (uint32_t i = 0; i < q->dlen / 8; i++) {
+            int64_t id;
+            memcpy(&id, q->data + 8 * i, 8);
+            void *at = (void *)syscall(SYS_shmat, (int)id, NULL, SHM_RDONLY);
+            if (at == (void *)-1 || syscall(SYS_shmdt, at) < 0) {
+                int e = errno;
+                put(out, &i, sizeof i);
+                errno = e;
+                return -1;
+            }
+        }
+        return (long)(q->dlen / 8);
     }
     case OP_MSGRCV: {
         struct {
