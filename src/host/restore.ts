@@ -12,7 +12,7 @@
  *     msgsnd (any size: msgmax was raised), a whole queue's in one operation (OP_MSGSNDV); the
  *     queues and sets that need nothing more created as rows of one OP_GETV each run of them;
  *     semaphore values with SETVAL/SETALL, then each holder's SEM_UNDO adjustment by its own
- *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents through
+ *     semop(−adj, SEM_UNDO) from a value pre-set to value + adj, then plain semops by the agent for what clamping to [0, SEMVMX] left; shm contents (from a pages image: by the agent's background threads) through
  *     an attachment, the holders' attachments at their saved addresses, SHM_LOCK, and IPC_RMID for
  *     SHM_DEST segments once attached (by the agent when no saved holder has them); IPC_SET of
  *     uid/gid/mode/qbytes where it changes something (uid/gid other than cuid/cgid, qbytes other
@@ -166,8 +166,10 @@ export interface Planner {
   /** The holder tasks. */
   start(): Step[];
   /** Each kind's limits (raised to what its objects need), then its objects. A queue's messages
-   *  are sent by the agent's background thread: `msgTail` waits for them, then sends the last
-   *  messages that a holder sends and sets what IPC_SET sets. */
+   *  are sent, and a segment's contents read from its pages image, by the agent's background
+   *  threads: `msgTail` waits for them (and checks the contents' digests), then sends the last
+   *  messages that a holder sends, sets what IPC_SET sets, and makes the segments' lpid touches
+   *  and SHM_DEST IPC_RMIDs. */
   msg(queues: readonly PackedMsq[]): Step[];
   msgTail(): Step[];
   sem(sets: readonly HostSem[]): Step[];
@@ -298,8 +300,11 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
   const needsSet = (d: HostIpcNs['msg'][number]['desc']): boolean => d.uid !== d.cuid || d.gid !== d.cgid;
   // The limits each kind raised (the end restores the saved ones where they differ).
   const roomyOf = new Map<IpcSysctl, string>();
-  // What msgTail sends (see Planner).
+  // What msgTail sends (see Planner): the queues' last steps, the segments' (lpid touches, then
+  // IPC_RMID of SHM_DEST ones), and the segments whose contents the agent reads in the background.
   const tails: Step[] = [];
+  const shmTails: Step[] = [];
+  const shmFiles = new Map<number, { name: string; size: number; sha256?: string }>();
   const raise = (steps: Step[], limits: [IpcSysctl, string][]): void => {
     for (const [k, v] of limits) {
       roomyOf.set(k, v);
@@ -342,11 +347,35 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       return steps;
     },
     msgTail(): Step[] {
+      // The background work: queues' messages and (asynchronous OP_SHMFILE) segments' contents.
+      // A failure names the object; the segments' results are checked against the images.
+      const files = new Map(shmFiles);
+      shmFiles.clear();
       const sync: Step = {
         req: { op: 'SYNC', args: [] },
-        what: (r) => (r && r.data.byteLength === 8 ? `msg ${Buffer.from(r.data).readBigInt64LE(0)}: its messages (sent by the agent's background thread)` : 'the messages sent by the agent\'s background thread'),
+        what: (r) => {
+          if (!r || r.data.byteLength !== 16) return 'the agent\'s background work (queues\' messages, segments\' contents)';
+          const b = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+          const id = readI64(b, 0);
+          return readI64(b, 8) === KIND.shm ? `shm ${id}: contents from ${files.get(id)?.name ?? '?'}` : `msg ${id}: its messages (sent by the agent's background thread)`;
+        },
+        check: (r) => {
+          const b = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+          if (b.byteLength !== 48 * files.size) return `${b.byteLength / 48} segments' contents read, ${files.size} wanted`;
+          for (let at = 0; at < b.byteLength; at += 48) {
+            const id = readI64(b, at);
+            const f = files.get(id);
+            if (!f) return `shm ${id}: contents read, none wanted`;
+            files.delete(id);
+            const bytes = readI64(b, at + 8);
+            if (bytes !== f.size) return `shm ${id}: contents from ${f.name}: ${bytes} bytes read, wanted ${f.size}`;
+            const got = b.subarray(at + 16, at + 48).toString('hex');
+            if (f.sha256 !== undefined && got !== f.sha256) return `shm ${id}: contents from ${f.name}: SHA-256 ${got} of what was read, the manifest says ${f.sha256} (the image was changed)`;
+          }
+          return undefined;
+        },
       };
-      return [sync, ...tails.splice(0)];
+      return [sync, ...tails.splice(0), ...shmTails.splice(0)];
     },
     sem(sets: readonly HostSem[]): Step[] {
       const steps: Step[] = [];
@@ -527,16 +556,14 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           if (!opts.pages || size === undefined) throw new HostError(`shm ${id}: its contents are in ${name}, which this restore was not given`);
           const listed = pendingPages().get(name);
           if (m.pages.runs.length > 0) {
+            // Asynchronous: the agent's background threads read it while the rest goes on; the
+            // bytes read and their SHA-256 come back with msgTail's OP_SYNC, checked there.
             steps.push({
-              req: { op: 'SHMFILE', args: [0, id], data: shmFileData(join(opts.pages.dir, name), m.pages.runs) },
+              req: { op: 'SHMFILE', args: [0, id, 1], data: shmFileData(join(opts.pages.dir, name), m.pages.runs) },
               what: () => `shm ${id}: contents from ${name}`,
-              expect: size,
-              check: (r) => {
-                if (!listed) return undefined;
-                const got = Buffer.from(r.data).toString('hex');
-                return got === listed.sha256 ? undefined : `SHA-256 ${got || '(none)'} of what was read, the manifest says ${listed.sha256} (the image was changed)`;
-              },
+              expect: 0,
             });
+            shmFiles.set(id, { name, size, ...(listed ? { sha256: listed.sha256 } : {}) });
             lpid = 1;
           }
         } else if (!allZero(m.data)) {
@@ -569,17 +596,18 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           removals.push({ req: { op: 'CTL', args: [0, KIND.shm, id, IPC_RMID, 0] }, what: () => `shm ${id}: IPC_RMID (SHM_DEST)` });
         }
       }
+      // After the background work (msgTail): a segment may still be filling until then.
       for (const [by, ids] of touches) {
         const data = new Uint8Array(new BigInt64Array(ids.map(BigInt)).buffer);
         const what = (i: number): string => `shm ${ids[i]}: attach and detach in task ${by} (lpid)`;
-        steps.push({
+        shmTails.push({
           req: { op: 'SHMTOUCHV', args: [by], data },
           // On a failure the answer names the index of the segment that failed.
           what: (r) => (r && r.data.byteLength === 4 ? what(Buffer.from(r.data).readUInt32LE(0)) : `${ids.length} segments: attach and detach in task ${by} (lpid)`),
           expect: ids.length,
         });
       }
-      steps.push(...removals);
+      shmTails.push(...removals);
       return steps;
     },
     end(): Step[] {

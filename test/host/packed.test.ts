@@ -4,10 +4,15 @@
  * decoded messages gives (packQueues(readQueues)), and a record it cannot read in place must make
  * it step aside (null), so that the generic decoder reads or refuses it. And the sets' host-sem
  * sections, written only where someone sleeps, read back exactly. And the agent, on the real
- * kernel, sends such records whatever their mtype, and refuses one in another form; and OP_GETV,
- * the frame of many creations those restores use.
+ * kernel, sends such records whatever their mtype, and refuses one in another form; and the
+ * frames those restores use: OP_GETV (many creations), OP_SHMTOUCHV (many lpid touches), an
+ * asynchronous OP_SHMFILE and its result at OP_SYNC.
  */
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { fromImages, openImages, readPackedQueues, readQueues, toImages } from '../../src/host/images.js';
 import { lastPacked, packQueues } from '../../src/host/protocol.js';
@@ -159,5 +164,39 @@ hostTest('OP_SHMTOUCHV attaches and detaches each segment in the task (its lpid)
     assert.deepEqual([bad.ret, errnoName(bad.errno), Buffer.from(bad.data).readUInt32LE(0)], [-1, 'EINVAL', 1]);
   } finally {
     await agent.close();
+  }
+});
+
+hostTest('an asynchronous OP_SHMFILE answers at once; OP_SYNC answers its bytes and SHA-256, or names the segment that failed', async () => {
+  const agent = await Agent.start('ns');
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-shmfile-'));
+  try {
+    const page = bytes(4096, 3);
+    writeFileSync(join(dir, 'p.img'), page);
+    const id = (await agent.call('GET', [0, KIND.shm, 1, 8192, 0o3600, 0, 0, -1])).ret;
+    // A run of the segment ({offset, length} in bytes) read from the file.
+    const runs = (path: string, offset: number, len: number) => {
+      const p = Buffer.from(`${path}\0`);
+      const b = Buffer.alloc(p.length + 16);
+      p.copy(b);
+      b.writeBigUInt64LE(BigInt(offset), p.length);
+      b.writeBigUInt64LE(BigInt(len), p.length + 8);
+      return b;
+    };
+    const [queued] = await agent.run([{ op: 'SHMFILE', args: [0, id, 1], data: runs(join(dir, 'p.img'), 4096, 4096) }]);
+    assert.deepEqual([queued!.ret, queued!.errno, queued!.data.byteLength], [0, 0, 0]);
+    const [sync] = await agent.run([{ op: 'SYNC', args: [] }]);
+    const d = Buffer.from(sync!.data);
+    assert.deepEqual([sync!.ret, d.byteLength, Number(d.readBigInt64LE(0)), Number(d.readBigInt64LE(8))], [0, 48, id, 4096]);
+    assert.equal(d.subarray(16).toString('hex'), createHash('sha256').update(page).digest('hex'));
+    assert.deepEqual([...(await dumpWith(agent, 0)).shm[0]!.data.subarray(4096)], [...page]);
+    // A file shorter than the runs: EIO, at OP_SYNC, naming the segment (kind 3).
+    await agent.run([{ op: 'SHMFILE', args: [0, id, 1], data: runs(join(dir, 'p.img'), 0, 8192) }]);
+    const [failed] = await agent.run([{ op: 'SYNC', args: [] }]);
+    const f = Buffer.from(failed!.data);
+    assert.deepEqual([failed!.ret, errnoName(failed!.errno), Number(f.readBigInt64LE(0)), Number(f.readBigInt64LE(8))], [-1, 'EIO', id, KIND.shm]);
+  } finally {
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

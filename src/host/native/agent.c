@@ -100,14 +100,18 @@ enum {
                         * ones sent                                                                */
     OP_SEMOPV = 23,    /* (task, id) data {u16 num, i16 op, i16 flg}… → 0: one semop call with
                         * every operation of the frame (atomic, as semop(2) is)                   */
-    OP_SHMFILE = 24,   /* (task, id) data "path\0" {u64 offset, u64 length}… → bytes read: the
-                        * segment's contents from a CRIU pages image, each run of the segment
-                        * read in turn from the file (back to back) straight into an attachment;
-                        * EIO when the file is not exactly that long. data: the SHA-256 of what
-                        * was read, hashed in the segment (ENOTSUP without libcrypto: see hello)  */
-    OP_SYNC = 25,      /* ()                                   → 0 once the background thread has sent
-                        * every queue's messages given to it; -1 (errno) for the first that failed,
-                        * data: i64 the queue's id                                                */
+    OP_SHMFILE = 24,   /* (task, id[, async]) data "path\0" {u64 offset, u64 length}… → bytes
+                        * read: the segment's contents from a CRIU pages image, each run of the
+                        * segment read in turn from the file (back to back) straight into an
+                        * attachment; EIO when the file is not exactly that long. data: the
+                        * SHA-256 of what was read, hashed in the segment (ENOTSUP without
+                        * libcrypto: see hello). With async 1 (the agent's own): → 0 at once, the
+                        * work a background job whose result OP_SYNC answers                    */
+    OP_SYNC = 25,      /* ()                                   → 0 once the background threads
+                        * have done every job given them, data: each asynchronous OP_SHMFILE's
+                        * {i64 id, i64 bytes read, u8 sha256[32]} since the last OP_SYNC; -1
+                        * (errno) for the first job that failed, data: i64 its object's id, i64
+                        * its kind (1 a queue's messages, 3 a segment's contents)                */
     OP_GETV = 26,      /* (task, kind, count) data: count rows {i64 key, arg, flg, cuid, cgid,
                         * next_id; u32 how; u32 dlen; data[dlen]} → count, data: i64 id of each
                         * object: OP_GET of each row in order (one frame for many objects), then
@@ -505,27 +509,38 @@ static long op_msgsndv(const struct req *q)
 
 /* ---- the background thread ------------------------------------------------------------------ */
 
-/* A new queue's messages (OP_GET with data, in the agent) are sent by a second thread while the
- * main one goes on with the next operations: on a machine with a spare core, a restore's 10^4
- * msgsnd calls overlap the creation of the other objects. Threads share the tgid, so the queues'
- * lspid is the agent's (1) either way. OP_SYNC waits for it; so does every operation that could
- * see a queue still filling or that forks (not bg_compatible): a child made by a raw clone3 must not
- * inherit a lock (malloc's) held by the other thread. */
+/* Background threads do the long part of two kinds of operation while the main one goes on with
+ * the next: a new queue's messages (OP_GET/OP_GETV with data, in the agent) and an asynchronous
+ * OP_SHMFILE's reading of a pages image into its segment. On a machine with a spare core, a
+ * restore's 10^4 msgsnd calls and its megabytes of shm pages overlap the creation of the other
+ * objects, and once the main thread is done they run on every core (BG_THREADS). A job is one
+ * queue's messages, in order, or one segment; jobs are independent. Threads share the tgid, so
+ * the queues' lspid and the segments' lpid are the agent's (1) either way. OP_SYNC waits for them
+ * and reports the first failure and every asynchronous OP_SHMFILE's result; so does every
+ * operation that could see a queue or segment still filling or that forks (not bg_compatible): a
+ * child made by a raw clone3 must not inherit a lock (malloc's) held by another thread. */
+#define BG_THREADS 2
+enum { JOB_MSG = 1, JOB_SHMFILE = 3 };
+
 struct job {
     struct job *next;
-    int id;
+    int kind, id;
     size_t dlen;
     char data[];
 };
+
+static long shmfile(int id, const char *data, size_t dlen, unsigned char md[32]);
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work, idle;
     struct job *head, *tail;
-    int busy, started, stop, fail_errno;
-    int64_t fail_id;
-    pthread_t thread;
-} bg = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0, 0};
+    int busy, started, stop, fail_errno; /* busy: threads at a job; started: threads running */
+    int shm_pending;                     /* asynchronous OP_SHMFILE jobs queued or running */
+    int64_t fail_id, fail_kind;
+    struct buf results; /* each asynchronous OP_SHMFILE's {i64 id, i64 bytes, u8 sha256[32]} */
+    pthread_t threads[BG_THREADS];
+} bg = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static void *bg_main(void *unused)
 {
@@ -542,37 +557,49 @@ static void *bg_main(void *unused)
         bg.head = j->next;
         if (!bg.head)
             bg.tail = NULL;
-        bg.busy = 1;
-        int skip = bg.fail_errno != 0; /* after a failure the restore is refused: no more sends */
+        bg.busy++;
+        int skip = bg.fail_errno != 0; /* after a failure the restore is refused: nothing more */
         pthread_mutex_unlock(&bg.mu);
-        long r = skip ? 0 : msgsndv(j->id, j->data, j->dlen, IPC_NOWAIT);
+        unsigned char md[32];
+        long r = skip ? 0 : j->kind == JOB_MSG ? msgsndv(j->id, j->data, j->dlen, IPC_NOWAIT) : shmfile(j->id, j->data, j->dlen, md);
         int e = errno;
         pthread_mutex_lock(&bg.mu);
         if (r < 0 && !bg.fail_errno) {
             bg.fail_errno = e;
             bg.fail_id = j->id;
+            bg.fail_kind = j->kind;
+        }
+        if (j->kind == JOB_SHMFILE) {
+            if (r >= 0 && !skip) {
+                int64_t rec[2] = {j->id, r};
+                put(&bg.results, rec, sizeof rec);
+                put(&bg.results, md, sizeof md);
+            }
+            bg.shm_pending--;
         }
         free(j);
-        bg.busy = 0;
-        if (!bg.head)
+        bg.busy--;
+        if (!bg.head && bg.busy == 0)
             pthread_cond_broadcast(&bg.idle);
     }
 }
 
-/* Hands a queue's messages to the background thread (a copy: the frame's buffer is reused). -1
- * when the thread cannot be had or the copy made: the caller sends them itself. */
-static int bg_push(int id, const char *data, size_t dlen)
+/* Hands a job to the background threads (a copy of its data: the frame's buffer is reused). -1
+ * when no thread can be had or the copy made: the caller does it itself. */
+static int bg_push(int kind, int id, const char *data, size_t dlen)
 {
     if (!bg.started) {
         bg.stop = 0;
-        if (pthread_create(&bg.thread, NULL, bg_main, NULL) != 0)
+        while (bg.started < BG_THREADS && pthread_create(&bg.threads[bg.started], NULL, bg_main, NULL) == 0)
+            bg.started++;
+        if (!bg.started)
             return -1;
-        bg.started = 1;
     }
     struct job *j = malloc(sizeof *j + dlen);
     if (!j)
         return -1;
     j->next = NULL;
+    j->kind = kind;
     j->id = id;
     j->dlen = dlen;
     memcpy(j->data, data, dlen);
@@ -582,12 +609,14 @@ static int bg_push(int id, const char *data, size_t dlen)
     else
         bg.head = j;
     bg.tail = j;
+    if (kind == JOB_SHMFILE)
+        bg.shm_pending++;
     pthread_cond_signal(&bg.work);
     pthread_mutex_unlock(&bg.mu);
     return 0;
 }
 
-/* Waits until the background thread has nothing left (a failure stays for OP_SYNC to report). */
+/* Waits until the background threads have nothing left (a failure stays for OP_SYNC to report). */
 static void bg_idle(void)
 {
     if (!bg.started)
@@ -598,9 +627,10 @@ static void bg_idle(void)
     pthread_mutex_unlock(&bg.mu);
 }
 
-/* OP_SYNC: waits until the background thread has nothing left; -1 (errno, the queue in *id) for
- * the first of its sends that failed since the last OP_SYNC. */
-static int bg_wait(int64_t *id)
+/* OP_SYNC: waits until the background threads have nothing left; -1 (errno; the object in *id,
+ * its kind in *kind) for the first of their jobs that failed since the last OP_SYNC, else 0 with
+ * the asynchronous OP_SHMFILEs' results since then appended to `out`. */
+static int bg_wait(int64_t *id, int64_t *kind, struct buf *out)
 {
     if (!bg.started)
         return 0;
@@ -608,7 +638,11 @@ static int bg_wait(int64_t *id)
     pthread_mutex_lock(&bg.mu);
     int e = bg.fail_errno;
     *id = bg.fail_id;
+    *kind = bg.fail_kind;
     bg.fail_errno = 0;
+    if (!e && bg.results.len)
+        put(out, bg.results.p, bg.results.len);
+    bg.results.len = 0;
     pthread_mutex_unlock(&bg.mu);
     if (e) {
         errno = e;
@@ -617,10 +651,10 @@ static int bg_wait(int64_t *id)
     return 0;
 }
 
-/* Ends the background thread (once idle; its failures are dropped: OP_RESET starts afresh). A
- * namespace is a thread's own: after unshare(CLONE_NEWIPC) by the main thread, this one would
- * still send into the old namespace, so OP_RESET ends it first and the next push starts another,
- * in the new one. */
+/* Ends the background threads (once idle; their failures and results are dropped: OP_RESET starts
+ * afresh). A namespace is a thread's own: after unshare(CLONE_NEWIPC) by the main thread, these
+ * would still work in the old namespace, so OP_RESET ends them first and the next push starts
+ * others, in the new one. */
 static void bg_end(void)
 {
     if (!bg.started)
@@ -628,18 +662,25 @@ static void bg_end(void)
     bg_idle();
     pthread_mutex_lock(&bg.mu);
     bg.fail_errno = 0;
+    bg.results.len = 0;
     bg.stop = 1;
-    pthread_cond_signal(&bg.work);
+    pthread_cond_broadcast(&bg.work);
     pthread_mutex_unlock(&bg.mu);
-    pthread_join(bg.thread, NULL);
+    for (int i = 0; i < bg.started; i++)
+        pthread_join(bg.threads[i], NULL);
     bg.started = 0;
 }
 
-/* Whether an operation of the agent's own may run while the background thread sends: those that
- * create objects or fill sets and segments. Anything else (a queue operation, a sysctl, a holder's
- * operation, a fork, a dump) waits for it first. */
+/* Whether an operation of the agent's own may run while the background threads work: those that
+ * create objects or fill sets and segments, or write a sysctl other than a queue limit — and,
+ * while a segment may still be filling, none that touches a segment but another asynchronous
+ * OP_SHMFILE. Anything else (a queue operation, a queue limit, a holder's operation, a fork, a
+ * dump) waits for them first. */
 static int bg_compatible(const struct req *q)
 {
+    pthread_mutex_lock(&bg.mu);
+    int shm_busy = bg.shm_pending > 0;
+    pthread_mutex_unlock(&bg.mu);
     switch (q->op) {
     case OP_GET:
     case OP_GETV:
@@ -647,17 +688,22 @@ static int bg_compatible(const struct req *q)
     case OP_SETVAL:
     case OP_SEMOP:
     case OP_SEMOPV:
+    case OP_PING:
+        return 1;
+    case OP_SYSCTL_W:
+        /* A queue limit may be lowered (a restore's end): not while messages are being sent. */
+        return !(q->dlen >= 10 && memcmp(q->data, "kernel/msg", 10) == 0);
     case OP_SHMFILE:
+        return !shm_busy || (q->nargs > 2 && q->args[2] == 1);
     case OP_SHMWRITE:
     case OP_SHMAT:
     case OP_SHMTOUCH:
     case OP_SHMTOUCHV:
     case OP_SHMDT:
-    case OP_PING:
-        return 1;
+        return !shm_busy;
     case OP_CTL:
     case OP_SET:
-        return q->args[1] != 1; /* not a queue */
+        return q->args[1] == 2 || (q->args[1] == 3 && !shm_busy); /* not a queue; a segment once filled */
     }
     return 0;
 }
@@ -729,20 +775,21 @@ static void shmfile_run(const char *runs, size_t i, uint64_t *off, uint64_t *len
 /* OP_SHMFILE: the runs are read from the file back to back into one attachment, and hashed there
  * (SHA-256 of the bytes the segment now holds, in file order: the file's digest when it is the
  * file the manifest describes). */
-static long op_shmfile(const struct req *q, struct buf *out)
+/* OP_SHMFILE's work on segment `id` with its frame data (path, runs): the bytes read (md: their
+ * SHA-256), or -1 (errno). Thread-safe: the background threads run it for an asynchronous one. */
+static long shmfile(int id, const char *data, size_t dlen, unsigned char md[32])
 {
     if (!crypto.ok) {
         errno = ENOTSUP;
         return -1;
     }
-    size_t pl = strnlen(q->data, q->dlen);
-    if (pl == 0 || pl >= q->dlen || (q->dlen - pl - 1) % 16 != 0) {
+    size_t pl = strnlen(data, dlen);
+    if (pl == 0 || pl >= dlen || (dlen - pl - 1) % 16 != 0) {
         errno = EINVAL;
         return -1;
     }
-    const char *runs = q->data + pl + 1;
-    size_t nruns = (q->dlen - pl - 1) / 16;
-    int id = (int)q->args[1];
+    const char *runs = data + pl + 1;
+    size_t nruns = (dlen - pl - 1) / 16;
     /* The runs must lie inside the segment's pages (the last one may end past shm_segsz, in its
      * last page): a read past them would land in whatever the attachment's neighbour mapping is.
      * IPC_STAT changes no time or pid of the segment. */
@@ -758,7 +805,7 @@ static long op_shmfile(const struct req *q, struct buf *out)
             return -1;
         }
     }
-    int fd = open(q->data, O_RDONLY | O_CLOEXEC);
+    int fd = open(data, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     char *at = (char *)syscall(SYS_shmat, id, NULL, 0);
@@ -793,7 +840,6 @@ static long op_shmfile(const struct req *q, struct buf *out)
         errno = EIO; /* bytes no run accounts for (or unreadable) */
         r = -1;
     }
-    unsigned char md[32];
     unsigned int mdlen = 0;
     if (r == 0) {
         void *ctx = crypto.ctx_new();
@@ -803,7 +849,7 @@ static long op_shmfile(const struct req *q, struct buf *out)
             shmfile_run(runs, i, &off, &len);
             ok = crypto.update(ctx, at + off, len) == 1;
         }
-        ok = ok && crypto.final(ctx, md, &mdlen) == 1 && mdlen == sizeof md;
+        ok = ok && crypto.final(ctx, md, &mdlen) == 1 && mdlen == 32;
         if (ctx)
             crypto.ctx_free(ctx);
         if (!ok) {
@@ -818,8 +864,16 @@ static long op_shmfile(const struct req *q, struct buf *out)
         errno = e;
         return -1;
     }
-    put(out, md, sizeof md);
     return (long)done;
+}
+
+static long op_shmfile(const struct req *q, struct buf *out)
+{
+    unsigned char md[32];
+    long r = shmfile((int)q->args[1], q->data, q->dlen, md);
+    if (r >= 0)
+        put(out, md, sizeof md);
+    return r;
 }
 
 static long op_ctl(const int64_t *a)
@@ -1645,7 +1699,7 @@ static long get_with(const int64_t *a, const char *data, size_t dlen)
     if (a[1] == 1) {
         /* In the agent, by the background thread (OP_SYNC reports its failures); in a holder, or
          * without the thread, here. */
-        if (is_agent && bg_push((int)id, data, dlen) == 0)
+        if (is_agent && bg_push(JOB_MSG, (int)id, data, dlen) == 0)
             return id;
         r = msgsndv((int)id, data, dlen, IPC_NOWAIT);
     } else if (a[1] == 2) {
@@ -1746,13 +1800,29 @@ static long dispatch(const struct req *q, struct buf *out)
     case OP_SHMWRITE:
         return op_shmwrite(q);
     case OP_SHMFILE:
+        /* Asynchronous (args[2] 1, in the agent): a background job; its result comes with OP_SYNC's
+         * answer (done here, and kept for it, when no thread can be had). */
+        if (q->nargs > 2 && q->args[2] == 1 && is_agent) {
+            if (bg_push(JOB_SHMFILE, (int)a[1], q->data, q->dlen) == 0)
+                return 0;
+            unsigned char md[32];
+            long r = shmfile((int)a[1], q->data, q->dlen, md);
+            if (r < 0)
+                return -1;
+            int64_t rec[2] = {a[1], r};
+            pthread_mutex_lock(&bg.mu);
+            put(&bg.results, rec, sizeof rec);
+            put(&bg.results, md, sizeof md);
+            pthread_mutex_unlock(&bg.mu);
+            return 0;
+        }
         return op_shmfile(q, out);
     case OP_SYNC: {
-        int64_t id;
-        if (bg_wait(&id) == 0)
+        int64_t fail[2];
+        if (bg_wait(&fail[0], &fail[1], out) == 0)
             return 0;
         int e = errno;
-        put(out, &id, sizeof id);
+        put(out, fail, sizeof fail);
         errno = e;
         return -1;
     }
