@@ -740,7 +740,7 @@ export async function restoreHost(ns: HostIpcNs, opts: HostRestoreOptions = {}):
  * carries them out while the next kind is decoded — segments first (little to decode, much for
  * the agent: their contents, which it reads from the pages images while this process decodes the
  * rest), then sets, then queues (their records straight from the image; their messages then go on
- * in the agent's background thread), then what waits for the messages (msgTail) and the end. The
+ * in the agent's background threads), then what waits for them (msgTail) and the end. The
  * queues go last because they are most of the bytes: a frame is carried out once all of it has
  * arrived, and what the socket cannot take at once waits for this process's event loop, which
  * does not run while it decodes. Nothing is observable before the end (nobody else is in the new namespaces), and a failure at any point — an image

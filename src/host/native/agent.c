@@ -454,7 +454,7 @@ static int read_varint(const unsigned char **pp, const unsigned char *end, int m
 /* OP_MSGSNDV: one msgsnd per message record of `data` — CRIU's ipcns-msg form (criu/ipc_ns.c
  * dump_ipc_msg_queue_messages: u32 length, the ipc_msg header {mtype = 1, msize = 2}, the body
  * zero-padded to 8), which Node passes straight from the image — through one reused struct
- * msgbuf (one per thread: the background thread sends too). A header with anything but those two
+ * msgbuf (one per thread: the background threads send too). A header with anything but those two
  * fields in that order is EINVAL (Node sends only such: src/cr/image/bytes.ts plainIpcMsgSpan). */
 static long msgsndv(int id, const char *data, size_t dlen, int flg)
 {
@@ -507,7 +507,7 @@ static long op_msgsndv(const struct req *q)
     return msgsndv((int)q->args[1], q->data, q->dlen, (int)q->args[2]);
 }
 
-/* ---- the background thread ------------------------------------------------------------------ */
+/* ---- the background threads ----------------------------------------------------------------- */
 
 /* Background threads do the long part of two kinds of operation while the main one goes on with
  * the next: a new queue's messages (OP_GET/OP_GETV with data, in the agent) and an asynchronous
@@ -1697,8 +1697,8 @@ static long get_with(const int64_t *a, const char *data, size_t dlen)
         return id;
     long r;
     if (a[1] == 1) {
-        /* In the agent, by the background thread (OP_SYNC reports its failures); in a holder, or
-         * without the thread, here. */
+        /* In the agent, by the background threads (OP_SYNC reports their failures); in a holder,
+         * or without a thread, here. */
         if (is_agent && bg_push(JOB_MSG, (int)id, data, dlen) == 0)
             return id;
         r = msgsndv((int)id, data, dlen, IPC_NOWAIT);
@@ -1905,8 +1905,8 @@ static void serve(int fd, struct req *q, struct buf *out)
 {
     out->len = 0;
     int forward = is_agent && q->nargs > 0 && q->args[0] != 0 && q->args[0] != self;
-    /* A failure of the background thread is OP_SYNC's to report (a plan has one after its
-     * queues): an operation that waits here runs as usual. */
+    /* A failure of the background threads is OP_SYNC's to report (a plan has one after its
+     * queues and segments): an operation that waits here runs as usual. */
     if (is_agent && bg.started && q->op != OP_SYNC && (forward || !bg_compatible(q)))
         bg_idle();
     if (forward) {
