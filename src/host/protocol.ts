@@ -10,6 +10,8 @@
  * args[0] of every IPC operation is the task that carries it out: 0 (or 1) for the agent, else the
  * pid of a holder task made with OP_TASK (the agent forwards the frame to it).
  */
+import { ByteReader, ByteWriter } from '../cr/image/bytes.js';
+import { readPayload, writeIpcMessage } from '../cr/image/payloads.js';
 import type { HostMsq } from './state.js';
 
 /** Operation numbers (the enum at the top of agent.c). */
@@ -144,79 +146,40 @@ export interface PackedMessages {
 /** A queue to restore: a HostMsq whose messages are packed (restore.ts planner). */
 export type PackedMsq = Omit<HostMsq, 'messages'> & { packed: PackedMessages };
 
-/** A varint of `v` (a u64) at b[p]; where it ends. */
-function putVarint(b: Uint8Array, p: number, v: bigint | number): number {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
-    for (; v >= 0x80; v = Math.floor(v / 0x80)) b[p++] = (v % 0x80) | 0x80;
-    b[p++] = v;
-    return p;
-  }
-  let x = BigInt.asUintN(64, BigInt(v));
-  for (; x >= 0x80n; x >>= 7n) b[p++] = Number(x & 0x7fn) | 0x80;
-  b[p++] = Number(x);
-  return p;
-}
-
-/** The most bytes a message record of a body of `n` bytes takes (u32, header ≤ 17, padding ≤ 7). */
-const recordMax = (n: number): number => 4 + 17 + n + 7;
-
 /**
- * The queues of a HostIpcNs with their messages packed (as CRIU would write them), every queue's
- * in one allocation (a restore packs ~10^4 messages). A restore from images takes them straight
- * from the image instead (images.ts readPackedQueues).
+ * The queues of a HostIpcNs with their messages packed (written as CRIU writes them: the image
+ * layer's writeIpcMessage), every queue's in one allocation. A restore from images takes them
+ * straight from the image instead (images.ts readPackedQueues).
  */
 export function packQueues(queues: readonly HostMsq[]): PackedMsq[] {
-  // Indexed loops: iterators allocate per element in code not yet optimized (one restore's worth).
-  let total = 0;
-  for (let q = 0; q < queues.length; q++) for (let i = 0; i < queues[q]!.messages.length; i++) total += recordMax(queues[q]!.messages[i]!.body.byteLength);
-  const b = new Uint8Array(total);
-  const v = new DataView(b.buffer);
-  const out: PackedMsq[] = [];
-  let at = 0;
-  for (let q = 0; q < queues.length; q++) {
-    const { messages, ...rest } = queues[q]!;
-    const from = at;
+  const w = new ByteWriter();
+  const spans: { from: number; to: number; lastAt: number; bytes: number; biggest: number }[] = [];
+  for (const q of queues) {
+    const from = w.size;
+    let lastAt = -1;
     let bytes = 0;
     let biggest = 0;
-    let lastAt = -1;
-    for (let i = 0; i < messages.length; i++) {
-      const body = messages[i]!.body;
-      const n = body.byteLength;
-      lastAt = at - from;
-      let p = at + 4;
-      b[p++] = 0x08;
-      p = putVarint(b, p, messages[i]!.mtype);
-      b[p++] = 0x10;
-      p = putVarint(b, p, n);
-      v.setUint32(at, p - at - 4, true);
-      b.set(body, p);
-      // The padding: zeros already (a new array).
-      at = p + Math.ceil(n / 8) * 8;
-      bytes += n;
-      if (n > biggest) biggest = n;
+    for (const m of q.messages) {
+      lastAt = w.size - from;
+      writeIpcMessage(w, m);
+      bytes += m.body.byteLength;
+      biggest = Math.max(biggest, m.body.byteLength);
     }
-    out.push({ ...rest, packed: { data: b.subarray(from, at), count: messages.length, bytes, biggest, lastAt } });
+    spans.push({ from, to: w.size, lastAt, bytes, biggest });
   }
-  return out;
+  const b = w.finish();
+  return queues.map(({ messages, ...rest }, i) => {
+    const { from, to, lastAt, bytes, biggest } = spans[i]!;
+    return { ...rest, packed: { data: b.subarray(from, to), count: messages.length, bytes, biggest, lastAt } };
+  });
 }
 
-/** A varint at b[p] (the record was checked when packed): its value and where it ends. */
-function getVarint(b: Uint8Array, p: number): [bigint, number] {
-  let v = 0n;
-  for (let shift = 0n; ; shift += 7n) {
-    const x = b[p++]!;
-    v |= BigInt(x & 0x7f) << shift;
-    if (x < 0x80) return [v, p];
-  }
-}
-
-/** The last message of packed ones (lastAt ≥ 0). */
+/** The last message of packed ones (lastAt ≥ 0), read by the image layer's reader. */
 export function lastPacked(p: PackedMessages): { mtype: bigint; body: Uint8Array } {
-  const b = p.data;
-  // u32 length, 0x08 mtype, 0x10 msize, then the body.
-  const [mtype, at] = getVarint(b, p.lastAt + 5);
-  const [size, body] = getVarint(b, at + 1);
-  return { mtype, body: b.subarray(body, body + Number(size)) };
+  const payload = readPayload(new ByteReader(p.data.subarray(p.lastAt), 'packed messages'), 'ipc-msg', { qnum: 1 });
+  const m = payload?.kind === 'ipc-msg' ? payload.messages[0] : undefined;
+  if (!m) throw new Error('packed messages: no last message');
+  return { mtype: m.mtype, body: m.body };
 }
 
 /**

@@ -183,6 +183,11 @@ export class ByteWriter {
     this.used = 0;
   }
 
+  /** Bytes written so far. */
+  get size(): number {
+    return this.length;
+  }
+
   u16(v: number): void {
     this.room(2);
     this.view.setUint16(this.used, v, true);

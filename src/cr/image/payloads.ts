@@ -89,18 +89,23 @@ function expectPayload<K extends Payload['kind']>(
   return payload as Extract<Payload, { kind: K }>;
 }
 
+/** One message's record as ipcns-msg holds it: u32 length, ipc_msg {mtype, msize}, body, zeros to 8. */
+export function writeIpcMessage(w: ByteWriter, m: { mtype: bigint; body: Uint8Array }): void {
+  const msize = m.body.byteLength;
+  const head = encodeEntry(messageType('ipc_msg'), { mtype: m.mtype, msize });
+  w.u32(head.byteLength);
+  w.bytes(head);
+  w.bytes(m.body);
+  w.zeros(roundUp(msize, 8) - msize);
+}
+
 function writeIpcMessages(w: ByteWriter, entry: Entry, messages: IpcMessage[], index: number): void {
   if (messages.length !== entry.qnum) {
     throw new TypeError(`entry ${index}: qnum ${String(entry.qnum)} but ${messages.length} messages`);
   }
-  const type = messageType('ipc_msg');
   for (const m of messages) {
     if (m.body.byteLength !== m.msize) throw new TypeError(`entry ${index}: msize ${m.msize} != body length`);
-    const head = encodeEntry(type, { mtype: m.mtype, msize: m.msize });
-    w.u32(head.byteLength);
-    w.bytes(head);
-    w.bytes(m.body);
-    w.zeros(roundUp(m.msize, 8) - m.msize);
+    writeIpcMessage(w, m);
   }
 }
 
