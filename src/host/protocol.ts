@@ -36,7 +36,6 @@ export const OP = {
   SETVAL: 18,
   SHMDT: 19,
   MSGRCV: 20,
-  SHMTOUCH: 21,
   MSGSNDV: 22,
   SEMOPV: 23,
   SHMFILE: 24,
@@ -99,13 +98,7 @@ export function encodeRequests(reqs: readonly Request[]): Uint8Array[] {
     v.setUint32(at + 8, args.length, true);
     at += 12;
     for (let i = 0; i < args.length; i++) {
-      const a = args[i]!;
-      if (typeof a === 'bigint') v.setBigInt64(at, a, true);
-      else {
-        // Two's complement in two 32-bit halves.
-        v.setUint32(at, a >>> 0, true);
-        v.setInt32(at + 4, Math.floor(a / 0x100000000), true);
-      }
+      putI64(v, at, args[i]!);
       at += 8;
     }
     if (dlen === 0) continue;
@@ -119,6 +112,16 @@ export function encodeRequests(reqs: readonly Request[]): Uint8Array[] {
   }
   if (at > from) out.push(b.subarray(from, at));
   return out;
+}
+
+/** An i64 at `at`: a number as two 32-bit halves, two's complement (no BigInt per argument: a
+ *  restore writes ~10^4). */
+export function putI64(v: DataView, at: number, x: number | bigint): void {
+  if (typeof x === 'bigint') v.setBigInt64(at, x, true);
+  else {
+    v.setUint32(at, x >>> 0, true);
+    v.setInt32(at + 4, Math.floor(x / 0x100000000), true);
+  }
 }
 
 /** The i64 at `at` as a number (exact below 2^53 in magnitude; see Response). */

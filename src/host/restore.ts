@@ -44,7 +44,7 @@ import { dumpWith } from './dump.js';
 import { checkUnread, type PagesFiles } from './files.js';
 import type { ManifestEntry } from '../cr/manifest.js';
 import { checkUndo, lastPidsOf, namespaceOf, openImages, type OpenedImages, readPackedQueues, readQueues, readSegments, readSets, readTasks, sysctlsOf } from './images.js';
-import { KIND, lastPacked, packQueues, readI64, type PackedMsq, type Request, type Response } from './protocol.js';
+import { KIND, lastPacked, packQueues, putI64, readI64, type PackedMsq, type Request, type Response } from './protocol.js';
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, PAGE_SIZE as PAGE, SEM_UNDO, SEMVMX, SHM_DEST, SHM_LOCK, SHM_LOCKED } from '../abi/constants.js';
 import type { HostIpcNs, HostSem, HostShm, HostTask, IpcSysctl } from './state.js';
 
@@ -192,8 +192,6 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
   // verifyManifest fills `pending` when the images are opened).
   let pending: Map<string, ManifestEntry> | undefined;
   const pendingPages = (): Map<string, ManifestEntry> => (pending ??= new Map(opts.pages?.pending.map((e) => [e.name, e])));
-  // With `fill` (data and what it does), the creation and the first filling in one operation: a
-  // queue's messages (OP_MSGSNDV's data), a set's values (OP_SETALL's).
   // Per kind, whether its objects' ids are 0, 1, 2… in the order they are created: then each is
   // the id the kernel gives anyway in the new namespace, and no `*_next_id` is written before its
   // *get (2,100 writes to /proc/sys fewer in the benchmark). Linux 5.1+ ipc_idr_alloc, with
@@ -206,6 +204,8 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     for (let i = 0; i < list.length && ok; i++) ok = list[i]!.desc.id === i;
     inOrder[kind] = ok;
   };
+  // With `fill` (data and what it does), the creation and the first filling in one operation: a
+  // queue's messages (OP_MSGSNDV's data), a set's values (OP_SETALL's).
   const get = (kind: 'msg' | 'sem' | 'shm', d: HostIpcNs['msg'][number]['desc'], arg: number, by = 0, fill?: { data: Uint8Array; what: () => string }): Step => ({
     req: { op: 'GET', args: [by, KIND[kind], d.key | 0, arg, IPC_CREAT | IPC_EXCL | (d.mode & 0o777), d.cuid, d.cgid, inOrder[kind] ? -1 : d.id], ...(fill ? { data: fill.data } : {}) },
     what: () => `${kind} ${d.id}: create (key ${d.key}, cuid ${d.cuid})${by ? ` in task ${by}` : ''}${fill ? `, then ${fill.what()}` : ''}`,
@@ -224,6 +224,8 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
   }
   // A frame is carried out once all of it has arrived: rows are cut into frames of at most ~64 KiB
   // of data, so that the agent starts on the first while the next are on their way.
+  // A row: i64 key, arg, flg, cuid, cgid, next_id, u32 how, u32 data length, then the data.
+  const ROW_HEAD = 56;
   let rows: Row[] = [];
   let rowsKind: 'msg' | 'sem' = 'msg';
   let rowBytes = 0;
@@ -231,37 +233,31 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
     if (rows.length > 0 && (rowsKind !== kind || rowBytes > 65536)) flush(steps);
     rowsKind = kind;
     rows.push(r);
-    rowBytes += 56 + (r.data?.byteLength ?? 0);
+    rowBytes += ROW_HEAD + (r.data?.byteLength ?? 0);
   };
   const flush = (steps: Step[]): void => {
     if (rows.length === 0) return;
     const list = rows;
     const kind = rowsKind;
+    const b = Buffer.allocUnsafe(rowBytes);
     rows = [];
     rowBytes = 0;
-    let total = 0;
-    for (let i = 0; i < list.length; i++) total += 56 + (list[i]!.data?.byteLength ?? 0);
-    const b = Buffer.allocUnsafe(total);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const i64 = (at: number, x: number): void => {
-      v.setUint32(at, x >>> 0, true);
-      v.setInt32(at + 4, Math.floor(x / 0x100000000), true);
-    };
     let at = 0;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
       const d = r.d;
-      i64(at, d.key | 0);
-      i64(at + 8, r.arg);
-      i64(at + 16, IPC_CREAT | IPC_EXCL | (d.mode & 0o777));
-      i64(at + 24, d.cuid);
-      i64(at + 32, d.cgid);
-      i64(at + 40, inOrder[kind] ? -1 : d.id);
+      putI64(v, at, d.key | 0);
+      putI64(v, at + 8, r.arg);
+      putI64(v, at + 16, IPC_CREAT | IPC_EXCL | (d.mode & 0o777));
+      putI64(v, at + 24, d.cuid);
+      putI64(v, at + 32, d.cgid);
+      putI64(v, at + 40, inOrder[kind] ? -1 : d.id);
       const n = r.data?.byteLength ?? 0;
       v.setUint32(at + 48, r.setval ? 1 : 0, true);
       v.setUint32(at + 52, n, true);
-      if (n > 0) b.set(r.data!, at + 56);
-      at += 56 + n;
+      if (n > 0) b.set(r.data!, at + ROW_HEAD);
+      at += ROW_HEAD + n;
     }
     const one = (i: number): string => `${kind} ${list[i]!.d.id}: create (key ${list[i]!.d.key}, cuid ${list[i]!.d.cuid})${list[i]!.what ? `, then ${list[i]!.what!()}` : ''}`;
     steps.push({
@@ -347,7 +343,7 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
       return steps;
     },
     msgTail(): Step[] {
-      // The background work: queues' messages and (asynchronous OP_SHMFILE) segments' contents.
+      // The background work: queues' messages and (OP_SHMFILE) segments' contents.
       // A failure names the object; the segments' results are checked against the images.
       const files = new Map(shmFiles);
       shmFiles.clear();
@@ -393,8 +389,8 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           l.push({ pid: t.pid, adj: u.adj });
         }
       }
-      // Indexed loops and no per-semaphore arrays for a set without SEM_UNDO lists (most): a
-      // restore plans ~10^3 sets, in code mostly not yet optimized.
+      // Indexed loops (a restore plans ~10^3 sets, in code mostly not yet optimized); a set
+      // without SEM_UNDO lists gets no per-semaphore lists.
       const NO_OPS: readonly { pid: number; x: number }[] = [];
       const SETALL = (): string => 'SETALL';
       const SETVALS = (): string => 'SETVAL of the non-zero values';
@@ -556,10 +552,10 @@ export function planner(sysctls: HostIpcNs['sysctls'], tasks: readonly HostTask[
           if (!opts.pages || size === undefined) throw new HostError(`shm ${id}: its contents are in ${name}, which this restore was not given`);
           const listed = pendingPages().get(name);
           if (m.pages.runs.length > 0) {
-            // Asynchronous: the agent's background threads read it while the rest goes on; the
-            // bytes read and their SHA-256 come back with msgTail's OP_SYNC, checked there.
+            // The agent's background threads read it while the rest goes on; the bytes read and
+            // their SHA-256 come back with msgTail's OP_SYNC, checked there.
             steps.push({
-              req: { op: 'SHMFILE', args: [0, id, 1], data: shmFileData(join(opts.pages.dir, name), m.pages.runs) },
+              req: { op: 'SHMFILE', args: [0, id], data: shmFileData(join(opts.pages.dir, name), m.pages.runs) },
               what: () => `shm ${id}: contents from ${name}`,
               expect: 0,
             });

@@ -5,8 +5,8 @@
  * it step aside (null), so that the generic decoder reads or refuses it. And the sets' host-sem
  * sections, written only where someone sleeps, read back exactly. And the agent, on the real
  * kernel, sends such records whatever their mtype, and refuses one in another form; and the
- * frames those restores use: OP_GETV (many creations), OP_SHMTOUCHV (many lpid touches), an
- * asynchronous OP_SHMFILE and its result at OP_SYNC.
+ * frames those restores use: OP_GETV (many creations), OP_SHMTOUCHV (many lpid touches), OP_SHMFILE
+ * (in the background) and its result at OP_SYNC.
  */
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';
@@ -167,7 +167,7 @@ hostTest('OP_SHMTOUCHV attaches and detaches each segment in the task (its lpid)
   }
 });
 
-hostTest('an asynchronous OP_SHMFILE answers at once; OP_SYNC answers its bytes and SHA-256, or names the segment that failed', async () => {
+hostTest('OP_SHMFILE answers at once; OP_SYNC answers its bytes and SHA-256, or names the segment that failed', async () => {
   const agent = await Agent.start('ns');
   const dir = mkdtempSync(join(tmpdir(), 'nsd-shmfile-'));
   try {
@@ -183,7 +183,7 @@ hostTest('an asynchronous OP_SHMFILE answers at once; OP_SYNC answers its bytes 
       b.writeBigUInt64LE(BigInt(len), p.length + 8);
       return b;
     };
-    const [queued] = await agent.run([{ op: 'SHMFILE', args: [0, id, 1], data: runs(join(dir, 'p.img'), 4096, 4096) }]);
+    const [queued] = await agent.run([{ op: 'SHMFILE', args: [0, id], data: runs(join(dir, 'p.img'), 4096, 4096) }]);
     assert.deepEqual([queued!.ret, queued!.errno, queued!.data.byteLength], [0, 0, 0]);
     const [sync] = await agent.run([{ op: 'SYNC', args: [] }]);
     const d = Buffer.from(sync!.data);
@@ -191,7 +191,7 @@ hostTest('an asynchronous OP_SHMFILE answers at once; OP_SYNC answers its bytes 
     assert.equal(d.subarray(16).toString('hex'), createHash('sha256').update(page).digest('hex'));
     assert.deepEqual([...(await dumpWith(agent, 0)).shm[0]!.data.subarray(4096)], [...page]);
     // A file shorter than the runs: EIO, at OP_SYNC, naming the segment (kind 3).
-    await agent.run([{ op: 'SHMFILE', args: [0, id, 1], data: runs(join(dir, 'p.img'), 0, 8192) }]);
+    await agent.run([{ op: 'SHMFILE', args: [0, id], data: runs(join(dir, 'p.img'), 0, 8192) }]);
     const [failed] = await agent.run([{ op: 'SYNC', args: [] }]);
     const f = Buffer.from(failed!.data);
     assert.deepEqual([failed!.ret, errnoName(failed!.errno), Number(f.readBigInt64LE(0)), Number(f.readBigInt64LE(8))], [-1, 'EIO', id, KIND.shm]);

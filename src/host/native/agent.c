@@ -92,7 +92,7 @@ enum {
     OP_SETVAL = 18,    /* (task, id, num, val)                 → 0                                */
     OP_SHMDT = 19,     /* (task, addr)                         → 0                                */
     OP_MSGRCV = 20,    /* (task, id, mtype, flg)               → size (the message is dropped)    */
-    OP_SHMTOUCH = 21,  /* (task, id)                           → 0: attach read-only and detach   */
+    /* 21: unused (was a one-segment OP_SHMTOUCHV)                                                 */
     OP_MSGSNDV = 22,   /* (task, id, flg) data: CRIU's ipcns-msg message records, each {u32 len,
                         * ipc_msg {1: mtype, 2: msize} in len bytes, body, zeros to a multiple of
                         * 8} → messages sent: a queue's messages in one operation, in order; on a
@@ -100,15 +100,14 @@ enum {
                         * ones sent                                                                */
     OP_SEMOPV = 23,    /* (task, id) data {u16 num, i16 op, i16 flg}… → 0: one semop call with
                         * every operation of the frame (atomic, as semop(2) is)                   */
-    OP_SHMFILE = 24,   /* (task, id[, async]) data "path\0" {u64 offset, u64 length}… → bytes
-                        * read: the segment's contents from a CRIU pages image, each run of the
-                        * segment read in turn from the file (back to back) straight into an
-                        * attachment; EIO when the file is not exactly that long. data: the
-                        * SHA-256 of what was read, hashed in the segment (ENOTSUP without
-                        * libcrypto: see hello). With async 1 (the agent's own): → 0 at once, the
-                        * work a background job whose result OP_SYNC answers                    */
+    OP_SHMFILE = 24,   /* (0, id) data "path\0" {u64 offset, u64 length}… → 0 at once: a
+                        * background job reads the segment's contents from a CRIU pages image,
+                        * each run of the segment in turn from the file (back to back) straight
+                        * into an attachment (EIO when the file is not exactly that long), and
+                        * hashes what it put there (ENOTSUP without libcrypto: see hello); OP_SYNC
+                        * answers the bytes read and their SHA-256                                */
     OP_SYNC = 25,      /* ()                                   → 0 once the background threads
-                        * have done every job given them, data: each asynchronous OP_SHMFILE's
+                        * have done every job given them, data: each OP_SHMFILE's
                         * {i64 id, i64 bytes read, u8 sha256[32]} since the last OP_SYNC; -1
                         * (errno) for the first job that failed, data: i64 its object's id, i64
                         * its kind (1 a queue's messages, 3 a segment's contents)                */
@@ -510,13 +509,13 @@ static long op_msgsndv(const struct req *q)
 /* ---- the background threads ----------------------------------------------------------------- */
 
 /* Background threads do the long part of two kinds of operation while the main one goes on with
- * the next: a new queue's messages (OP_GET/OP_GETV with data, in the agent) and an asynchronous
+ * the next: a new queue's messages (OP_GET/OP_GETV with data, in the agent) and an
  * OP_SHMFILE's reading of a pages image into its segment. On a machine with a spare core, a
  * restore's 10^4 msgsnd calls and its megabytes of shm pages overlap the creation of the other
  * objects, and once the main thread is done they run on every core (BG_THREADS). A job is one
  * queue's messages, in order, or one segment; jobs are independent. Threads share the tgid, so
  * the queues' lspid and the segments' lpid are the agent's (1) either way. OP_SYNC waits for them
- * and reports the first failure and every asynchronous OP_SHMFILE's result; so does every
+ * and reports the first failure and every OP_SHMFILE's result; so does every
  * operation that could see a queue or segment still filling or that forks (not bg_compatible): a
  * child made by a raw clone3 must not inherit a lock (malloc's) held by another thread. */
 #define BG_THREADS 2
@@ -536,9 +535,9 @@ static struct {
     pthread_cond_t work, idle;
     struct job *head, *tail;
     int busy, started, stop, fail_errno; /* busy: threads at a job; started: threads running */
-    int shm_pending;                     /* asynchronous OP_SHMFILE jobs queued or running */
+    int shm_pending;                     /* OP_SHMFILE jobs queued or running */
     int64_t fail_id, fail_kind;
-    struct buf results; /* each asynchronous OP_SHMFILE's {i64 id, i64 bytes, u8 sha256[32]} */
+    struct buf results; /* each OP_SHMFILE's {i64 id, i64 bytes, u8 sha256[32]} */
     pthread_t threads[BG_THREADS];
 } bg = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
@@ -629,7 +628,7 @@ static void bg_idle(void)
 
 /* OP_SYNC: waits until the background threads have nothing left; -1 (errno; the object in *id,
  * its kind in *kind) for the first of their jobs that failed since the last OP_SYNC, else 0 with
- * the asynchronous OP_SHMFILEs' results since then appended to `out`. */
+ * the OP_SHMFILEs' results since then appended to `out`. */
 static int bg_wait(int64_t *id, int64_t *kind, struct buf *out)
 {
     if (!bg.started)
@@ -673,7 +672,7 @@ static void bg_end(void)
 
 /* Whether an operation of the agent's own may run while the background threads work: those that
  * create objects or fill sets and segments, or write a sysctl other than a queue limit — and,
- * while a segment may still be filling, none that touches a segment but another asynchronous
+ * while a segment may still be filling, none that touches a segment but another
  * OP_SHMFILE. Anything else (a queue operation, a queue limit, a holder's operation, a fork, a
  * dump) waits for them first. */
 static int bg_compatible(const struct req *q)
@@ -694,10 +693,9 @@ static int bg_compatible(const struct req *q)
         /* A queue limit may be lowered (a restore's end): not while messages are being sent. */
         return !(q->dlen >= 10 && memcmp(q->data, "kernel/msg", 10) == 0);
     case OP_SHMFILE:
-        return !shm_busy || (q->nargs > 2 && q->args[2] == 1);
+        return 1;
     case OP_SHMWRITE:
     case OP_SHMAT:
-    case OP_SHMTOUCH:
     case OP_SHMTOUCHV:
     case OP_SHMDT:
         return !shm_busy;
@@ -776,7 +774,7 @@ static void shmfile_run(const char *runs, size_t i, uint64_t *off, uint64_t *len
  * (SHA-256 of the bytes the segment now holds, in file order: the file's digest when it is the
  * file the manifest describes). */
 /* OP_SHMFILE's work on segment `id` with its frame data (path, runs): the bytes read (md: their
- * SHA-256), or -1 (errno). Thread-safe: the background threads run it for an asynchronous one. */
+ * SHA-256), or -1 (errno). Thread-safe: the background threads run it. */
 static long shmfile(int id, const char *data, size_t dlen, unsigned char md[32])
 {
     if (!crypto.ok) {
@@ -865,15 +863,6 @@ static long shmfile(int id, const char *data, size_t dlen, unsigned char md[32])
         return -1;
     }
     return (long)done;
-}
-
-static long op_shmfile(const struct req *q, struct buf *out)
-{
-    unsigned char md[32];
-    long r = shmfile((int)q->args[1], q->data, q->dlen, md);
-    if (r >= 0)
-        put(out, md, sizeof md);
-    return r;
 }
 
 static long op_ctl(const int64_t *a)
@@ -1799,24 +1788,26 @@ static long dispatch(const struct req *q, struct buf *out)
     }
     case OP_SHMWRITE:
         return op_shmwrite(q);
-    case OP_SHMFILE:
-        /* Asynchronous (args[2] 1, in the agent): a background job; its result comes with OP_SYNC's
-         * answer (done here, and kept for it, when no thread can be had). */
-        if (q->nargs > 2 && q->args[2] == 1 && is_agent) {
-            if (bg_push(JOB_SHMFILE, (int)a[1], q->data, q->dlen) == 0)
-                return 0;
-            unsigned char md[32];
-            long r = shmfile((int)a[1], q->data, q->dlen, md);
-            if (r < 0)
-                return -1;
-            int64_t rec[2] = {a[1], r};
-            pthread_mutex_lock(&bg.mu);
-            put(&bg.results, rec, sizeof rec);
-            put(&bg.results, md, sizeof md);
-            pthread_mutex_unlock(&bg.mu);
-            return 0;
+    case OP_SHMFILE: {
+        /* A background job of the agent's; its result comes with OP_SYNC's answer (done here, and
+         * kept for it, when no thread can be had). A holder has no background threads. */
+        if (!is_agent) {
+            errno = EINVAL;
+            return -1;
         }
-        return op_shmfile(q, out);
+        if (bg_push(JOB_SHMFILE, (int)a[1], q->data, q->dlen) == 0)
+            return 0;
+        unsigned char md[32];
+        long r = shmfile((int)a[1], q->data, q->dlen, md);
+        if (r < 0)
+            return -1;
+        int64_t rec[2] = {a[1], r};
+        pthread_mutex_lock(&bg.mu);
+        put(&bg.results, rec, sizeof rec);
+        put(&bg.results, md, sizeof md);
+        pthread_mutex_unlock(&bg.mu);
+        return 0;
+    }
     case OP_SYNC: {
         int64_t fail[2];
         if (bg_wait(&fail[0], &fail[1], out) == 0)
@@ -1834,10 +1825,6 @@ static long dispatch(const struct req *q, struct buf *out)
     }
     case OP_SHMDT:
         return syscall(SYS_shmdt, (void *)(uintptr_t)a[1]);
-    case OP_SHMTOUCH: {
-        void *at = (void *)syscall(SYS_shmat, (int)a[1], NULL, SHM_RDONLY);
-        return at == (void *)-1 ? -1 : syscall(SYS_shmdt, at);
-    }
     case OP_SHMTOUCHV: {
         if (q->dlen % 8) {
             errno = EINVAL;
