@@ -20,10 +20,15 @@ export const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** The commands that move images or memory. */
 export const HUGEPAGE_COMMANDS: ReadonlySet<string> = new Set(['dump', 'restore', 'pre-dump', 'migrate', 'page-server']);
 
+/** The command a command line names: its first argument that is not an option (`nsd [-V] host …`). */
+export function commandOf(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((a) => !a.startsWith('-'));
+}
+
 /** The GLIBC_TUNABLES value to re-exec with, or null to run as we are. */
 export function hugepageTunables(argv: readonly string[], env: NodeJS.ProcessEnv, platform: string, thp: string | null): string | null {
   if (platform !== 'linux' || env['NSD_HUGEPAGES'] === '0') return null;
-  const cmd = argv.slice(2).find((a) => !a.startsWith('-'));
+  const cmd = commandOf(argv);
   if (!cmd || !HUGEPAGE_COMMANDS.has(cmd)) return null;
   const have = env['GLIBC_TUNABLES'] ?? '';
   if (have.includes('glibc.malloc.hugetlb')) return null;

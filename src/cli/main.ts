@@ -5,7 +5,7 @@
  * (program.ts). See docs/cli.md.
  */
 // First, before the rest loads: dump/restore/migrate re-exec with huge pages for malloc (hugepages.ts).
-import './hugepages.js';
+import { commandOf } from './hugepages.js';
 import type { Command } from 'commander';
 
 // A reader that goes away (`nsd sh … | head`): end as a process killed by SIGPIPE would
@@ -23,7 +23,7 @@ for (const stream of [process.stdout, process.stderr]) {
  * else the whole program.
  */
 async function programFor(argv: readonly string[]): Promise<Command> {
-  if (argv.slice(2).find((a) => !a.startsWith('-')) === 'host') {
+  if (commandOf(argv) === 'host') {
     const [{ baseProgram }, { addHostCommands }] = await Promise.all([import('./base.js'), import('./host-commands.js')]);
     const program = baseProgram();
     addHostCommands(program);

@@ -347,8 +347,9 @@ export function readSets(o: OpenedImages): HostSem[] {
     if (t.pids.length !== e.nsems) throw new ImageError(o.extraName, 0, `sem ${e.desc.id}: ${t.pids.length} sempids for ${e.nsems} semaphores`);
     const h = o.host.get(`host-sem/${e.desc.id}`);
     // In a host dump, a set without a host-sem section has no sleepers (toImages leaves it out).
-    const none = (): number[] => (o.source === 'host' ? new Array<number>(e.nsems).fill(0) : []);
-    const w = h === undefined ? { ncnt: none(), zcnt: none() } : fields<{ ncnt: number[]; zcnt: number[] }>('nsd-extra.img', `host-sem ${e.desc.id}`, h, { ncnt: 'ints', zcnt: 'ints' });
+    const w = h !== undefined
+      ? fields<{ ncnt: number[]; zcnt: number[] }>('nsd-extra.img', `host-sem ${e.desc.id}`, h, { ncnt: 'ints', zcnt: 'ints' })
+      : o.source === 'host' ? { ncnt: new Array<number>(e.nsems).fill(0), zcnt: new Array<number>(e.nsems).fill(0) } : { ncnt: [], zcnt: [] };
     return { desc: { ...e.desc }, values, pids: t.pids, ncnt: w.ncnt, zcnt: w.zcnt, otime: t.otime, ctime: t.ctime };
   });
   uniqueIds(name, sem);

@@ -118,8 +118,9 @@ enum {
                         * non-zero u16 value of the data (a semaphore left at 0 keeps sempid 0);
                         * on the first failure -1 (errno), data: the ids of the rows before it,
                         * which are done                                                          */
-    OP_SHMTOUCHV = 27, /* (task) data: i64 ids                  → count: OP_SHMTOUCH of each, in
-                        * order (one frame, one round trip to a holder, for many segments' lpid);
+    OP_SHMTOUCHV = 27, /* (task) data: i64 ids                  → count: each segment attached
+                        * read-only and detached in turn, so the task is its lpid (one frame, one
+                        * round trip to a holder, for many segments);
                         * on a failure -1 (errno), data: u32 the index of the id that failed      */
 };
 
